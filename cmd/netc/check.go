@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/netc-dev/netc/compiler"
+	"github.com/netc-dev/netc/dsl"
+)
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the summary as JSON for tools")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: netc check [-json] FILE...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		if err == nil {
+			fs.Usage()
+		}
+		return 2
+	}
+	status := 0
+	for i, path := range fs.Args() {
+		net, ok := load(path, stderr)
+		if !ok {
+			status = 1
+			continue
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(summarize(net)); err != nil {
+				fmt.Fprintf(stderr, "netc: %v\n", err)
+				return 1
+			}
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		printTable(stdout, net)
+	}
+	return status
+}
+
+// load reads and compiles a spec, printing its warnings and errors (with the source line
+// and a caret) to stderr. It reports whether the spec is valid.
+func load(path string, stderr io.Writer) (*compiler.Net, bool) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "netc: %v\n", err)
+		return nil, false
+	}
+	net, err := compiler.Compile(path, src)
+	if net != nil && len(net.Warnings) > 0 {
+		fmt.Fprint(stderr, net.Warnings.Render(src))
+	}
+	if err != nil {
+		var list dsl.ErrorList
+		if errors.As(err, &list) {
+			fmt.Fprint(stderr, list.Render(src))
+		} else {
+			fmt.Fprintf(stderr, "netc: %s: %v\n", path, err)
+		}
+		return nil, false
+	}
+	return net, true
+}
+
+// summary is the JSON form of netc check's table.
+type summary struct {
+	Spec   string         `json:"spec"`
+	Input  [3]int         `json:"input"`
+	Layers []layerSummary `json:"layers"`
+	Params int            `json:"params"`
+	MACs   int64          `json:"macs"`
+}
+
+type layerSummary struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Options string `json:"options,omitempty"`
+	Output  [3]int `json:"output"`
+	Params  int    `json:"params"`
+	MACs    int64  `json:"macs"`
+}
+
+func summarize(net *compiler.Net) summary {
+	s := summary{Spec: net.Path, Input: [3]int{net.Input.C, net.Input.H, net.Input.W}, Params: net.Params, MACs: net.MACs, Layers: []layerSummary{}}
+	for _, l := range net.Layers {
+		s.Layers = append(s.Layers, layerSummary{
+			Name: l.Name, Kind: string(l.Kind), Options: l.Options(),
+			Output: [3]int{l.Out.C, l.Out.H, l.Out.W}, Params: l.Params, MACs: l.MACs,
+		})
+	}
+	return s
+}
+
+func printTable(w io.Writer, net *compiler.Net) {
+	fmt.Fprintf(w, "%s: input %s\n", net.Path, net.Input)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "layer\tkind\toptions\toutput\tparams\tmult-adds\t")
+	for _, l := range net.Layers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Name, l.Kind, l.Options(), l.Out, commas(int64(l.Params)), commas(l.MACs))
+	}
+	fmt.Fprintf(tw, "total\t\t\t\t%s\t%s\t\n", commas(int64(net.Params)), commas(net.MACs))
+	tw.Flush()
+}
+
+// commas formats n with thousands separators: 60965224 → "60,965,224".
+func commas(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,74 @@
+// Netc compiles a convolutional-network spec into specialized Go code for its forward and
+// backward passes, and trains, benchmarks and exports the result.
+//
+// Usage:
+//
+//	netc check [-json] FILE...            check specs and print their layers, shapes and costs
+//	netc compile [-o DIR] [-pkg NAME] FILE  generate a Go package for the spec
+//
+// A spec is a chain of layers, one per line or joined by "|", with an optional training
+// section:
+//
+//	input 3x32x32
+//	conv 16 5x5 stride1 pad2 | relu | pool 2x2 s2
+//	full 10 | softmax
+//
+//	[train]
+//	lr 0.01
+//
+// To generate a network inside your own module, put a line like this in a Go file of the
+// package directory that should hold it:
+//
+//	//go:generate go run github.com/netc-dev/netc/cmd/netc compile -o . -pkg mynet mynet.net
+//
+// Errors in a spec are reported as "file:line:col: message", followed by the source line
+// and a caret; netc exits with status 1 when a spec has errors and 2 on bad usage.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// command is one subcommand: its name, a one-line summary and its body, which returns the
+// process's exit status.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"check", "check specs and print their layers, shapes and costs", runCheck},
+		{"compile", "generate a Go package from a spec", runCompile},
+	}
+}
+
+// run executes the command line args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
+		usage(stderr)
+		return 2
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "netc: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: netc <command> [flags] [arguments]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'netc <command> -h' for a command's flags.")
+}

@@ -1,0 +1,231 @@
+package compiler
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/netc-dev/netc/dsl"
+)
+
+// maxDim bounds every size in a spec, so that products of sizes cannot overflow.
+const maxDim = 1 << 24
+
+// valueKind is the type of an option's value.
+type valueKind int
+
+const (
+	intValue   valueKind = iota // a whole number ≥ 0
+	floatValue                  // any number
+	pairValue                   // a whole number or HxW
+)
+
+// optionDef declares one option of a layer: its long and short names and value type.
+type optionDef struct {
+	long, short string
+	kind        valueKind
+}
+
+// layerDef declares the arguments of a layer kind.
+type layerDef struct {
+	// number and dims name the positional number and dimensions the kind takes, if any.
+	number, dims string
+	// floatNumber makes the positional number a float (dropout's probability).
+	floatNumber bool
+	// flags are words without values; a group of flags is one option ("max" or "avg").
+	flags   []string
+	options []optionDef
+	example string
+}
+
+var lrOption = optionDef{"lr", "", floatValue}
+
+var layerDefs = map[Kind]layerDef{
+	Input: {dims: "shape", example: "input 3x32x32"},
+	Conv: {number: "number of filters", dims: "kernel size", example: "conv 16 5x5 stride1 pad2",
+		options: []optionDef{{"stride", "s", pairValue}, {"pad", "p", pairValue}, {"group", "g", intValue}, lrOption}},
+	ReLU:    {},
+	Tanh:    {},
+	Sigmoid: {},
+	Pool: {dims: "window size", flags: []string{"max", "avg"}, example: "pool max 2x2 s2",
+		options: []optionDef{{"stride", "s", pairValue}}},
+	Full:    {number: "number of units", example: "full 10", options: []optionDef{lrOption}},
+	Dropout: {number: "probability", floatNumber: true, example: "dropout 0.5"},
+	Norm: {example: "norm size5 alpha1e-4 beta0.75 k1",
+		options: []optionDef{{"size", "", intValue}, {"alpha", "", floatValue}, {"beta", "", floatValue}, {"k", "", floatValue}}},
+	MeanSub:   {flags: []string{"channel", "image"}},
+	Softmax:   {},
+	SVM:       {options: []optionDef{{"margin", "", floatValue}}},
+	Euclidean: {},
+}
+
+// kindNames lists the layer kinds for error messages, in a fixed order.
+const kindNames = "input, conv, relu, tanh, sigmoid, pool, full, dropout, norm, meansub, softmax, svm, euclidean"
+
+// value is a parsed option or positional argument.
+type value struct {
+	pos  lexer.Position
+	text string
+}
+
+// layerArgs are the arguments of one layer sorted out by role.
+type layerArgs struct {
+	number, dims *value
+	flag         *value
+	options      map[string]value
+}
+
+// sortArgs assigns each argument of a layer to its role, reporting unknown, repeated and
+// misplaced arguments to errs.
+func sortArgs(kind Kind, def layerDef, args []*dsl.Arg, errs *dsl.ErrorList) layerArgs {
+	la := layerArgs{options: map[string]value{}}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		v := value{pos: a.Pos, text: a.Text()}
+		switch {
+		case a.Bad != "":
+			*errs = append(*errs, dsl.Errorf(a.Pos, "unexpected %q", a.Bad))
+		case a.Number != "" && def.number != "" && la.number == nil:
+			la.number = &v
+		case a.Dims != "" && def.dims != "" && la.dims == nil:
+			la.dims = &v
+		case a.Number != "" || a.Dims != "":
+			*errs = append(*errs, dsl.Errorf(a.Pos, "unexpected %s %s after %s", argKind(a), a.Text(), kind))
+		default:
+			i = sortWord(kind, def, args, i, &la, errs)
+		}
+	}
+	return la
+}
+
+// sortWord handles the word at args[i]: a flag, or an option whose value is attached
+// ("stride2") or follows ("stride 2"). It returns the index of the last argument used.
+func sortWord(kind Kind, def layerDef, args []*dsl.Arg, i int, la *layerArgs, errs *dsl.ErrorList) int {
+	a := args[i]
+	for _, f := range def.flags {
+		if a.Word == f {
+			if la.flag != nil {
+				*errs = append(*errs, dsl.Errorf(a.Pos, "repeated option: %s already says %s", kind, la.flag.text))
+			} else {
+				la.flag = &value{pos: a.Pos, text: a.Word}
+			}
+			return i
+		}
+	}
+	key, attached := splitWord(a.Word)
+	opt, ok := findOption(def, key)
+	if !ok {
+		*errs = append(*errs, dsl.Errorf(a.Pos, "unknown option %q for %s%s", a.Word, kind, optionHint(def)))
+		return i
+	}
+	v := value{pos: a.Pos, text: attached}
+	if attached == "" {
+		if i+1 >= len(args) || (args[i+1].Number == "" && args[i+1].Dims == "") {
+			*errs = append(*errs, dsl.Errorf(a.Pos, "option %s needs a value, e.g. %s2", opt.long, opt.long))
+			return i
+		}
+		i++
+		v = value{pos: args[i].Pos, text: args[i].Text()}
+	}
+	if prev, dup := la.options[opt.long]; dup {
+		*errs = append(*errs, dsl.Errorf(a.Pos, "repeated option %s (first given at column %d)", opt.long, prev.pos.Column))
+		return i
+	}
+	la.options[opt.long] = v
+	return i
+}
+
+func argKind(a *dsl.Arg) string {
+	if a.Dims != "" {
+		return "size"
+	}
+	return "number"
+}
+
+// splitWord splits an option word into its key and an attached value: "stride2" → stride,
+// 2; "alpha1e-4" → alpha, 1e-4; "max" → max, "".
+func splitWord(w string) (key, val string) {
+	i := strings.IndexFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && r != '_' })
+	if i < 0 {
+		return w, ""
+	}
+	return w[:i], w[i:]
+}
+
+func findOption(def layerDef, key string) (optionDef, bool) {
+	for _, o := range def.options {
+		if key == o.long || (o.short != "" && key == o.short) {
+			return o, true
+		}
+	}
+	return optionDef{}, false
+}
+
+func optionHint(def layerDef) string {
+	var names []string
+	for _, f := range def.flags {
+		names = append(names, f)
+	}
+	for _, o := range def.options {
+		names = append(names, o.long)
+	}
+	if len(names) == 0 {
+		return " (it takes no options)"
+	}
+	return " (known: " + strings.Join(names, ", ") + ")"
+}
+
+// parseInt parses a whole number in [min, maxDim].
+func parseInt(v value, what string, min int, errs *dsl.ErrorList) (int, bool) {
+	n, err := strconv.ParseInt(v.text, 10, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) || (err == nil && n > maxDim):
+		*errs = append(*errs, dsl.Errorf(v.pos, "%s %s is too large (at most %d)", what, v.text, maxDim))
+		return 0, false
+	case err != nil:
+		*errs = append(*errs, dsl.Errorf(v.pos, "%s must be a whole number, not %q", what, v.text))
+		return 0, false
+	case n < int64(min):
+		*errs = append(*errs, dsl.Errorf(v.pos, "%s must be at least %d, not %s", what, min, v.text))
+		return 0, false
+	}
+	return int(n), true
+}
+
+// parseFloat parses a finite number.
+func parseFloat(v value, what string, errs *dsl.ErrorList) (float64, bool) {
+	f, err := strconv.ParseFloat(v.text, 64)
+	if err != nil {
+		msg := "%s must be a number, not %q"
+		if errors.Is(err, strconv.ErrRange) {
+			msg = "%s %q is out of range"
+		}
+		*errs = append(*errs, dsl.Errorf(v.pos, msg, what, v.text))
+		return 0, false
+	}
+	return f, true
+}
+
+// parseDims parses "AxBx..." with exactly n parts (or one part, repeated, if square is
+// allowed), each in [min, maxDim].
+func parseDims(v value, what string, n, min int, square bool, errs *dsl.ErrorList) ([]int, bool) {
+	parts := strings.Split(v.text, "x")
+	if len(parts) == 1 && square {
+		parts = []string{parts[0], parts[0]}
+	}
+	if len(parts) != n {
+		*errs = append(*errs, dsl.Errorf(v.pos, "%s must have %d dimensions, not %q", what, n, v.text))
+		return nil, false
+	}
+	dims := make([]int, n)
+	for i, p := range parts {
+		d, ok := parseInt(value{pos: v.pos, text: p}, what, min, errs)
+		if !ok {
+			return nil, false
+		}
+		dims[i] = d
+	}
+	return dims, true
+}

@@ -1,0 +1,401 @@
+package compiler
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/netc-dev/netc/dsl"
+)
+
+// maxSize bounds activations per image and parameters, which are indexed with int32.
+const maxSize = math.MaxInt32
+
+// Compile parses and checks the spec src read from path. On failure the error is a
+// dsl.ErrorList holding every problem found; warnings are in Net.Warnings either way.
+func Compile(path string, src []byte) (*Net, error) {
+	f, err := dsl.Parse(path, src)
+	if err != nil {
+		return nil, err
+	}
+	return Check(path, src, f)
+}
+
+// Check checks a parsed spec and infers its shapes, parameters and costs.
+func Check(path string, src []byte, f *dsl.File) (*Net, error) {
+	sum := sha256.Sum256(src)
+	c := &checker{
+		net: &Net{
+			Path: path,
+			Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)),
+			Hash: hex.EncodeToString(sum[:]),
+		},
+		names:  map[string]lexer.Position{},
+		counts: map[Kind]int{},
+	}
+	c.layers(f)
+	if f.Train != nil {
+		c.net.Train = checkTrain(f.Train, &c.errs)
+	}
+	if len(c.errs) > 0 {
+		sort.SliceStable(c.errs, func(i, j int) bool { return before(c.errs[i].Pos, c.errs[j].Pos) })
+		return c.net, c.errs
+	}
+	c.layout()
+	return c.net, nil
+}
+
+// checker accumulates the state of one Check.
+type checker struct {
+	net    *Net
+	errs   dsl.ErrorList
+	names  map[string]lexer.Position
+	counts map[Kind]int
+	// cur is the shape flowing into the next layer; ok is false once a layer failed, after
+	// which shapes are no longer checked but every layer's own arguments still are.
+	cur Shape
+	ok  bool
+}
+
+func (c *checker) errorf(pos lexer.Position, format string, args ...any) {
+	c.errs = append(c.errs, dsl.Errorf(pos, format, args...))
+}
+
+func (c *checker) warnf(pos lexer.Position, format string, args ...any) {
+	w := dsl.Errorf(pos, format, args...)
+	w.Warning = true
+	c.net.Warnings = append(c.net.Warnings, w)
+}
+
+func (c *checker) layers(f *dsl.File) {
+	if len(f.Layers) == 0 {
+		c.errorf(f.Pos, "the spec has no layers; start with input CxHxW, e.g. input 3x32x32")
+		return
+	}
+	first := f.Layers[0]
+	if first.Kind.Text != string(Input) {
+		c.errorf(first.Pos, "the spec must start with input CxHxW (e.g. input 3x32x32), not %s", first.Kind.Text)
+	}
+	for i, dl := range f.Layers {
+		kind := Kind(dl.Kind.Text)
+		def, known := layerDefs[kind]
+		if !known {
+			c.errorf(dl.Kind.Pos, "unknown layer %q (known: %s)", dl.Kind.Text, kindNames)
+			c.ok = false
+			continue
+		}
+		la := sortArgs(kind, def, dl.Args, &c.errs)
+		if kind == Input {
+			if i != 0 {
+				c.errorf(dl.Pos, "input must be the first layer, and only once")
+			}
+			c.input(dl, la)
+			continue
+		}
+		l := &Layer{Pos: dl.Pos, Kind: kind, In: c.cur, LRMult: 1}
+		c.name(l, dl)
+		if kind.IsLoss() && i != len(f.Layers)-1 {
+			c.errorf(dl.Kind.Pos, "the loss %s must be the last layer", kind)
+		}
+		if c.build(l, def, la) && c.ok {
+			c.cur = l.Out
+		} else {
+			c.ok = false
+		}
+		c.net.Layers = append(c.net.Layers, l)
+	}
+	if last := f.Layers[len(f.Layers)-1]; !Kind(last.Kind.Text).IsLoss() {
+		c.errorf(last.Pos, "the network has no loss: end it with softmax, svm or euclidean")
+	}
+}
+
+func (c *checker) input(dl *dsl.Layer, la layerArgs) {
+	if la.dims == nil {
+		c.errorf(dl.Pos, "input needs a shape CxHxW, e.g. input 3x32x32")
+		return
+	}
+	d, ok := parseDims(*la.dims, "input shape", 3, 1, false, &c.errs)
+	if !ok {
+		return
+	}
+	c.cur = Shape{d[0], d[1], d[2]}
+	c.ok = c.checkSize(dl.Pos, c.cur)
+	c.net.Input = c.cur
+}
+
+// name gives l its spec name or its kind and index, rejecting duplicates.
+func (c *checker) name(l *Layer, dl *dsl.Layer) {
+	c.counts[l.Kind]++
+	l.Name = fmt.Sprintf("%s%d", l.Kind, c.counts[l.Kind])
+	pos := dl.Pos
+	if dl.Name != nil {
+		l.Name, pos = dl.Name.Text, dl.Name.Pos
+	}
+	if prev, dup := c.names[l.Name]; dup {
+		c.errorf(pos, "layer name %q is already used at line %d", l.Name, prev.Line)
+		return
+	}
+	c.names[l.Name] = pos
+}
+
+// checkSize rejects activations too large to index.
+func (c *checker) checkSize(pos lexer.Position, s Shape) bool {
+	if int64(s.C)*int64(s.H)*int64(s.W) > maxSize {
+		c.errorf(pos, "output %s has more than %d values per image", s, maxSize)
+		return false
+	}
+	return true
+}
+
+// build reads the layer's arguments and, if its input shape is known, infers its output.
+// It reports whether the layer is valid.
+func (c *checker) build(l *Layer, def layerDef, la layerArgs) bool {
+	n := len(c.errs)
+	if def.number != "" && la.number == nil {
+		c.errorf(l.Pos, "%s needs a %s, e.g. %s", l.Kind, def.number, def.example)
+	}
+	if def.dims != "" && la.dims == nil {
+		c.errorf(l.Pos, "%s needs a %s, e.g. %s", l.Kind, def.dims, def.example)
+	}
+	if lr, ok := la.options["lr"]; ok {
+		if f, ok := parseFloat(lr, "learning-rate multiplier", &c.errs); ok {
+			if f < 0 {
+				c.errorf(lr.pos, "learning-rate multiplier must be ≥ 0, not %s", lr.text)
+			}
+			l.LRMult = f
+		}
+	}
+	if len(c.errs) > n {
+		return false
+	}
+	switch l.Kind {
+	case Conv:
+		return c.conv(l, la)
+	case Pool:
+		return c.pool(l, la)
+	case Full:
+		return c.full(l, la)
+	case Dropout:
+		return c.dropout(l, la)
+	case Norm:
+		return c.norm(l, la)
+	case MeanSub:
+		l.Out = l.In
+		l.PerImage = la.flag != nil && la.flag.text == "image"
+		l.Buffer = l.In.C
+		if l.PerImage {
+			l.Buffer = l.In.Size()
+		}
+		return true
+	case SVM:
+		l.Out, l.Margin = l.In, 1
+		if m, ok := la.options["margin"]; ok {
+			if l.Margin, ok = parseFloat(m, "margin", &c.errs); !ok || l.Margin <= 0 {
+				c.errorf(m.pos, "margin must be positive, not %s", m.text)
+				return false
+			}
+		}
+		return true
+	}
+	l.Out = l.In // activations and the other losses keep their input's shape
+	return true
+}
+
+func (c *checker) conv(l *Layer, la layerArgs) bool {
+	filters, ok1 := parseInt(*la.number, "number of filters", 1, &c.errs)
+	k, ok2 := parseDims(*la.dims, "kernel size", 2, 1, true, &c.errs)
+	s, ok3 := c.pair(la, "stride", 1, 1)
+	p, ok4 := c.pair(la, "pad", 0, 0)
+	groups, ok5 := 1, true
+	if g, ok := la.options["group"]; ok {
+		groups, ok5 = parseInt(g, "group", 1, &c.errs)
+	}
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
+		return false
+	}
+	l.Filters, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW, l.Groups = filters, k[0], k[1], s[0], s[1], p[0], p[1], groups
+	if !c.ok {
+		return true
+	}
+	if l.In.C%groups != 0 || filters%groups != 0 {
+		c.errorf(la.options["group"].pos, "group %d must divide both the input channels (%d) and the filters (%d)", groups, l.In.C, filters)
+		return false
+	}
+	if l.PH >= l.KH || l.PW >= l.KW {
+		c.errorf(l.Pos, "pad %dx%d must be smaller than the kernel %dx%d", l.PH, l.PW, l.KH, l.KW)
+		return false
+	}
+	oh, ow, ok := c.window(l, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW)
+	if !ok {
+		return false
+	}
+	l.Out = Shape{filters, oh, ow}
+	return c.checkSize(l.Pos, l.Out) && c.setCost(l, satMul(filters, l.In.C/groups, l.KH, l.KW), oh*ow)
+}
+
+func (c *checker) pool(l *Layer, la layerArgs) bool {
+	k, ok1 := parseDims(*la.dims, "window size", 2, 1, true, &c.errs)
+	if !ok1 {
+		return false
+	}
+	s, ok2 := c.pair(la, "stride", k[0], k[1])
+	if !ok2 {
+		return false
+	}
+	l.KH, l.KW, l.SH, l.SW = k[0], k[1], s[0], s[1]
+	l.Avg = la.flag != nil && la.flag.text == "avg"
+	if !c.ok {
+		return true
+	}
+	oh, ow, ok := c.window(l, l.KH, l.KW, l.SH, l.SW, 0, 0)
+	if !ok {
+		return false
+	}
+	l.Out = Shape{l.In.C, oh, ow}
+	return true
+}
+
+// pair reads an option that is a number or HxW, defaulting to (dh, dw).
+func (c *checker) pair(la layerArgs, name string, dh, dw int) ([]int, bool) {
+	v, ok := la.options[name]
+	if !ok {
+		return []int{dh, dw}, true
+	}
+	min := 1
+	if name == "pad" {
+		min = 0
+	}
+	return parseDims(v, name, 2, min, true, &c.errs)
+}
+
+// window applies the output-size formula floor((w + 2p - k)/s) + 1 on both axes, rejecting
+// a kernel larger than the padded input and warning when the stride leaves input unused.
+func (c *checker) window(l *Layer, kh, kw, sh, sw, ph, pw int) (oh, ow int, ok bool) {
+	h, w := l.In.H+2*ph, l.In.W+2*pw
+	if kh > h || kw > w {
+		c.errorf(l.Pos, "%s window %dx%d is larger than its padded input %dx%d", l.Kind, kh, kw, h, w)
+		return 0, 0, false
+	}
+	if r := (h - kh) % sh; r != 0 {
+		c.warnf(l.Pos, "stride %d leaves the last %d input row(s) unused (input %d, pad %d, window %d)", sh, r, l.In.H, ph, kh)
+	}
+	if r := (w - kw) % sw; r != 0 {
+		c.warnf(l.Pos, "stride %d leaves the last %d input column(s) unused (input %d, pad %d, window %d)", sw, r, l.In.W, pw, kw)
+	}
+	return (h-kh)/sh + 1, (w-kw)/sw + 1, true
+}
+
+func (c *checker) full(l *Layer, la layerArgs) bool {
+	units, ok := parseInt(*la.number, "number of units", 1, &c.errs)
+	if !ok {
+		return false
+	}
+	l.Filters, l.Groups = units, 1
+	if !c.ok {
+		return true
+	}
+	l.Out = Shape{units, 1, 1}
+	return c.setCost(l, satMul(units, l.In.Size()), 1)
+}
+
+// setCost sets the parameters (weights and one bias per output channel) and forward
+// multiply-adds of a conv or full layer with the given number of weights applied at
+// positions output positions, rejecting a layer too large to index.
+func (c *checker) setCost(l *Layer, weights int64, positions int) bool {
+	if weights+int64(l.Filters) > maxSize {
+		c.errorf(l.Pos, "%s has more than %d parameters", l.Name, maxSize)
+		return false
+	}
+	l.Params = int(weights) + l.Filters
+	l.MACs = weights * int64(positions)
+	return true
+}
+
+// satMul multiplies non-negative factors, saturating at maxSize+1 so it cannot overflow.
+func satMul(factors ...int) int64 {
+	p := int64(1)
+	for _, f := range factors {
+		if f != 0 && p > (maxSize+1)/int64(f) {
+			return maxSize + 1
+		}
+		p *= int64(f)
+	}
+	return p
+}
+
+func (c *checker) dropout(l *Layer, la layerArgs) bool {
+	p, ok := parseFloat(*la.number, "dropout probability", &c.errs)
+	if !ok {
+		return false
+	}
+	if !(p > 0 && p < 1) {
+		c.errorf(la.number.pos, "dropout probability must be between 0 and 1 (exclusive), not %s", la.number.text)
+		return false
+	}
+	l.Prob, l.Out = p, l.In
+	return true
+}
+
+// norm reads local response normalization's settings, with AlexNet's defaults.
+func (c *checker) norm(l *Layer, la layerArgs) bool {
+	l.Size, l.Alpha, l.Beta, l.LRNK, l.Out = 5, 1e-4, 0.75, 1, l.In
+	ok := true
+	if v, set := la.options["size"]; set {
+		var good bool
+		if l.Size, good = parseInt(v, "norm size", 1, &c.errs); !good {
+			ok = false
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *float64
+	}{{"alpha", &l.Alpha}, {"beta", &l.Beta}, {"k", &l.LRNK}} {
+		if v, set := la.options[f.name]; set {
+			x, good := parseFloat(v, "norm "+f.name, &c.errs)
+			if good && x < 0 {
+				c.errorf(v.pos, "norm %s must be ≥ 0, not %s", f.name, v.text)
+				good = false
+			}
+			*f.dst, ok = x, ok && good
+		}
+	}
+	if ok && l.LRNK == 0 && l.Alpha == 0 {
+		c.errorf(l.Pos, "norm with k0 and alpha0 divides by zero")
+		ok = false
+	}
+	return ok
+}
+
+// layout places every layer's parameters in the flat parameter slice (learnable ones
+// first, then buffers) and totals the costs.
+func (c *checker) layout() {
+	n := c.net
+	off := 0
+	for _, l := range n.Layers {
+		if l.Params > 0 {
+			l.WeightOff, l.BiasOff = off, off+l.Weights()
+			off += l.Params
+		}
+		n.MACs += l.MACs
+	}
+	n.Params = off
+	for _, l := range n.Layers {
+		if l.Buffer > 0 {
+			l.BiasOff = off
+			off += l.Buffer
+		}
+	}
+	n.Buffers = off - n.Params
+	if int64(n.Params)+int64(n.Buffers) > maxSize {
+		c.errorf(n.Layers[0].Pos, "the network has more than %d parameters", maxSize)
+	}
+}
+
+func before(a, b lexer.Position) bool {
+	return a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column)
+}

@@ -1,0 +1,4 @@
+package compiler
+
+// LayerPlan says how a layer is computed.
+type LayerPlan struct{}

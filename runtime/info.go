@@ -1,0 +1,68 @@
+package runtime
+
+// Info describes a generated network. Generated code builds it once; callers must not
+// modify it.
+type Info struct {
+	// Name is the spec's file name without extension, e.g. "cifar-small".
+	Name string
+	// SpecHash is the hex SHA-256 of the spec's source; checkpoints record it.
+	SpecHash string
+	// InC, InH and InW are the input shape of one image.
+	InC, InH, InW int
+	// Outputs is the number of scores per image (the classes, for a classifier).
+	Outputs int
+	// Loss is "softmax", "svm" or "euclidean".
+	Loss string
+	// NumParams is len(Params()).
+	NumParams int
+	// Layers lists every layer in order.
+	Layers []LayerInfo
+	// Params lists every parameter tensor in the order it sits in Params().
+	Params []ParamTensor
+	// Train holds the spec's training section, as written (keys and values).
+	Train []Setting
+}
+
+// InputSize is the number of floats of one input image.
+func (in *Info) InputSize() int { return in.InC * in.InH * in.InW }
+
+// LayerInfo describes one layer of a generated network.
+type LayerInfo struct {
+	// Name is the layer's name in the spec or, when unnamed, its kind and 1-based index
+	// among layers of that kind ("conv1", "full2").
+	Name string
+	// Kind is the layer's keyword in the spec: "conv", "relu", "pool", "full", ...
+	Kind string
+	// Out is the layer's output shape per image: channels, height, width.
+	Out [3]int
+	// Params and MACs are the parameter count and forward multiply-adds per image.
+	Params, MACs int
+}
+
+// ParamTensor names one tensor inside Network.Params.
+type ParamTensor struct {
+	// Name is "<layer>.weight" or "<layer>.bias".
+	Name string
+	// Layer is the index of the owning layer in Info.Layers.
+	Layer int
+	// Offset and Size locate the tensor in Params.
+	Offset, Size int
+	// Shape is PyTorch's: conv weights [out, in/groups, kh, kw], full weights [out, in],
+	// biases [out].
+	Shape []int
+	// Bias is true for biases, which are excluded from weight decay by default.
+	Bias bool
+	// FanIn and FanOut are the connections into and out of one unit, for initialization.
+	FanIn, FanOut int
+	// LRMult multiplies the learning rate for this tensor (0 freezes it).
+	LRMult float32
+}
+
+// Data returns the tensor's part of a flat parameter (or gradient) slice.
+func (p *ParamTensor) Data(flat []float32) []float32 { return flat[p.Offset : p.Offset+p.Size] }
+
+// Setting is one line of a spec's training section, e.g. {"lr", ["0.01"]}.
+type Setting struct {
+	Key    string
+	Values []string
+}
