@@ -1,0 +1,275 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/netc-dev/netc/runtime"
+)
+
+// Optimizer methods accepted in OptimizerConfig.Method.
+const (
+	// MethodSGD is plain stochastic gradient descent: w -= lr·g.
+	MethodSGD = "sgd"
+	// MethodMomentum is PyTorch's SGD with momentum (see Optimizer).
+	MethodMomentum = "momentum"
+	// MethodNesterov is PyTorch's SGD with Nesterov momentum (see Optimizer).
+	MethodNesterov = "nesterov"
+)
+
+// OptimizerConfig configures an Optimizer. The zero value is plain SGD without
+// regularization.
+type OptimizerConfig struct {
+	// Method is "sgd", "momentum" or "nesterov". Empty means "sgd" when Momentum is 0 and
+	// "momentum" otherwise.
+	Method string
+	// Momentum is μ in [0, 1); momentum and nesterov need it positive, sgd needs it 0.
+	Momentum float32
+	// WeightDecay is the L2 coefficient: wd·w is added to the gradient, as PyTorch's
+	// weight_decay (the loss term is wd/2·‖w‖²).
+	WeightDecay float32
+	// L1 is the L1 coefficient: l1·sign(w) is added to the gradient (the loss term is
+	// l1·‖w‖₁; sign(0) = 0). WeightDecay and L1 together make the elastic net.
+	L1 float32
+	// MaxNorm, if positive, bounds the L2 norm of each output unit's incoming weights:
+	// after the update, every Shape[0] slice (row) of a weight tensor whose norm exceeds
+	// MaxNorm is rescaled to norm MaxNorm (Srivastava et al., 2014). Biases are never
+	// constrained. 0 turns it off.
+	MaxNorm float32
+	// DecayBiases applies WeightDecay and L1 to biases too; by default they are excluded.
+	DecayBiases bool
+}
+
+// method codes, resolved once by NewOptimizer.
+const (
+	sgd = iota
+	momentum
+	nesterov
+)
+
+// tensorState is what Step needs of one parameter tensor.
+type tensorState struct {
+	off, size int
+	rows      int     // Shape[0] of a max-norm constrained weight, else 0
+	lrMult    float32 // 0: frozen
+	wd, l1    float32 // effective coefficients (0 for biases unless DecayBiases)
+}
+
+// Optimizer updates a network's parameters from its gradients, one Step per mini-batch.
+//
+// Per tensor, with η = lr·LRMult (a tensor with LRMult 0 is skipped: its weights and
+// velocity stay bit for bit as they were), the effective gradient is
+//
+//	g = ∇loss + wd·w + l1·sign(w)      (the wd and l1 terms only on weights, unless DecayBiases)
+//
+// and the update is
+//
+//	sgd:       w -= η·g
+//	momentum:  v = μ·v + g;  w -= η·v              (PyTorch's SGD, dampening 0)
+//	nesterov:  v = μ·v + g;  w -= η·(g + μ·v)      (PyTorch's SGD, nesterov=True)
+//
+// followed, if MaxNorm is set, by the max-norm projection of each row of the weights.
+// Velocity v starts at zero, so the first step sets v = g, as PyTorch does.
+//
+// With a constant learning rate these equal the lecture's (Sutskever et al.) formulations,
+// whose velocity u = −η·v is measured in weight units:
+//
+//	momentum:  u = μ·u − η·g;  w += u
+//	nesterov:  u' = μ·u − η·g;  w += −μ·u + (1+μ)·u'
+//
+// (substitute u = −η·v: −μ·u + (1+μ)·u' = η·μ·v_old − (1+μ)·η·v = −η·(g + μ·v), since
+// μ·v_old = v − g). When the learning rate changes they differ: PyTorch's form applies
+// the new rate to the whole accumulated velocity at once, the classic form only to new
+// gradients.
+//
+// Step allocates nothing and does not modify the gradients.
+type Optimizer struct {
+	cfg      OptimizerConfig
+	method   int
+	mu       float32
+	maxNorm  float32
+	n        int
+	tensors  []tensorState
+	velocity []float32
+}
+
+// NewOptimizer validates cfg against the network described by info and returns an
+// optimizer with zero velocity.
+func NewOptimizer(cfg OptimizerConfig, info *runtime.Info) (*Optimizer, error) {
+	if info == nil {
+		return nil, fmt.Errorf("optimizer: nil network info")
+	}
+	o := &Optimizer{cfg: cfg, mu: cfg.Momentum, maxNorm: cfg.MaxNorm, n: info.NumParams}
+	m := strings.ToLower(cfg.Method)
+	if m == "" {
+		m = MethodSGD
+		if cfg.Momentum != 0 {
+			m = MethodMomentum
+		}
+	}
+	o.cfg.Method = m
+	for _, c := range []struct {
+		name string
+		v    float32
+	}{{"momentum", cfg.Momentum}, {"weight decay", cfg.WeightDecay}, {"l1", cfg.L1}, {"max-norm", cfg.MaxNorm}} {
+		if f := float64(c.v); math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return nil, fmt.Errorf("optimizer: %s %g must be a finite number ≥ 0", c.name, c.v)
+		}
+	}
+	switch m {
+	case MethodSGD:
+		o.method = sgd
+		if cfg.Momentum != 0 {
+			return nil, fmt.Errorf("optimizer: momentum %g given with method sgd (use momentum or nesterov)", cfg.Momentum)
+		}
+	case MethodMomentum, MethodNesterov:
+		o.method = momentum
+		if m == MethodNesterov {
+			o.method = nesterov
+		}
+		if !(cfg.Momentum > 0 && cfg.Momentum < 1) {
+			return nil, fmt.Errorf("optimizer: method %s needs a momentum in (0, 1), got %g", m, cfg.Momentum)
+		}
+		o.velocity = make([]float32, info.NumParams)
+	default:
+		return nil, fmt.Errorf("optimizer: unknown method %q (want sgd, momentum or nesterov)", cfg.Method)
+	}
+	for i := range info.Params {
+		p := &info.Params[i]
+		size := 1
+		for _, d := range p.Shape {
+			size *= d
+		}
+		switch {
+		case p.Offset < 0 || p.Size < 0 || p.Offset+p.Size > info.NumParams:
+			return nil, fmt.Errorf("optimizer: tensor %q at [%d, %d) lies outside the %d parameters",
+				p.Name, p.Offset, p.Offset+p.Size, info.NumParams)
+		case len(p.Shape) == 0 || size != p.Size:
+			return nil, fmt.Errorf("optimizer: tensor %q has shape %v but size %d", p.Name, p.Shape, p.Size)
+		case math.IsNaN(float64(p.LRMult)) || math.IsInf(float64(p.LRMult), 0) || p.LRMult < 0:
+			return nil, fmt.Errorf("optimizer: tensor %q has learning-rate multiplier %g (want finite, ≥ 0)",
+				p.Name, p.LRMult)
+		}
+		t := tensorState{off: p.Offset, size: p.Size, lrMult: p.LRMult}
+		if !p.Bias || cfg.DecayBiases {
+			t.wd, t.l1 = cfg.WeightDecay, cfg.L1
+		}
+		if cfg.MaxNorm > 0 && !p.Bias && p.Shape[0] > 0 {
+			t.rows = p.Shape[0]
+		}
+		o.tensors = append(o.tensors, t)
+	}
+	return o, nil
+}
+
+// Config returns the optimizer's configuration, with Method resolved.
+func (o *Optimizer) Config() OptimizerConfig { return o.cfg }
+
+// Velocity returns the momentum buffer, laid out like the parameters (len NumParams), or
+// an empty slice for plain SGD. It is the optimizer's live state, not a copy: checkpoints
+// save it as is and restore it with SetVelocity.
+func (o *Optimizer) Velocity() []float32 { return o.velocity }
+
+// SetVelocity copies v into the momentum buffer, e.g. from a checkpoint. Its length must
+// be that of Velocity.
+func (o *Optimizer) SetVelocity(v []float32) error {
+	if len(v) != len(o.velocity) {
+		return fmt.Errorf("optimizer: velocity has %d values, %s optimizer wants %d",
+			len(v), o.cfg.Method, len(o.velocity))
+	}
+	copy(o.velocity, v)
+	return nil
+}
+
+// Reset sets the velocity back to zero.
+func (o *Optimizer) Reset() { clear(o.velocity) }
+
+// Step applies one update to params from grads (both laid out as the network's Params)
+// with base learning rate lr. See Optimizer for the exact rule. It panics if either
+// slice's length is not the network's NumParams.
+func (o *Optimizer) Step(params, grads []float32, lr float32) {
+	if len(params) != o.n || len(grads) != o.n {
+		panic(fmt.Sprintf("optimizer: Step with %d params and %d grads, network has %d",
+			len(params), len(grads), o.n))
+	}
+	for i := range o.tensors {
+		t := &o.tensors[i]
+		if t.lrMult == 0 {
+			continue
+		}
+		a, b := t.off, t.off+t.size
+		w, g := params[a:b:b], grads[a:b:b]
+		eta := lr * t.lrMult
+		switch o.method {
+		case sgd:
+			stepSGD(w, g, eta, t.wd, t.l1)
+		case momentum:
+			stepMomentum(w, g, o.velocity[a:b:b], eta, o.mu, t.wd, t.l1)
+		case nesterov:
+			stepNesterov(w, g, o.velocity[a:b:b], eta, o.mu, t.wd, t.l1)
+		}
+		if t.rows > 0 {
+			maxNorm(w, t.rows, o.maxNorm)
+		}
+	}
+}
+
+// effGrad is g plus the regularization gradient at w: wd·w + l1·sign(w).
+func effGrad(g, w, wd, l1 float32) float32 {
+	if wd != 0 {
+		g += wd * w
+	}
+	if l1 != 0 {
+		if w > 0 {
+			g += l1
+		} else if w < 0 {
+			g -= l1
+		}
+	}
+	return g
+}
+
+func stepSGD(w, g []float32, eta, wd, l1 float32) {
+	g = g[:len(w)]
+	for i, wi := range w {
+		w[i] = wi - eta*effGrad(g[i], wi, wd, l1)
+	}
+}
+
+func stepMomentum(w, g, v []float32, eta, mu, wd, l1 float32) {
+	g, v = g[:len(w)], v[:len(w)]
+	for i, wi := range w {
+		vi := mu*v[i] + effGrad(g[i], wi, wd, l1)
+		v[i] = vi
+		w[i] = wi - eta*vi
+	}
+}
+
+func stepNesterov(w, g, v []float32, eta, mu, wd, l1 float32) {
+	g, v = g[:len(w)], v[:len(w)]
+	for i, wi := range w {
+		gi := effGrad(g[i], wi, wd, l1)
+		vi := mu*v[i] + gi
+		v[i] = vi
+		w[i] = wi - eta*(gi+mu*vi)
+	}
+}
+
+// maxNorm rescales each of the rows slices of w whose L2 norm exceeds c to norm c.
+func maxNorm(w []float32, rows int, c float32) {
+	n := len(w) / rows
+	for r := range rows {
+		row := w[r*n : (r+1)*n : (r+1)*n]
+		var ss float64
+		for _, x := range row {
+			ss += float64(x) * float64(x)
+		}
+		if norm := math.Sqrt(ss); norm > float64(c) {
+			s := float32(float64(c) / norm)
+			for i := range row {
+				row[i] *= s
+			}
+		}
+	}
+}
