@@ -47,6 +47,10 @@ func Check(path string, src []byte, f *dsl.File) (*Net, error) {
 		return c.net, c.errs
 	}
 	c.layout()
+	if len(c.errs) > 0 {
+		return c.net, c.errs
+	}
+	Plan(c.net)
 	return c.net, nil
 }
 
@@ -186,9 +190,9 @@ func (c *checker) build(l *Layer, def layerDef, la layerArgs) bool {
 		return c.norm(l, la)
 	case MeanSub:
 		l.Out = l.In
-		l.PerImage = la.flag != nil && la.flag.text == "image"
+		l.MeanImage = la.flag != nil && la.flag.text == "image"
 		l.Buffer = l.In.C
-		if l.PerImage {
+		if l.MeanImage {
 			l.Buffer = l.In.Size()
 		}
 		return true
@@ -281,11 +285,16 @@ func (c *checker) window(l *Layer, kh, kw, sh, sw, ph, pw int) (oh, ow int, ok b
 		c.errorf(l.Pos, "%s window %dx%d is larger than its padded input %dx%d", l.Kind, kh, kw, h, w)
 		return 0, 0, false
 	}
+	var unused []string
 	if r := (h - kh) % sh; r != 0 {
-		c.warnf(l.Pos, "stride %d leaves the last %d input row(s) unused (input %d, pad %d, window %d)", sh, r, l.In.H, ph, kh)
+		unused = append(unused, fmt.Sprintf("%d row(s)", r))
 	}
 	if r := (w - kw) % sw; r != 0 {
-		c.warnf(l.Pos, "stride %d leaves the last %d input column(s) unused (input %d, pad %d, window %d)", sw, r, l.In.W, pw, kw)
+		unused = append(unused, fmt.Sprintf("%d column(s)", r))
+	}
+	if len(unused) > 0 {
+		c.warnf(l.Pos, "stride %dx%d leaves the last %s of the padded %dx%d input unused (window %dx%d)",
+			sh, sw, strings.Join(unused, " and "), h, w, kh, kw)
 	}
 	return (h-kh)/sh + 1, (w-kw)/sw + 1, true
 }

@@ -63,6 +63,8 @@ type Net struct {
 	Train []Setting
 	// Warnings are problems that do not stop compilation.
 	Warnings dsl.ErrorList
+	// Plan is the workspace layout and schedule; set by Plan.
+	Plan NetPlan
 }
 
 // Loss returns the loss layer.
@@ -93,8 +95,8 @@ type Layer struct {
 	// Beta and K.
 	Size              int
 	Alpha, Beta, LRNK float64
-	// PerImage selects a mean image for meansub (otherwise one mean per channel).
-	PerImage bool
+	// MeanImage selects a mean image for meansub (otherwise one mean per channel).
+	MeanImage bool
 	// Margin is the SVM loss's margin.
 	Margin float64
 	// LRMult multiplies the learning rate of the layer's parameters (0 freezes them).
@@ -148,7 +150,7 @@ func (l *Layer) Options() string {
 	case Norm:
 		return fmt.Sprintf("size%d alpha%g beta%g k%g", l.Size, l.Alpha, l.Beta, l.LRNK)
 	case MeanSub:
-		if l.PerImage {
+		if l.MeanImage {
 			return "image"
 		}
 		return "channel"

@@ -1,4 +1,154 @@
 package compiler
 
-// LayerPlan says how a layer is computed.
-type LayerPlan struct{}
+// unrollMax is the largest kernel side whose loops are unrolled in generated code; larger
+// kernels use the runtime's generic im2col.
+const unrollMax = 5
+
+// LayerPlan says how a layer is computed and where its data lives in a workspace. Offsets
+// are per image: a batch of B images keeps layer data at offset·B, image i at
+// offset·B + i·size.
+type LayerPlan struct {
+	// FuseReLU is set on a conv or full layer whose following ReLU is applied as its output
+	// is stored; Fused is set on that ReLU, which then has no code of its own and shares
+	// its producer's buffers.
+	FuseReLU, Fused bool
+	// PerImage layers are computed image by image, the batch split over cores; the others
+	// (full, dropout, the loss) are computed on the whole batch at once.
+	PerImage bool
+	// Out and Grad locate the layer's output and the gradient of the loss with respect to
+	// it, in floats per image; Aux locates extra state (dropout's mask, LRN's scale), or is
+	// -1. Index locates max pooling's argmax in Workspace.Index, or is -1.
+	Out, Grad, Aux, Index int
+	// Im2col is how a conv layer lays out its input for GEMM: "unrolled" (generated code,
+	// kernels up to 5x5), "kernel" (the runtime's generic im2col) or "none" (1x1, stride 1,
+	// no padding: the input is already the matrix).
+	Im2col string
+	// Col is the size of the conv layer's im2col matrix, in floats.
+	Col int
+}
+
+// Stage is a run of consecutive layers computed the same way: image by image (PerImage) or
+// on the whole batch.
+type Stage struct {
+	PerImage bool
+	// Layers are indexes into Net.Layers.
+	Layers []int
+}
+
+// NetPlan is the workspace layout and schedule of a whole network.
+type NetPlan struct {
+	// ImageFloats and ImageInts are the workspace floats and ints needed per image.
+	ImageFloats, ImageInts int
+	// Col is the largest im2col matrix; each worker has two (forward and backward).
+	Col int
+	// PrivLo and PrivHi bound the parameters that per-image layers own; each worker but the
+	// first accumulates their gradients in a private buffer of that size.
+	PrivLo, PrivHi int
+	// Stages are the layers in execution order, grouped.
+	Stages []Stage
+	// Init is the default initialization: "he" for networks with ReLU, else "xavier".
+	Init string
+}
+
+// Plan decides how every layer of a checked network is computed and lays out the
+// workspace. It must be called once, after Check succeeded.
+func Plan(n *Net) {
+	p := &n.Plan
+	p.Init = "xavier"
+	for i, l := range n.Layers {
+		lp := &l.Plan
+		lp.Aux, lp.Index = -1, -1
+		lp.PerImage = !(l.Kind == Full || l.Kind == Dropout || l.Kind.IsLoss())
+		if l.Kind == ReLU {
+			p.Init = "he"
+			if i > 0 && (n.Layers[i-1].Kind == Conv || n.Layers[i-1].Kind == Full) {
+				lp.Fused, n.Layers[i-1].Plan.FuseReLU = true, true
+			}
+		}
+		if l.Kind == Conv {
+			planConv(l)
+			p.Col = max(p.Col, lp.Col)
+		}
+	}
+	p.layoutBuffers(n)
+	p.stages(n)
+}
+
+func planConv(l *Layer) {
+	lp := &l.Plan
+	switch {
+	case l.KH == 1 && l.KW == 1 && l.SH == 1 && l.SW == 1 && l.PH == 0 && l.PW == 0:
+		lp.Im2col = "none"
+	case l.KH <= unrollMax && l.KW <= unrollMax:
+		lp.Im2col = "unrolled"
+	default:
+		lp.Im2col = "kernel"
+	}
+	if lp.Im2col != "none" {
+		lp.Col = l.In.C * l.KH * l.KW * l.Out.H * l.Out.W
+	}
+}
+
+// layoutBuffers gives every layer its output, gradient and auxiliary buffers. A fused ReLU
+// shares its producer's; the loss has none (its input is the scores).
+func (p *NetPlan) layoutBuffers(n *Net) {
+	p.PrivLo, p.PrivHi = n.Params, 0
+	for i, l := range n.Layers {
+		lp := &l.Plan
+		size := l.Out.Size()
+		switch {
+		case l.Kind.IsLoss():
+			lp.Out, lp.Grad = -1, -1
+			continue
+		case lp.Fused:
+			prev := n.Layers[i-1].Plan
+			lp.Out, lp.Grad = prev.Out, prev.Grad
+			continue
+		}
+		lp.Out, lp.Grad = p.ImageFloats, p.ImageFloats+size
+		p.ImageFloats += 2 * size
+		if l.Kind == Dropout || l.Kind == Norm {
+			lp.Aux = p.ImageFloats
+			p.ImageFloats += size
+		}
+		if l.Kind == Pool && !l.Avg {
+			lp.Index = p.ImageInts
+			p.ImageInts += size
+		}
+		if lp.PerImage && l.Params > 0 {
+			p.PrivLo, p.PrivHi = min(p.PrivLo, l.WeightOff), max(p.PrivHi, l.WeightOff+l.Params)
+		}
+	}
+	if p.PrivHi == 0 {
+		p.PrivLo = 0
+	}
+}
+
+func (p *NetPlan) stages(n *Net) {
+	for i, l := range n.Layers {
+		if l.Plan.Fused {
+			continue
+		}
+		last := len(p.Stages) - 1
+		if last >= 0 && p.Stages[last].PerImage == l.Plan.PerImage {
+			p.Stages[last].Layers = append(p.Stages[last].Layers, i)
+			continue
+		}
+		p.Stages = append(p.Stages, Stage{PerImage: l.Plan.PerImage, Layers: []int{i}})
+	}
+}
+
+// TapRange returns the output positions [lo, hi) along one axis at which kernel tap t
+// (0 ≤ t < k) reads the input rather than its zero padding: those o with
+// 0 ≤ o·stride + t − pad < in, where out is the axis's output size.
+func TapRange(in, out, stride, pad, t int) (lo, hi int) {
+	off := t - pad
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	hi = min(out, (in-1-off)/stride+1)
+	if in-1-off < 0 {
+		hi = 0
+	}
+	return lo, max(lo, hi)
+}

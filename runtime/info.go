@@ -13,6 +13,8 @@ type Info struct {
 	Outputs int
 	// Loss is "softmax", "svm" or "euclidean".
 	Loss string
+	// Init is the spec's default initialization scheme: "he" or "xavier".
+	Init string
 	// NumParams is len(Params()).
 	NumParams int
 	// Layers lists every layer in order.
@@ -52,6 +54,9 @@ type ParamTensor struct {
 	Shape []int
 	// Bias is true for biases, which are excluded from weight decay by default.
 	Bias bool
+	// Buffer is true for stored values that are not learned, such as the mean of a
+	// meansub layer: optimizers and initialization leave them alone.
+	Buffer bool
 	// FanIn and FanOut are the connections into and out of one unit, for initialization.
 	FanIn, FanOut int
 	// LRMult multiplies the learning rate for this tensor (0 freezes it).

@@ -46,6 +46,8 @@ type Workspace struct {
 	// InputGrad receives the gradient of the loss with respect to the input of the last
 	// Forward, when Backward runs.
 	InputGrad []float32
+	// Private is the generated code's own state for this workspace.
+	Private any
 }
 
 // NewWorkspace returns a workspace of the given sizes. Generated code calls it.

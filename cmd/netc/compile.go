@@ -1,5 +1,56 @@
 package main
 
-import "io"
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
-func runCompile(args []string, stdout, stderr io.Writer) int { return 2 }
+	"github.com/netc-dev/netc/gen"
+)
+
+func runCompile(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("compile", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "output `directory` (default: ./NAME, NAME the package name)")
+	pkg := fs.String("pkg", "", "package `name` (default: the spec's file name, letters and digits only)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: netc compile [-o DIR] [-pkg NAME] FILE")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		if err == nil {
+			fs.Usage()
+		}
+		return 2
+	}
+	path := fs.Arg(0)
+	net, ok := load(path, stderr)
+	if !ok {
+		return 1
+	}
+	name := *pkg
+	if name == "" {
+		name = gen.PackageName(net.Name)
+	}
+	src, err := gen.Generate(net, gen.Options{Package: name})
+	if err != nil {
+		fmt.Fprintf(stderr, "netc: %v\n", err)
+		return 1
+	}
+	dir := *out
+	if dir == "" {
+		dir = name
+	}
+	file := filepath.Join(dir, gen.FileName(name))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "netc: %v\n", err)
+		return 1
+	}
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		fmt.Fprintf(stderr, "netc: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,168 @@
+package gen
+
+import (
+	"fmt"
+
+	"github.com/dave/jennifer/jen"
+	"github.com/netc-dev/netc/compiler"
+)
+
+// layerCode is what a layer emits: its forward and backward bodies. Per-image layers get
+// (img, w) parameters — the image and the worker — and batch layers none.
+type layerCode struct {
+	forward, backward []jen.Code
+}
+
+// layer emits the forward and backward methods of layer i (and any helpers it needs).
+func (g *generator) layer(i int, l *compiler.Layer) {
+	var c layerCode
+	switch l.Kind {
+	case compiler.Conv:
+		c = g.conv(i, l)
+	case compiler.Pool:
+		c = g.pool(i, l)
+	case compiler.ReLU, compiler.Tanh, compiler.Sigmoid:
+		c = g.activation(i, l)
+	case compiler.Norm:
+		c = g.norm(i, l)
+	case compiler.MeanSub:
+		c = g.meanSub(i, l)
+	case compiler.Full:
+		c = g.full(i, l)
+	case compiler.Dropout:
+		c = g.dropout(i, l)
+	default:
+		g.loss(i, l)
+		return
+	}
+	what := fmt.Sprintf("%s (%s %s, %s → %s)", l.Name, l.Kind, l.Options(), l.In, l.Out)
+	if l.Plan.FuseReLU {
+		what += " and the ReLU after it"
+	}
+	var params []jen.Code
+	scope := "the whole batch"
+	if l.Plan.PerImage {
+		params = []jen.Code{id("img"), id("w").Int()}
+		scope = "image img, on worker w"
+	}
+	name := local(l.Name)
+	g.f.Comment(fmt.Sprintf("%sForward computes %s for %s.", name, what, scope))
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name+"Forward").Params(params...).Block(c.forward...)
+	g.f.Comment(fmt.Sprintf("%sBackward propagates the gradient through %s for %s.", name, l.Name, scope))
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name+"Backward").Params(params...).Block(c.backward...)
+}
+
+// views declares the usual locals of a per-image layer: in, out, din, dout.
+func (g *generator) views(i int, names ...string) []jen.Code {
+	l := g.net.Layers[i]
+	var out []jen.Code
+	for _, n := range names {
+		var v *jen.Statement
+		switch n {
+		case "in":
+			v = image(g.inField(i), l.In.Size())
+		case "din":
+			v = image(g.inGradField(i), l.In.Size())
+		case "out":
+			v = image(g.field(i, "Out"), l.Out.Size())
+		case "dout":
+			v = image(g.field(i, "Grad"), l.Out.Size())
+		case "aux":
+			v = image(g.field(i, "Aux"), l.Out.Size())
+		case "arg":
+			v = image(g.field(i, "Arg"), l.Out.Size())
+		}
+		out = append(out, id(n).Op(":=").Add(v))
+	}
+	return out
+}
+
+// forRange is "for v := lo; v < hi; v++ { body }".
+func forRange(v string, lo, hi jen.Code, body ...jen.Code) *jen.Statement {
+	return jen.For(id(v).Op(":=").Add(lo), id(v).Op("<").Add(hi), id(v).Op("++")).Block(body...)
+}
+
+// conv emits a convolution as im2col followed by one GEMM per group, with bias (and ReLU)
+// applied in place.
+func (g *generator) conv(i int, l *compiler.Layer) layerCode {
+	name := local(l.Name)
+	ohw := l.Out.H * l.Out.W
+	k := l.In.C / l.Groups * l.KH * l.KW // GEMM depth per group
+	fg := l.Filters / l.Groups
+	w := param(l.WeightOff, l.Weights())
+	b := param(l.BiasOff, l.Filters)
+	col := id("col").Op(":=").Add(sel("s", "col").Index(id("w")))
+	var fwd []jen.Code
+	fwd = append(fwd, g.views(i, "in", "out")...)
+	switch l.Plan.Im2col {
+	case "none":
+		col = id("col").Op(":=").Id("in")
+		fwd = append(fwd, col)
+	case "unrolled":
+		fwd = append(fwd, col, id(name+"Im2col").Call(id("in"), id("col")))
+		g.im2col(l)
+	default:
+		fwd = append(fwd, col, g.kernelCall("Im2col", l, id("in"), id("col")))
+	}
+	fwd = append(fwd, id("weights").Op(":=").Add(w))
+	fwd = append(fwd, g.groups(l, sel("s", "gemm").Call(jen.False(), jen.False(), lit(fg), lit(ohw), lit(k), lit(1),
+		gs(l, "weights", fg*k), lit(k), gs(l, "col", k*ohw), lit(ohw), lit(0), gs(l, "out", fg*ohw), lit(ohw)))...)
+	fwd = append(fwd, jen.Qual(kernelsPath, "BiasAct").Call(id("out"), b, lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
+
+	var bwd []jen.Code
+	bwd = append(bwd, g.views(i, "in", "dout", "din")...)
+	if l.Plan.FuseReLU {
+		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(image(g.field(i, "Out"), l.Out.Size()), id("dout")))
+	}
+	bwd = append(bwd,
+		id("db").Op(":=").Add(g.gradParam(l.BiasOff, l.Filters)),
+		forRange("f", lit(0), lit(l.Filters),
+			jen.For(list(id("_"), id("v")).Op(":=").Range().Add(id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)))).Block(
+				id("db").Index(id("f")).Op("+=").Id("v"))),
+		id("weights").Op(":=").Add(w),
+		id("dw").Op(":=").Add(g.gradParam(l.WeightOff, l.Weights())))
+	switch l.Plan.Im2col {
+	case "none":
+		bwd = append(bwd, id("col").Op(":=").Id("in"), id("dcol").Op(":=").Id("din"))
+	case "unrolled":
+		bwd = append(bwd, col, id(name+"Im2col").Call(id("in"), id("col")), id("dcol").Op(":=").Add(sel("s", "dcol").Index(id("w"))))
+	default:
+		bwd = append(bwd, col, g.kernelCall("Im2col", l, id("in"), id("col")), id("dcol").Op(":=").Add(sel("s", "dcol").Index(id("w"))))
+	}
+	bwd = append(bwd, jen.Comment("dW += dout·colᵀ and dcol = Wᵀ·dout, per group."))
+	bwd = append(bwd, g.groups(l,
+		sel("s", "gemm").Call(jen.False(), jen.True(), lit(fg), lit(k), lit(ohw), lit(1),
+			gs(l, "dout", fg*ohw), lit(ohw), gs(l, "col", k*ohw), lit(ohw), lit(1), gs(l, "dw", fg*k), lit(k)),
+		sel("s", "gemm").Call(jen.True(), jen.False(), lit(k), lit(ohw), lit(fg), lit(1),
+			gs(l, "weights", fg*k), lit(k), gs(l, "dout", fg*ohw), lit(ohw), lit(0), gs(l, "dcol", k*ohw), lit(ohw)))...)
+	switch l.Plan.Im2col {
+	case "unrolled":
+		bwd = append(bwd, jen.Clear(id("din")), id(name+"Col2im").Call(id("dcol"), id("din")))
+	case "kernel":
+		bwd = append(bwd, jen.Clear(id("din")), g.kernelCall("Col2im", l, id("dcol"), id("din")))
+	}
+	return layerCode{fwd, bwd}
+}
+
+// groups wraps GEMM calls in a loop over the layer's groups (or emits them as they are for
+// one group); groupSlice indexes by the loop variable.
+func (g *generator) groups(l *compiler.Layer, calls ...jen.Code) []jen.Code {
+	if l.Groups == 1 {
+		return calls
+	}
+	return []jen.Code{forRange("g", lit(0), lit(l.Groups), calls...)}
+}
+
+// gs is the part of a slice owned by group g when each group has n values, or the whole
+// slice when the layer has one group.
+func gs(l *compiler.Layer, name string, n int) *jen.Statement {
+	if l.Groups == 1 {
+		return id(name)
+	}
+	return id(name).Index(id("g").Op("*").Lit(n), id("g").Op("*").Lit(n).Op("+").Lit(n))
+}
+
+// kernelCall calls a generic runtime kernel with the layer's geometry.
+func (g *generator) kernelCall(fn string, l *compiler.Layer, src, dst jen.Code) jen.Code {
+	return jen.Qual(kernelsPath, fn).Call(src, lit(l.In.C), lit(l.In.H), lit(l.In.W), lit(l.KH), lit(l.KW), lit(l.SH), lit(l.SW), lit(l.PH), lit(l.PW), dst)
+}

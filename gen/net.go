@@ -1,0 +1,316 @@
+package gen
+
+import (
+	"fmt"
+
+	"github.com/dave/jennifer/jen"
+	"github.com/netc-dev/netc/compiler"
+)
+
+// Shorthands for the code builders.
+var (
+	id  = jen.Id
+	lit = jen.Lit
+)
+
+func sel(names ...string) *jen.Statement {
+	s := id(names[0])
+	for _, n := range names[1:] {
+		s = s.Dot(n)
+	}
+	return s
+}
+
+// local turns a layer name into an unexported identifier: "conv1" → "conv1".
+func local(name string) string {
+	e := exported(name)
+	return string(e[0]+'a'-'A') + e[1:]
+}
+
+// owner is the index of the layer whose buffers layer i uses: a fused ReLU uses its
+// producer's.
+func (g *generator) owner(i int) int {
+	if g.net.Layers[i].Plan.Fused {
+		return i - 1
+	}
+	return i
+}
+
+// field names the state field holding buffer kind ("Out", "Grad", "Aux", "Arg") of layer i.
+func (g *generator) field(i int, kind string) string {
+	return local(g.net.Layers[g.owner(i)].Name) + kind
+}
+
+// inField and inGradField name the state fields of layer i's input and its gradient.
+func (g *generator) inField(i int) string {
+	if i == 0 {
+		return "x"
+	}
+	return g.field(i-1, "Out")
+}
+
+func (g *generator) inGradField(i int) string {
+	if i == 0 {
+		return "inputGrad"
+	}
+	return g.field(i-1, "Grad")
+}
+
+// image slices the part of a batch buffer that belongs to image img: s.f[img*n : img*n+n].
+func image(field string, n int) *jen.Statement {
+	start := id("img").Op("*").Lit(n)
+	return sel("s", field).Index(start, id("img").Op("*").Lit(n).Op("+").Lit(n))
+}
+
+// param slices the parameters: s.net.params[off : off+n].
+func param(off, n int) *jen.Statement {
+	return sel("s", "net", "params").Index(lit(off), lit(off+n))
+}
+
+// gradParam slices worker w's gradient accumulator at parameter offset off.
+func (g *generator) gradParam(off, n int) *jen.Statement {
+	lo := off - g.net.Plan.PrivLo
+	return sel("s", "grads").Index(id("w")).Index(lit(lo), lit(lo+n))
+}
+
+func (g *generator) netType() {
+	ts := paramTensors(g.net)
+	fields := []jen.Code{
+		id("params").Op(",").Id("grads").Index().Float32(),
+		jen.Line(),
+		jen.Comment("Views of params, one per tensor (PyTorch layout)."),
+	}
+	for _, t := range ts {
+		fields = append(fields, jen.Comment(fmt.Sprintf("%s is %s, %v.", t.field, t.name, t.shape)), id(t.field).Index().Float32())
+	}
+	g.f.Comment("Net is the network with its parameters and their gradients.")
+	g.f.Type().Id("Net").Struct(fields...)
+	g.f.Var().Id("_").Qual(runtimePath, "Network").Op("=").Parens(jen.Op("*").Id("Net")).Parens(jen.Nil())
+
+	g.f.Comment("New returns the network with its parameters initialized from seed by the spec's")
+	g.f.Comment(fmt.Sprintf("default scheme (%s); biases and buffers start at zero.", g.net.Plan.Init))
+	body := []jen.Code{
+		id("n").Op(":=").Op("&").Id("Net").Values(jen.Dict{
+			id("params"): jen.Make(jen.Index().Float32(), id("NumParams").Op("+").Id("NumBuffers")),
+			id("grads"):  jen.Make(jen.Index().Float32(), id("NumParams").Op("+").Id("NumBuffers")),
+		}),
+	}
+	for _, t := range ts {
+		body = append(body, sel("n", t.field).Op("=").Add(sel("n", "params").Index(lit(t.offset), lit(t.offset+t.size))))
+	}
+	body = append(body,
+		jen.Qual(runtimePath, "Initialize").Call(jen.Op("&").Id("info"), sel("n", "params"), jen.Qual(runtimePath, initScheme(g.net.Plan.Init)), id("seed")),
+		jen.Return(id("n")))
+	g.f.Func().Id("New").Params(id("seed").Uint64()).Op("*").Id("Net").Block(body...)
+
+	g.method("Info returns the network's description.", "Info", nil, jen.Op("*").Qual(runtimePath, "Info"), jen.Return(jen.Op("&").Id("info")))
+	g.method("Params returns every parameter in one slice, laid out as Info().Params says.", "Params", nil, jen.Index().Float32(), jen.Return(sel("n", "params")))
+	g.method("Grads returns the gradients of the last Backward, laid out like Params.", "Grads", nil, jen.Index().Float32(), jen.Return(sel("n", "grads")))
+}
+
+func initScheme(name string) string {
+	if name == "he" {
+		return "InitHe"
+	}
+	return "InitXavier"
+}
+
+func (g *generator) method(doc, name string, params []jen.Code, result jen.Code, body ...jen.Code) {
+	g.f.Comment(doc)
+	g.f.Func().Params(id("n").Op("*").Id("Net")).Id(name).Params(params...).Add(result).Block(body...)
+}
+
+// stateType emits the generated code's private part of a workspace and NewWorkspace,
+// which lays it out.
+func (g *generator) stateType() {
+	n := g.net
+	fields := []jen.Code{
+		id("net").Op("*").Id("Net"),
+		id("ws").Op("*").Qual(runtimePath, "Workspace"),
+		jen.Comment("batch images are split into chunks, one per worker."),
+		id("batch").Op(",").Id("chunks").Int(),
+		jen.Comment("x is the input of the last Forward; train its mode."),
+		id("x").Index().Float32(),
+		id("train").Bool(),
+		id("inputGrad").Index().Float32(),
+		jen.Comment("gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial."),
+		id("gemm").Func().Params(jen.Bool(), jen.Bool(), jen.Int(), jen.Int(), jen.Int(), jen.Float32(), jen.Index().Float32(), jen.Int(), jen.Index().Float32(), jen.Int(), jen.Float32(), jen.Index().Float32(), jen.Int()),
+		jen.Comment("col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's"),
+		jen.Comment("gradients of params[privLo:privHi] (grads[0] is the network's own)."),
+		id("col").Op(",").Id("dcol").Op(",").Id("grads").Index().Index().Float32(),
+	}
+	setup := []jen.Code{
+		jen.If(id("batch").Op("<").Lit(1)).Block(jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": NewWorkspace: batch %d, want at least 1"), id("batch")))),
+		id("chunks").Op(":=").Min(id("batch"), jen.Qual(kernelsPath, "Workers").Call()),
+		id("ws").Op(":=").Qual(runtimePath, "NewWorkspace").Call(
+			id("batch"),
+			id("batch").Op("*").Id("imageFloats").Op("+").Id("chunks").Op("*").Parens(lit(2).Op("*").Id("colSize").Op("+").Id("privHi").Op("-").Id("privLo")),
+			id("batch").Op("*").Id("imageInts"),
+			id("InputSize")),
+		id("s").Op(":=").Op("&").Id("state").Values(jen.Dict{
+			id("net"): id("n"), id("ws"): id("ws"), id("batch"): id("batch"), id("chunks"): id("chunks"),
+			id("inputGrad"): sel("ws", "InputGrad"), id("gemm"): jen.Qual(kernelsPath, "SgemmSerial"),
+		}),
+		jen.If(id("chunks").Op("==").Lit(1)).Block(sel("s", "gemm").Op("=").Qual(kernelsPath, "Sgemm")),
+	}
+	for i, l := range n.Layers {
+		if l.Plan.Fused || l.Kind.IsLoss() {
+			continue
+		}
+		size := l.Out.Size()
+		bufs := []struct {
+			kind string
+			off  int
+			src  string
+			typ  jen.Code
+		}{{"Out", l.Plan.Out, "Buf", jen.Float32()}, {"Grad", l.Plan.Grad, "Buf", jen.Float32()}, {"Aux", l.Plan.Aux, "Buf", jen.Float32()}, {"Arg", l.Plan.Index, "Index", jen.Int32()}}
+		for _, b := range bufs {
+			if b.off < 0 {
+				continue
+			}
+			name := g.field(i, b.kind)
+			fields = append(fields, id(name).Index().Add(b.typ))
+			setup = append(setup, sel("s", name).Op("=").Add(sel("ws", b.src).Index(lit(b.off).Op("*").Id("batch"), lit(b.off+size).Op("*").Id("batch"))))
+		}
+	}
+	setup = append(setup,
+		id("rest").Op(":=").Add(sel("ws", "Buf").Index(id("batch").Op("*").Id("imageFloats"), jen.Empty())),
+		id("take").Op(":=").Func().Params(id("size").Int()).Index().Float32().Block(
+			id("b").Op(":=").Id("rest").Index(jen.Empty(), id("size")).Index(jen.Empty(), id("size"), id("size")),
+			id("rest").Op("=").Id("rest").Index(id("size"), jen.Empty()),
+			jen.Return(id("b"))),
+		jen.For(id("w").Op(":=").Lit(0), id("w").Op("<").Id("chunks"), id("w").Op("++")).Block(
+			sel("s", "col").Op("=").Append(sel("s", "col"), id("take").Call(id("colSize"))),
+			sel("s", "dcol").Op("=").Append(sel("s", "dcol"), id("take").Call(id("colSize"))),
+			id("g").Op(":=").Id("take").Call(id("privHi").Op("-").Id("privLo")),
+			jen.If(id("w").Op("==").Lit(0)).Block(id("g").Op("=").Add(sel("n", "grads").Index(id("privLo"), id("privHi")))),
+			sel("s", "grads").Op("=").Append(sel("s", "grads"), id("g"))),
+	)
+	for si, st := range n.Plan.Stages {
+		if st.PerImage {
+			for _, dir := range []string{"forward", "backward"} {
+				name := fmt.Sprintf("%sImages%d", dir, si)
+				fields = append(fields, id(name).Func().Params(jen.Int(), jen.Int()))
+				setup = append(setup, sel("s", name).Op("=").Add(sel("s", name+"Run")))
+			}
+		}
+	}
+	setup = append(setup, sel("ws", "Private").Op("=").Id("s"), jen.Return(id("ws")))
+
+	g.f.Comment("state is the network's private part of a workspace: the buffers of every layer for")
+	g.f.Comment("the whole batch, and each worker's scratch space.")
+	g.f.Type().Id("state").Struct(fields...)
+	g.method("NewWorkspace allocates every buffer a batch of the given size needs.", "NewWorkspace",
+		[]jen.Code{id("batch").Int()}, jen.Op("*").Qual(runtimePath, "Workspace"), setup...)
+
+	g.f.Comment("stateOf returns the state of a workspace made by n.NewWorkspace.")
+	g.f.Func().Params(id("n").Op("*").Id("Net")).Id("stateOf").Params(id("ws").Op("*").Qual(runtimePath, "Workspace")).Op("*").Id("state").Block(
+		list(id("s"), id("ok")).Op(":=").Add(sel("ws", "Private").Assert(jen.Op("*").Id("state"))),
+		jen.If(jen.Op("!").Id("ok").Op("||").Add(sel("s", "net")).Op("!=").Id("n")).Block(
+			jen.Panic(lit(g.pkg+": workspace was not made by this network's NewWorkspace"))),
+		jen.Return(id("s")))
+
+	g.f.Comment("images returns the range of images of chunk w.")
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id("images").Params(id("w").Int()).Params(jen.Int(), jen.Int()).Block(
+		jen.Return(id("w").Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks")), parens(id("w").Op("+").Lit(1)).Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks"))))
+}
+
+func list(items ...jen.Code) *jen.Statement { return jen.List(items...) }
+
+func parens(c jen.Code) *jen.Statement { return jen.Parens(c) }
+
+// scores is the field holding the network's scores: the loss layer's input.
+func (g *generator) scores() string { return g.inField(len(g.net.Layers) - 1) }
+
+func (g *generator) forward() {
+	n := g.net
+	body := []jen.Code{
+		id("s").Op(":=").Id("n").Dot("stateOf").Call(id("ws")),
+		jen.If(jen.Len(id("x")).Op("!=").Add(sel("s", "batch")).Op("*").Id("InputSize")).Block(
+			jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": Forward: %d input values, want %d (batch %d)"), jen.Len(id("x")), sel("s", "batch").Op("*").Id("InputSize"), sel("s", "batch")))),
+		list(sel("s", "x"), sel("s", "train")).Op("=").List(id("x"), id("train")),
+	}
+	for si, st := range n.Plan.Stages {
+		if st.PerImage {
+			body = append(body, jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("forwardImages%d", si))))
+			continue
+		}
+		for _, i := range st.Layers {
+			if !n.Layers[i].Kind.IsLoss() {
+				body = append(body, sel("s", local(n.Layers[i].Name)+"Forward").Call())
+			}
+		}
+	}
+	body = append(body, jen.Return(sel("s", g.scores())))
+	g.method("Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and\n"+
+		"returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is\n"+
+		"active in training mode only.", "Forward",
+		[]jen.Code{id("ws").Op("*").Qual(runtimePath, "Workspace"), id("x").Index().Float32(), id("train").Bool()}, jen.Index().Float32(), body...)
+}
+
+func (g *generator) backward() {
+	n := g.net
+	loss := n.Loss()
+	body := []jen.Code{
+		id("s").Op(":=").Id("n").Dot("stateOf").Call(id("ws")),
+		jen.If(jen.Len(id("labels")).Op("!=").Add(sel("s", "batch"))).Block(
+			jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": Backward: %d labels, want %d"), jen.Len(id("labels")), sel("s", "batch")))),
+		id("loss").Op(":=").Add(sel("s", local(loss.Name)+"Loss")).Call(id("labels")),
+		jen.Clear(sel("n", "grads")),
+		jen.For(list(id("_"), id("g")).Op(":=").Range().Add(sel("s", "grads").Index(lit(1), jen.Empty()))).Block(jen.Clear(id("g"))),
+	}
+	for si := len(n.Plan.Stages) - 1; si >= 0; si-- {
+		st := n.Plan.Stages[si]
+		if st.PerImage {
+			body = append(body, jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("backwardImages%d", si))))
+			continue
+		}
+		for k := len(st.Layers) - 1; k >= 0; k-- {
+			if l := n.Layers[st.Layers[k]]; !l.Kind.IsLoss() {
+				body = append(body, sel("s", local(l.Name)+"Backward").Call())
+			}
+		}
+	}
+	body = append(body,
+		jen.For(list(id("_"), id("g")).Op(":=").Range().Add(sel("s", "grads").Index(lit(1), jen.Empty()))).Block(
+			jen.Qual(kernelsPath, "Add").Call(id("g"), sel("s", "grads").Index(lit(0)))),
+		jen.Return(id("loss")))
+	g.method("Backward computes the loss of the last Forward on ws against labels, overwrites\n"+
+		"Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the batch.", "Backward",
+		[]jen.Code{id("ws").Op("*").Qual(runtimePath, "Workspace"), id("labels").Index().Int32()}, jen.Float32(), body...)
+}
+
+// imageStage emits the two functions that run a per-image stage forward and backward on
+// the images of a range of chunks.
+func (g *generator) imageStage(si int, st compiler.Stage) {
+	n := g.net
+	var names []string
+	for _, i := range st.Layers {
+		names = append(names, n.Layers[i].Name)
+	}
+	for _, dir := range []string{"Forward", "Backward"} {
+		var calls []jen.Code
+		for k := range st.Layers {
+			i := st.Layers[k]
+			if dir == "Backward" {
+				i = st.Layers[len(st.Layers)-1-k]
+			}
+			calls = append(calls, sel("s", local(n.Layers[i].Name)+dir).Call(id("img"), id("w")))
+		}
+		name := fmt.Sprintf("%sImages%dRun", lower(dir), si)
+		g.f.Comment(fmt.Sprintf("%s runs %s %s on the images of chunks [lo, hi).", name, rangeText(names), lower(dir)))
+		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name).Params(id("lo"), id("hi").Int()).Block(
+			jen.For(id("w").Op(":=").Id("lo"), id("w").Op("<").Id("hi"), id("w").Op("++")).Block(
+				list(id("first"), id("end")).Op(":=").Add(sel("s", "images")).Call(id("w")),
+				jen.For(id("img").Op(":=").Id("first"), id("img").Op("<").Id("end"), id("img").Op("++")).Block(calls...)))
+	}
+}
+
+func lower(s string) string { return string(s[0]+'a'-'A') + s[1:] }
+
+func rangeText(names []string) string {
+	if len(names) == 1 {
+		return names[0]
+	}
+	return names[0] + " … " + names[len(names)-1]
+}
