@@ -187,13 +187,13 @@ func (g *generator) info() {
 
 // tensor describes one entry of Info.Params.
 type tensor struct {
-	name                       string
-	layer, offset, size        int
-	shape                      []int
-	fanIn, fanOut              int
-	lrMult                     float64
-	bias, buffer               bool
-	field                      string // the Net field that views it
+	name                string
+	layer, offset, size int
+	shape               []int
+	fanIn, fanOut       int
+	lrMult              float64
+	bias, buffer        bool
+	field               string // the Net field that views it
 }
 
 // paramTensors lists the parameter tensors in the order they sit in Params, with

@@ -24,8 +24,8 @@ func (g *generator) im2col(l *compiler.Layer) {
 	perChannel := func(src, dst string, srcN, dstN int, body []jen.Code) jen.Code {
 		return forRange("c", lit(0), lit(l.In.C),
 			append([]jen.Code{
-				id(src).Op(":=").Id(src + "All").Index(id("c").Op("*").Lit(srcN), id("c").Op("*").Lit(srcN).Op("+").Lit(srcN)),
-				id(dst).Op(":=").Id(dst + "All").Index(id("c").Op("*").Lit(dstN), id("c").Op("*").Lit(dstN).Op("+").Lit(dstN)),
+				id(src).Op(":=").Id(src+"All").Index(id("c").Op("*").Lit(srcN), id("c").Op("*").Lit(srcN).Op("+").Lit(srcN)),
+				id(dst).Op(":=").Id(dst+"All").Index(id("c").Op("*").Lit(dstN), id("c").Op("*").Lit(dstN).Op("+").Lit(dstN)),
 			}, body...)...)
 	}
 	g.f.Comment(fmt.Sprintf("%sIm2col lays out an image (%s) as the %d×%d matrix whose row (c·%d + ki)·%d + kj", name, l.In, l.In.C*kk, ohw, l.KH, l.KW))

@@ -47,9 +47,9 @@ func (g *generator) layer(i int, l *compiler.Layer) {
 	}
 	name := local(l.Name)
 	g.f.Comment(fmt.Sprintf("%sForward computes %s for %s.", name, what, scope))
-	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name+"Forward").Params(params...).Block(c.forward...)
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Forward").Params(params...).Block(c.forward...)
 	g.f.Comment(fmt.Sprintf("%sBackward propagates the gradient through %s for %s.", name, l.Name, scope))
-	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name+"Backward").Params(params...).Block(c.backward...)
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Backward").Params(params...).Block(c.backward...)
 }
 
 // views declares the usual locals of a per-image layer: in, out, din, dout.

@@ -18,7 +18,7 @@ func (g *generator) pool(i int, l *compiler.Layer) layerCode {
 	}
 	hw := l.In.H * l.In.W
 	// start is the input index of the window's top-left corner for output (c, oy, ox).
-	start := id("i").Op(":=").Id("c").Op("*").Lit(hw).Op("+").Id("oy").Op("*").Lit(l.SH*l.In.W).Op("+").Id("ox").Op("*").Lit(l.SW)
+	start := id("i").Op(":=").Id("c").Op("*").Lit(hw).Op("+").Id("oy").Op("*").Lit(l.SH * l.In.W).Op("+").Id("ox").Op("*").Lit(l.SW)
 	o := id("o").Op(":=").Parens(id("c").Op("*").Lit(l.Out.H).Op("+").Id("oy")).Op("*").Lit(l.Out.W).Op("+").Id("ox")
 	loops := func(body ...jen.Code) jen.Code {
 		return forRange("c", lit(0), lit(l.Out.C), forRange("oy", lit(0), lit(l.Out.H), forRange("ox", lit(0), lit(l.Out.W), body...)))
