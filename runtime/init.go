@@ -117,7 +117,7 @@ func initialize(info *Info, params []float32, scheme InitScheme, gaussStd float6
 	for i := range info.Params {
 		t := &info.Params[i]
 		w := t.Data(params)
-		if t.Bias {
+		if t.Bias || t.Buffer {
 			clear(w)
 			continue
 		}

@@ -13,6 +13,10 @@ import (
 	"github.com/netc-dev/netc/dsl"
 )
 
+func init() {
+	register(command{"check", "check specs and print their layers, shapes and costs", runCheck})
+}
+
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)

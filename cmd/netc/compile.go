@@ -10,6 +10,10 @@ import (
 	"github.com/netc-dev/netc/gen"
 )
 
+func init() {
+	register(command{"compile", "generate a Go package from a spec", runCompile})
+}
+
 func runCompile(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("compile", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -29,6 +29,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 )
 
 func main() {
@@ -36,17 +38,21 @@ func main() {
 }
 
 // command is one subcommand: its name, a one-line summary and its body, which returns the
-// process's exit status.
+// process's exit status. Each command's file registers it in an init function.
 type command struct {
 	name, summary string
 	run           func(args []string, stdout, stderr io.Writer) int
 }
 
+var registry []command
+
+func register(c command) { registry = append(registry, c) }
+
+// commands returns the registered commands sorted by name.
 func commands() []command {
-	return []command{
-		{"check", "check specs and print their layers, shapes and costs", runCheck},
-		{"compile", "generate a Go package from a spec", runCompile},
-	}
+	cs := slices.Clone(registry)
+	slices.SortFunc(cs, func(a, b command) int { return strings.Compare(a.name, b.name) })
+	return cs
 }
 
 // run executes the command line args and returns the exit status.

@@ -151,6 +151,9 @@ func NewOptimizer(cfg OptimizerConfig, info *runtime.Info) (*Optimizer, error) {
 			return nil, fmt.Errorf("optimizer: tensor %q has learning-rate multiplier %g (want finite, ≥ 0)",
 				p.Name, p.LRMult)
 		}
+		if p.Buffer {
+			continue // not learned
+		}
 		t := tensorState{off: p.Offset, size: p.Size, lrMult: p.LRMult}
 		if !p.Bias || cfg.DecayBiases {
 			t.wd, t.l1 = cfg.WeightDecay, cfg.L1
