@@ -152,6 +152,7 @@ func (g *generator) stateType() {
 			id("inputGrad"): sel("ws", "InputGrad"), id("gemm"): jen.Qual(kernelsPath, "SgemmSerial"),
 		}),
 		jen.If(id("chunks").Op("==").Lit(1)).Block(sel("s", "gemm").Op("=").Qual(kernelsPath, "Sgemm")),
+		sel("ws", "Workers").Op("=").Id("chunks"),
 	}
 	for i, l := range n.Layers {
 		if l.Plan.Fused || l.Kind.IsLoss() {
@@ -210,6 +211,12 @@ func (g *generator) stateType() {
 			jen.Panic(lit(g.pkg+": workspace was not made by this network's NewWorkspace"))),
 		jen.Return(id("s")))
 
+	g.f.Comment("start and tick record the time of each layer when the workspace has a Profile.")
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id("start").Params(id("w").Int()).Block(
+		jen.If(id("p").Op(":=").Add(sel("s", "ws", "Profile")), id("p").Op("!=").Nil()).Block(sel("p", "Start").Call(id("w"))))
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id("tick").Params(id("w"), id("layer").Int(), id("backward").Bool()).Block(
+		jen.If(id("p").Op(":=").Add(sel("s", "ws", "Profile")), id("p").Op("!=").Nil()).Block(sel("p", "Tick").Call(id("w"), id("layer"), id("backward"))))
+
 	g.f.Comment("images returns the range of images of chunk w.")
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id("images").Params(id("w").Int()).Params(jen.Int(), jen.Int()).Block(
 		jen.Return(id("w").Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks")), parens(id("w").Op("+").Lit(1)).Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks"))))
@@ -235,9 +242,10 @@ func (g *generator) forward() {
 			body = append(body, jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("forwardImages%d", si))))
 			continue
 		}
+		body = append(body, sel("s", "start").Call(lit(0)))
 		for _, i := range st.Layers {
 			if !n.Layers[i].Kind.IsLoss() {
-				body = append(body, sel("s", local(n.Layers[i].Name)+"Forward").Call())
+				body = append(body, sel("s", local(n.Layers[i].Name)+"Forward").Call(), sel("s", "tick").Call(lit(0), lit(i), jen.False()))
 			}
 		}
 	}
@@ -255,7 +263,9 @@ func (g *generator) backward() {
 		id("s").Op(":=").Id("n").Dot("stateOf").Call(id("ws")),
 		jen.If(jen.Len(id("labels")).Op("!=").Add(sel("s", "batch"))).Block(
 			jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": Backward: %d labels, want %d"), jen.Len(id("labels")), sel("s", "batch")))),
+		sel("s", "start").Call(lit(0)),
 		id("loss").Op(":=").Add(sel("s", local(loss.Name)+"Loss")).Call(id("labels")),
+		sel("s", "tick").Call(lit(0), lit(len(n.Layers)-1), jen.True()),
 		jen.Clear(sel("n", "grads")),
 		jen.For(list(id("_"), id("g")).Op(":=").Range().Add(sel("s", "grads").Index(lit(1), jen.Empty()))).Block(jen.Clear(id("g"))),
 	}
@@ -265,9 +275,10 @@ func (g *generator) backward() {
 			body = append(body, jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("backwardImages%d", si))))
 			continue
 		}
+		body = append(body, sel("s", "start").Call(lit(0)))
 		for k := len(st.Layers) - 1; k >= 0; k-- {
 			if l := n.Layers[st.Layers[k]]; !l.Kind.IsLoss() {
-				body = append(body, sel("s", local(l.Name)+"Backward").Call())
+				body = append(body, sel("s", local(l.Name)+"Backward").Call(), sel("s", "tick").Call(lit(0), lit(st.Layers[k]), jen.True()))
 			}
 		}
 	}
@@ -295,8 +306,10 @@ func (g *generator) imageStage(si int, st compiler.Stage) {
 			if dir == "Backward" {
 				i = st.Layers[len(st.Layers)-1-k]
 			}
-			calls = append(calls, sel("s", local(n.Layers[i].Name)+dir).Call(id("img"), id("w")))
+			calls = append(calls, sel("s", local(n.Layers[i].Name)+dir).Call(id("img"), id("w")),
+				sel("s", "tick").Call(id("w"), lit(i), jen.Lit(dir == "Backward")))
 		}
+		calls = append([]jen.Code{sel("s", "start").Call(id("w"))}, calls...)
 		name := fmt.Sprintf("%sImages%dRun", lower(dir), si)
 		g.f.Comment(fmt.Sprintf("%s runs %s %s on the images of chunks [lo, hi).", name, rangeText(names), lower(dir)))
 		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name).Params(id("lo"), id("hi").Int()).Block(

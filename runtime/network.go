@@ -46,6 +46,11 @@ type Workspace struct {
 	// InputGrad receives the gradient of the loss with respect to the input of the last
 	// Forward, when Backward runs.
 	InputGrad []float32
+	// Profile, if set, records the time spent in each layer (see Profile). Its number of
+	// workers must be at least Workers.
+	Profile *Profile
+	// Workers is the number of goroutines the generated code splits a batch over.
+	Workers int
 	// Private is the generated code's own state for this workspace.
 	Private any
 }

@@ -290,6 +290,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
 	}
+	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 290400*batch]
 	s.conv1Grad = ws.Buf[290400*batch : 580800*batch]
 	s.norm1Out = ws.Buf[580800*batch : 871200*batch]
@@ -357,6 +358,18 @@ func (n *Net) stateOf(ws *runtime.Workspace) *state {
 	return s
 }
 
+// start and tick record the time of each layer when the workspace has a Profile.
+func (s *state) start(w int) {
+	if p := s.ws.Profile; p != nil {
+		p.Start(w)
+	}
+}
+func (s *state) tick(w, layer int, backward bool) {
+	if p := s.ws.Profile; p != nil {
+		p.Tick(w, layer, backward)
+	}
+}
+
 // images returns the range of images of chunk w.
 func (s *state) images(w int) (int, int) {
 	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
@@ -374,11 +387,17 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 	}
 	s.x, s.train = x, train
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
+	s.start(0)
 	s.full1Forward()
+	s.tick(0, 15, false)
 	s.dropout1Forward()
+	s.tick(0, 17, false)
 	s.full2Forward()
+	s.tick(0, 18, false)
 	s.dropout2Forward()
+	s.tick(0, 20, false)
 	s.full3Forward()
+	s.tick(0, 21, false)
 	return s.full3Out
 }
 
@@ -391,16 +410,24 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	if len(labels) != s.batch {
 		panic(fmt.Sprintf("alexnet: Backward: %d labels, want %d", len(labels), s.batch))
 	}
+	s.start(0)
 	loss := s.softmax1Loss(labels)
+	s.tick(0, 22, true)
 	clear(n.grads)
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.start(0)
 	s.full3Backward()
+	s.tick(0, 21, true)
 	s.dropout2Backward()
+	s.tick(0, 20, true)
 	s.full2Backward()
+	s.tick(0, 18, true)
 	s.dropout1Backward()
+	s.tick(0, 17, true)
 	s.full1Backward()
+	s.tick(0, 15, true)
 	kernels.ParallelFor(s.chunks, s.backwardImages0)
 	for _, g := range s.grads[1:] {
 		kernels.Add(g, s.grads[0])
@@ -413,16 +440,27 @@ func (s *state) forwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.conv1Forward(img, w)
+			s.tick(w, 0, false)
 			s.norm1Forward(img, w)
+			s.tick(w, 2, false)
 			s.pool1Forward(img, w)
+			s.tick(w, 3, false)
 			s.conv2Forward(img, w)
+			s.tick(w, 4, false)
 			s.norm2Forward(img, w)
+			s.tick(w, 6, false)
 			s.pool2Forward(img, w)
+			s.tick(w, 7, false)
 			s.conv3Forward(img, w)
+			s.tick(w, 8, false)
 			s.conv4Forward(img, w)
+			s.tick(w, 10, false)
 			s.conv5Forward(img, w)
+			s.tick(w, 12, false)
 			s.pool3Forward(img, w)
+			s.tick(w, 14, false)
 		}
 	}
 }
@@ -432,16 +470,27 @@ func (s *state) backwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.pool3Backward(img, w)
+			s.tick(w, 14, true)
 			s.conv5Backward(img, w)
+			s.tick(w, 12, true)
 			s.conv4Backward(img, w)
+			s.tick(w, 10, true)
 			s.conv3Backward(img, w)
+			s.tick(w, 8, true)
 			s.pool2Backward(img, w)
+			s.tick(w, 7, true)
 			s.norm2Backward(img, w)
+			s.tick(w, 6, true)
 			s.conv2Backward(img, w)
+			s.tick(w, 4, true)
 			s.pool1Backward(img, w)
+			s.tick(w, 3, true)
 			s.norm1Backward(img, w)
+			s.tick(w, 2, true)
 			s.conv1Backward(img, w)
+			s.tick(w, 0, true)
 		}
 	}
 }

@@ -213,6 +213,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
 	}
+	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 16384*batch]
 	s.conv1Grad = ws.Buf[16384*batch : 32768*batch]
 	s.pool1Out = ws.Buf[32768*batch : 36864*batch]
@@ -260,6 +261,18 @@ func (n *Net) stateOf(ws *runtime.Workspace) *state {
 	return s
 }
 
+// start and tick record the time of each layer when the workspace has a Profile.
+func (s *state) start(w int) {
+	if p := s.ws.Profile; p != nil {
+		p.Start(w)
+	}
+}
+func (s *state) tick(w, layer int, backward bool) {
+	if p := s.ws.Profile; p != nil {
+		p.Tick(w, layer, backward)
+	}
+}
+
 // images returns the range of images of chunk w.
 func (s *state) images(w int) (int, int) {
 	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
@@ -277,7 +290,9 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 	}
 	s.x, s.train = x, train
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
+	s.start(0)
 	s.full1Forward()
+	s.tick(0, 9, false)
 	return s.full1Out
 }
 
@@ -290,12 +305,16 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	if len(labels) != s.batch {
 		panic(fmt.Sprintf("cifarsmall: Backward: %d labels, want %d", len(labels), s.batch))
 	}
+	s.start(0)
 	loss := s.softmax1Loss(labels)
+	s.tick(0, 10, true)
 	clear(n.grads)
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.start(0)
 	s.full1Backward()
+	s.tick(0, 9, true)
 	kernels.ParallelFor(s.chunks, s.backwardImages0)
 	for _, g := range s.grads[1:] {
 		kernels.Add(g, s.grads[0])
@@ -308,12 +327,19 @@ func (s *state) forwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.conv1Forward(img, w)
+			s.tick(w, 0, false)
 			s.pool1Forward(img, w)
+			s.tick(w, 2, false)
 			s.conv2Forward(img, w)
+			s.tick(w, 3, false)
 			s.pool2Forward(img, w)
+			s.tick(w, 5, false)
 			s.conv3Forward(img, w)
+			s.tick(w, 6, false)
 			s.pool3Forward(img, w)
+			s.tick(w, 8, false)
 		}
 	}
 }
@@ -323,12 +349,19 @@ func (s *state) backwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.pool3Backward(img, w)
+			s.tick(w, 8, true)
 			s.conv3Backward(img, w)
+			s.tick(w, 6, true)
 			s.pool2Backward(img, w)
+			s.tick(w, 5, true)
 			s.conv2Backward(img, w)
+			s.tick(w, 3, true)
 			s.pool1Backward(img, w)
+			s.tick(w, 2, true)
 			s.conv1Backward(img, w)
+			s.tick(w, 0, true)
 		}
 	}
 }

@@ -182,6 +182,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
 	}
+	ws.Workers = chunks
 	s.meansub1Out = ws.Buf[0*batch : 192*batch]
 	s.meansub1Grad = ws.Buf[192*batch : 384*batch]
 	s.conv1Out = ws.Buf[384*batch : 896*batch]
@@ -226,6 +227,18 @@ func (n *Net) stateOf(ws *runtime.Workspace) *state {
 	return s
 }
 
+// start and tick record the time of each layer when the workspace has a Profile.
+func (s *state) start(w int) {
+	if p := s.ws.Profile; p != nil {
+		p.Start(w)
+	}
+}
+func (s *state) tick(w, layer int, backward bool) {
+	if p := s.ws.Profile; p != nil {
+		p.Tick(w, layer, backward)
+	}
+}
+
 // images returns the range of images of chunk w.
 func (s *state) images(w int) (int, int) {
 	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
@@ -243,7 +256,9 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 	}
 	s.x, s.train = x, train
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
+	s.start(0)
 	s.full1Forward()
+	s.tick(0, 5, false)
 	return s.full1Out
 }
 
@@ -256,12 +271,16 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	if len(labels) != s.batch {
 		panic(fmt.Sprintf("lrnmean: Backward: %d labels, want %d", len(labels), s.batch))
 	}
+	s.start(0)
 	loss := s.softmax1Loss(labels)
+	s.tick(0, 6, true)
 	clear(n.grads)
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.start(0)
 	s.full1Backward()
+	s.tick(0, 5, true)
 	kernels.ParallelFor(s.chunks, s.backwardImages0)
 	for _, g := range s.grads[1:] {
 		kernels.Add(g, s.grads[0])
@@ -274,11 +293,17 @@ func (s *state) forwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.meansub1Forward(img, w)
+			s.tick(w, 0, false)
 			s.conv1Forward(img, w)
+			s.tick(w, 1, false)
 			s.norm1Forward(img, w)
+			s.tick(w, 2, false)
 			s.relu1Forward(img, w)
+			s.tick(w, 3, false)
 			s.pool1Forward(img, w)
+			s.tick(w, 4, false)
 		}
 	}
 }
@@ -288,11 +313,17 @@ func (s *state) backwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.pool1Backward(img, w)
+			s.tick(w, 4, true)
 			s.relu1Backward(img, w)
+			s.tick(w, 3, true)
 			s.norm1Backward(img, w)
+			s.tick(w, 2, true)
 			s.conv1Backward(img, w)
+			s.tick(w, 1, true)
 			s.meansub1Backward(img, w)
+			s.tick(w, 0, true)
 		}
 	}
 }

@@ -181,6 +181,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
 	}
+	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 216*batch]
 	s.conv1Grad = ws.Buf[216*batch : 432*batch]
 	s.sigmoid1Out = ws.Buf[432*batch : 648*batch]
@@ -222,6 +223,18 @@ func (n *Net) stateOf(ws *runtime.Workspace) *state {
 	return s
 }
 
+// start and tick record the time of each layer when the workspace has a Profile.
+func (s *state) start(w int) {
+	if p := s.ws.Profile; p != nil {
+		p.Start(w)
+	}
+}
+func (s *state) tick(w, layer int, backward bool) {
+	if p := s.ws.Profile; p != nil {
+		p.Tick(w, layer, backward)
+	}
+}
+
 // images returns the range of images of chunk w.
 func (s *state) images(w int) (int, int) {
 	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
@@ -239,7 +252,9 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 	}
 	s.x, s.train = x, train
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
+	s.start(0)
 	s.full1Forward()
+	s.tick(0, 4, false)
 	return s.full1Out
 }
 
@@ -252,12 +267,16 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	if len(labels) != s.batch {
 		panic(fmt.Sprintf("pointwise: Backward: %d labels, want %d", len(labels), s.batch))
 	}
+	s.start(0)
 	loss := s.euclidean1Loss(labels)
+	s.tick(0, 5, true)
 	clear(n.grads)
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.start(0)
 	s.full1Backward()
+	s.tick(0, 4, true)
 	kernels.ParallelFor(s.chunks, s.backwardImages0)
 	for _, g := range s.grads[1:] {
 		kernels.Add(g, s.grads[0])
@@ -270,10 +289,15 @@ func (s *state) forwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.conv1Forward(img, w)
+			s.tick(w, 0, false)
 			s.sigmoid1Forward(img, w)
+			s.tick(w, 1, false)
 			s.conv2Forward(img, w)
+			s.tick(w, 2, false)
 			s.norm1Forward(img, w)
+			s.tick(w, 3, false)
 		}
 	}
 }
@@ -283,10 +307,15 @@ func (s *state) backwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.norm1Backward(img, w)
+			s.tick(w, 3, true)
 			s.conv2Backward(img, w)
+			s.tick(w, 2, true)
 			s.sigmoid1Backward(img, w)
+			s.tick(w, 1, true)
 			s.conv1Backward(img, w)
+			s.tick(w, 0, true)
 		}
 	}
 }

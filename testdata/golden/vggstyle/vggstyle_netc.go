@@ -255,6 +255,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
 	}
+	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 10240*batch]
 	s.conv1Grad = ws.Buf[10240*batch : 20480*batch]
 	s.conv2Out = ws.Buf[20480*batch : 30720*batch]
@@ -308,6 +309,18 @@ func (n *Net) stateOf(ws *runtime.Workspace) *state {
 	return s
 }
 
+// start and tick record the time of each layer when the workspace has a Profile.
+func (s *state) start(w int) {
+	if p := s.ws.Profile; p != nil {
+		p.Start(w)
+	}
+}
+func (s *state) tick(w, layer int, backward bool) {
+	if p := s.ws.Profile; p != nil {
+		p.Tick(w, layer, backward)
+	}
+}
+
 // images returns the range of images of chunk w.
 func (s *state) images(w int) (int, int) {
 	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
@@ -325,7 +338,9 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 	}
 	s.x, s.train = x, train
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
+	s.start(0)
 	s.full1Forward()
+	s.tick(0, 15, false)
 	return s.full1Out
 }
 
@@ -338,12 +353,16 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	if len(labels) != s.batch {
 		panic(fmt.Sprintf("vggstyle: Backward: %d labels, want %d", len(labels), s.batch))
 	}
+	s.start(0)
 	loss := s.softmax1Loss(labels)
+	s.tick(0, 16, true)
 	clear(n.grads)
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.start(0)
 	s.full1Backward()
+	s.tick(0, 15, true)
 	kernels.ParallelFor(s.chunks, s.backwardImages0)
 	for _, g := range s.grads[1:] {
 		kernels.Add(g, s.grads[0])
@@ -356,15 +375,25 @@ func (s *state) forwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.conv1Forward(img, w)
+			s.tick(w, 0, false)
 			s.conv2Forward(img, w)
+			s.tick(w, 2, false)
 			s.pool1Forward(img, w)
+			s.tick(w, 4, false)
 			s.conv3Forward(img, w)
+			s.tick(w, 5, false)
 			s.conv4Forward(img, w)
+			s.tick(w, 7, false)
 			s.pool2Forward(img, w)
+			s.tick(w, 9, false)
 			s.conv5Forward(img, w)
+			s.tick(w, 10, false)
 			s.conv6Forward(img, w)
+			s.tick(w, 12, false)
 			s.pool3Forward(img, w)
+			s.tick(w, 14, false)
 		}
 	}
 }
@@ -374,15 +403,25 @@ func (s *state) backwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.pool3Backward(img, w)
+			s.tick(w, 14, true)
 			s.conv6Backward(img, w)
+			s.tick(w, 12, true)
 			s.conv5Backward(img, w)
+			s.tick(w, 10, true)
 			s.pool2Backward(img, w)
+			s.tick(w, 9, true)
 			s.conv4Backward(img, w)
+			s.tick(w, 7, true)
 			s.conv3Backward(img, w)
+			s.tick(w, 5, true)
 			s.pool1Backward(img, w)
+			s.tick(w, 4, true)
 			s.conv2Backward(img, w)
+			s.tick(w, 2, true)
 			s.conv1Backward(img, w)
+			s.tick(w, 0, true)
 		}
 	}
 }

@@ -1,0 +1,48 @@
+# netc: build, test, benchmark and regenerate.
+GO ?= go
+SPECS := $(wildcard specs/*.net)
+
+.PHONY: all build test test-kernels vet golden generate bench fuzz demo clean
+
+all: build test
+
+build:
+	$(GO) build ./...
+
+# The whole suite: vet (the generated packages under testdata too), the tests on the
+# default kernel path, again with the pure-Go kernels, and each SIMD path the CPU has.
+test: vet
+	$(GO) test -count=1 ./... ./testdata/golden/...
+	$(GO) test -count=1 -tags purego ./runtime/... ./gen
+	$(MAKE) test-kernels
+
+test-kernels:
+	NETC_KERNELS=go $(GO) test -count=1 ./runtime/kernels
+	NETC_KERNELS=avx2 $(GO) test -count=1 ./runtime/kernels
+	NETC_KERNELS=avx512 $(GO) test -count=1 ./runtime/kernels
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./... ./testdata/golden/...
+
+# Rewrite the golden generated packages and the example's generated code.
+golden:
+	$(GO) test ./gen -run 'TestGolden' -update
+	$(GO) generate ./examples/...
+
+# Regenerate everything generated: assembly (needs the avo module in runtime/kernels/asm) and code.
+generate: golden
+	$(GO) generate ./runtime/kernels
+
+bench:
+	./scripts/bench.sh
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime 60s ./compiler
+
+# The README's first command: train lenet-mnist on MNIST.
+demo:
+	$(GO) run ./cmd/netc train specs/lenet-mnist.net --data mnist --epochs 3
+
+clean:
+	rm -rf tmp .netc runs

@@ -1,0 +1,187 @@
+// Package bench measures a generated network's speed: images per second of inference or
+// of a whole training step (forward, loss, backward and an SGD-momentum update with weight
+// decay — the step of PyTorch's torch_bench.py), and the time each layer takes.
+//
+// netc bench builds a program that calls Main on the generated package:
+//
+//	func main() { os.Exit(bench.Main(func(seed uint64) runtime.Network { return cifarsmall.New(seed) }, os.Args[1:], os.Stdout, os.Stderr)) }
+package bench
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	goruntime "runtime"
+	"text/tabwriter"
+	"time"
+
+	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/train"
+)
+
+// Options set what is measured.
+type Options struct {
+	// Train measures training steps; otherwise inference.
+	Train bool
+	// Batch is the number of images per step.
+	Batch int
+	// Threads is GOMAXPROCS during the measurement (0 keeps it).
+	Threads int
+	// Duration is the least time spent measuring, after warm-up.
+	Duration time.Duration
+}
+
+// Result is a measurement.
+type Result struct {
+	// ImagesPerSecond is the throughput; StepTime the mean time of one step.
+	ImagesPerSecond float64
+	StepTime        time.Duration
+	// Layers holds the share of the step each layer took, from a separate profiled run.
+	Layers []LayerTime
+}
+
+// LayerTime is the time one layer takes per step, summed over the workers that ran it.
+type LayerTime struct {
+	Name, Kind        string
+	Forward, Backward time.Duration
+	// FLOPs is the layer's floating-point operations per step (2 per multiply-add; a
+	// training step does three times the forward's).
+	FLOPs float64
+}
+
+// stepper runs one step of a network on fixed random data.
+type stepper struct {
+	net    runtime.Network
+	ws     *runtime.Workspace
+	x      []float32
+	labels []int32
+	opt    *train.Optimizer
+	train  bool
+}
+
+func newStepper(net runtime.Network, o Options) (*stepper, error) {
+	info := net.Info()
+	s := &stepper{net: net, ws: net.NewWorkspace(o.Batch), train: o.Train,
+		x: make([]float32, o.Batch*info.InputSize()), labels: make([]int32, o.Batch)}
+	rng := runtime.NewRNG(1)
+	for i := range s.x {
+		s.x[i] = float32(rng.NormFloat64())
+	}
+	for i := range s.labels {
+		s.labels[i] = int32(rng.Intn(info.Outputs))
+	}
+	if o.Train {
+		opt, err := train.NewOptimizer(train.OptimizerConfig{Method: train.MethodMomentum, Momentum: 0.9, WeightDecay: 1e-4}, info)
+		if err != nil {
+			return nil, err
+		}
+		s.opt = opt
+	}
+	return s, nil
+}
+
+func (s *stepper) step() {
+	s.net.Forward(s.ws, s.x, s.train)
+	if s.train {
+		s.net.Backward(s.ws, s.labels)
+		s.opt.Step(s.net.Params(), s.net.Grads(), 0.01)
+	}
+}
+
+// Run measures net.
+func Run(net runtime.Network, o Options) (*Result, error) {
+	if o.Batch < 1 {
+		return nil, fmt.Errorf("bench: batch %d, want at least 1", o.Batch)
+	}
+	if o.Threads > 0 {
+		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(o.Threads))
+	}
+	s, err := newStepper(net, o)
+	if err != nil {
+		return nil, err
+	}
+	for range 3 {
+		s.step()
+	}
+	steps, start := 0, time.Now()
+	for steps < 3 || time.Since(start) < o.Duration {
+		s.step()
+		steps++
+	}
+	elapsed := time.Since(start)
+	r := &Result{StepTime: elapsed / time.Duration(steps), ImagesPerSecond: float64(steps*o.Batch) / elapsed.Seconds()}
+	r.Layers = profile(s, max(3, steps/4))
+	return r, nil
+}
+
+// profile runs steps more steps with the workspace's profile on and returns the mean
+// time per step of each layer.
+func profile(s *stepper, steps int) []LayerTime {
+	info := s.net.Info()
+	p := runtime.NewProfile(s.ws.Workers, len(info.Layers))
+	s.ws.Profile = p
+	defer func() { s.ws.Profile = nil }()
+	for range steps {
+		s.step()
+	}
+	var out []LayerTime
+	flopsPer := 2.0
+	if s.train {
+		flopsPer = 6
+	}
+	for i, l := range info.Layers {
+		f, b := p.Layer(i)
+		out = append(out, LayerTime{Name: l.Name, Kind: l.Kind,
+			Forward: f / time.Duration(steps), Backward: b / time.Duration(steps),
+			FLOPs: flopsPer * float64(l.MACs) * float64(s.ws.Batch)})
+	}
+	return out
+}
+
+// Print writes the per-layer table and, as its last line, "img/s N".
+func (r *Result) Print(w io.Writer) {
+	var total time.Duration
+	for _, l := range r.Layers {
+		total += l.Forward + l.Backward
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "layer\tkind\tforward ms\tbackward ms\tshare\tGFLOP/s\t")
+	for _, l := range r.Layers {
+		t := l.Forward + l.Backward
+		share, gflops := 0.0, ""
+		if total > 0 {
+			share = 100 * float64(t) / float64(total)
+		}
+		if l.FLOPs > 0 && t > 0 {
+			gflops = fmt.Sprintf("%.1f", l.FLOPs/t.Seconds()/1e9)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.1f%%\t%s\t\n", l.Name, l.Kind, ms(l.Forward), ms(l.Backward), share, gflops)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "step %.3f ms (layer times are summed over workers)\n", ms(r.StepTime))
+	fmt.Fprintf(w, "img/s %.1f\n", r.ImagesPerSecond)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// Main is the command line of a benchmark program: flags -train, -batch, -threads and
+// -duration; it prints the table and returns the exit status.
+func Main(newNet func(seed uint64) runtime.Network, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o Options
+	fs.BoolVar(&o.Train, "train", false, "measure training steps (default: inference)")
+	fs.IntVar(&o.Batch, "batch", 1, "images per step")
+	fs.IntVar(&o.Threads, "threads", 0, "GOMAXPROCS while measuring (0: leave it)")
+	fs.DurationVar(&o.Duration, "duration", 2*time.Second, "least measuring time")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	r, err := Run(newNet(1), o)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	r.Print(stdout)
+	return 0
+}
