@@ -1,0 +1,127 @@
+package gen
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/netc-dev/netc/compiler"
+	"github.com/netc-dev/netc/internal/reference"
+	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/testdata/golden/alexnet"
+	"github.com/netc-dev/netc/testdata/golden/bigkernel"
+	"github.com/netc-dev/netc/testdata/golden/bigpool"
+	"github.com/netc-dev/netc/testdata/golden/cifarsmall"
+	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
+	"github.com/netc-dev/netc/testdata/golden/lrnmean"
+	"github.com/netc-dev/netc/testdata/golden/meanimage"
+	"github.com/netc-dev/netc/testdata/golden/pointwise"
+	"github.com/netc-dev/netc/testdata/golden/stridegroups"
+	"github.com/netc-dev/netc/testdata/golden/vggstyle"
+)
+
+// goldenNets are the checked-in generated packages with the specs they came from. Between
+// them they use every layer kind and option.
+var goldenNets = []struct {
+	spec string
+	new  func(seed uint64) runtime.Network
+}{
+	{"specs/cifar-small.net", func(s uint64) runtime.Network { return cifarsmall.New(s) }},
+	{"specs/vgg-style.net", func(s uint64) runtime.Network { return vggstyle.New(s) }},
+	{"specs/lenet-mnist.net", func(s uint64) runtime.Network { return lenetmnist.New(s) }},
+	{"specs/alexnet.net", func(s uint64) runtime.Network { return alexnet.New(s) }},
+	{"testdata/layers/stridegroups.net", func(s uint64) runtime.Network { return stridegroups.New(s) }},
+	{"testdata/layers/bigkernel.net", func(s uint64) runtime.Network { return bigkernel.New(s) }},
+	{"testdata/layers/pointwise.net", func(s uint64) runtime.Network { return pointwise.New(s) }},
+	{"testdata/layers/lrnmean.net", func(s uint64) runtime.Network { return lrnmean.New(s) }},
+	{"testdata/layers/meanimage.net", func(s uint64) runtime.Network { return meanimage.New(s) }},
+	{"testdata/layers/bigpool.net", func(s uint64) runtime.Network { return bigpool.New(s) }},
+}
+
+// TestAgainstReference runs every golden network, batch 1 and 3, in training mode (dropout
+// on) with random parameters and inputs, and compares its scores, loss, parameter
+// gradients and input gradient with the float64 reference implementation.
+func TestAgainstReference(t *testing.T) {
+	for _, gn := range goldenNets {
+		for _, batch := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/batch%d", filepath.Base(gn.spec), batch), func(t *testing.T) {
+				if gn.spec == "specs/alexnet.net" && testing.Short() {
+					t.Skip("AlexNet's reference pass takes a while")
+				}
+				t.Parallel()
+				compareWithReference(t, gn.spec, gn.new(1), batch)
+			})
+		}
+	}
+}
+
+func compareWithReference(t *testing.T, spec string, net runtime.Network, batch int) {
+	src, err := os.ReadFile(filepath.Join("..", spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir, err := compiler.Compile(spec, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := net.Info()
+	rng := runtime.NewRNG(uint64(batch) * 7919)
+	params := net.Params()
+	for _, p := range info.Params {
+		scale := float32(0.5) / float32(math.Sqrt(float64(max(p.FanIn, 1))))
+		if p.Buffer {
+			scale = 0.3
+		}
+		for j := range p.Size {
+			params[p.Offset+j] = scale * float32(rng.NormFloat64())
+		}
+	}
+	x := make([]float32, batch*info.InputSize())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int32, batch)
+	for i := range labels {
+		labels[i] = int32(rng.Intn(info.Outputs))
+	}
+	const dropoutSeed = 12345
+	ws := net.NewWorkspace(batch)
+	ws.RNG = runtime.NewRNG(dropoutSeed)
+	scores := append([]float32(nil), net.Forward(ws, x, true)...)
+	loss := net.Backward(ws, labels)
+
+	refRNG := runtime.NewRNG(dropoutSeed)
+	ref, err := reference.Run(ir, params, x, batch, labels, nil, true, &refRNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectClose(t, "scores", scores, ref.Scores)
+	expectClose(t, "loss", []float32{loss}, []float64{ref.Loss})
+	for _, p := range info.Params {
+		expectClose(t, p.Name+" gradient", p.Data(net.Grads()), ref.DParams[p.Offset:p.Offset+p.Size])
+	}
+	expectClose(t, "input gradient", ws.InputGrad, ref.DInput)
+}
+
+// expectClose fails unless got matches want within 1e-4 relative to want's largest
+// magnitude (a norm-wise relative error, robust for values near zero).
+func expectClose(t *testing.T, what string, got []float32, want []float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	var maxDiff, maxRef float64
+	worst := 0
+	for i := range got {
+		d := math.Abs(float64(got[i]) - want[i])
+		if d > maxDiff || math.IsNaN(d) {
+			maxDiff, worst = d, i
+		}
+		maxRef = math.Max(maxRef, math.Abs(want[i]))
+	}
+	if !(maxDiff <= 1e-4*math.Max(maxRef, 1e-3)) {
+		t.Errorf("%s: max difference %.3g at %d (got %g, want %g), reference magnitude %.3g", what, maxDiff, worst, got[worst], want[worst], maxRef)
+	}
+}

@@ -1,0 +1,294 @@
+package reference
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/netc-dev/netc/compiler"
+	"github.com/netc-dev/netc/runtime"
+)
+
+// compile compiles an inline spec, failing the test on any error.
+func compile(t testing.TB, spec string) *compiler.Net {
+	t.Helper()
+	net, err := compiler.Compile("inline.net", []byte(spec))
+	if err != nil {
+		t.Fatalf("compile %q: %v", spec, err)
+	}
+	return net
+}
+
+// problem is random data for one network: float32 values so that Run and Loss see exactly
+// the same numbers.
+type problem struct {
+	params, x, targets []float32
+	labels             []int32
+}
+
+// randomProblem draws parameters (weights uniform with a fan-in scale, biases and means
+// uniform in ±0.5), inputs uniform in ±1, labels and, if withTargets, targets in ±1.
+func randomProblem(net *compiler.Net, batch int, withTargets bool, rng *runtime.RNG) problem {
+	uniform := func(scale float64) float32 { return float32(scale * (2*rng.Float64() - 1)) }
+	var p problem
+	p.params = make([]float32, net.Params+net.Buffers)
+	for _, l := range net.Layers {
+		switch l.Kind {
+		case compiler.Conv, compiler.Full:
+			fanIn := l.Weights() / l.Filters
+			for i := range l.Weights() {
+				p.params[l.WeightOff+i] = uniform(1.7 / math.Sqrt(float64(fanIn)))
+			}
+			for i := range l.Filters {
+				p.params[l.BiasOff+i] = uniform(0.5)
+			}
+		case compiler.MeanSub:
+			for i := range l.Buffer {
+				p.params[l.BiasOff+i] = uniform(0.5)
+			}
+		}
+	}
+	p.x = make([]float32, batch*net.Input.Size())
+	for i := range p.x {
+		p.x[i] = uniform(1)
+	}
+	p.labels = make([]int32, batch)
+	for i := range p.labels {
+		p.labels[i] = int32(rng.Intn(net.Outputs()))
+	}
+	if withTargets {
+		p.targets = make([]float32, batch*net.Outputs())
+		for i := range p.targets {
+			p.targets[i] = uniform(1)
+		}
+	}
+	return p
+}
+
+// kinkDistance returns how close a forward pass comes to a point where the loss is not
+// differentiable: a ReLU input near 0, a max-pool window whose two largest distinct
+// values are nearly equal, an SVM margin term near 0. (Values that are exactly equal,
+// like the zeros ReLU makes, stay equal under small perturbations and do no harm.)
+func kinkDistance(net *compiler.Net, params, x []float64, batch int, labels []int32, train bool, rngState uint64) float64 {
+	rng := runtime.RNG{State: rngState}
+	p := &pass{net: net, params: params, batch: batch, train: train, rng: &rng}
+	p.forward(x)
+	dist := math.Inf(1)
+	for i, l := range net.Layers {
+		in := p.acts[i]
+		switch {
+		case l.Kind == compiler.ReLU:
+			for _, v := range in {
+				dist = math.Min(dist, math.Abs(v))
+			}
+		case l.Kind == compiler.Pool && !l.Avg:
+			for n := range batch {
+				for c := range l.Out.C {
+					for oy := range l.Out.H {
+						for ox := range l.Out.W {
+							top := in[argmax(l, in, n, c, oy, ox)]
+							for ky := range l.KH {
+								for kx := range l.KW {
+									if v := in[at(l.In, n, c, oy*l.SH+ky, ox*l.SW+kx)]; v != top {
+										dist = math.Min(dist, top-v)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		case l.Kind == compiler.SVM:
+			k := l.In.Size()
+			for n := range batch {
+				y := int(labels[n])
+				for j := range k {
+					if j != y {
+						dist = math.Min(dist, math.Abs(in[n*k+j]-in[n*k+y]+l.Margin))
+					}
+				}
+			}
+		}
+	}
+	return dist
+}
+
+// informative reports whether at least a fifth of every learned layer's parameters have a
+// nonzero gradient.
+func informative(net *compiler.Net, dparams []float64) bool {
+	for _, l := range net.Layers {
+		nonzero := 0
+		for _, d := range dparams[l.WeightOff : l.WeightOff+l.Params] {
+			if d != 0 {
+				nonzero++
+			}
+		}
+		if nonzero*5 < l.Params {
+			return false
+		}
+	}
+	return true
+}
+
+// gradCases cover every layer kind and option.
+var gradCases = []struct {
+	name, spec string
+	train      bool // draw dropout masks
+	targets    bool // euclidean with explicit targets (else one-hot labels)
+}{
+	{"conv-s2-p1-g2/tanh/avgpool/full/svm",
+		"input 2x7x7\nconv 4 3x3 s2 p1 g2 | tanh | pool avg 2x2 | full 3 | svm", false, false},
+	{"conv-3x2-s2x1/relu/maxpool-3x3-s2/softmax",
+		"input 3x9x8\nconv 4 3x2 s2x1 p1 | relu | pool max 3x3 s2 | full 5 | softmax", false, false},
+	{"meansub/lrn3/sigmoid/conv-s1x2-p0x1/lrn5/euclidean-onehot",
+		"input 5x4x4\nmeansub | norm size3 alpha0.5 beta0.75 k2 | sigmoid | conv 6 2x2 s1x2 p0x1 | norm size5 alpha2 beta0.6 k1 | full 4 | euclidean", false, false},
+	{"meansub-image/conv/relu/dropout/full/euclidean-targets/train",
+		"input 2x5x5\nmeansub image | conv 4 3x3 p1 | relu | dropout 0.3 | full 16 | relu | dropout 0.5 | full 4 | euclidean", true, true},
+	{"meansub-image/conv/relu/dropout/full/euclidean-targets/test",
+		"input 2x5x5\nmeansub image | conv 4 3x3 p1 | relu | dropout 0.3 | full 16 | relu | dropout 0.5 | full 4 | euclidean", false, true},
+	{"dropout-input/conv-g3/sigmoid/maxpool/softmax/train",
+		"input 3x6x6\ndropout 0.25 | conv 6 3x3 g3 | sigmoid | pool max 2x2 | full 3 | softmax", true, false},
+	{"lrn-default/lrn4-even/tanh/svm-margin",
+		"input 7x2x2\nnorm | norm size4 alpha1 beta0.75 k1 | tanh | full 3 | svm margin0.5", false, false},
+	{"conv-5x5-p2/relu/lrn/maxpool-overlap/relu/full/softmax",
+		"input 3x8x8\nconv 6 5x5 p2 | relu | norm size5 alpha1 beta0.75 k1 | pool max 3x3 s2 | full 4 | relu | full 3 | softmax", false, false},
+}
+
+// TestGradients checks DParams and DInput of Run against central differences of Loss.
+func TestGradients(t *testing.T) {
+	const eps, rtol, atol = 1e-6, 1e-6, 1e-9
+	for _, tc := range gradCases {
+		for _, batch := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/batch%d", tc.name, batch), func(t *testing.T) {
+				net := compile(t, tc.spec)
+				// Draw data until no kink is within 1e-4 of the forward pass (a step of eps in
+				// any value then moves no pre-activation across one) and every learned layer
+				// gets gradients (a check of zeros proves little).
+				const dropSeed = 0x5eed
+				var prob problem
+				var params, x, targets []float64
+				var res *Result
+				seed := uint64(1)
+				for ; ; seed++ {
+					if seed > 50 {
+						t.Fatal("no informative data found without kinks")
+					}
+					r := runtime.NewRNG(seed)
+					prob = randomProblem(net, batch, tc.targets, &r)
+					params, x = widen(prob.params), widen(prob.x)
+					rng := runtime.NewRNG(dropSeed)
+					var err error
+					res, err = Run(net, prob.params, prob.x, batch, prob.labels, prob.targets, tc.train, &rng)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if kinkDistance(net, params, x, batch, prob.labels, tc.train, dropSeed) > 1e-4 && informative(net, res.DParams) {
+						break
+					}
+				}
+				if prob.targets != nil {
+					targets = widen(prob.targets)
+				}
+				loss := func() float64 {
+					return Loss(net, params, x, batch, prob.labels, targets, tc.train, dropSeed)
+				}
+				if l := loss(); math.Abs(l-res.Loss) > 1e-12*math.Abs(l) {
+					t.Fatalf("Run's loss %v != Loss %v", res.Loss, l)
+				}
+				if res.Loss < 0.01 {
+					t.Fatalf("loss %v is too small to test the gradients", res.Loss)
+				}
+				numeric := func(v []float64, i int) float64 {
+					old := v[i]
+					v[i] = old + eps
+					up := loss()
+					v[i] = old - eps
+					down := loss()
+					v[i] = old
+					return (up - down) / (2 * eps)
+				}
+				worst := 0.0
+				check := func(what string, got float64, v []float64, i int) {
+					want := numeric(v, i)
+					worst = math.Max(worst, math.Abs(got-want)/(math.Max(math.Abs(got), math.Abs(want))+atol/rtol))
+					if math.Abs(got-want) > rtol*math.Max(math.Abs(got), math.Abs(want))+atol {
+						t.Errorf("%s[%d] = %.12g, central difference %.12g", what, i, got, want)
+					}
+				}
+				if len(res.DParams) != len(params) || len(res.DInput) != len(x) {
+					t.Fatalf("gradient sizes %d, %d; want %d, %d", len(res.DParams), len(res.DInput), len(params), len(x))
+				}
+				for i := range params {
+					if i >= net.Params { // buffers are not learned
+						if res.DParams[i] != 0 {
+							t.Errorf("DParams[%d] = %v for a buffer, want 0", i, res.DParams[i])
+						}
+						continue
+					}
+					check("DParams", res.DParams[i], params, i)
+				}
+				for i := range x {
+					check("DInput", res.DInput[i], x, i)
+				}
+				t.Logf("seed %d, loss %.4g, %d parameters and %d inputs checked, worst relative error %.2g", seed, res.Loss, net.Params, len(x), worst)
+			})
+		}
+	}
+}
+
+// TestRunAdvancesRNG checks that Run consumes one draw per value of every dropout buffer in
+// train mode and none in test mode.
+func TestRunAdvancesRNG(t *testing.T) {
+	net := compile(t, "input 2x3x3\ndropout 0.5 | full 4 | dropout 0.2 | softmax")
+	const batch = 3
+	r := runtime.NewRNG(7)
+	prob := randomProblem(net, batch, false, &r)
+	for _, train := range []bool{false, true} {
+		rng := runtime.NewRNG(99)
+		if _, err := Run(net, prob.params, prob.x, batch, prob.labels, nil, train, &rng); err != nil {
+			t.Fatal(err)
+		}
+		want := runtime.NewRNG(99)
+		if train {
+			for range batch * (18 + 4) {
+				want.Float32()
+			}
+		}
+		if rng.State != want.State {
+			t.Errorf("train=%v: RNG state %#x after Run, want %#x", train, rng.State, want.State)
+		}
+	}
+}
+
+// TestValidate checks that Run rejects inconsistent arguments.
+func TestValidate(t *testing.T) {
+	net := compile(t, "input 1x2x2\nfull 3 | dropout 0.5 | euclidean")
+	params := make([]float32, net.Params)
+	x := make([]float32, 2*4)
+	rng := runtime.NewRNG(1)
+	for _, c := range []struct {
+		name    string
+		params  []float32
+		x       []float32
+		batch   int
+		labels  []int32
+		targets []float32
+		train   bool
+		rng     *runtime.RNG
+	}{
+		{"batch 0", params, x[:0], 0, nil, nil, false, nil},
+		{"params", params[1:], x, 2, []int32{0, 1}, nil, false, nil},
+		{"input", params, x[1:], 2, []int32{0, 1}, nil, false, nil},
+		{"labels", params, x, 2, []int32{0}, nil, false, nil},
+		{"label range", params, x, 2, []int32{0, 3}, nil, false, nil},
+		{"targets", params, x, 2, nil, make([]float32, 5), false, nil},
+		{"rng", params, x, 2, []int32{0, 1}, nil, true, nil},
+	} {
+		if _, err := Run(net, c.params, c.x, c.batch, c.labels, c.targets, c.train, c.rng); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+	if _, err := Run(net, params, x, 2, nil, make([]float32, 6), true, &rng); err != nil {
+		t.Errorf("valid call: %v", err)
+	}
+}
