@@ -95,10 +95,15 @@ func (c *checker) layers(f *dsl.File) {
 		}
 		la := sortArgs(kind, def, dl.Args, &c.errs)
 		if kind == Input {
-			if i != 0 {
-				c.errorf(dl.Pos, "input must be the first layer, and only once")
+			switch {
+			case i == 0:
+				c.input(dl, la)
+			case first.Kind.Text == string(Input):
+				c.errorf(dl.Kind.Pos, "input is already given at line %d; a spec has one input", first.Pos.Line)
+			default:
+				c.errorf(dl.Kind.Pos, "input must be the first layer")
+				c.input(dl, la) // check what follows against it all the same
 			}
-			c.input(dl, la)
 			continue
 		}
 		l := &Layer{Pos: dl.Pos, Kind: kind, In: c.cur, LRMult: 1}
@@ -128,7 +133,7 @@ func (c *checker) input(dl *dsl.Layer, la layerArgs) {
 		return
 	}
 	c.cur = Shape{d[0], d[1], d[2]}
-	c.ok = c.checkSize(dl.Pos, c.cur)
+	c.ok = c.checkSize(la.dims.pos, "input", c.cur)
 	c.net.Input = c.cur
 }
 
@@ -141,16 +146,21 @@ func (c *checker) name(l *Layer, dl *dsl.Layer) {
 		l.Name, pos = dl.Name.Text, dl.Name.Pos
 	}
 	if prev, dup := c.names[l.Name]; dup {
-		c.errorf(pos, "layer name %q is already used at line %d", l.Name, prev.Line)
+		if dl.Name == nil {
+			c.errorf(pos, "this %s layer's automatic name %s is already used at %d:%d; name the layer, e.g. %s_b: %s",
+				l.Kind, l.Name, prev.Line, prev.Column, l.Name, l.Kind)
+		} else {
+			c.errorf(pos, "layer name %q is already used at %d:%d", l.Name, prev.Line, prev.Column)
+		}
 		return
 	}
 	c.names[l.Name] = pos
 }
 
-// checkSize rejects activations too large to index.
-func (c *checker) checkSize(pos lexer.Position, s Shape) bool {
+// checkSize rejects activations too large to index; what names them ("input", "output").
+func (c *checker) checkSize(pos lexer.Position, what string, s Shape) bool {
 	if int64(s.C)*int64(s.H)*int64(s.W) > maxSize {
-		c.errorf(pos, "output %s has more than %d values per image", s, maxSize)
+		c.errorf(pos, "%s %s has more than %d values per image", what, s, maxSize)
 		return false
 	}
 	return true
@@ -199,7 +209,10 @@ func (c *checker) build(l *Layer, def layerDef, la layerArgs) bool {
 	case SVM:
 		l.Out, l.Margin = l.In, 1
 		if m, ok := la.options["margin"]; ok {
-			if l.Margin, ok = parseFloat(m, "margin", &c.errs); !ok || l.Margin <= 0 {
+			if l.Margin, ok = parseFloat(m, "margin", &c.errs); !ok {
+				return false
+			}
+			if l.Margin <= 0 {
 				c.errorf(m.pos, "margin must be positive, not %s", m.text)
 				return false
 			}
@@ -223,23 +236,31 @@ func (c *checker) conv(l *Layer, la layerArgs) bool {
 		return false
 	}
 	l.Filters, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW, l.Groups = filters, k[0], k[1], s[0], s[1], p[0], p[1], groups
-	if !c.ok {
-		return true
-	}
-	if l.In.C%groups != 0 || filters%groups != 0 {
-		c.errorf(la.options["group"].pos, "group %d must divide both the input channels (%d) and the filters (%d)", groups, l.In.C, filters)
-		return false
+	// These do not depend on the input shape, so they are checked even after an earlier
+	// layer failed.
+	valid := true
+	if filters%groups != 0 {
+		c.errorf(la.options["group"].pos, "group %d does not divide the %d filters", groups, filters)
+		valid = false
 	}
 	if l.PH >= l.KH || l.PW >= l.KW {
-		c.errorf(l.Pos, "pad %dx%d must be smaller than the kernel %dx%d", l.PH, l.PW, l.KH, l.KW)
+		pad := la.options["pad"]
+		c.errorf(pad.pos, "pad %s must be smaller than the kernel %dx%d", pad.text, l.KH, l.KW)
+		valid = false
+	}
+	if !valid || !c.ok {
+		return valid
+	}
+	if l.In.C%groups != 0 {
+		c.errorf(la.options["group"].pos, "group %d does not divide the %d input channels", groups, l.In.C)
 		return false
 	}
-	oh, ow, ok := c.window(l, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW)
+	oh, ow, ok := c.window(l, la.dims.pos, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW)
 	if !ok {
 		return false
 	}
 	l.Out = Shape{filters, oh, ow}
-	return c.checkSize(l.Pos, l.Out) && c.setCost(l, satMul(filters, l.In.C/groups, l.KH, l.KW), oh*ow)
+	return c.checkSize(l.Pos, "output", l.Out) && c.setCost(l, satMul(filters, l.In.C/groups, l.KH, l.KW), oh*ow)
 }
 
 func (c *checker) pool(l *Layer, la layerArgs) bool {
@@ -256,7 +277,7 @@ func (c *checker) pool(l *Layer, la layerArgs) bool {
 	if !c.ok {
 		return true
 	}
-	oh, ow, ok := c.window(l, l.KH, l.KW, l.SH, l.SW, 0, 0)
+	oh, ow, ok := c.window(l, la.dims.pos, l.KH, l.KW, l.SH, l.SW, 0, 0)
 	if !ok {
 		return false
 	}
@@ -278,25 +299,41 @@ func (c *checker) pair(la layerArgs, name string, dh, dw int) ([]int, bool) {
 }
 
 // window applies the output-size formula floor((w + 2p - k)/s) + 1 on both axes, rejecting
-// a kernel larger than the padded input and warning when the stride leaves input unused.
-func (c *checker) window(l *Layer, kh, kw, sh, sw, ph, pw int) (oh, ow int, ok bool) {
+// a kernel larger than the padded input (at kpos, where the kernel is written) and warning
+// when the stride leaves input unused.
+func (c *checker) window(l *Layer, kpos lexer.Position, kh, kw, sh, sw, ph, pw int) (oh, ow int, ok bool) {
 	h, w := l.In.H+2*ph, l.In.W+2*pw
+	what, input := "window", fmt.Sprintf("its %dx%d input", l.In.H, l.In.W)
+	if l.Kind == Conv {
+		what = "kernel"
+	}
+	if ph > 0 || pw > 0 {
+		input = fmt.Sprintf("its %dx%d input padded to %dx%d", l.In.H, l.In.W, h, w)
+	}
 	if kh > h || kw > w {
-		c.errorf(l.Pos, "%s window %dx%d is larger than its padded input %dx%d", l.Kind, kh, kw, h, w)
+		c.errorf(kpos, "%s %dx%d is larger than %s", what, kh, kw, input)
 		return 0, 0, false
 	}
 	var unused []string
 	if r := (h - kh) % sh; r != 0 {
-		unused = append(unused, fmt.Sprintf("%d row(s)", r))
+		unused = append(unused, plural(r, "row"))
 	}
 	if r := (w - kw) % sw; r != 0 {
-		unused = append(unused, fmt.Sprintf("%d column(s)", r))
+		unused = append(unused, plural(r, "column"))
 	}
 	if len(unused) > 0 {
-		c.warnf(l.Pos, "stride %dx%d leaves the last %s of the padded %dx%d input unused (window %dx%d)",
-			sh, sw, strings.Join(unused, " and "), h, w, kh, kw)
+		c.warnf(l.Pos, "stride %dx%d leaves the last %s of %s unused (%s %dx%d)",
+			sh, sw, strings.Join(unused, " and "), input, what, kh, kw)
 	}
 	return (h-kh)/sh + 1, (w-kw)/sw + 1, true
+}
+
+// plural formats a count of things: "1 row", "2 rows".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func (c *checker) full(l *Layer, la layerArgs) bool {

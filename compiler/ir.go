@@ -130,7 +130,7 @@ func (l *Layer) Options() string {
 	switch l.Kind {
 	case Conv:
 		s := fmt.Sprintf("%d %dx%d s%d p%d", l.Filters, l.KH, l.KW, l.SH, l.PH)
-		if l.SH != l.SW {
+		if l.SH != l.SW || l.PH != l.PW {
 			s = fmt.Sprintf("%d %dx%d s%dx%d p%dx%d", l.Filters, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW)
 		}
 		if l.Groups > 1 {
@@ -141,6 +141,9 @@ func (l *Layer) Options() string {
 		op := "max"
 		if l.Avg {
 			op = "avg"
+		}
+		if l.SH != l.SW {
+			return fmt.Sprintf("%s %dx%d s%dx%d", op, l.KH, l.KW, l.SH, l.SW)
 		}
 		return fmt.Sprintf("%s %dx%d s%d", op, l.KH, l.KW, l.SH)
 	case Full:

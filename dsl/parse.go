@@ -2,6 +2,8 @@ package dsl
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -35,9 +37,39 @@ func Parse(path string, src []byte) (*File, error) {
 	if err == nil {
 		return f, nil
 	}
+	var uerr *participle.UnexpectedTokenError
+	if errors.As(err, &uerr) {
+		return nil, ErrorList{{Pos: uerr.Position(), Msg: syntaxMessage(uerr, f != nil && f.Train != nil)}}
+	}
 	var perr participle.Error
 	if errors.As(err, &perr) {
 		return nil, ErrorList{{Pos: perr.Position(), Msg: perr.Message()}}
 	}
 	return nil, ErrorList{{Pos: lexer.Position{Filename: path, Line: 1, Column: 1}, Msg: err.Error()}}
+}
+
+// syntaxMessage explains an unexpected token in the words of the spec language rather than
+// the grammar's. inTrain tells whether the parser had reached the training section.
+func syntaxMessage(e *participle.UnexpectedTokenError, inTrain bool) string {
+	what := fmt.Sprintf("%q", e.Unexpected.Value)
+	switch {
+	case e.Unexpected.EOF():
+		what = "end of file"
+	case strings.Contains(e.Unexpected.Value, "\n"):
+		what = "end of line"
+	}
+	// The grammar's expectations, as participle words them, for the few places where the
+	// parser commits to a construct before it fails.
+	expect := e.Message()
+	switch {
+	case strings.Contains(expect, `(expected "train"`):
+		return "unexpected " + what + ": the only section is [train]"
+	case strings.Contains(expect, `(expected "]"`):
+		return "unexpected " + what + `: expected "]" to close [train`
+	case strings.Contains(expect, "(expected Ident"):
+		return "unexpected " + what + ": expected a layer kind after the layer's name, e.g. c1: conv 16 5x5"
+	case inTrain:
+		return "unexpected " + what + " in the training section: write one setting per line, e.g. lr 0.01"
+	}
+	return "unexpected " + what + ": expected a layer, e.g. conv 16 5x5"
 }

@@ -25,14 +25,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: netc check [-json] FILE...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		if err == nil {
-			fs.Usage()
-		}
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(files) == 0 {
+		fs.Usage()
 		return 2
 	}
 	status := 0
-	for i, path := range fs.Args() {
+	for i, path := range files {
 		net, ok := load(path, stderr)
 		if !ok {
 			status = 1

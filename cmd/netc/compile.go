@@ -23,13 +23,15 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: netc compile [-o DIR] [-pkg NAME] FILE")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		if err == nil {
-			fs.Usage()
-		}
+	files, err := parseFlags(fs, args)
+	if err != nil {
 		return 2
 	}
-	path := fs.Arg(0)
+	if len(files) != 1 {
+		fs.Usage()
+		return 2
+	}
+	path := files[0]
 	net, ok := load(path, stderr)
 	if !ok {
 		return 1
