@@ -12,7 +12,7 @@ import (
 func (g *generator) full(i int, l *compiler.Layer) layerCode {
 	k, n := l.In.Size(), l.Filters
 	in, out := sel("s", g.inField(i)), sel("s", g.field(i, "Out"))
-	din, dout := sel("s", g.inGradField(i)), sel("s", g.field(i, "Grad"))
+	din, dout := g.inGrad(i), sel("s", g.field(i, "Grad"))
 	w, b := param(l.WeightOff, l.Weights()), param(l.BiasOff, n)
 	gemm := func(args ...jen.Code) jen.Code { return jen.Qual(kernelsPath, "Sgemm").Call(args...) }
 	batch := sel("s", "batch")
@@ -37,9 +37,9 @@ func (g *generator) full(i int, l *compiler.Layer) layerCode {
 		gemm(jen.True(), jen.False(), lit(n), lit(k), batch, lit(1), dout, lit(n), in, lit(k), lit(0), sel("s", "net", "grads").Index(lit(l.WeightOff), lit(l.WeightOff+l.Weights())), lit(k)),
 		id("db").Op(":=").Add(sel("s", "net", "grads").Index(lit(l.BiasOff), lit(l.BiasOff+n))),
 		forRange("img", lit(0), batch.Clone(),
-			jen.Qual(kernelsPath, "Add").Call(dout.Clone().Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n)), id("db"))),
-		gemm(jen.False(), jen.False(), batch, lit(k), lit(n), lit(1), dout, lit(n), w, lit(k), lit(0), din, lit(k)))
-	return layerCode{fwd, bwd}
+			jen.Qual(kernelsPath, "Add").Call(dout.Clone().Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n)), id("db"))))
+	input := []jen.Code{gemm(jen.False(), jen.False(), batch, lit(k), lit(n), lit(1), dout, lit(n), w, lit(k), lit(0), din, lit(k))}
+	return layerCode{fwd, bwd, input}
 }
 
 // dropout emits inverted dropout on the whole batch: in training each value is kept with
@@ -49,7 +49,7 @@ func (g *generator) dropout(i int, l *compiler.Layer) layerCode {
 	p := float32(l.Prob)
 	keep := float32(1) / (1 - p)
 	in, out, mask := sel("s", g.inField(i)), sel("s", g.field(i, "Out")), sel("s", g.field(i, "Aux"))
-	din, dout := sel("s", g.inGradField(i)), sel("s", g.field(i, "Grad"))
+	din, dout := g.inGrad(i), sel("s", g.field(i, "Grad"))
 	fwd := []jen.Code{
 		list(id("in"), id("out"), id("mask")).Op(":=").List(in, out, mask),
 		jen.If(jen.Op("!").Add(sel("s", "train"))).Block(jen.Copy(id("out"), id("in")), jen.Return()),
@@ -64,14 +64,14 @@ func (g *generator) dropout(i int, l *compiler.Layer) layerCode {
 		jen.If(jen.Op("!").Add(sel("s", "train"))).Block(jen.Copy(id("din"), id("dout")), jen.Return()),
 		jen.For(list(id("j"), id("m")).Op(":=").Range().Id("mask")).Block(id("din").Index(id("j")).Op("=").Id("dout").Index(id("j")).Op("*").Id("m")),
 	}
-	return layerCode{fwd, bwd}
+	return layerCode{forward: fwd, input: bwd}
 }
 
 // loss emits <loss>Loss, which computes the mean loss of the batch from the scores and
 // writes its gradient with respect to them.
 func (g *generator) loss(i int, l *compiler.Layer) {
 	n := l.In.Size()
-	scores, grad := sel("s", g.inField(i)), sel("s", g.inGradField(i))
+	scores, grad := sel("s", g.inField(i)), g.inGrad(i)
 	head := []jen.Code{
 		list(id("scores"), id("grad")).Op(":=").List(scores, grad),
 		id("inv").Op(":=").Lit(float32(1)).Op("/").Float32().Parens(sel("s", "batch")),

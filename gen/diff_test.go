@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/netc-dev/netc/compiler"
@@ -103,6 +104,16 @@ func compareWithReference(t *testing.T, spec string, net runtime.Network, batch 
 		expectClose(t, p.Name+" gradient", p.Data(net.Grads()), ref.DParams[p.Offset:p.Offset+p.Size])
 	}
 	expectClose(t, "input gradient", ws.InputGrad, ref.DInput)
+
+	// Without an InputGrad the parameter gradients are the same, bit for bit.
+	grads := append([]float32(nil), net.Grads()...)
+	ws.InputGrad = nil
+	ws.RNG = runtime.NewRNG(dropoutSeed)
+	net.Forward(ws, x, true)
+	net.Backward(ws, labels)
+	if !slices.Equal(grads, net.Grads()) {
+		t.Error("parameter gradients differ when ws.InputGrad is nil")
+	}
 }
 
 // expectClose fails unless got matches want within 1e-4 relative to want's largest

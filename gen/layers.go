@@ -7,10 +7,12 @@ import (
 	"github.com/netc-dev/netc/compiler"
 )
 
-// layerCode is what a layer emits: its forward and backward bodies. Per-image layers get
-// (img, w) parameters — the image and the worker — and batch layers none.
+// layerCode is what a layer emits: its forward and backward bodies, the backward in two
+// parts: the gradients of its parameters, then the gradient with respect to its input.
+// Per-image layers get (img, w) parameters — the image and the worker — and batch layers
+// none.
 type layerCode struct {
-	forward, backward []jen.Code
+	forward, backward, input []jen.Code
 }
 
 // layer emits the forward and backward methods of layer i (and any helpers it needs).
@@ -48,8 +50,14 @@ func (g *generator) layer(i int, l *compiler.Layer) {
 	name := local(l.Name)
 	g.f.Comment(fmt.Sprintf("%sForward computes %s for %s.", name, what, scope))
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Forward").Params(params...).Block(c.forward...)
+	bwd := c.backward
+	if g.inputGradOptional(i) && len(c.input) > 0 {
+		bwd = append(bwd, jen.Comment("Nothing before this layer learns: the input gradient is for ws.InputGrad only."),
+			jen.If(sel("s", "ws", "InputGrad").Op("==").Nil()).Block(jen.Return()))
+	}
+	bwd = append(bwd, c.input...)
 	g.f.Comment(fmt.Sprintf("%sBackward propagates the gradient through %s for %s.", name, l.Name, scope))
-	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Backward").Params(params...).Block(c.backward...)
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Backward").Params(params...).Block(bwd...)
 }
 
 // views declares the usual locals of a per-image layer: in, out, din, dout.
@@ -60,17 +68,17 @@ func (g *generator) views(i int, names ...string) []jen.Code {
 		var v *jen.Statement
 		switch n {
 		case "in":
-			v = image(g.inField(i), l.In.Size())
+			v = image(sel("s", g.inField(i)), l.In.Size())
 		case "din":
-			v = image(g.inGradField(i), l.In.Size())
+			v = image(g.inGrad(i), l.In.Size())
 		case "out":
-			v = image(g.field(i, "Out"), l.Out.Size())
+			v = image(sel("s", g.field(i, "Out")), l.Out.Size())
 		case "dout":
-			v = image(g.field(i, "Grad"), l.Out.Size())
+			v = image(sel("s", g.field(i, "Grad")), l.Out.Size())
 		case "aux":
-			v = image(g.field(i, "Aux"), l.Out.Size())
+			v = image(sel("s", g.field(i, "Aux")), l.Out.Size())
 		case "arg":
-			v = image(g.field(i, "Arg"), l.Out.Size())
+			v = image(sel("s", g.field(i, "Arg")), l.Out.Size())
 		}
 		out = append(out, id(n).Op(":=").Add(v))
 	}
@@ -110,38 +118,46 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 	fwd = append(fwd, jen.Qual(kernelsPath, "BiasAct").Call(id("out"), b, lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
 
 	var bwd []jen.Code
-	bwd = append(bwd, g.views(i, "in", "dout", "din")...)
+	bwd = append(bwd, g.views(i, "in", "dout")...)
 	if l.Plan.FuseReLU {
-		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(image(g.field(i, "Out"), l.Out.Size()), id("dout")))
+		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(image(sel("s", g.field(i, "Out")), l.Out.Size()), id("dout")))
 	}
 	bwd = append(bwd,
 		id("db").Op(":=").Add(g.gradParam(l.BiasOff, l.Filters)),
 		forRange("f", lit(0), lit(l.Filters),
 			jen.For(list(id("_"), id("v")).Op(":=").Range().Add(id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)))).Block(
 				id("db").Index(id("f")).Op("+=").Id("v"))),
-		id("weights").Op(":=").Add(w),
 		id("dw").Op(":=").Add(g.gradParam(l.WeightOff, l.Weights())))
 	switch l.Plan.Im2col {
 	case "none":
-		bwd = append(bwd, id("col").Op(":=").Id("in"), id("dcol").Op(":=").Id("din"))
+		bwd = append(bwd, id("col").Op(":=").Id("in"))
 	case "unrolled":
-		bwd = append(bwd, col, id(name+"Im2col").Call(id("in"), id("col")), id("dcol").Op(":=").Add(sel("s", "dcol").Index(id("w"))))
+		bwd = append(bwd, col, id(name+"Im2col").Call(id("in"), id("col")))
 	default:
-		bwd = append(bwd, col, g.kernelCall("Im2col", l, id("in"), id("col")), id("dcol").Op(":=").Add(sel("s", "dcol").Index(id("w"))))
+		bwd = append(bwd, col, g.kernelCall("Im2col", l, id("in"), id("col")))
 	}
-	bwd = append(bwd, jen.Comment("dW += dout·colᵀ and dcol = Wᵀ·dout, per group."))
+	bwd = append(bwd, jen.Comment("dW += dout·colᵀ, per group."))
 	bwd = append(bwd, g.groups(l,
 		sel("s", "gemm").Call(jen.False(), jen.True(), lit(fg), lit(k), lit(ohw), lit(1),
-			gs(l, "dout", fg*ohw), lit(ohw), gs(l, "col", k*ohw), lit(ohw), lit(1), gs(l, "dw", fg*k), lit(k)),
+			gs(l, "dout", fg*ohw), lit(ohw), gs(l, "col", k*ohw), lit(ohw), lit(1), gs(l, "dw", fg*k), lit(k)))...)
+
+	input := g.views(i, "din")
+	if l.Plan.Im2col == "none" {
+		input = append(input, id("dcol").Op(":=").Id("din"))
+	} else {
+		input = append(input, id("dcol").Op(":=").Add(sel("s", "dcol").Index(id("w"))))
+	}
+	input = append(input, id("weights").Op(":=").Add(w), jen.Comment("dcol = Wᵀ·dout, per group."))
+	input = append(input, g.groups(l,
 		sel("s", "gemm").Call(jen.True(), jen.False(), lit(k), lit(ohw), lit(fg), lit(1),
 			gs(l, "weights", fg*k), lit(k), gs(l, "dout", fg*ohw), lit(ohw), lit(0), gs(l, "dcol", k*ohw), lit(ohw)))...)
 	switch l.Plan.Im2col {
 	case "unrolled":
-		bwd = append(bwd, jen.Clear(id("din")), id(name+"Col2im").Call(id("dcol"), id("din")))
+		input = append(input, jen.Clear(id("din")), id(name+"Col2im").Call(id("dcol"), id("din")))
 	case "kernel":
-		bwd = append(bwd, jen.Clear(id("din")), g.kernelCall("Col2im", l, id("dcol"), id("din")))
+		input = append(input, jen.Clear(id("din")), g.kernelCall("Col2im", l, id("dcol"), id("din")))
 	}
-	return layerCode{fwd, bwd}
+	return layerCode{fwd, bwd, input}
 }
 
 // groups wraps GEMM calls in a loop over the layer's groups (or emits them as they are for

@@ -41,7 +41,7 @@ func (g *generator) field(i int, kind string) string {
 	return local(g.net.Layers[g.owner(i)].Name) + kind
 }
 
-// inField and inGradField name the state fields of layer i's input and its gradient.
+// inField names the state field of layer i's input.
 func (g *generator) inField(i int) string {
 	if i == 0 {
 		return "x"
@@ -49,17 +49,31 @@ func (g *generator) inField(i int) string {
 	return g.field(i-1, "Out")
 }
 
-func (g *generator) inGradField(i int) string {
+// inGrad is the buffer that receives the gradient with respect to layer i's input: the
+// previous layer's output gradient, or the workspace's InputGrad for the first layer.
+func (g *generator) inGrad(i int) *jen.Statement {
 	if i == 0 {
-		return "inputGrad"
+		return sel("s", "ws", "InputGrad")
 	}
-	return g.field(i-1, "Grad")
+	return sel("s", g.field(i-1, "Grad"))
 }
 
-// image slices the part of a batch buffer that belongs to image img: s.f[img*n : img*n+n].
-func image(field string, n int) *jen.Statement {
+// inputGradOptional reports whether the gradient with respect to layer i's input is
+// needed only for ws.InputGrad — no layer before i learns anything — so it can be skipped
+// when InputGrad is nil.
+func (g *generator) inputGradOptional(i int) bool {
+	for _, l := range g.net.Layers[:i] {
+		if l.Params > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// image slices the part of a batch buffer that belongs to image img: buf[img*n : img*n+n].
+func image(buf *jen.Statement, n int) *jen.Statement {
 	start := id("img").Op("*").Lit(n)
-	return sel("s", field).Index(start, id("img").Op("*").Lit(n).Op("+").Lit(n))
+	return buf.Index(start, id("img").Op("*").Lit(n).Op("+").Lit(n))
 }
 
 // param slices the parameters: s.net.params[off : off+n].
@@ -132,7 +146,6 @@ func (g *generator) stateType() {
 		jen.Comment("x is the input of the last Forward; train its mode."),
 		id("x").Index().Float32(),
 		id("train").Bool(),
-		id("inputGrad").Index().Float32(),
 		jen.Comment("gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial."),
 		id("gemm").Func().Params(jen.Bool(), jen.Bool(), jen.Int(), jen.Int(), jen.Int(), jen.Float32(), jen.Index().Float32(), jen.Int(), jen.Index().Float32(), jen.Int(), jen.Float32(), jen.Index().Float32(), jen.Int()),
 		jen.Comment("col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's"),
@@ -149,7 +162,7 @@ func (g *generator) stateType() {
 			id("InputSize")),
 		id("s").Op(":=").Op("&").Id("state").Values(jen.Dict{
 			id("net"): id("n"), id("ws"): id("ws"), id("batch"): id("batch"), id("chunks"): id("chunks"),
-			id("inputGrad"): sel("ws", "InputGrad"), id("gemm"): jen.Qual(kernelsPath, "SgemmSerial"),
+			id("gemm"): jen.Qual(kernelsPath, "SgemmSerial"),
 		}),
 		jen.If(id("chunks").Op("==").Lit(1)).Block(sel("s", "gemm").Op("=").Qual(kernelsPath, "Sgemm")),
 		sel("ws", "Workers").Op("=").Id("chunks"),

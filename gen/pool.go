@@ -47,7 +47,7 @@ func (g *generator) pool(i int, l *compiler.Layer) layerCode {
 			spread = append(spread, id("din").Index(at(off)).Op("+=").Id("d"))
 		}
 		bwd := append(g.views(i, "dout", "din"), jen.Clear(id("din")), loops(spread...))
-		return layerCode{fwd, bwd}
+		return layerCode{forward: fwd, input: bwd}
 	}
 	body := []jen.Code{start, list(id("best"), id("at")).Op(":=").List(id("in").Index(id("i")), id("i"))}
 	for _, off := range window[1:] {
@@ -58,7 +58,7 @@ func (g *generator) pool(i int, l *compiler.Layer) layerCode {
 	fwd := append(g.views(i, "in", "out", "arg"), loops(body...))
 	bwd := append(g.views(i, "dout", "din", "arg"), jen.Clear(id("din")),
 		jen.For(list(id("o"), id("a")).Op(":=").Range().Id("arg")).Block(id("din").Index(id("a")).Op("+=").Id("dout").Index(id("o"))))
-	return layerCode{fwd, bwd}
+	return layerCode{forward: fwd, input: bwd}
 }
 
 // poolKernel emits calls to the runtime's generic pooling kernels, for large windows.
@@ -67,11 +67,11 @@ func (g *generator) poolKernel(i int, l *compiler.Layer) layerCode {
 	if l.Avg {
 		fwd := append(g.views(i, "in", "out"), jen.Qual(kernelsPath, "AvgPool").Call(append(append([]jen.Code{id("in")}, geom...), id("out"))...))
 		bwd := append(g.views(i, "dout", "din"), jen.Clear(id("din")), jen.Qual(kernelsPath, "AvgPoolBackward").Call(append(append([]jen.Code{id("dout")}, geom...), id("din"))...))
-		return layerCode{fwd, bwd}
+		return layerCode{forward: fwd, input: bwd}
 	}
 	fwd := append(g.views(i, "in", "out", "arg"), jen.Qual(kernelsPath, "MaxPool").Call(append(append([]jen.Code{id("in")}, geom...), id("out"), id("arg"))...))
 	bwd := append(g.views(i, "dout", "din", "arg"), jen.Clear(id("din")), jen.Qual(kernelsPath, "MaxPoolBackward").Call(id("dout"), id("arg"), id("din")))
-	return layerCode{fwd, bwd}
+	return layerCode{forward: fwd, input: bwd}
 }
 
 // activation emits an elementwise ReLU, tanh or sigmoid that could not be fused into the
@@ -99,7 +99,7 @@ func (g *generator) activation(i int, l *compiler.Layer) layerCode {
 	bwd := append(g.views(i, "out", "dout", "din"), jen.For(list(id("j"), id("y")).Op(":=").Range().Id("out")).Block(
 		id("dy").Op(":=").Id("dout").Index(id("j")),
 		id("din").Index(id("j")).Op("=").Add(d)))
-	return layerCode{fwd, bwd}
+	return layerCode{forward: fwd, input: bwd}
 }
 
 // helper emits a package-level helper once.
@@ -133,7 +133,7 @@ func (g *generator) meanSub(i int, l *compiler.Layer) layerCode {
 				id("o").Index(id("j")).Op("=").Id("v").Op("-").Id("m"))))
 	}
 	bwd := append(g.views(i, "dout", "din"), jen.Copy(id("din"), id("dout")))
-	return layerCode{fwd, bwd}
+	return layerCode{forward: fwd, input: bwd}
 }
 
 // norm emits local response normalization across channels, as Caffe and PyTorch define it:
@@ -177,7 +177,7 @@ func (g *generator) norm(i int, l *compiler.Layer) layerCode {
 	if l.In.Size() > g.net.Plan.Col {
 		panic(fmt.Sprintf("gen: %s needs %d floats of scratch, the plan has %d", l.Name, l.In.Size(), g.net.Plan.Col))
 	}
-	return layerCode{fwd, bwd}
+	return layerCode{forward: fwd, input: bwd}
 }
 
 // powNegBeta emits s^−beta, specialized for AlexNet's beta = 0.75 (1/√(s·√s)).

@@ -24,7 +24,8 @@ type Network interface {
 	Forward(ws *Workspace, x []float32, train bool) []float32
 	// Backward computes the loss of the last Forward on ws against labels (one class per
 	// image; for the euclidean loss, ws.Targets if set, else one-hot labels), fills Grads
-	// (overwriting them) and ws.InputGrad, and returns the mean loss over the batch.
+	// (overwriting them) and ws.InputGrad (unless nil), and returns the mean loss over the
+	// batch.
 	Backward(ws *Workspace, labels []int32) float32
 }
 
@@ -44,7 +45,8 @@ type Workspace struct {
 	// loss.
 	Targets []float32
 	// InputGrad receives the gradient of the loss with respect to the input of the last
-	// Forward, when Backward runs.
+	// Forward, when Backward runs. Set it to nil when that gradient is not wanted (training
+	// does): Backward then skips the work that only it needs.
 	InputGrad []float32
 	// Profile, if set, records the time spent in each layer (see Profile). Its number of
 	// workers must be at least Workers.

@@ -223,9 +223,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -280,12 +279,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -510,7 +508,6 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*154587 : img*154587+154587]
 	dout := s.conv1Grad[img*290400 : img*290400+290400]
-	din := s.inputGrad[img*154587 : img*154587+154587]
 	kernels.ReluBackward(s.conv1Out[img*290400:img*290400+290400], dout)
 	db := s.grads[w][34848:34944]
 	for f := 0; f < 96; f++ {
@@ -518,13 +515,19 @@ func (s *state) conv1Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:34848]
 	dw := s.grads[w][0:34848]
 	col := s.col[w]
 	kernels.Im2col(in, 3, 227, 227, 11, 11, 4, 4, 0, 0, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 96, 363, 3025, 1, dout, 3025, col, 3025, 1, dw, 363)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*154587 : img*154587+154587]
+	dcol := s.dcol[w]
+	weights := s.net.params[0:34848]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 363, 3025, 96, 1, weights, 363, dout, 3025, 0, dcol, 3025)
 	clear(din)
 	kernels.Col2im(dcol, 3, 227, 227, 11, 11, 4, 4, 0, 0, din)
@@ -1161,7 +1164,6 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*69984 : img*69984+69984]
 	dout := s.conv2Grad[img*186624 : img*186624+186624]
-	din := s.pool1Grad[img*69984 : img*69984+69984]
 	kernels.ReluBackward(s.conv2Out[img*186624:img*186624+186624], dout)
 	db := s.grads[w][342144:342400]
 	for f := 0; f < 256; f++ {
@@ -1169,14 +1171,18 @@ func (s *state) conv2Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[34944:342144]
 	dw := s.grads[w][34944:342144]
 	col := s.col[w]
 	conv2Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 128, 1200, 729, 1, dout[g*93312:g*93312+93312], 729, col[g*874800:g*874800+874800], 729, 1, dw[g*153600:g*153600+153600], 1200)
+	}
+	din := s.pool1Grad[img*69984 : img*69984+69984]
+	dcol := s.dcol[w]
+	weights := s.net.params[34944:342144]
+	// dcol = Wᵀ·dout, per group.
+	for g := 0; g < 2; g++ {
 		s.gemm(true, false, 1200, 729, 128, 1, weights[g*153600:g*153600+153600], 1200, dout[g*93312:g*93312+93312], 729, 0, dcol[g*874800:g*874800+874800], 729)
 	}
 	clear(din)
@@ -1496,7 +1502,6 @@ func (s *state) conv3Forward(img, w int) {
 func (s *state) conv3Backward(img, w int) {
 	in := s.pool2Out[img*43264 : img*43264+43264]
 	dout := s.conv3Grad[img*64896 : img*64896+64896]
-	din := s.pool2Grad[img*43264 : img*43264+43264]
 	kernels.ReluBackward(s.conv3Out[img*64896:img*64896+64896], dout)
 	db := s.grads[w][1227136:1227520]
 	for f := 0; f < 384; f++ {
@@ -1504,13 +1509,15 @@ func (s *state) conv3Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[342400:1227136]
 	dw := s.grads[w][342400:1227136]
 	col := s.col[w]
 	conv3Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 384, 2304, 169, 1, dout, 169, col, 169, 1, dw, 2304)
+	din := s.pool2Grad[img*43264 : img*43264+43264]
+	dcol := s.dcol[w]
+	weights := s.net.params[342400:1227136]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 2304, 169, 384, 1, weights, 2304, dout, 169, 0, dcol, 169)
 	clear(din)
 	conv3Col2im(dcol, din)
@@ -1725,7 +1732,6 @@ func (s *state) conv4Forward(img, w int) {
 func (s *state) conv4Backward(img, w int) {
 	in := s.conv3Out[img*64896 : img*64896+64896]
 	dout := s.conv4Grad[img*64896 : img*64896+64896]
-	din := s.conv3Grad[img*64896 : img*64896+64896]
 	kernels.ReluBackward(s.conv4Out[img*64896:img*64896+64896], dout)
 	db := s.grads[w][1891072:1891456]
 	for f := 0; f < 384; f++ {
@@ -1733,14 +1739,18 @@ func (s *state) conv4Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[1227520:1891072]
 	dw := s.grads[w][1227520:1891072]
 	col := s.col[w]
 	conv4Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 192, 1728, 169, 1, dout[g*32448:g*32448+32448], 169, col[g*292032:g*292032+292032], 169, 1, dw[g*331776:g*331776+331776], 1728)
+	}
+	din := s.conv3Grad[img*64896 : img*64896+64896]
+	dcol := s.dcol[w]
+	weights := s.net.params[1227520:1891072]
+	// dcol = Wᵀ·dout, per group.
+	for g := 0; g < 2; g++ {
 		s.gemm(true, false, 1728, 169, 192, 1, weights[g*331776:g*331776+331776], 1728, dout[g*32448:g*32448+32448], 169, 0, dcol[g*292032:g*292032+292032], 169)
 	}
 	clear(din)
@@ -1956,7 +1966,6 @@ func (s *state) conv5Forward(img, w int) {
 func (s *state) conv5Backward(img, w int) {
 	in := s.conv4Out[img*64896 : img*64896+64896]
 	dout := s.conv5Grad[img*43264 : img*43264+43264]
-	din := s.conv4Grad[img*64896 : img*64896+64896]
 	kernels.ReluBackward(s.conv5Out[img*43264:img*43264+43264], dout)
 	db := s.grads[w][2333824:2334080]
 	for f := 0; f < 256; f++ {
@@ -1964,14 +1973,18 @@ func (s *state) conv5Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[1891456:2333824]
 	dw := s.grads[w][1891456:2333824]
 	col := s.col[w]
 	conv5Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 128, 1728, 169, 1, dout[g*21632:g*21632+21632], 169, col[g*292032:g*292032+292032], 169, 1, dw[g*221184:g*221184+221184], 1728)
+	}
+	din := s.conv4Grad[img*64896 : img*64896+64896]
+	dcol := s.dcol[w]
+	weights := s.net.params[1891456:2333824]
+	// dcol = Wᵀ·dout, per group.
+	for g := 0; g < 2; g++ {
 		s.gemm(true, false, 1728, 169, 128, 1, weights[g*221184:g*221184+221184], 1728, dout[g*21632:g*21632+21632], 169, 0, dcol[g*292032:g*292032+292032], 169)
 	}
 	clear(din)

@@ -143,9 +143,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -175,12 +174,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -340,7 +338,6 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*675 : img*675+675]
 	dout := s.conv1Grad[img*256 : img*256+256]
-	din := s.inputGrad[img*675 : img*675+675]
 	kernels.ReluBackward(s.conv1Out[img*256:img*256+256], dout)
 	db := s.grads[w][588:592]
 	for f := 0; f < 4; f++ {
@@ -348,13 +345,19 @@ func (s *state) conv1Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:588]
 	dw := s.grads[w][0:588]
 	col := s.col[w]
 	kernels.Im2col(in, 3, 15, 15, 7, 7, 2, 2, 3, 3, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 4, 147, 64, 1, dout, 64, col, 64, 1, dw, 147)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*675 : img*675+675]
+	dcol := s.dcol[w]
+	weights := s.net.params[0:588]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 147, 64, 4, 1, weights, 147, dout, 64, 0, dcol, 64)
 	clear(din)
 	kernels.Col2im(dcol, 3, 15, 15, 7, 7, 2, 2, 3, 3, din)

@@ -144,9 +144,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -177,12 +176,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -527,7 +525,6 @@ func (s *state) firstForward(img, w int) {
 func (s *state) firstBackward(img, w int) {
 	in := s.x[img*800 : img*800+800]
 	dout := s.firstGrad[img*972 : img*972+972]
-	din := s.inputGrad[img*800 : img*800+800]
 	kernels.ReluBackward(s.firstOut[img*972:img*972+972], dout)
 	db := s.grads[w][54:57]
 	for f := 0; f < 3; f++ {
@@ -535,13 +532,19 @@ func (s *state) firstBackward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:54]
 	dw := s.grads[w][0:54]
 	col := s.col[w]
 	firstIm2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 3, 18, 324, 1, dout, 324, col, 324, 1, dw, 18)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*800 : img*800+800]
+	dcol := s.dcol[w]
+	weights := s.net.params[0:54]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 18, 324, 3, 1, weights, 18, dout, 324, 0, dcol, 324)
 	clear(din)
 	firstCol2im(dcol, din)
@@ -669,20 +672,21 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.bigOut[img*147 : img*147+147]
 	dout := s.conv2Grad[img*72 : img*72+72]
-	din := s.bigGrad[img*147 : img*147+147]
 	db := s.grads[w][81:83]
 	for f := 0; f < 2; f++ {
 		for _, v := range dout[f*36 : f*36+36] {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[57:81]
 	dw := s.grads[w][57:81]
 	col := s.col[w]
 	conv2Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 2, 12, 36, 1, dout, 36, col, 36, 1, dw, 12)
+	din := s.bigGrad[img*147 : img*147+147]
+	dcol := s.dcol[w]
+	weights := s.net.params[57:81]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 12, 36, 2, 1, weights, 12, dout, 36, 0, dcol, 36)
 	clear(din)
 	conv2Col2im(dcol, din)

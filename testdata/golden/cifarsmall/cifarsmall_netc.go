@@ -166,9 +166,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -203,12 +202,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -889,7 +887,6 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*16384 : img*16384+16384]
-	din := s.inputGrad[img*3072 : img*3072+3072]
 	kernels.ReluBackward(s.conv1Out[img*16384:img*16384+16384], dout)
 	db := s.grads[w][1200:1216]
 	for f := 0; f < 16; f++ {
@@ -897,13 +894,19 @@ func (s *state) conv1Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:1200]
 	dw := s.grads[w][0:1200]
 	col := s.col[w]
 	conv1Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 16, 75, 1024, 1, dout, 1024, col, 1024, 1, dw, 75)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*3072 : img*3072+3072]
+	dcol := s.dcol[w]
+	weights := s.net.params[0:1200]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 75, 1024, 16, 1, weights, 75, dout, 1024, 0, dcol, 1024)
 	clear(din)
 	conv1Col2im(dcol, din)
@@ -1469,7 +1472,6 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*4096 : img*4096+4096]
 	dout := s.conv2Grad[img*5120 : img*5120+5120]
-	din := s.pool1Grad[img*4096 : img*4096+4096]
 	kernels.ReluBackward(s.conv2Out[img*5120:img*5120+5120], dout)
 	db := s.grads[w][9216:9236]
 	for f := 0; f < 20; f++ {
@@ -1477,13 +1479,15 @@ func (s *state) conv2Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[1216:9216]
 	dw := s.grads[w][1216:9216]
 	col := s.col[w]
 	conv2Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 20, 400, 256, 1, dout, 256, col, 256, 1, dw, 400)
+	din := s.pool1Grad[img*4096 : img*4096+4096]
+	dcol := s.dcol[w]
+	weights := s.net.params[1216:9216]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 400, 256, 20, 1, weights, 400, dout, 256, 0, dcol, 256)
 	clear(din)
 	conv2Col2im(dcol, din)
@@ -2049,7 +2053,6 @@ func (s *state) conv3Forward(img, w int) {
 func (s *state) conv3Backward(img, w int) {
 	in := s.pool2Out[img*1280 : img*1280+1280]
 	dout := s.conv3Grad[img*1280 : img*1280+1280]
-	din := s.pool2Grad[img*1280 : img*1280+1280]
 	kernels.ReluBackward(s.conv3Out[img*1280:img*1280+1280], dout)
 	db := s.grads[w][19236:19256]
 	for f := 0; f < 20; f++ {
@@ -2057,13 +2060,15 @@ func (s *state) conv3Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[9236:19236]
 	dw := s.grads[w][9236:19236]
 	col := s.col[w]
 	conv3Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 20, 500, 64, 1, dout, 64, col, 64, 1, dw, 500)
+	din := s.pool2Grad[img*1280 : img*1280+1280]
+	dcol := s.dcol[w]
+	weights := s.net.params[9236:19236]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 500, 64, 20, 1, weights, 500, dout, 64, 0, dcol, 64)
 	clear(din)
 	conv3Col2im(dcol, din)

@@ -151,9 +151,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -183,12 +182,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -856,7 +854,6 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*6272 : img*6272+6272]
-	din := s.inputGrad[img*784 : img*784+784]
 	kernels.ReluBackward(s.conv1Out[img*6272:img*6272+6272], dout)
 	db := s.grads[w][200:208]
 	for f := 0; f < 8; f++ {
@@ -864,13 +861,19 @@ func (s *state) conv1Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:200]
 	dw := s.grads[w][0:200]
 	col := s.col[w]
 	conv1Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 8, 25, 784, 1, dout, 784, col, 784, 1, dw, 25)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*784 : img*784+784]
+	dcol := s.dcol[w]
+	weights := s.net.params[0:200]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 25, 784, 8, 1, weights, 25, dout, 784, 0, dcol, 784)
 	clear(din)
 	conv1Col2im(dcol, din)
@@ -1436,7 +1439,6 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*1568 : img*1568+1568]
 	dout := s.conv2Grad[img*3136 : img*3136+3136]
-	din := s.pool1Grad[img*1568 : img*1568+1568]
 	kernels.ReluBackward(s.conv2Out[img*3136:img*3136+3136], dout)
 	db := s.grads[w][3408:3424]
 	for f := 0; f < 16; f++ {
@@ -1444,13 +1446,15 @@ func (s *state) conv2Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[208:3408]
 	dw := s.grads[w][208:3408]
 	col := s.col[w]
 	conv2Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 16, 200, 196, 1, dout, 196, col, 196, 1, dw, 200)
+	din := s.pool1Grad[img*1568 : img*1568+1568]
+	dcol := s.dcol[w]
+	weights := s.net.params[208:3408]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 200, 196, 16, 1, weights, 200, dout, 196, 0, dcol, 196)
 	clear(din)
 	conv2Col2im(dcol, din)

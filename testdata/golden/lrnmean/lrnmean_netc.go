@@ -138,9 +138,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -172,12 +171,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -344,8 +342,12 @@ func (s *state) meansub1Forward(img, w int) {
 
 // meansub1Backward propagates the gradient through meansub1 for image img, on worker w.
 func (s *state) meansub1Backward(img, w int) {
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
 	dout := s.meansub1Grad[img*192 : img*192+192]
-	din := s.inputGrad[img*192 : img*192+192]
+	din := s.ws.InputGrad[img*192 : img*192+192]
 	copy(din, dout)
 }
 
@@ -556,20 +558,25 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.meansub1Out[img*192 : img*192+192]
 	dout := s.conv1Grad[img*512 : img*512+512]
-	din := s.meansub1Grad[img*192 : img*192+192]
 	db := s.grads[w][216:224]
 	for f := 0; f < 8; f++ {
 		for _, v := range dout[f*64 : f*64+64] {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:216]
 	dw := s.grads[w][0:216]
 	col := s.col[w]
 	conv1Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 8, 27, 64, 1, dout, 64, col, 64, 1, dw, 27)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.meansub1Grad[img*192 : img*192+192]
+	dcol := s.dcol[w]
+	weights := s.net.params[0:216]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 27, 64, 8, 1, weights, 27, dout, 64, 0, dcol, 64)
 	clear(din)
 	conv1Col2im(dcol, din)

@@ -138,9 +138,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -169,12 +168,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -330,8 +328,12 @@ func (s *state) meansub1Forward(img, w int) {
 
 // meansub1Backward propagates the gradient through meansub1 for image img, on worker w.
 func (s *state) meansub1Backward(img, w int) {
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
 	dout := s.meansub1Grad[img*50 : img*50+50]
-	din := s.inputGrad[img*50 : img*50+50]
+	din := s.ws.InputGrad[img*50 : img*50+50]
 	copy(din, dout)
 }
 
@@ -363,6 +365,10 @@ func (s *state) pool1Forward(img, w int) {
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
 func (s *state) pool1Backward(img, w int) {
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
 	dout := s.pool1Grad[img*32 : img*32+32]
 	din := s.meansub1Grad[img*50 : img*50+50]
 	arg := s.pool1Arg[img*32 : img*32+32]
@@ -383,6 +389,10 @@ func (s *state) tanh1Forward(img, w int) {
 
 // tanh1Backward propagates the gradient through tanh1 for image img, on worker w.
 func (s *state) tanh1Backward(img, w int) {
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
 	out := s.tanh1Out[img*32 : img*32+32]
 	dout := s.tanh1Grad[img*32 : img*32+32]
 	din := s.pool1Grad[img*32 : img*32+32]
@@ -414,6 +424,10 @@ func (s *state) full1Backward() {
 	db := s.net.grads[96:99]
 	for img := 0; img < s.batch; img++ {
 		kernels.Add(s.full1Grad[img*3:img*3+3], db)
+	}
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
 	}
 	kernels.Sgemm(false, false, s.batch, 32, 3, 1, s.full1Grad, 3, s.net.params[0:96], 32, 0, s.tanh1Grad, 32)
 }

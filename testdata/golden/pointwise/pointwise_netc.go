@@ -140,9 +140,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -171,12 +170,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -334,19 +332,24 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*144 : img*144+144]
 	dout := s.conv1Grad[img*216 : img*216+216]
-	din := s.inputGrad[img*144 : img*144+144]
 	db := s.grads[w][24:30]
 	for f := 0; f < 6; f++ {
 		for _, v := range dout[f*36 : f*36+36] {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:24]
 	dw := s.grads[w][0:24]
 	col := in
-	dcol := din
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 6, 4, 36, 1, dout, 36, col, 36, 1, dw, 4)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*144 : img*144+144]
+	dcol := din
+	weights := s.net.params[0:24]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 4, 36, 6, 1, weights, 4, dout, 36, 0, dcol, 36)
 }
 
@@ -607,20 +610,21 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.sigmoid1Out[img*216 : img*216+216]
 	dout := s.conv2Grad[img*60 : img*60+60]
-	din := s.sigmoid1Grad[img*216 : img*216+216]
 	db := s.grads[w][300:305]
 	for f := 0; f < 5; f++ {
 		for _, v := range dout[f*12 : f*12+12] {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[30:300]
 	dw := s.grads[w][30:300]
 	col := s.col[w]
 	conv2Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 5, 54, 12, 1, dout, 12, col, 12, 1, dw, 54)
+	din := s.sigmoid1Grad[img*216 : img*216+216]
+	dcol := s.dcol[w]
+	weights := s.net.params[30:300]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 54, 12, 5, 1, weights, 54, dout, 12, 0, dcol, 12)
 	clear(din)
 	conv2Col2im(dcol, din)

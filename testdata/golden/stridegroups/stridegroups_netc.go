@@ -130,9 +130,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -158,12 +157,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -477,21 +475,28 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*144 : img*144+144]
 	dout := s.conv1Grad[img*100 : img*100+100]
-	din := s.inputGrad[img*144 : img*144+144]
 	db := s.grads[w][24:28]
 	for f := 0; f < 4; f++ {
 		for _, v := range dout[f*25 : f*25+25] {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:24]
 	dw := s.grads[w][0:24]
 	col := s.col[w]
 	conv1Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 2, 6, 25, 1, dout[g*50:g*50+50], 25, col[g*150:g*150+150], 25, 1, dw[g*12:g*12+12], 6)
+	}
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*144 : img*144+144]
+	dcol := s.dcol[w]
+	weights := s.net.params[0:24]
+	// dcol = Wᵀ·dout, per group.
+	for g := 0; g < 2; g++ {
 		s.gemm(true, false, 6, 25, 2, 1, weights[g*12:g*12+12], 6, dout[g*50:g*50+50], 25, 0, dcol[g*150:g*150+150], 25)
 	}
 	clear(din)

@@ -202,9 +202,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -245,12 +244,11 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
@@ -633,7 +631,6 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*10240 : img*10240+10240]
-	din := s.inputGrad[img*3072 : img*3072+3072]
 	kernels.ReluBackward(s.conv1Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][270:280]
 	for f := 0; f < 10; f++ {
@@ -641,13 +638,19 @@ func (s *state) conv1Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:270]
 	dw := s.grads[w][0:270]
 	col := s.col[w]
 	conv1Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 27, 1024, 1, dout, 1024, col, 1024, 1, dw, 27)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*3072 : img*3072+3072]
+	dcol := s.dcol[w]
+	weights := s.net.params[0:270]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 27, 1024, 10, 1, weights, 27, dout, 1024, 0, dcol, 1024)
 	clear(din)
 	conv1Col2im(dcol, din)
@@ -860,7 +863,6 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.conv1Out[img*10240 : img*10240+10240]
 	dout := s.conv2Grad[img*10240 : img*10240+10240]
-	din := s.conv1Grad[img*10240 : img*10240+10240]
 	kernels.ReluBackward(s.conv2Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][1180:1190]
 	for f := 0; f < 10; f++ {
@@ -868,13 +870,15 @@ func (s *state) conv2Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[280:1180]
 	dw := s.grads[w][280:1180]
 	col := s.col[w]
 	conv2Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 1024, 1, dout, 1024, col, 1024, 1, dw, 90)
+	din := s.conv1Grad[img*10240 : img*10240+10240]
+	dcol := s.dcol[w]
+	weights := s.net.params[280:1180]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 90, 1024, 10, 1, weights, 90, dout, 1024, 0, dcol, 1024)
 	clear(din)
 	conv2Col2im(dcol, din)
@@ -1124,7 +1128,6 @@ func (s *state) conv3Forward(img, w int) {
 func (s *state) conv3Backward(img, w int) {
 	in := s.pool1Out[img*2560 : img*2560+2560]
 	dout := s.conv3Grad[img*2560 : img*2560+2560]
-	din := s.pool1Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv3Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][2090:2100]
 	for f := 0; f < 10; f++ {
@@ -1132,13 +1135,15 @@ func (s *state) conv3Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[1190:2090]
 	dw := s.grads[w][1190:2090]
 	col := s.col[w]
 	conv3Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 256, 1, dout, 256, col, 256, 1, dw, 90)
+	din := s.pool1Grad[img*2560 : img*2560+2560]
+	dcol := s.dcol[w]
+	weights := s.net.params[1190:2090]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 90, 256, 10, 1, weights, 90, dout, 256, 0, dcol, 256)
 	clear(din)
 	conv3Col2im(dcol, din)
@@ -1351,7 +1356,6 @@ func (s *state) conv4Forward(img, w int) {
 func (s *state) conv4Backward(img, w int) {
 	in := s.conv3Out[img*2560 : img*2560+2560]
 	dout := s.conv4Grad[img*2560 : img*2560+2560]
-	din := s.conv3Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv4Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][3000:3010]
 	for f := 0; f < 10; f++ {
@@ -1359,13 +1363,15 @@ func (s *state) conv4Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[2100:3000]
 	dw := s.grads[w][2100:3000]
 	col := s.col[w]
 	conv4Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 256, 1, dout, 256, col, 256, 1, dw, 90)
+	din := s.conv3Grad[img*2560 : img*2560+2560]
+	dcol := s.dcol[w]
+	weights := s.net.params[2100:3000]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 90, 256, 10, 1, weights, 90, dout, 256, 0, dcol, 256)
 	clear(din)
 	conv4Col2im(dcol, din)
@@ -1615,7 +1621,6 @@ func (s *state) conv5Forward(img, w int) {
 func (s *state) conv5Backward(img, w int) {
 	in := s.pool2Out[img*640 : img*640+640]
 	dout := s.conv5Grad[img*640 : img*640+640]
-	din := s.pool2Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv5Out[img*640:img*640+640], dout)
 	db := s.grads[w][3910:3920]
 	for f := 0; f < 10; f++ {
@@ -1623,13 +1628,15 @@ func (s *state) conv5Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[3010:3910]
 	dw := s.grads[w][3010:3910]
 	col := s.col[w]
 	conv5Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 64, 1, dout, 64, col, 64, 1, dw, 90)
+	din := s.pool2Grad[img*640 : img*640+640]
+	dcol := s.dcol[w]
+	weights := s.net.params[3010:3910]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 90, 64, 10, 1, weights, 90, dout, 64, 0, dcol, 64)
 	clear(din)
 	conv5Col2im(dcol, din)
@@ -1842,7 +1849,6 @@ func (s *state) conv6Forward(img, w int) {
 func (s *state) conv6Backward(img, w int) {
 	in := s.conv5Out[img*640 : img*640+640]
 	dout := s.conv6Grad[img*640 : img*640+640]
-	din := s.conv5Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv6Out[img*640:img*640+640], dout)
 	db := s.grads[w][4820:4830]
 	for f := 0; f < 10; f++ {
@@ -1850,13 +1856,15 @@ func (s *state) conv6Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[3920:4820]
 	dw := s.grads[w][3920:4820]
 	col := s.col[w]
 	conv6Im2col(in, col)
-	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
+	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 64, 1, dout, 64, col, 64, 1, dw, 90)
+	din := s.conv5Grad[img*640 : img*640+640]
+	dcol := s.dcol[w]
+	weights := s.net.params[3920:4820]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 90, 64, 10, 1, weights, 90, dout, 64, 0, dcol, 64)
 	clear(din)
 	conv6Col2im(dcol, din)
