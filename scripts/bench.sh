@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make bench: netc's speed on the reference networks beside PyTorch's (Debian's python3-torch,
+# through ../shared/anchors/torch_bench.py) and ONNX Runtime's inference (onnxruntime-node,
+# through ../shared/anchors/onnx/), measured in the same run, with the ratio per row.
+# Environment: THREADS (default 2), NETC_ORT_NODE_PATH (node_modules holding onnxruntime-node).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+threads=${THREADS:-2}
+anchors=../shared/anchors
+go build -o _netc/netc ./cmd/netc || exit 1
+
+have_torch=false
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then have_torch=true; fi
+ortpath=${NETC_ORT_NODE_PATH:-/tmp/netc-ort/node_modules}
+have_ort=false
+if $have_torch && [ -d "$ortpath/onnxruntime-node" ] && command -v node >/dev/null; then
+  have_ort=true
+  /usr/bin/python3 $anchors/onnx/export.py _netc/ortmodels >/dev/null 2>&1 || have_ort=false
+fi
+
+# netc SPEC MODE BATCH → img/s (the last line of netc bench).
+netc() {
+  local flags=(-batch "$3" -threads "$threads")
+  [ "$2" = train ] && flags+=(-train)
+  ./_netc/netc bench "specs/$1.net" "${flags[@]}" 2>/dev/null | awk '/^img\/s/ {print $2}'
+}
+# torch SPEC MODE BATCH → img/s; OpenBLAS's core-type overrides are lifted for this command alone.
+torch() {
+  $have_torch || { echo -; return; }
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE TORCH_THREADS=$threads /usr/bin/python3 $anchors/torch_bench.py "$1" "$2" "$3" 2>/dev/null || echo -
+}
+# ort SPEC → median ms at batch 1.
+ort() {
+  $have_ort || { echo -; return; }
+  NODE_PATH=$ortpath ONLY=$1 THREADS=$threads node $anchors/onnx/ort_bench.js _netc/ortmodels 2 2>/dev/null |
+    awk '/ b1 / {for (i = 1; i < NF; i++) if ($i == "median_ms") print $(i+1)}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else printf "-" }'; }
+ms() { awk -v r="$1" 'BEGIN { if (r+0 > 0) printf "%.3f", 1000/r; else printf "-" }'; }
+
+printf '%-12s %-6s %5s  %12s %12s %7s\n' net mode batch netc_img/s torch_img/s ratio
+for row in "lenet-mnist train 64" "cifar-small train 64" "vgg-style train 64" "alexnet train 8"; do
+  set -- $row
+  n=$(netc "$@"); t=$(torch "$@")
+  printf '%-12s %-6s %5s  %12s %12s %7s\n' "$1" "$2" "$3" "$n" "$t" "$(ratio "$n" "$t")"
+done
+echo
+printf '%-12s %-6s %5s  %10s %10s %10s %9s %9s\n' net mode batch netc_ms torch_ms ort_ms vs_torch vs_ort
+for net in lenet-mnist cifar-small vgg-style alexnet; do
+  n=$(netc "$net" infer 1); t=$(torch "$net" infer 1); o=-
+  [ "$net" != lenet-mnist ] && o=$(ort "$net")
+  nm=$(ms "$n"); tm=$(ms "$t")
+  printf '%-12s %-6s %5s  %10s %10s %10s %9s %9s\n' "$net" infer 1 "$nm" "$tm" "${o:--}" "$(ratio "$tm" "$nm")" "$(ratio "${o:--}" "$nm")"
+done
+echo "(ratios: how many times faster netc is; THREADS=$threads)"
