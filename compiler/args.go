@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -92,7 +93,7 @@ func sortArgs(kind Kind, def layerDef, args []*dsl.Arg, errs *dsl.ErrorList) lay
 		case a.Dims != "" && def.dims != "" && la.dims == nil:
 			la.dims = &v
 		case a.Number != "" || a.Dims != "":
-			*errs = append(*errs, dsl.Errorf(a.Pos, "unexpected %s %s after %s", argKind(a), a.Text(), kind))
+			*errs = append(*errs, dsl.Errorf(a.Pos, "unexpected %s %s: %s", argKind(a), a.Text(), takes(kind, def, a)))
 		default:
 			i = sortWord(kind, def, args, i, &la, errs)
 		}
@@ -135,6 +136,19 @@ func sortWord(kind Kind, def layerDef, args []*dsl.Arg, i int, la *layerArgs, er
 	}
 	la.options[opt.long] = v
 	return i
+}
+
+// takes says how many positional arguments like a the kind takes: "relu takes no
+// numbers", "conv takes one, its kernel size".
+func takes(kind Kind, def layerDef, a *dsl.Arg) string {
+	what := def.number
+	if a.Dims != "" {
+		what = def.dims
+	}
+	if what == "" {
+		return fmt.Sprintf("%s takes no %ss", kind, argKind(a))
+	}
+	return fmt.Sprintf("%s takes one, its %s", kind, what)
 }
 
 func argKind(a *dsl.Arg) string {
@@ -200,7 +214,7 @@ func parseFloat(v value, what string, errs *dsl.ErrorList) (float64, bool) {
 	if err != nil {
 		msg := "%s must be a number, not %q"
 		if errors.Is(err, strconv.ErrRange) {
-			msg = "%s %q is out of range"
+			msg = "%s %s is out of range"
 		}
 		*errs = append(*errs, dsl.Errorf(v.pos, msg, what, v.text))
 		return 0, false
@@ -220,8 +234,9 @@ func parseDims(v value, what string, n, min int, square bool, errs *dsl.ErrorLis
 		return nil, false
 	}
 	dims := make([]int, n)
+	elem := strings.Replace(what, "shape", "size", 1) // "input size must be at least 1"
 	for i, p := range parts {
-		d, ok := parseInt(value{pos: v.pos, text: p}, what, min, errs)
+		d, ok := parseInt(value{pos: v.pos, text: p}, elem, min, errs)
 		if !ok {
 			return nil, false
 		}

@@ -35,7 +35,7 @@ func Check(path string, src []byte, f *dsl.File) (*Net, error) {
 			Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)),
 			Hash: hex.EncodeToString(sum[:]),
 		},
-		names:  map[string]lexer.Position{},
+		names:  map[string]nameUse{},
 		counts: map[Kind]int{},
 	}
 	c.layers(f)
@@ -58,7 +58,7 @@ func Check(path string, src []byte, f *dsl.File) (*Net, error) {
 type checker struct {
 	net    *Net
 	errs   dsl.ErrorList
-	names  map[string]lexer.Position
+	names  map[string]nameUse
 	counts map[Kind]int
 	// cur is the shape flowing into the next layer; ok is false once a layer failed, after
 	// which shapes are no longer checked but every layer's own arguments still are.
@@ -97,12 +97,15 @@ func (c *checker) layers(f *dsl.File) {
 		if kind == Input {
 			switch {
 			case i == 0:
-				c.input(dl, la)
+				c.cur, c.ok = c.input(dl, la)
+				c.net.Input = c.cur
 			case first.Kind.Text == string(Input):
 				c.errorf(dl.Kind.Pos, "input is already given at line %d; a spec has one input", first.Pos.Line)
+				c.input(dl, la) // report its own mistakes too
 			default:
 				c.errorf(dl.Kind.Pos, "input must be the first layer")
-				c.input(dl, la) // check what follows against it all the same
+				c.cur, c.ok = c.input(dl, la) // check what follows against it all the same
+				c.net.Input = c.cur
 			}
 			continue
 		}
@@ -123,18 +126,18 @@ func (c *checker) layers(f *dsl.File) {
 	}
 }
 
-func (c *checker) input(dl *dsl.Layer, la layerArgs) {
+// input reads the shape of an input layer; ok is false if it is missing or invalid.
+func (c *checker) input(dl *dsl.Layer, la layerArgs) (s Shape, ok bool) {
 	if la.dims == nil {
 		c.errorf(dl.Pos, "input needs a shape CxHxW, e.g. input 3x32x32")
-		return
+		return s, false
 	}
 	d, ok := parseDims(*la.dims, "input shape", 3, 1, false, &c.errs)
 	if !ok {
-		return
+		return s, false
 	}
-	c.cur = Shape{d[0], d[1], d[2]}
-	c.ok = c.checkSize(la.dims.pos, "input", c.cur)
-	c.net.Input = c.cur
+	s = Shape{d[0], d[1], d[2]}
+	return s, c.checkSize(la.dims.pos, "input", s)
 }
 
 // name gives l its spec name or its kind and index, rejecting duplicates.
@@ -146,15 +149,27 @@ func (c *checker) name(l *Layer, dl *dsl.Layer) {
 		l.Name, pos = dl.Name.Text, dl.Name.Pos
 	}
 	if prev, dup := c.names[l.Name]; dup {
+		used := "used"
+		if prev.auto {
+			used = "the automatic name of the " + string(prev.kind)
+		}
 		if dl.Name == nil {
-			c.errorf(pos, "this %s layer's automatic name %s is already used at %d:%d; name the layer, e.g. %s_b: %s",
-				l.Kind, l.Name, prev.Line, prev.Column, l.Name, l.Kind)
+			c.errorf(pos, "this %s layer's automatic name %s is already %s at %d:%d; name the layer, e.g. %s_b: %s",
+				l.Kind, l.Name, used, prev.pos.Line, prev.pos.Column, l.Name, l.Kind)
 		} else {
-			c.errorf(pos, "layer name %q is already used at %d:%d", l.Name, prev.Line, prev.Column)
+			c.errorf(pos, "layer name %q is already %s at %d:%d", l.Name, used, prev.pos.Line, prev.pos.Column)
 		}
 		return
 	}
-	c.names[l.Name] = pos
+	c.names[l.Name] = nameUse{pos, l.Kind, dl.Name == nil}
+}
+
+// nameUse is where a layer name is first used, by which kind of layer, and whether the
+// name was given automatically.
+type nameUse struct {
+	pos  lexer.Position
+	kind Kind
+	auto bool
 }
 
 // checkSize rejects activations too large to index; what names them ("input", "output").
@@ -426,6 +441,10 @@ func (c *checker) layout() {
 		if l.Params > 0 {
 			l.WeightOff, l.BiasOff = off, off+l.Weights()
 			off += l.Params
+			if off > maxSize {
+				c.errorf(l.Pos, "the network's parameters add up to more than %d with %s", maxSize, l.Name)
+				return
+			}
 		}
 		n.MACs += l.MACs
 	}
@@ -434,12 +453,13 @@ func (c *checker) layout() {
 		if l.Buffer > 0 {
 			l.BiasOff = off
 			off += l.Buffer
+			if off > maxSize {
+				c.errorf(l.Pos, "the network's parameters and means add up to more than %d with %s", maxSize, l.Name)
+				return
+			}
 		}
 	}
 	n.Buffers = off - n.Params
-	if int64(n.Params)+int64(n.Buffers) > maxSize {
-		c.errorf(n.Layers[0].Pos, "the network has more than %d parameters", maxSize)
-	}
 }
 
 func before(a, b lexer.Position) bool {

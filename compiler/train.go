@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/netc-dev/netc/dsl"
@@ -53,8 +55,12 @@ func checkTrain(t *dsl.Train, errs *dsl.ErrorList) []Setting {
 		vals := make([]string, 0, len(s.Args))
 		bad := false
 		for _, a := range s.Args {
-			if a.Bad != "" || (spec.numeric && a.Number == "") {
+			switch {
+			case a.Bad != "" || (spec.numeric && a.Number == ""):
 				*errs = append(*errs, dsl.Errorf(a.Pos, "%s takes a number, not %q (e.g. %s)", key, a.Text(), spec.example))
+				bad = true
+			case a.Number != "" && outOfRange(a.Number):
+				*errs = append(*errs, dsl.Errorf(a.Pos, "%s value %s is out of range", key, a.Number))
 				bad = true
 			}
 			vals = append(vals, a.Text())
@@ -68,6 +74,16 @@ func checkTrain(t *dsl.Train, errs *dsl.ErrorList) []Setting {
 		}
 	}
 	return out
+}
+
+// outOfRange reports whether the number n overflows a float64 or, written as a whole
+// number, an int64.
+func outOfRange(n string) bool {
+	if _, err := strconv.ParseFloat(n, 64); errors.Is(err, strconv.ErrRange) {
+		return true
+	}
+	_, err := strconv.ParseInt(n, 10, 64)
+	return errors.Is(err, strconv.ErrRange)
 }
 
 func countWords(min, max int) string {

@@ -46,10 +46,11 @@ func (l ErrorList) Error() string {
 // points into and a caret under its column, the way compilers show them to a person.
 func (l ErrorList) Render(src []byte) string {
 	var b strings.Builder
+	lines := bytes.Split(src, []byte("\n"))
 	for _, e := range l {
 		b.WriteString(e.Error())
 		b.WriteByte('\n')
-		line := sourceLine(src, e.Pos.Line)
+		line := sourceLine(lines, e.Pos.Line)
 		if line == "" {
 			continue
 		}
@@ -61,9 +62,8 @@ func (l ErrorList) Render(src []byte) string {
 	return b.String()
 }
 
-// sourceLine returns line n (1-based) of src without its line break.
-func sourceLine(src []byte, n int) string {
-	lines := bytes.Split(src, []byte("\n"))
+// sourceLine returns line n (1-based) of the source's lines without its line break.
+func sourceLine(lines [][]byte, n int) string {
 	if n < 1 || n > len(lines) {
 		return ""
 	}
