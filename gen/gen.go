@@ -144,21 +144,21 @@ func (g *generator) info() {
 			"Params", jen.Lit(l.Params),
 			"MACs", jen.Lit(int(l.MACs))))
 	}
-	for _, t := range paramTensors(n) {
+	for _, t := range n.Tensors() {
 		kv := []any{
-			"Name", jen.Lit(t.name),
-			"Layer", jen.Lit(t.layer),
-			"Offset", jen.Lit(t.offset),
-			"Size", jen.Lit(t.size),
-			"Shape", jen.Index().Int().Values(lits(t.shape)...),
-			"FanIn", jen.Lit(t.fanIn),
-			"FanOut", jen.Lit(t.fanOut),
-			"LRMult", jen.Lit(t.lrMult),
+			"Name", jen.Lit(t.Name),
+			"Layer", jen.Lit(t.Layer),
+			"Offset", jen.Lit(t.Offset),
+			"Size", jen.Lit(t.Size),
+			"Shape", jen.Index().Int().Values(lits(t.Shape)...),
+			"FanIn", jen.Lit(t.FanIn),
+			"FanOut", jen.Lit(t.FanOut),
+			"LRMult", jen.Lit(t.LRMult),
 		}
-		if t.bias {
+		if t.Bias {
 			kv = append(kv, "Bias", jen.True())
 		}
-		if t.buffer {
+		if t.Buffer {
 			kv = append(kv, "Buffer", jen.True())
 		}
 		params = append(params, fields(kv...))
@@ -185,48 +185,9 @@ func (g *generator) info() {
 		"Train", jen.Index().Qual(runtimePath, "Setting").Values(multiline(train)...)))
 }
 
-// tensor describes one entry of Info.Params.
-type tensor struct {
-	name                string
-	layer, offset, size int
-	shape               []int
-	fanIn, fanOut       int
-	lrMult              float64
-	bias, buffer        bool
-	field               string // the Net field that views it
-}
-
-// paramTensors lists the parameter tensors in the order they sit in Params, with
-// PyTorch's shapes.
-func paramTensors(n *compiler.Net) []tensor {
-	var ts []tensor
-	for i, l := range n.Layers {
-		if l.Params == 0 {
-			continue
-		}
-		var shape []int
-		fanIn, fanOut := l.Weights()/l.Filters, l.Filters
-		switch l.Kind {
-		case compiler.Conv:
-			shape = []int{l.Filters, l.In.C / l.Groups, l.KH, l.KW}
-			fanOut = l.Filters / l.Groups * l.KH * l.KW
-		case compiler.Full:
-			shape = []int{l.Filters, l.In.Size()}
-		}
-		ts = append(ts,
-			tensor{name: l.Name + ".weight", layer: i, offset: l.WeightOff, size: l.Weights(), shape: shape, fanIn: fanIn, fanOut: fanOut, lrMult: l.LRMult, field: exported(l.Name) + "Weight"},
-			tensor{name: l.Name + ".bias", layer: i, offset: l.BiasOff, size: l.Filters, shape: []int{l.Filters}, fanIn: fanIn, fanOut: fanOut, lrMult: l.LRMult, bias: true, field: exported(l.Name) + "Bias"})
-	}
-	for i, l := range n.Layers {
-		if l.Buffer > 0 {
-			shape := []int{l.In.C}
-			if l.MeanImage {
-				shape = []int{l.In.C, l.In.H, l.In.W}
-			}
-			ts = append(ts, tensor{name: l.Name + ".mean", layer: i, offset: l.BiasOff, size: l.Buffer, shape: shape, buffer: true, field: exported(l.Name) + "Mean"})
-		}
-	}
-	return ts
+// fieldName is the name of the Net field that views tensor t: "Conv1Weight".
+func fieldName(n *compiler.Net, t compiler.Tensor) string {
+	return exported(n.Layers[t.Layer].Name) + exported(t.Part)
 }
 
 // exported turns a layer name into an exported Go identifier: "conv1" → "Conv1",

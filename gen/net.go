@@ -88,14 +88,14 @@ func (g *generator) gradParam(off, n int) *jen.Statement {
 }
 
 func (g *generator) netType() {
-	ts := paramTensors(g.net)
+	ts := g.net.Tensors()
 	fields := []jen.Code{
 		id("params").Op(",").Id("grads").Index().Float32(),
 		jen.Line(),
 		jen.Comment("Views of params, one per tensor (PyTorch layout)."),
 	}
 	for _, t := range ts {
-		fields = append(fields, jen.Comment(fmt.Sprintf("%s is %s, %v.", t.field, t.name, t.shape)), id(t.field).Index().Float32())
+		fields = append(fields, jen.Comment(fmt.Sprintf("%s is %s, %v.", fieldName(g.net, t), t.Name, t.Shape)), id(fieldName(g.net, t)).Index().Float32())
 	}
 	g.f.Comment("Net is the network with its parameters and their gradients.")
 	g.f.Type().Id("Net").Struct(fields...)
@@ -110,7 +110,7 @@ func (g *generator) netType() {
 		}),
 	}
 	for _, t := range ts {
-		body = append(body, sel("n", t.field).Op("=").Add(sel("n", "params").Index(lit(t.offset), lit(t.offset+t.size))))
+		body = append(body, sel("n", fieldName(g.net, t)).Op("=").Add(sel("n", "params").Index(lit(t.Offset), lit(t.Offset+t.Size))))
 	}
 	body = append(body,
 		jen.Qual(runtimePath, "Initialize").Call(jen.Op("&").Id("info"), sel("n", "params"), jen.Qual(runtimePath, initScheme(g.net.Plan.Init)), id("seed")),
