@@ -4,6 +4,10 @@ package compiler
 // kernels use the runtime's generic im2col.
 const unrollMax = 5
 
+// keepColBudget bounds the im2col matrices kept per image (in floats) from the forward
+// pass for the backward pass, which otherwise lays them out again.
+const keepColBudget = 1 << 20
+
 // LayerPlan says how a layer is computed and where its data lives in a workspace. Offsets
 // are per image: a batch of B images keeps layer data at offset·B, image i at
 // offset·B + i·size.
@@ -25,6 +29,9 @@ type LayerPlan struct {
 	Im2col string
 	// Col is the size of the conv layer's im2col matrix, in floats.
 	Col int
+	// KeptCol locates, per image, the im2col matrix kept from the forward pass for the
+	// backward pass, or is -1 when the backward pass lays it out again.
+	KeptCol int
 }
 
 // Stage is a run of consecutive layers computed the same way: image by image (PerImage) or
@@ -39,7 +46,8 @@ type Stage struct {
 type NetPlan struct {
 	// ImageFloats and ImageInts are the workspace floats and ints needed per image.
 	ImageFloats, ImageInts int
-	// Col is the largest im2col matrix; each worker has two (forward and backward).
+	// Col is the scratch space each worker has twice (forward and backward): the largest
+	// im2col matrix, or a normalization layer's input if larger.
 	Col int
 	// PrivLo and PrivHi bound the parameters that per-image layers own; each worker but the
 	// first accumulates their gradients in a private buffer of that size.
@@ -69,6 +77,9 @@ func Plan(n *Net) {
 			planConv(l)
 			p.Col = max(p.Col, lp.Col)
 		}
+		if l.Kind == Norm {
+			p.Col = max(p.Col, l.In.Size())
+		}
 	}
 	p.layoutBuffers(n)
 	p.stages(n)
@@ -93,8 +104,10 @@ func planConv(l *Layer) {
 // shares its producer's; the loss has none (its input is the scores).
 func (p *NetPlan) layoutBuffers(n *Net) {
 	p.PrivLo, p.PrivHi = n.Params, 0
+	kept := 0
 	for i, l := range n.Layers {
 		lp := &l.Plan
+		lp.KeptCol = -1
 		size := l.Out.Size()
 		switch {
 		case l.Kind.IsLoss():
@@ -110,6 +123,11 @@ func (p *NetPlan) layoutBuffers(n *Net) {
 		if l.Kind == Dropout || l.Kind == Norm {
 			lp.Aux = p.ImageFloats
 			p.ImageFloats += size
+		}
+		if lp.Col > 0 && kept+lp.Col <= keepColBudget {
+			lp.KeptCol = p.ImageFloats
+			p.ImageFloats += lp.Col
+			kept += lp.Col
 		}
 		if l.Kind == Pool && !l.Avg {
 			lp.Index = p.ImageInts

@@ -100,6 +100,10 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 	w := param(l.WeightOff, l.Weights())
 	b := param(l.BiasOff, l.Filters)
 	col := id("col").Op(":=").Add(sel("s", "col").Index(id("w")))
+	kept := l.Plan.KeptCol >= 0
+	if kept {
+		col = id("col").Op(":=").Add(image(sel("s", g.field(i, "Col")), l.Plan.Col))
+	}
 	var fwd []jen.Code
 	fwd = append(fwd, g.views(i, "in", "out")...)
 	switch l.Plan.Im2col {
@@ -118,7 +122,11 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 	fwd = append(fwd, jen.Qual(kernelsPath, "BiasAct").Call(id("out"), b, lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
 
 	var bwd []jen.Code
-	bwd = append(bwd, g.views(i, "in", "dout")...)
+	if kept {
+		bwd = append(bwd, g.views(i, "dout")...)
+	} else {
+		bwd = append(bwd, g.views(i, "in", "dout")...)
+	}
 	if l.Plan.FuseReLU {
 		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(image(sel("s", g.field(i, "Out")), l.Out.Size()), id("dout")))
 	}
@@ -128,10 +136,12 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 			jen.For(list(id("_"), id("v")).Op(":=").Range().Add(id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)))).Block(
 				id("db").Index(id("f")).Op("+=").Id("v"))),
 		id("dw").Op(":=").Add(g.gradParam(l.WeightOff, l.Weights())))
-	switch l.Plan.Im2col {
-	case "none":
+	switch {
+	case l.Plan.Im2col == "none":
 		bwd = append(bwd, id("col").Op(":=").Id("in"))
-	case "unrolled":
+	case kept:
+		bwd = append(bwd, jen.Comment("The forward pass kept the im2col matrix."), col)
+	case l.Plan.Im2col == "unrolled":
 		bwd = append(bwd, col, id(name+"Im2col").Call(id("in"), id("col")))
 	default:
 		bwd = append(bwd, col, g.kernelCall("Im2col", l, id("in"), id("col")))

@@ -173,18 +173,24 @@ func (g *generator) stateType() {
 		}
 		size := l.Out.Size()
 		bufs := []struct {
-			kind string
-			off  int
-			src  string
-			typ  jen.Code
-		}{{"Out", l.Plan.Out, "Buf", jen.Float32()}, {"Grad", l.Plan.Grad, "Buf", jen.Float32()}, {"Aux", l.Plan.Aux, "Buf", jen.Float32()}, {"Arg", l.Plan.Index, "Index", jen.Int32()}}
+			kind      string
+			off, size int
+			src       string
+			typ       jen.Code
+		}{
+			{"Out", l.Plan.Out, size, "Buf", jen.Float32()},
+			{"Grad", l.Plan.Grad, size, "Buf", jen.Float32()},
+			{"Aux", l.Plan.Aux, size, "Buf", jen.Float32()},
+			{"Col", l.Plan.KeptCol, l.Plan.Col, "Buf", jen.Float32()},
+			{"Arg", l.Plan.Index, size, "Index", jen.Int32()},
+		}
 		for _, b := range bufs {
 			if b.off < 0 {
 				continue
 			}
 			name := g.field(i, b.kind)
 			fields = append(fields, id(name).Index().Add(b.typ))
-			setup = append(setup, sel("s", name).Op("=").Add(sel("ws", b.src).Index(lit(b.off).Op("*").Id("batch"), lit(b.off+size).Op("*").Id("batch"))))
+			setup = append(setup, sel("s", name).Op("=").Add(sel("ws", b.src).Index(lit(b.off).Op("*").Id("batch"), lit(b.off+b.size).Op("*").Id("batch"))))
 		}
 	}
 	setup = append(setup,

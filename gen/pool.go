@@ -1,7 +1,6 @@
 package gen
 
 import (
-	"fmt"
 
 	"github.com/dave/jennifer/jen"
 	"github.com/netc-dev/netc/compiler"
@@ -174,9 +173,6 @@ func (g *generator) norm(i int, l *compiler.Layer) layerCode {
 			jen.For(id("n").Op(":=").Max(lit(0), id("c").Op("-").Lit(post)), id("n").Op("<=").Min(lit(l.In.C-1), id("c").Op("+").Lit(pre)), id("n").Op("++")).Block(
 				planeOf("ratio", "r", "n"),
 				jen.For(list(id("j"), id("v")).Op(":=").Range().Id("r")).Block(id("dx").Index(id("j")).Op("-=").Lit(coef).Op("*").Id("x").Index(id("j")).Op("*").Id("v")))))
-	if l.In.Size() > g.net.Plan.Col {
-		panic(fmt.Sprintf("gen: %s needs %d floats of scratch, the plan has %d", l.Name, l.In.Size(), g.net.Plan.Col))
-	}
 	return layerCode{forward: fwd, input: bwd}
 }
 

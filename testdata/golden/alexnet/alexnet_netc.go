@@ -60,7 +60,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 3019120
+	imageFloats = 3992560
 	imageInts   = 122464
 	colSize     = 1749600
 	privLo      = 0
@@ -248,8 +248,10 @@ type state struct {
 	pool2Arg         []int32
 	conv3Out         []float32
 	conv3Grad        []float32
+	conv3Col         []float32
 	conv4Out         []float32
 	conv4Grad        []float32
+	conv4Col         []float32
 	conv5Out         []float32
 	conv5Grad        []float32
 	pool3Out         []float32
@@ -307,25 +309,27 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	s.pool2Arg = ws.Index[69984*batch : 113248*batch]
 	s.conv3Out = ws.Buf[2611616*batch : 2676512*batch]
 	s.conv3Grad = ws.Buf[2676512*batch : 2741408*batch]
-	s.conv4Out = ws.Buf[2741408*batch : 2806304*batch]
-	s.conv4Grad = ws.Buf[2806304*batch : 2871200*batch]
-	s.conv5Out = ws.Buf[2871200*batch : 2914464*batch]
-	s.conv5Grad = ws.Buf[2914464*batch : 2957728*batch]
-	s.pool3Out = ws.Buf[2957728*batch : 2966944*batch]
-	s.pool3Grad = ws.Buf[2966944*batch : 2976160*batch]
+	s.conv3Col = ws.Buf[2741408*batch : 3130784*batch]
+	s.conv4Out = ws.Buf[3130784*batch : 3195680*batch]
+	s.conv4Grad = ws.Buf[3195680*batch : 3260576*batch]
+	s.conv4Col = ws.Buf[3260576*batch : 3844640*batch]
+	s.conv5Out = ws.Buf[3844640*batch : 3887904*batch]
+	s.conv5Grad = ws.Buf[3887904*batch : 3931168*batch]
+	s.pool3Out = ws.Buf[3931168*batch : 3940384*batch]
+	s.pool3Grad = ws.Buf[3940384*batch : 3949600*batch]
 	s.pool3Arg = ws.Index[113248*batch : 122464*batch]
-	s.full1Out = ws.Buf[2976160*batch : 2980256*batch]
-	s.full1Grad = ws.Buf[2980256*batch : 2984352*batch]
-	s.dropout1Out = ws.Buf[2984352*batch : 2988448*batch]
-	s.dropout1Grad = ws.Buf[2988448*batch : 2992544*batch]
-	s.dropout1Aux = ws.Buf[2992544*batch : 2996640*batch]
-	s.full2Out = ws.Buf[2996640*batch : 3000736*batch]
-	s.full2Grad = ws.Buf[3000736*batch : 3004832*batch]
-	s.dropout2Out = ws.Buf[3004832*batch : 3008928*batch]
-	s.dropout2Grad = ws.Buf[3008928*batch : 3013024*batch]
-	s.dropout2Aux = ws.Buf[3013024*batch : 3017120*batch]
-	s.full3Out = ws.Buf[3017120*batch : 3018120*batch]
-	s.full3Grad = ws.Buf[3018120*batch : 3019120*batch]
+	s.full1Out = ws.Buf[3949600*batch : 3953696*batch]
+	s.full1Grad = ws.Buf[3953696*batch : 3957792*batch]
+	s.dropout1Out = ws.Buf[3957792*batch : 3961888*batch]
+	s.dropout1Grad = ws.Buf[3961888*batch : 3965984*batch]
+	s.dropout1Aux = ws.Buf[3965984*batch : 3970080*batch]
+	s.full2Out = ws.Buf[3970080*batch : 3974176*batch]
+	s.full2Grad = ws.Buf[3974176*batch : 3978272*batch]
+	s.dropout2Out = ws.Buf[3978272*batch : 3982368*batch]
+	s.dropout2Grad = ws.Buf[3982368*batch : 3986464*batch]
+	s.dropout2Aux = ws.Buf[3986464*batch : 3990560*batch]
+	s.full3Out = ws.Buf[3990560*batch : 3991560*batch]
+	s.full3Grad = ws.Buf[3991560*batch : 3992560*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -1491,7 +1495,7 @@ func conv3Col2im(colAll, imageAll []float32) {
 func (s *state) conv3Forward(img, w int) {
 	in := s.pool2Out[img*43264 : img*43264+43264]
 	out := s.conv3Out[img*64896 : img*64896+64896]
-	col := s.col[w]
+	col := s.conv3Col[img*389376 : img*389376+389376]
 	conv3Im2col(in, col)
 	weights := s.net.params[342400:1227136]
 	s.gemm(false, false, 384, 169, 2304, 1, weights, 2304, col, 169, 0, out, 169)
@@ -1500,7 +1504,6 @@ func (s *state) conv3Forward(img, w int) {
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
-	in := s.pool2Out[img*43264 : img*43264+43264]
 	dout := s.conv3Grad[img*64896 : img*64896+64896]
 	kernels.ReluBackward(s.conv3Out[img*64896:img*64896+64896], dout)
 	db := s.grads[w][1227136:1227520]
@@ -1510,8 +1513,8 @@ func (s *state) conv3Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][342400:1227136]
-	col := s.col[w]
-	conv3Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv3Col[img*389376 : img*389376+389376]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 384, 2304, 169, 1, dout, 169, col, 169, 1, dw, 2304)
 	din := s.pool2Grad[img*43264 : img*43264+43264]
@@ -1719,7 +1722,7 @@ func conv4Col2im(colAll, imageAll []float32) {
 func (s *state) conv4Forward(img, w int) {
 	in := s.conv3Out[img*64896 : img*64896+64896]
 	out := s.conv4Out[img*64896 : img*64896+64896]
-	col := s.col[w]
+	col := s.conv4Col[img*584064 : img*584064+584064]
 	conv4Im2col(in, col)
 	weights := s.net.params[1227520:1891072]
 	for g := 0; g < 2; g++ {
@@ -1730,7 +1733,6 @@ func (s *state) conv4Forward(img, w int) {
 
 // conv4Backward propagates the gradient through conv4 for image img, on worker w.
 func (s *state) conv4Backward(img, w int) {
-	in := s.conv3Out[img*64896 : img*64896+64896]
 	dout := s.conv4Grad[img*64896 : img*64896+64896]
 	kernels.ReluBackward(s.conv4Out[img*64896:img*64896+64896], dout)
 	db := s.grads[w][1891072:1891456]
@@ -1740,8 +1742,8 @@ func (s *state) conv4Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][1227520:1891072]
-	col := s.col[w]
-	conv4Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv4Col[img*584064 : img*584064+584064]
 	// dW += dout·colᵀ, per group.
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 192, 1728, 169, 1, dout[g*32448:g*32448+32448], 169, col[g*292032:g*292032+292032], 169, 1, dw[g*331776:g*331776+331776], 1728)

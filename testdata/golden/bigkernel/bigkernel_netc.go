@@ -44,7 +44,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 620
+	imageFloats = 10028
 	imageInts   = 36
 	colSize     = 9408
 	privLo      = 0
@@ -152,6 +152,7 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
+	conv1Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
@@ -186,16 +187,17 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 256*batch]
 	s.conv1Grad = ws.Buf[256*batch : 512*batch]
-	s.pool1Out = ws.Buf[512*batch : 548*batch]
-	s.pool1Grad = ws.Buf[548*batch : 584*batch]
+	s.conv1Col = ws.Buf[512*batch : 9920*batch]
+	s.pool1Out = ws.Buf[9920*batch : 9956*batch]
+	s.pool1Grad = ws.Buf[9956*batch : 9992*batch]
 	s.pool1Arg = ws.Index[0*batch : 36*batch]
-	s.full1Out = ws.Buf[584*batch : 590*batch]
-	s.full1Grad = ws.Buf[590*batch : 596*batch]
-	s.dropout1Out = ws.Buf[596*batch : 602*batch]
-	s.dropout1Grad = ws.Buf[602*batch : 608*batch]
-	s.dropout1Aux = ws.Buf[608*batch : 614*batch]
-	s.full2Out = ws.Buf[614*batch : 617*batch]
-	s.full2Grad = ws.Buf[617*batch : 620*batch]
+	s.full1Out = ws.Buf[9992*batch : 9998*batch]
+	s.full1Grad = ws.Buf[9998*batch : 10004*batch]
+	s.dropout1Out = ws.Buf[10004*batch : 10010*batch]
+	s.dropout1Grad = ws.Buf[10010*batch : 10016*batch]
+	s.dropout1Aux = ws.Buf[10016*batch : 10022*batch]
+	s.full2Out = ws.Buf[10022*batch : 10025*batch]
+	s.full2Grad = ws.Buf[10025*batch : 10028*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -327,7 +329,7 @@ func (s *state) backwardImages0Run(lo, hi int) {
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*675 : img*675+675]
 	out := s.conv1Out[img*256 : img*256+256]
-	col := s.col[w]
+	col := s.conv1Col[img*9408 : img*9408+9408]
 	kernels.Im2col(in, 3, 15, 15, 7, 7, 2, 2, 3, 3, col)
 	weights := s.net.params[0:588]
 	s.gemm(false, false, 4, 64, 147, 1, weights, 147, col, 64, 0, out, 64)
@@ -336,7 +338,6 @@ func (s *state) conv1Forward(img, w int) {
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
-	in := s.x[img*675 : img*675+675]
 	dout := s.conv1Grad[img*256 : img*256+256]
 	kernels.ReluBackward(s.conv1Out[img*256:img*256+256], dout)
 	db := s.grads[w][588:592]
@@ -346,8 +347,8 @@ func (s *state) conv1Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][0:588]
-	col := s.col[w]
-	kernels.Im2col(in, 3, 15, 15, 7, 7, 2, 2, 3, 3, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv1Col[img*9408 : img*9408+9408]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 4, 147, 64, 1, dout, 64, col, 64, 1, dw, 147)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.

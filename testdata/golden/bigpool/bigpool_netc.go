@@ -45,7 +45,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 2536
+	imageFloats = 8800
 	imageInts   = 147
 	colSize     = 5832
 	privLo      = 0
@@ -153,11 +153,13 @@ type state struct {
 	col, dcol, grads [][]float32
 	firstOut         []float32
 	firstGrad        []float32
+	firstCol         []float32
 	bigOut           []float32
 	bigGrad          []float32
 	bigArg           []int32
 	conv2Out         []float32
 	conv2Grad        []float32
+	conv2Col         []float32
 	sigmoid1Out      []float32
 	sigmoid1Grad     []float32
 	pool2Out         []float32
@@ -188,17 +190,19 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.firstOut = ws.Buf[0*batch : 972*batch]
 	s.firstGrad = ws.Buf[972*batch : 1944*batch]
-	s.bigOut = ws.Buf[1944*batch : 2091*batch]
-	s.bigGrad = ws.Buf[2091*batch : 2238*batch]
+	s.firstCol = ws.Buf[1944*batch : 7776*batch]
+	s.bigOut = ws.Buf[7776*batch : 7923*batch]
+	s.bigGrad = ws.Buf[7923*batch : 8070*batch]
 	s.bigArg = ws.Index[0*batch : 147*batch]
-	s.conv2Out = ws.Buf[2238*batch : 2310*batch]
-	s.conv2Grad = ws.Buf[2310*batch : 2382*batch]
-	s.sigmoid1Out = ws.Buf[2382*batch : 2454*batch]
-	s.sigmoid1Grad = ws.Buf[2454*batch : 2526*batch]
-	s.pool2Out = ws.Buf[2526*batch : 2528*batch]
-	s.pool2Grad = ws.Buf[2528*batch : 2530*batch]
-	s.full1Out = ws.Buf[2530*batch : 2533*batch]
-	s.full1Grad = ws.Buf[2533*batch : 2536*batch]
+	s.conv2Out = ws.Buf[8070*batch : 8142*batch]
+	s.conv2Grad = ws.Buf[8142*batch : 8214*batch]
+	s.conv2Col = ws.Buf[8214*batch : 8646*batch]
+	s.sigmoid1Out = ws.Buf[8646*batch : 8718*batch]
+	s.sigmoid1Grad = ws.Buf[8718*batch : 8790*batch]
+	s.pool2Out = ws.Buf[8790*batch : 8792*batch]
+	s.pool2Grad = ws.Buf[8792*batch : 8794*batch]
+	s.full1Out = ws.Buf[8794*batch : 8797*batch]
+	s.full1Grad = ws.Buf[8797*batch : 8800*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -514,7 +518,7 @@ func firstCol2im(colAll, imageAll []float32) {
 func (s *state) firstForward(img, w int) {
 	in := s.x[img*800 : img*800+800]
 	out := s.firstOut[img*972 : img*972+972]
-	col := s.col[w]
+	col := s.firstCol[img*5832 : img*5832+5832]
 	firstIm2col(in, col)
 	weights := s.net.params[0:54]
 	s.gemm(false, false, 3, 324, 18, 1, weights, 18, col, 324, 0, out, 324)
@@ -523,7 +527,6 @@ func (s *state) firstForward(img, w int) {
 
 // firstBackward propagates the gradient through first for image img, on worker w.
 func (s *state) firstBackward(img, w int) {
-	in := s.x[img*800 : img*800+800]
 	dout := s.firstGrad[img*972 : img*972+972]
 	kernels.ReluBackward(s.firstOut[img*972:img*972+972], dout)
 	db := s.grads[w][54:57]
@@ -533,8 +536,8 @@ func (s *state) firstBackward(img, w int) {
 		}
 	}
 	dw := s.grads[w][0:54]
-	col := s.col[w]
-	firstIm2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.firstCol[img*5832 : img*5832+5832]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 3, 18, 324, 1, dout, 324, col, 324, 1, dw, 18)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
@@ -661,7 +664,7 @@ func conv2Col2im(colAll, imageAll []float32) {
 func (s *state) conv2Forward(img, w int) {
 	in := s.bigOut[img*147 : img*147+147]
 	out := s.conv2Out[img*72 : img*72+72]
-	col := s.col[w]
+	col := s.conv2Col[img*432 : img*432+432]
 	conv2Im2col(in, col)
 	weights := s.net.params[57:81]
 	s.gemm(false, false, 2, 36, 12, 1, weights, 12, col, 36, 0, out, 36)
@@ -670,7 +673,6 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.bigOut[img*147 : img*147+147]
 	dout := s.conv2Grad[img*72 : img*72+72]
 	db := s.grads[w][81:83]
 	for f := 0; f < 2; f++ {
@@ -679,8 +681,8 @@ func (s *state) conv2Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][57:81]
-	col := s.col[w]
-	conv2Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv2Col[img*432 : img*432+432]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 2, 12, 36, 1, dout, 36, col, 36, 1, dw, 12)
 	din := s.bigGrad[img*147 : img*147+147]

@@ -48,7 +48,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 56980
+	imageFloats = 268180
 	imageInts   = 5696
 	colSize     = 102400
 	privLo      = 0
@@ -175,16 +175,19 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
+	conv1Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
 	conv2Out         []float32
 	conv2Grad        []float32
+	conv2Col         []float32
 	pool2Out         []float32
 	pool2Grad        []float32
 	pool2Arg         []int32
 	conv3Out         []float32
 	conv3Grad        []float32
+	conv3Col         []float32
 	pool3Out         []float32
 	pool3Grad        []float32
 	pool3Arg         []int32
@@ -214,21 +217,24 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 16384*batch]
 	s.conv1Grad = ws.Buf[16384*batch : 32768*batch]
-	s.pool1Out = ws.Buf[32768*batch : 36864*batch]
-	s.pool1Grad = ws.Buf[36864*batch : 40960*batch]
+	s.conv1Col = ws.Buf[32768*batch : 109568*batch]
+	s.pool1Out = ws.Buf[109568*batch : 113664*batch]
+	s.pool1Grad = ws.Buf[113664*batch : 117760*batch]
 	s.pool1Arg = ws.Index[0*batch : 4096*batch]
-	s.conv2Out = ws.Buf[40960*batch : 46080*batch]
-	s.conv2Grad = ws.Buf[46080*batch : 51200*batch]
-	s.pool2Out = ws.Buf[51200*batch : 52480*batch]
-	s.pool2Grad = ws.Buf[52480*batch : 53760*batch]
+	s.conv2Out = ws.Buf[117760*batch : 122880*batch]
+	s.conv2Grad = ws.Buf[122880*batch : 128000*batch]
+	s.conv2Col = ws.Buf[128000*batch : 230400*batch]
+	s.pool2Out = ws.Buf[230400*batch : 231680*batch]
+	s.pool2Grad = ws.Buf[231680*batch : 232960*batch]
 	s.pool2Arg = ws.Index[4096*batch : 5376*batch]
-	s.conv3Out = ws.Buf[53760*batch : 55040*batch]
-	s.conv3Grad = ws.Buf[55040*batch : 56320*batch]
-	s.pool3Out = ws.Buf[56320*batch : 56640*batch]
-	s.pool3Grad = ws.Buf[56640*batch : 56960*batch]
+	s.conv3Out = ws.Buf[232960*batch : 234240*batch]
+	s.conv3Grad = ws.Buf[234240*batch : 235520*batch]
+	s.conv3Col = ws.Buf[235520*batch : 267520*batch]
+	s.pool3Out = ws.Buf[267520*batch : 267840*batch]
+	s.pool3Grad = ws.Buf[267840*batch : 268160*batch]
 	s.pool3Arg = ws.Index[5376*batch : 5696*batch]
-	s.full1Out = ws.Buf[56960*batch : 56970*batch]
-	s.full1Grad = ws.Buf[56970*batch : 56980*batch]
+	s.full1Out = ws.Buf[268160*batch : 268170*batch]
+	s.full1Grad = ws.Buf[268170*batch : 268180*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -876,7 +882,7 @@ func conv1Col2im(colAll, imageAll []float32) {
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	out := s.conv1Out[img*16384 : img*16384+16384]
-	col := s.col[w]
+	col := s.conv1Col[img*76800 : img*76800+76800]
 	conv1Im2col(in, col)
 	weights := s.net.params[0:1200]
 	s.gemm(false, false, 16, 1024, 75, 1, weights, 75, col, 1024, 0, out, 1024)
@@ -885,7 +891,6 @@ func (s *state) conv1Forward(img, w int) {
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
-	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*16384 : img*16384+16384]
 	kernels.ReluBackward(s.conv1Out[img*16384:img*16384+16384], dout)
 	db := s.grads[w][1200:1216]
@@ -895,8 +900,8 @@ func (s *state) conv1Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][0:1200]
-	col := s.col[w]
-	conv1Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv1Col[img*76800 : img*76800+76800]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 16, 75, 1024, 1, dout, 1024, col, 1024, 1, dw, 75)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
@@ -1461,7 +1466,7 @@ func conv2Col2im(colAll, imageAll []float32) {
 func (s *state) conv2Forward(img, w int) {
 	in := s.pool1Out[img*4096 : img*4096+4096]
 	out := s.conv2Out[img*5120 : img*5120+5120]
-	col := s.col[w]
+	col := s.conv2Col[img*102400 : img*102400+102400]
 	conv2Im2col(in, col)
 	weights := s.net.params[1216:9216]
 	s.gemm(false, false, 20, 256, 400, 1, weights, 400, col, 256, 0, out, 256)
@@ -1470,7 +1475,6 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.pool1Out[img*4096 : img*4096+4096]
 	dout := s.conv2Grad[img*5120 : img*5120+5120]
 	kernels.ReluBackward(s.conv2Out[img*5120:img*5120+5120], dout)
 	db := s.grads[w][9216:9236]
@@ -1480,8 +1484,8 @@ func (s *state) conv2Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][1216:9216]
-	col := s.col[w]
-	conv2Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv2Col[img*102400 : img*102400+102400]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 20, 400, 256, 1, dout, 256, col, 256, 1, dw, 400)
 	din := s.pool1Grad[img*4096 : img*4096+4096]
@@ -2042,7 +2046,7 @@ func conv3Col2im(colAll, imageAll []float32) {
 func (s *state) conv3Forward(img, w int) {
 	in := s.pool2Out[img*1280 : img*1280+1280]
 	out := s.conv3Out[img*1280 : img*1280+1280]
-	col := s.col[w]
+	col := s.conv3Col[img*32000 : img*32000+32000]
 	conv3Im2col(in, col)
 	weights := s.net.params[9236:19236]
 	s.gemm(false, false, 20, 64, 500, 1, weights, 500, col, 64, 0, out, 64)
@@ -2051,7 +2055,6 @@ func (s *state) conv3Forward(img, w int) {
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
-	in := s.pool2Out[img*1280 : img*1280+1280]
 	dout := s.conv3Grad[img*1280 : img*1280+1280]
 	kernels.ReluBackward(s.conv3Out[img*1280:img*1280+1280], dout)
 	db := s.grads[w][19236:19256]
@@ -2061,8 +2064,8 @@ func (s *state) conv3Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][9236:19236]
-	col := s.col[w]
-	conv3Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv3Col[img*32000 : img*32000+32000]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 20, 500, 64, 1, dout, 64, col, 64, 1, dw, 500)
 	din := s.pool2Grad[img*1280 : img*1280+1280]

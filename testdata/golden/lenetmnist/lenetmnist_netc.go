@@ -45,7 +45,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 22484
+	imageFloats = 81284
 	imageInts   = 1824
 	colSize     = 39200
 	privLo      = 0
@@ -160,11 +160,13 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
+	conv1Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
 	conv2Out         []float32
 	conv2Grad        []float32
+	conv2Col         []float32
 	pool2Out         []float32
 	pool2Grad        []float32
 	pool2Arg         []int32
@@ -194,16 +196,18 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 6272*batch]
 	s.conv1Grad = ws.Buf[6272*batch : 12544*batch]
-	s.pool1Out = ws.Buf[12544*batch : 14112*batch]
-	s.pool1Grad = ws.Buf[14112*batch : 15680*batch]
+	s.conv1Col = ws.Buf[12544*batch : 32144*batch]
+	s.pool1Out = ws.Buf[32144*batch : 33712*batch]
+	s.pool1Grad = ws.Buf[33712*batch : 35280*batch]
 	s.pool1Arg = ws.Index[0*batch : 1568*batch]
-	s.conv2Out = ws.Buf[15680*batch : 18816*batch]
-	s.conv2Grad = ws.Buf[18816*batch : 21952*batch]
-	s.pool2Out = ws.Buf[21952*batch : 22208*batch]
-	s.pool2Grad = ws.Buf[22208*batch : 22464*batch]
+	s.conv2Out = ws.Buf[35280*batch : 38416*batch]
+	s.conv2Grad = ws.Buf[38416*batch : 41552*batch]
+	s.conv2Col = ws.Buf[41552*batch : 80752*batch]
+	s.pool2Out = ws.Buf[80752*batch : 81008*batch]
+	s.pool2Grad = ws.Buf[81008*batch : 81264*batch]
 	s.pool2Arg = ws.Index[1568*batch : 1824*batch]
-	s.full1Out = ws.Buf[22464*batch : 22474*batch]
-	s.full1Grad = ws.Buf[22474*batch : 22484*batch]
+	s.full1Out = ws.Buf[81264*batch : 81274*batch]
+	s.full1Grad = ws.Buf[81274*batch : 81284*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -843,7 +847,7 @@ func conv1Col2im(colAll, imageAll []float32) {
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	out := s.conv1Out[img*6272 : img*6272+6272]
-	col := s.col[w]
+	col := s.conv1Col[img*19600 : img*19600+19600]
 	conv1Im2col(in, col)
 	weights := s.net.params[0:200]
 	s.gemm(false, false, 8, 784, 25, 1, weights, 25, col, 784, 0, out, 784)
@@ -852,7 +856,6 @@ func (s *state) conv1Forward(img, w int) {
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
-	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*6272 : img*6272+6272]
 	kernels.ReluBackward(s.conv1Out[img*6272:img*6272+6272], dout)
 	db := s.grads[w][200:208]
@@ -862,8 +865,8 @@ func (s *state) conv1Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][0:200]
-	col := s.col[w]
-	conv1Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv1Col[img*19600 : img*19600+19600]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 8, 25, 784, 1, dout, 784, col, 784, 1, dw, 25)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
@@ -1428,7 +1431,7 @@ func conv2Col2im(colAll, imageAll []float32) {
 func (s *state) conv2Forward(img, w int) {
 	in := s.pool1Out[img*1568 : img*1568+1568]
 	out := s.conv2Out[img*3136 : img*3136+3136]
-	col := s.col[w]
+	col := s.conv2Col[img*39200 : img*39200+39200]
 	conv2Im2col(in, col)
 	weights := s.net.params[208:3408]
 	s.gemm(false, false, 16, 196, 200, 1, weights, 200, col, 196, 0, out, 196)
@@ -1437,7 +1440,6 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.pool1Out[img*1568 : img*1568+1568]
 	dout := s.conv2Grad[img*3136 : img*3136+3136]
 	kernels.ReluBackward(s.conv2Out[img*3136:img*3136+3136], dout)
 	db := s.grads[w][3408:3424]
@@ -1447,8 +1449,8 @@ func (s *state) conv2Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][208:3408]
-	col := s.col[w]
-	conv2Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv2Col[img*39200 : img*39200+39200]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 16, 200, 196, 1, dout, 196, col, 196, 1, dw, 200)
 	din := s.pool1Grad[img*1568 : img*1568+1568]

@@ -44,7 +44,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 4232
+	imageFloats = 5960
 	imageInts   = 128
 	colSize     = 1728
 	privLo      = 0
@@ -149,6 +149,7 @@ type state struct {
 	meansub1Grad     []float32
 	conv1Out         []float32
 	conv1Grad        []float32
+	conv1Col         []float32
 	norm1Out         []float32
 	norm1Grad        []float32
 	norm1Aux         []float32
@@ -185,16 +186,17 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	s.meansub1Grad = ws.Buf[192*batch : 384*batch]
 	s.conv1Out = ws.Buf[384*batch : 896*batch]
 	s.conv1Grad = ws.Buf[896*batch : 1408*batch]
-	s.norm1Out = ws.Buf[1408*batch : 1920*batch]
-	s.norm1Grad = ws.Buf[1920*batch : 2432*batch]
-	s.norm1Aux = ws.Buf[2432*batch : 2944*batch]
-	s.relu1Out = ws.Buf[2944*batch : 3456*batch]
-	s.relu1Grad = ws.Buf[3456*batch : 3968*batch]
-	s.pool1Out = ws.Buf[3968*batch : 4096*batch]
-	s.pool1Grad = ws.Buf[4096*batch : 4224*batch]
+	s.conv1Col = ws.Buf[1408*batch : 3136*batch]
+	s.norm1Out = ws.Buf[3136*batch : 3648*batch]
+	s.norm1Grad = ws.Buf[3648*batch : 4160*batch]
+	s.norm1Aux = ws.Buf[4160*batch : 4672*batch]
+	s.relu1Out = ws.Buf[4672*batch : 5184*batch]
+	s.relu1Grad = ws.Buf[5184*batch : 5696*batch]
+	s.pool1Out = ws.Buf[5696*batch : 5824*batch]
+	s.pool1Grad = ws.Buf[5824*batch : 5952*batch]
 	s.pool1Arg = ws.Index[0*batch : 128*batch]
-	s.full1Out = ws.Buf[4224*batch : 4228*batch]
-	s.full1Grad = ws.Buf[4228*batch : 4232*batch]
+	s.full1Out = ws.Buf[5952*batch : 5956*batch]
+	s.full1Grad = ws.Buf[5956*batch : 5960*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -547,7 +549,7 @@ func conv1Col2im(colAll, imageAll []float32) {
 func (s *state) conv1Forward(img, w int) {
 	in := s.meansub1Out[img*192 : img*192+192]
 	out := s.conv1Out[img*512 : img*512+512]
-	col := s.col[w]
+	col := s.conv1Col[img*1728 : img*1728+1728]
 	conv1Im2col(in, col)
 	weights := s.net.params[0:216]
 	s.gemm(false, false, 8, 64, 27, 1, weights, 27, col, 64, 0, out, 64)
@@ -556,7 +558,6 @@ func (s *state) conv1Forward(img, w int) {
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
-	in := s.meansub1Out[img*192 : img*192+192]
 	dout := s.conv1Grad[img*512 : img*512+512]
 	db := s.grads[w][216:224]
 	for f := 0; f < 8; f++ {
@@ -565,8 +566,8 @@ func (s *state) conv1Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][0:216]
-	col := s.col[w]
-	conv1Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv1Col[img*1728 : img*1728+1728]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 8, 27, 64, 1, dout, 64, col, 64, 1, dw, 27)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.

@@ -43,7 +43,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 1172
+	imageFloats = 1820
 	imageInts   = 0
 	colSize     = 648
 	privLo      = 0
@@ -153,6 +153,7 @@ type state struct {
 	sigmoid1Grad     []float32
 	conv2Out         []float32
 	conv2Grad        []float32
+	conv2Col         []float32
 	norm1Out         []float32
 	norm1Grad        []float32
 	norm1Aux         []float32
@@ -186,11 +187,12 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	s.sigmoid1Grad = ws.Buf[648*batch : 864*batch]
 	s.conv2Out = ws.Buf[864*batch : 924*batch]
 	s.conv2Grad = ws.Buf[924*batch : 984*batch]
-	s.norm1Out = ws.Buf[984*batch : 1044*batch]
-	s.norm1Grad = ws.Buf[1044*batch : 1104*batch]
-	s.norm1Aux = ws.Buf[1104*batch : 1164*batch]
-	s.full1Out = ws.Buf[1164*batch : 1168*batch]
-	s.full1Grad = ws.Buf[1168*batch : 1172*batch]
+	s.conv2Col = ws.Buf[984*batch : 1632*batch]
+	s.norm1Out = ws.Buf[1632*batch : 1692*batch]
+	s.norm1Grad = ws.Buf[1692*batch : 1752*batch]
+	s.norm1Aux = ws.Buf[1752*batch : 1812*batch]
+	s.full1Out = ws.Buf[1812*batch : 1816*batch]
+	s.full1Grad = ws.Buf[1816*batch : 1820*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -599,7 +601,7 @@ func conv2Col2im(colAll, imageAll []float32) {
 func (s *state) conv2Forward(img, w int) {
 	in := s.sigmoid1Out[img*216 : img*216+216]
 	out := s.conv2Out[img*60 : img*60+60]
-	col := s.col[w]
+	col := s.conv2Col[img*648 : img*648+648]
 	conv2Im2col(in, col)
 	weights := s.net.params[30:300]
 	s.gemm(false, false, 5, 12, 54, 1, weights, 54, col, 12, 0, out, 12)
@@ -608,7 +610,6 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.sigmoid1Out[img*216 : img*216+216]
 	dout := s.conv2Grad[img*60 : img*60+60]
 	db := s.grads[w][300:305]
 	for f := 0; f < 5; f++ {
@@ -617,8 +618,8 @@ func (s *state) conv2Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][30:300]
-	col := s.col[w]
-	conv2Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv2Col[img*648 : img*648+648]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 5, 54, 12, 1, dout, 12, col, 12, 1, dw, 54)
 	din := s.sigmoid1Grad[img*216 : img*216+216]

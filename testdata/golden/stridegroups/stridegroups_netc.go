@@ -42,7 +42,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 442
+	imageFloats = 742
 	imageInts   = 0
 	colSize     = 300
 	privLo      = 0
@@ -139,6 +139,7 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
+	conv1Col         []float32
 	tanh1Out         []float32
 	tanh1Grad        []float32
 	pool1Out         []float32
@@ -169,12 +170,13 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 100*batch]
 	s.conv1Grad = ws.Buf[100*batch : 200*batch]
-	s.tanh1Out = ws.Buf[200*batch : 300*batch]
-	s.tanh1Grad = ws.Buf[300*batch : 400*batch]
-	s.pool1Out = ws.Buf[400*batch : 416*batch]
-	s.pool1Grad = ws.Buf[416*batch : 432*batch]
-	s.full1Out = ws.Buf[432*batch : 437*batch]
-	s.full1Grad = ws.Buf[437*batch : 442*batch]
+	s.conv1Col = ws.Buf[200*batch : 500*batch]
+	s.tanh1Out = ws.Buf[500*batch : 600*batch]
+	s.tanh1Grad = ws.Buf[600*batch : 700*batch]
+	s.pool1Out = ws.Buf[700*batch : 716*batch]
+	s.pool1Grad = ws.Buf[716*batch : 732*batch]
+	s.full1Out = ws.Buf[732*batch : 737*batch]
+	s.full1Grad = ws.Buf[737*batch : 742*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -462,7 +464,7 @@ func conv1Col2im(colAll, imageAll []float32) {
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*144 : img*144+144]
 	out := s.conv1Out[img*100 : img*100+100]
-	col := s.col[w]
+	col := s.conv1Col[img*300 : img*300+300]
 	conv1Im2col(in, col)
 	weights := s.net.params[0:24]
 	for g := 0; g < 2; g++ {
@@ -473,7 +475,6 @@ func (s *state) conv1Forward(img, w int) {
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
-	in := s.x[img*144 : img*144+144]
 	dout := s.conv1Grad[img*100 : img*100+100]
 	db := s.grads[w][24:28]
 	for f := 0; f < 4; f++ {
@@ -482,8 +483,8 @@ func (s *state) conv1Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][0:24]
-	col := s.col[w]
-	conv1Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv1Col[img*300 : img*300+300]
 	// dW += dout·colᵀ, per group.
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 2, 6, 25, 1, dout[g*50:g*50+50], 25, col[g*150:g*150+150], 25, 1, dw[g*12:g*12+12], 6)

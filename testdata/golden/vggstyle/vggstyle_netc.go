@@ -54,7 +54,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 60500
+	imageFloats = 237908
 	imageInts   = 3360
 	colSize     = 92160
 	privLo      = 0
@@ -211,22 +211,28 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
+	conv1Col         []float32
 	conv2Out         []float32
 	conv2Grad        []float32
+	conv2Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
 	conv3Out         []float32
 	conv3Grad        []float32
+	conv3Col         []float32
 	conv4Out         []float32
 	conv4Grad        []float32
+	conv4Col         []float32
 	pool2Out         []float32
 	pool2Grad        []float32
 	pool2Arg         []int32
 	conv5Out         []float32
 	conv5Grad        []float32
+	conv5Col         []float32
 	conv6Out         []float32
 	conv6Grad        []float32
+	conv6Col         []float32
 	pool3Out         []float32
 	pool3Grad        []float32
 	pool3Arg         []int32
@@ -256,27 +262,33 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 10240*batch]
 	s.conv1Grad = ws.Buf[10240*batch : 20480*batch]
-	s.conv2Out = ws.Buf[20480*batch : 30720*batch]
-	s.conv2Grad = ws.Buf[30720*batch : 40960*batch]
-	s.pool1Out = ws.Buf[40960*batch : 43520*batch]
-	s.pool1Grad = ws.Buf[43520*batch : 46080*batch]
+	s.conv1Col = ws.Buf[20480*batch : 48128*batch]
+	s.conv2Out = ws.Buf[48128*batch : 58368*batch]
+	s.conv2Grad = ws.Buf[58368*batch : 68608*batch]
+	s.conv2Col = ws.Buf[68608*batch : 160768*batch]
+	s.pool1Out = ws.Buf[160768*batch : 163328*batch]
+	s.pool1Grad = ws.Buf[163328*batch : 165888*batch]
 	s.pool1Arg = ws.Index[0*batch : 2560*batch]
-	s.conv3Out = ws.Buf[46080*batch : 48640*batch]
-	s.conv3Grad = ws.Buf[48640*batch : 51200*batch]
-	s.conv4Out = ws.Buf[51200*batch : 53760*batch]
-	s.conv4Grad = ws.Buf[53760*batch : 56320*batch]
-	s.pool2Out = ws.Buf[56320*batch : 56960*batch]
-	s.pool2Grad = ws.Buf[56960*batch : 57600*batch]
+	s.conv3Out = ws.Buf[165888*batch : 168448*batch]
+	s.conv3Grad = ws.Buf[168448*batch : 171008*batch]
+	s.conv3Col = ws.Buf[171008*batch : 194048*batch]
+	s.conv4Out = ws.Buf[194048*batch : 196608*batch]
+	s.conv4Grad = ws.Buf[196608*batch : 199168*batch]
+	s.conv4Col = ws.Buf[199168*batch : 222208*batch]
+	s.pool2Out = ws.Buf[222208*batch : 222848*batch]
+	s.pool2Grad = ws.Buf[222848*batch : 223488*batch]
 	s.pool2Arg = ws.Index[2560*batch : 3200*batch]
-	s.conv5Out = ws.Buf[57600*batch : 58240*batch]
-	s.conv5Grad = ws.Buf[58240*batch : 58880*batch]
-	s.conv6Out = ws.Buf[58880*batch : 59520*batch]
-	s.conv6Grad = ws.Buf[59520*batch : 60160*batch]
-	s.pool3Out = ws.Buf[60160*batch : 60320*batch]
-	s.pool3Grad = ws.Buf[60320*batch : 60480*batch]
+	s.conv5Out = ws.Buf[223488*batch : 224128*batch]
+	s.conv5Grad = ws.Buf[224128*batch : 224768*batch]
+	s.conv5Col = ws.Buf[224768*batch : 230528*batch]
+	s.conv6Out = ws.Buf[230528*batch : 231168*batch]
+	s.conv6Grad = ws.Buf[231168*batch : 231808*batch]
+	s.conv6Col = ws.Buf[231808*batch : 237568*batch]
+	s.pool3Out = ws.Buf[237568*batch : 237728*batch]
+	s.pool3Grad = ws.Buf[237728*batch : 237888*batch]
 	s.pool3Arg = ws.Index[3200*batch : 3360*batch]
-	s.full1Out = ws.Buf[60480*batch : 60490*batch]
-	s.full1Grad = ws.Buf[60490*batch : 60500*batch]
+	s.full1Out = ws.Buf[237888*batch : 237898*batch]
+	s.full1Grad = ws.Buf[237898*batch : 237908*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -620,7 +632,7 @@ func conv1Col2im(colAll, imageAll []float32) {
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	out := s.conv1Out[img*10240 : img*10240+10240]
-	col := s.col[w]
+	col := s.conv1Col[img*27648 : img*27648+27648]
 	conv1Im2col(in, col)
 	weights := s.net.params[0:270]
 	s.gemm(false, false, 10, 1024, 27, 1, weights, 27, col, 1024, 0, out, 1024)
@@ -629,7 +641,6 @@ func (s *state) conv1Forward(img, w int) {
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
-	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*10240 : img*10240+10240]
 	kernels.ReluBackward(s.conv1Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][270:280]
@@ -639,8 +650,8 @@ func (s *state) conv1Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][0:270]
-	col := s.col[w]
-	conv1Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv1Col[img*27648 : img*27648+27648]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 27, 1024, 1, dout, 1024, col, 1024, 1, dw, 27)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
@@ -852,7 +863,7 @@ func conv2Col2im(colAll, imageAll []float32) {
 func (s *state) conv2Forward(img, w int) {
 	in := s.conv1Out[img*10240 : img*10240+10240]
 	out := s.conv2Out[img*10240 : img*10240+10240]
-	col := s.col[w]
+	col := s.conv2Col[img*92160 : img*92160+92160]
 	conv2Im2col(in, col)
 	weights := s.net.params[280:1180]
 	s.gemm(false, false, 10, 1024, 90, 1, weights, 90, col, 1024, 0, out, 1024)
@@ -861,7 +872,6 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.conv1Out[img*10240 : img*10240+10240]
 	dout := s.conv2Grad[img*10240 : img*10240+10240]
 	kernels.ReluBackward(s.conv2Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][1180:1190]
@@ -871,8 +881,8 @@ func (s *state) conv2Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][280:1180]
-	col := s.col[w]
-	conv2Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv2Col[img*92160 : img*92160+92160]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 1024, 1, dout, 1024, col, 1024, 1, dw, 90)
 	din := s.conv1Grad[img*10240 : img*10240+10240]
@@ -1117,7 +1127,7 @@ func conv3Col2im(colAll, imageAll []float32) {
 func (s *state) conv3Forward(img, w int) {
 	in := s.pool1Out[img*2560 : img*2560+2560]
 	out := s.conv3Out[img*2560 : img*2560+2560]
-	col := s.col[w]
+	col := s.conv3Col[img*23040 : img*23040+23040]
 	conv3Im2col(in, col)
 	weights := s.net.params[1190:2090]
 	s.gemm(false, false, 10, 256, 90, 1, weights, 90, col, 256, 0, out, 256)
@@ -1126,7 +1136,6 @@ func (s *state) conv3Forward(img, w int) {
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
-	in := s.pool1Out[img*2560 : img*2560+2560]
 	dout := s.conv3Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv3Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][2090:2100]
@@ -1136,8 +1145,8 @@ func (s *state) conv3Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][1190:2090]
-	col := s.col[w]
-	conv3Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv3Col[img*23040 : img*23040+23040]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 256, 1, dout, 256, col, 256, 1, dw, 90)
 	din := s.pool1Grad[img*2560 : img*2560+2560]
@@ -1345,7 +1354,7 @@ func conv4Col2im(colAll, imageAll []float32) {
 func (s *state) conv4Forward(img, w int) {
 	in := s.conv3Out[img*2560 : img*2560+2560]
 	out := s.conv4Out[img*2560 : img*2560+2560]
-	col := s.col[w]
+	col := s.conv4Col[img*23040 : img*23040+23040]
 	conv4Im2col(in, col)
 	weights := s.net.params[2100:3000]
 	s.gemm(false, false, 10, 256, 90, 1, weights, 90, col, 256, 0, out, 256)
@@ -1354,7 +1363,6 @@ func (s *state) conv4Forward(img, w int) {
 
 // conv4Backward propagates the gradient through conv4 for image img, on worker w.
 func (s *state) conv4Backward(img, w int) {
-	in := s.conv3Out[img*2560 : img*2560+2560]
 	dout := s.conv4Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv4Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][3000:3010]
@@ -1364,8 +1372,8 @@ func (s *state) conv4Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][2100:3000]
-	col := s.col[w]
-	conv4Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv4Col[img*23040 : img*23040+23040]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 256, 1, dout, 256, col, 256, 1, dw, 90)
 	din := s.conv3Grad[img*2560 : img*2560+2560]
@@ -1610,7 +1618,7 @@ func conv5Col2im(colAll, imageAll []float32) {
 func (s *state) conv5Forward(img, w int) {
 	in := s.pool2Out[img*640 : img*640+640]
 	out := s.conv5Out[img*640 : img*640+640]
-	col := s.col[w]
+	col := s.conv5Col[img*5760 : img*5760+5760]
 	conv5Im2col(in, col)
 	weights := s.net.params[3010:3910]
 	s.gemm(false, false, 10, 64, 90, 1, weights, 90, col, 64, 0, out, 64)
@@ -1619,7 +1627,6 @@ func (s *state) conv5Forward(img, w int) {
 
 // conv5Backward propagates the gradient through conv5 for image img, on worker w.
 func (s *state) conv5Backward(img, w int) {
-	in := s.pool2Out[img*640 : img*640+640]
 	dout := s.conv5Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv5Out[img*640:img*640+640], dout)
 	db := s.grads[w][3910:3920]
@@ -1629,8 +1636,8 @@ func (s *state) conv5Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][3010:3910]
-	col := s.col[w]
-	conv5Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv5Col[img*5760 : img*5760+5760]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 64, 1, dout, 64, col, 64, 1, dw, 90)
 	din := s.pool2Grad[img*640 : img*640+640]
@@ -1838,7 +1845,7 @@ func conv6Col2im(colAll, imageAll []float32) {
 func (s *state) conv6Forward(img, w int) {
 	in := s.conv5Out[img*640 : img*640+640]
 	out := s.conv6Out[img*640 : img*640+640]
-	col := s.col[w]
+	col := s.conv6Col[img*5760 : img*5760+5760]
 	conv6Im2col(in, col)
 	weights := s.net.params[3920:4820]
 	s.gemm(false, false, 10, 64, 90, 1, weights, 90, col, 64, 0, out, 64)
@@ -1847,7 +1854,6 @@ func (s *state) conv6Forward(img, w int) {
 
 // conv6Backward propagates the gradient through conv6 for image img, on worker w.
 func (s *state) conv6Backward(img, w int) {
-	in := s.conv5Out[img*640 : img*640+640]
 	dout := s.conv6Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv6Out[img*640:img*640+640], dout)
 	db := s.grads[w][4820:4830]
@@ -1857,8 +1863,8 @@ func (s *state) conv6Backward(img, w int) {
 		}
 	}
 	dw := s.grads[w][3920:4820]
-	col := s.col[w]
-	conv6Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv6Col[img*5760 : img*5760+5760]
 	// dW += dout·colᵀ, per group.
 	s.gemm(false, true, 10, 90, 64, 1, dout, 64, col, 64, 1, dw, 90)
 	din := s.conv5Grad[img*640 : img*640+640]
