@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -41,8 +42,9 @@ func runGenerated(net *compiler.Net, imports []string, mainBody string, args []s
 	return 0
 }
 
-// writeProgram writes the program's two files into <module root>/_netc/<name>-<hash>/ and
-// returns that folder.
+// writeProgram writes the program's two files into <module root>/_netc/<name>-<hash>-<tool>/,
+// where tool is the last element of the last import ("train", "predict", "bench"), so
+// that the programs of one spec do not overwrite each other, and returns that folder.
 func writeProgram(net *compiler.Net, imports []string, mainBody string) (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -52,7 +54,11 @@ func writeProgram(net *compiler.Net, imports []string, mainBody string) (string,
 	if gomod == "" || gomod == os.DevNull {
 		return "", errors.New("netc must run inside a Go module that requires github.com/netc-dev/netc (go mod init; go get github.com/netc-dev/netc)")
 	}
-	dir := filepath.Join(filepath.Dir(gomod), buildDir, net.Name+"-"+net.Hash[:12])
+	name := net.Name + "-" + net.Hash[:12]
+	if len(imports) > 0 {
+		name += "-" + path.Base(imports[len(imports)-1])
+	}
+	dir := filepath.Join(filepath.Dir(gomod), buildDir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}

@@ -5,6 +5,10 @@
 //
 //	netc check [-json] FILE...            check specs and print their layers, shapes and costs
 //	netc compile [-o DIR] [-pkg NAME] FILE  generate a Go package for the spec
+//	netc export SPEC --weights CKPT [-o OUT] [--format safetensors|onnx]
+//	                                      write trained weights as safetensors or ONNX
+//	netc predict SPEC --weights W [--input X.safetensors | IMAGE...] [-o OUT]
+//	                                      run a trained network on inputs or images
 //
 // A spec is a chain of layers, one per line or joined by "|", with an optional training
 // section:

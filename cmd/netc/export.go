@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/netc-dev/netc/compiler"
+	"github.com/netc-dev/netc/onnx"
+	"github.com/netc-dev/netc/runtime/weights"
+)
+
+func init() {
+	register(command{"export", "export trained weights as safetensors (PyTorch layout) or ONNX", runExport})
+}
+
+const exportUsage = `usage: netc export SPEC --weights FILE [-o OUT] [--format safetensors|onnx] [--force]
+
+Export reads the weights of the spec's network from FILE — a checkpoint of netc train or any
+safetensors file with the network's tensor names — and writes them to OUT:
+
+  safetensors  the weights alone, one F32 tensor per parameter tensor named <layer>.weight,
+               <layer>.bias (and <layer>.mean for meansub layers) in PyTorch's shapes, with
+               metadata naming the spec and the preprocessing fitted in training; the same
+               network built in PyTorch loads it as it is, and netc predict and netc train
+               --weights read it back.
+  onnx         an ONNX model (opset 13) taking "input" [N, C, H, W] after the preprocessing
+               and giving "scores" (and "probs" for a softmax network).
+
+The format defaults to onnx when OUT ends in .onnx, else safetensors; OUT defaults to the
+spec's name with the format's extension, in the current folder. No program is built.
+
+flags:
+`
+
+func runExport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("weights", "", "checkpoint or safetensors `file` holding the weights (required)")
+	out := fs.String("o", "", "output `file` (default SPECNAME.safetensors or SPECNAME.onnx)")
+	format := fs.String("format", "", "output `format`: safetensors or onnx (default from -o's extension, else safetensors)")
+	force := fs.Bool("force", false, "export weights recorded as another spec's if every tensor matches")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, exportUsage)
+		fs.PrintDefaults()
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(pos) != 1 || *in == "" {
+		if len(pos) > 1 {
+			fmt.Fprintf(stderr, "netc export: one spec, not %d arguments (%s)\n", len(pos), strings.Join(pos, " "))
+		} else if *in == "" && len(pos) == 1 {
+			fmt.Fprintln(stderr, "netc export: --weights FILE is required")
+		}
+		fs.Usage()
+		return 2
+	}
+	switch *format {
+	case "":
+		*format = "safetensors"
+		if strings.EqualFold(filepath.Ext(*out), ".onnx") {
+			*format = "onnx"
+		}
+	case "safetensors", "onnx":
+	default:
+		fmt.Fprintf(stderr, "netc export: unknown format %q (want safetensors or onnx)\n", *format)
+		return 2
+	}
+	net, ok := load(pos[0], stderr)
+	if !ok {
+		return 1
+	}
+	if *out == "" {
+		*out = net.Name + "." + *format
+	}
+	if same(*out, *in) {
+		fmt.Fprintf(stderr, "netc export: -o %s would overwrite the weights it reads\n", *out)
+		return 2
+	}
+	f, params, err := readWeights(net, *in, *force)
+	if err != nil {
+		fmt.Fprintf(stderr, "netc export: %v\n", err)
+		return 1
+	}
+	ts := specTensors(net)
+	switch *format {
+	case "safetensors":
+		meta := f.Meta
+		meta.Network, meta.SpecHash = net.Name, net.Hash
+		err = weights.Write(*out, ts, params, meta)
+	case "onnx":
+		err = writeONNX(*out, net, params)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "netc export: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s, %d tensors, %s parameters of %s from %s\n",
+		*out, *format, len(ts), commas(int64(net.Params+net.Buffers)), net.Name, *in)
+	switch pre := f.Meta.Preprocess; {
+	case pre == nil:
+		fmt.Fprintf(stdout, "note: %s records no preprocessing\n", *in)
+	case *format == "onnx":
+		fmt.Fprintf(stdout, "the model takes preprocessed input, which it does not do itself: %s\n", weights.DescribePreprocess(pre))
+	default:
+		fmt.Fprintf(stdout, "preprocessing recorded in the metadata: %s\n", weights.DescribePreprocess(pre))
+	}
+	return 0
+}
+
+// specTensors returns the parameter tensors of a compiled spec.
+func specTensors(net *compiler.Net) []weights.Tensor {
+	var ts []weights.Tensor
+	for _, t := range net.Tensors() {
+		ts = append(ts, weights.Tensor{Name: t.Name, Shape: t.Shape, Offset: t.Offset, Size: t.Size})
+	}
+	return ts
+}
+
+// readWeights reads every parameter tensor of net from the weights file or checkpoint at
+// path into a new flat parameter slice, refusing another spec's weights unless force.
+func readWeights(net *compiler.Net, path string, force bool) (*weights.File, []float32, error) {
+	f, err := weights.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !force {
+		if err := f.CheckSpec(net.Name, net.Hash); err != nil {
+			return nil, nil, fmt.Errorf("%w; --force exports them anyway if every tensor matches", err)
+		}
+	}
+	params := make([]float32, net.Params+net.Buffers)
+	if err := f.Read(specTensors(net), params); err != nil {
+		return nil, nil, err
+	}
+	return f, params, nil
+}
+
+// writeONNX writes the ONNX model of net to path atomically.
+func writeONNX(path string, net *compiler.Net, params []float32) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err = onnx.Export(w, net, params); err != nil {
+		return err
+	}
+	if err = w.Flush(); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// same reports whether two paths name the same existing file.
+func same(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+func init() {
+	register(command{"predict", "run a trained network on a tensor of inputs or on images", runPredict})
+}
+
+const predictUsage = `usage: netc predict SPEC --weights W [--input X.safetensors | IMAGE...] [-o OUT.safetensors]
+                    [--top K] [--labels FILE] [--resize | --crop] [--batch N] [--normalize] [--force]
+
+Predict compiles the spec into a program (in _netc/ at the root of the current Go module,
+which must be netc's or require it), builds it and runs it: it loads the weights W (netc
+export's safetensors or a checkpoint of netc train) and runs the network in test mode.
+
+With --input, the tensor "input" [N, C, H, W] of the file is the network's input as it is
+(--normalize applies the training preprocessing first); -o writes the tensors "logits" and
+"probs" [N, classes], and without -o the top classes of each input are printed.
+
+With image files (PNG, JPEG), each is converted to the input shape (gray or RGB; scaled to
+the input size, or with --crop scaled keeping its aspect ratio and centre-cropped), its
+pixels scaled to [0, 1] and the preprocessing recorded with the weights applied; one line
+per file gives the top K classes (default 3) with their probabilities. Class names come
+from --labels (one per line), the weights' metadata, or the data set of the input shape
+(CIFAR-10 for 3x32x32; the class numbers, i.e. MNIST's digits, for 1x28x28).
+
+"netc predict SPEC -h" lists the program's flags.
+`
+
+func runPredict(args []string, stdout, stderr io.Writer) int {
+	i := slices.IndexFunc(args, func(a string) bool { return strings.HasSuffix(a, ".net") })
+	if i < 0 {
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			i = 0
+		} else {
+			fmt.Fprint(stderr, predictUsage)
+			return 2
+		}
+	}
+	net, ok := load(args[i], stderr)
+	if !ok {
+		return 1
+	}
+	rest := slices.Concat(args[:i], args[i+1:])
+	return runGenerated(net, []string{"github.com/netc-dev/netc/runtime/predict"},
+		"os.Exit(predict.Main(New, os.Args[1:]))", rest, stdout, stderr)
+}
