@@ -1,7 +1,6 @@
 package gen
 
 import (
-
 	"github.com/dave/jennifer/jen"
 	"github.com/netc-dev/netc/compiler"
 )
