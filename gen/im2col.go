@@ -56,6 +56,9 @@ func (g *generator) tap(l *compiler.Layer, ki, kj int, adjoint bool) jen.Code {
 		}
 		return jen.Block(body...)
 	}
+	if l.SH == 1 && l.SW == 1 && ow == l.In.W {
+		return jen.Block(append(body, g.tapSpan(l, oyLo, oyHi, oxLo, oxHi, dy*l.In.W+dx, adjoint)...)...)
+	}
 	var row []jen.Code
 	row = append(row,
 		id("row").Op(":=").Id("d").Index(id("oy").Op("*").Lit(ow), id("oy").Op("*").Lit(ow).Op("+").Lit(ow)),
@@ -86,6 +89,40 @@ func (g *generator) tap(l *compiler.Layer, ki, kj int, adjoint bool) jen.Code {
 		body = append(body, jen.Clear(id("d").Index(lit(oyHi*ow), jen.Empty())))
 	}
 	return jen.Block(body...)
+}
+
+// tapSpan emits a tap of a stride-1 convolution whose output rows are as wide as its input
+// rows ("same" padding): then the tap's valid output positions read one contiguous span of
+// the image, shifted by off, so one copy (or one vector add, for the adjoint) does the
+// whole tap, and only the padding columns of each row need fixing: zeroed after the copy,
+// or zeroed in the matrix before the add so that they add nothing.
+func (g *generator) tapSpan(l *compiler.Layer, oyLo, oyHi, oxLo, oxHi, off int, adjoint bool) []jen.Code {
+	ow := l.Out.W
+	lo, hi := oyLo*ow+oxLo, (oyHi-1)*ow+oxHi
+	span := id("d").Index(lit(lo), lit(hi))
+	src := id("image").Index(lit(lo+off), lit(hi+off))
+	var pads []jen.Code
+	if oxLo > 0 {
+		pads = append(pads, jen.Clear(id("d").Index(id("oy").Op("*").Lit(ow), id("oy").Op("*").Lit(ow).Op("+").Lit(oxLo))))
+	}
+	if oxHi < ow {
+		pads = append(pads, jen.Clear(id("d").Index(id("oy").Op("*").Lit(ow).Op("+").Lit(oxHi), id("oy").Op("*").Lit(ow).Op("+").Lit(ow))))
+	}
+	var padLoop []jen.Code
+	if len(pads) > 0 {
+		padLoop = []jen.Code{forRange("oy", lit(oyLo), lit(oyHi), pads...)}
+	}
+	if adjoint {
+		return append(padLoop, jen.Qual(kernelsPath, "Add").Call(span, src))
+	}
+	code := []jen.Code{jen.Copy(span, src)}
+	if lo > 0 {
+		code = append(code, jen.Clear(id("d").Index(jen.Empty(), lit(lo))))
+	}
+	if hi < l.Out.H*ow {
+		code = append(code, jen.Clear(id("d").Index(lit(hi), jen.Empty())))
+	}
+	return append(code, padLoop...)
 }
 
 // affine emits v·mul + add as simply as it can be written: "oy", "oy*2", "oy*32-64".

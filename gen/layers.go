@@ -146,10 +146,7 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 	default:
 		bwd = append(bwd, col, g.kernelCall("Im2col", l, id("in"), id("col")))
 	}
-	bwd = append(bwd, jen.Comment("dW += dout·colᵀ, per group."))
-	bwd = append(bwd, g.groups(l,
-		sel("s", "gemm").Call(jen.False(), jen.True(), lit(fg), lit(k), lit(ohw), lit(1),
-			gs(l, "dout", fg*ohw), lit(ohw), gs(l, "col", k*ohw), lit(ohw), lit(1), gs(l, "dw", fg*k), lit(k)))...)
+	bwd = append(bwd, g.convWeightGrad(l, k, fg, ohw)...)
 
 	input := g.views(i, "din")
 	if l.Plan.Im2col == "none" {
@@ -168,6 +165,26 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 		input = append(input, jen.Clear(id("din")), g.kernelCall("Col2im", l, id("dcol"), id("din")))
 	}
 	return layerCode{fwd, bwd, input}
+}
+
+// convWeightGrad emits dW += dout·colᵀ per group. Both factors have the reduction (the
+// output positions) as their contiguous axis, so GEMM must transpose one of them while
+// packing; when the matrix is deeper than the layer has filters it is cheaper to compute
+// dWᵀ = col·doutᵀ, transposing the small dout, into scratch (the worker's dcol, not yet in
+// use), and add it transposed into dW.
+func (g *generator) convWeightGrad(l *compiler.Layer, k, fg, ohw int) []jen.Code {
+	if k <= fg {
+		return append([]jen.Code{jen.Comment("dW += dout·colᵀ, per group.")}, g.groups(l,
+			sel("s", "gemm").Call(jen.False(), jen.True(), lit(fg), lit(k), lit(ohw), lit(1),
+				gs(l, "dout", fg*ohw), lit(ohw), gs(l, "col", k*ohw), lit(ohw), lit(1), gs(l, "dw", fg*k), lit(k)))...)
+	}
+	return append([]jen.Code{
+		jen.Comment("dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group."),
+		id("dwT").Op(":=").Add(sel("s", "dcol").Index(id("w")).Index(jen.Empty(), lit(k*fg))),
+	}, g.groups(l,
+		sel("s", "gemm").Call(jen.False(), jen.True(), lit(k), lit(fg), lit(ohw), lit(1),
+			gs(l, "col", k*ohw), lit(ohw), gs(l, "dout", fg*ohw), lit(ohw), lit(0), id("dwT"), lit(fg)),
+		jen.Qual(runtimePath, "AddTransposed").Call(gs(l, "dw", fg*k), id("dwT"), lit(fg), lit(k)))...)
 }
 
 // groups wraps GEMM calls in a loop over the layer's groups (or emits them as they are for

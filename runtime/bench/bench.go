@@ -49,8 +49,9 @@ type LayerTime struct {
 	FLOPs float64
 }
 
-// stepper runs one step of a network on fixed random data.
-type stepper struct {
+// Stepper runs one step of a network on fixed random data: inference, or a training step
+// (forward, loss, backward, SGD with momentum 0.9 and weight decay 1e-4 at rate 0.01).
+type Stepper struct {
 	net    runtime.Network
 	ws     *runtime.Workspace
 	x      []float32
@@ -59,10 +60,14 @@ type stepper struct {
 	train  bool
 }
 
-func newStepper(net runtime.Network, o Options) (*stepper, error) {
+// NewStepper prepares steps of net on a batch of random images.
+func NewStepper(net runtime.Network, training bool, batch int) (*Stepper, error) {
 	info := net.Info()
-	s := &stepper{net: net, ws: net.NewWorkspace(o.Batch), train: o.Train,
-		x: make([]float32, o.Batch*info.InputSize()), labels: make([]int32, o.Batch)}
+	s := &Stepper{net: net, ws: net.NewWorkspace(batch), train: training,
+		x: make([]float32, batch*info.InputSize()), labels: make([]int32, batch)}
+	if training {
+		s.ws.InputGrad = nil // as in training: nothing needs the input's gradient
+	}
 	rng := runtime.NewRNG(1)
 	for i := range s.x {
 		s.x[i] = float32(rng.NormFloat64())
@@ -70,7 +75,7 @@ func newStepper(net runtime.Network, o Options) (*stepper, error) {
 	for i := range s.labels {
 		s.labels[i] = int32(rng.Intn(info.Outputs))
 	}
-	if o.Train {
+	if training {
 		opt, err := train.NewOptimizer(train.OptimizerConfig{Method: train.MethodMomentum, Momentum: 0.9, WeightDecay: 1e-4}, info)
 		if err != nil {
 			return nil, err
@@ -80,7 +85,8 @@ func newStepper(net runtime.Network, o Options) (*stepper, error) {
 	return s, nil
 }
 
-func (s *stepper) step() {
+// Step runs one step.
+func (s *Stepper) Step() {
 	s.net.Forward(s.ws, s.x, s.train)
 	if s.train {
 		s.net.Backward(s.ws, s.labels)
@@ -96,16 +102,16 @@ func Run(net runtime.Network, o Options) (*Result, error) {
 	if o.Threads > 0 {
 		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(o.Threads))
 	}
-	s, err := newStepper(net, o)
+	s, err := NewStepper(net, o.Train, o.Batch)
 	if err != nil {
 		return nil, err
 	}
 	for range 3 {
-		s.step()
+		s.Step()
 	}
 	steps, start := 0, time.Now()
 	for steps < 3 || time.Since(start) < o.Duration {
-		s.step()
+		s.Step()
 		steps++
 	}
 	elapsed := time.Since(start)
@@ -116,13 +122,13 @@ func Run(net runtime.Network, o Options) (*Result, error) {
 
 // profile runs steps more steps with the workspace's profile on and returns the mean
 // time per step of each layer.
-func profile(s *stepper, steps int) []LayerTime {
+func profile(s *Stepper, steps int) []LayerTime {
 	info := s.net.Info()
 	p := runtime.NewProfile(s.ws.Workers, len(info.Layers))
 	s.ws.Profile = p
 	defer func() { s.ws.Profile = nil }()
 	for range steps {
-		s.step()
+		s.Step()
 	}
 	var out []LayerTime
 	flopsPer := 2.0

@@ -522,8 +522,10 @@ func (s *state) conv1Backward(img, w int) {
 	dw := s.grads[w][0:34848]
 	col := s.col[w]
 	kernels.Im2col(in, 3, 227, 227, 11, 11, 4, 4, 0, 0, col)
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 96, 363, 3025, 1, dout, 3025, col, 3025, 1, dw, 363)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:34848]
+	s.gemm(false, true, 363, 96, 3025, 1, col, 3025, dout, 3025, 0, dwT, 96)
+	runtime.AddTransposed(dw, dwT, 96, 363)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -653,267 +655,219 @@ func conv2Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [2, 27) and columns [2, 27) read the image
 			d := col[0:729]
-			clear(d[:54])
+			copy(d[56:729], image[0:673])
+			clear(d[:56])
 			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				clear(row[:2])
-				copy(row[2:27], src[0:25])
+				clear(d[oy*27 : oy*27+2])
 			}
 		}
 		{
 			// tap (0, 1): output rows [2, 27) and columns [1, 27) read the image
 			d := col[729:1458]
-			clear(d[:54])
+			copy(d[55:729], image[0:674])
+			clear(d[:55])
 			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				clear(row[:1])
-				copy(row[1:27], src[0:26])
+				clear(d[oy*27 : oy*27+1])
 			}
 		}
 		{
 			// tap (0, 2): output rows [2, 27) and columns [0, 27) read the image
 			d := col[1458:2187]
+			copy(d[54:729], image[0:675])
 			clear(d[:54])
-			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				copy(row[0:27], src[0:27])
-			}
 		}
 		{
 			// tap (0, 3): output rows [2, 27) and columns [0, 26) read the image
 			d := col[2187:2916]
+			copy(d[54:728], image[1:675])
 			clear(d[:54])
+			clear(d[728:])
 			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				copy(row[0:26], src[1:27])
-				clear(row[26:])
+				clear(d[oy*27+26 : oy*27+27])
 			}
 		}
 		{
 			// tap (0, 4): output rows [2, 27) and columns [0, 25) read the image
 			d := col[2916:3645]
+			copy(d[54:727], image[2:675])
 			clear(d[:54])
+			clear(d[727:])
 			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				copy(row[0:25], src[2:27])
-				clear(row[25:])
+				clear(d[oy*27+25 : oy*27+27])
 			}
 		}
 		{
 			// tap (1, 0): output rows [1, 27) and columns [2, 27) read the image
 			d := col[3645:4374]
-			clear(d[:27])
+			copy(d[29:729], image[0:700])
+			clear(d[:29])
 			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				clear(row[:2])
-				copy(row[2:27], src[0:25])
+				clear(d[oy*27 : oy*27+2])
 			}
 		}
 		{
 			// tap (1, 1): output rows [1, 27) and columns [1, 27) read the image
 			d := col[4374:5103]
-			clear(d[:27])
+			copy(d[28:729], image[0:701])
+			clear(d[:28])
 			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				clear(row[:1])
-				copy(row[1:27], src[0:26])
+				clear(d[oy*27 : oy*27+1])
 			}
 		}
 		{
 			// tap (1, 2): output rows [1, 27) and columns [0, 27) read the image
 			d := col[5103:5832]
+			copy(d[27:729], image[0:702])
 			clear(d[:27])
-			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				copy(row[0:27], src[0:27])
-			}
 		}
 		{
 			// tap (1, 3): output rows [1, 27) and columns [0, 26) read the image
 			d := col[5832:6561]
+			copy(d[27:728], image[1:702])
 			clear(d[:27])
+			clear(d[728:])
 			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				copy(row[0:26], src[1:27])
-				clear(row[26:])
+				clear(d[oy*27+26 : oy*27+27])
 			}
 		}
 		{
 			// tap (1, 4): output rows [1, 27) and columns [0, 25) read the image
 			d := col[6561:7290]
+			copy(d[27:727], image[2:702])
 			clear(d[:27])
+			clear(d[727:])
 			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				copy(row[0:25], src[2:27])
-				clear(row[25:])
+				clear(d[oy*27+25 : oy*27+27])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 27) and columns [2, 27) read the image
 			d := col[7290:8019]
+			copy(d[2:729], image[0:727])
+			clear(d[:2])
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				clear(row[:2])
-				copy(row[2:27], src[0:25])
+				clear(d[oy*27 : oy*27+2])
 			}
 		}
 		{
 			// tap (2, 1): output rows [0, 27) and columns [1, 27) read the image
 			d := col[8019:8748]
+			copy(d[1:729], image[0:728])
+			clear(d[:1])
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				clear(row[:1])
-				copy(row[1:27], src[0:26])
+				clear(d[oy*27 : oy*27+1])
 			}
 		}
 		{
 			// tap (2, 2): output rows [0, 27) and columns [0, 27) read the image
 			d := col[8748:9477]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				copy(row[0:27], src[0:27])
-			}
+			copy(d[0:729], image[0:729])
 		}
 		{
 			// tap (2, 3): output rows [0, 27) and columns [0, 26) read the image
 			d := col[9477:10206]
+			copy(d[0:728], image[1:729])
+			clear(d[728:])
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				copy(row[0:26], src[1:27])
-				clear(row[26:])
+				clear(d[oy*27+26 : oy*27+27])
 			}
 		}
 		{
 			// tap (2, 4): output rows [0, 27) and columns [0, 25) read the image
 			d := col[10206:10935]
+			copy(d[0:727], image[2:729])
+			clear(d[727:])
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				copy(row[0:25], src[2:27])
-				clear(row[25:])
+				clear(d[oy*27+25 : oy*27+27])
 			}
 		}
 		{
 			// tap (3, 0): output rows [0, 26) and columns [2, 27) read the image
 			d := col[10935:11664]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				clear(row[:2])
-				copy(row[2:27], src[0:25])
-			}
+			copy(d[2:702], image[27:727])
+			clear(d[:2])
 			clear(d[702:])
+			for oy := 0; oy < 26; oy++ {
+				clear(d[oy*27 : oy*27+2])
+			}
 		}
 		{
 			// tap (3, 1): output rows [0, 26) and columns [1, 27) read the image
 			d := col[11664:12393]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				clear(row[:1])
-				copy(row[1:27], src[0:26])
-			}
+			copy(d[1:702], image[27:728])
+			clear(d[:1])
 			clear(d[702:])
+			for oy := 0; oy < 26; oy++ {
+				clear(d[oy*27 : oy*27+1])
+			}
 		}
 		{
 			// tap (3, 2): output rows [0, 26) and columns [0, 27) read the image
 			d := col[12393:13122]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				copy(row[0:27], src[0:27])
-			}
+			copy(d[0:702], image[27:729])
 			clear(d[702:])
 		}
 		{
 			// tap (3, 3): output rows [0, 26) and columns [0, 26) read the image
 			d := col[13122:13851]
+			copy(d[0:701], image[28:729])
+			clear(d[701:])
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				copy(row[0:26], src[1:27])
-				clear(row[26:])
+				clear(d[oy*27+26 : oy*27+27])
 			}
-			clear(d[702:])
 		}
 		{
 			// tap (3, 4): output rows [0, 26) and columns [0, 25) read the image
 			d := col[13851:14580]
+			copy(d[0:700], image[29:729])
+			clear(d[700:])
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				copy(row[0:25], src[2:27])
-				clear(row[25:])
+				clear(d[oy*27+25 : oy*27+27])
 			}
-			clear(d[702:])
 		}
 		{
 			// tap (4, 0): output rows [0, 25) and columns [2, 27) read the image
 			d := col[14580:15309]
-			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				clear(row[:2])
-				copy(row[2:27], src[0:25])
-			}
+			copy(d[2:675], image[54:727])
+			clear(d[:2])
 			clear(d[675:])
+			for oy := 0; oy < 25; oy++ {
+				clear(d[oy*27 : oy*27+2])
+			}
 		}
 		{
 			// tap (4, 1): output rows [0, 25) and columns [1, 27) read the image
 			d := col[15309:16038]
-			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				clear(row[:1])
-				copy(row[1:27], src[0:26])
-			}
+			copy(d[1:675], image[54:728])
+			clear(d[:1])
 			clear(d[675:])
+			for oy := 0; oy < 25; oy++ {
+				clear(d[oy*27 : oy*27+1])
+			}
 		}
 		{
 			// tap (4, 2): output rows [0, 25) and columns [0, 27) read the image
 			d := col[16038:16767]
-			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				copy(row[0:27], src[0:27])
-			}
+			copy(d[0:675], image[54:729])
 			clear(d[675:])
 		}
 		{
 			// tap (4, 3): output rows [0, 25) and columns [0, 26) read the image
 			d := col[16767:17496]
+			copy(d[0:674], image[55:729])
+			clear(d[674:])
 			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				copy(row[0:26], src[1:27])
-				clear(row[26:])
+				clear(d[oy*27+26 : oy*27+27])
 			}
-			clear(d[675:])
 		}
 		{
 			// tap (4, 4): output rows [0, 25) and columns [0, 25) read the image
 			d := col[17496:18225]
+			copy(d[0:673], image[56:729])
+			clear(d[673:])
 			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				copy(row[0:25], src[2:27])
-				clear(row[25:])
+				clear(d[oy*27+25 : oy*27+27])
 			}
-			clear(d[675:])
 		}
 	}
 }
@@ -927,226 +881,186 @@ func conv2Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [2, 27) and columns [2, 27) read the image
 			d := col[0:729]
 			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				kernels.Add(row[2:27], src[0:25])
+				clear(d[oy*27 : oy*27+2])
 			}
+			kernels.Add(d[56:729], image[0:673])
 		}
 		{
 			// tap (0, 1): output rows [2, 27) and columns [1, 27) read the image
 			d := col[729:1458]
 			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				kernels.Add(row[1:27], src[0:26])
+				clear(d[oy*27 : oy*27+1])
 			}
+			kernels.Add(d[55:729], image[0:674])
 		}
 		{
 			// tap (0, 2): output rows [2, 27) and columns [0, 27) read the image
 			d := col[1458:2187]
-			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				kernels.Add(row[0:27], src[0:27])
-			}
+			kernels.Add(d[54:729], image[0:675])
 		}
 		{
 			// tap (0, 3): output rows [2, 27) and columns [0, 26) read the image
 			d := col[2187:2916]
 			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				kernels.Add(row[0:26], src[1:27])
+				clear(d[oy*27+26 : oy*27+27])
 			}
+			kernels.Add(d[54:728], image[1:675])
 		}
 		{
 			// tap (0, 4): output rows [2, 27) and columns [0, 25) read the image
 			d := col[2916:3645]
 			for oy := 2; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-54 : oy*27-27]
-				kernels.Add(row[0:25], src[2:27])
+				clear(d[oy*27+25 : oy*27+27])
 			}
+			kernels.Add(d[54:727], image[2:675])
 		}
 		{
 			// tap (1, 0): output rows [1, 27) and columns [2, 27) read the image
 			d := col[3645:4374]
 			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				kernels.Add(row[2:27], src[0:25])
+				clear(d[oy*27 : oy*27+2])
 			}
+			kernels.Add(d[29:729], image[0:700])
 		}
 		{
 			// tap (1, 1): output rows [1, 27) and columns [1, 27) read the image
 			d := col[4374:5103]
 			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				kernels.Add(row[1:27], src[0:26])
+				clear(d[oy*27 : oy*27+1])
 			}
+			kernels.Add(d[28:729], image[0:701])
 		}
 		{
 			// tap (1, 2): output rows [1, 27) and columns [0, 27) read the image
 			d := col[5103:5832]
-			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				kernels.Add(row[0:27], src[0:27])
-			}
+			kernels.Add(d[27:729], image[0:702])
 		}
 		{
 			// tap (1, 3): output rows [1, 27) and columns [0, 26) read the image
 			d := col[5832:6561]
 			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				kernels.Add(row[0:26], src[1:27])
+				clear(d[oy*27+26 : oy*27+27])
 			}
+			kernels.Add(d[27:728], image[1:702])
 		}
 		{
 			// tap (1, 4): output rows [1, 27) and columns [0, 25) read the image
 			d := col[6561:7290]
 			for oy := 1; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27-27 : oy*27]
-				kernels.Add(row[0:25], src[2:27])
+				clear(d[oy*27+25 : oy*27+27])
 			}
+			kernels.Add(d[27:727], image[2:702])
 		}
 		{
 			// tap (2, 0): output rows [0, 27) and columns [2, 27) read the image
 			d := col[7290:8019]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				kernels.Add(row[2:27], src[0:25])
+				clear(d[oy*27 : oy*27+2])
 			}
+			kernels.Add(d[2:729], image[0:727])
 		}
 		{
 			// tap (2, 1): output rows [0, 27) and columns [1, 27) read the image
 			d := col[8019:8748]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				kernels.Add(row[1:27], src[0:26])
+				clear(d[oy*27 : oy*27+1])
 			}
+			kernels.Add(d[1:729], image[0:728])
 		}
 		{
 			// tap (2, 2): output rows [0, 27) and columns [0, 27) read the image
 			d := col[8748:9477]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				kernels.Add(row[0:27], src[0:27])
-			}
+			kernels.Add(d[0:729], image[0:729])
 		}
 		{
 			// tap (2, 3): output rows [0, 27) and columns [0, 26) read the image
 			d := col[9477:10206]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				kernels.Add(row[0:26], src[1:27])
+				clear(d[oy*27+26 : oy*27+27])
 			}
+			kernels.Add(d[0:728], image[1:729])
 		}
 		{
 			// tap (2, 4): output rows [0, 27) and columns [0, 25) read the image
 			d := col[10206:10935]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27 : oy*27+27]
-				kernels.Add(row[0:25], src[2:27])
+				clear(d[oy*27+25 : oy*27+27])
 			}
+			kernels.Add(d[0:727], image[2:729])
 		}
 		{
 			// tap (3, 0): output rows [0, 26) and columns [2, 27) read the image
 			d := col[10935:11664]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				kernels.Add(row[2:27], src[0:25])
+				clear(d[oy*27 : oy*27+2])
 			}
+			kernels.Add(d[2:702], image[27:727])
 		}
 		{
 			// tap (3, 1): output rows [0, 26) and columns [1, 27) read the image
 			d := col[11664:12393]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				kernels.Add(row[1:27], src[0:26])
+				clear(d[oy*27 : oy*27+1])
 			}
+			kernels.Add(d[1:702], image[27:728])
 		}
 		{
 			// tap (3, 2): output rows [0, 26) and columns [0, 27) read the image
 			d := col[12393:13122]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				kernels.Add(row[0:27], src[0:27])
-			}
+			kernels.Add(d[0:702], image[27:729])
 		}
 		{
 			// tap (3, 3): output rows [0, 26) and columns [0, 26) read the image
 			d := col[13122:13851]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				kernels.Add(row[0:26], src[1:27])
+				clear(d[oy*27+26 : oy*27+27])
 			}
+			kernels.Add(d[0:701], image[28:729])
 		}
 		{
 			// tap (3, 4): output rows [0, 26) and columns [0, 25) read the image
 			d := col[13851:14580]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+27 : oy*27+54]
-				kernels.Add(row[0:25], src[2:27])
+				clear(d[oy*27+25 : oy*27+27])
 			}
+			kernels.Add(d[0:700], image[29:729])
 		}
 		{
 			// tap (4, 0): output rows [0, 25) and columns [2, 27) read the image
 			d := col[14580:15309]
 			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				kernels.Add(row[2:27], src[0:25])
+				clear(d[oy*27 : oy*27+2])
 			}
+			kernels.Add(d[2:675], image[54:727])
 		}
 		{
 			// tap (4, 1): output rows [0, 25) and columns [1, 27) read the image
 			d := col[15309:16038]
 			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				kernels.Add(row[1:27], src[0:26])
+				clear(d[oy*27 : oy*27+1])
 			}
+			kernels.Add(d[1:675], image[54:728])
 		}
 		{
 			// tap (4, 2): output rows [0, 25) and columns [0, 27) read the image
 			d := col[16038:16767]
-			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				kernels.Add(row[0:27], src[0:27])
-			}
+			kernels.Add(d[0:675], image[54:729])
 		}
 		{
 			// tap (4, 3): output rows [0, 25) and columns [0, 26) read the image
 			d := col[16767:17496]
 			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				kernels.Add(row[0:26], src[1:27])
+				clear(d[oy*27+26 : oy*27+27])
 			}
+			kernels.Add(d[0:674], image[55:729])
 		}
 		{
 			// tap (4, 4): output rows [0, 25) and columns [0, 25) read the image
 			d := col[17496:18225]
 			for oy := 0; oy < 25; oy++ {
-				row := d[oy*27 : oy*27+27]
-				src := image[oy*27+54 : oy*27+81]
-				kernels.Add(row[0:25], src[2:27])
+				clear(d[oy*27+25 : oy*27+27])
 			}
+			kernels.Add(d[0:673], image[56:729])
 		}
 	}
 }
@@ -1178,9 +1092,11 @@ func (s *state) conv2Backward(img, w int) {
 	dw := s.grads[w][34944:342144]
 	col := s.col[w]
 	conv2Im2col(in, col)
-	// dW += dout·colᵀ, per group.
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:153600]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, true, 128, 1200, 729, 1, dout[g*93312:g*93312+93312], 729, col[g*874800:g*874800+874800], 729, 1, dw[g*153600:g*153600+153600], 1200)
+		s.gemm(false, true, 1200, 128, 729, 1, col[g*874800:g*874800+874800], 729, dout[g*93312:g*93312+93312], 729, 0, dwT, 128)
+		runtime.AddTransposed(dw[g*153600:g*153600+153600], dwT, 128, 1200)
 	}
 	din := s.pool1Grad[img*69984 : img*69984+69984]
 	dcol := s.dcol[w]
@@ -1309,95 +1225,75 @@ func conv3Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 13) and columns [1, 13) read the image
 			d := col[0:169]
-			clear(d[:13])
+			copy(d[14:169], image[0:155])
+			clear(d[:14])
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 13) and columns [0, 13) read the image
 			d := col[169:338]
+			copy(d[13:169], image[0:156])
 			clear(d[:13])
-			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				copy(row[0:13], src[0:13])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 13) and columns [0, 12) read the image
 			d := col[338:507]
+			copy(d[13:168], image[1:156])
 			clear(d[:13])
+			clear(d[168:])
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 13) and columns [1, 13) read the image
 			d := col[507:676]
+			copy(d[1:169], image[0:168])
+			clear(d[:1])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 13) and columns [0, 13) read the image
 			d := col[676:845]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				copy(row[0:13], src[0:13])
-			}
+			copy(d[0:169], image[0:169])
 		}
 		{
 			// tap (1, 2): output rows [0, 13) and columns [0, 12) read the image
 			d := col[845:1014]
+			copy(d[0:168], image[1:169])
+			clear(d[168:])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 12) and columns [1, 13) read the image
 			d := col[1014:1183]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
-			}
+			copy(d[1:156], image[13:168])
+			clear(d[:1])
 			clear(d[156:])
+			for oy := 0; oy < 12; oy++ {
+				clear(d[oy*13 : oy*13+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 12) and columns [0, 13) read the image
 			d := col[1183:1352]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				copy(row[0:13], src[0:13])
-			}
+			copy(d[0:156], image[13:169])
 			clear(d[156:])
 		}
 		{
 			// tap (2, 2): output rows [0, 12) and columns [0, 12) read the image
 			d := col[1352:1521]
+			copy(d[0:155], image[14:169])
+			clear(d[155:])
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
-			clear(d[156:])
 		}
 	}
 }
@@ -1411,82 +1307,64 @@ func conv3Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 13) and columns [1, 13) read the image
 			d := col[0:169]
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[14:169], image[0:155])
 		}
 		{
 			// tap (0, 1): output rows [1, 13) and columns [0, 13) read the image
 			d := col[169:338]
-			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[13:169], image[0:156])
 		}
 		{
 			// tap (0, 2): output rows [1, 13) and columns [0, 12) read the image
 			d := col[338:507]
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[13:168], image[1:156])
 		}
 		{
 			// tap (1, 0): output rows [0, 13) and columns [1, 13) read the image
 			d := col[507:676]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[1:169], image[0:168])
 		}
 		{
 			// tap (1, 1): output rows [0, 13) and columns [0, 13) read the image
 			d := col[676:845]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[0:169], image[0:169])
 		}
 		{
 			// tap (1, 2): output rows [0, 13) and columns [0, 12) read the image
 			d := col[845:1014]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[0:168], image[1:169])
 		}
 		{
 			// tap (2, 0): output rows [0, 12) and columns [1, 13) read the image
 			d := col[1014:1183]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[1:156], image[13:168])
 		}
 		{
 			// tap (2, 1): output rows [0, 12) and columns [0, 13) read the image
 			d := col[1183:1352]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[0:156], image[13:169])
 		}
 		{
 			// tap (2, 2): output rows [0, 12) and columns [0, 12) read the image
 			d := col[1352:1521]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[0:155], image[14:169])
 		}
 	}
 }
@@ -1515,8 +1393,10 @@ func (s *state) conv3Backward(img, w int) {
 	dw := s.grads[w][342400:1227136]
 	// The forward pass kept the im2col matrix.
 	col := s.conv3Col[img*389376 : img*389376+389376]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 384, 2304, 169, 1, dout, 169, col, 169, 1, dw, 2304)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:884736]
+	s.gemm(false, true, 2304, 384, 169, 1, col, 169, dout, 169, 0, dwT, 384)
+	runtime.AddTransposed(dw, dwT, 384, 2304)
 	din := s.pool2Grad[img*43264 : img*43264+43264]
 	dcol := s.dcol[w]
 	weights := s.net.params[342400:1227136]
@@ -1536,95 +1416,75 @@ func conv4Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 13) and columns [1, 13) read the image
 			d := col[0:169]
-			clear(d[:13])
+			copy(d[14:169], image[0:155])
+			clear(d[:14])
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 13) and columns [0, 13) read the image
 			d := col[169:338]
+			copy(d[13:169], image[0:156])
 			clear(d[:13])
-			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				copy(row[0:13], src[0:13])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 13) and columns [0, 12) read the image
 			d := col[338:507]
+			copy(d[13:168], image[1:156])
 			clear(d[:13])
+			clear(d[168:])
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 13) and columns [1, 13) read the image
 			d := col[507:676]
+			copy(d[1:169], image[0:168])
+			clear(d[:1])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 13) and columns [0, 13) read the image
 			d := col[676:845]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				copy(row[0:13], src[0:13])
-			}
+			copy(d[0:169], image[0:169])
 		}
 		{
 			// tap (1, 2): output rows [0, 13) and columns [0, 12) read the image
 			d := col[845:1014]
+			copy(d[0:168], image[1:169])
+			clear(d[168:])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 12) and columns [1, 13) read the image
 			d := col[1014:1183]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
-			}
+			copy(d[1:156], image[13:168])
+			clear(d[:1])
 			clear(d[156:])
+			for oy := 0; oy < 12; oy++ {
+				clear(d[oy*13 : oy*13+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 12) and columns [0, 13) read the image
 			d := col[1183:1352]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				copy(row[0:13], src[0:13])
-			}
+			copy(d[0:156], image[13:169])
 			clear(d[156:])
 		}
 		{
 			// tap (2, 2): output rows [0, 12) and columns [0, 12) read the image
 			d := col[1352:1521]
+			copy(d[0:155], image[14:169])
+			clear(d[155:])
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
-			clear(d[156:])
 		}
 	}
 }
@@ -1638,82 +1498,64 @@ func conv4Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 13) and columns [1, 13) read the image
 			d := col[0:169]
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[14:169], image[0:155])
 		}
 		{
 			// tap (0, 1): output rows [1, 13) and columns [0, 13) read the image
 			d := col[169:338]
-			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[13:169], image[0:156])
 		}
 		{
 			// tap (0, 2): output rows [1, 13) and columns [0, 12) read the image
 			d := col[338:507]
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[13:168], image[1:156])
 		}
 		{
 			// tap (1, 0): output rows [0, 13) and columns [1, 13) read the image
 			d := col[507:676]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[1:169], image[0:168])
 		}
 		{
 			// tap (1, 1): output rows [0, 13) and columns [0, 13) read the image
 			d := col[676:845]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[0:169], image[0:169])
 		}
 		{
 			// tap (1, 2): output rows [0, 13) and columns [0, 12) read the image
 			d := col[845:1014]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[0:168], image[1:169])
 		}
 		{
 			// tap (2, 0): output rows [0, 12) and columns [1, 13) read the image
 			d := col[1014:1183]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[1:156], image[13:168])
 		}
 		{
 			// tap (2, 1): output rows [0, 12) and columns [0, 13) read the image
 			d := col[1183:1352]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[0:156], image[13:169])
 		}
 		{
 			// tap (2, 2): output rows [0, 12) and columns [0, 12) read the image
 			d := col[1352:1521]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[0:155], image[14:169])
 		}
 	}
 }
@@ -1744,9 +1586,11 @@ func (s *state) conv4Backward(img, w int) {
 	dw := s.grads[w][1227520:1891072]
 	// The forward pass kept the im2col matrix.
 	col := s.conv4Col[img*584064 : img*584064+584064]
-	// dW += dout·colᵀ, per group.
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:331776]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, true, 192, 1728, 169, 1, dout[g*32448:g*32448+32448], 169, col[g*292032:g*292032+292032], 169, 1, dw[g*331776:g*331776+331776], 1728)
+		s.gemm(false, true, 1728, 192, 169, 1, col[g*292032:g*292032+292032], 169, dout[g*32448:g*32448+32448], 169, 0, dwT, 192)
+		runtime.AddTransposed(dw[g*331776:g*331776+331776], dwT, 192, 1728)
 	}
 	din := s.conv3Grad[img*64896 : img*64896+64896]
 	dcol := s.dcol[w]
@@ -1769,95 +1613,75 @@ func conv5Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 13) and columns [1, 13) read the image
 			d := col[0:169]
-			clear(d[:13])
+			copy(d[14:169], image[0:155])
+			clear(d[:14])
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 13) and columns [0, 13) read the image
 			d := col[169:338]
+			copy(d[13:169], image[0:156])
 			clear(d[:13])
-			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				copy(row[0:13], src[0:13])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 13) and columns [0, 12) read the image
 			d := col[338:507]
+			copy(d[13:168], image[1:156])
 			clear(d[:13])
+			clear(d[168:])
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 13) and columns [1, 13) read the image
 			d := col[507:676]
+			copy(d[1:169], image[0:168])
+			clear(d[:1])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 13) and columns [0, 13) read the image
 			d := col[676:845]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				copy(row[0:13], src[0:13])
-			}
+			copy(d[0:169], image[0:169])
 		}
 		{
 			// tap (1, 2): output rows [0, 13) and columns [0, 12) read the image
 			d := col[845:1014]
+			copy(d[0:168], image[1:169])
+			clear(d[168:])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 12) and columns [1, 13) read the image
 			d := col[1014:1183]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				clear(row[:1])
-				copy(row[1:13], src[0:12])
-			}
+			copy(d[1:156], image[13:168])
+			clear(d[:1])
 			clear(d[156:])
+			for oy := 0; oy < 12; oy++ {
+				clear(d[oy*13 : oy*13+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 12) and columns [0, 13) read the image
 			d := col[1183:1352]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				copy(row[0:13], src[0:13])
-			}
+			copy(d[0:156], image[13:169])
 			clear(d[156:])
 		}
 		{
 			// tap (2, 2): output rows [0, 12) and columns [0, 12) read the image
 			d := col[1352:1521]
+			copy(d[0:155], image[14:169])
+			clear(d[155:])
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				copy(row[0:12], src[1:13])
-				clear(row[12:])
+				clear(d[oy*13+12 : oy*13+13])
 			}
-			clear(d[156:])
 		}
 	}
 }
@@ -1871,82 +1695,64 @@ func conv5Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 13) and columns [1, 13) read the image
 			d := col[0:169]
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[14:169], image[0:155])
 		}
 		{
 			// tap (0, 1): output rows [1, 13) and columns [0, 13) read the image
 			d := col[169:338]
-			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[13:169], image[0:156])
 		}
 		{
 			// tap (0, 2): output rows [1, 13) and columns [0, 12) read the image
 			d := col[338:507]
 			for oy := 1; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13-13 : oy*13]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[13:168], image[1:156])
 		}
 		{
 			// tap (1, 0): output rows [0, 13) and columns [1, 13) read the image
 			d := col[507:676]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[1:169], image[0:168])
 		}
 		{
 			// tap (1, 1): output rows [0, 13) and columns [0, 13) read the image
 			d := col[676:845]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[0:169], image[0:169])
 		}
 		{
 			// tap (1, 2): output rows [0, 13) and columns [0, 12) read the image
 			d := col[845:1014]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13 : oy*13+13]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[0:168], image[1:169])
 		}
 		{
 			// tap (2, 0): output rows [0, 12) and columns [1, 13) read the image
 			d := col[1014:1183]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[1:13], src[0:12])
+				clear(d[oy*13 : oy*13+1])
 			}
+			kernels.Add(d[1:156], image[13:168])
 		}
 		{
 			// tap (2, 1): output rows [0, 12) and columns [0, 13) read the image
 			d := col[1183:1352]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[0:13], src[0:13])
-			}
+			kernels.Add(d[0:156], image[13:169])
 		}
 		{
 			// tap (2, 2): output rows [0, 12) and columns [0, 12) read the image
 			d := col[1352:1521]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*13 : oy*13+13]
-				src := image[oy*13+13 : oy*13+26]
-				kernels.Add(row[0:12], src[1:13])
+				clear(d[oy*13+12 : oy*13+13])
 			}
+			kernels.Add(d[0:155], image[14:169])
 		}
 	}
 }
@@ -1978,9 +1784,11 @@ func (s *state) conv5Backward(img, w int) {
 	dw := s.grads[w][1891456:2333824]
 	col := s.col[w]
 	conv5Im2col(in, col)
-	// dW += dout·colᵀ, per group.
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:221184]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, true, 128, 1728, 169, 1, dout[g*21632:g*21632+21632], 169, col[g*292032:g*292032+292032], 169, 1, dw[g*221184:g*221184+221184], 1728)
+		s.gemm(false, true, 1728, 128, 169, 1, col[g*292032:g*292032+292032], 169, dout[g*21632:g*21632+21632], 169, 0, dwT, 128)
+		runtime.AddTransposed(dw[g*221184:g*221184+221184], dwT, 128, 1728)
 	}
 	din := s.conv4Grad[img*64896 : img*64896+64896]
 	dcol := s.dcol[w]

@@ -349,8 +349,10 @@ func (s *state) conv1Backward(img, w int) {
 	dw := s.grads[w][0:588]
 	// The forward pass kept the im2col matrix.
 	col := s.conv1Col[img*9408 : img*9408+9408]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 4, 147, 64, 1, dout, 64, col, 64, 1, dw, 147)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:588]
+	s.gemm(false, true, 147, 4, 64, 1, col, 64, dout, 64, 0, dwT, 4)
+	runtime.AddTransposed(dw, dwT, 4, 147)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return

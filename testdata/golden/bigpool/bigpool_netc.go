@@ -538,8 +538,10 @@ func (s *state) firstBackward(img, w int) {
 	dw := s.grads[w][0:54]
 	// The forward pass kept the im2col matrix.
 	col := s.firstCol[img*5832 : img*5832+5832]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 3, 18, 324, 1, dout, 324, col, 324, 1, dw, 18)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:54]
+	s.gemm(false, true, 18, 3, 324, 1, col, 324, dout, 324, 0, dwT, 3)
+	runtime.AddTransposed(dw, dwT, 3, 18)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -683,8 +685,10 @@ func (s *state) conv2Backward(img, w int) {
 	dw := s.grads[w][57:81]
 	// The forward pass kept the im2col matrix.
 	col := s.conv2Col[img*432 : img*432+432]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 2, 12, 36, 1, dout, 36, col, 36, 1, dw, 12)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:24]
+	s.gemm(false, true, 12, 2, 36, 1, col, 36, dout, 36, 0, dwT, 2)
+	runtime.AddTransposed(dw, dwT, 2, 12)
 	din := s.bigGrad[img*147 : img*147+147]
 	dcol := s.dcol[w]
 	weights := s.net.params[57:81]

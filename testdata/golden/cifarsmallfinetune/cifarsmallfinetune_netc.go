@@ -380,267 +380,219 @@ func conv1Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [2, 32) and columns [2, 32) read the image
 			d := col[0:1024]
-			clear(d[:64])
+			copy(d[66:1024], image[0:958])
+			clear(d[:66])
 			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				clear(row[:2])
-				copy(row[2:32], src[0:30])
+				clear(d[oy*32 : oy*32+2])
 			}
 		}
 		{
 			// tap (0, 1): output rows [2, 32) and columns [1, 32) read the image
 			d := col[1024:2048]
-			clear(d[:64])
+			copy(d[65:1024], image[0:959])
+			clear(d[:65])
 			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
 		}
 		{
 			// tap (0, 2): output rows [2, 32) and columns [0, 32) read the image
 			d := col[2048:3072]
+			copy(d[64:1024], image[0:960])
 			clear(d[:64])
-			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				copy(row[0:32], src[0:32])
-			}
 		}
 		{
 			// tap (0, 3): output rows [2, 32) and columns [0, 31) read the image
 			d := col[3072:4096]
+			copy(d[64:1023], image[1:960])
 			clear(d[:64])
+			clear(d[1023:])
 			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
 		}
 		{
 			// tap (0, 4): output rows [2, 32) and columns [0, 30) read the image
 			d := col[4096:5120]
+			copy(d[64:1022], image[2:960])
 			clear(d[:64])
+			clear(d[1022:])
 			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				copy(row[0:30], src[2:32])
-				clear(row[30:])
+				clear(d[oy*32+30 : oy*32+32])
 			}
 		}
 		{
 			// tap (1, 0): output rows [1, 32) and columns [2, 32) read the image
 			d := col[5120:6144]
-			clear(d[:32])
+			copy(d[34:1024], image[0:990])
+			clear(d[:34])
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				clear(row[:2])
-				copy(row[2:32], src[0:30])
+				clear(d[oy*32 : oy*32+2])
 			}
 		}
 		{
 			// tap (1, 1): output rows [1, 32) and columns [1, 32) read the image
 			d := col[6144:7168]
-			clear(d[:32])
+			copy(d[33:1024], image[0:991])
+			clear(d[:33])
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
 		}
 		{
 			// tap (1, 2): output rows [1, 32) and columns [0, 32) read the image
 			d := col[7168:8192]
+			copy(d[32:1024], image[0:992])
 			clear(d[:32])
-			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				copy(row[0:32], src[0:32])
-			}
 		}
 		{
 			// tap (1, 3): output rows [1, 32) and columns [0, 31) read the image
 			d := col[8192:9216]
+			copy(d[32:1023], image[1:992])
 			clear(d[:32])
+			clear(d[1023:])
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
 		}
 		{
 			// tap (1, 4): output rows [1, 32) and columns [0, 30) read the image
 			d := col[9216:10240]
+			copy(d[32:1022], image[2:992])
 			clear(d[:32])
+			clear(d[1022:])
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				copy(row[0:30], src[2:32])
-				clear(row[30:])
+				clear(d[oy*32+30 : oy*32+32])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 32) and columns [2, 32) read the image
 			d := col[10240:11264]
+			copy(d[2:1024], image[0:1022])
+			clear(d[:2])
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				clear(row[:2])
-				copy(row[2:32], src[0:30])
+				clear(d[oy*32 : oy*32+2])
 			}
 		}
 		{
 			// tap (2, 1): output rows [0, 32) and columns [1, 32) read the image
 			d := col[11264:12288]
+			copy(d[1:1024], image[0:1023])
+			clear(d[:1])
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
 		}
 		{
 			// tap (2, 2): output rows [0, 32) and columns [0, 32) read the image
 			d := col[12288:13312]
-			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				copy(row[0:32], src[0:32])
-			}
+			copy(d[0:1024], image[0:1024])
 		}
 		{
 			// tap (2, 3): output rows [0, 32) and columns [0, 31) read the image
 			d := col[13312:14336]
+			copy(d[0:1023], image[1:1024])
+			clear(d[1023:])
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
 		}
 		{
 			// tap (2, 4): output rows [0, 32) and columns [0, 30) read the image
 			d := col[14336:15360]
+			copy(d[0:1022], image[2:1024])
+			clear(d[1022:])
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				copy(row[0:30], src[2:32])
-				clear(row[30:])
+				clear(d[oy*32+30 : oy*32+32])
 			}
 		}
 		{
 			// tap (3, 0): output rows [0, 31) and columns [2, 32) read the image
 			d := col[15360:16384]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				clear(row[:2])
-				copy(row[2:32], src[0:30])
-			}
+			copy(d[2:992], image[32:1022])
+			clear(d[:2])
 			clear(d[992:])
+			for oy := 0; oy < 31; oy++ {
+				clear(d[oy*32 : oy*32+2])
+			}
 		}
 		{
 			// tap (3, 1): output rows [0, 31) and columns [1, 32) read the image
 			d := col[16384:17408]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
-			}
+			copy(d[1:992], image[32:1023])
+			clear(d[:1])
 			clear(d[992:])
+			for oy := 0; oy < 31; oy++ {
+				clear(d[oy*32 : oy*32+1])
+			}
 		}
 		{
 			// tap (3, 2): output rows [0, 31) and columns [0, 32) read the image
 			d := col[17408:18432]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				copy(row[0:32], src[0:32])
-			}
+			copy(d[0:992], image[32:1024])
 			clear(d[992:])
 		}
 		{
 			// tap (3, 3): output rows [0, 31) and columns [0, 31) read the image
 			d := col[18432:19456]
+			copy(d[0:991], image[33:1024])
+			clear(d[991:])
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
-			clear(d[992:])
 		}
 		{
 			// tap (3, 4): output rows [0, 31) and columns [0, 30) read the image
 			d := col[19456:20480]
+			copy(d[0:990], image[34:1024])
+			clear(d[990:])
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				copy(row[0:30], src[2:32])
-				clear(row[30:])
+				clear(d[oy*32+30 : oy*32+32])
 			}
-			clear(d[992:])
 		}
 		{
 			// tap (4, 0): output rows [0, 30) and columns [2, 32) read the image
 			d := col[20480:21504]
-			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				clear(row[:2])
-				copy(row[2:32], src[0:30])
-			}
+			copy(d[2:960], image[64:1022])
+			clear(d[:2])
 			clear(d[960:])
+			for oy := 0; oy < 30; oy++ {
+				clear(d[oy*32 : oy*32+2])
+			}
 		}
 		{
 			// tap (4, 1): output rows [0, 30) and columns [1, 32) read the image
 			d := col[21504:22528]
-			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
-			}
+			copy(d[1:960], image[64:1023])
+			clear(d[:1])
 			clear(d[960:])
+			for oy := 0; oy < 30; oy++ {
+				clear(d[oy*32 : oy*32+1])
+			}
 		}
 		{
 			// tap (4, 2): output rows [0, 30) and columns [0, 32) read the image
 			d := col[22528:23552]
-			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				copy(row[0:32], src[0:32])
-			}
+			copy(d[0:960], image[64:1024])
 			clear(d[960:])
 		}
 		{
 			// tap (4, 3): output rows [0, 30) and columns [0, 31) read the image
 			d := col[23552:24576]
+			copy(d[0:959], image[65:1024])
+			clear(d[959:])
 			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
-			clear(d[960:])
 		}
 		{
 			// tap (4, 4): output rows [0, 30) and columns [0, 30) read the image
 			d := col[24576:25600]
+			copy(d[0:958], image[66:1024])
+			clear(d[958:])
 			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				copy(row[0:30], src[2:32])
-				clear(row[30:])
+				clear(d[oy*32+30 : oy*32+32])
 			}
-			clear(d[960:])
 		}
 	}
 }
@@ -654,226 +606,186 @@ func conv1Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [2, 32) and columns [2, 32) read the image
 			d := col[0:1024]
 			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				kernels.Add(row[2:32], src[0:30])
+				clear(d[oy*32 : oy*32+2])
 			}
+			kernels.Add(d[66:1024], image[0:958])
 		}
 		{
 			// tap (0, 1): output rows [2, 32) and columns [1, 32) read the image
 			d := col[1024:2048]
 			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[65:1024], image[0:959])
 		}
 		{
 			// tap (0, 2): output rows [2, 32) and columns [0, 32) read the image
 			d := col[2048:3072]
-			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[64:1024], image[0:960])
 		}
 		{
 			// tap (0, 3): output rows [2, 32) and columns [0, 31) read the image
 			d := col[3072:4096]
 			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[64:1023], image[1:960])
 		}
 		{
 			// tap (0, 4): output rows [2, 32) and columns [0, 30) read the image
 			d := col[4096:5120]
 			for oy := 2; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-64 : oy*32-32]
-				kernels.Add(row[0:30], src[2:32])
+				clear(d[oy*32+30 : oy*32+32])
 			}
+			kernels.Add(d[64:1022], image[2:960])
 		}
 		{
 			// tap (1, 0): output rows [1, 32) and columns [2, 32) read the image
 			d := col[5120:6144]
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[2:32], src[0:30])
+				clear(d[oy*32 : oy*32+2])
 			}
+			kernels.Add(d[34:1024], image[0:990])
 		}
 		{
 			// tap (1, 1): output rows [1, 32) and columns [1, 32) read the image
 			d := col[6144:7168]
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[33:1024], image[0:991])
 		}
 		{
 			// tap (1, 2): output rows [1, 32) and columns [0, 32) read the image
 			d := col[7168:8192]
-			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[32:1024], image[0:992])
 		}
 		{
 			// tap (1, 3): output rows [1, 32) and columns [0, 31) read the image
 			d := col[8192:9216]
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[32:1023], image[1:992])
 		}
 		{
 			// tap (1, 4): output rows [1, 32) and columns [0, 30) read the image
 			d := col[9216:10240]
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[0:30], src[2:32])
+				clear(d[oy*32+30 : oy*32+32])
 			}
+			kernels.Add(d[32:1022], image[2:992])
 		}
 		{
 			// tap (2, 0): output rows [0, 32) and columns [2, 32) read the image
 			d := col[10240:11264]
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[2:32], src[0:30])
+				clear(d[oy*32 : oy*32+2])
 			}
+			kernels.Add(d[2:1024], image[0:1022])
 		}
 		{
 			// tap (2, 1): output rows [0, 32) and columns [1, 32) read the image
 			d := col[11264:12288]
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[1:1024], image[0:1023])
 		}
 		{
 			// tap (2, 2): output rows [0, 32) and columns [0, 32) read the image
 			d := col[12288:13312]
-			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[0:1024], image[0:1024])
 		}
 		{
 			// tap (2, 3): output rows [0, 32) and columns [0, 31) read the image
 			d := col[13312:14336]
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[0:1023], image[1:1024])
 		}
 		{
 			// tap (2, 4): output rows [0, 32) and columns [0, 30) read the image
 			d := col[14336:15360]
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[0:30], src[2:32])
+				clear(d[oy*32+30 : oy*32+32])
 			}
+			kernels.Add(d[0:1022], image[2:1024])
 		}
 		{
 			// tap (3, 0): output rows [0, 31) and columns [2, 32) read the image
 			d := col[15360:16384]
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[2:32], src[0:30])
+				clear(d[oy*32 : oy*32+2])
 			}
+			kernels.Add(d[2:992], image[32:1022])
 		}
 		{
 			// tap (3, 1): output rows [0, 31) and columns [1, 32) read the image
 			d := col[16384:17408]
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[1:992], image[32:1023])
 		}
 		{
 			// tap (3, 2): output rows [0, 31) and columns [0, 32) read the image
 			d := col[17408:18432]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[0:992], image[32:1024])
 		}
 		{
 			// tap (3, 3): output rows [0, 31) and columns [0, 31) read the image
 			d := col[18432:19456]
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[0:991], image[33:1024])
 		}
 		{
 			// tap (3, 4): output rows [0, 31) and columns [0, 30) read the image
 			d := col[19456:20480]
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[0:30], src[2:32])
+				clear(d[oy*32+30 : oy*32+32])
 			}
+			kernels.Add(d[0:990], image[34:1024])
 		}
 		{
 			// tap (4, 0): output rows [0, 30) and columns [2, 32) read the image
 			d := col[20480:21504]
 			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				kernels.Add(row[2:32], src[0:30])
+				clear(d[oy*32 : oy*32+2])
 			}
+			kernels.Add(d[2:960], image[64:1022])
 		}
 		{
 			// tap (4, 1): output rows [0, 30) and columns [1, 32) read the image
 			d := col[21504:22528]
 			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[1:960], image[64:1023])
 		}
 		{
 			// tap (4, 2): output rows [0, 30) and columns [0, 32) read the image
 			d := col[22528:23552]
-			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[0:960], image[64:1024])
 		}
 		{
 			// tap (4, 3): output rows [0, 30) and columns [0, 31) read the image
 			d := col[23552:24576]
 			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[0:959], image[65:1024])
 		}
 		{
 			// tap (4, 4): output rows [0, 30) and columns [0, 30) read the image
 			d := col[24576:25600]
 			for oy := 0; oy < 30; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+64 : oy*32+96]
-				kernels.Add(row[0:30], src[2:32])
+				clear(d[oy*32+30 : oy*32+32])
 			}
+			kernels.Add(d[0:958], image[66:1024])
 		}
 	}
 }
@@ -902,8 +814,10 @@ func (s *state) conv1Backward(img, w int) {
 	dw := s.grads[w][0:1200]
 	// The forward pass kept the im2col matrix.
 	col := s.conv1Col[img*76800 : img*76800+76800]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 16, 75, 1024, 1, dout, 1024, col, 1024, 1, dw, 75)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:1200]
+	s.gemm(false, true, 75, 16, 1024, 1, col, 1024, dout, 1024, 0, dwT, 16)
+	runtime.AddTransposed(dw, dwT, 16, 75)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -964,267 +878,219 @@ func conv2Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [2, 16) and columns [2, 16) read the image
 			d := col[0:256]
-			clear(d[:32])
+			copy(d[34:256], image[0:222])
+			clear(d[:34])
 			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				clear(row[:2])
-				copy(row[2:16], src[0:14])
+				clear(d[oy*16 : oy*16+2])
 			}
 		}
 		{
 			// tap (0, 1): output rows [2, 16) and columns [1, 16) read the image
 			d := col[256:512]
-			clear(d[:32])
+			copy(d[33:256], image[0:223])
+			clear(d[:33])
 			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
 		}
 		{
 			// tap (0, 2): output rows [2, 16) and columns [0, 16) read the image
 			d := col[512:768]
+			copy(d[32:256], image[0:224])
 			clear(d[:32])
-			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				copy(row[0:16], src[0:16])
-			}
 		}
 		{
 			// tap (0, 3): output rows [2, 16) and columns [0, 15) read the image
 			d := col[768:1024]
+			copy(d[32:255], image[1:224])
 			clear(d[:32])
+			clear(d[255:])
 			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
 		}
 		{
 			// tap (0, 4): output rows [2, 16) and columns [0, 14) read the image
 			d := col[1024:1280]
+			copy(d[32:254], image[2:224])
 			clear(d[:32])
+			clear(d[254:])
 			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				copy(row[0:14], src[2:16])
-				clear(row[14:])
+				clear(d[oy*16+14 : oy*16+16])
 			}
 		}
 		{
 			// tap (1, 0): output rows [1, 16) and columns [2, 16) read the image
 			d := col[1280:1536]
-			clear(d[:16])
+			copy(d[18:256], image[0:238])
+			clear(d[:18])
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				clear(row[:2])
-				copy(row[2:16], src[0:14])
+				clear(d[oy*16 : oy*16+2])
 			}
 		}
 		{
 			// tap (1, 1): output rows [1, 16) and columns [1, 16) read the image
 			d := col[1536:1792]
-			clear(d[:16])
+			copy(d[17:256], image[0:239])
+			clear(d[:17])
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
 		}
 		{
 			// tap (1, 2): output rows [1, 16) and columns [0, 16) read the image
 			d := col[1792:2048]
+			copy(d[16:256], image[0:240])
 			clear(d[:16])
-			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				copy(row[0:16], src[0:16])
-			}
 		}
 		{
 			// tap (1, 3): output rows [1, 16) and columns [0, 15) read the image
 			d := col[2048:2304]
+			copy(d[16:255], image[1:240])
 			clear(d[:16])
+			clear(d[255:])
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
 		}
 		{
 			// tap (1, 4): output rows [1, 16) and columns [0, 14) read the image
 			d := col[2304:2560]
+			copy(d[16:254], image[2:240])
 			clear(d[:16])
+			clear(d[254:])
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				copy(row[0:14], src[2:16])
-				clear(row[14:])
+				clear(d[oy*16+14 : oy*16+16])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 16) and columns [2, 16) read the image
 			d := col[2560:2816]
+			copy(d[2:256], image[0:254])
+			clear(d[:2])
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				clear(row[:2])
-				copy(row[2:16], src[0:14])
+				clear(d[oy*16 : oy*16+2])
 			}
 		}
 		{
 			// tap (2, 1): output rows [0, 16) and columns [1, 16) read the image
 			d := col[2816:3072]
+			copy(d[1:256], image[0:255])
+			clear(d[:1])
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
 		}
 		{
 			// tap (2, 2): output rows [0, 16) and columns [0, 16) read the image
 			d := col[3072:3328]
-			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				copy(row[0:16], src[0:16])
-			}
+			copy(d[0:256], image[0:256])
 		}
 		{
 			// tap (2, 3): output rows [0, 16) and columns [0, 15) read the image
 			d := col[3328:3584]
+			copy(d[0:255], image[1:256])
+			clear(d[255:])
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
 		}
 		{
 			// tap (2, 4): output rows [0, 16) and columns [0, 14) read the image
 			d := col[3584:3840]
+			copy(d[0:254], image[2:256])
+			clear(d[254:])
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				copy(row[0:14], src[2:16])
-				clear(row[14:])
+				clear(d[oy*16+14 : oy*16+16])
 			}
 		}
 		{
 			// tap (3, 0): output rows [0, 15) and columns [2, 16) read the image
 			d := col[3840:4096]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				clear(row[:2])
-				copy(row[2:16], src[0:14])
-			}
+			copy(d[2:240], image[16:254])
+			clear(d[:2])
 			clear(d[240:])
+			for oy := 0; oy < 15; oy++ {
+				clear(d[oy*16 : oy*16+2])
+			}
 		}
 		{
 			// tap (3, 1): output rows [0, 15) and columns [1, 16) read the image
 			d := col[4096:4352]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
-			}
+			copy(d[1:240], image[16:255])
+			clear(d[:1])
 			clear(d[240:])
+			for oy := 0; oy < 15; oy++ {
+				clear(d[oy*16 : oy*16+1])
+			}
 		}
 		{
 			// tap (3, 2): output rows [0, 15) and columns [0, 16) read the image
 			d := col[4352:4608]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				copy(row[0:16], src[0:16])
-			}
+			copy(d[0:240], image[16:256])
 			clear(d[240:])
 		}
 		{
 			// tap (3, 3): output rows [0, 15) and columns [0, 15) read the image
 			d := col[4608:4864]
+			copy(d[0:239], image[17:256])
+			clear(d[239:])
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
-			clear(d[240:])
 		}
 		{
 			// tap (3, 4): output rows [0, 15) and columns [0, 14) read the image
 			d := col[4864:5120]
+			copy(d[0:238], image[18:256])
+			clear(d[238:])
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				copy(row[0:14], src[2:16])
-				clear(row[14:])
+				clear(d[oy*16+14 : oy*16+16])
 			}
-			clear(d[240:])
 		}
 		{
 			// tap (4, 0): output rows [0, 14) and columns [2, 16) read the image
 			d := col[5120:5376]
-			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				clear(row[:2])
-				copy(row[2:16], src[0:14])
-			}
+			copy(d[2:224], image[32:254])
+			clear(d[:2])
 			clear(d[224:])
+			for oy := 0; oy < 14; oy++ {
+				clear(d[oy*16 : oy*16+2])
+			}
 		}
 		{
 			// tap (4, 1): output rows [0, 14) and columns [1, 16) read the image
 			d := col[5376:5632]
-			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
-			}
+			copy(d[1:224], image[32:255])
+			clear(d[:1])
 			clear(d[224:])
+			for oy := 0; oy < 14; oy++ {
+				clear(d[oy*16 : oy*16+1])
+			}
 		}
 		{
 			// tap (4, 2): output rows [0, 14) and columns [0, 16) read the image
 			d := col[5632:5888]
-			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				copy(row[0:16], src[0:16])
-			}
+			copy(d[0:224], image[32:256])
 			clear(d[224:])
 		}
 		{
 			// tap (4, 3): output rows [0, 14) and columns [0, 15) read the image
 			d := col[5888:6144]
+			copy(d[0:223], image[33:256])
+			clear(d[223:])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
-			clear(d[224:])
 		}
 		{
 			// tap (4, 4): output rows [0, 14) and columns [0, 14) read the image
 			d := col[6144:6400]
+			copy(d[0:222], image[34:256])
+			clear(d[222:])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				copy(row[0:14], src[2:16])
-				clear(row[14:])
+				clear(d[oy*16+14 : oy*16+16])
 			}
-			clear(d[224:])
 		}
 	}
 }
@@ -1238,226 +1104,186 @@ func conv2Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [2, 16) and columns [2, 16) read the image
 			d := col[0:256]
 			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				kernels.Add(row[2:16], src[0:14])
+				clear(d[oy*16 : oy*16+2])
 			}
+			kernels.Add(d[34:256], image[0:222])
 		}
 		{
 			// tap (0, 1): output rows [2, 16) and columns [1, 16) read the image
 			d := col[256:512]
 			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[33:256], image[0:223])
 		}
 		{
 			// tap (0, 2): output rows [2, 16) and columns [0, 16) read the image
 			d := col[512:768]
-			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[32:256], image[0:224])
 		}
 		{
 			// tap (0, 3): output rows [2, 16) and columns [0, 15) read the image
 			d := col[768:1024]
 			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[32:255], image[1:224])
 		}
 		{
 			// tap (0, 4): output rows [2, 16) and columns [0, 14) read the image
 			d := col[1024:1280]
 			for oy := 2; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-32 : oy*16-16]
-				kernels.Add(row[0:14], src[2:16])
+				clear(d[oy*16+14 : oy*16+16])
 			}
+			kernels.Add(d[32:254], image[2:224])
 		}
 		{
 			// tap (1, 0): output rows [1, 16) and columns [2, 16) read the image
 			d := col[1280:1536]
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[2:16], src[0:14])
+				clear(d[oy*16 : oy*16+2])
 			}
+			kernels.Add(d[18:256], image[0:238])
 		}
 		{
 			// tap (1, 1): output rows [1, 16) and columns [1, 16) read the image
 			d := col[1536:1792]
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[17:256], image[0:239])
 		}
 		{
 			// tap (1, 2): output rows [1, 16) and columns [0, 16) read the image
 			d := col[1792:2048]
-			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[16:256], image[0:240])
 		}
 		{
 			// tap (1, 3): output rows [1, 16) and columns [0, 15) read the image
 			d := col[2048:2304]
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[16:255], image[1:240])
 		}
 		{
 			// tap (1, 4): output rows [1, 16) and columns [0, 14) read the image
 			d := col[2304:2560]
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[0:14], src[2:16])
+				clear(d[oy*16+14 : oy*16+16])
 			}
+			kernels.Add(d[16:254], image[2:240])
 		}
 		{
 			// tap (2, 0): output rows [0, 16) and columns [2, 16) read the image
 			d := col[2560:2816]
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[2:16], src[0:14])
+				clear(d[oy*16 : oy*16+2])
 			}
+			kernels.Add(d[2:256], image[0:254])
 		}
 		{
 			// tap (2, 1): output rows [0, 16) and columns [1, 16) read the image
 			d := col[2816:3072]
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[1:256], image[0:255])
 		}
 		{
 			// tap (2, 2): output rows [0, 16) and columns [0, 16) read the image
 			d := col[3072:3328]
-			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[0:256], image[0:256])
 		}
 		{
 			// tap (2, 3): output rows [0, 16) and columns [0, 15) read the image
 			d := col[3328:3584]
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[0:255], image[1:256])
 		}
 		{
 			// tap (2, 4): output rows [0, 16) and columns [0, 14) read the image
 			d := col[3584:3840]
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[0:14], src[2:16])
+				clear(d[oy*16+14 : oy*16+16])
 			}
+			kernels.Add(d[0:254], image[2:256])
 		}
 		{
 			// tap (3, 0): output rows [0, 15) and columns [2, 16) read the image
 			d := col[3840:4096]
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[2:16], src[0:14])
+				clear(d[oy*16 : oy*16+2])
 			}
+			kernels.Add(d[2:240], image[16:254])
 		}
 		{
 			// tap (3, 1): output rows [0, 15) and columns [1, 16) read the image
 			d := col[4096:4352]
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[1:240], image[16:255])
 		}
 		{
 			// tap (3, 2): output rows [0, 15) and columns [0, 16) read the image
 			d := col[4352:4608]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[0:240], image[16:256])
 		}
 		{
 			// tap (3, 3): output rows [0, 15) and columns [0, 15) read the image
 			d := col[4608:4864]
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[0:239], image[17:256])
 		}
 		{
 			// tap (3, 4): output rows [0, 15) and columns [0, 14) read the image
 			d := col[4864:5120]
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[0:14], src[2:16])
+				clear(d[oy*16+14 : oy*16+16])
 			}
+			kernels.Add(d[0:238], image[18:256])
 		}
 		{
 			// tap (4, 0): output rows [0, 14) and columns [2, 16) read the image
 			d := col[5120:5376]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				kernels.Add(row[2:16], src[0:14])
+				clear(d[oy*16 : oy*16+2])
 			}
+			kernels.Add(d[2:224], image[32:254])
 		}
 		{
 			// tap (4, 1): output rows [0, 14) and columns [1, 16) read the image
 			d := col[5376:5632]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[1:224], image[32:255])
 		}
 		{
 			// tap (4, 2): output rows [0, 14) and columns [0, 16) read the image
 			d := col[5632:5888]
-			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[0:224], image[32:256])
 		}
 		{
 			// tap (4, 3): output rows [0, 14) and columns [0, 15) read the image
 			d := col[5888:6144]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[0:223], image[33:256])
 		}
 		{
 			// tap (4, 4): output rows [0, 14) and columns [0, 14) read the image
 			d := col[6144:6400]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+32 : oy*16+48]
-				kernels.Add(row[0:14], src[2:16])
+				clear(d[oy*16+14 : oy*16+16])
 			}
+			kernels.Add(d[0:222], image[34:256])
 		}
 	}
 }
@@ -1486,8 +1312,10 @@ func (s *state) conv2Backward(img, w int) {
 	dw := s.grads[w][1216:9216]
 	// The forward pass kept the im2col matrix.
 	col := s.conv2Col[img*102400 : img*102400+102400]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 20, 400, 256, 1, dout, 256, col, 256, 1, dw, 400)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:8000]
+	s.gemm(false, true, 400, 20, 256, 1, col, 256, dout, 256, 0, dwT, 20)
+	runtime.AddTransposed(dw, dwT, 20, 400)
 	din := s.pool1Grad[img*4096 : img*4096+4096]
 	dcol := s.dcol[w]
 	weights := s.net.params[1216:9216]
@@ -1544,267 +1372,219 @@ func conv3Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [2, 8) and columns [2, 8) read the image
 			d := col[0:64]
-			clear(d[:16])
+			copy(d[18:64], image[0:46])
+			clear(d[:18])
 			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				clear(row[:2])
-				copy(row[2:8], src[0:6])
+				clear(d[oy*8 : oy*8+2])
 			}
 		}
 		{
 			// tap (0, 1): output rows [2, 8) and columns [1, 8) read the image
 			d := col[64:128]
-			clear(d[:16])
+			copy(d[17:64], image[0:47])
+			clear(d[:17])
 			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (0, 2): output rows [2, 8) and columns [0, 8) read the image
 			d := col[128:192]
+			copy(d[16:64], image[0:48])
 			clear(d[:16])
-			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				copy(row[0:8], src[0:8])
-			}
 		}
 		{
 			// tap (0, 3): output rows [2, 8) and columns [0, 7) read the image
 			d := col[192:256]
+			copy(d[16:63], image[1:48])
 			clear(d[:16])
+			clear(d[63:])
 			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (0, 4): output rows [2, 8) and columns [0, 6) read the image
 			d := col[256:320]
+			copy(d[16:62], image[2:48])
 			clear(d[:16])
+			clear(d[62:])
 			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				copy(row[0:6], src[2:8])
-				clear(row[6:])
+				clear(d[oy*8+6 : oy*8+8])
 			}
 		}
 		{
 			// tap (1, 0): output rows [1, 8) and columns [2, 8) read the image
 			d := col[320:384]
-			clear(d[:8])
+			copy(d[10:64], image[0:54])
+			clear(d[:10])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				clear(row[:2])
-				copy(row[2:8], src[0:6])
+				clear(d[oy*8 : oy*8+2])
 			}
 		}
 		{
 			// tap (1, 1): output rows [1, 8) and columns [1, 8) read the image
 			d := col[384:448]
-			clear(d[:8])
+			copy(d[9:64], image[0:55])
+			clear(d[:9])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (1, 2): output rows [1, 8) and columns [0, 8) read the image
 			d := col[448:512]
+			copy(d[8:64], image[0:56])
 			clear(d[:8])
-			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:8], src[0:8])
-			}
 		}
 		{
 			// tap (1, 3): output rows [1, 8) and columns [0, 7) read the image
 			d := col[512:576]
+			copy(d[8:63], image[1:56])
 			clear(d[:8])
+			clear(d[63:])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (1, 4): output rows [1, 8) and columns [0, 6) read the image
 			d := col[576:640]
+			copy(d[8:62], image[2:56])
 			clear(d[:8])
+			clear(d[62:])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:6], src[2:8])
-				clear(row[6:])
+				clear(d[oy*8+6 : oy*8+8])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 8) and columns [2, 8) read the image
 			d := col[640:704]
+			copy(d[2:64], image[0:62])
+			clear(d[:2])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				clear(row[:2])
-				copy(row[2:8], src[0:6])
+				clear(d[oy*8 : oy*8+2])
 			}
 		}
 		{
 			// tap (2, 1): output rows [0, 8) and columns [1, 8) read the image
 			d := col[704:768]
+			copy(d[1:64], image[0:63])
+			clear(d[:1])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (2, 2): output rows [0, 8) and columns [0, 8) read the image
 			d := col[768:832]
-			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:64], image[0:64])
 		}
 		{
 			// tap (2, 3): output rows [0, 8) and columns [0, 7) read the image
 			d := col[832:896]
+			copy(d[0:63], image[1:64])
+			clear(d[63:])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (2, 4): output rows [0, 8) and columns [0, 6) read the image
 			d := col[896:960]
+			copy(d[0:62], image[2:64])
+			clear(d[62:])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:6], src[2:8])
-				clear(row[6:])
+				clear(d[oy*8+6 : oy*8+8])
 			}
 		}
 		{
 			// tap (3, 0): output rows [0, 7) and columns [2, 8) read the image
 			d := col[960:1024]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				clear(row[:2])
-				copy(row[2:8], src[0:6])
-			}
+			copy(d[2:56], image[8:62])
+			clear(d[:2])
 			clear(d[56:])
+			for oy := 0; oy < 7; oy++ {
+				clear(d[oy*8 : oy*8+2])
+			}
 		}
 		{
 			// tap (3, 1): output rows [0, 7) and columns [1, 8) read the image
 			d := col[1024:1088]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
-			}
+			copy(d[1:56], image[8:63])
+			clear(d[:1])
 			clear(d[56:])
+			for oy := 0; oy < 7; oy++ {
+				clear(d[oy*8 : oy*8+1])
+			}
 		}
 		{
 			// tap (3, 2): output rows [0, 7) and columns [0, 8) read the image
 			d := col[1088:1152]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:56], image[8:64])
 			clear(d[56:])
 		}
 		{
 			// tap (3, 3): output rows [0, 7) and columns [0, 7) read the image
 			d := col[1152:1216]
+			copy(d[0:55], image[9:64])
+			clear(d[55:])
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
-			clear(d[56:])
 		}
 		{
 			// tap (3, 4): output rows [0, 7) and columns [0, 6) read the image
 			d := col[1216:1280]
+			copy(d[0:54], image[10:64])
+			clear(d[54:])
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:6], src[2:8])
-				clear(row[6:])
+				clear(d[oy*8+6 : oy*8+8])
 			}
-			clear(d[56:])
 		}
 		{
 			// tap (4, 0): output rows [0, 6) and columns [2, 8) read the image
 			d := col[1280:1344]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				clear(row[:2])
-				copy(row[2:8], src[0:6])
-			}
+			copy(d[2:48], image[16:62])
+			clear(d[:2])
 			clear(d[48:])
+			for oy := 0; oy < 6; oy++ {
+				clear(d[oy*8 : oy*8+2])
+			}
 		}
 		{
 			// tap (4, 1): output rows [0, 6) and columns [1, 8) read the image
 			d := col[1344:1408]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
-			}
+			copy(d[1:48], image[16:63])
+			clear(d[:1])
 			clear(d[48:])
+			for oy := 0; oy < 6; oy++ {
+				clear(d[oy*8 : oy*8+1])
+			}
 		}
 		{
 			// tap (4, 2): output rows [0, 6) and columns [0, 8) read the image
 			d := col[1408:1472]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:48], image[16:64])
 			clear(d[48:])
 		}
 		{
 			// tap (4, 3): output rows [0, 6) and columns [0, 7) read the image
 			d := col[1472:1536]
+			copy(d[0:47], image[17:64])
+			clear(d[47:])
 			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
-			clear(d[48:])
 		}
 		{
 			// tap (4, 4): output rows [0, 6) and columns [0, 6) read the image
 			d := col[1536:1600]
+			copy(d[0:46], image[18:64])
+			clear(d[46:])
 			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				copy(row[0:6], src[2:8])
-				clear(row[6:])
+				clear(d[oy*8+6 : oy*8+8])
 			}
-			clear(d[48:])
 		}
 	}
 }
@@ -1818,226 +1598,186 @@ func conv3Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [2, 8) and columns [2, 8) read the image
 			d := col[0:64]
 			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				kernels.Add(row[2:8], src[0:6])
+				clear(d[oy*8 : oy*8+2])
 			}
+			kernels.Add(d[18:64], image[0:46])
 		}
 		{
 			// tap (0, 1): output rows [2, 8) and columns [1, 8) read the image
 			d := col[64:128]
 			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[17:64], image[0:47])
 		}
 		{
 			// tap (0, 2): output rows [2, 8) and columns [0, 8) read the image
 			d := col[128:192]
-			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[16:64], image[0:48])
 		}
 		{
 			// tap (0, 3): output rows [2, 8) and columns [0, 7) read the image
 			d := col[192:256]
 			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[16:63], image[1:48])
 		}
 		{
 			// tap (0, 4): output rows [2, 8) and columns [0, 6) read the image
 			d := col[256:320]
 			for oy := 2; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-16 : oy*8-8]
-				kernels.Add(row[0:6], src[2:8])
+				clear(d[oy*8+6 : oy*8+8])
 			}
+			kernels.Add(d[16:62], image[2:48])
 		}
 		{
 			// tap (1, 0): output rows [1, 8) and columns [2, 8) read the image
 			d := col[320:384]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[2:8], src[0:6])
+				clear(d[oy*8 : oy*8+2])
 			}
+			kernels.Add(d[10:64], image[0:54])
 		}
 		{
 			// tap (1, 1): output rows [1, 8) and columns [1, 8) read the image
 			d := col[384:448]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[9:64], image[0:55])
 		}
 		{
 			// tap (1, 2): output rows [1, 8) and columns [0, 8) read the image
 			d := col[448:512]
-			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[8:64], image[0:56])
 		}
 		{
 			// tap (1, 3): output rows [1, 8) and columns [0, 7) read the image
 			d := col[512:576]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[8:63], image[1:56])
 		}
 		{
 			// tap (1, 4): output rows [1, 8) and columns [0, 6) read the image
 			d := col[576:640]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:6], src[2:8])
+				clear(d[oy*8+6 : oy*8+8])
 			}
+			kernels.Add(d[8:62], image[2:56])
 		}
 		{
 			// tap (2, 0): output rows [0, 8) and columns [2, 8) read the image
 			d := col[640:704]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[2:8], src[0:6])
+				clear(d[oy*8 : oy*8+2])
 			}
+			kernels.Add(d[2:64], image[0:62])
 		}
 		{
 			// tap (2, 1): output rows [0, 8) and columns [1, 8) read the image
 			d := col[704:768]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:64], image[0:63])
 		}
 		{
 			// tap (2, 2): output rows [0, 8) and columns [0, 8) read the image
 			d := col[768:832]
-			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:64], image[0:64])
 		}
 		{
 			// tap (2, 3): output rows [0, 8) and columns [0, 7) read the image
 			d := col[832:896]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:63], image[1:64])
 		}
 		{
 			// tap (2, 4): output rows [0, 8) and columns [0, 6) read the image
 			d := col[896:960]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:6], src[2:8])
+				clear(d[oy*8+6 : oy*8+8])
 			}
+			kernels.Add(d[0:62], image[2:64])
 		}
 		{
 			// tap (3, 0): output rows [0, 7) and columns [2, 8) read the image
 			d := col[960:1024]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[2:8], src[0:6])
+				clear(d[oy*8 : oy*8+2])
 			}
+			kernels.Add(d[2:56], image[8:62])
 		}
 		{
 			// tap (3, 1): output rows [0, 7) and columns [1, 8) read the image
 			d := col[1024:1088]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:56], image[8:63])
 		}
 		{
 			// tap (3, 2): output rows [0, 7) and columns [0, 8) read the image
 			d := col[1088:1152]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:56], image[8:64])
 		}
 		{
 			// tap (3, 3): output rows [0, 7) and columns [0, 7) read the image
 			d := col[1152:1216]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:55], image[9:64])
 		}
 		{
 			// tap (3, 4): output rows [0, 7) and columns [0, 6) read the image
 			d := col[1216:1280]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:6], src[2:8])
+				clear(d[oy*8+6 : oy*8+8])
 			}
+			kernels.Add(d[0:54], image[10:64])
 		}
 		{
 			// tap (4, 0): output rows [0, 6) and columns [2, 8) read the image
 			d := col[1280:1344]
 			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				kernels.Add(row[2:8], src[0:6])
+				clear(d[oy*8 : oy*8+2])
 			}
+			kernels.Add(d[2:48], image[16:62])
 		}
 		{
 			// tap (4, 1): output rows [0, 6) and columns [1, 8) read the image
 			d := col[1344:1408]
 			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:48], image[16:63])
 		}
 		{
 			// tap (4, 2): output rows [0, 6) and columns [0, 8) read the image
 			d := col[1408:1472]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:48], image[16:64])
 		}
 		{
 			// tap (4, 3): output rows [0, 6) and columns [0, 7) read the image
 			d := col[1472:1536]
 			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:47], image[17:64])
 		}
 		{
 			// tap (4, 4): output rows [0, 6) and columns [0, 6) read the image
 			d := col[1536:1600]
 			for oy := 0; oy < 6; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+16 : oy*8+24]
-				kernels.Add(row[0:6], src[2:8])
+				clear(d[oy*8+6 : oy*8+8])
 			}
+			kernels.Add(d[0:46], image[18:64])
 		}
 	}
 }
@@ -2066,8 +1806,10 @@ func (s *state) conv3Backward(img, w int) {
 	dw := s.grads[w][9236:19236]
 	// The forward pass kept the im2col matrix.
 	col := s.conv3Col[img*32000 : img*32000+32000]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 20, 500, 64, 1, dout, 64, col, 64, 1, dw, 500)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:10000]
+	s.gemm(false, true, 500, 20, 64, 1, col, 64, dout, 64, 0, dwT, 20)
+	runtime.AddTransposed(dw, dwT, 20, 500)
 	din := s.pool2Grad[img*1280 : img*1280+1280]
 	dcol := s.dcol[w]
 	weights := s.net.params[9236:19236]

@@ -345,267 +345,219 @@ func conv1Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [2, 28) and columns [2, 28) read the image
 			d := col[0:784]
-			clear(d[:56])
+			copy(d[58:784], image[0:726])
+			clear(d[:58])
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
 		}
 		{
 			// tap (0, 1): output rows [2, 28) and columns [1, 28) read the image
 			d := col[784:1568]
-			clear(d[:56])
+			copy(d[57:784], image[0:727])
+			clear(d[:57])
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
 		}
 		{
 			// tap (0, 2): output rows [2, 28) and columns [0, 28) read the image
 			d := col[1568:2352]
+			copy(d[56:784], image[0:728])
 			clear(d[:56])
-			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				copy(row[0:28], src[0:28])
-			}
 		}
 		{
 			// tap (0, 3): output rows [2, 28) and columns [0, 27) read the image
 			d := col[2352:3136]
+			copy(d[56:783], image[1:728])
 			clear(d[:56])
+			clear(d[783:])
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
 		}
 		{
 			// tap (0, 4): output rows [2, 28) and columns [0, 26) read the image
 			d := col[3136:3920]
+			copy(d[56:782], image[2:728])
 			clear(d[:56])
+			clear(d[782:])
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
 		}
 		{
 			// tap (1, 0): output rows [1, 28) and columns [2, 28) read the image
 			d := col[3920:4704]
-			clear(d[:28])
+			copy(d[30:784], image[0:754])
+			clear(d[:30])
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
 		}
 		{
 			// tap (1, 1): output rows [1, 28) and columns [1, 28) read the image
 			d := col[4704:5488]
-			clear(d[:28])
+			copy(d[29:784], image[0:755])
+			clear(d[:29])
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
 		}
 		{
 			// tap (1, 2): output rows [1, 28) and columns [0, 28) read the image
 			d := col[5488:6272]
+			copy(d[28:784], image[0:756])
 			clear(d[:28])
-			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				copy(row[0:28], src[0:28])
-			}
 		}
 		{
 			// tap (1, 3): output rows [1, 28) and columns [0, 27) read the image
 			d := col[6272:7056]
+			copy(d[28:783], image[1:756])
 			clear(d[:28])
+			clear(d[783:])
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
 		}
 		{
 			// tap (1, 4): output rows [1, 28) and columns [0, 26) read the image
 			d := col[7056:7840]
+			copy(d[28:782], image[2:756])
 			clear(d[:28])
+			clear(d[782:])
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 28) and columns [2, 28) read the image
 			d := col[7840:8624]
+			copy(d[2:784], image[0:782])
+			clear(d[:2])
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
 		}
 		{
 			// tap (2, 1): output rows [0, 28) and columns [1, 28) read the image
 			d := col[8624:9408]
+			copy(d[1:784], image[0:783])
+			clear(d[:1])
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
 		}
 		{
 			// tap (2, 2): output rows [0, 28) and columns [0, 28) read the image
 			d := col[9408:10192]
-			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:28], src[0:28])
-			}
+			copy(d[0:784], image[0:784])
 		}
 		{
 			// tap (2, 3): output rows [0, 28) and columns [0, 27) read the image
 			d := col[10192:10976]
+			copy(d[0:783], image[1:784])
+			clear(d[783:])
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
 		}
 		{
 			// tap (2, 4): output rows [0, 28) and columns [0, 26) read the image
 			d := col[10976:11760]
+			copy(d[0:782], image[2:784])
+			clear(d[782:])
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
 		}
 		{
 			// tap (3, 0): output rows [0, 27) and columns [2, 28) read the image
 			d := col[11760:12544]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
-			}
+			copy(d[2:756], image[28:782])
+			clear(d[:2])
 			clear(d[756:])
+			for oy := 0; oy < 27; oy++ {
+				clear(d[oy*28 : oy*28+2])
+			}
 		}
 		{
 			// tap (3, 1): output rows [0, 27) and columns [1, 28) read the image
 			d := col[12544:13328]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
-			}
+			copy(d[1:756], image[28:783])
+			clear(d[:1])
 			clear(d[756:])
+			for oy := 0; oy < 27; oy++ {
+				clear(d[oy*28 : oy*28+1])
+			}
 		}
 		{
 			// tap (3, 2): output rows [0, 27) and columns [0, 28) read the image
 			d := col[13328:14112]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:28], src[0:28])
-			}
+			copy(d[0:756], image[28:784])
 			clear(d[756:])
 		}
 		{
 			// tap (3, 3): output rows [0, 27) and columns [0, 27) read the image
 			d := col[14112:14896]
+			copy(d[0:755], image[29:784])
+			clear(d[755:])
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
-			clear(d[756:])
 		}
 		{
 			// tap (3, 4): output rows [0, 27) and columns [0, 26) read the image
 			d := col[14896:15680]
+			copy(d[0:754], image[30:784])
+			clear(d[754:])
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
-			clear(d[756:])
 		}
 		{
 			// tap (4, 0): output rows [0, 26) and columns [2, 28) read the image
 			d := col[15680:16464]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
-			}
+			copy(d[2:728], image[56:782])
+			clear(d[:2])
 			clear(d[728:])
+			for oy := 0; oy < 26; oy++ {
+				clear(d[oy*28 : oy*28+2])
+			}
 		}
 		{
 			// tap (4, 1): output rows [0, 26) and columns [1, 28) read the image
 			d := col[16464:17248]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
-			}
+			copy(d[1:728], image[56:783])
+			clear(d[:1])
 			clear(d[728:])
+			for oy := 0; oy < 26; oy++ {
+				clear(d[oy*28 : oy*28+1])
+			}
 		}
 		{
 			// tap (4, 2): output rows [0, 26) and columns [0, 28) read the image
 			d := col[17248:18032]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:28], src[0:28])
-			}
+			copy(d[0:728], image[56:784])
 			clear(d[728:])
 		}
 		{
 			// tap (4, 3): output rows [0, 26) and columns [0, 27) read the image
 			d := col[18032:18816]
+			copy(d[0:727], image[57:784])
+			clear(d[727:])
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
-			clear(d[728:])
 		}
 		{
 			// tap (4, 4): output rows [0, 26) and columns [0, 26) read the image
 			d := col[18816:19600]
+			copy(d[0:726], image[58:784])
+			clear(d[726:])
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
-			clear(d[728:])
 		}
 	}
 }
@@ -619,226 +571,186 @@ func conv1Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [2, 28) and columns [2, 28) read the image
 			d := col[0:784]
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[58:784], image[0:726])
 		}
 		{
 			// tap (0, 1): output rows [2, 28) and columns [1, 28) read the image
 			d := col[784:1568]
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[57:784], image[0:727])
 		}
 		{
 			// tap (0, 2): output rows [2, 28) and columns [0, 28) read the image
 			d := col[1568:2352]
-			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[56:784], image[0:728])
 		}
 		{
 			// tap (0, 3): output rows [2, 28) and columns [0, 27) read the image
 			d := col[2352:3136]
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[56:783], image[1:728])
 		}
 		{
 			// tap (0, 4): output rows [2, 28) and columns [0, 26) read the image
 			d := col[3136:3920]
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[56:782], image[2:728])
 		}
 		{
 			// tap (1, 0): output rows [1, 28) and columns [2, 28) read the image
 			d := col[3920:4704]
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[30:784], image[0:754])
 		}
 		{
 			// tap (1, 1): output rows [1, 28) and columns [1, 28) read the image
 			d := col[4704:5488]
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[29:784], image[0:755])
 		}
 		{
 			// tap (1, 2): output rows [1, 28) and columns [0, 28) read the image
 			d := col[5488:6272]
-			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[28:784], image[0:756])
 		}
 		{
 			// tap (1, 3): output rows [1, 28) and columns [0, 27) read the image
 			d := col[6272:7056]
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[28:783], image[1:756])
 		}
 		{
 			// tap (1, 4): output rows [1, 28) and columns [0, 26) read the image
 			d := col[7056:7840]
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[28:782], image[2:756])
 		}
 		{
 			// tap (2, 0): output rows [0, 28) and columns [2, 28) read the image
 			d := col[7840:8624]
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[2:784], image[0:782])
 		}
 		{
 			// tap (2, 1): output rows [0, 28) and columns [1, 28) read the image
 			d := col[8624:9408]
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[1:784], image[0:783])
 		}
 		{
 			// tap (2, 2): output rows [0, 28) and columns [0, 28) read the image
 			d := col[9408:10192]
-			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[0:784], image[0:784])
 		}
 		{
 			// tap (2, 3): output rows [0, 28) and columns [0, 27) read the image
 			d := col[10192:10976]
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[0:783], image[1:784])
 		}
 		{
 			// tap (2, 4): output rows [0, 28) and columns [0, 26) read the image
 			d := col[10976:11760]
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[0:782], image[2:784])
 		}
 		{
 			// tap (3, 0): output rows [0, 27) and columns [2, 28) read the image
 			d := col[11760:12544]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[2:756], image[28:782])
 		}
 		{
 			// tap (3, 1): output rows [0, 27) and columns [1, 28) read the image
 			d := col[12544:13328]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[1:756], image[28:783])
 		}
 		{
 			// tap (3, 2): output rows [0, 27) and columns [0, 28) read the image
 			d := col[13328:14112]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[0:756], image[28:784])
 		}
 		{
 			// tap (3, 3): output rows [0, 27) and columns [0, 27) read the image
 			d := col[14112:14896]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[0:755], image[29:784])
 		}
 		{
 			// tap (3, 4): output rows [0, 27) and columns [0, 26) read the image
 			d := col[14896:15680]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[0:754], image[30:784])
 		}
 		{
 			// tap (4, 0): output rows [0, 26) and columns [2, 28) read the image
 			d := col[15680:16464]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[2:728], image[56:782])
 		}
 		{
 			// tap (4, 1): output rows [0, 26) and columns [1, 28) read the image
 			d := col[16464:17248]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[1:728], image[56:783])
 		}
 		{
 			// tap (4, 2): output rows [0, 26) and columns [0, 28) read the image
 			d := col[17248:18032]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[0:728], image[56:784])
 		}
 		{
 			// tap (4, 3): output rows [0, 26) and columns [0, 27) read the image
 			d := col[18032:18816]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[0:727], image[57:784])
 		}
 		{
 			// tap (4, 4): output rows [0, 26) and columns [0, 26) read the image
 			d := col[18816:19600]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[0:726], image[58:784])
 		}
 	}
 }
@@ -867,8 +779,10 @@ func (s *state) conv1Backward(img, w int) {
 	dw := s.grads[w][0:200]
 	// The forward pass kept the im2col matrix.
 	col := s.conv1Col[img*19600 : img*19600+19600]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 8, 25, 784, 1, dout, 784, col, 784, 1, dw, 25)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:200]
+	s.gemm(false, true, 25, 8, 784, 1, col, 784, dout, 784, 0, dwT, 8)
+	runtime.AddTransposed(dw, dwT, 8, 25)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -929,267 +843,219 @@ func conv2Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [2, 14) and columns [2, 14) read the image
 			d := col[0:196]
-			clear(d[:28])
+			copy(d[30:196], image[0:166])
+			clear(d[:30])
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
 		}
 		{
 			// tap (0, 1): output rows [2, 14) and columns [1, 14) read the image
 			d := col[196:392]
-			clear(d[:28])
+			copy(d[29:196], image[0:167])
+			clear(d[:29])
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
 		}
 		{
 			// tap (0, 2): output rows [2, 14) and columns [0, 14) read the image
 			d := col[392:588]
+			copy(d[28:196], image[0:168])
 			clear(d[:28])
-			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				copy(row[0:14], src[0:14])
-			}
 		}
 		{
 			// tap (0, 3): output rows [2, 14) and columns [0, 13) read the image
 			d := col[588:784]
+			copy(d[28:195], image[1:168])
 			clear(d[:28])
+			clear(d[195:])
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
 		}
 		{
 			// tap (0, 4): output rows [2, 14) and columns [0, 12) read the image
 			d := col[784:980]
+			copy(d[28:194], image[2:168])
 			clear(d[:28])
+			clear(d[194:])
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
 		}
 		{
 			// tap (1, 0): output rows [1, 14) and columns [2, 14) read the image
 			d := col[980:1176]
-			clear(d[:14])
+			copy(d[16:196], image[0:180])
+			clear(d[:16])
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
 		}
 		{
 			// tap (1, 1): output rows [1, 14) and columns [1, 14) read the image
 			d := col[1176:1372]
-			clear(d[:14])
+			copy(d[15:196], image[0:181])
+			clear(d[:15])
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
 		}
 		{
 			// tap (1, 2): output rows [1, 14) and columns [0, 14) read the image
 			d := col[1372:1568]
+			copy(d[14:196], image[0:182])
 			clear(d[:14])
-			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				copy(row[0:14], src[0:14])
-			}
 		}
 		{
 			// tap (1, 3): output rows [1, 14) and columns [0, 13) read the image
 			d := col[1568:1764]
+			copy(d[14:195], image[1:182])
 			clear(d[:14])
+			clear(d[195:])
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
 		}
 		{
 			// tap (1, 4): output rows [1, 14) and columns [0, 12) read the image
 			d := col[1764:1960]
+			copy(d[14:194], image[2:182])
 			clear(d[:14])
+			clear(d[194:])
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 14) and columns [2, 14) read the image
 			d := col[1960:2156]
+			copy(d[2:196], image[0:194])
+			clear(d[:2])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
 		}
 		{
 			// tap (2, 1): output rows [0, 14) and columns [1, 14) read the image
 			d := col[2156:2352]
+			copy(d[1:196], image[0:195])
+			clear(d[:1])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
 		}
 		{
 			// tap (2, 2): output rows [0, 14) and columns [0, 14) read the image
 			d := col[2352:2548]
-			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				copy(row[0:14], src[0:14])
-			}
+			copy(d[0:196], image[0:196])
 		}
 		{
 			// tap (2, 3): output rows [0, 14) and columns [0, 13) read the image
 			d := col[2548:2744]
+			copy(d[0:195], image[1:196])
+			clear(d[195:])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
 		}
 		{
 			// tap (2, 4): output rows [0, 14) and columns [0, 12) read the image
 			d := col[2744:2940]
+			copy(d[0:194], image[2:196])
+			clear(d[194:])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
 		}
 		{
 			// tap (3, 0): output rows [0, 13) and columns [2, 14) read the image
 			d := col[2940:3136]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
-			}
+			copy(d[2:182], image[14:194])
+			clear(d[:2])
 			clear(d[182:])
+			for oy := 0; oy < 13; oy++ {
+				clear(d[oy*14 : oy*14+2])
+			}
 		}
 		{
 			// tap (3, 1): output rows [0, 13) and columns [1, 14) read the image
 			d := col[3136:3332]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
-			}
+			copy(d[1:182], image[14:195])
+			clear(d[:1])
 			clear(d[182:])
+			for oy := 0; oy < 13; oy++ {
+				clear(d[oy*14 : oy*14+1])
+			}
 		}
 		{
 			// tap (3, 2): output rows [0, 13) and columns [0, 14) read the image
 			d := col[3332:3528]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				copy(row[0:14], src[0:14])
-			}
+			copy(d[0:182], image[14:196])
 			clear(d[182:])
 		}
 		{
 			// tap (3, 3): output rows [0, 13) and columns [0, 13) read the image
 			d := col[3528:3724]
+			copy(d[0:181], image[15:196])
+			clear(d[181:])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
-			clear(d[182:])
 		}
 		{
 			// tap (3, 4): output rows [0, 13) and columns [0, 12) read the image
 			d := col[3724:3920]
+			copy(d[0:180], image[16:196])
+			clear(d[180:])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
-			clear(d[182:])
 		}
 		{
 			// tap (4, 0): output rows [0, 12) and columns [2, 14) read the image
 			d := col[3920:4116]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
-			}
+			copy(d[2:168], image[28:194])
+			clear(d[:2])
 			clear(d[168:])
+			for oy := 0; oy < 12; oy++ {
+				clear(d[oy*14 : oy*14+2])
+			}
 		}
 		{
 			// tap (4, 1): output rows [0, 12) and columns [1, 14) read the image
 			d := col[4116:4312]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
-			}
+			copy(d[1:168], image[28:195])
+			clear(d[:1])
 			clear(d[168:])
+			for oy := 0; oy < 12; oy++ {
+				clear(d[oy*14 : oy*14+1])
+			}
 		}
 		{
 			// tap (4, 2): output rows [0, 12) and columns [0, 14) read the image
 			d := col[4312:4508]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				copy(row[0:14], src[0:14])
-			}
+			copy(d[0:168], image[28:196])
 			clear(d[168:])
 		}
 		{
 			// tap (4, 3): output rows [0, 12) and columns [0, 13) read the image
 			d := col[4508:4704]
+			copy(d[0:167], image[29:196])
+			clear(d[167:])
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
-			clear(d[168:])
 		}
 		{
 			// tap (4, 4): output rows [0, 12) and columns [0, 12) read the image
 			d := col[4704:4900]
+			copy(d[0:166], image[30:196])
+			clear(d[166:])
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
-			clear(d[168:])
 		}
 	}
 }
@@ -1203,226 +1069,186 @@ func conv2Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [2, 14) and columns [2, 14) read the image
 			d := col[0:196]
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[30:196], image[0:166])
 		}
 		{
 			// tap (0, 1): output rows [2, 14) and columns [1, 14) read the image
 			d := col[196:392]
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[29:196], image[0:167])
 		}
 		{
 			// tap (0, 2): output rows [2, 14) and columns [0, 14) read the image
 			d := col[392:588]
-			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[28:196], image[0:168])
 		}
 		{
 			// tap (0, 3): output rows [2, 14) and columns [0, 13) read the image
 			d := col[588:784]
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[28:195], image[1:168])
 		}
 		{
 			// tap (0, 4): output rows [2, 14) and columns [0, 12) read the image
 			d := col[784:980]
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[28:194], image[2:168])
 		}
 		{
 			// tap (1, 0): output rows [1, 14) and columns [2, 14) read the image
 			d := col[980:1176]
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[16:196], image[0:180])
 		}
 		{
 			// tap (1, 1): output rows [1, 14) and columns [1, 14) read the image
 			d := col[1176:1372]
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[15:196], image[0:181])
 		}
 		{
 			// tap (1, 2): output rows [1, 14) and columns [0, 14) read the image
 			d := col[1372:1568]
-			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[14:196], image[0:182])
 		}
 		{
 			// tap (1, 3): output rows [1, 14) and columns [0, 13) read the image
 			d := col[1568:1764]
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[14:195], image[1:182])
 		}
 		{
 			// tap (1, 4): output rows [1, 14) and columns [0, 12) read the image
 			d := col[1764:1960]
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[14:194], image[2:182])
 		}
 		{
 			// tap (2, 0): output rows [0, 14) and columns [2, 14) read the image
 			d := col[1960:2156]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[2:196], image[0:194])
 		}
 		{
 			// tap (2, 1): output rows [0, 14) and columns [1, 14) read the image
 			d := col[2156:2352]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[1:196], image[0:195])
 		}
 		{
 			// tap (2, 2): output rows [0, 14) and columns [0, 14) read the image
 			d := col[2352:2548]
-			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[0:196], image[0:196])
 		}
 		{
 			// tap (2, 3): output rows [0, 14) and columns [0, 13) read the image
 			d := col[2548:2744]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[0:195], image[1:196])
 		}
 		{
 			// tap (2, 4): output rows [0, 14) and columns [0, 12) read the image
 			d := col[2744:2940]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[0:194], image[2:196])
 		}
 		{
 			// tap (3, 0): output rows [0, 13) and columns [2, 14) read the image
 			d := col[2940:3136]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[2:182], image[14:194])
 		}
 		{
 			// tap (3, 1): output rows [0, 13) and columns [1, 14) read the image
 			d := col[3136:3332]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[1:182], image[14:195])
 		}
 		{
 			// tap (3, 2): output rows [0, 13) and columns [0, 14) read the image
 			d := col[3332:3528]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[0:182], image[14:196])
 		}
 		{
 			// tap (3, 3): output rows [0, 13) and columns [0, 13) read the image
 			d := col[3528:3724]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[0:181], image[15:196])
 		}
 		{
 			// tap (3, 4): output rows [0, 13) and columns [0, 12) read the image
 			d := col[3724:3920]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[0:180], image[16:196])
 		}
 		{
 			// tap (4, 0): output rows [0, 12) and columns [2, 14) read the image
 			d := col[3920:4116]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[2:168], image[28:194])
 		}
 		{
 			// tap (4, 1): output rows [0, 12) and columns [1, 14) read the image
 			d := col[4116:4312]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[1:168], image[28:195])
 		}
 		{
 			// tap (4, 2): output rows [0, 12) and columns [0, 14) read the image
 			d := col[4312:4508]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[0:168], image[28:196])
 		}
 		{
 			// tap (4, 3): output rows [0, 12) and columns [0, 13) read the image
 			d := col[4508:4704]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[0:167], image[29:196])
 		}
 		{
 			// tap (4, 4): output rows [0, 12) and columns [0, 12) read the image
 			d := col[4704:4900]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[0:166], image[30:196])
 		}
 	}
 }
@@ -1451,8 +1277,10 @@ func (s *state) conv2Backward(img, w int) {
 	dw := s.grads[w][208:3408]
 	// The forward pass kept the im2col matrix.
 	col := s.conv2Col[img*39200 : img*39200+39200]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 16, 200, 196, 1, dout, 196, col, 196, 1, dw, 200)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:3200]
+	s.gemm(false, true, 200, 16, 196, 1, col, 196, dout, 196, 0, dwT, 16)
+	runtime.AddTransposed(dw, dwT, 16, 200)
 	din := s.pool1Grad[img*1568 : img*1568+1568]
 	dcol := s.dcol[w]
 	weights := s.net.params[208:3408]

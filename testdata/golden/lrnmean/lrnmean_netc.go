@@ -363,95 +363,75 @@ func conv1Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
 			d := col[0:64]
-			clear(d[:8])
+			copy(d[9:64], image[0:55])
+			clear(d[:9])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
 			d := col[64:128]
+			copy(d[8:64], image[0:56])
 			clear(d[:8])
-			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:8], src[0:8])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
 			d := col[128:192]
+			copy(d[8:63], image[1:56])
 			clear(d[:8])
+			clear(d[63:])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
 			d := col[192:256]
+			copy(d[1:64], image[0:63])
+			clear(d[:1])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
 			d := col[256:320]
-			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:64], image[0:64])
 		}
 		{
 			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
 			d := col[320:384]
+			copy(d[0:63], image[1:64])
+			clear(d[63:])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
 			d := col[384:448]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
-			}
+			copy(d[1:56], image[8:63])
+			clear(d[:1])
 			clear(d[56:])
+			for oy := 0; oy < 7; oy++ {
+				clear(d[oy*8 : oy*8+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
 			d := col[448:512]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:56], image[8:64])
 			clear(d[56:])
 		}
 		{
 			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
 			d := col[512:576]
+			copy(d[0:55], image[9:64])
+			clear(d[55:])
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
-			clear(d[56:])
 		}
 	}
 }
@@ -465,82 +445,64 @@ func conv1Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
 			d := col[0:64]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[9:64], image[0:55])
 		}
 		{
 			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
 			d := col[64:128]
-			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[8:64], image[0:56])
 		}
 		{
 			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
 			d := col[128:192]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[8:63], image[1:56])
 		}
 		{
 			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
 			d := col[192:256]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:64], image[0:63])
 		}
 		{
 			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
 			d := col[256:320]
-			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:64], image[0:64])
 		}
 		{
 			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
 			d := col[320:384]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:63], image[1:64])
 		}
 		{
 			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
 			d := col[384:448]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:56], image[8:63])
 		}
 		{
 			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
 			d := col[448:512]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:56], image[8:64])
 		}
 		{
 			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
 			d := col[512:576]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:55], image[9:64])
 		}
 	}
 }
@@ -568,8 +530,10 @@ func (s *state) conv1Backward(img, w int) {
 	dw := s.grads[w][0:216]
 	// The forward pass kept the im2col matrix.
 	col := s.conv1Col[img*1728 : img*1728+1728]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 8, 27, 64, 1, dout, 64, col, 64, 1, dw, 27)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:216]
+	s.gemm(false, true, 27, 8, 64, 1, col, 64, dout, 64, 0, dwT, 8)
+	runtime.AddTransposed(dw, dwT, 8, 27)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return

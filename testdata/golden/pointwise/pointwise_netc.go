@@ -620,8 +620,10 @@ func (s *state) conv2Backward(img, w int) {
 	dw := s.grads[w][30:300]
 	// The forward pass kept the im2col matrix.
 	col := s.conv2Col[img*648 : img*648+648]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 5, 54, 12, 1, dout, 12, col, 12, 1, dw, 54)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:270]
+	s.gemm(false, true, 54, 5, 12, 1, col, 12, dout, 12, 0, dwT, 5)
+	runtime.AddTransposed(dw, dwT, 5, 54)
 	din := s.sigmoid1Grad[img*216 : img*216+216]
 	dcol := s.dcol[w]
 	weights := s.net.params[30:300]

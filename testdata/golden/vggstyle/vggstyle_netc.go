@@ -446,95 +446,75 @@ func conv1Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 32) and columns [1, 32) read the image
 			d := col[0:1024]
-			clear(d[:32])
+			copy(d[33:1024], image[0:991])
+			clear(d[:33])
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 32) and columns [0, 32) read the image
 			d := col[1024:2048]
+			copy(d[32:1024], image[0:992])
 			clear(d[:32])
-			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				copy(row[0:32], src[0:32])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 32) and columns [0, 31) read the image
 			d := col[2048:3072]
+			copy(d[32:1023], image[1:992])
 			clear(d[:32])
+			clear(d[1023:])
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 32) and columns [1, 32) read the image
 			d := col[3072:4096]
+			copy(d[1:1024], image[0:1023])
+			clear(d[:1])
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 32) and columns [0, 32) read the image
 			d := col[4096:5120]
-			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				copy(row[0:32], src[0:32])
-			}
+			copy(d[0:1024], image[0:1024])
 		}
 		{
 			// tap (1, 2): output rows [0, 32) and columns [0, 31) read the image
 			d := col[5120:6144]
+			copy(d[0:1023], image[1:1024])
+			clear(d[1023:])
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 31) and columns [1, 32) read the image
 			d := col[6144:7168]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
-			}
+			copy(d[1:992], image[32:1023])
+			clear(d[:1])
 			clear(d[992:])
+			for oy := 0; oy < 31; oy++ {
+				clear(d[oy*32 : oy*32+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 31) and columns [0, 32) read the image
 			d := col[7168:8192]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				copy(row[0:32], src[0:32])
-			}
+			copy(d[0:992], image[32:1024])
 			clear(d[992:])
 		}
 		{
 			// tap (2, 2): output rows [0, 31) and columns [0, 31) read the image
 			d := col[8192:9216]
+			copy(d[0:991], image[33:1024])
+			clear(d[991:])
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
-			clear(d[992:])
 		}
 	}
 }
@@ -548,82 +528,64 @@ func conv1Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 32) and columns [1, 32) read the image
 			d := col[0:1024]
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[33:1024], image[0:991])
 		}
 		{
 			// tap (0, 1): output rows [1, 32) and columns [0, 32) read the image
 			d := col[1024:2048]
-			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[32:1024], image[0:992])
 		}
 		{
 			// tap (0, 2): output rows [1, 32) and columns [0, 31) read the image
 			d := col[2048:3072]
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[32:1023], image[1:992])
 		}
 		{
 			// tap (1, 0): output rows [0, 32) and columns [1, 32) read the image
 			d := col[3072:4096]
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[1:1024], image[0:1023])
 		}
 		{
 			// tap (1, 1): output rows [0, 32) and columns [0, 32) read the image
 			d := col[4096:5120]
-			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[0:1024], image[0:1024])
 		}
 		{
 			// tap (1, 2): output rows [0, 32) and columns [0, 31) read the image
 			d := col[5120:6144]
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[0:1023], image[1:1024])
 		}
 		{
 			// tap (2, 0): output rows [0, 31) and columns [1, 32) read the image
 			d := col[6144:7168]
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[1:992], image[32:1023])
 		}
 		{
 			// tap (2, 1): output rows [0, 31) and columns [0, 32) read the image
 			d := col[7168:8192]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[0:992], image[32:1024])
 		}
 		{
 			// tap (2, 2): output rows [0, 31) and columns [0, 31) read the image
 			d := col[8192:9216]
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[0:991], image[33:1024])
 		}
 	}
 }
@@ -652,8 +614,10 @@ func (s *state) conv1Backward(img, w int) {
 	dw := s.grads[w][0:270]
 	// The forward pass kept the im2col matrix.
 	col := s.conv1Col[img*27648 : img*27648+27648]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 10, 27, 1024, 1, dout, 1024, col, 1024, 1, dw, 27)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:270]
+	s.gemm(false, true, 27, 10, 1024, 1, col, 1024, dout, 1024, 0, dwT, 10)
+	runtime.AddTransposed(dw, dwT, 10, 27)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -677,95 +641,75 @@ func conv2Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 32) and columns [1, 32) read the image
 			d := col[0:1024]
-			clear(d[:32])
+			copy(d[33:1024], image[0:991])
+			clear(d[:33])
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 32) and columns [0, 32) read the image
 			d := col[1024:2048]
+			copy(d[32:1024], image[0:992])
 			clear(d[:32])
-			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				copy(row[0:32], src[0:32])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 32) and columns [0, 31) read the image
 			d := col[2048:3072]
+			copy(d[32:1023], image[1:992])
 			clear(d[:32])
+			clear(d[1023:])
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 32) and columns [1, 32) read the image
 			d := col[3072:4096]
+			copy(d[1:1024], image[0:1023])
+			clear(d[:1])
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 32) and columns [0, 32) read the image
 			d := col[4096:5120]
-			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				copy(row[0:32], src[0:32])
-			}
+			copy(d[0:1024], image[0:1024])
 		}
 		{
 			// tap (1, 2): output rows [0, 32) and columns [0, 31) read the image
 			d := col[5120:6144]
+			copy(d[0:1023], image[1:1024])
+			clear(d[1023:])
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 31) and columns [1, 32) read the image
 			d := col[6144:7168]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				clear(row[:1])
-				copy(row[1:32], src[0:31])
-			}
+			copy(d[1:992], image[32:1023])
+			clear(d[:1])
 			clear(d[992:])
+			for oy := 0; oy < 31; oy++ {
+				clear(d[oy*32 : oy*32+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 31) and columns [0, 32) read the image
 			d := col[7168:8192]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				copy(row[0:32], src[0:32])
-			}
+			copy(d[0:992], image[32:1024])
 			clear(d[992:])
 		}
 		{
 			// tap (2, 2): output rows [0, 31) and columns [0, 31) read the image
 			d := col[8192:9216]
+			copy(d[0:991], image[33:1024])
+			clear(d[991:])
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				copy(row[0:31], src[1:32])
-				clear(row[31:])
+				clear(d[oy*32+31 : oy*32+32])
 			}
-			clear(d[992:])
 		}
 	}
 }
@@ -779,82 +723,64 @@ func conv2Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 32) and columns [1, 32) read the image
 			d := col[0:1024]
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[33:1024], image[0:991])
 		}
 		{
 			// tap (0, 1): output rows [1, 32) and columns [0, 32) read the image
 			d := col[1024:2048]
-			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[32:1024], image[0:992])
 		}
 		{
 			// tap (0, 2): output rows [1, 32) and columns [0, 31) read the image
 			d := col[2048:3072]
 			for oy := 1; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32-32 : oy*32]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[32:1023], image[1:992])
 		}
 		{
 			// tap (1, 0): output rows [0, 32) and columns [1, 32) read the image
 			d := col[3072:4096]
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[1:1024], image[0:1023])
 		}
 		{
 			// tap (1, 1): output rows [0, 32) and columns [0, 32) read the image
 			d := col[4096:5120]
-			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[0:1024], image[0:1024])
 		}
 		{
 			// tap (1, 2): output rows [0, 32) and columns [0, 31) read the image
 			d := col[5120:6144]
 			for oy := 0; oy < 32; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32 : oy*32+32]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[0:1023], image[1:1024])
 		}
 		{
 			// tap (2, 0): output rows [0, 31) and columns [1, 32) read the image
 			d := col[6144:7168]
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[1:32], src[0:31])
+				clear(d[oy*32 : oy*32+1])
 			}
+			kernels.Add(d[1:992], image[32:1023])
 		}
 		{
 			// tap (2, 1): output rows [0, 31) and columns [0, 32) read the image
 			d := col[7168:8192]
-			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[0:32], src[0:32])
-			}
+			kernels.Add(d[0:992], image[32:1024])
 		}
 		{
 			// tap (2, 2): output rows [0, 31) and columns [0, 31) read the image
 			d := col[8192:9216]
 			for oy := 0; oy < 31; oy++ {
-				row := d[oy*32 : oy*32+32]
-				src := image[oy*32+32 : oy*32+64]
-				kernels.Add(row[0:31], src[1:32])
+				clear(d[oy*32+31 : oy*32+32])
 			}
+			kernels.Add(d[0:991], image[33:1024])
 		}
 	}
 }
@@ -883,8 +809,10 @@ func (s *state) conv2Backward(img, w int) {
 	dw := s.grads[w][280:1180]
 	// The forward pass kept the im2col matrix.
 	col := s.conv2Col[img*92160 : img*92160+92160]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 10, 90, 1024, 1, dout, 1024, col, 1024, 1, dw, 90)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:900]
+	s.gemm(false, true, 90, 10, 1024, 1, col, 1024, dout, 1024, 0, dwT, 10)
+	runtime.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv1Grad[img*10240 : img*10240+10240]
 	dcol := s.dcol[w]
 	weights := s.net.params[280:1180]
@@ -941,95 +869,75 @@ func conv3Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 16) and columns [1, 16) read the image
 			d := col[0:256]
-			clear(d[:16])
+			copy(d[17:256], image[0:239])
+			clear(d[:17])
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 16) and columns [0, 16) read the image
 			d := col[256:512]
+			copy(d[16:256], image[0:240])
 			clear(d[:16])
-			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				copy(row[0:16], src[0:16])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 16) and columns [0, 15) read the image
 			d := col[512:768]
+			copy(d[16:255], image[1:240])
 			clear(d[:16])
+			clear(d[255:])
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 16) and columns [1, 16) read the image
 			d := col[768:1024]
+			copy(d[1:256], image[0:255])
+			clear(d[:1])
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 16) and columns [0, 16) read the image
 			d := col[1024:1280]
-			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				copy(row[0:16], src[0:16])
-			}
+			copy(d[0:256], image[0:256])
 		}
 		{
 			// tap (1, 2): output rows [0, 16) and columns [0, 15) read the image
 			d := col[1280:1536]
+			copy(d[0:255], image[1:256])
+			clear(d[255:])
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 15) and columns [1, 16) read the image
 			d := col[1536:1792]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
-			}
+			copy(d[1:240], image[16:255])
+			clear(d[:1])
 			clear(d[240:])
+			for oy := 0; oy < 15; oy++ {
+				clear(d[oy*16 : oy*16+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 15) and columns [0, 16) read the image
 			d := col[1792:2048]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				copy(row[0:16], src[0:16])
-			}
+			copy(d[0:240], image[16:256])
 			clear(d[240:])
 		}
 		{
 			// tap (2, 2): output rows [0, 15) and columns [0, 15) read the image
 			d := col[2048:2304]
+			copy(d[0:239], image[17:256])
+			clear(d[239:])
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
-			clear(d[240:])
 		}
 	}
 }
@@ -1043,82 +951,64 @@ func conv3Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 16) and columns [1, 16) read the image
 			d := col[0:256]
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[17:256], image[0:239])
 		}
 		{
 			// tap (0, 1): output rows [1, 16) and columns [0, 16) read the image
 			d := col[256:512]
-			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[16:256], image[0:240])
 		}
 		{
 			// tap (0, 2): output rows [1, 16) and columns [0, 15) read the image
 			d := col[512:768]
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[16:255], image[1:240])
 		}
 		{
 			// tap (1, 0): output rows [0, 16) and columns [1, 16) read the image
 			d := col[768:1024]
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[1:256], image[0:255])
 		}
 		{
 			// tap (1, 1): output rows [0, 16) and columns [0, 16) read the image
 			d := col[1024:1280]
-			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[0:256], image[0:256])
 		}
 		{
 			// tap (1, 2): output rows [0, 16) and columns [0, 15) read the image
 			d := col[1280:1536]
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[0:255], image[1:256])
 		}
 		{
 			// tap (2, 0): output rows [0, 15) and columns [1, 16) read the image
 			d := col[1536:1792]
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[1:240], image[16:255])
 		}
 		{
 			// tap (2, 1): output rows [0, 15) and columns [0, 16) read the image
 			d := col[1792:2048]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[0:240], image[16:256])
 		}
 		{
 			// tap (2, 2): output rows [0, 15) and columns [0, 15) read the image
 			d := col[2048:2304]
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[0:239], image[17:256])
 		}
 	}
 }
@@ -1147,8 +1037,10 @@ func (s *state) conv3Backward(img, w int) {
 	dw := s.grads[w][1190:2090]
 	// The forward pass kept the im2col matrix.
 	col := s.conv3Col[img*23040 : img*23040+23040]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 10, 90, 256, 1, dout, 256, col, 256, 1, dw, 90)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:900]
+	s.gemm(false, true, 90, 10, 256, 1, col, 256, dout, 256, 0, dwT, 10)
+	runtime.AddTransposed(dw, dwT, 10, 90)
 	din := s.pool1Grad[img*2560 : img*2560+2560]
 	dcol := s.dcol[w]
 	weights := s.net.params[1190:2090]
@@ -1168,95 +1060,75 @@ func conv4Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 16) and columns [1, 16) read the image
 			d := col[0:256]
-			clear(d[:16])
+			copy(d[17:256], image[0:239])
+			clear(d[:17])
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 16) and columns [0, 16) read the image
 			d := col[256:512]
+			copy(d[16:256], image[0:240])
 			clear(d[:16])
-			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				copy(row[0:16], src[0:16])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 16) and columns [0, 15) read the image
 			d := col[512:768]
+			copy(d[16:255], image[1:240])
 			clear(d[:16])
+			clear(d[255:])
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 16) and columns [1, 16) read the image
 			d := col[768:1024]
+			copy(d[1:256], image[0:255])
+			clear(d[:1])
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 16) and columns [0, 16) read the image
 			d := col[1024:1280]
-			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				copy(row[0:16], src[0:16])
-			}
+			copy(d[0:256], image[0:256])
 		}
 		{
 			// tap (1, 2): output rows [0, 16) and columns [0, 15) read the image
 			d := col[1280:1536]
+			copy(d[0:255], image[1:256])
+			clear(d[255:])
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 15) and columns [1, 16) read the image
 			d := col[1536:1792]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				clear(row[:1])
-				copy(row[1:16], src[0:15])
-			}
+			copy(d[1:240], image[16:255])
+			clear(d[:1])
 			clear(d[240:])
+			for oy := 0; oy < 15; oy++ {
+				clear(d[oy*16 : oy*16+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 15) and columns [0, 16) read the image
 			d := col[1792:2048]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				copy(row[0:16], src[0:16])
-			}
+			copy(d[0:240], image[16:256])
 			clear(d[240:])
 		}
 		{
 			// tap (2, 2): output rows [0, 15) and columns [0, 15) read the image
 			d := col[2048:2304]
+			copy(d[0:239], image[17:256])
+			clear(d[239:])
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				copy(row[0:15], src[1:16])
-				clear(row[15:])
+				clear(d[oy*16+15 : oy*16+16])
 			}
-			clear(d[240:])
 		}
 	}
 }
@@ -1270,82 +1142,64 @@ func conv4Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 16) and columns [1, 16) read the image
 			d := col[0:256]
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[17:256], image[0:239])
 		}
 		{
 			// tap (0, 1): output rows [1, 16) and columns [0, 16) read the image
 			d := col[256:512]
-			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[16:256], image[0:240])
 		}
 		{
 			// tap (0, 2): output rows [1, 16) and columns [0, 15) read the image
 			d := col[512:768]
 			for oy := 1; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16-16 : oy*16]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[16:255], image[1:240])
 		}
 		{
 			// tap (1, 0): output rows [0, 16) and columns [1, 16) read the image
 			d := col[768:1024]
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[1:256], image[0:255])
 		}
 		{
 			// tap (1, 1): output rows [0, 16) and columns [0, 16) read the image
 			d := col[1024:1280]
-			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[0:256], image[0:256])
 		}
 		{
 			// tap (1, 2): output rows [0, 16) and columns [0, 15) read the image
 			d := col[1280:1536]
 			for oy := 0; oy < 16; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16 : oy*16+16]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[0:255], image[1:256])
 		}
 		{
 			// tap (2, 0): output rows [0, 15) and columns [1, 16) read the image
 			d := col[1536:1792]
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[1:16], src[0:15])
+				clear(d[oy*16 : oy*16+1])
 			}
+			kernels.Add(d[1:240], image[16:255])
 		}
 		{
 			// tap (2, 1): output rows [0, 15) and columns [0, 16) read the image
 			d := col[1792:2048]
-			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[0:16], src[0:16])
-			}
+			kernels.Add(d[0:240], image[16:256])
 		}
 		{
 			// tap (2, 2): output rows [0, 15) and columns [0, 15) read the image
 			d := col[2048:2304]
 			for oy := 0; oy < 15; oy++ {
-				row := d[oy*16 : oy*16+16]
-				src := image[oy*16+16 : oy*16+32]
-				kernels.Add(row[0:15], src[1:16])
+				clear(d[oy*16+15 : oy*16+16])
 			}
+			kernels.Add(d[0:239], image[17:256])
 		}
 	}
 }
@@ -1374,8 +1228,10 @@ func (s *state) conv4Backward(img, w int) {
 	dw := s.grads[w][2100:3000]
 	// The forward pass kept the im2col matrix.
 	col := s.conv4Col[img*23040 : img*23040+23040]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 10, 90, 256, 1, dout, 256, col, 256, 1, dw, 90)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:900]
+	s.gemm(false, true, 90, 10, 256, 1, col, 256, dout, 256, 0, dwT, 10)
+	runtime.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv3Grad[img*2560 : img*2560+2560]
 	dcol := s.dcol[w]
 	weights := s.net.params[2100:3000]
@@ -1432,95 +1288,75 @@ func conv5Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
 			d := col[0:64]
-			clear(d[:8])
+			copy(d[9:64], image[0:55])
+			clear(d[:9])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
 			d := col[64:128]
+			copy(d[8:64], image[0:56])
 			clear(d[:8])
-			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:8], src[0:8])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
 			d := col[128:192]
+			copy(d[8:63], image[1:56])
 			clear(d[:8])
+			clear(d[63:])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
 			d := col[192:256]
+			copy(d[1:64], image[0:63])
+			clear(d[:1])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
 			d := col[256:320]
-			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:64], image[0:64])
 		}
 		{
 			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
 			d := col[320:384]
+			copy(d[0:63], image[1:64])
+			clear(d[63:])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
 			d := col[384:448]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
-			}
+			copy(d[1:56], image[8:63])
+			clear(d[:1])
 			clear(d[56:])
+			for oy := 0; oy < 7; oy++ {
+				clear(d[oy*8 : oy*8+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
 			d := col[448:512]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:56], image[8:64])
 			clear(d[56:])
 		}
 		{
 			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
 			d := col[512:576]
+			copy(d[0:55], image[9:64])
+			clear(d[55:])
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
-			clear(d[56:])
 		}
 	}
 }
@@ -1534,82 +1370,64 @@ func conv5Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
 			d := col[0:64]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[9:64], image[0:55])
 		}
 		{
 			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
 			d := col[64:128]
-			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[8:64], image[0:56])
 		}
 		{
 			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
 			d := col[128:192]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[8:63], image[1:56])
 		}
 		{
 			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
 			d := col[192:256]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:64], image[0:63])
 		}
 		{
 			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
 			d := col[256:320]
-			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:64], image[0:64])
 		}
 		{
 			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
 			d := col[320:384]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:63], image[1:64])
 		}
 		{
 			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
 			d := col[384:448]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:56], image[8:63])
 		}
 		{
 			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
 			d := col[448:512]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:56], image[8:64])
 		}
 		{
 			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
 			d := col[512:576]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:55], image[9:64])
 		}
 	}
 }
@@ -1638,8 +1456,10 @@ func (s *state) conv5Backward(img, w int) {
 	dw := s.grads[w][3010:3910]
 	// The forward pass kept the im2col matrix.
 	col := s.conv5Col[img*5760 : img*5760+5760]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 10, 90, 64, 1, dout, 64, col, 64, 1, dw, 90)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:900]
+	s.gemm(false, true, 90, 10, 64, 1, col, 64, dout, 64, 0, dwT, 10)
+	runtime.AddTransposed(dw, dwT, 10, 90)
 	din := s.pool2Grad[img*640 : img*640+640]
 	dcol := s.dcol[w]
 	weights := s.net.params[3010:3910]
@@ -1659,95 +1479,75 @@ func conv6Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
 			d := col[0:64]
-			clear(d[:8])
+			copy(d[9:64], image[0:55])
+			clear(d[:9])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
 			d := col[64:128]
+			copy(d[8:64], image[0:56])
 			clear(d[:8])
-			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:8], src[0:8])
-			}
 		}
 		{
 			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
 			d := col[128:192]
+			copy(d[8:63], image[1:56])
 			clear(d[:8])
+			clear(d[63:])
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
 			d := col[192:256]
+			copy(d[1:64], image[0:63])
+			clear(d[:1])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
 		}
 		{
 			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
 			d := col[256:320]
-			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:64], image[0:64])
 		}
 		{
 			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
 			d := col[320:384]
+			copy(d[0:63], image[1:64])
+			clear(d[63:])
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
 			d := col[384:448]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				clear(row[:1])
-				copy(row[1:8], src[0:7])
-			}
+			copy(d[1:56], image[8:63])
+			clear(d[:1])
 			clear(d[56:])
+			for oy := 0; oy < 7; oy++ {
+				clear(d[oy*8 : oy*8+1])
+			}
 		}
 		{
 			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
 			d := col[448:512]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:8], src[0:8])
-			}
+			copy(d[0:56], image[8:64])
 			clear(d[56:])
 		}
 		{
 			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
 			d := col[512:576]
+			copy(d[0:55], image[9:64])
+			clear(d[55:])
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				copy(row[0:7], src[1:8])
-				clear(row[7:])
+				clear(d[oy*8+7 : oy*8+8])
 			}
-			clear(d[56:])
 		}
 	}
 }
@@ -1761,82 +1561,64 @@ func conv6Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
 			d := col[0:64]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[9:64], image[0:55])
 		}
 		{
 			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
 			d := col[64:128]
-			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[8:64], image[0:56])
 		}
 		{
 			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
 			d := col[128:192]
 			for oy := 1; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8-8 : oy*8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[8:63], image[1:56])
 		}
 		{
 			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
 			d := col[192:256]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:64], image[0:63])
 		}
 		{
 			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
 			d := col[256:320]
-			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:64], image[0:64])
 		}
 		{
 			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
 			d := col[320:384]
 			for oy := 0; oy < 8; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8 : oy*8+8]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:63], image[1:64])
 		}
 		{
 			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
 			d := col[384:448]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[1:8], src[0:7])
+				clear(d[oy*8 : oy*8+1])
 			}
+			kernels.Add(d[1:56], image[8:63])
 		}
 		{
 			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
 			d := col[448:512]
-			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:8], src[0:8])
-			}
+			kernels.Add(d[0:56], image[8:64])
 		}
 		{
 			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
 			d := col[512:576]
 			for oy := 0; oy < 7; oy++ {
-				row := d[oy*8 : oy*8+8]
-				src := image[oy*8+8 : oy*8+16]
-				kernels.Add(row[0:7], src[1:8])
+				clear(d[oy*8+7 : oy*8+8])
 			}
+			kernels.Add(d[0:55], image[9:64])
 		}
 	}
 }
@@ -1865,8 +1647,10 @@ func (s *state) conv6Backward(img, w int) {
 	dw := s.grads[w][3920:4820]
 	// The forward pass kept the im2col matrix.
 	col := s.conv6Col[img*5760 : img*5760+5760]
-	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 10, 90, 64, 1, dout, 64, col, 64, 1, dw, 90)
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:900]
+	s.gemm(false, true, 90, 10, 64, 1, col, 64, dout, 64, 0, dwT, 10)
+	runtime.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv5Grad[img*640 : img*640+640]
 	dcol := s.dcol[w]
 	weights := s.net.params[3920:4820]
