@@ -4,6 +4,13 @@ package compiler
 // kernels use the runtime's generic im2col.
 const unrollMax = 5
 
+// dotBatch is the largest batch computed by dot products in full layers, and
+// parallelRowsMin the fewest weights worth splitting over the workers.
+const (
+	dotBatch        = 4
+	parallelRowsMin = 1 << 20
+)
+
 // keepColBudget bounds the im2col matrices kept per image (in floats) from the forward
 // pass for the backward pass, which otherwise lays them out again.
 const keepColBudget = 1 << 20
@@ -32,6 +39,12 @@ type LayerPlan struct {
 	// KeptCol locates, per image, the im2col matrix kept from the forward pass for the
 	// backward pass, or is -1 when the backward pass lays it out again.
 	KeptCol int
+	// DotBatch is, for a full layer, the largest batch whose forward pass computes each
+	// output as a dot product of a weight row with the input, reading the weights once
+	// in order: small batches are bound by memory, and a GEMM would first copy (pack) the
+	// whole weight matrix. ParallelRows splits those rows over the workers.
+	DotBatch     int
+	ParallelRows bool
 }
 
 // Stage is a run of consecutive layers computed the same way: image by image (PerImage) or
@@ -79,6 +92,9 @@ func Plan(n *Net) {
 		}
 		if l.Kind == Norm {
 			p.Col = max(p.Col, l.In.Size())
+		}
+		if l.Kind == Full {
+			lp.DotBatch, lp.ParallelRows = dotBatch, l.Weights() >= parallelRowsMin
 		}
 	}
 	p.layoutBuffers(n)

@@ -21,7 +21,12 @@ func (g *generator) full(i int, l *compiler.Layer) layerCode {
 		rowBody = append(rowBody, id("v").Op("=").Max(id("v"), lit(float32(0))))
 	}
 	rowBody = append(rowBody, id("row").Index(id("j")).Op("=").Id("v"))
+	rows := sel("s", local(l.Name)+"RowsRun").Call(lit(0), lit(n))
+	if l.Plan.ParallelRows {
+		rows = jen.Qual(kernelsPath, "ParallelFor").Call(lit(n), sel("s", local(l.Name)+"Rows"))
+	}
 	fwd := []jen.Code{
+		jen.If(batch.Clone().Op("<=").Lit(l.Plan.DotBatch)).Block(rows, jen.Return()),
 		id("out").Op(":=").Add(out),
 		gemm(jen.False(), jen.True(), batch, lit(n), lit(k), lit(1), in, lit(k), w, lit(k), lit(0), id("out"), lit(n)),
 		id("bias").Op(":=").Add(b),
@@ -29,6 +34,7 @@ func (g *generator) full(i int, l *compiler.Layer) layerCode {
 			id("row").Op(":=").Id("out").Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n)),
 			jen.For(list(id("j"), id("v")).Op(":=").Range().Id("row")).Block(rowBody...)),
 	}
+	g.fullRows(i, l)
 	var bwd []jen.Code
 	if l.Plan.FuseReLU {
 		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(out, dout))
@@ -40,6 +46,27 @@ func (g *generator) full(i int, l *compiler.Layer) layerCode {
 			jen.Qual(kernelsPath, "Add").Call(dout.Clone().Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n)), id("db"))))
 	input := []jen.Code{gemm(jen.False(), jen.False(), batch, lit(k), lit(n), lit(1), dout, lit(n), w, lit(k), lit(0), din, lit(k))}
 	return layerCode{fwd, bwd, input}
+}
+
+// fullRows emits <layer>RowsRun, which computes outputs [lo, hi) of a full layer for every
+// image of the batch as dot products of weight rows with the inputs.
+func (g *generator) fullRows(i int, l *compiler.Layer) {
+	k, n := l.In.Size(), l.Filters
+	v := id("v").Op(":=").Qual(kernelsPath, "Dot").Call(id("wj"), sel("s", g.inField(i)).Index(id("img").Op("*").Lit(k), id("img").Op("*").Lit(k).Op("+").Lit(k))).Op("+").Id("bias").Index(id("j"))
+	body := []jen.Code{v}
+	if l.Plan.FuseReLU {
+		body = append(body, id("v").Op("=").Max(id("v"), lit(float32(0))))
+	}
+	body = append(body, sel("s", g.field(i, "Out")).Index(id("img").Op("*").Lit(n).Op("+").Id("j")).Op("=").Id("v"))
+	name := local(l.Name) + "RowsRun"
+	g.f.Comment(fmt.Sprintf("%s computes outputs [lo, hi) of %s for every image as dot products, reading each", name, l.Name))
+	g.f.Comment("weight row once: at small batches the layer is bound by memory, not arithmetic.")
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name).Params(id("lo"), id("hi").Int()).Block(
+		id("weights").Op(":=").Add(param(l.WeightOff, l.Weights())),
+		id("bias").Op(":=").Add(param(l.BiasOff, n)),
+		forRange("j", id("lo"), id("hi"),
+			id("wj").Op(":=").Id("weights").Index(id("j").Op("*").Lit(k), id("j").Op("*").Lit(k).Op("+").Lit(k)),
+			forRange("img", lit(0), sel("s", "batch"), body...)))
 }
 
 // dropout emits inverted dropout on the whole batch: in training each value is kept with

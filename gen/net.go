@@ -215,6 +215,13 @@ func (g *generator) stateType() {
 			}
 		}
 	}
+	for _, l := range n.Layers {
+		if l.Plan.ParallelRows {
+			name := local(l.Name) + "Rows"
+			fields = append(fields, id(name).Func().Params(jen.Int(), jen.Int()))
+			setup = append(setup, sel("s", name).Op("=").Add(sel("s", name+"Run")))
+		}
+	}
 	setup = append(setup, sel("ws", "Private").Op("=").Id("s"), jen.Return(id("ws")))
 
 	g.f.Comment("state is the network's private part of a workspace: the buffers of every layer for")

@@ -271,6 +271,9 @@ type state struct {
 	full3Grad        []float32
 	forwardImages0   func(int, int)
 	backwardImages0  func(int, int)
+	full1Rows        func(int, int)
+	full2Rows        func(int, int)
+	full3Rows        func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -347,6 +350,9 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
+	s.full1Rows = s.full1RowsRun
+	s.full2Rows = s.full2RowsRun
+	s.full3Rows = s.full3RowsRun
 	ws.Private = s
 	return ws
 }
@@ -1853,8 +1859,27 @@ func (s *state) pool3Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[2334080:40082816]
+	bias := s.net.params[40082816:40086912]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*9216 : j*9216+9216]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool3Out[img*9216:img*9216+9216]) + bias[j]
+			v = max(v, float32(0))
+			s.full1Out[img*4096+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 4096, 256x6x6 → 4096x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		kernels.ParallelFor(4096, s.full1Rows)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 4096, 9216, 1, s.pool3Out, 9216, s.net.params[2334080:40082816], 9216, 0, out, 4096)
 	bias := s.net.params[40082816:40086912]
@@ -1908,8 +1933,27 @@ func (s *state) dropout1Backward() {
 	}
 }
 
+// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full2RowsRun(lo, hi int) {
+	weights := s.net.params[40086912:56864128]
+	bias := s.net.params[56864128:56868224]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*4096 : j*4096+4096]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.dropout1Out[img*4096:img*4096+4096]) + bias[j]
+			v = max(v, float32(0))
+			s.full2Out[img*4096+j] = v
+		}
+	}
+}
+
 // full2Forward computes full2 (full 4096, 4096x1x1 → 4096x1x1) and the ReLU after it for the whole batch.
 func (s *state) full2Forward() {
+	if s.batch <= 4 {
+		kernels.ParallelFor(4096, s.full2Rows)
+		return
+	}
 	out := s.full2Out
 	kernels.Sgemm(false, true, s.batch, 4096, 4096, 1, s.dropout1Out, 4096, s.net.params[40086912:56864128], 4096, 0, out, 4096)
 	bias := s.net.params[56864128:56868224]
@@ -1963,8 +2007,26 @@ func (s *state) dropout2Backward() {
 	}
 }
 
+// full3RowsRun computes outputs [lo, hi) of full3 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full3RowsRun(lo, hi int) {
+	weights := s.net.params[56868224:60964224]
+	bias := s.net.params[60964224:60965224]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*4096 : j*4096+4096]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.dropout2Out[img*4096:img*4096+4096]) + bias[j]
+			s.full3Out[img*1000+j] = v
+		}
+	}
+}
+
 // full3Forward computes full3 (full 1000, 4096x1x1 → 1000x1x1) for the whole batch.
 func (s *state) full3Forward() {
+	if s.batch <= 4 {
+		kernels.ParallelFor(1000, s.full3Rows)
+		return
+	}
 	out := s.full3Out
 	kernels.Sgemm(false, true, s.batch, 1000, 4096, 1, s.dropout2Out, 4096, s.net.params[56868224:60964224], 4096, 0, out, 1000)
 	bias := s.net.params[60964224:60965224]

@@ -418,8 +418,27 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[592:808]
+	bias := s.net.params[808:814]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*36 : j*36+36]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool1Out[img*36:img*36+36]) + bias[j]
+			v = max(v, float32(0))
+			s.full1Out[img*6+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 6, 4x3x3 → 6x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 6)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 6, 36, 1, s.pool1Out, 36, s.net.params[592:808], 36, 0, out, 6)
 	bias := s.net.params[808:814]
@@ -473,8 +492,26 @@ func (s *state) dropout1Backward() {
 	}
 }
 
+// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full2RowsRun(lo, hi int) {
+	weights := s.net.params[814:832]
+	bias := s.net.params[832:835]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*6 : j*6+6]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.dropout1Out[img*6:img*6+6]) + bias[j]
+			s.full2Out[img*3+j] = v
+		}
+	}
+}
+
 // full2Forward computes full2 (full 3, 6x1x1 → 3x1x1) for the whole batch.
 func (s *state) full2Forward() {
+	if s.batch <= 4 {
+		s.full2RowsRun(0, 3)
+		return
+	}
 	out := s.full2Out
 	kernels.Sgemm(false, true, s.batch, 3, 6, 1, s.dropout1Out, 6, s.net.params[814:832], 6, 0, out, 3)
 	bias := s.net.params[832:835]

@@ -733,8 +733,26 @@ func (s *state) pool2Backward(img, w int) {
 	kernels.AvgPoolBackward(dout, 2, 6, 6, 6, 6, 1, 1, din)
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[83:89]
+	bias := s.net.params[89:92]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*2 : j*2+2]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool2Out[img*2:img*2+2]) + bias[j]
+			s.full1Out[img*3+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 3, 2x1x1 → 3x1x1) for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 3)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 3, 2, 1, s.pool2Out, 2, s.net.params[83:89], 2, 0, out, 3)
 	bias := s.net.params[89:92]

@@ -1856,8 +1856,26 @@ func (s *state) pool3Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[19256:22456]
+	bias := s.net.params[22456:22466]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*320 : j*320+320]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool3Out[img*320:img*320+320]) + bias[j]
+			s.full1Out[img*10+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 10, 20x4x4 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 10)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 10, 320, 1, s.pool3Out, 320, s.net.params[19256:22456], 320, 0, out, 10)
 	bias := s.net.params[22456:22466]

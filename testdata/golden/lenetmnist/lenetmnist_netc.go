@@ -1342,8 +1342,26 @@ func (s *state) pool2Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[3424:5984]
+	bias := s.net.params[5984:5994]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*256 : j*256+256]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool2Out[img*256:img*256+256]) + bias[j]
+			s.full1Out[img*10+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 10, 16x4x4 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 10)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 10, 256, 1, s.pool2Out, 256, s.net.params[3424:5984], 256, 0, out, 10)
 	bias := s.net.params[5984:5994]

@@ -666,8 +666,26 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[224:736]
+	bias := s.net.params[736:740]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*128 : j*128+128]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool1Out[img*128:img*128+128]) + bias[j]
+			s.full1Out[img*4+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 4, 8x4x4 → 4x1x1) for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 4)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 4, 128, 1, s.pool1Out, 128, s.net.params[224:736], 128, 0, out, 4)
 	bias := s.net.params[736:740]

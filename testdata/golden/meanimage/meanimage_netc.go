@@ -402,8 +402,27 @@ func (s *state) tanh1Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[0:96]
+	bias := s.net.params[96:99]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*32 : j*32+32]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.tanh1Out[img*32:img*32+32]) + bias[j]
+			v = max(v, float32(0))
+			s.full1Out[img*3+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 3, 2x4x4 → 3x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 3)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 3, 32, 1, s.tanh1Out, 32, s.net.params[0:96], 32, 0, out, 3)
 	bias := s.net.params[96:99]
@@ -432,8 +451,26 @@ func (s *state) full1Backward() {
 	kernels.Sgemm(false, false, s.batch, 32, 3, 1, s.full1Grad, 3, s.net.params[0:96], 32, 0, s.tanh1Grad, 32)
 }
 
+// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full2RowsRun(lo, hi int) {
+	weights := s.net.params[99:105]
+	bias := s.net.params[105:107]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*3 : j*3+3]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.full1Out[img*3:img*3+3]) + bias[j]
+			s.full2Out[img*2+j] = v
+		}
+	}
+}
+
 // full2Forward computes full2 (full 2, 3x1x1 → 2x1x1) for the whole batch.
 func (s *state) full2Forward() {
+	if s.batch <= 4 {
+		s.full2RowsRun(0, 2)
+		return
+	}
 	out := s.full2Out
 	kernels.Sgemm(false, true, s.batch, 2, 3, 1, s.full1Out, 3, s.net.params[99:105], 3, 0, out, 2)
 	bias := s.net.params[105:107]

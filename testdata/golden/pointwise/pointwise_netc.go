@@ -687,8 +687,26 @@ func (s *state) norm1Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[305:545]
+	bias := s.net.params[545:549]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*60 : j*60+60]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.norm1Out[img*60:img*60+60]) + bias[j]
+			s.full1Out[img*4+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 4, 5x6x2 → 4x1x1) for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 4)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 4, 60, 1, s.norm1Out, 60, s.net.params[305:545], 60, 0, out, 4)
 	bias := s.net.params[545:549]

@@ -561,8 +561,26 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[28:108]
+	bias := s.net.params[108:113]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*16 : j*16+16]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool1Out[img*16:img*16+16]) + bias[j]
+			s.full1Out[img*5+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 5, 4x2x2 → 5x1x1) for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 5)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 5, 16, 1, s.pool1Out, 16, s.net.params[28:108], 16, 0, out, 5)
 	bias := s.net.params[108:113]

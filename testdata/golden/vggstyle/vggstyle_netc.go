@@ -1697,8 +1697,26 @@ func (s *state) pool3Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[4830:6430]
+	bias := s.net.params[6430:6440]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*160 : j*160+160]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool3Out[img*160:img*160+160]) + bias[j]
+			s.full1Out[img*10+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 10, 10x4x4 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 10)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 10, 160, 1, s.pool3Out, 160, s.net.params[4830:6430], 160, 0, out, 10)
 	bias := s.net.params[6430:6440]
