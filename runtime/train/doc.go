@@ -1,6 +1,95 @@
-// Package train trains netc-generated networks: the optimizer (SGD, momentum, Nesterov),
-// its regularizers (L2, L1, elastic net, max-norm) and the learning-rate schedules with
+// Package train trains netc-generated networks: the training loop with the lecture's
+// sanity checks, checkpoints and exact resume, the configuration (a spec's [train]
+// section and command-line flags), the optimizer (SGD, momentum, Nesterov), its
+// regularizers (L2, L1, elastic net, max-norm) and the learning-rate schedules with
 // warm-up.
+//
+// # Training a generated network
+//
+// Main is a whole training program for a generated package. With the package made by
+// `netc compile` or go generate, a downstream program is
+//
+//	package main
+//
+//	import (
+//		"os"
+//
+//		"example.com/me/mynet"
+//		"github.com/netc-dev/netc/runtime/train"
+//	)
+//
+//	func main() { os.Exit(train.Main(mynet.New, os.Args[1:])) }
+//
+// and `go run . --data mnist --epochs 3` trains it (`-h` lists the flags with the spec's
+// values as defaults); `netc train SPEC [flags]` builds and runs exactly this program.
+// The same loop is a Go API:
+//
+//	net := mynet.New(1)
+//	cfg, err := train.ConfigFromInfo(net.Info())  // the spec's [train] over the defaults
+//	cfg.Epochs, cfg.RunDir = 5, "runs/try1"
+//	trainSet, test, err := data.Load("mnist", "")
+//	trainSet, val, err := trainSet.Split(cfg.ValCount(trainSet.Len()))
+//	res, err := train.Train(net, trainSet, val, test, cfg, os.Stdout)
+//
+// Train preprocesses the three sets in place (statistics of the training split only),
+// initializes the parameters from cfg.Seed, and then, each epoch, visits the training
+// images in a new random order in mini-batches (augmented if cfg.Augment says so),
+// running Forward, Backward and an optimizer Step per batch at the rate of the schedule,
+// reusing one workspace so that a step allocates nothing. It prints
+//
+//	initial loss 2.3051 (ln 10 = 2.3026)
+//	epoch 1/3  loss 0.4123  train 0.8812  val 0.8640  lr 0.01  1234 img/s  12.3s
+//	...
+//	test accuracy 0.9912
+//
+// where loss and train are the mean loss and the running accuracy over the epoch's
+// batches (as the training pass computed them, dropout on), val the accuracy on the
+// validation split in test mode after the epoch, img/s the training throughput; the test
+// accuracy, in test mode at the end, is always the last line.
+//
+// # Run folder
+//
+// With cfg.RunDir set (Main's default is runs/<spec>-<yyyymmdd-hhmmss>) the run writes
+// iters.csv and epochs.csv (package monitor), checkpoint.safetensors at the end of each
+// epoch, best.safetensors at each new best validation accuracy, and at the end the
+// charts loss.png, accuracy.png and lr.png and the first convolution's filters.png
+// (failing to draw them is a warning, not an error).
+//
+// # Sanity checks
+//
+// The lecture's checks are built in. The initial loss, on the first batch before any
+// update, is printed beside ln(classes), which a softmax classifier with small random
+// weights should give. Config.Overfit (--overfit N) trains on the first N training
+// images without regularization or augmentation until the training accuracy is 100%,
+// and fails with an *OverfitError if it is not. Every batch's loss is checked: NaN, Inf
+// or more than 3× the initial loss (Config.Divergence) stops the run at once with a
+// *DivergedError naming the likely cause, "loss 7.9 exceeds 3× the initial 2.30 at
+// iteration 12 (epoch 1): the learning rate (10) is probably too high", without
+// touching the last checkpoint.
+//
+// # Checkpoints and resuming
+//
+// A checkpoint is a safetensors file holding every parameter tensor under its name, the
+// momentum of each (VelocityPrefix + name), and as metadata the spec's name and hash,
+// the iteration, the loader's state (seed, epoch, position), the dropout generator's
+// state, the initial loss, the running sums of a partly done epoch, the preprocessing
+// and the configuration. It is written atomically (a temporary file, synced, renamed
+// over the old one), so a crash mid-write leaves the previous checkpoint whole.
+// Config.Resume (--resume FILE) continues exactly: N steps, a stop, and N more give the
+// same weights, bit for bit, as 2N steps straight, and the same metrics. A checkpoint of
+// another spec (another hash) is refused, naming both. LoadWeights loads the tensors of
+// matching names and shapes alone, for prediction or fine-tuning (Config.Weights).
+//
+// # Determinism
+//
+// Config.Seed fixes the initialization, the order of the images, the augmentation and
+// the dropout masks (ws.RNG), so two runs with the same seed and configuration give the
+// same metrics and weights, bit for bit. Generated code splits a batch over
+// kernels.Workers() goroutines, each summing its images' gradients before the per-worker
+// sums are added in a fixed order; the result does not depend on the timing of the
+// goroutines, but the split, and so the order of the float32 additions, depends on the
+// number of workers: runs with different GOMAXPROCS (Config.Threads, --threads) may
+// differ in the last bits, and from there drift apart. Resume with the same setting.
 //
 // # Optimizer
 //

@@ -1,0 +1,125 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/data"
+)
+
+// Main is the whole command-line training program of a generated network: it reads the
+// spec's [train] section (ConfigFromInfo), lets the flags of args override it
+// (RegisterFlags; -h lists them with the spec's values), loads the data set (--data,
+// default from the input shape: mnist for 1x28x28, cifar10 for 3x32x32), holds out the
+// validation split (--val), trains (TrainContext; Ctrl-C stops after the current
+// iteration with a checkpoint to resume from) and returns the exit status: 0 on
+// success, 1 on failure (including divergence and a failed overfit check), 2 on bad
+// usage, 130 when interrupted. Output goes to os.Stdout, errors to os.Stderr.
+//
+// newNet is the generated package's New, e.g.
+//
+//	func main() { os.Exit(train.Main(lenetmnist.New, os.Args[1:])) }
+func Main[N runtime.Network](newNet func(seed uint64) N, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once
+	}()
+	return mainRun(ctx, func(seed uint64) runtime.Network { return newNet(seed) }, args, os.Stdout, os.Stderr)
+}
+
+// mainRun is Main with its context and writers given.
+func mainRun(ctx context.Context, newNet func(seed uint64) runtime.Network, args []string, stdout, stderr io.Writer) int {
+	net := newNet(DefaultSeed)
+	info := net.Info()
+	cfg, err := ConfigFromInfo(info)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
+		return 1
+	}
+	fs := flag.NewFlagSet(info.Name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.RegisterFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s [flags]\n\nTrains network %s; the defaults are the spec's [train] section.\n\nflags:\n", info.Name, info.Name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", info.Name, fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
+		return 2
+	}
+	name := cfg.Data
+	if name == "" {
+		switch {
+		case info.InC == 1 && info.InH == 28 && info.InW == 28:
+			name = data.MNIST
+		case info.InC == 3 && info.InH == 32 && info.InW == 32:
+			name = data.CIFAR10
+		default:
+			fmt.Fprintf(stderr, "%s: no data set takes %dx%dx%d images; name one with --data\n", info.Name, info.InC, info.InH, info.InW)
+			return 2
+		}
+	}
+	trainAll, test, err := data.Load(name, cfg.DataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
+		return 1
+	}
+	var trainSet, valSet *data.Dataset
+	if cfg.Overfit > 0 {
+		trainSet, test = trainAll, nil
+	} else {
+		if trainSet, valSet, err = trainAll.Split(cfg.ValCount(trainAll.Len())); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
+			return 1
+		}
+		if cfg.RunDir == "" && cfg.Resume == "" {
+			cfg.RunDir = DefaultRunDir(info.Name, time.Now())
+		}
+	}
+	fmt.Fprintf(stdout, "data %s: %s training images, %s test\n", name, commas(trainAll.Len()), commas(lenOf(test)))
+	_, err = TrainContext(ctx, net, trainSet, valSet, test, cfg, stdout)
+	switch {
+	case err == nil:
+		return 0
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		fmt.Fprintf(stderr, "%s: interrupted\n", info.Name)
+		return 130
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
+	return 1
+}
+
+// DefaultRunDir returns the default run folder of a network trained from now on:
+// runs/<name>-<yyyymmdd-hhmmss>.
+func DefaultRunDir(name string, now time.Time) string {
+	return filepath.Join("runs", name+"-"+now.Format("20060102-150405"))
+}
+
+// lenOf returns the number of images of ds, 0 for nil.
+func lenOf(ds *data.Dataset) int {
+	if ds == nil {
+		return 0
+	}
+	return ds.Len()
+}
