@@ -114,6 +114,7 @@ func initialize(info *Info, params []float32, scheme InitScheme, gaussStd float6
 		panic(fmt.Sprintf("runtime.Initialize: %d params, network %q has %d", len(params), info.Name, info.NumParams))
 	}
 	rng := NewRNG(seed)
+	output := outputWeights(info)
 	for i := range info.Params {
 		t := &info.Params[i]
 		w := t.Data(params)
@@ -124,7 +125,14 @@ func initialize(info *Info, params []float32, scheme InitScheme, gaussStd float6
 		fanIn, fanOut := fans(t)
 		switch scheme {
 		case InitHe:
-			std := math.Sqrt(2 / float64(fanIn))
+			// He's factor 2 makes up for the half of the activations a ReLU zeroes; the
+			// output layer's scores reach the loss without one, so it gets LeCun's 1/fanIn,
+			// which keeps the initial loss near ln(classes) as the lecture's check expects.
+			gain := 2.0
+			if i == output {
+				gain = 1
+			}
+			std := math.Sqrt(gain / float64(fanIn))
 			for j := range w {
 				w[j] = float32(std * rng.NormFloat64())
 			}
@@ -141,6 +149,17 @@ func initialize(info *Info, params []float32, scheme InitScheme, gaussStd float6
 			panic(fmt.Sprintf("runtime.Initialize: unknown %v", scheme))
 		}
 	}
+}
+
+// outputWeights returns the index in info.Params of the weights of the last learned layer,
+// the one that produces the scores, or -1.
+func outputWeights(info *Info) int {
+	for i := len(info.Params) - 1; i >= 0; i-- {
+		if t := &info.Params[i]; !t.Bias && !t.Buffer {
+			return i
+		}
+	}
+	return -1
 }
 
 // fans returns the tensor's fan-in and fan-out, from Info when set, else from its PyTorch

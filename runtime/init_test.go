@@ -50,8 +50,9 @@ func TestInitializeStatistics(t *testing.T) {
 		// bound, if nonzero, is the uniform half-width per weight tensor.
 		bound [3]float64
 	}{
-		// He: sqrt(2/288) = 0.0833333, sqrt(2/2000) = 0.0316228, sqrt(2/100) = 0.1414214.
-		{scheme: InitHe, wantStd: [3]float64{0.0833333, 0.0316228, 0.1414214}},
+		// He: sqrt(2/288) = 0.0833333, sqrt(2/2000) = 0.0316228; the output layer gets
+		// LeCun's sqrt(1/100) = 0.1.
+		{scheme: InitHe, wantStd: [3]float64{0.0833333, 0.0316228, 0.1}},
 		// Xavier: sqrt(2/(288+576)) = 0.0481125, sqrt(2/2010) = 0.0315440,
 		// sqrt(2/300) = 0.0816497; bounds sqrt(6/864) = 0.0833333, sqrt(6/2010) = 0.0546358,
 		// sqrt(6/300) = 0.1414214.

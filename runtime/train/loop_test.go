@@ -195,7 +195,7 @@ func TestDivergence(t *testing.T) {
 		want    string
 	}{
 		{1e6, 3, false, `^loss \d\.\d+e\+\d+ exceeds 3× the initial 2\.\d\d at iteration 2 \(epoch 1\): the learning rate \(1e\+06\) is probably too high$`},
-		{3, 3, false, `^loss \d+(\.\d+)? exceeds 3× the initial 2\.\d\d at iteration \d \(epoch 1\): the learning rate \(3\) is probably too high$`},
+		{10, 3, false, `^loss \d+(\.\d+)? exceeds 3× the initial 2\.\d\d at iteration \d \(epoch 1\): the learning rate \(10\) is probably too high$`},
 		// Without the 3× test, NaN and Inf still stop.
 		{1e6, 0, false, `^loss (NaN|\+Inf) at iteration \d+ \(epoch 1\): the learning rate \(1e\+06\) is probably too high$`},
 		{0.01, 3, true, `^the initial loss is NaN: check the data`},

@@ -1,0 +1,810 @@
+// Command asm generates the amd64 assembly of package kernels with avo.
+//
+// It is run by `go generate ./runtime/kernels` (see the go:generate line in
+// kernels/doc.go), which writes kernels_amd64.s and stubs_amd64.go.
+//
+// Every kernel is written once, parametrized by an isa value (vector width,
+// register constructor and a few instruction choices), and emitted twice:
+// for AVX2+FMA (8 lanes, 16 ymm registers) and for AVX-512 (16 lanes, 32 zmm
+// registers). The two paths are therefore structurally the same code.
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// isa describes one SIMD instruction set the kernels are emitted for.
+type isa struct {
+	name  string // suffix of the generated function names
+	lanes int    // float32 lanes per vector register
+	vb    int    // bytes per vector register
+	vec   func() VecVirtual
+	// GEMM micro-kernel shape: mr rows of nv vectors (nr = nv*lanes columns).
+	mr, nv int
+	// zero sets v to all zero bits.
+	zero func(v VecVirtual)
+	// half returns a register holding the upper half of v added (with op) to its lower half,
+	// until an XMM remains.
+	toX func(v VecVirtual, op func(a, b, dst Op)) VecVirtual
+	// keepWhere emits dst = (y NLE 0) ? dy : 0 for full vectors (y in register, dy in memory).
+	keepWhere func(y VecVirtual, zero VecVirtual, dy Mem) VecVirtual
+}
+
+var avx2 = isa{
+	name: "AVX2", lanes: 8, vb: 32, vec: YMM, mr: 6, nv: 2,
+	zero: func(v VecVirtual) { VXORPS(v, v, v) },
+	toX: func(v VecVirtual, op func(a, b, dst Op)) VecVirtual {
+		t := XMM()
+		VEXTRACTF128(U8(1), v, t)
+		op(t, v.AsX(), t)
+		return t
+	},
+	keepWhere: func(y, zero VecVirtual, dy Mem) VecVirtual {
+		m := YMM()
+		VCMPPS(U8(6), zero, y, m) // m = !(y <= 0): NaN keeps its gradient, like the Go loop
+		VANDPS(dy, m, m)
+		return m
+	},
+}
+
+var avx512 = isa{
+	name: "AVX512", lanes: 16, vb: 64, vec: ZMM, mr: 14, nv: 2,
+	zero: func(v VecVirtual) { VPXORD(v, v, v) },
+	toX: func(v VecVirtual, op func(a, b, dst Op)) VecVirtual {
+		y := YMM()
+		VEXTRACTF64X4(U8(1), v, y)
+		op(y, v.AsY(), y)
+		t := XMM()
+		VEXTRACTF32X4(U8(1), y, t)
+		op(t, y.AsX(), t)
+		return t
+	},
+	keepWhere: func(y, zero VecVirtual, dy Mem) VecVirtual {
+		k := K()
+		VCMPPS(U8(6), zero, y, k)
+		m := ZMM()
+		VMOVUPS_Z(dy, k, m)
+		return m
+	},
+}
+
+func main() {
+	ConstraintExpr("!purego")
+	genConsts()
+	// Packing routines move data with general-purpose and baseline SSE registers only, so
+	// the same code serves both paths (and is tested here for the AVX-512 widths too).
+	for _, w := range []int{6, 14, 16, 32} {
+		genPackCopy(w)
+		genPackInterleave(w)
+	}
+	// A 14×8 AVX2 kernel: the AVX-512 tile height with 8-lane vectors (14 accumulators
+	// fit in 16 ymm registers). It exists only so that tests on AVX2 machines exercise
+	// the generator's 14-row code (row addressing, row-count checks) that AVX-512 uses.
+	check := avx2
+	check.name, check.mr, check.nv = "AVX2Check14x8", 14, 1
+	genGemm(check)
+	for _, s := range []isa{avx2, avx512} {
+		genGemm(s)
+		genAxpy(s)
+		genScale(s)
+		genAdd(s)
+		genDot(s)
+		genAddScalar(s, false)
+		genAddScalar(s, true)
+		genRelu(s)
+		genReluBackward(s)
+		genMax(s)
+		genExp(s)
+	}
+	Generate()
+}
+
+// ---------------------------------------------------------------------------
+// GEMM micro-kernel
+
+// genGemm emits
+//
+//	func sgemmKernel<ISA>(k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc, rows int, alpha, beta float32)
+//
+// which computes one mr×nr tile of C (nr = nv·lanes), of which it stores rows 0..rows-1:
+//
+//	c[i*ldc+j] = alpha * Σ_p a[i*aRow + p*aStep] * b[p*bStep + j] + beta*c[i*ldc+j]
+//
+// not reading c when beta == 0. A packed A panel has aRow = 1, aStep = mr; an unpacked
+// one is read in place (aRow = lda, aStep = 1, or aRow = 1, aStep = lda for Aᵀ). B rows of
+// nr values are bStep apart (nr when packed). The accumulators are mr×nv vector registers;
+// each step of p loads nv vectors of b, broadcasts mr values of a and issues mr×nv FMAs
+// (the BLIS haswell/skx scheme).
+func genGemm(s isa) {
+	mr, nv, nr := s.mr, s.nv, s.nv*s.lanes
+	TEXT("sgemmKernel"+s.name, NOSPLIT, "func(k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc, rows int, alpha, beta float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("sgemmKernel%s computes one %d×%d tile: c[i*ldc+j] = alpha*Σp a[i*aRow+p*aStep]*b[p*bStep+j] + beta*c[i*ldc+j]", s.name, mr, nr),
+		"for i < rows (1 <= rows <= "+fmt.Sprint(mr)+"); c is not read when beta == 0.")
+
+	k := Load(Param("k"), GP64())
+	rs := Load(Param("aRow"), GP64())
+	SHLQ(U8(2), rs)
+	sa := Load(Param("aStep"), GP64())
+	SHLQ(U8(2), sa)
+	sb := Load(Param("bStep"), GP64())
+	SHLQ(U8(2), sb)
+	b := Load(Param("b").Base(), GP64())
+
+	// Row i of the A panel is at base[i/3] + (i%3)*rs.
+	bases := make([]Register, (mr+2)/3)
+	bases[0] = Load(Param("a").Base(), GP64())
+	for j := 1; j < len(bases); j++ {
+		bases[j] = GP64()
+		LEAQ(Mem{Base: bases[j-1], Index: rs, Scale: 2}, bases[j])
+		ADDQ(rs, bases[j])
+	}
+	aRow := func(i int) Mem {
+		m := Mem{Base: bases[i/3]}
+		switch i % 3 {
+		case 1:
+			m.Index, m.Scale = rs, 1
+		case 2:
+			m.Index, m.Scale = rs, 2
+		}
+		return m
+	}
+
+	// Prefetch the C tile: it is needed once the k loop is done.
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	for i := 0; i < mr; i++ {
+		PREFETCHT0(Mem{Base: cp})
+		PREFETCHT0(Mem{Base: cp, Disp: nr*4 - 4})
+		ADDQ(ldc, cp)
+	}
+
+	acc := make([][]VecVirtual, mr)
+	for i := range acc {
+		acc[i] = make([]VecVirtual, nv)
+		for v := range acc[i] {
+			acc[i][v] = s.vec()
+			s.zero(acc[i][v])
+		}
+	}
+	bv := make([]VecVirtual, nv)
+	for v := range bv {
+		bv[v] = s.vec()
+	}
+	av := s.vec()
+
+	step := func() {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: b, Disp: v * s.vb}, bv[v])
+		}
+		for i := 0; i < mr; i++ {
+			VBROADCASTSS(aRow(i), av)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(bv[v], av, acc[i][v])
+			}
+		}
+		for _, r := range bases {
+			ADDQ(sa, r)
+		}
+		ADDQ(sb, b)
+	}
+
+	const unroll = 4
+	Label("loop4")
+	CMPQ(k, U8(unroll))
+	JL(LabelRef("tail"))
+	for u := 0; u < unroll; u++ {
+		step()
+	}
+	SUBQ(U8(unroll), k)
+	JMP(LabelRef("loop4"))
+
+	Label("tail")
+	TESTQ(k, k)
+	JZ(LabelRef("store"))
+	step()
+	DECQ(k)
+	JMP(LabelRef("tail"))
+
+	Label("store")
+	c := Load(Param("c").Base(), GP64())
+	rows := Load(Param("rows"), GP64())
+	// Before row i > 0: stop if rows <= i.
+	rowCheck := func(i int, done string) {
+		if i > 0 {
+			CMPQ(rows, U8(i))
+			JLE(LabelRef(done))
+		}
+	}
+	alpha, _ := Param("alpha").Resolve()
+	beta, _ := Param("beta").Resolve()
+	al := s.vec()
+	VBROADCASTSS(alpha.Addr, al)
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			VMULPS(acc[i][v], al, acc[i][v])
+		}
+	}
+	bits := GP32()
+	MOVL(beta.Addr, bits)
+	ANDL(U32(0x7fffffff), bits)
+	JZ(LabelRef("overwrite"))
+
+	be := s.vec()
+	VBROADCASTSS(beta.Addr, be)
+	for i := 0; i < mr; i++ {
+		rowCheck(i, "done")
+		for v := 0; v < nv; v++ {
+			m := Mem{Base: c, Disp: v * s.vb}
+			VFMADD231PS(m, be, acc[i][v])
+			VMOVUPS(acc[i][v], m)
+		}
+		if i < mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+
+	Label("overwrite")
+	for i := 0; i < mr; i++ {
+		rowCheck(i, "done")
+		for v := 0; v < nv; v++ {
+			VMOVUPS(acc[i][v], Mem{Base: c, Disp: v * s.vb})
+		}
+		if i < mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// ---------------------------------------------------------------------------
+// GEMM packing
+
+// genPackCopy emits
+//
+//	func packCopy<w>(dst, src []float32, ld, kb, panels int)
+//
+// which packs panels full w-wide column panels of a row-major block:
+// dst[q*w*kb + p*w + j] = src[p*ld + q*w + j] for p < kb, q < panels, j < w.
+func genPackCopy(w int) {
+	name := fmt.Sprintf("packCopy%d", w)
+	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, kb, panels int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets dst[q*%d*kb + p*%d + j] = src[p*ld + q*%d + j] for p < kb, q < panels, j < %d.", name, w, w, w, w))
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	kb := Load(Param("kb"), GP64())
+	panels := Load(Param("panels"), GP64())
+	pstride := GP64() // bytes between panels in dst
+	IMUL3Q(U32(w*4), kb, pstride)
+	// 16-byte SSE moves (baseline amd64), then one 8-byte move for w%4 == 2.
+	tmp := []VecVirtual{XMM(), XMM(), XMM(), XMM()}
+	var t64 Register
+	if w%4 != 0 {
+		t64 = GP64()
+	}
+
+	Label("rows")
+	TESTQ(kb, kb)
+	JZ(LabelRef("done"))
+	d, sp, q := GP64(), GP64(), GP64()
+	MOVQ(dst, d)
+	MOVQ(src, sp)
+	MOVQ(panels, q)
+	Label("panel")
+	TESTQ(q, q)
+	JZ(LabelRef("nextrow"))
+	for j := 0; j < w/4; j += len(tmp) {
+		n := min(len(tmp), w/4-j)
+		for t := 0; t < n; t++ {
+			MOVUPS(Mem{Base: sp, Disp: (j + t) * 16}, tmp[t])
+		}
+		for t := 0; t < n; t++ {
+			MOVUPS(tmp[t], Mem{Base: d, Disp: (j + t) * 16})
+		}
+	}
+	if w%4 != 0 {
+		MOVQ(Mem{Base: sp, Disp: w / 4 * 16}, t64)
+		MOVQ(t64, Mem{Base: d, Disp: w / 4 * 16})
+	}
+	ADDQ(U32(w*4), sp)
+	ADDQ(pstride, d)
+	DECQ(q)
+	JMP(LabelRef("panel"))
+	Label("nextrow")
+	ADDQ(ld, src)
+	ADDQ(U32(w*4), dst)
+	DECQ(kb)
+	JMP(LabelRef("rows"))
+	Label("done")
+	RET()
+}
+
+// genPackInterleave emits
+//
+//	func packInterleave<w>(dst, src []float32, ld, kb int)
+//
+// which packs one full w-wide panel whose w lines are rows of src:
+// dst[p*w + i] = src[i*ld + p] for p < kb, i < w (a transpose of a w×kb block).
+func genPackInterleave(w int) {
+	name := fmt.Sprintf("packInterleave%d", w)
+	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, kb int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets dst[p*%d + i] = src[i*ld + p] for p < kb, i < %d.", name, w, w))
+	dst := Load(Param("dst").Base(), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	kb := Load(Param("kb"), GP64())
+	// Row i is at bases[i/8] + (i%8)*ld, addressed with index registers ld, 3ld, 5ld, 7ld.
+	l3, l5, l7 := GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, l3)
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 4}, l5)
+	LEAQ(Mem{Base: l3, Index: ld, Scale: 4}, l7)
+	bases := make([]Register, (w+7)/8)
+	bases[0] = Load(Param("src").Base(), GP64())
+	for j := 1; j < len(bases); j++ {
+		bases[j] = GP64()
+		LEAQ(Mem{Base: bases[j-1], Index: ld, Scale: 8}, bases[j])
+	}
+	row := func(i int) Mem {
+		m := Mem{Base: bases[i/8]}
+		switch i % 8 {
+		case 1:
+			m.Index, m.Scale = ld, 1
+		case 2:
+			m.Index, m.Scale = ld, 2
+		case 3:
+			m.Index, m.Scale = l3, 1
+		case 4:
+			m.Index, m.Scale = ld, 4
+		case 5:
+			m.Index, m.Scale = l5, 1
+		case 6:
+			m.Index, m.Scale = l3, 2
+		case 7:
+			m.Index, m.Scale = l7, 1
+		}
+		return m
+	}
+	tmp := []Register{GP32(), GP32()}
+	Label("loop")
+	TESTQ(kb, kb)
+	JZ(LabelRef("done"))
+	for i := 0; i < w; i++ {
+		MOVL(row(i), tmp[i%2])
+		MOVL(tmp[i%2], Mem{Base: dst, Disp: i * 4})
+	}
+	for _, b := range bases {
+		ADDQ(U8(4), b)
+	}
+	ADDQ(U32(w*4), dst)
+	DECQ(kb)
+	JMP(LabelRef("loop"))
+	Label("done")
+	RET()
+}
+
+// ---------------------------------------------------------------------------
+// Streaming vector operations
+
+// stream emits a loop over n float32 elements addressed by the pointers ptrs: unroll
+// vectors per iteration, then one vector per iteration, then one element per iteration.
+// vec(off) handles one vector at byte offset off and index u of the unrolled iteration;
+// scalar() one element at offset 0 (XMM registers, scalar loads and stores only).
+func stream(s isa, n Register, ptrs []Register, unroll int, vec func(off, u int), scalar func()) {
+	advance := func(bytes int) {
+		for _, p := range ptrs {
+			ADDQ(U32(bytes), p)
+		}
+	}
+	Label("loopU")
+	CMPQ(n, U32(unroll*s.lanes))
+	JL(LabelRef("loop1"))
+	for u := 0; u < unroll; u++ {
+		vec(u*s.vb, u)
+	}
+	advance(unroll * s.vb)
+	SUBQ(U32(unroll*s.lanes), n)
+	JMP(LabelRef("loopU"))
+
+	Label("loop1")
+	CMPQ(n, U32(s.lanes))
+	JL(LabelRef("tail"))
+	vec(0, 0)
+	advance(s.vb)
+	SUBQ(U32(s.lanes), n)
+	JMP(LabelRef("loop1"))
+
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	scalar()
+	advance(4)
+	DECQ(n)
+	JMP(LabelRef("tail"))
+	Label("done")
+}
+
+func scalarParam(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+func genAxpy(s isa) {
+	TEXT("axpy"+s.name, NOSPLIT, "func(alpha float32, x, y []float32)")
+	Pragma("noescape")
+	Doc("axpy" + s.name + " computes y[i] += alpha*x[i] for i < len(x); len(y) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	al := s.vec()
+	VBROADCASTSS(scalarParam("alpha"), al)
+	t := make([]VecVirtual, 4)
+	for i := range t {
+		t[i] = s.vec()
+	}
+	stream(s, n, []Register{x, y}, 4, func(off, u int) {
+		VMOVUPS(Mem{Base: y, Disp: off}, t[u])
+		VFMADD231PS(Mem{Base: x, Disp: off}, al, t[u])
+		VMOVUPS(t[u], Mem{Base: y, Disp: off})
+	}, func() {
+		xs, ys := XMM(), XMM()
+		VMOVSS(Mem{Base: x}, xs)
+		VMOVSS(Mem{Base: y}, ys)
+		VFMADD231SS(xs, al.AsX(), ys)
+		VMOVSS(ys, Mem{Base: y})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genScale(s isa) {
+	TEXT("scale"+s.name, NOSPLIT, "func(alpha float32, x []float32)")
+	Pragma("noescape")
+	Doc("scale" + s.name + " computes x[i] *= alpha.")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	al := s.vec()
+	VBROADCASTSS(scalarParam("alpha"), al)
+	t := make([]VecVirtual, 4)
+	for i := range t {
+		t[i] = s.vec()
+	}
+	stream(s, n, []Register{x}, 4, func(off, u int) {
+		VMULPS(Mem{Base: x, Disp: off}, al, t[u])
+		VMOVUPS(t[u], Mem{Base: x, Disp: off})
+	}, func() {
+		xs := XMM()
+		VMOVSS(Mem{Base: x}, xs)
+		VMULSS(xs, al.AsX(), xs)
+		VMOVSS(xs, Mem{Base: x})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genAdd(s isa) {
+	TEXT("add"+s.name, NOSPLIT, "func(x, y []float32)")
+	Pragma("noescape")
+	Doc("add" + s.name + " computes y[i] += x[i] for i < len(x); len(y) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	t := make([]VecVirtual, 4)
+	for i := range t {
+		t[i] = s.vec()
+	}
+	stream(s, n, []Register{x, y}, 4, func(off, u int) {
+		VMOVUPS(Mem{Base: y, Disp: off}, t[u])
+		VADDPS(Mem{Base: x, Disp: off}, t[u], t[u])
+		VMOVUPS(t[u], Mem{Base: y, Disp: off})
+	}, func() {
+		xs, ys := XMM(), XMM()
+		VMOVSS(Mem{Base: x}, xs)
+		VMOVSS(Mem{Base: y}, ys)
+		VADDSS(xs, ys, ys)
+		VMOVSS(ys, Mem{Base: y})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genDot(s isa) {
+	TEXT("dot"+s.name, NOSPLIT, "func(x, y []float32) float32")
+	Pragma("noescape")
+	Doc("dot" + s.name + " returns Σ x[i]*y[i] for i < len(x); len(y) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := make([]VecVirtual, 4)
+	t := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = s.vec()
+		s.zero(acc[i])
+		t[i] = s.vec()
+	}
+	tailAcc := XMM()
+	VXORPS(tailAcc, tailAcc, tailAcc)
+	stream(s, n, []Register{x, y}, 4, func(off, u int) {
+		VMOVUPS(Mem{Base: x, Disp: off}, t[u])
+		VFMADD231PS(Mem{Base: y, Disp: off}, t[u], acc[u])
+	}, func() {
+		xs, ys := XMM(), XMM()
+		VMOVSS(Mem{Base: x}, xs)
+		VMOVSS(Mem{Base: y}, ys)
+		VFMADD231SS(xs, ys, tailAcc)
+	})
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	r := s.toX(acc[0], func(a, b, dst Op) { VADDPS(a, b, dst) })
+	h := XMM()
+	VMOVHLPS(r, r, h)
+	VADDPS(h, r, r)
+	VMOVSHDUP(r, h)
+	VADDSS(h, r, r)
+	VADDSS(tailAcc, r, r)
+	VZEROUPPER()
+	Store(r, ReturnIndex(0))
+	RET()
+}
+
+// genAddScalar emits addScalar<ISA> (x[i] += b) or addScalarRelu<ISA> (x[i] = max(0, x[i]+b)).
+func genAddScalar(s isa, relu bool) {
+	name := "addScalar"
+	doc := " computes x[i] += b."
+	if relu {
+		name = "addScalarRelu"
+		doc = " computes x[i] = max(0, x[i]+b) (NaN stays NaN)."
+	}
+	TEXT(name+s.name, NOSPLIT, "func(b float32, x []float32)")
+	Pragma("noescape")
+	Doc(name + s.name + doc)
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	bv := s.vec()
+	VBROADCASTSS(scalarParam("b"), bv)
+	z := s.vec()
+	s.zero(z)
+	t := make([]VecVirtual, 4)
+	for i := range t {
+		t[i] = s.vec()
+	}
+	stream(s, n, []Register{x}, 4, func(off, u int) {
+		VADDPS(Mem{Base: x, Disp: off}, bv, t[u])
+		if relu {
+			VMAXPS(t[u], z, t[u]) // Intel max(0, t): returns t when t is NaN
+		}
+		VMOVUPS(t[u], Mem{Base: x, Disp: off})
+	}, func() {
+		xs := XMM()
+		VMOVSS(Mem{Base: x}, xs)
+		VADDSS(bv.AsX(), xs, xs)
+		if relu {
+			VMAXSS(xs, z.AsX(), xs)
+		}
+		VMOVSS(xs, Mem{Base: x})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genRelu(s isa) {
+	TEXT("relu"+s.name, NOSPLIT, "func(x []float32)")
+	Pragma("noescape")
+	Doc("relu" + s.name + " computes x[i] = max(0, x[i]) (NaN and -0 are kept, like the Go loop).")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	z := s.vec()
+	s.zero(z)
+	t := make([]VecVirtual, 4)
+	for i := range t {
+		t[i] = s.vec()
+	}
+	stream(s, n, []Register{x}, 4, func(off, u int) {
+		VMAXPS(Mem{Base: x, Disp: off}, z, t[u])
+		VMOVUPS(t[u], Mem{Base: x, Disp: off})
+	}, func() {
+		xs := XMM()
+		VMOVSS(Mem{Base: x}, xs)
+		VMAXSS(xs, z.AsX(), xs)
+		VMOVSS(xs, Mem{Base: x})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genReluBackward(s isa) {
+	TEXT("reluBackward"+s.name, NOSPLIT, "func(y, dy []float32)")
+	Pragma("noescape")
+	Doc("reluBackward" + s.name + " sets dy[i] = 0 where y[i] <= 0, for i < len(y); len(dy) >= len(y).")
+	y := Load(Param("y").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	n := Load(Param("y").Len(), GP64())
+	z := s.vec()
+	s.zero(z)
+	stream(s, n, []Register{y, dy}, 4, func(off, u int) {
+		yv := s.vec()
+		VMOVUPS(Mem{Base: y, Disp: off}, yv)
+		r := s.keepWhere(yv, z, Mem{Base: dy, Disp: off})
+		VMOVUPS(r, Mem{Base: dy, Disp: off})
+	}, func() {
+		ys, ds, m := XMM(), XMM(), XMM()
+		VMOVSS(Mem{Base: y}, ys)
+		VMOVSS(Mem{Base: dy}, ds)
+		VCMPSS(U8(6), z.AsX(), ys, m)
+		VANDPS(ds, m, m)
+		VMOVSS(m, Mem{Base: dy})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genMax(s isa) {
+	TEXT("max"+s.name, NOSPLIT, "func(x []float32) float32")
+	Pragma("noescape")
+	Doc("max" + s.name + " returns the largest x[i]; len(x) >= 1.")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = s.vec()
+		VBROADCASTSS(Mem{Base: x}, acc[i])
+	}
+	tailAcc := XMM()
+	VMOVSS(Mem{Base: x}, tailAcc)
+	stream(s, n, []Register{x}, 4, func(off, u int) {
+		VMAXPS(Mem{Base: x, Disp: off}, acc[u], acc[u])
+	}, func() {
+		VMAXSS(Mem{Base: x}, tailAcc, tailAcc)
+	})
+	VMAXPS(acc[1], acc[0], acc[0])
+	VMAXPS(acc[3], acc[2], acc[2])
+	VMAXPS(acc[2], acc[0], acc[0])
+	r := s.toX(acc[0], func(a, b, dst Op) { VMAXPS(a, b, dst) })
+	h := XMM()
+	VMOVHLPS(r, r, h)
+	VMAXPS(h, r, r)
+	VMOVSHDUP(r, h)
+	VMAXSS(h, r, r)
+	VMAXSS(tailAcc, r, r)
+	VZEROUPPER()
+	Store(r, ReturnIndex(0))
+	RET()
+}
+
+// ---------------------------------------------------------------------------
+// exp
+
+// Constants of exp, each replicated 16 times (64 bytes) so that any vector width can use
+// them as a memory operand.
+const (
+	cLo = iota
+	cHi
+	cLog2e
+	cMagic
+	cLn2Hi
+	cLn2Lo
+	cP0
+	cP1
+	cP2
+	cP3
+	cP4
+	cP5
+	cOne
+	cMagicBits // int32: bits of cMagic
+	c127       // int32: 127
+	nConst
+)
+
+var expTable Mem
+
+func genConsts() {
+	vals := [nConst]float32{
+		cLo:    -104,
+		cHi:    89,
+		cLog2e: 1.44269504088896341,
+		cMagic: 12582912, // 1.5 * 2^23
+		cLn2Hi: 0.693145751953125,
+		cLn2Lo: 1.428606765330187045e-06,
+		// Cephes expf polynomial: e^r ≈ 1 + r + r²(P0 r⁵ + ... + P5), |r| <= ln2/2.
+		cP0:  1.9875691500e-4,
+		cP1:  1.3981999507e-3,
+		cP2:  8.3334519073e-3,
+		cP3:  4.1665795894e-2,
+		cP4:  1.6666665459e-1,
+		cP5:  5.0000001201e-1,
+		cOne: 1,
+	}
+	expTable = GLOBL("expconst", RODATA|NOPTR)
+	for i := 0; i < nConst; i++ {
+		bits := math.Float32bits(vals[i])
+		switch i {
+		case cMagicBits:
+			bits = math.Float32bits(12582912)
+		case c127:
+			bits = 127
+		}
+		for l := 0; l < 16; l++ {
+			DATA(i*64+l*4, U32(bits))
+		}
+	}
+}
+
+// expBody computes e^v in place on v, a vector register of any width (its constants are
+// memory operands of the same width). Method: clamp x to [-104, 89]; n = round(x/ln2) via
+// the 1.5·2^23 trick; r = x - n·ln2 (two-step Cody–Waite with FMA); e^r by the Cephes
+// polynomial; scale by 2^n as two factors 2^(n>>1)·2^(n-(n>>1)) so that results in the
+// subnormal range and overflow to +Inf come out right. NaN propagates.
+func expBody(v VecVirtual, newReg func() VecVirtual) {
+	k := func(i int) Mem { return expTable.Offset(i * 64) }
+	// Clamp with the constant as Intel's first source so that a NaN x passes through.
+	lo := newReg()
+	VMOVUPS(k(cLo), lo)
+	VMAXPS(v, lo, v) // max(lo, x)
+	VMOVUPS(k(cHi), lo)
+	VMINPS(v, lo, v) // min(hi, x)
+	t := newReg()
+	VMOVUPS(k(cMagic), t)
+	VFMADD231PS(k(cLog2e), v, t) // t = x*log2e + magic: low mantissa bits hold n
+	nf := newReg()
+	VSUBPS(k(cMagic), t, nf) // nf = n = round(x*log2e)
+	r := newReg()
+	VMOVUPS(v, r)
+	VFNMADD231PS(k(cLn2Hi), nf, r) // r = x - n*ln2hi
+	VFNMADD231PS(k(cLn2Lo), nf, r) // r -= n*ln2lo
+	p := newReg()
+	VMOVUPS(k(cP0), p)
+	for _, c := range []int{cP1, cP2, cP3, cP4, cP5, cOne, cOne} {
+		VFMADD213PS(k(c), r, p) // p = p*r + c
+	}
+	// p = (P(r)·r + 1)·r + 1 = 1 + r + r²·P(r) ≈ e^r
+	VPSUBD(k(cMagicBits), t, t) // t = n as int32, in [-150, 128]
+	VSUBPS(v, v, v)             // v = x - x: 0, or NaN when x is NaN
+	half := newReg()
+	VPSRAD(U8(1), t, half) // half = n>>1
+	VPSUBD(half, t, t)     // t = n - half
+	VPADDD(k(c127), t, t)
+	VPADDD(k(c127), half, half)
+	VPSLLD(U8(23), t, t)       // 2^(n-half)
+	VPSLLD(U8(23), half, half) // 2^half
+	VMULPS(t, p, p)
+	VMULPS(half, p, p) // one rounding into the subnormal range, overflow to +Inf
+	VADDPS(v, p, v)
+}
+
+func genExp(s isa) {
+	TEXT("exp"+s.name, NOSPLIT, "func(x []float32)")
+	Pragma("noescape")
+	Doc("exp" + s.name + " computes x[i] = e^x[i] (relative error < 2e-7 for normal results).")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	stream(s, n, []Register{x}, 2, func(off, u int) {
+		v := s.vec()
+		VMOVUPS(Mem{Base: x, Disp: off}, v)
+		expBody(v, s.vec)
+		VMOVUPS(v, Mem{Base: x, Disp: off})
+	}, func() {
+		v := XMM()
+		VMOVSS(Mem{Base: x}, v)
+		expBody(v, XMM)
+		VMOVSS(v, Mem{Base: x})
+	})
+	VZEROUPPER()
+	RET()
+}

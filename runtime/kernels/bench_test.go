@@ -1,0 +1,121 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func benchGemm(b *testing.B, m, n, k int, serial bool) {
+	benchGemmT(b, false, false, m, n, k, serial)
+}
+
+func benchGemmT(b *testing.B, tA, tB bool, m, n, k int, serial bool) {
+	r := rand.New(rand.NewPCG(1, 2))
+	a := randSlice(r, m*k)
+	bb := randSlice(r, k*n)
+	c := randSlice(r, m*n)
+	f := Sgemm
+	if serial {
+		f = SgemmSerial
+	}
+	lda, ldb := k, n
+	if tA {
+		lda = m
+	}
+	if tB {
+		ldb = k
+	}
+	f(tA, tB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f(tA, tB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+	}
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkSgemmSquare(b *testing.B) {
+	for _, n := range []int{64, 256, 1024} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchGemm(b, n, n, n, false) })
+	}
+}
+
+// The GEMM shapes (M = out channels, N = out h·w, K = in channels·kh·kw) of the
+// convolutions of cifar-small and AlexNet, via im2col.
+var convShapes = []struct {
+	name    string
+	m, n, k int
+}{
+	{"cifar-conv1", 16, 1024, 75},
+	{"cifar-conv2", 20, 256, 400},
+	{"cifar-conv3", 20, 64, 500},
+	{"alexnet-conv1", 96, 3025, 363},
+	{"alexnet-conv2", 128, 729, 1200},
+	{"alexnet-conv3", 384, 169, 2304},
+	{"alexnet-conv4", 192, 169, 1728},
+	{"alexnet-conv5", 128, 169, 1728},
+}
+
+func BenchmarkSgemmConv(b *testing.B) {
+	for _, s := range convShapes {
+		b.Run(s.name, func(b *testing.B) { benchGemm(b, s.m, s.n, s.k, false) })
+	}
+}
+
+// BenchmarkSgemmTrans covers the transposed products of training: A·Bᵀ (weight
+// gradients, fully connected forward) and Aᵀ·B (input gradients).
+func BenchmarkSgemmTrans(b *testing.B) {
+	for _, s := range []struct{ m, n, k int }{{256, 256, 256}, {128, 1200, 729}} {
+		b.Run(fmt.Sprintf("NT-%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) { benchGemmT(b, false, true, s.m, s.n, s.k, false) })
+		b.Run(fmt.Sprintf("TN-%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) { benchGemmT(b, true, false, s.m, s.n, s.k, false) })
+	}
+}
+
+func BenchmarkSgemmConvSerial(b *testing.B) {
+	for _, s := range convShapes {
+		b.Run(s.name, func(b *testing.B) { benchGemm(b, s.m, s.n, s.k, true) })
+	}
+}
+
+func BenchmarkVector(b *testing.B) {
+	const n = 4096
+	r := rand.New(rand.NewPCG(1, 2))
+	x, y := randSlice(r, n), randSlice(r, n)
+	ops := []struct {
+		name string
+		f    func()
+	}{
+		{"Axpy", func() { Axpy(1e-3, x, y) }},
+		{"Dot", func() { Dot(x, y) }},
+		{"Exp", func() { copy(y, x); Exp(y) }},
+		{"BiasAct", func() { BiasAct(y, x[:4], 4, n/4, true) }},
+		{"ReluBackward", func() { ReluBackward(x, y) }},
+		{"Max", func() { Max(x) }},
+	}
+	for _, op := range ops {
+		b.Run(op.name, func(b *testing.B) {
+			b.SetBytes(4 * n)
+			for i := 0; i < b.N; i++ {
+				op.f()
+			}
+		})
+	}
+}
+
+func BenchmarkIm2col(b *testing.B) {
+	// cifar-small conv2: 16 channels of 16×16 (after pooling), 5×5 kernel, pad 2.
+	r := rand.New(rand.NewPCG(1, 2))
+	src := randSlice(r, 16*16*16)
+	dst := make([]float32, 16*25*256)
+	b.SetBytes(int64(4 * len(dst)))
+	for i := 0; i < b.N; i++ {
+		Im2col(src, 16, 16, 16, 5, 5, 1, 1, 2, 2, dst)
+	}
+}
+
+func TestBenchGemm(t *testing.T) {
+	if g := BenchGemm(48, 5*time.Millisecond); !(g > 0) {
+		t.Fatalf("BenchGemm = %v", g)
+	}
+}

@@ -1,0 +1,185 @@
+package kernels
+
+import "math"
+
+// The pure-Go path. It is always compiled (NETC_KERNELS=go selects it on amd64 too) and is
+// the only path under the purego build tag or on other architectures. Each function's doc
+// comment is the reference loop that the assembly kernels of the same name implement.
+
+var goImpl = impl{
+	path: pathGo,
+	// 2×4 register tiles (see sgemmKernelGo); scalar code has no wide registers to fill, so the blocks only
+	// need to fit the caches: the 2×256 A and 256×4 B micro-panels in L1, the
+	// 128×256 A block in L2, a 256×3072 B block in L3.
+	gemm: gemmShape{mr: 2, nr: 4, mc: 128, kc: 256, nc: 3072, kernel: sgemmKernelGo},
+
+	axpy:          axpyGo,
+	scale:         scaleGo,
+	add:           addGo,
+	dot:           dotGo,
+	addScalar:     addScalarGo,
+	addScalarRelu: addScalarReluGo,
+	relu:          reluGo,
+	reluBackward:  reluBackwardGo,
+	max:           maxGo,
+	exp:           expGo,
+}
+
+// axpyGo computes
+//
+//	for i, v := range x {
+//		y[i] += alpha * v
+//	}
+func axpyGo(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		xs, ys := x[i:i+4:i+4], y[i:i+4:i+4]
+		ys[0] += alpha * xs[0]
+		ys[1] += alpha * xs[1]
+		ys[2] += alpha * xs[2]
+		ys[3] += alpha * xs[3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+// scaleGo computes
+//
+//	for i := range x {
+//		x[i] *= alpha
+//	}
+func scaleGo(alpha float32, x []float32) {
+	for i := range x {
+		x[i] *= alpha
+	}
+}
+
+// addGo computes
+//
+//	for i, v := range x {
+//		y[i] += v
+//	}
+func addGo(x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += v
+	}
+}
+
+// dotGo returns
+//
+//	var s float32
+//	for i, v := range x {
+//		s += v * y[i]
+//	}
+//	return s
+//
+// (in any order of summation: four partial sums here, more in the SIMD kernels).
+func dotGo(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		xs, ys := x[i:i+4:i+4], y[i:i+4:i+4]
+		s0 += xs[0] * ys[0]
+		s1 += xs[1] * ys[1]
+		s2 += xs[2] * ys[2]
+		s3 += xs[3] * ys[3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// addScalarGo computes
+//
+//	for i := range x {
+//		x[i] += b
+//	}
+func addScalarGo(b float32, x []float32) {
+	for i := range x {
+		x[i] += b
+	}
+}
+
+// addScalarReluGo computes
+//
+//	for i := range x {
+//		x[i] += b
+//		if x[i] < 0 {
+//			x[i] = 0
+//		}
+//	}
+func addScalarReluGo(b float32, x []float32) {
+	for i := range x {
+		v := x[i] + b
+		if v < 0 {
+			v = 0
+		}
+		x[i] = v
+	}
+}
+
+// reluGo computes
+//
+//	for i, v := range x {
+//		if v < 0 {
+//			x[i] = 0
+//		}
+//	}
+func reluGo(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			x[i] = 0
+		}
+	}
+}
+
+// reluBackwardGo computes
+//
+//	for i, v := range y {
+//		if v <= 0 {
+//			dy[i] = 0
+//		}
+//	}
+func reluBackwardGo(y, dy []float32) {
+	dy = dy[:len(y)]
+	for i, v := range y {
+		if v <= 0 {
+			dy[i] = 0
+		}
+	}
+}
+
+// maxGo returns (len(x) >= 1)
+//
+//	m := x[0]
+//	for _, v := range x[1:] {
+//		if v > m {
+//			m = v
+//		}
+//	}
+//	return m
+func maxGo(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// expGo computes
+//
+//	for i, v := range x {
+//		x[i] = float32(math.Exp(float64(v)))
+//	}
+func expGo(x []float32) {
+	for i, v := range x {
+		x[i] = float32(math.Exp(float64(v)))
+	}
+}

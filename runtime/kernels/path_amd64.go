@@ -1,0 +1,56 @@
+//go:build !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// archInit registers the SIMD paths the CPU supports. The AVX-512 path needs AVX512F and
+// AVX512VL (its reductions and scalar tails use EVEX-encoded XMM/YMM forms) and FMA (VEX
+// scalar tails); x/sys/cpu also checks that the OS saves the wide registers.
+func archInit() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		impls[pathAVX2] = &avx2Impl
+	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		impls[pathAVX512] = &avx512Impl
+	}
+}
+
+var avx2Impl = impl{
+	path: pathAVX2,
+	// 6×16 tiles (12 ymm accumulators). kc=256: a 256×16 B micro-panel is 16 KiB of the
+	// 32 KiB L1d; mc=144: the 144×256 A block is 144 KiB of the 512 KiB L2; nc=3072: the
+	// 256×3072 B block is 3 MiB of L3.
+	gemm: gemmShape{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, direct: true, kernel: sgemmKernelAVX2,
+		copyA: packCopy6, copyB: packCopy16, interA: packInterleave6, interB: packInterleave16},
+
+	axpy:          axpyAVX2,
+	scale:         scaleAVX2,
+	add:           addAVX2,
+	dot:           dotAVX2,
+	addScalar:     addScalarAVX2,
+	addScalarRelu: addScalarReluAVX2,
+	relu:          reluAVX2,
+	reluBackward:  reluBackwardAVX2,
+	max:           maxAVX2,
+	exp:           expAVX2,
+}
+
+var avx512Impl = impl{
+	path: pathAVX512,
+	// 14×32 tiles (28 zmm accumulators). kc=192: a 192×32 B micro-panel is 24 KiB of L1d;
+	// mc=252: the A block is 189 KiB of L2. Not tuned: no AVX-512 machine was available.
+	gemm: gemmShape{mr: 14, nr: 32, mc: 252, kc: 192, nc: 3072, direct: true, kernel: sgemmKernelAVX512,
+		copyA: packCopy14, copyB: packCopy32, interA: packInterleave14, interB: packInterleave32},
+
+	axpy:          axpyAVX512,
+	scale:         scaleAVX512,
+	add:           addAVX512,
+	dot:           dotAVX512,
+	addScalar:     addScalarAVX512,
+	addScalarRelu: addScalarReluAVX512,
+	relu:          reluAVX512,
+	reluBackward:  reluBackwardAVX512,
+	max:           maxAVX512,
+	exp:           expAVX512,
+}

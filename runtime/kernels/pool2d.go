@@ -1,0 +1,122 @@
+package kernels
+
+import "fmt"
+
+func checkPool(op string, c, h, w, kh, kw, sh, sw int) (oh, ow int) {
+	if c < 0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || h < kh || w < kw {
+		panic(fmt.Sprintf("kernels: %s: bad geometry c=%d h=%d w=%d window %d×%d stride %d×%d",
+			op, c, h, w, kh, kw, sh, sw))
+	}
+	return (h-kh)/sh + 1, (w-kw)/sw + 1
+}
+
+func checkSize(op, name string, x []float32, n int) {
+	if len(x) < n {
+		panic(fmt.Sprintf("kernels: %s: len(%s)=%d < %d", op, name, len(x), n))
+	}
+}
+
+// MaxPool computes the max pooling of one image src ([c, h, w]) with a kh×kw window and
+// strides sh, sw, without padding, into dst ([c, oh, ow], oh = (h-kh)/sh+1, ow likewise).
+// If argmax is not nil, argmax[i] receives the index within src (c*h*w layout) of the
+// element chosen for dst[i]; ties go to the first in row-major window order.
+func MaxPool(src []float32, c, h, w, kh, kw, sh, sw int, dst []float32, argmax []int32) {
+	oh, ow := checkPool("MaxPool", c, h, w, kh, kw, sh, sw)
+	checkSize("MaxPool", "src", src, c*h*w)
+	checkSize("MaxPool", "dst", dst, c*oh*ow)
+	if argmax != nil && len(argmax) < c*oh*ow {
+		panic(fmt.Sprintf("kernels: MaxPool: len(argmax)=%d < %d", len(argmax), c*oh*ow))
+	}
+	if c*h*w > 1<<31-1 {
+		panic("kernels: MaxPool: image too large for int32 argmax")
+	}
+	o := 0
+	for ci := 0; ci < c; ci++ {
+		base := ci * h * w
+		img := src[base : base+h*w]
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				y0, x0 := oy*sh, ox*sw
+				best := y0*w + x0
+				m := img[best]
+				for ki := 0; ki < kh; ki++ {
+					row := img[(y0+ki)*w+x0 : (y0+ki)*w+x0+kw]
+					for kj, v := range row {
+						if v > m {
+							m, best = v, (y0+ki)*w+x0+kj
+						}
+					}
+				}
+				dst[o] = m
+				if argmax != nil {
+					argmax[o] = int32(base + best)
+				}
+				o++
+			}
+		}
+	}
+}
+
+// MaxPoolBackward routes each gradient dout[i] to the input chosen by the forward pass:
+// din[argmax[i]] += dout[i]. din ([c, h, w] of one image) is not cleared first.
+func MaxPoolBackward(dout []float32, argmax []int32, din []float32) {
+	if len(argmax) < len(dout) {
+		panic(fmt.Sprintf("kernels: MaxPoolBackward: len(argmax)=%d < len(dout)=%d", len(argmax), len(dout)))
+	}
+	argmax = argmax[:len(dout)]
+	for i, g := range dout {
+		din[argmax[i]] += g
+	}
+}
+
+// AvgPool computes the average pooling of one image src ([c, h, w]) with a kh×kw window
+// and strides sh, sw, without padding, into dst ([c, oh, ow]).
+func AvgPool(src []float32, c, h, w, kh, kw, sh, sw int, dst []float32) {
+	oh, ow := checkPool("AvgPool", c, h, w, kh, kw, sh, sw)
+	checkSize("AvgPool", "src", src, c*h*w)
+	checkSize("AvgPool", "dst", dst, c*oh*ow)
+	inv := 1 / float32(kh*kw)
+	o := 0
+	for ci := 0; ci < c; ci++ {
+		img := src[ci*h*w : (ci+1)*h*w]
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				y0, x0 := oy*sh, ox*sw
+				var s float32
+				for ki := 0; ki < kh; ki++ {
+					for _, v := range img[(y0+ki)*w+x0 : (y0+ki)*w+x0+kw] {
+						s += v
+					}
+				}
+				dst[o] = s * inv
+				o++
+			}
+		}
+	}
+}
+
+// AvgPoolBackward adds to din ([c, h, w]) the gradient of AvgPool given dout
+// ([c, oh, ow]): each dout element is spread evenly over its window. din is not cleared.
+func AvgPoolBackward(dout []float32, c, h, w, kh, kw, sh, sw int, din []float32) {
+	oh, ow := checkPool("AvgPoolBackward", c, h, w, kh, kw, sh, sw)
+	checkSize("AvgPoolBackward", "dout", dout, c*oh*ow)
+	checkSize("AvgPoolBackward", "din", din, c*h*w)
+	inv := 1 / float32(kh*kw)
+	o := 0
+	for ci := 0; ci < c; ci++ {
+		img := din[ci*h*w : (ci+1)*h*w]
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				g := dout[o] * inv
+				o++
+				y0, x0 := oy*sh, ox*sw
+				for ki := 0; ki < kh; ki++ {
+					row := img[(y0+ki)*w+x0 : (y0+ki)*w+x0+kw]
+					for j := range row {
+						row[j] += g
+					}
+				}
+			}
+		}
+	}
+}
