@@ -45,7 +45,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 47060
+	imageFloats = 145060
 	imageInts   = 4704
 	colSize     = 78400
 	privLo      = 0
@@ -151,9 +151,8 @@ type state struct {
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// x is the input of the last Forward; train its mode.
-	x         []float32
-	train     bool
-	inputGrad []float32
+	x     []float32
+	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
 	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
@@ -161,11 +160,13 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
+	conv1Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
 	conv2Out         []float32
 	conv2Grad        []float32
+	conv2Col         []float32
 	pool2Out         []float32
 	pool2Grad        []float32
 	pool2Arg         []int32
@@ -183,28 +184,30 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
 	s := &state{
-		batch:     batch,
-		chunks:    chunks,
-		gemm:      kernels.SgemmSerial,
-		inputGrad: ws.InputGrad,
-		net:       n,
-		ws:        ws,
+		batch:  batch,
+		chunks: chunks,
+		gemm:   kernels.SgemmSerial,
+		net:    n,
+		ws:     ws,
 	}
 	if chunks == 1 {
 		s.gemm = kernels.Sgemm
 	}
+	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 12544*batch]
 	s.conv1Grad = ws.Buf[12544*batch : 25088*batch]
-	s.pool1Out = ws.Buf[25088*batch : 28224*batch]
-	s.pool1Grad = ws.Buf[28224*batch : 31360*batch]
+	s.conv1Col = ws.Buf[25088*batch : 44688*batch]
+	s.pool1Out = ws.Buf[44688*batch : 47824*batch]
+	s.pool1Grad = ws.Buf[47824*batch : 50960*batch]
 	s.pool1Arg = ws.Index[0*batch : 3136*batch]
-	s.conv2Out = ws.Buf[31360*batch : 37632*batch]
-	s.conv2Grad = ws.Buf[37632*batch : 43904*batch]
-	s.pool2Out = ws.Buf[43904*batch : 45472*batch]
-	s.pool2Grad = ws.Buf[45472*batch : 47040*batch]
+	s.conv2Out = ws.Buf[50960*batch : 57232*batch]
+	s.conv2Grad = ws.Buf[57232*batch : 63504*batch]
+	s.conv2Col = ws.Buf[63504*batch : 141904*batch]
+	s.pool2Out = ws.Buf[141904*batch : 143472*batch]
+	s.pool2Grad = ws.Buf[143472*batch : 145040*batch]
 	s.pool2Arg = ws.Index[3136*batch : 4704*batch]
-	s.full1Out = ws.Buf[47040*batch : 47050*batch]
-	s.full1Grad = ws.Buf[47050*batch : 47060*batch]
+	s.full1Out = ws.Buf[145040*batch : 145050*batch]
+	s.full1Grad = ws.Buf[145050*batch : 145060*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -235,6 +238,18 @@ func (n *Net) stateOf(ws *runtime.Workspace) *state {
 	return s
 }
 
+// start and tick record the time of each layer when the workspace has a Profile.
+func (s *state) start(w int) {
+	if p := s.ws.Profile; p != nil {
+		p.Start(w)
+	}
+}
+func (s *state) tick(w, layer int, backward bool) {
+	if p := s.ws.Profile; p != nil {
+		p.Tick(w, layer, backward)
+	}
+}
+
 // images returns the range of images of chunk w.
 func (s *state) images(w int) (int, int) {
 	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
@@ -252,7 +267,9 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 	}
 	s.x, s.train = x, train
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
+	s.start(0)
 	s.full1Forward()
+	s.tick(0, 6, false)
 	return s.full1Out
 }
 
@@ -265,12 +282,16 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	if len(labels) != s.batch {
 		panic(fmt.Sprintf("mnist: Backward: %d labels, want %d", len(labels), s.batch))
 	}
+	s.start(0)
 	loss := s.softmax1Loss(labels)
+	s.tick(0, 7, true)
 	clear(n.grads)
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.start(0)
 	s.full1Backward()
+	s.tick(0, 6, true)
 	kernels.ParallelFor(s.chunks, s.backwardImages0)
 	for _, g := range s.grads[1:] {
 		kernels.Add(g, s.grads[0])
@@ -283,10 +304,15 @@ func (s *state) forwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.conv1Forward(img, w)
+			s.tick(w, 0, false)
 			s.pool1Forward(img, w)
+			s.tick(w, 2, false)
 			s.conv2Forward(img, w)
+			s.tick(w, 3, false)
 			s.pool2Forward(img, w)
+			s.tick(w, 5, false)
 		}
 	}
 }
@@ -296,10 +322,15 @@ func (s *state) backwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
 		first, end := s.images(w)
 		for img := first; img < end; img++ {
+			s.start(w)
 			s.pool2Backward(img, w)
+			s.tick(w, 5, true)
 			s.conv2Backward(img, w)
+			s.tick(w, 3, true)
 			s.pool1Backward(img, w)
+			s.tick(w, 2, true)
 			s.conv1Backward(img, w)
+			s.tick(w, 0, true)
 		}
 	}
 }
@@ -314,267 +345,219 @@ func conv1Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [2, 28) and columns [2, 28) read the image
 			d := col[0:784]
-			clear(d[:56])
+			copy(d[58:784], image[0:726])
+			clear(d[:58])
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
 		}
 		{
 			// tap (0, 1): output rows [2, 28) and columns [1, 28) read the image
 			d := col[784:1568]
-			clear(d[:56])
+			copy(d[57:784], image[0:727])
+			clear(d[:57])
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
 		}
 		{
 			// tap (0, 2): output rows [2, 28) and columns [0, 28) read the image
 			d := col[1568:2352]
+			copy(d[56:784], image[0:728])
 			clear(d[:56])
-			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				copy(row[0:28], src[0:28])
-			}
 		}
 		{
 			// tap (0, 3): output rows [2, 28) and columns [0, 27) read the image
 			d := col[2352:3136]
+			copy(d[56:783], image[1:728])
 			clear(d[:56])
+			clear(d[783:])
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
 		}
 		{
 			// tap (0, 4): output rows [2, 28) and columns [0, 26) read the image
 			d := col[3136:3920]
+			copy(d[56:782], image[2:728])
 			clear(d[:56])
+			clear(d[782:])
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
 		}
 		{
 			// tap (1, 0): output rows [1, 28) and columns [2, 28) read the image
 			d := col[3920:4704]
-			clear(d[:28])
+			copy(d[30:784], image[0:754])
+			clear(d[:30])
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
 		}
 		{
 			// tap (1, 1): output rows [1, 28) and columns [1, 28) read the image
 			d := col[4704:5488]
-			clear(d[:28])
+			copy(d[29:784], image[0:755])
+			clear(d[:29])
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
 		}
 		{
 			// tap (1, 2): output rows [1, 28) and columns [0, 28) read the image
 			d := col[5488:6272]
+			copy(d[28:784], image[0:756])
 			clear(d[:28])
-			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				copy(row[0:28], src[0:28])
-			}
 		}
 		{
 			// tap (1, 3): output rows [1, 28) and columns [0, 27) read the image
 			d := col[6272:7056]
+			copy(d[28:783], image[1:756])
 			clear(d[:28])
+			clear(d[783:])
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
 		}
 		{
 			// tap (1, 4): output rows [1, 28) and columns [0, 26) read the image
 			d := col[7056:7840]
+			copy(d[28:782], image[2:756])
 			clear(d[:28])
+			clear(d[782:])
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 28) and columns [2, 28) read the image
 			d := col[7840:8624]
+			copy(d[2:784], image[0:782])
+			clear(d[:2])
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
 		}
 		{
 			// tap (2, 1): output rows [0, 28) and columns [1, 28) read the image
 			d := col[8624:9408]
+			copy(d[1:784], image[0:783])
+			clear(d[:1])
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
 		}
 		{
 			// tap (2, 2): output rows [0, 28) and columns [0, 28) read the image
 			d := col[9408:10192]
-			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:28], src[0:28])
-			}
+			copy(d[0:784], image[0:784])
 		}
 		{
 			// tap (2, 3): output rows [0, 28) and columns [0, 27) read the image
 			d := col[10192:10976]
+			copy(d[0:783], image[1:784])
+			clear(d[783:])
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
 		}
 		{
 			// tap (2, 4): output rows [0, 28) and columns [0, 26) read the image
 			d := col[10976:11760]
+			copy(d[0:782], image[2:784])
+			clear(d[782:])
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
 		}
 		{
 			// tap (3, 0): output rows [0, 27) and columns [2, 28) read the image
 			d := col[11760:12544]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
-			}
+			copy(d[2:756], image[28:782])
+			clear(d[:2])
 			clear(d[756:])
+			for oy := 0; oy < 27; oy++ {
+				clear(d[oy*28 : oy*28+2])
+			}
 		}
 		{
 			// tap (3, 1): output rows [0, 27) and columns [1, 28) read the image
 			d := col[12544:13328]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
-			}
+			copy(d[1:756], image[28:783])
+			clear(d[:1])
 			clear(d[756:])
+			for oy := 0; oy < 27; oy++ {
+				clear(d[oy*28 : oy*28+1])
+			}
 		}
 		{
 			// tap (3, 2): output rows [0, 27) and columns [0, 28) read the image
 			d := col[13328:14112]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:28], src[0:28])
-			}
+			copy(d[0:756], image[28:784])
 			clear(d[756:])
 		}
 		{
 			// tap (3, 3): output rows [0, 27) and columns [0, 27) read the image
 			d := col[14112:14896]
+			copy(d[0:755], image[29:784])
+			clear(d[755:])
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
-			clear(d[756:])
 		}
 		{
 			// tap (3, 4): output rows [0, 27) and columns [0, 26) read the image
 			d := col[14896:15680]
+			copy(d[0:754], image[30:784])
+			clear(d[754:])
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
-			clear(d[756:])
 		}
 		{
 			// tap (4, 0): output rows [0, 26) and columns [2, 28) read the image
 			d := col[15680:16464]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				clear(row[:2])
-				copy(row[2:28], src[0:26])
-			}
+			copy(d[2:728], image[56:782])
+			clear(d[:2])
 			clear(d[728:])
+			for oy := 0; oy < 26; oy++ {
+				clear(d[oy*28 : oy*28+2])
+			}
 		}
 		{
 			// tap (4, 1): output rows [0, 26) and columns [1, 28) read the image
 			d := col[16464:17248]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				clear(row[:1])
-				copy(row[1:28], src[0:27])
-			}
+			copy(d[1:728], image[56:783])
+			clear(d[:1])
 			clear(d[728:])
+			for oy := 0; oy < 26; oy++ {
+				clear(d[oy*28 : oy*28+1])
+			}
 		}
 		{
 			// tap (4, 2): output rows [0, 26) and columns [0, 28) read the image
 			d := col[17248:18032]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:28], src[0:28])
-			}
+			copy(d[0:728], image[56:784])
 			clear(d[728:])
 		}
 		{
 			// tap (4, 3): output rows [0, 26) and columns [0, 27) read the image
 			d := col[18032:18816]
+			copy(d[0:727], image[57:784])
+			clear(d[727:])
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:27], src[1:28])
-				clear(row[27:])
+				clear(d[oy*28+27 : oy*28+28])
 			}
-			clear(d[728:])
 		}
 		{
 			// tap (4, 4): output rows [0, 26) and columns [0, 26) read the image
 			d := col[18816:19600]
+			copy(d[0:726], image[58:784])
+			clear(d[726:])
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:26], src[2:28])
-				clear(row[26:])
+				clear(d[oy*28+26 : oy*28+28])
 			}
-			clear(d[728:])
 		}
 	}
 }
@@ -588,226 +571,186 @@ func conv1Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [2, 28) and columns [2, 28) read the image
 			d := col[0:784]
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[58:784], image[0:726])
 		}
 		{
 			// tap (0, 1): output rows [2, 28) and columns [1, 28) read the image
 			d := col[784:1568]
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[57:784], image[0:727])
 		}
 		{
 			// tap (0, 2): output rows [2, 28) and columns [0, 28) read the image
 			d := col[1568:2352]
-			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[56:784], image[0:728])
 		}
 		{
 			// tap (0, 3): output rows [2, 28) and columns [0, 27) read the image
 			d := col[2352:3136]
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[56:783], image[1:728])
 		}
 		{
 			// tap (0, 4): output rows [2, 28) and columns [0, 26) read the image
 			d := col[3136:3920]
 			for oy := 2; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-56 : oy*28-28]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[56:782], image[2:728])
 		}
 		{
 			// tap (1, 0): output rows [1, 28) and columns [2, 28) read the image
 			d := col[3920:4704]
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[30:784], image[0:754])
 		}
 		{
 			// tap (1, 1): output rows [1, 28) and columns [1, 28) read the image
 			d := col[4704:5488]
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[29:784], image[0:755])
 		}
 		{
 			// tap (1, 2): output rows [1, 28) and columns [0, 28) read the image
 			d := col[5488:6272]
-			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[28:784], image[0:756])
 		}
 		{
 			// tap (1, 3): output rows [1, 28) and columns [0, 27) read the image
 			d := col[6272:7056]
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[28:783], image[1:756])
 		}
 		{
 			// tap (1, 4): output rows [1, 28) and columns [0, 26) read the image
 			d := col[7056:7840]
 			for oy := 1; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28-28 : oy*28]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[28:782], image[2:756])
 		}
 		{
 			// tap (2, 0): output rows [0, 28) and columns [2, 28) read the image
 			d := col[7840:8624]
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[2:784], image[0:782])
 		}
 		{
 			// tap (2, 1): output rows [0, 28) and columns [1, 28) read the image
 			d := col[8624:9408]
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[1:784], image[0:783])
 		}
 		{
 			// tap (2, 2): output rows [0, 28) and columns [0, 28) read the image
 			d := col[9408:10192]
-			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[0:784], image[0:784])
 		}
 		{
 			// tap (2, 3): output rows [0, 28) and columns [0, 27) read the image
 			d := col[10192:10976]
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[0:783], image[1:784])
 		}
 		{
 			// tap (2, 4): output rows [0, 28) and columns [0, 26) read the image
 			d := col[10976:11760]
 			for oy := 0; oy < 28; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[0:782], image[2:784])
 		}
 		{
 			// tap (3, 0): output rows [0, 27) and columns [2, 28) read the image
 			d := col[11760:12544]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[2:756], image[28:782])
 		}
 		{
 			// tap (3, 1): output rows [0, 27) and columns [1, 28) read the image
 			d := col[12544:13328]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[1:756], image[28:783])
 		}
 		{
 			// tap (3, 2): output rows [0, 27) and columns [0, 28) read the image
 			d := col[13328:14112]
-			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[0:756], image[28:784])
 		}
 		{
 			// tap (3, 3): output rows [0, 27) and columns [0, 27) read the image
 			d := col[14112:14896]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[0:755], image[29:784])
 		}
 		{
 			// tap (3, 4): output rows [0, 27) and columns [0, 26) read the image
 			d := col[14896:15680]
 			for oy := 0; oy < 27; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[0:754], image[30:784])
 		}
 		{
 			// tap (4, 0): output rows [0, 26) and columns [2, 28) read the image
 			d := col[15680:16464]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[2:28], src[0:26])
+				clear(d[oy*28 : oy*28+2])
 			}
+			kernels.Add(d[2:728], image[56:782])
 		}
 		{
 			// tap (4, 1): output rows [0, 26) and columns [1, 28) read the image
 			d := col[16464:17248]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[1:28], src[0:27])
+				clear(d[oy*28 : oy*28+1])
 			}
+			kernels.Add(d[1:728], image[56:783])
 		}
 		{
 			// tap (4, 2): output rows [0, 26) and columns [0, 28) read the image
 			d := col[17248:18032]
-			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:28], src[0:28])
-			}
+			kernels.Add(d[0:728], image[56:784])
 		}
 		{
 			// tap (4, 3): output rows [0, 26) and columns [0, 27) read the image
 			d := col[18032:18816]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:27], src[1:28])
+				clear(d[oy*28+27 : oy*28+28])
 			}
+			kernels.Add(d[0:727], image[57:784])
 		}
 		{
 			// tap (4, 4): output rows [0, 26) and columns [0, 26) read the image
 			d := col[18816:19600]
 			for oy := 0; oy < 26; oy++ {
-				row := d[oy*28 : oy*28+28]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:26], src[2:28])
+				clear(d[oy*28+26 : oy*28+28])
 			}
+			kernels.Add(d[0:726], image[58:784])
 		}
 	}
 }
@@ -816,7 +759,7 @@ func conv1Col2im(colAll, imageAll []float32) {
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	out := s.conv1Out[img*12544 : img*12544+12544]
-	col := s.col[w]
+	col := s.conv1Col[img*19600 : img*19600+19600]
 	conv1Im2col(in, col)
 	weights := s.net.params[0:400]
 	s.gemm(false, false, 16, 784, 25, 1, weights, 25, col, 784, 0, out, 784)
@@ -825,9 +768,7 @@ func (s *state) conv1Forward(img, w int) {
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
-	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*12544 : img*12544+12544]
-	din := s.inputGrad[img*784 : img*784+784]
 	kernels.ReluBackward(s.conv1Out[img*12544:img*12544+12544], dout)
 	db := s.grads[w][400:416]
 	for f := 0; f < 16; f++ {
@@ -835,13 +776,21 @@ func (s *state) conv1Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[0:400]
 	dw := s.grads[w][0:400]
-	col := s.col[w]
-	conv1Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv1Col[img*19600 : img*19600+19600]
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:400]
+	s.gemm(false, true, 25, 16, 784, 1, col, 784, dout, 784, 0, dwT, 16)
+	runtime.AddTransposed(dw, dwT, 16, 25)
+	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
+	if s.ws.InputGrad == nil {
+		return
+	}
+	din := s.ws.InputGrad[img*784 : img*784+784]
 	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
-	s.gemm(false, true, 16, 25, 784, 1, dout, 784, col, 784, 1, dw, 25)
+	weights := s.net.params[0:400]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 25, 784, 16, 1, weights, 25, dout, 784, 0, dcol, 784)
 	clear(din)
 	conv1Col2im(dcol, din)
@@ -894,267 +843,219 @@ func conv2Im2col(imageAll, colAll []float32) {
 		{
 			// tap (0, 0): output rows [2, 14) and columns [2, 14) read the image
 			d := col[0:196]
-			clear(d[:28])
+			copy(d[30:196], image[0:166])
+			clear(d[:30])
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
 		}
 		{
 			// tap (0, 1): output rows [2, 14) and columns [1, 14) read the image
 			d := col[196:392]
-			clear(d[:28])
+			copy(d[29:196], image[0:167])
+			clear(d[:29])
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
 		}
 		{
 			// tap (0, 2): output rows [2, 14) and columns [0, 14) read the image
 			d := col[392:588]
+			copy(d[28:196], image[0:168])
 			clear(d[:28])
-			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				copy(row[0:14], src[0:14])
-			}
 		}
 		{
 			// tap (0, 3): output rows [2, 14) and columns [0, 13) read the image
 			d := col[588:784]
+			copy(d[28:195], image[1:168])
 			clear(d[:28])
+			clear(d[195:])
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
 		}
 		{
 			// tap (0, 4): output rows [2, 14) and columns [0, 12) read the image
 			d := col[784:980]
+			copy(d[28:194], image[2:168])
 			clear(d[:28])
+			clear(d[194:])
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
 		}
 		{
 			// tap (1, 0): output rows [1, 14) and columns [2, 14) read the image
 			d := col[980:1176]
-			clear(d[:14])
+			copy(d[16:196], image[0:180])
+			clear(d[:16])
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
 		}
 		{
 			// tap (1, 1): output rows [1, 14) and columns [1, 14) read the image
 			d := col[1176:1372]
-			clear(d[:14])
+			copy(d[15:196], image[0:181])
+			clear(d[:15])
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
 		}
 		{
 			// tap (1, 2): output rows [1, 14) and columns [0, 14) read the image
 			d := col[1372:1568]
+			copy(d[14:196], image[0:182])
 			clear(d[:14])
-			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				copy(row[0:14], src[0:14])
-			}
 		}
 		{
 			// tap (1, 3): output rows [1, 14) and columns [0, 13) read the image
 			d := col[1568:1764]
+			copy(d[14:195], image[1:182])
 			clear(d[:14])
+			clear(d[195:])
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
 		}
 		{
 			// tap (1, 4): output rows [1, 14) and columns [0, 12) read the image
 			d := col[1764:1960]
+			copy(d[14:194], image[2:182])
 			clear(d[:14])
+			clear(d[194:])
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
 		}
 		{
 			// tap (2, 0): output rows [0, 14) and columns [2, 14) read the image
 			d := col[1960:2156]
+			copy(d[2:196], image[0:194])
+			clear(d[:2])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
 		}
 		{
 			// tap (2, 1): output rows [0, 14) and columns [1, 14) read the image
 			d := col[2156:2352]
+			copy(d[1:196], image[0:195])
+			clear(d[:1])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
 		}
 		{
 			// tap (2, 2): output rows [0, 14) and columns [0, 14) read the image
 			d := col[2352:2548]
-			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				copy(row[0:14], src[0:14])
-			}
+			copy(d[0:196], image[0:196])
 		}
 		{
 			// tap (2, 3): output rows [0, 14) and columns [0, 13) read the image
 			d := col[2548:2744]
+			copy(d[0:195], image[1:196])
+			clear(d[195:])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
 		}
 		{
 			// tap (2, 4): output rows [0, 14) and columns [0, 12) read the image
 			d := col[2744:2940]
+			copy(d[0:194], image[2:196])
+			clear(d[194:])
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
 		}
 		{
 			// tap (3, 0): output rows [0, 13) and columns [2, 14) read the image
 			d := col[2940:3136]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
-			}
+			copy(d[2:182], image[14:194])
+			clear(d[:2])
 			clear(d[182:])
+			for oy := 0; oy < 13; oy++ {
+				clear(d[oy*14 : oy*14+2])
+			}
 		}
 		{
 			// tap (3, 1): output rows [0, 13) and columns [1, 14) read the image
 			d := col[3136:3332]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
-			}
+			copy(d[1:182], image[14:195])
+			clear(d[:1])
 			clear(d[182:])
+			for oy := 0; oy < 13; oy++ {
+				clear(d[oy*14 : oy*14+1])
+			}
 		}
 		{
 			// tap (3, 2): output rows [0, 13) and columns [0, 14) read the image
 			d := col[3332:3528]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				copy(row[0:14], src[0:14])
-			}
+			copy(d[0:182], image[14:196])
 			clear(d[182:])
 		}
 		{
 			// tap (3, 3): output rows [0, 13) and columns [0, 13) read the image
 			d := col[3528:3724]
+			copy(d[0:181], image[15:196])
+			clear(d[181:])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
-			clear(d[182:])
 		}
 		{
 			// tap (3, 4): output rows [0, 13) and columns [0, 12) read the image
 			d := col[3724:3920]
+			copy(d[0:180], image[16:196])
+			clear(d[180:])
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
-			clear(d[182:])
 		}
 		{
 			// tap (4, 0): output rows [0, 12) and columns [2, 14) read the image
 			d := col[3920:4116]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				clear(row[:2])
-				copy(row[2:14], src[0:12])
-			}
+			copy(d[2:168], image[28:194])
+			clear(d[:2])
 			clear(d[168:])
+			for oy := 0; oy < 12; oy++ {
+				clear(d[oy*14 : oy*14+2])
+			}
 		}
 		{
 			// tap (4, 1): output rows [0, 12) and columns [1, 14) read the image
 			d := col[4116:4312]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				clear(row[:1])
-				copy(row[1:14], src[0:13])
-			}
+			copy(d[1:168], image[28:195])
+			clear(d[:1])
 			clear(d[168:])
+			for oy := 0; oy < 12; oy++ {
+				clear(d[oy*14 : oy*14+1])
+			}
 		}
 		{
 			// tap (4, 2): output rows [0, 12) and columns [0, 14) read the image
 			d := col[4312:4508]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				copy(row[0:14], src[0:14])
-			}
+			copy(d[0:168], image[28:196])
 			clear(d[168:])
 		}
 		{
 			// tap (4, 3): output rows [0, 12) and columns [0, 13) read the image
 			d := col[4508:4704]
+			copy(d[0:167], image[29:196])
+			clear(d[167:])
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				copy(row[0:13], src[1:14])
-				clear(row[13:])
+				clear(d[oy*14+13 : oy*14+14])
 			}
-			clear(d[168:])
 		}
 		{
 			// tap (4, 4): output rows [0, 12) and columns [0, 12) read the image
 			d := col[4704:4900]
+			copy(d[0:166], image[30:196])
+			clear(d[166:])
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				copy(row[0:12], src[2:14])
-				clear(row[12:])
+				clear(d[oy*14+12 : oy*14+14])
 			}
-			clear(d[168:])
 		}
 	}
 }
@@ -1168,226 +1069,186 @@ func conv2Col2im(colAll, imageAll []float32) {
 			// tap (0, 0): output rows [2, 14) and columns [2, 14) read the image
 			d := col[0:196]
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[30:196], image[0:166])
 		}
 		{
 			// tap (0, 1): output rows [2, 14) and columns [1, 14) read the image
 			d := col[196:392]
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[29:196], image[0:167])
 		}
 		{
 			// tap (0, 2): output rows [2, 14) and columns [0, 14) read the image
 			d := col[392:588]
-			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[28:196], image[0:168])
 		}
 		{
 			// tap (0, 3): output rows [2, 14) and columns [0, 13) read the image
 			d := col[588:784]
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[28:195], image[1:168])
 		}
 		{
 			// tap (0, 4): output rows [2, 14) and columns [0, 12) read the image
 			d := col[784:980]
 			for oy := 2; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-28 : oy*14-14]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[28:194], image[2:168])
 		}
 		{
 			// tap (1, 0): output rows [1, 14) and columns [2, 14) read the image
 			d := col[980:1176]
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[16:196], image[0:180])
 		}
 		{
 			// tap (1, 1): output rows [1, 14) and columns [1, 14) read the image
 			d := col[1176:1372]
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[15:196], image[0:181])
 		}
 		{
 			// tap (1, 2): output rows [1, 14) and columns [0, 14) read the image
 			d := col[1372:1568]
-			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[14:196], image[0:182])
 		}
 		{
 			// tap (1, 3): output rows [1, 14) and columns [0, 13) read the image
 			d := col[1568:1764]
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[14:195], image[1:182])
 		}
 		{
 			// tap (1, 4): output rows [1, 14) and columns [0, 12) read the image
 			d := col[1764:1960]
 			for oy := 1; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14-14 : oy*14]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[14:194], image[2:182])
 		}
 		{
 			// tap (2, 0): output rows [0, 14) and columns [2, 14) read the image
 			d := col[1960:2156]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[2:196], image[0:194])
 		}
 		{
 			// tap (2, 1): output rows [0, 14) and columns [1, 14) read the image
 			d := col[2156:2352]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[1:196], image[0:195])
 		}
 		{
 			// tap (2, 2): output rows [0, 14) and columns [0, 14) read the image
 			d := col[2352:2548]
-			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[0:196], image[0:196])
 		}
 		{
 			// tap (2, 3): output rows [0, 14) and columns [0, 13) read the image
 			d := col[2548:2744]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[0:195], image[1:196])
 		}
 		{
 			// tap (2, 4): output rows [0, 14) and columns [0, 12) read the image
 			d := col[2744:2940]
 			for oy := 0; oy < 14; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14 : oy*14+14]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[0:194], image[2:196])
 		}
 		{
 			// tap (3, 0): output rows [0, 13) and columns [2, 14) read the image
 			d := col[2940:3136]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[2:182], image[14:194])
 		}
 		{
 			// tap (3, 1): output rows [0, 13) and columns [1, 14) read the image
 			d := col[3136:3332]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[1:182], image[14:195])
 		}
 		{
 			// tap (3, 2): output rows [0, 13) and columns [0, 14) read the image
 			d := col[3332:3528]
-			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[0:182], image[14:196])
 		}
 		{
 			// tap (3, 3): output rows [0, 13) and columns [0, 13) read the image
 			d := col[3528:3724]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[0:181], image[15:196])
 		}
 		{
 			// tap (3, 4): output rows [0, 13) and columns [0, 12) read the image
 			d := col[3724:3920]
 			for oy := 0; oy < 13; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+14 : oy*14+28]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[0:180], image[16:196])
 		}
 		{
 			// tap (4, 0): output rows [0, 12) and columns [2, 14) read the image
 			d := col[3920:4116]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[2:14], src[0:12])
+				clear(d[oy*14 : oy*14+2])
 			}
+			kernels.Add(d[2:168], image[28:194])
 		}
 		{
 			// tap (4, 1): output rows [0, 12) and columns [1, 14) read the image
 			d := col[4116:4312]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[1:14], src[0:13])
+				clear(d[oy*14 : oy*14+1])
 			}
+			kernels.Add(d[1:168], image[28:195])
 		}
 		{
 			// tap (4, 2): output rows [0, 12) and columns [0, 14) read the image
 			d := col[4312:4508]
-			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[0:14], src[0:14])
-			}
+			kernels.Add(d[0:168], image[28:196])
 		}
 		{
 			// tap (4, 3): output rows [0, 12) and columns [0, 13) read the image
 			d := col[4508:4704]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[0:13], src[1:14])
+				clear(d[oy*14+13 : oy*14+14])
 			}
+			kernels.Add(d[0:167], image[29:196])
 		}
 		{
 			// tap (4, 4): output rows [0, 12) and columns [0, 12) read the image
 			d := col[4704:4900]
 			for oy := 0; oy < 12; oy++ {
-				row := d[oy*14 : oy*14+14]
-				src := image[oy*14+28 : oy*14+42]
-				kernels.Add(row[0:12], src[2:14])
+				clear(d[oy*14+12 : oy*14+14])
 			}
+			kernels.Add(d[0:166], image[30:196])
 		}
 	}
 }
@@ -1396,7 +1257,7 @@ func conv2Col2im(colAll, imageAll []float32) {
 func (s *state) conv2Forward(img, w int) {
 	in := s.pool1Out[img*3136 : img*3136+3136]
 	out := s.conv2Out[img*6272 : img*6272+6272]
-	col := s.col[w]
+	col := s.conv2Col[img*78400 : img*78400+78400]
 	conv2Im2col(in, col)
 	weights := s.net.params[416:13216]
 	s.gemm(false, false, 32, 196, 400, 1, weights, 400, col, 196, 0, out, 196)
@@ -1405,9 +1266,7 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.pool1Out[img*3136 : img*3136+3136]
 	dout := s.conv2Grad[img*6272 : img*6272+6272]
-	din := s.pool1Grad[img*3136 : img*3136+3136]
 	kernels.ReluBackward(s.conv2Out[img*6272:img*6272+6272], dout)
 	db := s.grads[w][13216:13248]
 	for f := 0; f < 32; f++ {
@@ -1415,13 +1274,17 @@ func (s *state) conv2Backward(img, w int) {
 			db[f] += v
 		}
 	}
-	weights := s.net.params[416:13216]
 	dw := s.grads[w][416:13216]
-	col := s.col[w]
-	conv2Im2col(in, col)
+	// The forward pass kept the im2col matrix.
+	col := s.conv2Col[img*78400 : img*78400+78400]
+	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
+	dwT := s.dcol[w][:12800]
+	s.gemm(false, true, 400, 32, 196, 1, col, 196, dout, 196, 0, dwT, 32)
+	runtime.AddTransposed(dw, dwT, 32, 400)
+	din := s.pool1Grad[img*3136 : img*3136+3136]
 	dcol := s.dcol[w]
-	// dW += dout·colᵀ and dcol = Wᵀ·dout, per group.
-	s.gemm(false, true, 32, 400, 196, 1, dout, 196, col, 196, 1, dw, 400)
+	weights := s.net.params[416:13216]
+	// dcol = Wᵀ·dout, per group.
 	s.gemm(true, false, 400, 196, 32, 1, weights, 400, dout, 196, 0, dcol, 196)
 	clear(din)
 	conv2Col2im(dcol, din)
@@ -1464,8 +1327,26 @@ func (s *state) pool2Backward(img, w int) {
 	}
 }
 
+// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// weight row once: at small batches the layer is bound by memory, not arithmetic.
+func (s *state) full1RowsRun(lo, hi int) {
+	weights := s.net.params[13248:28928]
+	bias := s.net.params[28928:28938]
+	for j := lo; j < hi; j++ {
+		wj := weights[j*1568 : j*1568+1568]
+		for img := 0; img < s.batch; img++ {
+			v := kernels.Dot(wj, s.pool2Out[img*1568:img*1568+1568]) + bias[j]
+			s.full1Out[img*10+j] = v
+		}
+	}
+}
+
 // full1Forward computes full1 (full 10, 32x7x7 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
+	if s.batch <= 4 {
+		s.full1RowsRun(0, 10)
+		return
+	}
 	out := s.full1Out
 	kernels.Sgemm(false, true, s.batch, 10, 1568, 1, s.pool2Out, 1568, s.net.params[13248:28928], 1568, 0, out, 10)
 	bias := s.net.params[28928:28938]
