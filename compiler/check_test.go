@@ -507,7 +507,7 @@ func TestSpecWarnings(t *testing.T) {
 		}
 		want := ""
 		if file == "lenet-mnist.net" {
-			want = "lenet-mnist.net:4:27: warning: stride 3x3 leaves the last 2 rows and 2 columns of its 14x14 input unused (window 3x3)"
+			want = "lenet-mnist.net:5:27: warning: stride 3x3 leaves the last 2 rows and 2 columns of its 14x14 input unused (window 3x3)"
 		}
 		if got := net.Warnings.Error(); got != want {
 			t.Errorf("%s: warnings %q, want %q", file, got, want)

@@ -19,7 +19,7 @@ func runNetc(args ...string) (status int, stdout, stderr string) {
 
 func TestCheckSpecs(t *testing.T) {
 	specs, err := filepath.Glob("../../specs/*.net")
-	if err != nil || len(specs) != 5 {
+	if err != nil || len(specs) != 6 {
 		t.Fatalf("specs %v, %v", specs, err)
 	}
 	status, out, errOut := runNetc(append([]string{"check"}, specs...)...)

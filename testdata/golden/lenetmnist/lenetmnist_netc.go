@@ -54,7 +54,7 @@ const (
 
 var info = runtime.Info{
 	Name:      "lenet-mnist",
-	SpecHash:  "a2545fe20deb29e1022b1809668087906584798d17c57f063a7b8be7f8e1dbd2",
+	SpecHash:  "4362cde5c21a739a1af47c500d26dd799e0003c6227dd650a553f49d47ea1071",
 	InC:       InC,
 	InH:       InH,
 	InW:       InW,
@@ -83,7 +83,8 @@ var info = runtime.Info{
 	Train: []runtime.Setting{
 		{Key: "batch", Values: []string{"64"}},
 		{Key: "optimizer", Values: []string{"momentum", "0.9"}},
-		{Key: "lr", Values: []string{"0.01"}},
+		{Key: "lr", Values: []string{"0.03"}},
+		{Key: "schedule", Values: []string{"poly", "1"}},
 		{Key: "l2", Values: []string{"5e-4"}},
 		{Key: "epochs", Values: []string{"3"}},
 		{Key: "preprocess", Values: []string{"channel"}},
