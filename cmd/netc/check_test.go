@@ -49,7 +49,7 @@ func TestCheckSpecs(t *testing.T) {
 		}
 	}
 	// The only warning of the reference networks: lenet-mnist's last pool.
-	want := "../../specs/lenet-mnist.net:4:27: warning: stride 3x3 leaves the last 2 rows and 2 columns of its 14x14 input unused (window 3x3)\n" +
+	want := "../../specs/lenet-mnist.net:5:27: warning: stride 3x3 leaves the last 2 rows and 2 columns of its 14x14 input unused (window 3x3)\n" +
 		"conv 16 5x5 pad2 | relu | pool 3x3 s3\n" +
 		"                          ^\n"
 	if errOut != want {
