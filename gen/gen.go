@@ -75,6 +75,7 @@ func (g *generator) file() {
 	g.f.Const().Id("_").Op("=").Qual(runtimePath, "SupportPackageIsVersion1")
 	g.f.Line()
 	g.constants()
+	g.ones()
 	g.info()
 	g.netType()
 	g.stateType()
@@ -130,6 +131,25 @@ func (g *generator) constants() {
 		jen.Id("privLo").Op("=").Lit(p.PrivLo),
 		jen.Id("privHi").Op("=").Lit(p.PrivHi),
 	)
+}
+
+// ones emits a vector of ones as long as the largest output plane of a conv layer, with
+// which the backward pass sums gradients (a dot product runs on the SIMD kernels).
+func (g *generator) ones() {
+	n := 0
+	for _, l := range g.net.Layers {
+		if l.Kind == compiler.Conv {
+			n = max(n, l.Out.H*l.Out.W)
+		}
+	}
+	if n == 0 {
+		return
+	}
+	g.f.Comment("ones sums the gradient of each conv filter's output plane, as a dot product.")
+	g.f.Var().Id("ones").Op("=").Func().Params().Index().Float32().Block(
+		id("v").Op(":=").Make(jen.Index().Float32(), lit(n)),
+		jen.For(id("i").Op(":=").Range().Id("v")).Block(id("v").Index(id("i")).Op("=").Lit(1)),
+		jen.Return(id("v"))).Call()
 }
 
 // info emits the runtime.Info of the network.

@@ -132,9 +132,10 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 	}
 	bwd = append(bwd,
 		id("db").Op(":=").Add(g.gradParam(l.BiasOff, l.Filters)),
+		jen.Comment("db += the sum of each filter's output gradient, as a dot product with ones."),
 		forRange("f", lit(0), lit(l.Filters),
-			jen.For(list(id("_"), id("v")).Op(":=").Range().Add(id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)))).Block(
-				id("db").Index(id("f")).Op("+=").Id("v"))),
+			id("db").Index(id("f")).Op("+=").Qual(kernelsPath, "Dot").Call(
+				id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)), id("ones").Index(jen.Empty(), lit(ohw)))),
 		id("dw").Op(":=").Add(g.gradParam(l.WeightOff, l.Weights())))
 	switch {
 	case l.Plan.Im2col == "none":

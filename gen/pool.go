@@ -1,6 +1,8 @@
 package gen
 
 import (
+	"fmt"
+
 	"github.com/dave/jennifer/jen"
 	"github.com/netc-dev/netc/compiler"
 )
@@ -9,51 +11,78 @@ import (
 const poolUnrollMax = 25
 
 // pool emits max pooling (remembering each output's argmax, to which the backward pass
-// routes the gradient) or average pooling, with the window unrolled.
+// routes the gradient) or average pooling, with the window unrolled. Each output row
+// slices the KH input rows it reads once, and each window is a constant-length slice of
+// them, so the window's elements are read without bounds checks.
 func (g *generator) pool(i int, l *compiler.Layer) layerCode {
 	if l.KH*l.KW > poolUnrollMax {
 		return g.poolKernel(i, l)
 	}
-	hw := l.In.H * l.In.W
-	// start is the input index of the window's top-left corner for output (c, oy, ox).
-	start := id("i").Op(":=").Id("c").Op("*").Lit(hw).Op("+").Id("oy").Op("*").Lit(l.SH * l.In.W).Op("+").Id("ox").Op("*").Lit(l.SW)
-	o := id("o").Op(":=").Parens(id("c").Op("*").Lit(l.Out.H).Op("+").Id("oy")).Op("*").Lit(l.Out.W).Op("+").Id("ox")
-	loops := func(body ...jen.Code) jen.Code {
-		return forRange("c", lit(0), lit(l.Out.C), forRange("oy", lit(0), lit(l.Out.H), forRange("ox", lit(0), lit(l.Out.W), body...)))
+	w, ow := l.In.W, l.Out.W
+	row := func(buf string, y int) jen.Code { // r<y> := buf[top+y*W : top+y*W+W]
+		return id(fmt.Sprintf("%s%d", buf, y)).Op(":=").Id(buf).Index(affine("top", 1, y*w), affine("top", 1, y*w+w))
 	}
-	var window []int // offsets of the window's elements from its corner
-	for y := 0; y < l.KH; y++ {
-		for x := 0; x < l.KW; x++ {
-			window = append(window, y*l.In.W+x)
+	// loops runs body for every output, with top the input index of the window's first
+	// row, rows <buf>0… of that window's rows from each buffer in bufs, and outs sliced to
+	// the output row.
+	loops := func(bufs, outs []string, body ...jen.Code) jen.Code {
+		rowCode := []jen.Code{id("top").Op(":=").Id("c").Op("*").Lit(l.In.H * w).Op("+").Id("oy").Op("*").Lit(l.SH * w)}
+		for _, b := range bufs {
+			for y := range l.KH {
+				rowCode = append(rowCode, row(b, y))
+			}
 		}
-	}
-	at := func(off int) *jen.Statement {
-		if off == 0 {
-			return id("i")
+		rowCode = append(rowCode, id("o").Op(":=").Parens(id("c").Op("*").Lit(l.Out.H).Op("+").Id("oy")).Op("*").Lit(ow))
+		for _, o := range outs {
+			rowCode = append(rowCode, id(o+"Row").Op(":=").Id(o).Index(id("o"), id("o").Op("+").Lit(ow)))
 		}
-		return id("i").Op("+").Lit(off)
+		rowCode = append(rowCode, forRange("ox", lit(0), lit(ow), body...))
+		return forRange("c", lit(0), lit(l.Out.C), forRange("oy", lit(0), lit(l.Out.H), rowCode...))
 	}
+	windows := func(buf string) []jen.Code { // w<y> := r<y>[x : x+KW]
+		code := []jen.Code{id("x").Op(":=").Add(affine("ox", l.SW, 0))}
+		for y := range l.KH {
+			code = append(code, id(fmt.Sprintf("w%d", y)).Op(":=").Id(fmt.Sprintf("%s%d", buf, y)).Index(id("x"), id("x").Op("+").Lit(l.KW)))
+		}
+		return code
+	}
+	elem := func(y, x int) *jen.Statement { return id(fmt.Sprintf("w%d", y)).Index(lit(x)) }
 	if l.Avg {
 		inv := float32(1) / float32(l.KH*l.KW)
-		sum := id("in").Index(at(0))
-		for _, off := range window[1:] {
-			sum = sum.Op("+").Id("in").Index(at(off))
+		var sum *jen.Statement
+		for y := range l.KH {
+			for x := range l.KW {
+				if sum == nil {
+					sum = elem(y, x)
+				} else {
+					sum = sum.Op("+").Add(elem(y, x))
+				}
+			}
 		}
-		fwd := append(g.views(i, "in", "out"), loops(start, o, id("out").Index(id("o")).Op("=").Parens(sum).Op("*").Lit(inv)))
-		spread := []jen.Code{start, o, id("d").Op(":=").Id("dout").Index(id("o")).Op("*").Lit(inv)}
-		for _, off := range window {
-			spread = append(spread, id("din").Index(at(off)).Op("+=").Id("d"))
+		fwd := append(g.views(i, "in", "out"), loops([]string{"in"}, []string{"out"},
+			append(windows("in"), id("outRow").Index(id("ox")).Op("=").Parens(sum).Op("*").Lit(inv))...))
+		spread := append(windows("din"), id("d").Op(":=").Id("doutRow").Index(id("ox")).Op("*").Lit(inv))
+		for y := range l.KH {
+			for x := range l.KW {
+				spread = append(spread, elem(y, x).Op("+=").Id("d"))
+			}
 		}
-		bwd := append(g.views(i, "dout", "din"), jen.Clear(id("din")), loops(spread...))
+		bwd := append(g.views(i, "dout", "din"), jen.Clear(id("din")), loops([]string{"din"}, []string{"dout"}, spread...))
 		return layerCode{forward: fwd, input: bwd}
 	}
-	body := []jen.Code{start, list(id("best"), id("at")).Op(":=").List(id("in").Index(id("i")), id("i"))}
-	for _, off := range window[1:] {
-		body = append(body, jen.If(id("v").Op(":=").Id("in").Index(at(off)), id("v").Op(">").Id("best")).Block(
-			list(id("best"), id("at")).Op("=").List(id("v"), at(off))))
+	body := append(windows("in"), id("i").Op(":=").Id("top").Op("+").Id("x"),
+		list(id("best"), id("at")).Op(":=").List(elem(0, 0), id("i")))
+	for y := range l.KH {
+		for x := range l.KW {
+			if y+x == 0 {
+				continue
+			}
+			body = append(body, jen.If(id("v").Op(":=").Add(elem(y, x)), id("v").Op(">").Id("best")).Block(
+				list(id("best"), id("at")).Op("=").List(id("v"), affine("i", 1, y*w+x))))
+		}
 	}
-	body = append(body, o, list(id("out").Index(id("o")), id("arg").Index(id("o"))).Op("=").List(id("best"), jen.Int32().Parens(id("at"))))
-	fwd := append(g.views(i, "in", "out", "arg"), loops(body...))
+	body = append(body, list(id("outRow").Index(id("ox")), id("argRow").Index(id("ox"))).Op("=").List(id("best"), jen.Int32().Parens(id("at"))))
+	fwd := append(g.views(i, "in", "out", "arg"), loops([]string{"in"}, []string{"out", "arg"}, body...))
 	bwd := append(g.views(i, "dout", "din", "arg"), jen.Clear(id("din")),
 		jen.For(list(id("o"), id("a")).Op(":=").Range().Id("arg")).Block(id("din").Index(id("a")).Op("+=").Id("dout").Index(id("o"))))
 	return layerCode{forward: fwd, input: bwd}

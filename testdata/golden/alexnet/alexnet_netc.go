@@ -67,6 +67,14 @@ const (
 	privHi      = 2334080
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 3025)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "alexnet",
 	SpecHash:  "309cb951eedcc810f2705be80b6e15d783449a090d83a4ed3802d32426ae3663",
@@ -520,10 +528,9 @@ func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*290400 : img*290400+290400]
 	kernels.ReluBackward(s.conv1Out[img*290400:img*290400+290400], dout)
 	db := s.grads[w][34848:34944]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 96; f++ {
-		for _, v := range dout[f*3025 : f*3025+3025] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*3025:f*3025+3025], ones[:3025])
 	}
 	dw := s.grads[w][0:34848]
 	col := s.col[w]
@@ -606,35 +613,45 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*69984 : img*69984+69984]
 	for c := 0; c < 96; c++ {
 		for oy := 0; oy < 27; oy++ {
+			top := c*3025 + oy*110
+			in0 := in[top : top+55]
+			in1 := in[top+55 : top+110]
+			in2 := in[top+110 : top+165]
+			o := (c*27 + oy) * 27
+			outRow := out[o : o+27]
+			argRow := arg[o : o+27]
 			for ox := 0; ox < 27; ox++ {
-				i := c*3025 + oy*110 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+3]
+				w1 := in1[x : x+3]
+				w2 := in2[x : x+3]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+2]; v > best {
+				if v := w0[2]; v > best {
 					best, at = v, i+2
 				}
-				if v := in[i+55]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+55
 				}
-				if v := in[i+56]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+56
 				}
-				if v := in[i+57]; v > best {
+				if v := w1[2]; v > best {
 					best, at = v, i+57
 				}
-				if v := in[i+110]; v > best {
+				if v := w2[0]; v > best {
 					best, at = v, i+110
 				}
-				if v := in[i+111]; v > best {
+				if v := w2[1]; v > best {
 					best, at = v, i+111
 				}
-				if v := in[i+112]; v > best {
+				if v := w2[2]; v > best {
 					best, at = v, i+112
 				}
-				o := (c*27+oy)*27 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1090,10 +1107,9 @@ func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*186624 : img*186624+186624]
 	kernels.ReluBackward(s.conv2Out[img*186624:img*186624+186624], dout)
 	db := s.grads[w][342144:342400]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 256; f++ {
-		for _, v := range dout[f*729 : f*729+729] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*729:f*729+729], ones[:729])
 	}
 	dw := s.grads[w][34944:342144]
 	col := s.col[w]
@@ -1176,35 +1192,45 @@ func (s *state) pool2Forward(img, w int) {
 	arg := s.pool2Arg[img*43264 : img*43264+43264]
 	for c := 0; c < 256; c++ {
 		for oy := 0; oy < 13; oy++ {
+			top := c*729 + oy*54
+			in0 := in[top : top+27]
+			in1 := in[top+27 : top+54]
+			in2 := in[top+54 : top+81]
+			o := (c*13 + oy) * 13
+			outRow := out[o : o+13]
+			argRow := arg[o : o+13]
 			for ox := 0; ox < 13; ox++ {
-				i := c*729 + oy*54 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+3]
+				w1 := in1[x : x+3]
+				w2 := in2[x : x+3]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+2]; v > best {
+				if v := w0[2]; v > best {
 					best, at = v, i+2
 				}
-				if v := in[i+27]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+27
 				}
-				if v := in[i+28]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+28
 				}
-				if v := in[i+29]; v > best {
+				if v := w1[2]; v > best {
 					best, at = v, i+29
 				}
-				if v := in[i+54]; v > best {
+				if v := w2[0]; v > best {
 					best, at = v, i+54
 				}
-				if v := in[i+55]; v > best {
+				if v := w2[1]; v > best {
 					best, at = v, i+55
 				}
-				if v := in[i+56]; v > best {
+				if v := w2[2]; v > best {
 					best, at = v, i+56
 				}
-				o := (c*13+oy)*13 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1391,10 +1417,9 @@ func (s *state) conv3Backward(img, w int) {
 	dout := s.conv3Grad[img*64896 : img*64896+64896]
 	kernels.ReluBackward(s.conv3Out[img*64896:img*64896+64896], dout)
 	db := s.grads[w][1227136:1227520]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 384; f++ {
-		for _, v := range dout[f*169 : f*169+169] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*169:f*169+169], ones[:169])
 	}
 	dw := s.grads[w][342400:1227136]
 	// The forward pass kept the im2col matrix.
@@ -1584,10 +1609,9 @@ func (s *state) conv4Backward(img, w int) {
 	dout := s.conv4Grad[img*64896 : img*64896+64896]
 	kernels.ReluBackward(s.conv4Out[img*64896:img*64896+64896], dout)
 	db := s.grads[w][1891072:1891456]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 384; f++ {
-		for _, v := range dout[f*169 : f*169+169] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*169:f*169+169], ones[:169])
 	}
 	dw := s.grads[w][1227520:1891072]
 	// The forward pass kept the im2col matrix.
@@ -1782,10 +1806,9 @@ func (s *state) conv5Backward(img, w int) {
 	dout := s.conv5Grad[img*43264 : img*43264+43264]
 	kernels.ReluBackward(s.conv5Out[img*43264:img*43264+43264], dout)
 	db := s.grads[w][2333824:2334080]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 256; f++ {
-		for _, v := range dout[f*169 : f*169+169] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*169:f*169+169], ones[:169])
 	}
 	dw := s.grads[w][1891456:2333824]
 	col := s.col[w]
@@ -1814,35 +1837,45 @@ func (s *state) pool3Forward(img, w int) {
 	arg := s.pool3Arg[img*9216 : img*9216+9216]
 	for c := 0; c < 256; c++ {
 		for oy := 0; oy < 6; oy++ {
+			top := c*169 + oy*26
+			in0 := in[top : top+13]
+			in1 := in[top+13 : top+26]
+			in2 := in[top+26 : top+39]
+			o := (c*6 + oy) * 6
+			outRow := out[o : o+6]
+			argRow := arg[o : o+6]
 			for ox := 0; ox < 6; ox++ {
-				i := c*169 + oy*26 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+3]
+				w1 := in1[x : x+3]
+				w2 := in2[x : x+3]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+2]; v > best {
+				if v := w0[2]; v > best {
 					best, at = v, i+2
 				}
-				if v := in[i+13]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+13
 				}
-				if v := in[i+14]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+14
 				}
-				if v := in[i+15]; v > best {
+				if v := w1[2]; v > best {
 					best, at = v, i+15
 				}
-				if v := in[i+26]; v > best {
+				if v := w2[0]; v > best {
 					best, at = v, i+26
 				}
-				if v := in[i+27]; v > best {
+				if v := w2[1]; v > best {
 					best, at = v, i+27
 				}
-				if v := in[i+28]; v > best {
+				if v := w2[2]; v > best {
 					best, at = v, i+28
 				}
-				o := (c*6+oy)*6 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}

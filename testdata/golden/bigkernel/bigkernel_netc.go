@@ -51,6 +51,14 @@ const (
 	privHi      = 592
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 64)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "bigkernel",
 	SpecHash:  "f3f068bde8bacf0fe58707afc701d6b5070a7d6de9837b97c811400a6784a9f5",
@@ -341,10 +349,9 @@ func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*256 : img*256+256]
 	kernels.ReluBackward(s.conv1Out[img*256:img*256+256], dout)
 	db := s.grads[w][588:592]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 4; f++ {
-		for _, v := range dout[f*64 : f*64+64] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][0:588]
 	// The forward pass kept the im2col matrix.
@@ -373,35 +380,45 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*36 : img*36+36]
 	for c := 0; c < 4; c++ {
 		for oy := 0; oy < 3; oy++ {
+			top := c*64 + oy*16
+			in0 := in[top : top+8]
+			in1 := in[top+8 : top+16]
+			in2 := in[top+16 : top+24]
+			o := (c*3 + oy) * 3
+			outRow := out[o : o+3]
+			argRow := arg[o : o+3]
 			for ox := 0; ox < 3; ox++ {
-				i := c*64 + oy*16 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+3]
+				w1 := in1[x : x+3]
+				w2 := in2[x : x+3]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+2]; v > best {
+				if v := w0[2]; v > best {
 					best, at = v, i+2
 				}
-				if v := in[i+8]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+8
 				}
-				if v := in[i+9]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+9
 				}
-				if v := in[i+10]; v > best {
+				if v := w1[2]; v > best {
 					best, at = v, i+10
 				}
-				if v := in[i+16]; v > best {
+				if v := w2[0]; v > best {
 					best, at = v, i+16
 				}
-				if v := in[i+17]; v > best {
+				if v := w2[1]; v > best {
 					best, at = v, i+17
 				}
-				if v := in[i+18]; v > best {
+				if v := w2[2]; v > best {
 					best, at = v, i+18
 				}
-				o := (c*3+oy)*3 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}

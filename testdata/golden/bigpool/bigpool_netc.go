@@ -52,6 +52,14 @@ const (
 	privHi      = 83
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 324)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "bigpool",
 	SpecHash:  "b036affe587b46f6d116fb3f3aadda2d63ae3f5ffe16b262f477ff746b5b154f",
@@ -530,10 +538,9 @@ func (s *state) firstBackward(img, w int) {
 	dout := s.firstGrad[img*972 : img*972+972]
 	kernels.ReluBackward(s.firstOut[img*972:img*972+972], dout)
 	db := s.grads[w][54:57]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 3; f++ {
-		for _, v := range dout[f*324 : f*324+324] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*324:f*324+324], ones[:324])
 	}
 	dw := s.grads[w][0:54]
 	// The forward pass kept the im2col matrix.
@@ -677,10 +684,9 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*72 : img*72+72]
 	db := s.grads[w][81:83]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 2; f++ {
-		for _, v := range dout[f*36 : f*36+36] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*36:f*36+36], ones[:36])
 	}
 	dw := s.grads[w][57:81]
 	// The forward pass kept the im2col matrix.

@@ -52,6 +52,14 @@ const (
 	privHi      = 25570
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 576)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "caffe-lenet",
 	SpecHash:  "ebd98e8077ffe232f1607ad2638092671f38db6fd5f5de6490ff922cc15d42cb",
@@ -835,10 +843,9 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*11520 : img*11520+11520]
 	db := s.grads[w][500:520]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 20; f++ {
-		for _, v := range dout[f*576 : f*576+576] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*576:f*576+576], ones[:576])
 	}
 	dw := s.grads[w][0:500]
 	// The forward pass kept the im2col matrix.
@@ -867,20 +874,28 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*2880 : img*2880+2880]
 	for c := 0; c < 20; c++ {
 		for oy := 0; oy < 12; oy++ {
+			top := c*576 + oy*48
+			in0 := in[top : top+24]
+			in1 := in[top+24 : top+48]
+			o := (c*12 + oy) * 12
+			outRow := out[o : o+12]
+			argRow := arg[o : o+12]
 			for ox := 0; ox < 12; ox++ {
-				i := c*576 + oy*48 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+24]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+24
 				}
-				if v := in[i+25]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+25
 				}
-				o := (c*12+oy)*12 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1380,10 +1395,9 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*3200 : img*3200+3200]
 	db := s.grads[w][25520:25570]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 50; f++ {
-		for _, v := range dout[f*64 : f*64+64] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][520:25520]
 	// The forward pass kept the im2col matrix.
@@ -1408,20 +1422,28 @@ func (s *state) pool2Forward(img, w int) {
 	arg := s.pool2Arg[img*800 : img*800+800]
 	for c := 0; c < 50; c++ {
 		for oy := 0; oy < 4; oy++ {
+			top := c*64 + oy*16
+			in0 := in[top : top+8]
+			in1 := in[top+8 : top+16]
+			o := (c*4 + oy) * 4
+			outRow := out[o : o+4]
+			argRow := arg[o : o+4]
 			for ox := 0; ox < 4; ox++ {
-				i := c*64 + oy*16 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+8]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+8
 				}
-				if v := in[i+9]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+9
 				}
-				o := (c*4+oy)*4 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}

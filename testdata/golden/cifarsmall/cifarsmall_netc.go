@@ -55,6 +55,14 @@ const (
 	privHi      = 19256
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 1024)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "cifar-small",
 	SpecHash:  "d6985eb5da8d2d5b56ba5c70f0243102bd76b89d18d14e6f83a40a8edae03782",
@@ -806,10 +814,9 @@ func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*16384 : img*16384+16384]
 	kernels.ReluBackward(s.conv1Out[img*16384:img*16384+16384], dout)
 	db := s.grads[w][1200:1216]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 16; f++ {
-		for _, v := range dout[f*1024 : f*1024+1024] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
 	dw := s.grads[w][0:1200]
 	// The forward pass kept the im2col matrix.
@@ -838,20 +845,28 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*4096 : img*4096+4096]
 	for c := 0; c < 16; c++ {
 		for oy := 0; oy < 16; oy++ {
+			top := c*1024 + oy*64
+			in0 := in[top : top+32]
+			in1 := in[top+32 : top+64]
+			o := (c*16 + oy) * 16
+			outRow := out[o : o+16]
+			argRow := arg[o : o+16]
 			for ox := 0; ox < 16; ox++ {
-				i := c*1024 + oy*64 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+32]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+32
 				}
-				if v := in[i+33]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+33
 				}
-				o := (c*16+oy)*16 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1304,10 +1319,9 @@ func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*5120 : img*5120+5120]
 	kernels.ReluBackward(s.conv2Out[img*5120:img*5120+5120], dout)
 	db := s.grads[w][9216:9236]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 20; f++ {
-		for _, v := range dout[f*256 : f*256+256] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
 	dw := s.grads[w][1216:9216]
 	// The forward pass kept the im2col matrix.
@@ -1332,20 +1346,28 @@ func (s *state) pool2Forward(img, w int) {
 	arg := s.pool2Arg[img*1280 : img*1280+1280]
 	for c := 0; c < 20; c++ {
 		for oy := 0; oy < 8; oy++ {
+			top := c*256 + oy*32
+			in0 := in[top : top+16]
+			in1 := in[top+16 : top+32]
+			o := (c*8 + oy) * 8
+			outRow := out[o : o+8]
+			argRow := arg[o : o+8]
 			for ox := 0; ox < 8; ox++ {
-				i := c*256 + oy*32 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+16]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+16
 				}
-				if v := in[i+17]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+17
 				}
-				o := (c*8+oy)*8 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1798,10 +1820,9 @@ func (s *state) conv3Backward(img, w int) {
 	dout := s.conv3Grad[img*1280 : img*1280+1280]
 	kernels.ReluBackward(s.conv3Out[img*1280:img*1280+1280], dout)
 	db := s.grads[w][19236:19256]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 20; f++ {
-		for _, v := range dout[f*64 : f*64+64] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][9236:19236]
 	// The forward pass kept the im2col matrix.
@@ -1826,20 +1847,28 @@ func (s *state) pool3Forward(img, w int) {
 	arg := s.pool3Arg[img*320 : img*320+320]
 	for c := 0; c < 20; c++ {
 		for oy := 0; oy < 4; oy++ {
+			top := c*64 + oy*16
+			in0 := in[top : top+8]
+			in1 := in[top+8 : top+16]
+			o := (c*4 + oy) * 4
+			outRow := out[o : o+4]
+			argRow := arg[o : o+4]
 			for ox := 0; ox < 4; ox++ {
-				i := c*64 + oy*16 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+8]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+8
 				}
-				if v := in[i+9]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+9
 				}
-				o := (c*4+oy)*4 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}

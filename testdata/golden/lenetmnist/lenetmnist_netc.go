@@ -52,6 +52,14 @@ const (
 	privHi      = 3424
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 784)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "lenet-mnist",
 	SpecHash:  "4362cde5c21a739a1af47c500d26dd799e0003c6227dd650a553f49d47ea1071",
@@ -772,10 +780,9 @@ func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*6272 : img*6272+6272]
 	kernels.ReluBackward(s.conv1Out[img*6272:img*6272+6272], dout)
 	db := s.grads[w][200:208]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 8; f++ {
-		for _, v := range dout[f*784 : f*784+784] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*784:f*784+784], ones[:784])
 	}
 	dw := s.grads[w][0:200]
 	// The forward pass kept the im2col matrix.
@@ -804,20 +811,28 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*1568 : img*1568+1568]
 	for c := 0; c < 8; c++ {
 		for oy := 0; oy < 14; oy++ {
+			top := c*784 + oy*56
+			in0 := in[top : top+28]
+			in1 := in[top+28 : top+56]
+			o := (c*14 + oy) * 14
+			outRow := out[o : o+14]
+			argRow := arg[o : o+14]
 			for ox := 0; ox < 14; ox++ {
-				i := c*784 + oy*56 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+28]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+28
 				}
-				if v := in[i+29]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+29
 				}
-				o := (c*14+oy)*14 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1270,10 +1285,9 @@ func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*3136 : img*3136+3136]
 	kernels.ReluBackward(s.conv2Out[img*3136:img*3136+3136], dout)
 	db := s.grads[w][3408:3424]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 16; f++ {
-		for _, v := range dout[f*196 : f*196+196] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*196:f*196+196], ones[:196])
 	}
 	dw := s.grads[w][208:3408]
 	// The forward pass kept the im2col matrix.
@@ -1298,35 +1312,45 @@ func (s *state) pool2Forward(img, w int) {
 	arg := s.pool2Arg[img*256 : img*256+256]
 	for c := 0; c < 16; c++ {
 		for oy := 0; oy < 4; oy++ {
+			top := c*196 + oy*42
+			in0 := in[top : top+14]
+			in1 := in[top+14 : top+28]
+			in2 := in[top+28 : top+42]
+			o := (c*4 + oy) * 4
+			outRow := out[o : o+4]
+			argRow := arg[o : o+4]
 			for ox := 0; ox < 4; ox++ {
-				i := c*196 + oy*42 + ox*3
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 3
+				w0 := in0[x : x+3]
+				w1 := in1[x : x+3]
+				w2 := in2[x : x+3]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+2]; v > best {
+				if v := w0[2]; v > best {
 					best, at = v, i+2
 				}
-				if v := in[i+14]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+14
 				}
-				if v := in[i+15]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+15
 				}
-				if v := in[i+16]; v > best {
+				if v := w1[2]; v > best {
 					best, at = v, i+16
 				}
-				if v := in[i+28]; v > best {
+				if v := w2[0]; v > best {
 					best, at = v, i+28
 				}
-				if v := in[i+29]; v > best {
+				if v := w2[1]; v > best {
 					best, at = v, i+29
 				}
-				if v := in[i+30]; v > best {
+				if v := w2[2]; v > best {
 					best, at = v, i+30
 				}
-				o := (c*4+oy)*4 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}

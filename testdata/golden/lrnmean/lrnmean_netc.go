@@ -51,6 +51,14 @@ const (
 	privHi      = 224
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 64)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "lrnmean",
 	SpecHash:  "92c59d9b411507a7b6b20b7743f628c432cfad08c4715b996cc058a97e1f5e92",
@@ -522,10 +530,9 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*512 : img*512+512]
 	db := s.grads[w][216:224]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 8; f++ {
-		for _, v := range dout[f*64 : f*64+64] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][0:216]
 	// The forward pass kept the im2col matrix.
@@ -636,20 +643,28 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*128 : img*128+128]
 	for c := 0; c < 8; c++ {
 		for oy := 0; oy < 4; oy++ {
+			top := c*64 + oy*16
+			in0 := in[top : top+8]
+			in1 := in[top+8 : top+16]
+			o := (c*4 + oy) * 4
+			outRow := out[o : o+4]
+			argRow := arg[o : o+4]
 			for ox := 0; ox < 4; ox++ {
-				i := c*64 + oy*16 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+8]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+8
 				}
-				if v := in[i+9]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+9
 				}
-				o := (c*4+oy)*4 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}

@@ -344,20 +344,28 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*32 : img*32+32]
 	for c := 0; c < 2; c++ {
 		for oy := 0; oy < 4; oy++ {
+			top := c*25 + oy*5
+			in0 := in[top : top+5]
+			in1 := in[top+5 : top+10]
+			o := (c*4 + oy) * 4
+			outRow := out[o : o+4]
+			argRow := arg[o : o+4]
 			for ox := 0; ox < 4; ox++ {
-				i := c*25 + oy*5 + ox*1
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+5]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+5
 				}
-				if v := in[i+6]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+6
 				}
-				o := (c*4+oy)*4 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}

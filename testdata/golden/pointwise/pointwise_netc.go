@@ -50,6 +50,14 @@ const (
 	privHi      = 305
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 36)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "pointwise",
 	SpecHash:  "9774e2c697d845383709856abdf9609daa8c3a1cdd819aa7c20c9b5b6d80f4b8",
@@ -335,10 +343,9 @@ func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*144 : img*144+144]
 	dout := s.conv1Grad[img*216 : img*216+216]
 	db := s.grads[w][24:30]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 6; f++ {
-		for _, v := range dout[f*36 : f*36+36] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*36:f*36+36], ones[:36])
 	}
 	dw := s.grads[w][0:24]
 	col := in
@@ -612,10 +619,9 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*60 : img*60+60]
 	db := s.grads[w][300:305]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 5; f++ {
-		for _, v := range dout[f*12 : f*12+12] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*12:f*12+12], ones[:12])
 	}
 	dw := s.grads[w][30:300]
 	// The forward pass kept the im2col matrix.

@@ -49,6 +49,14 @@ const (
 	privHi      = 28
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 25)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "stridegroups",
 	SpecHash:  "38d1998739c81f2fb53822b48331f6c1ca5029786480f4dd8a705e5d45dabd6a",
@@ -477,10 +485,9 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*100 : img*100+100]
 	db := s.grads[w][24:28]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 4; f++ {
-		for _, v := range dout[f*25 : f*25+25] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*25:f*25+25], ones[:25])
 	}
 	dw := s.grads[w][0:24]
 	// The forward pass kept the im2col matrix.
@@ -532,10 +539,16 @@ func (s *state) pool1Forward(img, w int) {
 	out := s.pool1Out[img*16 : img*16+16]
 	for c := 0; c < 4; c++ {
 		for oy := 0; oy < 2; oy++ {
+			top := c*25 + oy*10
+			in0 := in[top : top+5]
+			in1 := in[top+5 : top+10]
+			o := (c*2 + oy) * 2
+			outRow := out[o : o+2]
 			for ox := 0; ox < 2; ox++ {
-				i := c*25 + oy*10 + ox*2
-				o := (c*2+oy)*2 + ox
-				out[o] = (in[i] + in[i+1] + in[i+5] + in[i+6]) * float32(0.25)
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				outRow[ox] = (w0[0] + w0[1] + w1[0] + w1[1]) * float32(0.25)
 			}
 		}
 	}
@@ -548,14 +561,20 @@ func (s *state) pool1Backward(img, w int) {
 	clear(din)
 	for c := 0; c < 4; c++ {
 		for oy := 0; oy < 2; oy++ {
+			top := c*25 + oy*10
+			din0 := din[top : top+5]
+			din1 := din[top+5 : top+10]
+			o := (c*2 + oy) * 2
+			doutRow := dout[o : o+2]
 			for ox := 0; ox < 2; ox++ {
-				i := c*25 + oy*10 + ox*2
-				o := (c*2+oy)*2 + ox
-				d := dout[o] * float32(0.25)
-				din[i] += d
-				din[i+1] += d
-				din[i+5] += d
-				din[i+6] += d
+				x := ox * 2
+				w0 := din0[x : x+2]
+				w1 := din1[x : x+2]
+				d := doutRow[ox] * float32(0.25)
+				w0[0] += d
+				w0[1] += d
+				w1[0] += d
+				w1[1] += d
 			}
 		}
 	}

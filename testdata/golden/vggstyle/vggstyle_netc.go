@@ -61,6 +61,14 @@ const (
 	privHi      = 4830
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 1024)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "vgg-style",
 	SpecHash:  "efb40645f829e307570cd41abe255af49018950ab090bafd175965ecce53992b",
@@ -606,10 +614,9 @@ func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*10240 : img*10240+10240]
 	kernels.ReluBackward(s.conv1Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][270:280]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
-		for _, v := range dout[f*1024 : f*1024+1024] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
 	dw := s.grads[w][0:270]
 	// The forward pass kept the im2col matrix.
@@ -801,10 +808,9 @@ func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*10240 : img*10240+10240]
 	kernels.ReluBackward(s.conv2Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][1180:1190]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
-		for _, v := range dout[f*1024 : f*1024+1024] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
 	dw := s.grads[w][280:1180]
 	// The forward pass kept the im2col matrix.
@@ -829,20 +835,28 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*2560 : img*2560+2560]
 	for c := 0; c < 10; c++ {
 		for oy := 0; oy < 16; oy++ {
+			top := c*1024 + oy*64
+			in0 := in[top : top+32]
+			in1 := in[top+32 : top+64]
+			o := (c*16 + oy) * 16
+			outRow := out[o : o+16]
+			argRow := arg[o : o+16]
 			for ox := 0; ox < 16; ox++ {
-				i := c*1024 + oy*64 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+32]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+32
 				}
-				if v := in[i+33]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+33
 				}
-				o := (c*16+oy)*16 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1029,10 +1043,9 @@ func (s *state) conv3Backward(img, w int) {
 	dout := s.conv3Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv3Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][2090:2100]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
-		for _, v := range dout[f*256 : f*256+256] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
 	dw := s.grads[w][1190:2090]
 	// The forward pass kept the im2col matrix.
@@ -1220,10 +1233,9 @@ func (s *state) conv4Backward(img, w int) {
 	dout := s.conv4Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv4Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][3000:3010]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
-		for _, v := range dout[f*256 : f*256+256] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
 	dw := s.grads[w][2100:3000]
 	// The forward pass kept the im2col matrix.
@@ -1248,20 +1260,28 @@ func (s *state) pool2Forward(img, w int) {
 	arg := s.pool2Arg[img*640 : img*640+640]
 	for c := 0; c < 10; c++ {
 		for oy := 0; oy < 8; oy++ {
+			top := c*256 + oy*32
+			in0 := in[top : top+16]
+			in1 := in[top+16 : top+32]
+			o := (c*8 + oy) * 8
+			outRow := out[o : o+8]
+			argRow := arg[o : o+8]
 			for ox := 0; ox < 8; ox++ {
-				i := c*256 + oy*32 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+16]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+16
 				}
-				if v := in[i+17]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+17
 				}
-				o := (c*8+oy)*8 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1448,10 +1468,9 @@ func (s *state) conv5Backward(img, w int) {
 	dout := s.conv5Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv5Out[img*640:img*640+640], dout)
 	db := s.grads[w][3910:3920]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
-		for _, v := range dout[f*64 : f*64+64] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][3010:3910]
 	// The forward pass kept the im2col matrix.
@@ -1639,10 +1658,9 @@ func (s *state) conv6Backward(img, w int) {
 	dout := s.conv6Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv6Out[img*640:img*640+640], dout)
 	db := s.grads[w][4820:4830]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
-		for _, v := range dout[f*64 : f*64+64] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][3920:4820]
 	// The forward pass kept the im2col matrix.
@@ -1667,20 +1685,28 @@ func (s *state) pool3Forward(img, w int) {
 	arg := s.pool3Arg[img*160 : img*160+160]
 	for c := 0; c < 10; c++ {
 		for oy := 0; oy < 4; oy++ {
+			top := c*64 + oy*16
+			in0 := in[top : top+8]
+			in1 := in[top+8 : top+16]
+			o := (c*4 + oy) * 4
+			outRow := out[o : o+4]
+			argRow := arg[o : o+4]
 			for ox := 0; ox < 4; ox++ {
-				i := c*64 + oy*16 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+8]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+8
 				}
-				if v := in[i+9]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+9
 				}
-				o := (c*4+oy)*4 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
