@@ -52,6 +52,14 @@ const (
 	privHi      = 13248
 )
 
+// ones sums the gradient of each conv filter's output plane, as a dot product.
+var ones = func() []float32 {
+	v := make([]float32, 784)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}()
 var info = runtime.Info{
 	Name:      "mnist",
 	SpecHash:  "3b9747ef070172210c0f0d2ae87f0e76e0426f8584b00e19c98bcc25ac7cf0ac",
@@ -771,10 +779,9 @@ func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*12544 : img*12544+12544]
 	kernels.ReluBackward(s.conv1Out[img*12544:img*12544+12544], dout)
 	db := s.grads[w][400:416]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 16; f++ {
-		for _, v := range dout[f*784 : f*784+784] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*784:f*784+784], ones[:784])
 	}
 	dw := s.grads[w][0:400]
 	// The forward pass kept the im2col matrix.
@@ -803,20 +810,28 @@ func (s *state) pool1Forward(img, w int) {
 	arg := s.pool1Arg[img*3136 : img*3136+3136]
 	for c := 0; c < 16; c++ {
 		for oy := 0; oy < 14; oy++ {
+			top := c*784 + oy*56
+			in0 := in[top : top+28]
+			in1 := in[top+28 : top+56]
+			o := (c*14 + oy) * 14
+			outRow := out[o : o+14]
+			argRow := arg[o : o+14]
 			for ox := 0; ox < 14; ox++ {
-				i := c*784 + oy*56 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+28]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+28
 				}
-				if v := in[i+29]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+29
 				}
-				o := (c*14+oy)*14 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
@@ -1269,10 +1284,9 @@ func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*6272 : img*6272+6272]
 	kernels.ReluBackward(s.conv2Out[img*6272:img*6272+6272], dout)
 	db := s.grads[w][13216:13248]
+	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 32; f++ {
-		for _, v := range dout[f*196 : f*196+196] {
-			db[f] += v
-		}
+		db[f] += kernels.Dot(dout[f*196:f*196+196], ones[:196])
 	}
 	dw := s.grads[w][416:13216]
 	// The forward pass kept the im2col matrix.
@@ -1297,20 +1311,28 @@ func (s *state) pool2Forward(img, w int) {
 	arg := s.pool2Arg[img*1568 : img*1568+1568]
 	for c := 0; c < 32; c++ {
 		for oy := 0; oy < 7; oy++ {
+			top := c*196 + oy*28
+			in0 := in[top : top+14]
+			in1 := in[top+14 : top+28]
+			o := (c*7 + oy) * 7
+			outRow := out[o : o+7]
+			argRow := arg[o : o+7]
 			for ox := 0; ox < 7; ox++ {
-				i := c*196 + oy*28 + ox*2
-				best, at := in[i], i
-				if v := in[i+1]; v > best {
+				x := ox * 2
+				w0 := in0[x : x+2]
+				w1 := in1[x : x+2]
+				i := top + x
+				best, at := w0[0], i
+				if v := w0[1]; v > best {
 					best, at = v, i+1
 				}
-				if v := in[i+14]; v > best {
+				if v := w1[0]; v > best {
 					best, at = v, i+14
 				}
-				if v := in[i+15]; v > best {
+				if v := w1[1]; v > best {
 					best, at = v, i+15
 				}
-				o := (c*7+oy)*7 + ox
-				out[o], arg[o] = best, int32(at)
+				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
 	}
