@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,7 +49,7 @@ func TestConfigFromInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Batch != 64 || c.Epochs != 3 || c.LR != 0.01 || c.Optimizer.Momentum != 0.9 || c.Optimizer.WeightDecay != 5e-4 || c.Preprocess != data.MeanChannel {
+	if c.Batch != 64 || c.Epochs != 3 || c.LR != 0.03 || !slices.Equal(c.Schedule, []string{"poly", "1"}) || c.Optimizer.Momentum != 0.9 || c.Optimizer.WeightDecay != 5e-4 || c.Preprocess != data.MeanChannel {
 		t.Errorf("lenet-mnist config %+v", c)
 	}
 	info := &runtime.Info{Name: "x", Init: "he", Train: settings(
@@ -144,7 +145,7 @@ func TestFlagsOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Batch: 128, Epochs: 5, LR: 0.05,
+		Batch: 128, Epochs: 5, LR: 0.05, Schedule: []string{"poly", "1"},
 		Optimizer:  OptimizerConfig{Method: "sgd"},
 		Init:       runtime.InitXavier,
 		Seed:       7,
@@ -186,7 +187,7 @@ func TestFlagsOverride(t *testing.T) {
 	c, _ = ConfigFromInfo(lenetmnist.New(1).Info())
 	c.RegisterFlags(fs)
 	fs.PrintDefaults()
-	for _, want := range []string{"-epochs", "(default 3)", "-lr", "(default 0.01)", "-overfit N"} {
+	for _, want := range []string{"-epochs", "(default 3)", "-lr", "(default 0.03)", "-overfit N"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("help lacks %q:\n%s", want, help.String())
 		}

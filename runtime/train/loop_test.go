@@ -67,7 +67,8 @@ func mnistConfig(t *testing.T, epochs int) Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Epochs = epochs
+	// The tests below want the recipe they were written for: lr 0.01, constant.
+	c.Epochs, c.LR, c.Schedule = epochs, 0.01, nil
 	return c
 }
 
