@@ -3,6 +3,8 @@ package train
 import (
 	"bytes"
 	"errors"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -124,10 +126,14 @@ func TestTrainMNIST(t *testing.T) {
 	if res.Iters != 2*32 || res.Epochs[1].Loss >= res.Epochs[0].Loss {
 		t.Errorf("iterations %d, epoch losses %v %v", res.Iters, res.Epochs[0].Loss, res.Epochs[1].Loss)
 	}
-	for _, f := range []string{CheckpointFile, BestFile, monitor.ItersFile, monitor.EpochsFile, "loss.png", "accuracy.png", "lr.png", "filters.png"} {
+	for _, f := range []string{CheckpointFile, BestFile, monitor.ItersFile, monitor.EpochsFile} {
 		if _, err := os.Stat(filepath.Join(cfg.RunDir, f)); err != nil {
 			t.Error(err)
 		}
+	}
+	// The charts and the filter grid of this real run decode, and are not blank.
+	for _, f := range []string{"loss.png", "accuracy.png", "lr.png", "filters.png"} {
+		expectPicture(t, filepath.Join(cfg.RunDir, f))
 	}
 	iters, eps, err := monitor.ReadMetrics(cfg.RunDir)
 	if err != nil {
@@ -578,5 +584,32 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Errorf("%v allocations per step", allocs)
+	}
+}
+
+// expectPicture decodes a PNG and fails unless it has a sensible size and more than a few
+// colors.
+func expectPicture(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Errorf("%s: %v", path, err)
+		return
+	}
+	b := img.Bounds()
+	colors := map[color.RGBA]bool{}
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			colors[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)] = true
+		}
+	}
+	if b.Dx() < 16 || b.Dy() < 16 || len(colors) < 4 {
+		t.Errorf("%s: %dx%d with %d colors: blank?", path, b.Dx(), b.Dy(), len(colors))
 	}
 }

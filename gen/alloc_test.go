@@ -1,0 +1,34 @@
+package gen
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/netc-dev/netc/runtime/bench"
+)
+
+// TestNoAllocations: in steady state a training step (forward, loss, backward, optimizer
+// step) and an inference call allocate nothing, for every reference network.
+func TestNoAllocations(t *testing.T) {
+	for _, gn := range goldenNets {
+		if !strings.HasPrefix(gn.spec, "specs/") {
+			continue
+		}
+		for _, mode := range []struct {
+			train bool
+			batch int
+		}{{true, 2}, {true, 5}, {false, 1}, {false, 5}} {
+			if gn.spec == "specs/alexnet.net" && mode.batch > 2 && testing.Short() {
+				continue
+			}
+			s, err := bench.NewStepper(gn.new(1), mode.train, mode.batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Step()
+			if n := testing.AllocsPerRun(3, s.Step); n != 0 {
+				t.Errorf("%s train=%v batch %d: %v allocations per step", gn.spec, mode.train, mode.batch, n)
+			}
+		}
+	}
+}
