@@ -29,7 +29,15 @@ func runGenerated(net *compiler.Net, imports []string, mainBody string, args []s
 		fmt.Fprintf(stderr, "netc: %v\n", err)
 		return 1
 	}
-	cmd := exec.Command("go", append([]string{"run", dir}, args...)...)
+	// Build, then run the binary ourselves: go run would turn every failure into status 1.
+	prog := filepath.Join(dir, "prog")
+	build := exec.Command("go", "build", "-o", prog, dir)
+	build.Stdout, build.Stderr = stderr, stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(stderr, "netc: building %s: %v\n", dir, err)
+		return 1
+	}
+	cmd := exec.Command(prog, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
