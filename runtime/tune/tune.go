@@ -44,7 +44,8 @@ func DefaultOptions() Options {
 
 // Trial is one short training run.
 type Trial struct {
-	// N is the trial's number (1-based) and Stage 1 (coarse) or 2 (fine).
+	// N is the trial's number (1-based; 0 for the spec's own settings) and Stage 1
+	// (coarse), 2 (fine) or 0 (the spec's settings).
 	N, Stage int
 	LR, Reg  float64
 	// ValAcc is the final validation accuracy (0 when the run diverged or failed).
@@ -57,14 +58,17 @@ type Trial struct {
 }
 
 // Search runs the coarse and the fine stage on copies of the training and validation
-// sets and returns every trial sorted by validation accuracy, best first. base is the
-// configuration each trial starts from (its epochs set the length of a trial).
+// sets and returns every trial sorted by validation accuracy, best first, with trial 0,
+// the spec's own settings (base), among them for comparison. base is the configuration
+// each trial starts from (its epochs set the length of a trial).
 func Search(newNet func(seed uint64) runtime.Network, trainSet, valSet *data.Dataset, base train.Config, o Options) ([]Trial, error) {
 	if o.Trials < 1 || o.Parallel < 1 {
 		return nil, errors.New("tune: need at least one trial and one at a time")
 	}
 	rng := runtime.NewRNG(o.Seed)
 	coarse := sample(&rng, o.Trials, o.LR, o.Reg, 1, 1)
+	// Trial 0 is the spec's own settings, the baseline the search has to beat.
+	coarse = append(coarse, Trial{N: 0, Stage: 0, LR: float64(base.LR), Reg: float64(base.Optimizer.WeightDecay)})
 	run(newNet, trainSet, valSet, base, coarse, o)
 	sorted := best(coarse)
 	var fine []Trial
@@ -159,7 +163,11 @@ func PrintTable(w io.Writer, ts []Trial) {
 		case t.Err != nil:
 			note = "  failed: " + t.Err.Error()
 		}
-		fmt.Fprintf(w, "%-8.4f  %-9.3e  %-9.3e  %d/%d stage %d%s\n", t.ValAcc, t.LR, t.Reg, t.N, len(ts), t.Stage, note)
+		trial := fmt.Sprintf("%d/%d stage %d", t.N, len(ts)-1, t.Stage)
+		if t.Stage == 0 {
+			trial = "0 (the spec's settings)"
+		}
+		fmt.Fprintf(w, "%-8.4f  %-9.3e  %-9.3e  %s%s\n", t.ValAcc, t.LR, t.Reg, trial, note)
 	}
 }
 

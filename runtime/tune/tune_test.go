@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,8 +44,8 @@ func TestSearchBeatsBadRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(trials) != 6 {
-		t.Fatalf("%d trials, want 6", len(trials))
+	if len(trials) != 7 || !slices.ContainsFunc(trials, func(t Trial) bool { return t.N == 0 && t.LR == 0.03 }) {
+		t.Fatalf("%d trials, want 6 and the spec's own (lr 0.03)", len(trials))
 	}
 	bad := []Trial{{N: 99, LR: 1e-6, Reg: 1e-4}}
 	run(newLenet, trainSet, valSet, base, bad, o)
