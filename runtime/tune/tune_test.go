@@ -44,10 +44,10 @@ func TestSearchBeatsBadRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(trials) != 7 || !slices.ContainsFunc(trials, func(t Trial) bool { return t.N == 0 && t.LR == 0.03 }) {
+	if len(trials) != 7 || !slices.ContainsFunc(trials, func(t Trial) bool { return t.N == 0 && float32(t.LR) == 0.03 }) {
 		t.Fatalf("%d trials, want 6 and the spec's own (lr 0.03)", len(trials))
 	}
-	bad := []Trial{{N: 99, LR: 1e-6, Reg: 1e-4}}
+	bad := []Trial{{N: 99, Stage: 1, LR: 1e-6, Reg: 1e-4}}
 	run(newLenet, trainSet, valSet, base, bad, o)
 	var table strings.Builder
 	PrintTable(&table, append(trials, bad...))
