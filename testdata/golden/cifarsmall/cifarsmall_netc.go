@@ -65,7 +65,7 @@ var ones = func() []float32 {
 }()
 var info = runtime.Info{
 	Name:      "cifar-small",
-	SpecHash:  "d6985eb5da8d2d5b56ba5c70f0243102bd76b89d18d14e6f83a40a8edae03782",
+	SpecHash:  "5dc381655e41cf7bef000628b27f27d69982aad99c7ae5a11162f8796f60901a",
 	InC:       InC,
 	InH:       InH,
 	InW:       InW,
@@ -104,6 +104,7 @@ var info = runtime.Info{
 		{Key: "epochs", Values: []string{"30"}},
 		{Key: "augment", Values: []string{"flip", "crop", "2"}},
 		{Key: "preprocess", Values: []string{"channel"}},
+		{Key: "init", Values: []string{"xavier"}},
 	},
 }
 
