@@ -255,21 +255,18 @@ func multiline(elems []jen.Code) []jen.Code {
 
 // fields emits a composite literal's field: value pairs on one line, in the given order
 // (jen.Dict would sort them).
-func fields(kv ...any) *jen.Statement {
-	var items []jen.Code
-	for i := 0; i < len(kv); i += 2 {
-		items = append(items, jen.Id(kv[i].(string)).Op(":").Add(kv[i+1].(jen.Code)))
-	}
-	return jen.Values(items...)
-}
+func fields(kv ...any) *jen.Statement { return jen.Values(pairs(kv)...) }
 
 // fieldsMultiline is fields with one pair per line.
-func fieldsMultiline(kv ...any) *jen.Statement {
+func fieldsMultiline(kv ...any) *jen.Statement { return jen.Values(multiline(pairs(kv))...) }
+
+// pairs turns alternating names and values into "name: value" items.
+func pairs(kv []any) []jen.Code {
 	var items []jen.Code
 	for i := 0; i < len(kv); i += 2 {
 		items = append(items, jen.Id(kv[i].(string)).Op(":").Add(kv[i+1].(jen.Code)))
 	}
-	return jen.Values(multiline(items)...)
+	return items
 }
 
 // FileName is the name of the file Generate's output goes in, for package pkg.

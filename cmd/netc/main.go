@@ -9,6 +9,18 @@
 //	                                      write trained weights as safetensors or ONNX
 //	netc predict SPEC --weights W [--input X.safetensors | IMAGE...] [-o OUT]
 //	                                      run a trained network on inputs or images
+//	netc train SPEC [--data mnist|fashion-mnist|cifar10] [--epochs N] [flags]
+//	                                      train the network; -h lists every flag
+//	netc bench SPEC [-train] [-batch N] [-threads T]
+//	                                      time a network, per layer; "img/s N" last
+//	netc bench gemm N                     time an N×N×N matrix product; "GFLOP/s N" last
+//	netc tune SPEC [-trials N] [-fine N] [-epochs E] [-o FILE]
+//	                                      search learning rate and L2, coarse to fine
+//	netc plot [-log] RUNDIR               redraw a training run's charts
+//
+// train, bench, tune and predict build a program from the spec's generated code under
+// _netc/ at the root of the current Go module (netc's own, or one that requires it) and
+// run it.
 //
 // A spec is a chain of layers, one per line or joined by "|", with an optional training
 // section:
