@@ -268,3 +268,15 @@ func appendUnique(list []string, add ...string) []string {
 	}
 	return list
 }
+
+// ForShape names the default data set for images of shape c×h×w: MNIST for 1x28x28,
+// CIFAR-10 for 3x32x32. Other shapes have none; the error says to name one.
+func ForShape(c, h, w int) (string, error) {
+	switch {
+	case c == 1 && h == 28 && w == 28:
+		return MNIST, nil
+	case c == 3 && h == 32 && w == 32:
+		return CIFAR10, nil
+	}
+	return "", fmt.Errorf("no data set takes %dx%dx%d images; name one with --data", c, h, w)
+}

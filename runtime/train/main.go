@@ -70,13 +70,8 @@ func mainRun(ctx context.Context, newNet func(seed uint64) runtime.Network, args
 	}
 	name := cfg.Data
 	if name == "" {
-		switch {
-		case info.InC == 1 && info.InH == 28 && info.InW == 28:
-			name = data.MNIST
-		case info.InC == 3 && info.InH == 32 && info.InW == 32:
-			name = data.CIFAR10
-		default:
-			fmt.Fprintf(stderr, "%s: no data set takes %dx%dx%d images; name one with --data\n", info.Name, info.InC, info.InH, info.InW)
+		if name, err = data.ForShape(info.InC, info.InH, info.InW); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
 			return 2
 		}
 	}

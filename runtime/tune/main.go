@@ -44,9 +44,9 @@ func Main[N runtime.Network](newNet func(seed uint64) N, args []string, stdout, 
 	}
 	name := *dataName
 	if name == "" {
-		name = data.CIFAR10
-		if info.InC == 1 {
-			name = data.MNIST
+		if name, err = data.ForShape(info.InC, info.InH, info.InW); err != nil {
+			fmt.Fprintf(stderr, "tune: %v\n", err)
+			return 2
 		}
 	}
 	all, _, err := data.Load(name, *dataDir)
