@@ -185,7 +185,7 @@ func (g *generator) convWeightGrad(l *compiler.Layer, k, fg, ohw int) []jen.Code
 	}, g.groups(l,
 		sel("s", "gemm").Call(jen.False(), jen.True(), lit(k), lit(fg), lit(ohw), lit(1),
 			gs(l, "col", k*ohw), lit(ohw), gs(l, "dout", fg*ohw), lit(ohw), lit(0), id("dwT"), lit(fg)),
-		jen.Qual(runtimePath, "AddTransposed").Call(gs(l, "dw", fg*k), id("dwT"), lit(fg), lit(k)))...)
+		jen.Qual(kernelsPath, "AddTransposed").Call(gs(l, "dw", fg*k), id("dwT"), lit(fg), lit(k)))...)
 }
 
 // groups wraps GEMM calls in a loop over the layer's groups (or emits them as they are for

@@ -789,7 +789,7 @@ func (s *state) conv1Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:400]
 	s.gemm(false, true, 25, 16, 784, 1, col, 784, dout, 784, 0, dwT, 16)
-	runtime.AddTransposed(dw, dwT, 16, 25)
+	kernels.AddTransposed(dw, dwT, 16, 25)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -1294,7 +1294,7 @@ func (s *state) conv2Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:12800]
 	s.gemm(false, true, 400, 32, 196, 1, col, 196, dout, 196, 0, dwT, 32)
-	runtime.AddTransposed(dw, dwT, 32, 400)
+	kernels.AddTransposed(dw, dwT, 32, 400)
 	din := s.pool1Grad[img*3136 : img*3136+3136]
 	dcol := s.dcol[w]
 	weights := s.net.params[416:13216]

@@ -538,7 +538,7 @@ func (s *state) conv1Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:34848]
 	s.gemm(false, true, 363, 96, 3025, 1, col, 3025, dout, 3025, 0, dwT, 96)
-	runtime.AddTransposed(dw, dwT, 96, 363)
+	kernels.AddTransposed(dw, dwT, 96, 363)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -1118,7 +1118,7 @@ func (s *state) conv2Backward(img, w int) {
 	dwT := s.dcol[w][:153600]
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 1200, 128, 729, 1, col[g*874800:g*874800+874800], 729, dout[g*93312:g*93312+93312], 729, 0, dwT, 128)
-		runtime.AddTransposed(dw[g*153600:g*153600+153600], dwT, 128, 1200)
+		kernels.AddTransposed(dw[g*153600:g*153600+153600], dwT, 128, 1200)
 	}
 	din := s.pool1Grad[img*69984 : img*69984+69984]
 	dcol := s.dcol[w]
@@ -1427,7 +1427,7 @@ func (s *state) conv3Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:884736]
 	s.gemm(false, true, 2304, 384, 169, 1, col, 169, dout, 169, 0, dwT, 384)
-	runtime.AddTransposed(dw, dwT, 384, 2304)
+	kernels.AddTransposed(dw, dwT, 384, 2304)
 	din := s.pool2Grad[img*43264 : img*43264+43264]
 	dcol := s.dcol[w]
 	weights := s.net.params[342400:1227136]
@@ -1620,7 +1620,7 @@ func (s *state) conv4Backward(img, w int) {
 	dwT := s.dcol[w][:331776]
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 1728, 192, 169, 1, col[g*292032:g*292032+292032], 169, dout[g*32448:g*32448+32448], 169, 0, dwT, 192)
-		runtime.AddTransposed(dw[g*331776:g*331776+331776], dwT, 192, 1728)
+		kernels.AddTransposed(dw[g*331776:g*331776+331776], dwT, 192, 1728)
 	}
 	din := s.conv3Grad[img*64896 : img*64896+64896]
 	dcol := s.dcol[w]
@@ -1817,7 +1817,7 @@ func (s *state) conv5Backward(img, w int) {
 	dwT := s.dcol[w][:221184]
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 1728, 128, 169, 1, col[g*292032:g*292032+292032], 169, dout[g*21632:g*21632+21632], 169, 0, dwT, 128)
-		runtime.AddTransposed(dw[g*221184:g*221184+221184], dwT, 128, 1728)
+		kernels.AddTransposed(dw[g*221184:g*221184+221184], dwT, 128, 1728)
 	}
 	din := s.conv4Grad[img*64896 : img*64896+64896]
 	dcol := s.dcol[w]

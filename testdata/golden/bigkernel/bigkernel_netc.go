@@ -359,7 +359,7 @@ func (s *state) conv1Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:588]
 	s.gemm(false, true, 147, 4, 64, 1, col, 64, dout, 64, 0, dwT, 4)
-	runtime.AddTransposed(dw, dwT, 4, 147)
+	kernels.AddTransposed(dw, dwT, 4, 147)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return

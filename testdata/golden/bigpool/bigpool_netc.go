@@ -548,7 +548,7 @@ func (s *state) firstBackward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:54]
 	s.gemm(false, true, 18, 3, 324, 1, col, 324, dout, 324, 0, dwT, 3)
-	runtime.AddTransposed(dw, dwT, 3, 18)
+	kernels.AddTransposed(dw, dwT, 3, 18)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -694,7 +694,7 @@ func (s *state) conv2Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:24]
 	s.gemm(false, true, 12, 2, 36, 1, col, 36, dout, 36, 0, dwT, 2)
-	runtime.AddTransposed(dw, dwT, 2, 12)
+	kernels.AddTransposed(dw, dwT, 2, 12)
 	din := s.bigGrad[img*147 : img*147+147]
 	dcol := s.dcol[w]
 	weights := s.net.params[57:81]

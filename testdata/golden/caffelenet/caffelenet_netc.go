@@ -853,7 +853,7 @@ func (s *state) conv1Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:500]
 	s.gemm(false, true, 25, 20, 576, 1, col, 576, dout, 576, 0, dwT, 20)
-	runtime.AddTransposed(dw, dwT, 20, 25)
+	kernels.AddTransposed(dw, dwT, 20, 25)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -1405,7 +1405,7 @@ func (s *state) conv2Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:25000]
 	s.gemm(false, true, 500, 50, 64, 1, col, 64, dout, 64, 0, dwT, 50)
-	runtime.AddTransposed(dw, dwT, 50, 500)
+	kernels.AddTransposed(dw, dwT, 50, 500)
 	din := s.pool1Grad[img*2880 : img*2880+2880]
 	dcol := s.dcol[w]
 	weights := s.net.params[520:25520]

@@ -825,7 +825,7 @@ func (s *state) conv1Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:1200]
 	s.gemm(false, true, 75, 16, 1024, 1, col, 1024, dout, 1024, 0, dwT, 16)
-	runtime.AddTransposed(dw, dwT, 16, 75)
+	kernels.AddTransposed(dw, dwT, 16, 75)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -1330,7 +1330,7 @@ func (s *state) conv2Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:8000]
 	s.gemm(false, true, 400, 20, 256, 1, col, 256, dout, 256, 0, dwT, 20)
-	runtime.AddTransposed(dw, dwT, 20, 400)
+	kernels.AddTransposed(dw, dwT, 20, 400)
 	din := s.pool1Grad[img*4096 : img*4096+4096]
 	dcol := s.dcol[w]
 	weights := s.net.params[1216:9216]
@@ -1831,7 +1831,7 @@ func (s *state) conv3Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:10000]
 	s.gemm(false, true, 500, 20, 64, 1, col, 64, dout, 64, 0, dwT, 20)
-	runtime.AddTransposed(dw, dwT, 20, 500)
+	kernels.AddTransposed(dw, dwT, 20, 500)
 	din := s.pool2Grad[img*1280 : img*1280+1280]
 	dcol := s.dcol[w]
 	weights := s.net.params[9236:19236]

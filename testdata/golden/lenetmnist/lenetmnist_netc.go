@@ -790,7 +790,7 @@ func (s *state) conv1Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:200]
 	s.gemm(false, true, 25, 8, 784, 1, col, 784, dout, 784, 0, dwT, 8)
-	runtime.AddTransposed(dw, dwT, 8, 25)
+	kernels.AddTransposed(dw, dwT, 8, 25)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -1295,7 +1295,7 @@ func (s *state) conv2Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:3200]
 	s.gemm(false, true, 200, 16, 196, 1, col, 196, dout, 196, 0, dwT, 16)
-	runtime.AddTransposed(dw, dwT, 16, 200)
+	kernels.AddTransposed(dw, dwT, 16, 200)
 	din := s.pool1Grad[img*1568 : img*1568+1568]
 	dcol := s.dcol[w]
 	weights := s.net.params[208:3408]

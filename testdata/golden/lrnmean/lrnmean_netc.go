@@ -540,7 +540,7 @@ func (s *state) conv1Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:216]
 	s.gemm(false, true, 27, 8, 64, 1, col, 64, dout, 64, 0, dwT, 8)
-	runtime.AddTransposed(dw, dwT, 8, 27)
+	kernels.AddTransposed(dw, dwT, 8, 27)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return

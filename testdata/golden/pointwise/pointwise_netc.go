@@ -629,7 +629,7 @@ func (s *state) conv2Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:270]
 	s.gemm(false, true, 54, 5, 12, 1, col, 12, dout, 12, 0, dwT, 5)
-	runtime.AddTransposed(dw, dwT, 5, 54)
+	kernels.AddTransposed(dw, dwT, 5, 54)
 	din := s.sigmoid1Grad[img*216 : img*216+216]
 	dcol := s.dcol[w]
 	weights := s.net.params[30:300]

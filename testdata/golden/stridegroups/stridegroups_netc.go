@@ -496,7 +496,7 @@ func (s *state) conv1Backward(img, w int) {
 	dwT := s.dcol[w][:12]
 	for g := 0; g < 2; g++ {
 		s.gemm(false, true, 6, 2, 25, 1, col[g*150:g*150+150], 25, dout[g*50:g*50+50], 25, 0, dwT, 2)
-		runtime.AddTransposed(dw[g*12:g*12+12], dwT, 2, 6)
+		kernels.AddTransposed(dw[g*12:g*12+12], dwT, 2, 6)
 	}
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {

@@ -624,7 +624,7 @@ func (s *state) conv1Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:270]
 	s.gemm(false, true, 27, 10, 1024, 1, col, 1024, dout, 1024, 0, dwT, 10)
-	runtime.AddTransposed(dw, dwT, 10, 27)
+	kernels.AddTransposed(dw, dwT, 10, 27)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
@@ -818,7 +818,7 @@ func (s *state) conv2Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 1024, 1, col, 1024, dout, 1024, 0, dwT, 10)
-	runtime.AddTransposed(dw, dwT, 10, 90)
+	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv1Grad[img*10240 : img*10240+10240]
 	dcol := s.dcol[w]
 	weights := s.net.params[280:1180]
@@ -1053,7 +1053,7 @@ func (s *state) conv3Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 256, 1, col, 256, dout, 256, 0, dwT, 10)
-	runtime.AddTransposed(dw, dwT, 10, 90)
+	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.pool1Grad[img*2560 : img*2560+2560]
 	dcol := s.dcol[w]
 	weights := s.net.params[1190:2090]
@@ -1243,7 +1243,7 @@ func (s *state) conv4Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 256, 1, col, 256, dout, 256, 0, dwT, 10)
-	runtime.AddTransposed(dw, dwT, 10, 90)
+	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv3Grad[img*2560 : img*2560+2560]
 	dcol := s.dcol[w]
 	weights := s.net.params[2100:3000]
@@ -1478,7 +1478,7 @@ func (s *state) conv5Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 64, 1, col, 64, dout, 64, 0, dwT, 10)
-	runtime.AddTransposed(dw, dwT, 10, 90)
+	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.pool2Grad[img*640 : img*640+640]
 	dcol := s.dcol[w]
 	weights := s.net.params[3010:3910]
@@ -1668,7 +1668,7 @@ func (s *state) conv6Backward(img, w int) {
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 64, 1, col, 64, dout, 64, 0, dwT, 10)
-	runtime.AddTransposed(dw, dwT, 10, 90)
+	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv5Grad[img*640 : img*640+640]
 	dcol := s.dcol[w]
 	weights := s.net.params[3920:4820]

@@ -1,4 +1,4 @@
-package runtime
+package kernels
 
 // AddTransposed adds the transpose of t (cols × rows, row-major) to m (rows × cols):
 // m[i][j] += t[j][i]. Generated code uses it to accumulate weight gradients computed
