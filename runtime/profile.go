@@ -36,14 +36,6 @@ func (p *Profile) Tick(w, layer int, backward bool) {
 	}
 }
 
-// Reset zeroes the recorded times.
-func (p *Profile) Reset() {
-	for w := range p.Forward {
-		clear(p.Forward[w])
-		clear(p.Backward[w])
-	}
-}
-
 // Layer returns the time spent in layer summed over workers, forward and backward.
 func (p *Profile) Layer(layer int) (forward, backward time.Duration) {
 	for w := range p.Forward {
