@@ -360,33 +360,19 @@ func TestNodeFallbacks(t *testing.T) {
 	}
 }
 
-// ortNodeModules finds a node_modules holding onnxruntime-node: $NETC_ORT_NODE_PATH, else
-// /tmp/ortwork/node_modules. Without one (or without node) the test fails under CI and is
-// skipped otherwise.
+// ortNodeModules finds a node_modules holding onnxruntime-node (see RuntimeNodeModules).
+// Without one the test fails under CI and is skipped otherwise.
 func ortNodeModules(t *testing.T) string {
 	t.Helper()
-	missing := func(msg string) {
-		msg += "; install with: mkdir -p /tmp/ortwork && cd /tmp/ortwork && npm init -y && " +
-			"ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0 (or set NETC_ORT_NODE_PATH to its node_modules)"
+	d, err := RuntimeNodeModules()
+	if err != nil {
+		msg := err.Error() + "; " + InstallHint
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
-	if _, err := exec.LookPath("node"); err != nil {
-		missing("node not found")
-	}
-	dirs := []string{"/tmp/ortwork/node_modules"}
-	if d := os.Getenv("NETC_ORT_NODE_PATH"); d != "" {
-		dirs = append([]string{d}, dirs...)
-	}
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "onnxruntime-node", "package.json")); err == nil {
-			return d
-		}
-	}
-	missing(fmt.Sprintf("onnxruntime-node not found in %s", strings.Join(dirs, " or ")))
-	return ""
+	return d
 }
 
 // ortSpecs are the networks run in ONNX Runtime: the four reference specs and small ones

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netc-dev/netc/onnx"
 	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/predict"
@@ -310,33 +311,19 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 	}
 }
 
-// ortNodeModules finds a node_modules holding onnxruntime-node as onnx/export_test.go
-// does: $NETC_ORT_NODE_PATH, else /tmp/ortwork/node_modules; without one (or without
-// node) the test fails under CI and is skipped otherwise.
+// ortNodeModules finds a node_modules holding onnxruntime-node (onnx.RuntimeNodeModules).
+// Without one the test fails under CI and is skipped otherwise.
 func ortNodeModules(t *testing.T) string {
 	t.Helper()
-	missing := func(msg string) {
-		msg += "; install with: mkdir -p /tmp/ortwork && cd /tmp/ortwork && npm init -y && " +
-			"ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0 (or set NETC_ORT_NODE_PATH to its node_modules)"
+	d, err := onnx.RuntimeNodeModules()
+	if err != nil {
+		msg := err.Error() + "; " + onnx.InstallHint
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
-	if _, err := exec.LookPath("node"); err != nil {
-		missing("node not found")
-	}
-	dirs := []string{"/tmp/ortwork/node_modules"}
-	if d := os.Getenv("NETC_ORT_NODE_PATH"); d != "" {
-		dirs = append([]string{d}, dirs...)
-	}
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "onnxruntime-node", "package.json")); err == nil {
-			return d
-		}
-	}
-	missing(fmt.Sprintf("onnxruntime-node not found in %s", strings.Join(dirs, " or ")))
-	return ""
+	return d
 }
 
 // runORT runs the model on x ([n, c, h, w]) in ONNX Runtime with onnx/ort_run.js and
