@@ -55,6 +55,8 @@ type microKernel func(k int, a []float32, aRow, aStep int, b []float32, bStep in
 type impl struct {
 	path path
 	gemm gemmShape
+	// tiles are the direct-convolution tile kernels (see DirectConv).
+	tiles []convTile
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)

@@ -50,6 +50,31 @@ func packInterleave32(dst []float32, src []float32, ld int, kb int)
 //go:noescape
 func sgemmKernelAVX2Check14x8(k int, a []float32, aRow int, aStep int, b []float32, bStep int, c []float32, ldc int, rows int, alpha float32, beta float32)
 
+// convTile4x2 computes dst[i*ldd+j] = Σp a[p*4+i]*src[offs[p]+j] for i < 4, j < 16.
+//
+//go:noescape
+func convTile4x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+
+// convTile6x2 computes dst[i*ldd+j] = Σp a[p*6+i]*src[offs[p]+j] for i < 6, j < 16.
+//
+//go:noescape
+func convTile6x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+
+// convTile4x3 computes dst[i*ldd+j] = Σp a[p*4+i]*src[offs[p]+j] for i < 4, j < 24.
+//
+//go:noescape
+func convTile4x3(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+
+// convTile8x1 computes dst[i*ldd+j] = Σp a[p*8+i]*src[offs[p]+j] for i < 8, j < 8.
+//
+//go:noescape
+func convTile8x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+
+// convTile12x1 computes dst[i*ldd+j] = Σp a[p*12+i]*src[offs[p]+j] for i < 12, j < 8.
+//
+//go:noescape
+func convTile12x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+
 // sgemmKernelAVX2 computes one 6×16 tile: c[i*ldc+j] = alpha*Σp a[i*aRow+p*aStep]*b[p*bStep+j] + beta*c[i*ldc+j]
 // for i < rows (1 <= rows <= 6); c is not read when beta == 0.
 //

@@ -88,6 +88,10 @@ func main() {
 	check := avx2
 	check.name, check.mr, check.nv = "AVX2Check14x8", 14, 1
 	genGemm(check)
+	// Direct-convolution tiles (AVX2 only: AVX-512 machines run them too).
+	for _, t := range convTiles {
+		genConvTile(t[0], t[1])
+	}
 	for _, s := range []isa{avx2, avx512} {
 		genGemm(s)
 		genAxpy(s)
@@ -263,6 +267,100 @@ func genGemm(s isa) {
 		}
 	}
 	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// ---------------------------------------------------------------------------
+// Direct convolution
+
+// convTiles are the rows×vectors shapes of the direct-convolution tile kernels. Each
+// keeps rows·vectors accumulators, vectors operand registers and one broadcast in the 16
+// ymm registers.
+var convTiles = [][2]int{{4, 2}, {6, 2}, {4, 3}, {8, 1}, {12, 1}}
+
+// genConvTile emits
+//
+//	func convTile<r>x<v>(k int, a []float32, offs []int32, src, dst []float32, ldd int)
+//
+// which computes one r×(8v) tile of a convolution as an implicit GEMM:
+//
+//	dst[i*ldd+j] = Σ_p a[p*r+i] * src[offs[p]+j]   for i < r, j < 8v
+//
+// a is a packed panel of r filters (tap p of filter i at p*r+i) and offs[p] the offset in
+// the padded source of tap p; row j of the tile is output column j. Each step loads v
+// vectors of source, broadcasts r weights and issues r·v FMAs, like the GEMM kernel
+// except that the source rows are found through the offset table instead of a stride.
+func genConvTile(r, v int) {
+	name := fmt.Sprintf("convTile%dx%d", r, v)
+	TEXT(name, NOSPLIT, "func(k int, a []float32, offs []int32, src, dst []float32, ldd int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes dst[i*ldd+j] = Σp a[p*%d+i]*src[offs[p]+j] for i < %d, j < %d.", name, r, r, 8*v))
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a").Base(), GP64())
+	offs := Load(Param("offs").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+
+	acc := make([][]VecVirtual, r)
+	for i := range acc {
+		acc[i] = make([]VecVirtual, v)
+		for j := range acc[i] {
+			acc[i][j] = YMM()
+			VXORPS(acc[i][j], acc[i][j], acc[i][j])
+		}
+	}
+	bv := make([]VecVirtual, v)
+	for j := range bv {
+		bv[j] = YMM()
+	}
+	av := YMM()
+	off := GP64()
+	step := func(u int) {
+		MOVLQSX(Mem{Base: offs, Disp: 4 * u}, off)
+		for j := 0; j < v; j++ {
+			VMOVUPS(Mem{Base: src, Index: off, Scale: 4, Disp: 32 * j}, bv[j])
+		}
+		for i := 0; i < r; i++ {
+			VBROADCASTSS(Mem{Base: a, Disp: 4 * (u*r + i)}, av)
+			for j := 0; j < v; j++ {
+				VFMADD231PS(bv[j], av, acc[i][j])
+			}
+		}
+	}
+
+	const unroll = 4
+	Label("loop4")
+	CMPQ(k, U8(unroll))
+	JL(LabelRef("tail"))
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(4*unroll*r), a)
+	ADDQ(U8(4*unroll), offs)
+	SUBQ(U8(unroll), k)
+	JMP(LabelRef("loop4"))
+
+	Label("tail")
+	TESTQ(k, k)
+	JZ(LabelRef("store"))
+	step(0)
+	ADDQ(U8(4*r), a)
+	ADDQ(U8(4), offs)
+	DECQ(k)
+	JMP(LabelRef("tail"))
+
+	Label("store")
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	for i := 0; i < r; i++ {
+		for j := 0; j < v; j++ {
+			VMOVUPS(acc[i][j], Mem{Base: dst, Disp: 32 * j})
+		}
+		if i < r-1 {
+			ADDQ(ldd, dst)
+		}
+	}
 	VZEROUPPER()
 	RET()
 }

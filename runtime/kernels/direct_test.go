@@ -1,0 +1,218 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// directGeoms are stride-1 convolutions: f filters over the channels of g.
+var directGeoms = []struct {
+	g geom
+	f int
+}{
+	{geom{1, 1, 1, 1, 1, 1, 1, 0, 0}, 1},
+	{geom{3, 32, 32, 5, 5, 1, 1, 2, 2}, 16},
+	{geom{16, 16, 16, 5, 5, 1, 1, 2, 2}, 20},
+	{geom{20, 8, 8, 5, 5, 1, 1, 2, 2}, 20},
+	{geom{1, 28, 28, 5, 5, 1, 1, 2, 2}, 8},
+	{geom{8, 14, 14, 5, 5, 1, 1, 2, 2}, 16},
+	{geom{10, 9, 11, 3, 3, 1, 1, 1, 1}, 10},
+	{geom{2, 7, 30, 3, 2, 1, 1, 0, 1}, 13},
+	{geom{5, 6, 5, 4, 4, 1, 1, 3, 3}, 7},
+}
+
+// naiveConv is the definition: out[fi][y][x] = Σ w[fi][ci][ky][kx]·in[ci][y+ky−ph][x+kx−pw].
+func naiveConv(in, w []float32, g geom, f int) []float32 {
+	oh, ow := convOut(g.h, g.kh, 1, g.ph), convOut(g.w, g.kw, 1, g.pw)
+	out := make([]float32, f*oh*ow)
+	for fi := 0; fi < f; fi++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				var s float64
+				for ci := 0; ci < g.c; ci++ {
+					for ky := 0; ky < g.kh; ky++ {
+						for kx := 0; kx < g.kw; kx++ {
+							iy, ix := y+ky-g.ph, x+kx-g.pw
+							if iy < 0 || iy >= g.h || ix < 0 || ix >= g.w {
+								continue
+							}
+							s += float64(w[((fi*g.c+ci)*g.kh+ky)*g.kw+kx]) * float64(in[(ci*g.h+iy)*g.w+ix])
+						}
+					}
+				}
+				out[(fi*oh+y)*ow+x] = float32(s)
+			}
+		}
+	}
+	return out
+}
+
+// naiveConvInputGrad is the gradient of naiveConv's output with respect to its input.
+func naiveConvInputGrad(dout, w []float32, g geom, f int) []float32 {
+	oh, ow := convOut(g.h, g.kh, 1, g.ph), convOut(g.w, g.kw, 1, g.pw)
+	din := make([]float64, g.c*g.h*g.w)
+	for fi := 0; fi < f; fi++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				d := float64(dout[(fi*oh+y)*ow+x])
+				for ci := 0; ci < g.c; ci++ {
+					for ky := 0; ky < g.kh; ky++ {
+						for kx := 0; kx < g.kw; kx++ {
+							iy, ix := y+ky-g.ph, x+kx-g.pw
+							if iy >= 0 && iy < g.h && ix >= 0 && ix < g.w {
+								din[(ci*g.h+iy)*g.w+ix] += d * float64(w[((fi*g.c+ci)*g.kh+ky)*g.kw+kx])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	out := make([]float32, len(din))
+	for i, v := range din {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// directRun convolves c planes of h×w (src) padded by ph, pw with the m×k weights w
+// through tile t, into a guarded output whose stray writes it reports.
+func directRun(t *testing.T, tl *convTile, src, w []float32, c, h, wd, kh, kw, ph, pw, m int) []float32 {
+	t.Helper()
+	hp, wp := h+2*ph, wd+2*pw
+	oh, ow := hp-kh+1, wp-kw+1
+	pad := make([]float32, DirectSrcSize(c, hp, wp))
+	PadInto(pad, src, c, h, wd, ph, pw)
+	k := c * kh * kw
+	packed := make([]float32, DirectPackedSize(m, k))
+	packDirect(tl.r, packed, m, k, func(i, p int) float32 { return w[i*k+p] })
+	r := rand.New(rand.NewPCG(3, 4))
+	out, check := guarded(r, m*oh*ow)
+	directConv(tl, out, m, oh, ow, packed, ConvOffsets(c, kh, kw, hp, wp), pad, wp)
+	check(t)
+	return out
+}
+
+func TestDirectConv(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		for _, tl := range cur.tiles {
+			for _, d := range directGeoms {
+				g := d.g
+				t.Run(fmt.Sprintf("%dx%d/%v/f%d", tl.r, tl.v, g, d.f), func(t *testing.T) {
+					r := rand.New(rand.NewPCG(1, uint64(g.c*g.h)))
+					in := randSlice(r, g.c*g.h*g.w)
+					w := randSlice(r, d.f*g.c*g.kh*g.kw)
+					got := directRun(t, &tl, in, w, g.c, g.h, g.w, g.kh, g.kw, g.ph, g.pw, d.f)
+					assertClose(t, "forward", got, naiveConv(in, w, g, d.f), 1e-5)
+
+					// The input gradient: the output gradient padded by k−1−p, convolved with
+					// the flipped filters.
+					oh, ow := convOut(g.h, g.kh, 1, g.ph), convOut(g.w, g.kw, 1, g.pw)
+					dout := randSlice(r, d.f*oh*ow)
+					flipped := make([]float32, len(w))
+					taps := g.kh * g.kw
+					for fi := 0; fi < d.f; fi++ {
+						for ci := 0; ci < g.c; ci++ {
+							for p := 0; p < taps; p++ {
+								flipped[(ci*d.f+fi)*taps+p] = w[(fi*g.c+ci)*taps+taps-1-p]
+							}
+						}
+					}
+					din := directRun(t, &tl, dout, flipped, d.f, oh, ow, g.kh, g.kw, g.kh-1-g.ph, g.kw-1-g.pw, g.c)
+					assertClose(t, "input gradient", din, naiveConvInputGrad(dout, w, g, d.f), 1e-5)
+				})
+			}
+		}
+	})
+}
+
+// TestPackDirectFlipped checks the exported packings against packDirect of the explicitly
+// rearranged weights, with the tile DirectConv picks.
+func TestPackDirectFlipped(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		const f, c, kh, kw, width = 5, 3, 3, 2, 10
+		r := rand.New(rand.NewPCG(5, 6))
+		w := randSlice(r, f*c*kh*kw)
+		k := f * kh * kw
+		got := make([]float32, DirectPackedSize(c, k))
+		PackDirectFlipped(got, w, f, c, kh, kw, width)
+		flipped := make([]float32, len(w))
+		for fi := 0; fi < f; fi++ {
+			for ci := 0; ci < c; ci++ {
+				for y := 0; y < kh; y++ {
+					for x := 0; x < kw; x++ {
+						flipped[((ci*f+fi)*kh+y)*kw+x] = w[((fi*c+ci)*kh+kh-1-y)*kw+kw-1-x]
+					}
+				}
+			}
+		}
+		want := make([]float32, len(got))
+		PackDirect(want, flipped, c, k, width)
+		assertClose(t, "packed", got, want, 0)
+	})
+}
+
+func TestDirectConvChecks(t *testing.T) {
+	offs := ConvOffsets(2, 3, 3, 6, 6)
+	a := make([]float32, DirectPackedSize(4, len(offs)))
+	dst := make([]float32, 4*4*4)
+	src := make([]float32, DirectSrcSize(2, 6, 6))
+	DirectConv(dst, 4, 4, 4, a, offs, src, 6) // fits
+	for name, f := range map[string]func(){
+		"short src": func() { DirectConv(dst, 4, 4, 4, a, offs, src[:2*36], 6) },
+		"short dst": func() { DirectConv(dst[:10], 4, 4, 4, a, offs, src, 6) },
+		"short a":   func() { DirectConv(dst, 4, 4, 4, a[:5], offs, src, 6) },
+		"unordered": func() { DirectConv(dst, 4, 4, 4, a, []int32{5, 1}, src, 6) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func assertClose(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range want {
+		d := float64(got[i] - want[i])
+		if d < 0 {
+			d = -d
+		}
+		if d > tol*(1+abs64(float64(want[i]))) {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+func abs64(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func BenchmarkDirectConv(b *testing.B) {
+	// cifar-small conv2 (16×16×16 → 20×16×16, 5×5) with each tile.
+	const c, h, w, k, m = 16, 16, 16, 5, 20
+	hp, wp := h+4, w+4
+	r := rand.New(rand.NewPCG(1, 2))
+	pad := make([]float32, DirectSrcSize(c, hp, wp))
+	PadInto(pad, randSlice(r, c*h*w), c, h, w, 2, 2)
+	offs := ConvOffsets(c, k, k, hp, wp)
+	out := make([]float32, m*h*w)
+	for _, tl := range cur.tiles {
+		packed := randSlice(r, DirectPackedSize(m, len(offs)))
+		b.Run(fmt.Sprintf("%dx%d", tl.r, tl.v), func(b *testing.B) {
+			for range b.N {
+				directConv(&tl, out, m, h, w, packed, offs, pad, wp)
+			}
+			useful := 2 * float64(m*h*w*len(offs)*b.N)
+			b.ReportMetric(useful/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
