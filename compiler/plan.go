@@ -11,6 +11,11 @@ const (
 	parallelRowsMin = 1 << 20
 )
 
+// directMaxDepth is the deepest convolution (input channels × kernel taps, for the forward
+// pass and, with filters for channels, for the input gradient) computed directly: the
+// runtime's tile kernel keeps a panel of that many weights per filter row in L1.
+const directMaxDepth = 1024
+
 // keepColBudget bounds the im2col matrices kept per image (in floats) from the forward
 // pass for the backward pass, which otherwise lays them out again.
 const keepColBudget = 1 << 20
@@ -34,6 +39,11 @@ type LayerPlan struct {
 	// kernels up to 5x5), "kernel" (the runtime's generic im2col) or "none" (1x1, stride 1,
 	// no padding: the input is already the matrix).
 	Im2col string
+	// Direct is set on a stride-1 conv layer with few channels whose forward pass and
+	// input gradient are computed by the runtime's direct convolution from a padded copy of
+	// the input (or output gradient) instead of im2col and GEMM; Im2col then only serves its
+	// weight gradient.
+	Direct bool
 	// Col is the size of the conv layer's im2col matrix, in floats.
 	Col int
 	// KeptCol locates, per image, the im2col matrix kept from the forward pass for the
@@ -114,6 +124,9 @@ func planConv(l *Layer) {
 	if lp.Im2col != "none" {
 		lp.Col = l.In.C * l.KH * l.KW * l.Out.H * l.Out.W
 	}
+	lp.Direct = lp.Im2col != "none" && l.SH == 1 && l.SW == 1 && l.Groups == 1 &&
+		l.PH < l.KH && l.PW < l.KW &&
+		l.In.C*l.KH*l.KW <= directMaxDepth && l.Filters*l.KH*l.KW <= directMaxDepth
 }
 
 // layoutBuffers gives every layer its output, gradient and auxiliary buffers. A fused ReLU
@@ -140,7 +153,7 @@ func (p *NetPlan) layoutBuffers(n *Net) {
 			lp.Aux = p.ImageFloats
 			p.ImageFloats += size
 		}
-		if lp.Col > 0 && kept+lp.Col <= keepColBudget {
+		if lp.Col > 0 && !lp.Direct && kept+lp.Col <= keepColBudget {
 			lp.KeptCol = p.ImageFloats
 			p.ImageFloats += lp.Col
 			kept += lp.Col

@@ -81,6 +81,7 @@ func (g *generator) file() {
 	g.stateType()
 	g.forward()
 	g.backward()
+	g.packWeights()
 	for si, st := range g.net.Plan.Stages {
 		if st.PerImage {
 			g.imageStage(si, st)

@@ -91,8 +91,11 @@ func forRange(v string, lo, hi jen.Code, body ...jen.Code) *jen.Statement {
 }
 
 // conv emits a convolution as im2col followed by one GEMM per group, with bias (and ReLU)
-// applied in place.
+// applied in place, or as a direct convolution when the plan says so.
 func (g *generator) conv(i int, l *compiler.Layer) layerCode {
+	if l.Plan.Direct {
+		return g.directConv(i, l)
+	}
 	name := local(l.Name)
 	ohw := l.Out.H * l.Out.W
 	k := l.In.C / l.Groups * l.KH * l.KW // GEMM depth per group
@@ -121,6 +124,69 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 		gs(l, "weights", fg*k), lit(k), gs(l, "col", k*ohw), lit(ohw), lit(0), gs(l, "out", fg*ohw), lit(ohw)))...)
 	fwd = append(fwd, jen.Qual(kernelsPath, "BiasAct").Call(id("out"), b, lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
 
+	bwd := g.convParamGrads(i, l, kept, col)
+
+	input := g.views(i, "din")
+	if l.Plan.Im2col == "none" {
+		input = append(input, id("dcol").Op(":=").Id("din"))
+	} else {
+		input = append(input, id("dcol").Op(":=").Add(sel("s", "dcol").Index(id("w"))))
+	}
+	input = append(input, id("weights").Op(":=").Add(w), jen.Comment("dcol = Wᵀ·dout, per group."))
+	input = append(input, g.groups(l,
+		sel("s", "gemm").Call(jen.True(), jen.False(), lit(k), lit(ohw), lit(fg), lit(1),
+			gs(l, "weights", fg*k), lit(k), gs(l, "dout", fg*ohw), lit(ohw), lit(0), gs(l, "dcol", k*ohw), lit(ohw)))...)
+	switch l.Plan.Im2col {
+	case "unrolled":
+		input = append(input, jen.Clear(id("din")), id(name+"Col2im").Call(id("dcol"), id("din")))
+	case "kernel":
+		input = append(input, jen.Clear(id("din")), g.kernelCall("Col2im", l, id("dcol"), id("din")))
+	}
+	return layerCode{fwd, bwd, input}
+}
+
+// directConv emits a stride-1 convolution computed by the runtime's direct convolution:
+// the image is copied into the interior of the worker's padded buffer (whose border stays
+// zero) and convolved with the weights packed at the start of the pass (see packWeights);
+// the input gradient is the output gradient, padded by k−1−p, convolved with the flipped
+// weights. Only the weight gradient uses im2col.
+func (g *generator) directConv(i int, l *compiler.Layer) layerCode {
+	name := local(l.Name)
+	in, out := l.In, l.Out
+	ohw := out.H * out.W
+	fwd := append(g.views(i, "in", "out"),
+		id("pad").Op(":=").Add(sel("s", name+"Pad").Index(id("w"))),
+		jen.Qual(kernelsPath, "PadInto").Call(id("pad"), id("in"), lit(in.C), lit(in.H), lit(in.W), lit(l.PH), lit(l.PW)),
+		sel("s", "direct").Call(id("out"), lit(l.Filters), lit(out.H), lit(out.W), sel("s", name+"Packed"), id(name+"Offs"), id("pad"), lit(in.W+2*l.PW)),
+		jen.Qual(kernelsPath, "BiasAct").Call(id("out"), param(l.BiasOff, l.Filters), lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
+
+	col := id("col").Op(":=").Add(sel("s", "col").Index(id("w")))
+	if l.Plan.Im2col == "unrolled" {
+		g.im2col(l)
+	}
+	bwd := g.convParamGrads(i, l, false, col)
+
+	qh, qw := l.KH-1-l.PH, l.KW-1-l.PW
+	input := append(g.views(i, "din"),
+		id("pad").Op(":=").Add(sel("s", name+"GradPad").Index(id("w"))),
+		jen.Qual(kernelsPath, "PadInto").Call(id("pad"), id("dout"), lit(l.Filters), lit(out.H), lit(out.W), lit(qh), lit(qw)),
+		sel("s", "direct").Call(id("din"), lit(in.C), lit(in.H), lit(in.W), sel("s", name+"Flipped"), id(name+"GradOffs"), id("pad"), lit(out.W+2*qw)))
+
+	g.f.Comment(fmt.Sprintf("%sOffs and %sGradOffs locate the kernel taps in the padded input and output gradient.", name, name))
+	g.f.Var().Defs(
+		id(name+"Offs").Op("=").Qual(kernelsPath, "ConvOffsets").Call(lit(in.C), lit(l.KH), lit(l.KW), lit(in.H+2*l.PH), lit(in.W+2*l.PW)),
+		id(name+"GradOffs").Op("=").Qual(kernelsPath, "ConvOffsets").Call(lit(l.Filters), lit(l.KH), lit(l.KW), lit(out.H+2*qh), lit(out.W+2*qw)))
+	return layerCode{fwd, bwd, input}
+}
+
+// convParamGrads emits the gradients of a conv layer's parameters: (undo the fused ReLU,)
+// the bias from the output gradient, the weights from it and the im2col matrix — the one
+// the forward pass kept, or laid out again (col declares it).
+func (g *generator) convParamGrads(i int, l *compiler.Layer, kept bool, col jen.Code) []jen.Code {
+	name := local(l.Name)
+	ohw := l.Out.H * l.Out.W
+	k := l.In.C / l.Groups * l.KH * l.KW
+	fg := l.Filters / l.Groups
 	var bwd []jen.Code
 	if kept {
 		bwd = append(bwd, g.views(i, "dout")...)
@@ -147,25 +213,7 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 	default:
 		bwd = append(bwd, col, g.kernelCall("Im2col", l, id("in"), id("col")))
 	}
-	bwd = append(bwd, g.convWeightGrad(l, k, fg, ohw)...)
-
-	input := g.views(i, "din")
-	if l.Plan.Im2col == "none" {
-		input = append(input, id("dcol").Op(":=").Id("din"))
-	} else {
-		input = append(input, id("dcol").Op(":=").Add(sel("s", "dcol").Index(id("w"))))
-	}
-	input = append(input, id("weights").Op(":=").Add(w), jen.Comment("dcol = Wᵀ·dout, per group."))
-	input = append(input, g.groups(l,
-		sel("s", "gemm").Call(jen.True(), jen.False(), lit(k), lit(ohw), lit(fg), lit(1),
-			gs(l, "weights", fg*k), lit(k), gs(l, "dout", fg*ohw), lit(ohw), lit(0), gs(l, "dcol", k*ohw), lit(ohw)))...)
-	switch l.Plan.Im2col {
-	case "unrolled":
-		input = append(input, jen.Clear(id("din")), id(name+"Col2im").Call(id("dcol"), id("din")))
-	case "kernel":
-		input = append(input, jen.Clear(id("din")), g.kernelCall("Col2im", l, id("dcol"), id("din")))
-	}
-	return layerCode{fwd, bwd, input}
+	return append(bwd, g.convWeightGrad(l, k, fg, ohw)...)
 }
 
 // convWeightGrad emits dW += dout·colᵀ per group. Both factors have the reduction (the

@@ -206,6 +206,31 @@ func (g *generator) stateType() {
 			jen.If(id("w").Op("==").Lit(0)).Block(id("g").Op("=").Add(sel("n", "grads").Index(id("privLo"), id("privHi")))),
 			sel("s", "grads").Op("=").Append(sel("s", "grads"), id("g"))),
 	)
+	if len(g.directLayers()) > 0 {
+		fields = append(fields,
+			jen.Comment("direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial."),
+			id("direct").Func().Params(jen.Index().Float32(), jen.Int(), jen.Int(), jen.Int(), jen.Index().Float32(), jen.Index().Int32(), jen.Index().Float32(), jen.Int()))
+		setup = append(setup,
+			sel("s", "direct").Op("=").Qual(kernelsPath, "DirectConvSerial"),
+			jen.If(id("chunks").Op("==").Lit(1)).Block(sel("s", "direct").Op("=").Qual(kernelsPath, "DirectConv")))
+	}
+	for _, l := range g.directLayers() {
+		name := local(l.Name)
+		qh, qw := l.KH-1-l.PH, l.KW-1-l.PW
+		fields = append(fields,
+			jen.Comment(name+"Packed and "+name+"Flipped are "+name+"'s weights packed for the forward pass and"),
+			jen.Comment("the input gradient; "+name+"Pad and "+name+"GradPad each worker's padded input and output gradient."),
+			id(name+"Packed").Op(",").Id(name+"Flipped").Index().Float32(),
+			id(name+"Pad").Op(",").Id(name+"GradPad").Index().Index().Float32())
+		setup = append(setup,
+			sel("s", name+"Packed").Op("=").Make(jen.Index().Float32(), jen.Qual(kernelsPath, "DirectPackedSize").Call(lit(l.Filters), lit(l.In.C*l.KH*l.KW))),
+			sel("s", name+"Flipped").Op("=").Make(jen.Index().Float32(), jen.Qual(kernelsPath, "DirectPackedSize").Call(lit(l.In.C), lit(l.Filters*l.KH*l.KW))),
+			jen.For(id("w").Op(":=").Lit(0), id("w").Op("<").Id("chunks"), id("w").Op("++")).Block(
+				sel("s", name+"Pad").Op("=").Append(sel("s", name+"Pad"), jen.Make(jen.Index().Float32(),
+					jen.Qual(kernelsPath, "DirectSrcSize").Call(lit(l.In.C), lit(l.In.H+2*l.PH), lit(l.In.W+2*l.PW)))),
+				sel("s", name+"GradPad").Op("=").Append(sel("s", name+"GradPad"), jen.Make(jen.Index().Float32(),
+					jen.Qual(kernelsPath, "DirectSrcSize").Call(lit(l.Filters), lit(l.Out.H+2*qh), lit(l.Out.W+2*qw))))))
+	}
 	for si, st := range n.Plan.Stages {
 		if st.PerImage {
 			for _, dir := range []string{"forward", "backward"} {
@@ -263,6 +288,9 @@ func (g *generator) forward() {
 			jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": Forward: %d input values, want %d (batch %d)"), jen.Len(id("x")), sel("s", "batch").Op("*").Id("InputSize"), sel("s", "batch")))),
 		list(sel("s", "x"), sel("s", "train")).Op("=").List(id("x"), id("train")),
 	}
+	if len(g.directLayers()) > 0 {
+		body = append(body, sel("s", "packWeights").Call(jen.False()))
+	}
 	for si, st := range n.Plan.Stages {
 		if st.PerImage {
 			body = append(body, jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("forwardImages%d", si))))
@@ -294,6 +322,9 @@ func (g *generator) backward() {
 		sel("s", "tick").Call(lit(0), lit(len(n.Layers)-1), jen.True()),
 		jen.Clear(sel("n", "grads")),
 		jen.For(list(id("_"), id("g")).Op(":=").Range().Add(sel("s", "grads").Index(lit(1), jen.Empty()))).Block(jen.Clear(id("g"))),
+	}
+	if len(g.directLayers()) > 0 {
+		body = append(body, sel("s", "packWeights").Call(jen.True()))
 	}
 	for si := len(n.Plan.Stages) - 1; si >= 0; si-- {
 		st := n.Plan.Stages[si]
@@ -343,6 +374,38 @@ func (g *generator) imageStage(si int, st compiler.Stage) {
 				list(id("first"), id("end")).Op(":=").Add(sel("s", "images")).Call(id("w")),
 				jen.For(id("img").Op(":=").Id("first"), id("img").Op("<").Id("end"), id("img").Op("++")).Block(calls...)))
 	}
+}
+
+// directLayers are the conv layers computed by direct convolution.
+func (g *generator) directLayers() []*compiler.Layer {
+	var ls []*compiler.Layer
+	for _, l := range g.net.Layers {
+		if l.Plan.Direct {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
+// packWeights emits the method that lays out the weights of the direct convolutions as
+// their tile kernels read them, once per pass: for the forward pass, or flipped for the
+// input gradients of the backward pass.
+func (g *generator) packWeights() {
+	ls := g.directLayers()
+	if len(ls) == 0 {
+		return
+	}
+	var fwd, bwd []jen.Code
+	for _, l := range ls {
+		name := local(l.Name)
+		w := param(l.WeightOff, l.Weights())
+		fwd = append(fwd, jen.Qual(kernelsPath, "PackDirect").Call(sel("s", name+"Packed"), w, lit(l.Filters), lit(l.In.C*l.KH*l.KW), lit(l.Out.W)))
+		bwd = append(bwd, jen.Qual(kernelsPath, "PackDirectFlipped").Call(sel("s", name+"Flipped"), w, lit(l.Filters), lit(l.In.C), lit(l.KH), lit(l.KW), lit(l.In.W)))
+	}
+	g.f.Comment("packWeights packs the weights of the direct convolutions for the forward pass, or")
+	g.f.Comment("flipped for the input gradients when backward is set.")
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id("packWeights").Params(id("backward").Bool()).Block(
+		append([]jen.Code{jen.If(id("backward")).Block(append(bwd, jen.Return())...)}, fwd...)...)
 }
 
 func lower(s string) string { return string(s[0]+'a'-'A') + s[1:] }

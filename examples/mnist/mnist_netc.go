@@ -45,7 +45,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 145060
+	imageFloats = 47060
 	imageInts   = 4704
 	colSize     = 78400
 	privLo      = 0
@@ -168,20 +168,28 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
-	conv1Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
 	conv2Out         []float32
 	conv2Grad        []float32
-	conv2Col         []float32
 	pool2Out         []float32
 	pool2Grad        []float32
 	pool2Arg         []int32
 	full1Out         []float32
 	full1Grad        []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
+	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
+	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
+	conv1Packed, conv1Flipped []float32
+	conv1Pad, conv1GradPad    [][]float32
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
+	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient.
+	conv2Packed, conv2Flipped []float32
+	conv2Pad, conv2GradPad    [][]float32
+	forwardImages0            func(int, int)
+	backwardImages0           func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -204,18 +212,16 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 12544*batch]
 	s.conv1Grad = ws.Buf[12544*batch : 25088*batch]
-	s.conv1Col = ws.Buf[25088*batch : 44688*batch]
-	s.pool1Out = ws.Buf[44688*batch : 47824*batch]
-	s.pool1Grad = ws.Buf[47824*batch : 50960*batch]
+	s.pool1Out = ws.Buf[25088*batch : 28224*batch]
+	s.pool1Grad = ws.Buf[28224*batch : 31360*batch]
 	s.pool1Arg = ws.Index[0*batch : 3136*batch]
-	s.conv2Out = ws.Buf[50960*batch : 57232*batch]
-	s.conv2Grad = ws.Buf[57232*batch : 63504*batch]
-	s.conv2Col = ws.Buf[63504*batch : 141904*batch]
-	s.pool2Out = ws.Buf[141904*batch : 143472*batch]
-	s.pool2Grad = ws.Buf[143472*batch : 145040*batch]
+	s.conv2Out = ws.Buf[31360*batch : 37632*batch]
+	s.conv2Grad = ws.Buf[37632*batch : 43904*batch]
+	s.pool2Out = ws.Buf[43904*batch : 45472*batch]
+	s.pool2Grad = ws.Buf[45472*batch : 47040*batch]
 	s.pool2Arg = ws.Index[3136*batch : 4704*batch]
-	s.full1Out = ws.Buf[145040*batch : 145050*batch]
-	s.full1Grad = ws.Buf[145050*batch : 145060*batch]
+	s.full1Out = ws.Buf[47040*batch : 47050*batch]
+	s.full1Grad = ws.Buf[47050*batch : 47060*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -230,6 +236,22 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
+	}
+	s.direct = kernels.DirectConvSerial
+	if chunks == 1 {
+		s.direct = kernels.DirectConv
+	}
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(16, 25))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(1, 400))
+	for w := 0; w < chunks; w++ {
+		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(1, 32, 32)))
+		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(16, 32, 32)))
+	}
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(32, 400))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(16, 800))
+	for w := 0; w < chunks; w++ {
+		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(16, 18, 18)))
+		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(32, 18, 18)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -274,6 +296,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 		panic(fmt.Sprintf("mnist: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
 	}
 	s.x, s.train = x, train
+	s.packWeights(false)
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
 	s.start(0)
 	s.full1Forward()
@@ -297,6 +320,7 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.packWeights(true)
 	s.start(0)
 	s.full1Backward()
 	s.tick(0, 6, true)
@@ -305,6 +329,18 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 		kernels.Add(g, s.grads[0])
 	}
 	return loss
+}
+
+// packWeights packs the weights of the direct convolutions for the forward pass, or
+// flipped for the input gradients when backward is set.
+func (s *state) packWeights(backward bool) {
+	if backward {
+		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:400], 16, 1, 5, 5, 28)
+		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[416:13216], 32, 16, 5, 5, 14)
+		return
+	}
+	kernels.PackDirect(s.conv1Packed, s.net.params[0:400], 16, 25, 28)
+	kernels.PackDirect(s.conv2Packed, s.net.params[416:13216], 32, 400, 14)
 }
 
 // forwardImages0Run runs conv1 … pool2 forward on the images of chunks [lo, hi).
@@ -570,212 +606,25 @@ func conv1Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv1Col2im adds the 25×784 matrix back into an image, the adjoint of conv1Im2col.
-func conv1Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 1; c++ {
-		image := imageAll[c*784 : c*784+784]
-		col := colAll[c*19600 : c*19600+19600]
-		{
-			// tap (0, 0): output rows [2, 28) and columns [2, 28) read the image
-			d := col[0:784]
-			for oy := 2; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-			kernels.Add(d[58:784], image[0:726])
-		}
-		{
-			// tap (0, 1): output rows [2, 28) and columns [1, 28) read the image
-			d := col[784:1568]
-			for oy := 2; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-			kernels.Add(d[57:784], image[0:727])
-		}
-		{
-			// tap (0, 2): output rows [2, 28) and columns [0, 28) read the image
-			d := col[1568:2352]
-			kernels.Add(d[56:784], image[0:728])
-		}
-		{
-			// tap (0, 3): output rows [2, 28) and columns [0, 27) read the image
-			d := col[2352:3136]
-			for oy := 2; oy < 28; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-			kernels.Add(d[56:783], image[1:728])
-		}
-		{
-			// tap (0, 4): output rows [2, 28) and columns [0, 26) read the image
-			d := col[3136:3920]
-			for oy := 2; oy < 28; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-			kernels.Add(d[56:782], image[2:728])
-		}
-		{
-			// tap (1, 0): output rows [1, 28) and columns [2, 28) read the image
-			d := col[3920:4704]
-			for oy := 1; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-			kernels.Add(d[30:784], image[0:754])
-		}
-		{
-			// tap (1, 1): output rows [1, 28) and columns [1, 28) read the image
-			d := col[4704:5488]
-			for oy := 1; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-			kernels.Add(d[29:784], image[0:755])
-		}
-		{
-			// tap (1, 2): output rows [1, 28) and columns [0, 28) read the image
-			d := col[5488:6272]
-			kernels.Add(d[28:784], image[0:756])
-		}
-		{
-			// tap (1, 3): output rows [1, 28) and columns [0, 27) read the image
-			d := col[6272:7056]
-			for oy := 1; oy < 28; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-			kernels.Add(d[28:783], image[1:756])
-		}
-		{
-			// tap (1, 4): output rows [1, 28) and columns [0, 26) read the image
-			d := col[7056:7840]
-			for oy := 1; oy < 28; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-			kernels.Add(d[28:782], image[2:756])
-		}
-		{
-			// tap (2, 0): output rows [0, 28) and columns [2, 28) read the image
-			d := col[7840:8624]
-			for oy := 0; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-			kernels.Add(d[2:784], image[0:782])
-		}
-		{
-			// tap (2, 1): output rows [0, 28) and columns [1, 28) read the image
-			d := col[8624:9408]
-			for oy := 0; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-			kernels.Add(d[1:784], image[0:783])
-		}
-		{
-			// tap (2, 2): output rows [0, 28) and columns [0, 28) read the image
-			d := col[9408:10192]
-			kernels.Add(d[0:784], image[0:784])
-		}
-		{
-			// tap (2, 3): output rows [0, 28) and columns [0, 27) read the image
-			d := col[10192:10976]
-			for oy := 0; oy < 28; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-			kernels.Add(d[0:783], image[1:784])
-		}
-		{
-			// tap (2, 4): output rows [0, 28) and columns [0, 26) read the image
-			d := col[10976:11760]
-			for oy := 0; oy < 28; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-			kernels.Add(d[0:782], image[2:784])
-		}
-		{
-			// tap (3, 0): output rows [0, 27) and columns [2, 28) read the image
-			d := col[11760:12544]
-			for oy := 0; oy < 27; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-			kernels.Add(d[2:756], image[28:782])
-		}
-		{
-			// tap (3, 1): output rows [0, 27) and columns [1, 28) read the image
-			d := col[12544:13328]
-			for oy := 0; oy < 27; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-			kernels.Add(d[1:756], image[28:783])
-		}
-		{
-			// tap (3, 2): output rows [0, 27) and columns [0, 28) read the image
-			d := col[13328:14112]
-			kernels.Add(d[0:756], image[28:784])
-		}
-		{
-			// tap (3, 3): output rows [0, 27) and columns [0, 27) read the image
-			d := col[14112:14896]
-			for oy := 0; oy < 27; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-			kernels.Add(d[0:755], image[29:784])
-		}
-		{
-			// tap (3, 4): output rows [0, 27) and columns [0, 26) read the image
-			d := col[14896:15680]
-			for oy := 0; oy < 27; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-			kernels.Add(d[0:754], image[30:784])
-		}
-		{
-			// tap (4, 0): output rows [0, 26) and columns [2, 28) read the image
-			d := col[15680:16464]
-			for oy := 0; oy < 26; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-			kernels.Add(d[2:728], image[56:782])
-		}
-		{
-			// tap (4, 1): output rows [0, 26) and columns [1, 28) read the image
-			d := col[16464:17248]
-			for oy := 0; oy < 26; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-			kernels.Add(d[1:728], image[56:783])
-		}
-		{
-			// tap (4, 2): output rows [0, 26) and columns [0, 28) read the image
-			d := col[17248:18032]
-			kernels.Add(d[0:728], image[56:784])
-		}
-		{
-			// tap (4, 3): output rows [0, 26) and columns [0, 27) read the image
-			d := col[18032:18816]
-			for oy := 0; oy < 26; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-			kernels.Add(d[0:727], image[57:784])
-		}
-		{
-			// tap (4, 4): output rows [0, 26) and columns [0, 26) read the image
-			d := col[18816:19600]
-			for oy := 0; oy < 26; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-			kernels.Add(d[0:726], image[58:784])
-		}
-	}
-}
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv1Offs     = kernels.ConvOffsets(1, 5, 5, 32, 32)
+	conv1GradOffs = kernels.ConvOffsets(16, 5, 5, 32, 32)
+)
 
 // conv1Forward computes conv1 (conv 16 5x5 s1 p2, 1x28x28 → 16x28x28) and the ReLU after it for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	out := s.conv1Out[img*12544 : img*12544+12544]
-	col := s.conv1Col[img*19600 : img*19600+19600]
-	conv1Im2col(in, col)
-	weights := s.net.params[0:400]
-	s.gemm(false, false, 16, 784, 25, 1, weights, 25, col, 784, 0, out, 784)
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 1, 28, 28, 2, 2)
+	s.direct(out, 16, 28, 28, s.conv1Packed, conv1Offs, pad, 32)
 	kernels.BiasAct(out, s.net.params[400:416], 16, 784, true)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
+	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*12544 : img*12544+12544]
 	kernels.ReluBackward(s.conv1Out[img*12544:img*12544+12544], dout)
 	db := s.grads[w][400:416]
@@ -784,8 +633,8 @@ func (s *state) conv1Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*784:f*784+784], ones[:784])
 	}
 	dw := s.grads[w][0:400]
-	// The forward pass kept the im2col matrix.
-	col := s.conv1Col[img*19600 : img*19600+19600]
+	col := s.col[w]
+	conv1Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:400]
 	s.gemm(false, true, 25, 16, 784, 1, col, 784, dout, 784, 0, dwT, 16)
@@ -795,12 +644,9 @@ func (s *state) conv1Backward(img, w int) {
 		return
 	}
 	din := s.ws.InputGrad[img*784 : img*784+784]
-	dcol := s.dcol[w]
-	weights := s.net.params[0:400]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 25, 784, 16, 1, weights, 25, dout, 784, 0, dcol, 784)
-	clear(din)
-	conv1Col2im(dcol, din)
+	pad := s.conv1GradPad[w]
+	kernels.PadInto(pad, dout, 16, 28, 28, 2, 2)
+	s.direct(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, pad, 32)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 16x28x28 → 16x14x14) for image img, on worker w.
@@ -1075,212 +921,25 @@ func conv2Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv2Col2im adds the 400×196 matrix back into an image, the adjoint of conv2Im2col.
-func conv2Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 16; c++ {
-		image := imageAll[c*196 : c*196+196]
-		col := colAll[c*4900 : c*4900+4900]
-		{
-			// tap (0, 0): output rows [2, 14) and columns [2, 14) read the image
-			d := col[0:196]
-			for oy := 2; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-			kernels.Add(d[30:196], image[0:166])
-		}
-		{
-			// tap (0, 1): output rows [2, 14) and columns [1, 14) read the image
-			d := col[196:392]
-			for oy := 2; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-			kernels.Add(d[29:196], image[0:167])
-		}
-		{
-			// tap (0, 2): output rows [2, 14) and columns [0, 14) read the image
-			d := col[392:588]
-			kernels.Add(d[28:196], image[0:168])
-		}
-		{
-			// tap (0, 3): output rows [2, 14) and columns [0, 13) read the image
-			d := col[588:784]
-			for oy := 2; oy < 14; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-			kernels.Add(d[28:195], image[1:168])
-		}
-		{
-			// tap (0, 4): output rows [2, 14) and columns [0, 12) read the image
-			d := col[784:980]
-			for oy := 2; oy < 14; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-			kernels.Add(d[28:194], image[2:168])
-		}
-		{
-			// tap (1, 0): output rows [1, 14) and columns [2, 14) read the image
-			d := col[980:1176]
-			for oy := 1; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-			kernels.Add(d[16:196], image[0:180])
-		}
-		{
-			// tap (1, 1): output rows [1, 14) and columns [1, 14) read the image
-			d := col[1176:1372]
-			for oy := 1; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-			kernels.Add(d[15:196], image[0:181])
-		}
-		{
-			// tap (1, 2): output rows [1, 14) and columns [0, 14) read the image
-			d := col[1372:1568]
-			kernels.Add(d[14:196], image[0:182])
-		}
-		{
-			// tap (1, 3): output rows [1, 14) and columns [0, 13) read the image
-			d := col[1568:1764]
-			for oy := 1; oy < 14; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-			kernels.Add(d[14:195], image[1:182])
-		}
-		{
-			// tap (1, 4): output rows [1, 14) and columns [0, 12) read the image
-			d := col[1764:1960]
-			for oy := 1; oy < 14; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-			kernels.Add(d[14:194], image[2:182])
-		}
-		{
-			// tap (2, 0): output rows [0, 14) and columns [2, 14) read the image
-			d := col[1960:2156]
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-			kernels.Add(d[2:196], image[0:194])
-		}
-		{
-			// tap (2, 1): output rows [0, 14) and columns [1, 14) read the image
-			d := col[2156:2352]
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-			kernels.Add(d[1:196], image[0:195])
-		}
-		{
-			// tap (2, 2): output rows [0, 14) and columns [0, 14) read the image
-			d := col[2352:2548]
-			kernels.Add(d[0:196], image[0:196])
-		}
-		{
-			// tap (2, 3): output rows [0, 14) and columns [0, 13) read the image
-			d := col[2548:2744]
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-			kernels.Add(d[0:195], image[1:196])
-		}
-		{
-			// tap (2, 4): output rows [0, 14) and columns [0, 12) read the image
-			d := col[2744:2940]
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-			kernels.Add(d[0:194], image[2:196])
-		}
-		{
-			// tap (3, 0): output rows [0, 13) and columns [2, 14) read the image
-			d := col[2940:3136]
-			for oy := 0; oy < 13; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-			kernels.Add(d[2:182], image[14:194])
-		}
-		{
-			// tap (3, 1): output rows [0, 13) and columns [1, 14) read the image
-			d := col[3136:3332]
-			for oy := 0; oy < 13; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-			kernels.Add(d[1:182], image[14:195])
-		}
-		{
-			// tap (3, 2): output rows [0, 13) and columns [0, 14) read the image
-			d := col[3332:3528]
-			kernels.Add(d[0:182], image[14:196])
-		}
-		{
-			// tap (3, 3): output rows [0, 13) and columns [0, 13) read the image
-			d := col[3528:3724]
-			for oy := 0; oy < 13; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-			kernels.Add(d[0:181], image[15:196])
-		}
-		{
-			// tap (3, 4): output rows [0, 13) and columns [0, 12) read the image
-			d := col[3724:3920]
-			for oy := 0; oy < 13; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-			kernels.Add(d[0:180], image[16:196])
-		}
-		{
-			// tap (4, 0): output rows [0, 12) and columns [2, 14) read the image
-			d := col[3920:4116]
-			for oy := 0; oy < 12; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-			kernels.Add(d[2:168], image[28:194])
-		}
-		{
-			// tap (4, 1): output rows [0, 12) and columns [1, 14) read the image
-			d := col[4116:4312]
-			for oy := 0; oy < 12; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-			kernels.Add(d[1:168], image[28:195])
-		}
-		{
-			// tap (4, 2): output rows [0, 12) and columns [0, 14) read the image
-			d := col[4312:4508]
-			kernels.Add(d[0:168], image[28:196])
-		}
-		{
-			// tap (4, 3): output rows [0, 12) and columns [0, 13) read the image
-			d := col[4508:4704]
-			for oy := 0; oy < 12; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-			kernels.Add(d[0:167], image[29:196])
-		}
-		{
-			// tap (4, 4): output rows [0, 12) and columns [0, 12) read the image
-			d := col[4704:4900]
-			for oy := 0; oy < 12; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-			kernels.Add(d[0:166], image[30:196])
-		}
-	}
-}
+// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv2Offs     = kernels.ConvOffsets(16, 5, 5, 18, 18)
+	conv2GradOffs = kernels.ConvOffsets(32, 5, 5, 18, 18)
+)
 
 // conv2Forward computes conv2 (conv 32 5x5 s1 p2, 16x14x14 → 32x14x14) and the ReLU after it for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.pool1Out[img*3136 : img*3136+3136]
 	out := s.conv2Out[img*6272 : img*6272+6272]
-	col := s.conv2Col[img*78400 : img*78400+78400]
-	conv2Im2col(in, col)
-	weights := s.net.params[416:13216]
-	s.gemm(false, false, 32, 196, 400, 1, weights, 400, col, 196, 0, out, 196)
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 16, 14, 14, 2, 2)
+	s.direct(out, 32, 14, 14, s.conv2Packed, conv2Offs, pad, 18)
 	kernels.BiasAct(out, s.net.params[13216:13248], 32, 196, true)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
+	in := s.pool1Out[img*3136 : img*3136+3136]
 	dout := s.conv2Grad[img*6272 : img*6272+6272]
 	kernels.ReluBackward(s.conv2Out[img*6272:img*6272+6272], dout)
 	db := s.grads[w][13216:13248]
@@ -1289,19 +948,16 @@ func (s *state) conv2Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*196:f*196+196], ones[:196])
 	}
 	dw := s.grads[w][416:13216]
-	// The forward pass kept the im2col matrix.
-	col := s.conv2Col[img*78400 : img*78400+78400]
+	col := s.col[w]
+	conv2Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:12800]
 	s.gemm(false, true, 400, 32, 196, 1, col, 196, dout, 196, 0, dwT, 32)
 	kernels.AddTransposed(dw, dwT, 32, 400)
 	din := s.pool1Grad[img*3136 : img*3136+3136]
-	dcol := s.dcol[w]
-	weights := s.net.params[416:13216]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 400, 196, 32, 1, weights, 400, dout, 196, 0, dcol, 196)
-	clear(din)
-	conv2Col2im(dcol, din)
+	pad := s.conv2GradPad[w]
+	kernels.PadInto(pad, dout, 32, 14, 14, 2, 2)
+	s.direct(din, 16, 14, 14, s.conv2Flipped, conv2GradOffs, pad, 18)
 }
 
 // pool2Forward computes pool2 (pool max 2x2 s2, 32x14x14 → 32x7x7) for image img, on worker w.

@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+)
 
 // Direct convolution: a stride-1 convolution computed as an implicit GEMM straight from a
 // zero-padded copy of its input, without laying out an im2col matrix. A tile kernel keeps
@@ -131,15 +134,31 @@ func PadInto(dst, src []float32, c, h, w, ph, pw int) {
 	}
 }
 
+// directParallelMin is the size (2·m·h·w·taps) from which DirectConv splits its rows over
+// the worker pool: a direct convolution runs near 60 GFLOP/s a core, so this is about 15 µs
+// of work against about a microsecond to hand half of it to a polling worker.
+const directParallelMin = 1 << 20
+
 // DirectConv computes m planes of h×w in dst, each output
 //
 //	dst[(i*h+y)*w+x] = Σp a(i, p) · src[y*lds + x + offs[p]]
 //
 // where a is packed by PackDirect(a, ·, m, len(offs), w) (or PackDirectFlipped) and src
 // is a padded image of row stride lds holding DirectSrcSize values. offs must be
-// ascending (see ConvOffsets). DirectConv does not allocate; it panics if a slice is too
-// short.
+// ascending (see ConvOffsets). Large convolutions are split by rows over GOMAXPROCS
+// goroutines of the worker pool (see ParallelFor). DirectConv does not allocate in steady
+// state; it panics if a slice is too short.
 func DirectConv(dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int) {
+	directConvCall(true, dst, m, h, w, a, offs, src, lds)
+}
+
+// DirectConvSerial is DirectConv on the calling goroutine only, for callers that already
+// run several convolutions in parallel (for example one per image of a batch).
+func DirectConvSerial(dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int) {
+	directConvCall(false, dst, m, h, w, a, offs, src, lds)
+}
+
+func directConvCall(parallel bool, dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int) {
 	t := cur.tileFor(m, w)
 	k := len(offs)
 	if m == 0 || h == 0 || w == 0 || k == 0 {
@@ -156,20 +175,67 @@ func DirectConv(dst []float32, m, h, w int, a []float32, offs []int32, src []flo
 			panic("kernels: DirectConv: offsets not ascending")
 		}
 	}
-	directConv(t, dst, m, h, w, a, offs, src, lds)
+	if parallel && h > 1 && 2*m*h*w*k >= directParallelMin && runtime.GOMAXPROCS(0) > 1 {
+		j := getDirectJob()
+		j.t, j.dst, j.m, j.h, j.w, j.a, j.offs, j.src, j.lds = t, dst, m, h, w, a, offs, src, lds
+		ParallelFor(h, j.runFn)
+		putDirectJob(j)
+		return
+	}
+	directConv(t, dst, m, h, w, a, offs, src, lds, 0, h)
 }
 
-// directConv runs tile kernel t over the output: panel by panel of filters (the panel
-// stays in L1), row by row, tile by tile along the row. Tiles that stick out of the last
-// panel or past the end of a row are computed into a scratch tile and copied.
-func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int) {
+// directJob is a DirectConv split over the pool, its run method bound once so that calls do
+// not allocate.
+type directJob struct {
+	t            *convTile
+	dst, a, src  []float32
+	offs         []int32
+	m, h, w, lds int
+	runFn        func(lo, hi int)
+}
+
+var directJobs = make(chan *directJob, 8)
+
+func getDirectJob() *directJob {
+	select {
+	case j := <-directJobs:
+		return j
+	default:
+		j := new(directJob)
+		j.runFn = j.run
+		return j
+	}
+}
+
+func putDirectJob(j *directJob) {
+	j.dst, j.a, j.src, j.offs = nil, nil, nil, nil // drop references to the caller's slices
+	select {
+	case directJobs <- j:
+	default:
+	}
+}
+
+func (j *directJob) run(lo, hi int) {
+	directConv(j.t, j.dst, j.m, j.h, j.w, j.a, j.offs, j.src, j.lds, lo, hi)
+}
+
+// directConv runs tile kernel t over output rows [y0, y1): panel by panel of filters (the
+// panel stays in L1), row by row, tile by tile along the row. Tiles that stick out of the
+// last panel or past the end of a row are computed into a scratch tile and copied.
+func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds, y0, y1 int) {
 	k, r, cols := len(offs), t.r, 8*t.v
 	plane := h * w
-	var tile [maxTileRows * maxTileCols]float32
+	// The scratch tile comes from the GEMM buffers' free list: a local array would escape
+	// through the kernel's function value.
+	buf := getGemmBuf()
+	defer putGemmBuf(buf)
+	buf.tile = grow(buf.tile, maxTileRows*maxTileCols)
+	tile := buf.tile
 	for q := 0; q*r < m; q++ {
 		pan := a[q*r*k : (q+1)*r*k]
 		rows := min(r, m-q*r)
-		for y := 0; y < h; y++ {
+		for y := y0; y < y1; y++ {
 			for x := 0; x < w; x += cols {
 				s := src[y*lds+x:]
 				o := q*r*plane + y*w + x
@@ -178,7 +244,7 @@ func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int
 					t.fn(k, pan, offs, s, dst[o:], plane)
 					continue
 				}
-				t.fn(k, pan, offs, s, tile[:], cols)
+				t.fn(k, pan, offs, s, tile, cols)
 				for i := 0; i < rows; i++ {
 					copy(dst[o+i*plane:o+i*plane+n], tile[i*cols:i*cols+n])
 				}

@@ -89,7 +89,7 @@ func directRun(t *testing.T, tl *convTile, src, w []float32, c, h, wd, kh, kw, p
 	packDirect(tl.r, packed, m, k, func(i, p int) float32 { return w[i*k+p] })
 	r := rand.New(rand.NewPCG(3, 4))
 	out, check := guarded(r, m*oh*ow)
-	directConv(tl, out, m, oh, ow, packed, ConvOffsets(c, kh, kw, hp, wp), pad, wp)
+	directConv(tl, out, m, oh, ow, packed, ConvOffsets(c, kh, kw, hp, wp), pad, wp, 0, oh)
 	check(t)
 	return out
 }
@@ -209,10 +209,40 @@ func BenchmarkDirectConv(b *testing.B) {
 		packed := randSlice(r, DirectPackedSize(m, len(offs)))
 		b.Run(fmt.Sprintf("%dx%d", tl.r, tl.v), func(b *testing.B) {
 			for range b.N {
-				directConv(&tl, out, m, h, w, packed, offs, pad, wp)
+				directConv(&tl, out, m, h, w, packed, offs, pad, wp, 0, h)
 			}
 			useful := 2 * float64(m*h*w*len(offs)*b.N)
 			b.ReportMetric(useful/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+// TestDirectConvExported runs the exported entry points, DirectConv large enough to be
+// split over the pool, against the definition, and checks that they do not allocate.
+func TestDirectConvExported(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		g, f := geom{3, 32, 32, 5, 5, 1, 1, 2, 2}, 16
+		r := rand.New(rand.NewPCG(7, 8))
+		in := randSlice(r, g.c*g.h*g.w)
+		w := randSlice(r, f*g.c*g.kh*g.kw)
+		want := naiveConv(in, w, g, f)
+		hp, wp := g.h+2*g.ph, g.w+2*g.pw
+		pad := make([]float32, DirectSrcSize(g.c, hp, wp))
+		PadInto(pad, in, g.c, g.h, g.w, g.ph, g.pw)
+		k := g.c * g.kh * g.kw
+		packed := make([]float32, DirectPackedSize(f, k))
+		PackDirect(packed, w, f, k, g.w)
+		offs := ConvOffsets(g.c, g.kh, g.kw, hp, wp)
+		for name, conv := range map[string]func(dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int){
+			"DirectConv": DirectConv, "DirectConvSerial": DirectConvSerial,
+		} {
+			out := make([]float32, len(want))
+			run := func() { conv(out, f, g.h, g.w, packed, offs, pad, wp) }
+			run()
+			assertClose(t, name, out, want, 1e-5)
+			if n := testing.AllocsPerRun(20, run); n != 0 {
+				t.Errorf("%s: %v allocations per call", name, n)
+			}
+		}
+	})
 }

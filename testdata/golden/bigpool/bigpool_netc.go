@@ -45,7 +45,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 8800
+	imageFloats = 2536
 	imageInts   = 147
 	colSize     = 5832
 	privLo      = 0
@@ -161,21 +161,29 @@ type state struct {
 	col, dcol, grads [][]float32
 	firstOut         []float32
 	firstGrad        []float32
-	firstCol         []float32
 	bigOut           []float32
 	bigGrad          []float32
 	bigArg           []int32
 	conv2Out         []float32
 	conv2Grad        []float32
-	conv2Col         []float32
 	sigmoid1Out      []float32
 	sigmoid1Grad     []float32
 	pool2Out         []float32
 	pool2Grad        []float32
 	full1Out         []float32
 	full1Grad        []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
+	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
+	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
+	// firstPacked and firstFlipped are first's weights packed for the forward pass and
+	// the input gradient; firstPad and firstGradPad each worker's padded input and output gradient.
+	firstPacked, firstFlipped []float32
+	firstPad, firstGradPad    [][]float32
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
+	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient.
+	conv2Packed, conv2Flipped []float32
+	conv2Pad, conv2GradPad    [][]float32
+	forwardImages0            func(int, int)
+	backwardImages0           func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -198,19 +206,17 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.firstOut = ws.Buf[0*batch : 972*batch]
 	s.firstGrad = ws.Buf[972*batch : 1944*batch]
-	s.firstCol = ws.Buf[1944*batch : 7776*batch]
-	s.bigOut = ws.Buf[7776*batch : 7923*batch]
-	s.bigGrad = ws.Buf[7923*batch : 8070*batch]
+	s.bigOut = ws.Buf[1944*batch : 2091*batch]
+	s.bigGrad = ws.Buf[2091*batch : 2238*batch]
 	s.bigArg = ws.Index[0*batch : 147*batch]
-	s.conv2Out = ws.Buf[8070*batch : 8142*batch]
-	s.conv2Grad = ws.Buf[8142*batch : 8214*batch]
-	s.conv2Col = ws.Buf[8214*batch : 8646*batch]
-	s.sigmoid1Out = ws.Buf[8646*batch : 8718*batch]
-	s.sigmoid1Grad = ws.Buf[8718*batch : 8790*batch]
-	s.pool2Out = ws.Buf[8790*batch : 8792*batch]
-	s.pool2Grad = ws.Buf[8792*batch : 8794*batch]
-	s.full1Out = ws.Buf[8794*batch : 8797*batch]
-	s.full1Grad = ws.Buf[8797*batch : 8800*batch]
+	s.conv2Out = ws.Buf[2238*batch : 2310*batch]
+	s.conv2Grad = ws.Buf[2310*batch : 2382*batch]
+	s.sigmoid1Out = ws.Buf[2382*batch : 2454*batch]
+	s.sigmoid1Grad = ws.Buf[2454*batch : 2526*batch]
+	s.pool2Out = ws.Buf[2526*batch : 2528*batch]
+	s.pool2Grad = ws.Buf[2528*batch : 2530*batch]
+	s.full1Out = ws.Buf[2530*batch : 2533*batch]
+	s.full1Grad = ws.Buf[2533*batch : 2536*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -225,6 +231,22 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
+	}
+	s.direct = kernels.DirectConvSerial
+	if chunks == 1 {
+		s.direct = kernels.DirectConv
+	}
+	s.firstPacked = make([]float32, kernels.DirectPackedSize(3, 18))
+	s.firstFlipped = make([]float32, kernels.DirectPackedSize(2, 27))
+	for w := 0; w < chunks; w++ {
+		s.firstPad = append(s.firstPad, make([]float32, kernels.DirectSrcSize(2, 20, 20)))
+		s.firstGradPad = append(s.firstGradPad, make([]float32, kernels.DirectSrcSize(3, 22, 22)))
+	}
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(2, 12))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(3, 8))
+	for w := 0; w < chunks; w++ {
+		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(3, 7, 7)))
+		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(2, 8, 8)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -269,6 +291,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 		panic(fmt.Sprintf("bigpool: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
 	}
 	s.x, s.train = x, train
+	s.packWeights(false)
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
 	s.start(0)
 	s.full1Forward()
@@ -292,6 +315,7 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.packWeights(true)
 	s.start(0)
 	s.full1Backward()
 	s.tick(0, 6, true)
@@ -300,6 +324,18 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 		kernels.Add(g, s.grads[0])
 	}
 	return loss
+}
+
+// packWeights packs the weights of the direct convolutions for the forward pass, or
+// flipped for the input gradients when backward is set.
+func (s *state) packWeights(backward bool) {
+	if backward {
+		kernels.PackDirectFlipped(s.firstFlipped, s.net.params[0:54], 3, 2, 3, 3, 20)
+		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[57:81], 2, 3, 2, 2, 7)
+		return
+	}
+	kernels.PackDirect(s.firstPacked, s.net.params[0:54], 3, 18, 18)
+	kernels.PackDirect(s.conv2Packed, s.net.params[57:81], 2, 12, 6)
 }
 
 // forwardImages0Run runs first … pool2 forward on the images of chunks [lo, hi).
@@ -433,108 +469,25 @@ func firstIm2col(imageAll, colAll []float32) {
 	}
 }
 
-// firstCol2im adds the 18×324 matrix back into an image, the adjoint of firstIm2col.
-func firstCol2im(colAll, imageAll []float32) {
-	for c := 0; c < 2; c++ {
-		image := imageAll[c*400 : c*400+400]
-		col := colAll[c*2916 : c*2916+2916]
-		{
-			// tap (0, 0): output rows [0, 18) and columns [0, 18) read the image
-			d := col[0:324]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20 : oy*20+20]
-				kernels.Add(row[0:18], src[0:18])
-			}
-		}
-		{
-			// tap (0, 1): output rows [0, 18) and columns [0, 18) read the image
-			d := col[324:648]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20 : oy*20+20]
-				kernels.Add(row[0:18], src[1:19])
-			}
-		}
-		{
-			// tap (0, 2): output rows [0, 18) and columns [0, 18) read the image
-			d := col[648:972]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20 : oy*20+20]
-				kernels.Add(row[0:18], src[2:20])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 18) and columns [0, 18) read the image
-			d := col[972:1296]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+20 : oy*20+40]
-				kernels.Add(row[0:18], src[0:18])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 18) and columns [0, 18) read the image
-			d := col[1296:1620]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+20 : oy*20+40]
-				kernels.Add(row[0:18], src[1:19])
-			}
-		}
-		{
-			// tap (1, 2): output rows [0, 18) and columns [0, 18) read the image
-			d := col[1620:1944]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+20 : oy*20+40]
-				kernels.Add(row[0:18], src[2:20])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 18) and columns [0, 18) read the image
-			d := col[1944:2268]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+40 : oy*20+60]
-				kernels.Add(row[0:18], src[0:18])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 18) and columns [0, 18) read the image
-			d := col[2268:2592]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+40 : oy*20+60]
-				kernels.Add(row[0:18], src[1:19])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 18) and columns [0, 18) read the image
-			d := col[2592:2916]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+40 : oy*20+60]
-				kernels.Add(row[0:18], src[2:20])
-			}
-		}
-	}
-}
+// firstOffs and firstGradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	firstOffs     = kernels.ConvOffsets(2, 3, 3, 20, 20)
+	firstGradOffs = kernels.ConvOffsets(3, 3, 3, 22, 22)
+)
 
 // firstForward computes first (conv 3 3x3 s1 p0, 2x20x20 → 3x18x18) and the ReLU after it for image img, on worker w.
 func (s *state) firstForward(img, w int) {
 	in := s.x[img*800 : img*800+800]
 	out := s.firstOut[img*972 : img*972+972]
-	col := s.firstCol[img*5832 : img*5832+5832]
-	firstIm2col(in, col)
-	weights := s.net.params[0:54]
-	s.gemm(false, false, 3, 324, 18, 1, weights, 18, col, 324, 0, out, 324)
+	pad := s.firstPad[w]
+	kernels.PadInto(pad, in, 2, 20, 20, 0, 0)
+	s.direct(out, 3, 18, 18, s.firstPacked, firstOffs, pad, 20)
 	kernels.BiasAct(out, s.net.params[54:57], 3, 324, true)
 }
 
 // firstBackward propagates the gradient through first for image img, on worker w.
 func (s *state) firstBackward(img, w int) {
+	in := s.x[img*800 : img*800+800]
 	dout := s.firstGrad[img*972 : img*972+972]
 	kernels.ReluBackward(s.firstOut[img*972:img*972+972], dout)
 	db := s.grads[w][54:57]
@@ -543,8 +496,8 @@ func (s *state) firstBackward(img, w int) {
 		db[f] += kernels.Dot(dout[f*324:f*324+324], ones[:324])
 	}
 	dw := s.grads[w][0:54]
-	// The forward pass kept the im2col matrix.
-	col := s.firstCol[img*5832 : img*5832+5832]
+	col := s.col[w]
+	firstIm2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:54]
 	s.gemm(false, true, 18, 3, 324, 1, col, 324, dout, 324, 0, dwT, 3)
@@ -554,12 +507,9 @@ func (s *state) firstBackward(img, w int) {
 		return
 	}
 	din := s.ws.InputGrad[img*800 : img*800+800]
-	dcol := s.dcol[w]
-	weights := s.net.params[0:54]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 18, 324, 3, 1, weights, 18, dout, 324, 0, dcol, 324)
-	clear(din)
-	firstCol2im(dcol, din)
+	pad := s.firstGradPad[w]
+	kernels.PadInto(pad, dout, 3, 18, 18, 2, 2)
+	s.direct(din, 2, 20, 20, s.firstFlipped, firstGradOffs, pad, 22)
 }
 
 // bigForward computes big (pool max 6x6 s2, 3x18x18 → 3x7x7) for image img, on worker w.
@@ -625,63 +575,25 @@ func conv2Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv2Col2im adds the 12×36 matrix back into an image, the adjoint of conv2Im2col.
-func conv2Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 3; c++ {
-		image := imageAll[c*49 : c*49+49]
-		col := colAll[c*144 : c*144+144]
-		{
-			// tap (0, 0): output rows [0, 6) and columns [0, 6) read the image
-			d := col[0:36]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*6 : oy*6+6]
-				src := image[oy*7 : oy*7+7]
-				kernels.Add(row[0:6], src[0:6])
-			}
-		}
-		{
-			// tap (0, 1): output rows [0, 6) and columns [0, 6) read the image
-			d := col[36:72]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*6 : oy*6+6]
-				src := image[oy*7 : oy*7+7]
-				kernels.Add(row[0:6], src[1:7])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 6) and columns [0, 6) read the image
-			d := col[72:108]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*6 : oy*6+6]
-				src := image[oy*7+7 : oy*7+14]
-				kernels.Add(row[0:6], src[0:6])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 6) and columns [0, 6) read the image
-			d := col[108:144]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*6 : oy*6+6]
-				src := image[oy*7+7 : oy*7+14]
-				kernels.Add(row[0:6], src[1:7])
-			}
-		}
-	}
-}
+// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv2Offs     = kernels.ConvOffsets(3, 2, 2, 7, 7)
+	conv2GradOffs = kernels.ConvOffsets(2, 2, 2, 8, 8)
+)
 
 // conv2Forward computes conv2 (conv 2 2x2 s1 p0, 3x7x7 → 2x6x6) for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.bigOut[img*147 : img*147+147]
 	out := s.conv2Out[img*72 : img*72+72]
-	col := s.conv2Col[img*432 : img*432+432]
-	conv2Im2col(in, col)
-	weights := s.net.params[57:81]
-	s.gemm(false, false, 2, 36, 12, 1, weights, 12, col, 36, 0, out, 36)
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 3, 7, 7, 0, 0)
+	s.direct(out, 2, 6, 6, s.conv2Packed, conv2Offs, pad, 7)
 	kernels.BiasAct(out, s.net.params[81:83], 2, 36, false)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
+	in := s.bigOut[img*147 : img*147+147]
 	dout := s.conv2Grad[img*72 : img*72+72]
 	db := s.grads[w][81:83]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
@@ -689,19 +601,16 @@ func (s *state) conv2Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*36:f*36+36], ones[:36])
 	}
 	dw := s.grads[w][57:81]
-	// The forward pass kept the im2col matrix.
-	col := s.conv2Col[img*432 : img*432+432]
+	col := s.col[w]
+	conv2Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:24]
 	s.gemm(false, true, 12, 2, 36, 1, col, 36, dout, 36, 0, dwT, 2)
 	kernels.AddTransposed(dw, dwT, 2, 12)
 	din := s.bigGrad[img*147 : img*147+147]
-	dcol := s.dcol[w]
-	weights := s.net.params[57:81]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 12, 36, 2, 1, weights, 12, dout, 36, 0, dcol, 36)
-	clear(din)
-	conv2Col2im(dcol, din)
+	pad := s.conv2GradPad[w]
+	kernels.PadInto(pad, dout, 2, 6, 6, 1, 1)
+	s.direct(din, 3, 7, 7, s.conv2Flipped, conv2GradOffs, pad, 8)
 }
 
 // sigmoid1Forward computes sigmoid1 (sigmoid , 2x6x6 → 2x6x6) for image img, on worker w.

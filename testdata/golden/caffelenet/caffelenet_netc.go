@@ -45,7 +45,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 84220
+	imageFloats = 69820
 	imageInts   = 3680
 	colSize     = 32000
 	privLo      = 0
@@ -177,7 +177,6 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
-	conv1Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
@@ -191,8 +190,14 @@ type state struct {
 	full1Grad        []float32
 	full2Out         []float32
 	full2Grad        []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
+	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
+	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
+	conv1Packed, conv1Flipped []float32
+	conv1Pad, conv1GradPad    [][]float32
+	forwardImages0            func(int, int)
+	backwardImages0           func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -215,20 +220,19 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 11520*batch]
 	s.conv1Grad = ws.Buf[11520*batch : 23040*batch]
-	s.conv1Col = ws.Buf[23040*batch : 37440*batch]
-	s.pool1Out = ws.Buf[37440*batch : 40320*batch]
-	s.pool1Grad = ws.Buf[40320*batch : 43200*batch]
+	s.pool1Out = ws.Buf[23040*batch : 25920*batch]
+	s.pool1Grad = ws.Buf[25920*batch : 28800*batch]
 	s.pool1Arg = ws.Index[0*batch : 2880*batch]
-	s.conv2Out = ws.Buf[43200*batch : 46400*batch]
-	s.conv2Grad = ws.Buf[46400*batch : 49600*batch]
-	s.conv2Col = ws.Buf[49600*batch : 81600*batch]
-	s.pool2Out = ws.Buf[81600*batch : 82400*batch]
-	s.pool2Grad = ws.Buf[82400*batch : 83200*batch]
+	s.conv2Out = ws.Buf[28800*batch : 32000*batch]
+	s.conv2Grad = ws.Buf[32000*batch : 35200*batch]
+	s.conv2Col = ws.Buf[35200*batch : 67200*batch]
+	s.pool2Out = ws.Buf[67200*batch : 68000*batch]
+	s.pool2Grad = ws.Buf[68000*batch : 68800*batch]
 	s.pool2Arg = ws.Index[2880*batch : 3680*batch]
-	s.full1Out = ws.Buf[83200*batch : 83700*batch]
-	s.full1Grad = ws.Buf[83700*batch : 84200*batch]
-	s.full2Out = ws.Buf[84200*batch : 84210*batch]
-	s.full2Grad = ws.Buf[84210*batch : 84220*batch]
+	s.full1Out = ws.Buf[68800*batch : 69300*batch]
+	s.full1Grad = ws.Buf[69300*batch : 69800*batch]
+	s.full2Out = ws.Buf[69800*batch : 69810*batch]
+	s.full2Grad = ws.Buf[69810*batch : 69820*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -243,6 +247,16 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
+	}
+	s.direct = kernels.DirectConvSerial
+	if chunks == 1 {
+		s.direct = kernels.DirectConv
+	}
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(20, 25))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(1, 500))
+	for w := 0; w < chunks; w++ {
+		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(1, 28, 28)))
+		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(20, 32, 32)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -287,6 +301,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 		panic(fmt.Sprintf("caffelenet: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
 	}
 	s.x, s.train = x, train
+	s.packWeights(false)
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
 	s.start(0)
 	s.full1Forward()
@@ -312,6 +327,7 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.packWeights(true)
 	s.start(0)
 	s.full2Backward()
 	s.tick(0, 6, true)
@@ -322,6 +338,16 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 		kernels.Add(g, s.grads[0])
 	}
 	return loss
+}
+
+// packWeights packs the weights of the direct convolutions for the forward pass, or
+// flipped for the input gradients when backward is set.
+func (s *state) packWeights(backward bool) {
+	if backward {
+		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:500], 20, 1, 5, 5, 28)
+		return
+	}
+	kernels.PackDirect(s.conv1Packed, s.net.params[0:500], 20, 25, 24)
 }
 
 // forwardImages0Run runs conv1 … pool2 forward on the images of chunks [lo, hi).
@@ -595,252 +621,25 @@ func conv1Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv1Col2im adds the 25×576 matrix back into an image, the adjoint of conv1Im2col.
-func conv1Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 1; c++ {
-		image := imageAll[c*784 : c*784+784]
-		col := colAll[c*14400 : c*14400+14400]
-		{
-			// tap (0, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[0:576]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (0, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[576:1152]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (0, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[1152:1728]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (0, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[1728:2304]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (0, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[2304:2880]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				kernels.Add(row[0:24], src[4:28])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[2880:3456]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[3456:4032]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (1, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[4032:4608]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (1, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[4608:5184]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (1, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[5184:5760]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				kernels.Add(row[0:24], src[4:28])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[5760:6336]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[6336:6912]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[6912:7488]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (2, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[7488:8064]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (2, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[8064:8640]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				kernels.Add(row[0:24], src[4:28])
-			}
-		}
-		{
-			// tap (3, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[8640:9216]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				kernels.Add(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (3, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[9216:9792]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				kernels.Add(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (3, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[9792:10368]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				kernels.Add(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (3, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[10368:10944]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				kernels.Add(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (3, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[10944:11520]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				kernels.Add(row[0:24], src[4:28])
-			}
-		}
-		{
-			// tap (4, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[11520:12096]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				kernels.Add(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (4, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[12096:12672]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				kernels.Add(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (4, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[12672:13248]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				kernels.Add(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (4, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[13248:13824]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				kernels.Add(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (4, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[13824:14400]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				kernels.Add(row[0:24], src[4:28])
-			}
-		}
-	}
-}
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv1Offs     = kernels.ConvOffsets(1, 5, 5, 28, 28)
+	conv1GradOffs = kernels.ConvOffsets(20, 5, 5, 32, 32)
+)
 
 // conv1Forward computes conv1 (conv 20 5x5 s1 p0, 1x28x28 → 20x24x24) for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	out := s.conv1Out[img*11520 : img*11520+11520]
-	col := s.conv1Col[img*14400 : img*14400+14400]
-	conv1Im2col(in, col)
-	weights := s.net.params[0:500]
-	s.gemm(false, false, 20, 576, 25, 1, weights, 25, col, 576, 0, out, 576)
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 1, 28, 28, 0, 0)
+	s.direct(out, 20, 24, 24, s.conv1Packed, conv1Offs, pad, 28)
 	kernels.BiasAct(out, s.net.params[500:520], 20, 576, false)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
+	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*11520 : img*11520+11520]
 	db := s.grads[w][500:520]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
@@ -848,8 +647,8 @@ func (s *state) conv1Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*576:f*576+576], ones[:576])
 	}
 	dw := s.grads[w][0:500]
-	// The forward pass kept the im2col matrix.
-	col := s.conv1Col[img*14400 : img*14400+14400]
+	col := s.col[w]
+	conv1Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:500]
 	s.gemm(false, true, 25, 20, 576, 1, col, 576, dout, 576, 0, dwT, 20)
@@ -859,12 +658,9 @@ func (s *state) conv1Backward(img, w int) {
 		return
 	}
 	din := s.ws.InputGrad[img*784 : img*784+784]
-	dcol := s.dcol[w]
-	weights := s.net.params[0:500]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 25, 576, 20, 1, weights, 25, dout, 576, 0, dcol, 576)
-	clear(din)
-	conv1Col2im(dcol, din)
+	pad := s.conv1GradPad[w]
+	kernels.PadInto(pad, dout, 20, 24, 24, 4, 4)
+	s.direct(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, pad, 32)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 20x24x24 → 20x12x12) for image img, on worker w.

@@ -48,7 +48,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 268180
+	imageFloats = 56980
 	imageInts   = 5696
 	colSize     = 102400
 	privLo      = 0
@@ -183,26 +183,37 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
-	conv1Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
 	conv2Out         []float32
 	conv2Grad        []float32
-	conv2Col         []float32
 	pool2Out         []float32
 	pool2Grad        []float32
 	pool2Arg         []int32
 	conv3Out         []float32
 	conv3Grad        []float32
-	conv3Col         []float32
 	pool3Out         []float32
 	pool3Grad        []float32
 	pool3Arg         []int32
 	headOut          []float32
 	headGrad         []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
+	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
+	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
+	conv1Packed, conv1Flipped []float32
+	conv1Pad, conv1GradPad    [][]float32
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
+	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient.
+	conv2Packed, conv2Flipped []float32
+	conv2Pad, conv2GradPad    [][]float32
+	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass and
+	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient.
+	conv3Packed, conv3Flipped []float32
+	conv3Pad, conv3GradPad    [][]float32
+	forwardImages0            func(int, int)
+	backwardImages0           func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -225,24 +236,21 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 16384*batch]
 	s.conv1Grad = ws.Buf[16384*batch : 32768*batch]
-	s.conv1Col = ws.Buf[32768*batch : 109568*batch]
-	s.pool1Out = ws.Buf[109568*batch : 113664*batch]
-	s.pool1Grad = ws.Buf[113664*batch : 117760*batch]
+	s.pool1Out = ws.Buf[32768*batch : 36864*batch]
+	s.pool1Grad = ws.Buf[36864*batch : 40960*batch]
 	s.pool1Arg = ws.Index[0*batch : 4096*batch]
-	s.conv2Out = ws.Buf[117760*batch : 122880*batch]
-	s.conv2Grad = ws.Buf[122880*batch : 128000*batch]
-	s.conv2Col = ws.Buf[128000*batch : 230400*batch]
-	s.pool2Out = ws.Buf[230400*batch : 231680*batch]
-	s.pool2Grad = ws.Buf[231680*batch : 232960*batch]
+	s.conv2Out = ws.Buf[40960*batch : 46080*batch]
+	s.conv2Grad = ws.Buf[46080*batch : 51200*batch]
+	s.pool2Out = ws.Buf[51200*batch : 52480*batch]
+	s.pool2Grad = ws.Buf[52480*batch : 53760*batch]
 	s.pool2Arg = ws.Index[4096*batch : 5376*batch]
-	s.conv3Out = ws.Buf[232960*batch : 234240*batch]
-	s.conv3Grad = ws.Buf[234240*batch : 235520*batch]
-	s.conv3Col = ws.Buf[235520*batch : 267520*batch]
-	s.pool3Out = ws.Buf[267520*batch : 267840*batch]
-	s.pool3Grad = ws.Buf[267840*batch : 268160*batch]
+	s.conv3Out = ws.Buf[53760*batch : 55040*batch]
+	s.conv3Grad = ws.Buf[55040*batch : 56320*batch]
+	s.pool3Out = ws.Buf[56320*batch : 56640*batch]
+	s.pool3Grad = ws.Buf[56640*batch : 56960*batch]
 	s.pool3Arg = ws.Index[5376*batch : 5696*batch]
-	s.headOut = ws.Buf[268160*batch : 268170*batch]
-	s.headGrad = ws.Buf[268170*batch : 268180*batch]
+	s.headOut = ws.Buf[56960*batch : 56970*batch]
+	s.headGrad = ws.Buf[56970*batch : 56980*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -257,6 +265,28 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
+	}
+	s.direct = kernels.DirectConvSerial
+	if chunks == 1 {
+		s.direct = kernels.DirectConv
+	}
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(16, 75))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 400))
+	for w := 0; w < chunks; w++ {
+		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(3, 36, 36)))
+		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(16, 36, 36)))
+	}
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(20, 400))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(16, 500))
+	for w := 0; w < chunks; w++ {
+		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(16, 20, 20)))
+		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(20, 20, 20)))
+	}
+	s.conv3Packed = make([]float32, kernels.DirectPackedSize(20, 500))
+	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(20, 500))
+	for w := 0; w < chunks; w++ {
+		s.conv3Pad = append(s.conv3Pad, make([]float32, kernels.DirectSrcSize(20, 12, 12)))
+		s.conv3GradPad = append(s.conv3GradPad, make([]float32, kernels.DirectSrcSize(20, 12, 12)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -301,6 +331,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 		panic(fmt.Sprintf("cifarsmallfinetune: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
 	}
 	s.x, s.train = x, train
+	s.packWeights(false)
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
 	s.start(0)
 	s.headForward()
@@ -324,6 +355,7 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.packWeights(true)
 	s.start(0)
 	s.headBackward()
 	s.tick(0, 9, true)
@@ -332,6 +364,20 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 		kernels.Add(g, s.grads[0])
 	}
 	return loss
+}
+
+// packWeights packs the weights of the direct convolutions for the forward pass, or
+// flipped for the input gradients when backward is set.
+func (s *state) packWeights(backward bool) {
+	if backward {
+		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:1200], 16, 3, 5, 5, 32)
+		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[1216:9216], 20, 16, 5, 5, 16)
+		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[9236:19236], 20, 20, 5, 5, 8)
+		return
+	}
+	kernels.PackDirect(s.conv1Packed, s.net.params[0:1200], 16, 75, 32)
+	kernels.PackDirect(s.conv2Packed, s.net.params[1216:9216], 20, 400, 16)
+	kernels.PackDirect(s.conv3Packed, s.net.params[9236:19236], 20, 500, 8)
 }
 
 // forwardImages0Run runs conv1 … pool3 forward on the images of chunks [lo, hi).
@@ -605,212 +651,25 @@ func conv1Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv1Col2im adds the 75×1024 matrix back into an image, the adjoint of conv1Im2col.
-func conv1Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 3; c++ {
-		image := imageAll[c*1024 : c*1024+1024]
-		col := colAll[c*25600 : c*25600+25600]
-		{
-			// tap (0, 0): output rows [2, 32) and columns [2, 32) read the image
-			d := col[0:1024]
-			for oy := 2; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-			kernels.Add(d[66:1024], image[0:958])
-		}
-		{
-			// tap (0, 1): output rows [2, 32) and columns [1, 32) read the image
-			d := col[1024:2048]
-			for oy := 2; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[65:1024], image[0:959])
-		}
-		{
-			// tap (0, 2): output rows [2, 32) and columns [0, 32) read the image
-			d := col[2048:3072]
-			kernels.Add(d[64:1024], image[0:960])
-		}
-		{
-			// tap (0, 3): output rows [2, 32) and columns [0, 31) read the image
-			d := col[3072:4096]
-			for oy := 2; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[64:1023], image[1:960])
-		}
-		{
-			// tap (0, 4): output rows [2, 32) and columns [0, 30) read the image
-			d := col[4096:5120]
-			for oy := 2; oy < 32; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-			kernels.Add(d[64:1022], image[2:960])
-		}
-		{
-			// tap (1, 0): output rows [1, 32) and columns [2, 32) read the image
-			d := col[5120:6144]
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-			kernels.Add(d[34:1024], image[0:990])
-		}
-		{
-			// tap (1, 1): output rows [1, 32) and columns [1, 32) read the image
-			d := col[6144:7168]
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[33:1024], image[0:991])
-		}
-		{
-			// tap (1, 2): output rows [1, 32) and columns [0, 32) read the image
-			d := col[7168:8192]
-			kernels.Add(d[32:1024], image[0:992])
-		}
-		{
-			// tap (1, 3): output rows [1, 32) and columns [0, 31) read the image
-			d := col[8192:9216]
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[32:1023], image[1:992])
-		}
-		{
-			// tap (1, 4): output rows [1, 32) and columns [0, 30) read the image
-			d := col[9216:10240]
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-			kernels.Add(d[32:1022], image[2:992])
-		}
-		{
-			// tap (2, 0): output rows [0, 32) and columns [2, 32) read the image
-			d := col[10240:11264]
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-			kernels.Add(d[2:1024], image[0:1022])
-		}
-		{
-			// tap (2, 1): output rows [0, 32) and columns [1, 32) read the image
-			d := col[11264:12288]
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[1:1024], image[0:1023])
-		}
-		{
-			// tap (2, 2): output rows [0, 32) and columns [0, 32) read the image
-			d := col[12288:13312]
-			kernels.Add(d[0:1024], image[0:1024])
-		}
-		{
-			// tap (2, 3): output rows [0, 32) and columns [0, 31) read the image
-			d := col[13312:14336]
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[0:1023], image[1:1024])
-		}
-		{
-			// tap (2, 4): output rows [0, 32) and columns [0, 30) read the image
-			d := col[14336:15360]
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-			kernels.Add(d[0:1022], image[2:1024])
-		}
-		{
-			// tap (3, 0): output rows [0, 31) and columns [2, 32) read the image
-			d := col[15360:16384]
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-			kernels.Add(d[2:992], image[32:1022])
-		}
-		{
-			// tap (3, 1): output rows [0, 31) and columns [1, 32) read the image
-			d := col[16384:17408]
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[1:992], image[32:1023])
-		}
-		{
-			// tap (3, 2): output rows [0, 31) and columns [0, 32) read the image
-			d := col[17408:18432]
-			kernels.Add(d[0:992], image[32:1024])
-		}
-		{
-			// tap (3, 3): output rows [0, 31) and columns [0, 31) read the image
-			d := col[18432:19456]
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[0:991], image[33:1024])
-		}
-		{
-			// tap (3, 4): output rows [0, 31) and columns [0, 30) read the image
-			d := col[19456:20480]
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-			kernels.Add(d[0:990], image[34:1024])
-		}
-		{
-			// tap (4, 0): output rows [0, 30) and columns [2, 32) read the image
-			d := col[20480:21504]
-			for oy := 0; oy < 30; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-			kernels.Add(d[2:960], image[64:1022])
-		}
-		{
-			// tap (4, 1): output rows [0, 30) and columns [1, 32) read the image
-			d := col[21504:22528]
-			for oy := 0; oy < 30; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[1:960], image[64:1023])
-		}
-		{
-			// tap (4, 2): output rows [0, 30) and columns [0, 32) read the image
-			d := col[22528:23552]
-			kernels.Add(d[0:960], image[64:1024])
-		}
-		{
-			// tap (4, 3): output rows [0, 30) and columns [0, 31) read the image
-			d := col[23552:24576]
-			for oy := 0; oy < 30; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[0:959], image[65:1024])
-		}
-		{
-			// tap (4, 4): output rows [0, 30) and columns [0, 30) read the image
-			d := col[24576:25600]
-			for oy := 0; oy < 30; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-			kernels.Add(d[0:958], image[66:1024])
-		}
-	}
-}
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv1Offs     = kernels.ConvOffsets(3, 5, 5, 36, 36)
+	conv1GradOffs = kernels.ConvOffsets(16, 5, 5, 36, 36)
+)
 
 // conv1Forward computes conv1 (conv 16 5x5 s1 p2, 3x32x32 → 16x32x32) and the ReLU after it for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	out := s.conv1Out[img*16384 : img*16384+16384]
-	col := s.conv1Col[img*76800 : img*76800+76800]
-	conv1Im2col(in, col)
-	weights := s.net.params[0:1200]
-	s.gemm(false, false, 16, 1024, 75, 1, weights, 75, col, 1024, 0, out, 1024)
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 32, 32, 2, 2)
+	s.direct(out, 16, 32, 32, s.conv1Packed, conv1Offs, pad, 36)
 	kernels.BiasAct(out, s.net.params[1200:1216], 16, 1024, true)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
+	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*16384 : img*16384+16384]
 	kernels.ReluBackward(s.conv1Out[img*16384:img*16384+16384], dout)
 	db := s.grads[w][1200:1216]
@@ -819,8 +678,8 @@ func (s *state) conv1Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
 	dw := s.grads[w][0:1200]
-	// The forward pass kept the im2col matrix.
-	col := s.conv1Col[img*76800 : img*76800+76800]
+	col := s.col[w]
+	conv1Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:1200]
 	s.gemm(false, true, 75, 16, 1024, 1, col, 1024, dout, 1024, 0, dwT, 16)
@@ -830,12 +689,9 @@ func (s *state) conv1Backward(img, w int) {
 		return
 	}
 	din := s.ws.InputGrad[img*3072 : img*3072+3072]
-	dcol := s.dcol[w]
-	weights := s.net.params[0:1200]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 75, 1024, 16, 1, weights, 75, dout, 1024, 0, dcol, 1024)
-	clear(din)
-	conv1Col2im(dcol, din)
+	pad := s.conv1GradPad[w]
+	kernels.PadInto(pad, dout, 16, 32, 32, 2, 2)
+	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, pad, 36)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 16x32x32 → 16x16x16) for image img, on worker w.
@@ -1110,212 +966,25 @@ func conv2Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv2Col2im adds the 400×256 matrix back into an image, the adjoint of conv2Im2col.
-func conv2Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 16; c++ {
-		image := imageAll[c*256 : c*256+256]
-		col := colAll[c*6400 : c*6400+6400]
-		{
-			// tap (0, 0): output rows [2, 16) and columns [2, 16) read the image
-			d := col[0:256]
-			for oy := 2; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-			kernels.Add(d[34:256], image[0:222])
-		}
-		{
-			// tap (0, 1): output rows [2, 16) and columns [1, 16) read the image
-			d := col[256:512]
-			for oy := 2; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[33:256], image[0:223])
-		}
-		{
-			// tap (0, 2): output rows [2, 16) and columns [0, 16) read the image
-			d := col[512:768]
-			kernels.Add(d[32:256], image[0:224])
-		}
-		{
-			// tap (0, 3): output rows [2, 16) and columns [0, 15) read the image
-			d := col[768:1024]
-			for oy := 2; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[32:255], image[1:224])
-		}
-		{
-			// tap (0, 4): output rows [2, 16) and columns [0, 14) read the image
-			d := col[1024:1280]
-			for oy := 2; oy < 16; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-			kernels.Add(d[32:254], image[2:224])
-		}
-		{
-			// tap (1, 0): output rows [1, 16) and columns [2, 16) read the image
-			d := col[1280:1536]
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-			kernels.Add(d[18:256], image[0:238])
-		}
-		{
-			// tap (1, 1): output rows [1, 16) and columns [1, 16) read the image
-			d := col[1536:1792]
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[17:256], image[0:239])
-		}
-		{
-			// tap (1, 2): output rows [1, 16) and columns [0, 16) read the image
-			d := col[1792:2048]
-			kernels.Add(d[16:256], image[0:240])
-		}
-		{
-			// tap (1, 3): output rows [1, 16) and columns [0, 15) read the image
-			d := col[2048:2304]
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[16:255], image[1:240])
-		}
-		{
-			// tap (1, 4): output rows [1, 16) and columns [0, 14) read the image
-			d := col[2304:2560]
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-			kernels.Add(d[16:254], image[2:240])
-		}
-		{
-			// tap (2, 0): output rows [0, 16) and columns [2, 16) read the image
-			d := col[2560:2816]
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-			kernels.Add(d[2:256], image[0:254])
-		}
-		{
-			// tap (2, 1): output rows [0, 16) and columns [1, 16) read the image
-			d := col[2816:3072]
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[1:256], image[0:255])
-		}
-		{
-			// tap (2, 2): output rows [0, 16) and columns [0, 16) read the image
-			d := col[3072:3328]
-			kernels.Add(d[0:256], image[0:256])
-		}
-		{
-			// tap (2, 3): output rows [0, 16) and columns [0, 15) read the image
-			d := col[3328:3584]
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[0:255], image[1:256])
-		}
-		{
-			// tap (2, 4): output rows [0, 16) and columns [0, 14) read the image
-			d := col[3584:3840]
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-			kernels.Add(d[0:254], image[2:256])
-		}
-		{
-			// tap (3, 0): output rows [0, 15) and columns [2, 16) read the image
-			d := col[3840:4096]
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-			kernels.Add(d[2:240], image[16:254])
-		}
-		{
-			// tap (3, 1): output rows [0, 15) and columns [1, 16) read the image
-			d := col[4096:4352]
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[1:240], image[16:255])
-		}
-		{
-			// tap (3, 2): output rows [0, 15) and columns [0, 16) read the image
-			d := col[4352:4608]
-			kernels.Add(d[0:240], image[16:256])
-		}
-		{
-			// tap (3, 3): output rows [0, 15) and columns [0, 15) read the image
-			d := col[4608:4864]
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[0:239], image[17:256])
-		}
-		{
-			// tap (3, 4): output rows [0, 15) and columns [0, 14) read the image
-			d := col[4864:5120]
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-			kernels.Add(d[0:238], image[18:256])
-		}
-		{
-			// tap (4, 0): output rows [0, 14) and columns [2, 16) read the image
-			d := col[5120:5376]
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-			kernels.Add(d[2:224], image[32:254])
-		}
-		{
-			// tap (4, 1): output rows [0, 14) and columns [1, 16) read the image
-			d := col[5376:5632]
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[1:224], image[32:255])
-		}
-		{
-			// tap (4, 2): output rows [0, 14) and columns [0, 16) read the image
-			d := col[5632:5888]
-			kernels.Add(d[0:224], image[32:256])
-		}
-		{
-			// tap (4, 3): output rows [0, 14) and columns [0, 15) read the image
-			d := col[5888:6144]
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[0:223], image[33:256])
-		}
-		{
-			// tap (4, 4): output rows [0, 14) and columns [0, 14) read the image
-			d := col[6144:6400]
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-			kernels.Add(d[0:222], image[34:256])
-		}
-	}
-}
+// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv2Offs     = kernels.ConvOffsets(16, 5, 5, 20, 20)
+	conv2GradOffs = kernels.ConvOffsets(20, 5, 5, 20, 20)
+)
 
 // conv2Forward computes conv2 (conv 20 5x5 s1 p2, 16x16x16 → 20x16x16) and the ReLU after it for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.pool1Out[img*4096 : img*4096+4096]
 	out := s.conv2Out[img*5120 : img*5120+5120]
-	col := s.conv2Col[img*102400 : img*102400+102400]
-	conv2Im2col(in, col)
-	weights := s.net.params[1216:9216]
-	s.gemm(false, false, 20, 256, 400, 1, weights, 400, col, 256, 0, out, 256)
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 16, 16, 16, 2, 2)
+	s.direct(out, 20, 16, 16, s.conv2Packed, conv2Offs, pad, 20)
 	kernels.BiasAct(out, s.net.params[9216:9236], 20, 256, true)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
+	in := s.pool1Out[img*4096 : img*4096+4096]
 	dout := s.conv2Grad[img*5120 : img*5120+5120]
 	kernels.ReluBackward(s.conv2Out[img*5120:img*5120+5120], dout)
 	db := s.grads[w][9216:9236]
@@ -1324,19 +993,16 @@ func (s *state) conv2Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
 	dw := s.grads[w][1216:9216]
-	// The forward pass kept the im2col matrix.
-	col := s.conv2Col[img*102400 : img*102400+102400]
+	col := s.col[w]
+	conv2Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:8000]
 	s.gemm(false, true, 400, 20, 256, 1, col, 256, dout, 256, 0, dwT, 20)
 	kernels.AddTransposed(dw, dwT, 20, 400)
 	din := s.pool1Grad[img*4096 : img*4096+4096]
-	dcol := s.dcol[w]
-	weights := s.net.params[1216:9216]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 400, 256, 20, 1, weights, 400, dout, 256, 0, dcol, 256)
-	clear(din)
-	conv2Col2im(dcol, din)
+	pad := s.conv2GradPad[w]
+	kernels.PadInto(pad, dout, 20, 16, 16, 2, 2)
+	s.direct(din, 16, 16, 16, s.conv2Flipped, conv2GradOffs, pad, 20)
 }
 
 // pool2Forward computes pool2 (pool max 2x2 s2, 20x16x16 → 20x8x8) for image img, on worker w.
@@ -1611,212 +1277,25 @@ func conv3Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv3Col2im adds the 500×64 matrix back into an image, the adjoint of conv3Im2col.
-func conv3Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 20; c++ {
-		image := imageAll[c*64 : c*64+64]
-		col := colAll[c*1600 : c*1600+1600]
-		{
-			// tap (0, 0): output rows [2, 8) and columns [2, 8) read the image
-			d := col[0:64]
-			for oy := 2; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-			kernels.Add(d[18:64], image[0:46])
-		}
-		{
-			// tap (0, 1): output rows [2, 8) and columns [1, 8) read the image
-			d := col[64:128]
-			for oy := 2; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[17:64], image[0:47])
-		}
-		{
-			// tap (0, 2): output rows [2, 8) and columns [0, 8) read the image
-			d := col[128:192]
-			kernels.Add(d[16:64], image[0:48])
-		}
-		{
-			// tap (0, 3): output rows [2, 8) and columns [0, 7) read the image
-			d := col[192:256]
-			for oy := 2; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[16:63], image[1:48])
-		}
-		{
-			// tap (0, 4): output rows [2, 8) and columns [0, 6) read the image
-			d := col[256:320]
-			for oy := 2; oy < 8; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-			kernels.Add(d[16:62], image[2:48])
-		}
-		{
-			// tap (1, 0): output rows [1, 8) and columns [2, 8) read the image
-			d := col[320:384]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-			kernels.Add(d[10:64], image[0:54])
-		}
-		{
-			// tap (1, 1): output rows [1, 8) and columns [1, 8) read the image
-			d := col[384:448]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[9:64], image[0:55])
-		}
-		{
-			// tap (1, 2): output rows [1, 8) and columns [0, 8) read the image
-			d := col[448:512]
-			kernels.Add(d[8:64], image[0:56])
-		}
-		{
-			// tap (1, 3): output rows [1, 8) and columns [0, 7) read the image
-			d := col[512:576]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[8:63], image[1:56])
-		}
-		{
-			// tap (1, 4): output rows [1, 8) and columns [0, 6) read the image
-			d := col[576:640]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-			kernels.Add(d[8:62], image[2:56])
-		}
-		{
-			// tap (2, 0): output rows [0, 8) and columns [2, 8) read the image
-			d := col[640:704]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-			kernels.Add(d[2:64], image[0:62])
-		}
-		{
-			// tap (2, 1): output rows [0, 8) and columns [1, 8) read the image
-			d := col[704:768]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:64], image[0:63])
-		}
-		{
-			// tap (2, 2): output rows [0, 8) and columns [0, 8) read the image
-			d := col[768:832]
-			kernels.Add(d[0:64], image[0:64])
-		}
-		{
-			// tap (2, 3): output rows [0, 8) and columns [0, 7) read the image
-			d := col[832:896]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:63], image[1:64])
-		}
-		{
-			// tap (2, 4): output rows [0, 8) and columns [0, 6) read the image
-			d := col[896:960]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-			kernels.Add(d[0:62], image[2:64])
-		}
-		{
-			// tap (3, 0): output rows [0, 7) and columns [2, 8) read the image
-			d := col[960:1024]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-			kernels.Add(d[2:56], image[8:62])
-		}
-		{
-			// tap (3, 1): output rows [0, 7) and columns [1, 8) read the image
-			d := col[1024:1088]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:56], image[8:63])
-		}
-		{
-			// tap (3, 2): output rows [0, 7) and columns [0, 8) read the image
-			d := col[1088:1152]
-			kernels.Add(d[0:56], image[8:64])
-		}
-		{
-			// tap (3, 3): output rows [0, 7) and columns [0, 7) read the image
-			d := col[1152:1216]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:55], image[9:64])
-		}
-		{
-			// tap (3, 4): output rows [0, 7) and columns [0, 6) read the image
-			d := col[1216:1280]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-			kernels.Add(d[0:54], image[10:64])
-		}
-		{
-			// tap (4, 0): output rows [0, 6) and columns [2, 8) read the image
-			d := col[1280:1344]
-			for oy := 0; oy < 6; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-			kernels.Add(d[2:48], image[16:62])
-		}
-		{
-			// tap (4, 1): output rows [0, 6) and columns [1, 8) read the image
-			d := col[1344:1408]
-			for oy := 0; oy < 6; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:48], image[16:63])
-		}
-		{
-			// tap (4, 2): output rows [0, 6) and columns [0, 8) read the image
-			d := col[1408:1472]
-			kernels.Add(d[0:48], image[16:64])
-		}
-		{
-			// tap (4, 3): output rows [0, 6) and columns [0, 7) read the image
-			d := col[1472:1536]
-			for oy := 0; oy < 6; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:47], image[17:64])
-		}
-		{
-			// tap (4, 4): output rows [0, 6) and columns [0, 6) read the image
-			d := col[1536:1600]
-			for oy := 0; oy < 6; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-			kernels.Add(d[0:46], image[18:64])
-		}
-	}
-}
+// conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv3Offs     = kernels.ConvOffsets(20, 5, 5, 12, 12)
+	conv3GradOffs = kernels.ConvOffsets(20, 5, 5, 12, 12)
+)
 
 // conv3Forward computes conv3 (conv 20 5x5 s1 p2, 20x8x8 → 20x8x8) and the ReLU after it for image img, on worker w.
 func (s *state) conv3Forward(img, w int) {
 	in := s.pool2Out[img*1280 : img*1280+1280]
 	out := s.conv3Out[img*1280 : img*1280+1280]
-	col := s.conv3Col[img*32000 : img*32000+32000]
-	conv3Im2col(in, col)
-	weights := s.net.params[9236:19236]
-	s.gemm(false, false, 20, 64, 500, 1, weights, 500, col, 64, 0, out, 64)
+	pad := s.conv3Pad[w]
+	kernels.PadInto(pad, in, 20, 8, 8, 2, 2)
+	s.direct(out, 20, 8, 8, s.conv3Packed, conv3Offs, pad, 12)
 	kernels.BiasAct(out, s.net.params[19236:19256], 20, 64, true)
 }
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
+	in := s.pool2Out[img*1280 : img*1280+1280]
 	dout := s.conv3Grad[img*1280 : img*1280+1280]
 	kernels.ReluBackward(s.conv3Out[img*1280:img*1280+1280], dout)
 	db := s.grads[w][19236:19256]
@@ -1825,19 +1304,16 @@ func (s *state) conv3Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][9236:19236]
-	// The forward pass kept the im2col matrix.
-	col := s.conv3Col[img*32000 : img*32000+32000]
+	col := s.col[w]
+	conv3Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:10000]
 	s.gemm(false, true, 500, 20, 64, 1, col, 64, dout, 64, 0, dwT, 20)
 	kernels.AddTransposed(dw, dwT, 20, 500)
 	din := s.pool2Grad[img*1280 : img*1280+1280]
-	dcol := s.dcol[w]
-	weights := s.net.params[9236:19236]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 500, 64, 20, 1, weights, 500, dout, 64, 0, dcol, 64)
-	clear(din)
-	conv3Col2im(dcol, din)
+	pad := s.conv3GradPad[w]
+	kernels.PadInto(pad, dout, 20, 8, 8, 2, 2)
+	s.direct(din, 20, 8, 8, s.conv3Flipped, conv3GradOffs, pad, 12)
 }
 
 // pool3Forward computes pool3 (pool max 2x2 s2, 20x8x8 → 20x4x4) for image img, on worker w.

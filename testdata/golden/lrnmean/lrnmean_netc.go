@@ -44,7 +44,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 5960
+	imageFloats = 4232
 	imageInts   = 128
 	colSize     = 1728
 	privLo      = 0
@@ -157,7 +157,6 @@ type state struct {
 	meansub1Grad     []float32
 	conv1Out         []float32
 	conv1Grad        []float32
-	conv1Col         []float32
 	norm1Out         []float32
 	norm1Grad        []float32
 	norm1Aux         []float32
@@ -168,8 +167,14 @@ type state struct {
 	pool1Arg         []int32
 	full1Out         []float32
 	full1Grad        []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
+	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
+	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
+	conv1Packed, conv1Flipped []float32
+	conv1Pad, conv1GradPad    [][]float32
+	forwardImages0            func(int, int)
+	backwardImages0           func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -194,17 +199,16 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	s.meansub1Grad = ws.Buf[192*batch : 384*batch]
 	s.conv1Out = ws.Buf[384*batch : 896*batch]
 	s.conv1Grad = ws.Buf[896*batch : 1408*batch]
-	s.conv1Col = ws.Buf[1408*batch : 3136*batch]
-	s.norm1Out = ws.Buf[3136*batch : 3648*batch]
-	s.norm1Grad = ws.Buf[3648*batch : 4160*batch]
-	s.norm1Aux = ws.Buf[4160*batch : 4672*batch]
-	s.relu1Out = ws.Buf[4672*batch : 5184*batch]
-	s.relu1Grad = ws.Buf[5184*batch : 5696*batch]
-	s.pool1Out = ws.Buf[5696*batch : 5824*batch]
-	s.pool1Grad = ws.Buf[5824*batch : 5952*batch]
+	s.norm1Out = ws.Buf[1408*batch : 1920*batch]
+	s.norm1Grad = ws.Buf[1920*batch : 2432*batch]
+	s.norm1Aux = ws.Buf[2432*batch : 2944*batch]
+	s.relu1Out = ws.Buf[2944*batch : 3456*batch]
+	s.relu1Grad = ws.Buf[3456*batch : 3968*batch]
+	s.pool1Out = ws.Buf[3968*batch : 4096*batch]
+	s.pool1Grad = ws.Buf[4096*batch : 4224*batch]
 	s.pool1Arg = ws.Index[0*batch : 128*batch]
-	s.full1Out = ws.Buf[5952*batch : 5956*batch]
-	s.full1Grad = ws.Buf[5956*batch : 5960*batch]
+	s.full1Out = ws.Buf[4224*batch : 4228*batch]
+	s.full1Grad = ws.Buf[4228*batch : 4232*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -219,6 +223,16 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
+	}
+	s.direct = kernels.DirectConvSerial
+	if chunks == 1 {
+		s.direct = kernels.DirectConv
+	}
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(8, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 72))
+	for w := 0; w < chunks; w++ {
+		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(3, 10, 10)))
+		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(8, 10, 10)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -263,6 +277,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 		panic(fmt.Sprintf("lrnmean: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
 	}
 	s.x, s.train = x, train
+	s.packWeights(false)
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
 	s.start(0)
 	s.full1Forward()
@@ -286,6 +301,7 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.packWeights(true)
 	s.start(0)
 	s.full1Backward()
 	s.tick(0, 5, true)
@@ -294,6 +310,16 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 		kernels.Add(g, s.grads[0])
 	}
 	return loss
+}
+
+// packWeights packs the weights of the direct convolutions for the forward pass, or
+// flipped for the input gradients when backward is set.
+func (s *state) packWeights(backward bool) {
+	if backward {
+		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:216], 8, 3, 3, 3, 8)
+		return
+	}
+	kernels.PackDirect(s.conv1Packed, s.net.params[0:216], 8, 27, 8)
 }
 
 // forwardImages0Run runs meansub1 … pool1 forward on the images of chunks [lo, hi).
@@ -444,90 +470,25 @@ func conv1Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv1Col2im adds the 27×64 matrix back into an image, the adjoint of conv1Im2col.
-func conv1Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 3; c++ {
-		image := imageAll[c*64 : c*64+64]
-		col := colAll[c*576 : c*576+576]
-		{
-			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
-			d := col[0:64]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[9:64], image[0:55])
-		}
-		{
-			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
-			d := col[64:128]
-			kernels.Add(d[8:64], image[0:56])
-		}
-		{
-			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
-			d := col[128:192]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[8:63], image[1:56])
-		}
-		{
-			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
-			d := col[192:256]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:64], image[0:63])
-		}
-		{
-			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
-			d := col[256:320]
-			kernels.Add(d[0:64], image[0:64])
-		}
-		{
-			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
-			d := col[320:384]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:63], image[1:64])
-		}
-		{
-			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
-			d := col[384:448]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:56], image[8:63])
-		}
-		{
-			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
-			d := col[448:512]
-			kernels.Add(d[0:56], image[8:64])
-		}
-		{
-			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
-			d := col[512:576]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:55], image[9:64])
-		}
-	}
-}
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv1Offs     = kernels.ConvOffsets(3, 3, 3, 10, 10)
+	conv1GradOffs = kernels.ConvOffsets(8, 3, 3, 10, 10)
+)
 
 // conv1Forward computes conv1 (conv 8 3x3 s1 p1, 3x8x8 → 8x8x8) for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.meansub1Out[img*192 : img*192+192]
 	out := s.conv1Out[img*512 : img*512+512]
-	col := s.conv1Col[img*1728 : img*1728+1728]
-	conv1Im2col(in, col)
-	weights := s.net.params[0:216]
-	s.gemm(false, false, 8, 64, 27, 1, weights, 27, col, 64, 0, out, 64)
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
+	s.direct(out, 8, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
 	kernels.BiasAct(out, s.net.params[216:224], 8, 64, false)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
+	in := s.meansub1Out[img*192 : img*192+192]
 	dout := s.conv1Grad[img*512 : img*512+512]
 	db := s.grads[w][216:224]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
@@ -535,8 +496,8 @@ func (s *state) conv1Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][0:216]
-	// The forward pass kept the im2col matrix.
-	col := s.conv1Col[img*1728 : img*1728+1728]
+	col := s.col[w]
+	conv1Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:216]
 	s.gemm(false, true, 27, 8, 64, 1, col, 64, dout, 64, 0, dwT, 8)
@@ -546,12 +507,9 @@ func (s *state) conv1Backward(img, w int) {
 		return
 	}
 	din := s.meansub1Grad[img*192 : img*192+192]
-	dcol := s.dcol[w]
-	weights := s.net.params[0:216]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 27, 64, 8, 1, weights, 27, dout, 64, 0, dcol, 64)
-	clear(din)
-	conv1Col2im(dcol, din)
+	pad := s.conv1GradPad[w]
+	kernels.PadInto(pad, dout, 8, 8, 8, 1, 1)
+	s.direct(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, pad, 10)
 }
 
 // norm1Forward computes norm1 (norm size5 alpha0.0001 beta0.75 k1, 8x8x8 → 8x8x8) for image img, on worker w.

@@ -54,7 +54,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 237908
+	imageFloats = 60500
 	imageInts   = 3360
 	colSize     = 92160
 	privLo      = 0
@@ -219,35 +219,55 @@ type state struct {
 	col, dcol, grads [][]float32
 	conv1Out         []float32
 	conv1Grad        []float32
-	conv1Col         []float32
 	conv2Out         []float32
 	conv2Grad        []float32
-	conv2Col         []float32
 	pool1Out         []float32
 	pool1Grad        []float32
 	pool1Arg         []int32
 	conv3Out         []float32
 	conv3Grad        []float32
-	conv3Col         []float32
 	conv4Out         []float32
 	conv4Grad        []float32
-	conv4Col         []float32
 	pool2Out         []float32
 	pool2Grad        []float32
 	pool2Arg         []int32
 	conv5Out         []float32
 	conv5Grad        []float32
-	conv5Col         []float32
 	conv6Out         []float32
 	conv6Grad        []float32
-	conv6Col         []float32
 	pool3Out         []float32
 	pool3Grad        []float32
 	pool3Arg         []int32
 	full1Out         []float32
 	full1Grad        []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
+	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
+	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
+	conv1Packed, conv1Flipped []float32
+	conv1Pad, conv1GradPad    [][]float32
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
+	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient.
+	conv2Packed, conv2Flipped []float32
+	conv2Pad, conv2GradPad    [][]float32
+	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass and
+	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient.
+	conv3Packed, conv3Flipped []float32
+	conv3Pad, conv3GradPad    [][]float32
+	// conv4Packed and conv4Flipped are conv4's weights packed for the forward pass and
+	// the input gradient; conv4Pad and conv4GradPad each worker's padded input and output gradient.
+	conv4Packed, conv4Flipped []float32
+	conv4Pad, conv4GradPad    [][]float32
+	// conv5Packed and conv5Flipped are conv5's weights packed for the forward pass and
+	// the input gradient; conv5Pad and conv5GradPad each worker's padded input and output gradient.
+	conv5Packed, conv5Flipped []float32
+	conv5Pad, conv5GradPad    [][]float32
+	// conv6Packed and conv6Flipped are conv6's weights packed for the forward pass and
+	// the input gradient; conv6Pad and conv6GradPad each worker's padded input and output gradient.
+	conv6Packed, conv6Flipped []float32
+	conv6Pad, conv6GradPad    [][]float32
+	forwardImages0            func(int, int)
+	backwardImages0           func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -270,33 +290,27 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	ws.Workers = chunks
 	s.conv1Out = ws.Buf[0*batch : 10240*batch]
 	s.conv1Grad = ws.Buf[10240*batch : 20480*batch]
-	s.conv1Col = ws.Buf[20480*batch : 48128*batch]
-	s.conv2Out = ws.Buf[48128*batch : 58368*batch]
-	s.conv2Grad = ws.Buf[58368*batch : 68608*batch]
-	s.conv2Col = ws.Buf[68608*batch : 160768*batch]
-	s.pool1Out = ws.Buf[160768*batch : 163328*batch]
-	s.pool1Grad = ws.Buf[163328*batch : 165888*batch]
+	s.conv2Out = ws.Buf[20480*batch : 30720*batch]
+	s.conv2Grad = ws.Buf[30720*batch : 40960*batch]
+	s.pool1Out = ws.Buf[40960*batch : 43520*batch]
+	s.pool1Grad = ws.Buf[43520*batch : 46080*batch]
 	s.pool1Arg = ws.Index[0*batch : 2560*batch]
-	s.conv3Out = ws.Buf[165888*batch : 168448*batch]
-	s.conv3Grad = ws.Buf[168448*batch : 171008*batch]
-	s.conv3Col = ws.Buf[171008*batch : 194048*batch]
-	s.conv4Out = ws.Buf[194048*batch : 196608*batch]
-	s.conv4Grad = ws.Buf[196608*batch : 199168*batch]
-	s.conv4Col = ws.Buf[199168*batch : 222208*batch]
-	s.pool2Out = ws.Buf[222208*batch : 222848*batch]
-	s.pool2Grad = ws.Buf[222848*batch : 223488*batch]
+	s.conv3Out = ws.Buf[46080*batch : 48640*batch]
+	s.conv3Grad = ws.Buf[48640*batch : 51200*batch]
+	s.conv4Out = ws.Buf[51200*batch : 53760*batch]
+	s.conv4Grad = ws.Buf[53760*batch : 56320*batch]
+	s.pool2Out = ws.Buf[56320*batch : 56960*batch]
+	s.pool2Grad = ws.Buf[56960*batch : 57600*batch]
 	s.pool2Arg = ws.Index[2560*batch : 3200*batch]
-	s.conv5Out = ws.Buf[223488*batch : 224128*batch]
-	s.conv5Grad = ws.Buf[224128*batch : 224768*batch]
-	s.conv5Col = ws.Buf[224768*batch : 230528*batch]
-	s.conv6Out = ws.Buf[230528*batch : 231168*batch]
-	s.conv6Grad = ws.Buf[231168*batch : 231808*batch]
-	s.conv6Col = ws.Buf[231808*batch : 237568*batch]
-	s.pool3Out = ws.Buf[237568*batch : 237728*batch]
-	s.pool3Grad = ws.Buf[237728*batch : 237888*batch]
+	s.conv5Out = ws.Buf[57600*batch : 58240*batch]
+	s.conv5Grad = ws.Buf[58240*batch : 58880*batch]
+	s.conv6Out = ws.Buf[58880*batch : 59520*batch]
+	s.conv6Grad = ws.Buf[59520*batch : 60160*batch]
+	s.pool3Out = ws.Buf[60160*batch : 60320*batch]
+	s.pool3Grad = ws.Buf[60320*batch : 60480*batch]
 	s.pool3Arg = ws.Index[3200*batch : 3360*batch]
-	s.full1Out = ws.Buf[237888*batch : 237898*batch]
-	s.full1Grad = ws.Buf[237898*batch : 237908*batch]
+	s.full1Out = ws.Buf[60480*batch : 60490*batch]
+	s.full1Grad = ws.Buf[60490*batch : 60500*batch]
 	rest := ws.Buf[batch*imageFloats:]
 	take := func(size int) []float32 {
 		b := rest[:size][:size:size]
@@ -311,6 +325,46 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
+	}
+	s.direct = kernels.DirectConvSerial
+	if chunks == 1 {
+		s.direct = kernels.DirectConv
+	}
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(10, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 90))
+	for w := 0; w < chunks; w++ {
+		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(3, 34, 34)))
+		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
+	}
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	for w := 0; w < chunks; w++ {
+		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
+		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
+	}
+	s.conv3Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	for w := 0; w < chunks; w++ {
+		s.conv3Pad = append(s.conv3Pad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
+		s.conv3GradPad = append(s.conv3GradPad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
+	}
+	s.conv4Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv4Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	for w := 0; w < chunks; w++ {
+		s.conv4Pad = append(s.conv4Pad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
+		s.conv4GradPad = append(s.conv4GradPad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
+	}
+	s.conv5Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv5Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	for w := 0; w < chunks; w++ {
+		s.conv5Pad = append(s.conv5Pad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
+		s.conv5GradPad = append(s.conv5GradPad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
+	}
+	s.conv6Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv6Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	for w := 0; w < chunks; w++ {
+		s.conv6Pad = append(s.conv6Pad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
+		s.conv6GradPad = append(s.conv6GradPad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -355,6 +409,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 		panic(fmt.Sprintf("vggstyle: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
 	}
 	s.x, s.train = x, train
+	s.packWeights(false)
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
 	s.start(0)
 	s.full1Forward()
@@ -378,6 +433,7 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
+	s.packWeights(true)
 	s.start(0)
 	s.full1Backward()
 	s.tick(0, 15, true)
@@ -386,6 +442,26 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 		kernels.Add(g, s.grads[0])
 	}
 	return loss
+}
+
+// packWeights packs the weights of the direct convolutions for the forward pass, or
+// flipped for the input gradients when backward is set.
+func (s *state) packWeights(backward bool) {
+	if backward {
+		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:270], 10, 3, 3, 3, 32)
+		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[280:1180], 10, 10, 3, 3, 32)
+		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[1190:2090], 10, 10, 3, 3, 16)
+		kernels.PackDirectFlipped(s.conv4Flipped, s.net.params[2100:3000], 10, 10, 3, 3, 16)
+		kernels.PackDirectFlipped(s.conv5Flipped, s.net.params[3010:3910], 10, 10, 3, 3, 8)
+		kernels.PackDirectFlipped(s.conv6Flipped, s.net.params[3920:4820], 10, 10, 3, 3, 8)
+		return
+	}
+	kernels.PackDirect(s.conv1Packed, s.net.params[0:270], 10, 27, 32)
+	kernels.PackDirect(s.conv2Packed, s.net.params[280:1180], 10, 90, 32)
+	kernels.PackDirect(s.conv3Packed, s.net.params[1190:2090], 10, 90, 16)
+	kernels.PackDirect(s.conv4Packed, s.net.params[2100:3000], 10, 90, 16)
+	kernels.PackDirect(s.conv5Packed, s.net.params[3010:3910], 10, 90, 8)
+	kernels.PackDirect(s.conv6Packed, s.net.params[3920:4820], 10, 90, 8)
 }
 
 // forwardImages0Run runs conv1 … pool3 forward on the images of chunks [lo, hi).
@@ -527,90 +603,25 @@ func conv1Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv1Col2im adds the 27×1024 matrix back into an image, the adjoint of conv1Im2col.
-func conv1Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 3; c++ {
-		image := imageAll[c*1024 : c*1024+1024]
-		col := colAll[c*9216 : c*9216+9216]
-		{
-			// tap (0, 0): output rows [1, 32) and columns [1, 32) read the image
-			d := col[0:1024]
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[33:1024], image[0:991])
-		}
-		{
-			// tap (0, 1): output rows [1, 32) and columns [0, 32) read the image
-			d := col[1024:2048]
-			kernels.Add(d[32:1024], image[0:992])
-		}
-		{
-			// tap (0, 2): output rows [1, 32) and columns [0, 31) read the image
-			d := col[2048:3072]
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[32:1023], image[1:992])
-		}
-		{
-			// tap (1, 0): output rows [0, 32) and columns [1, 32) read the image
-			d := col[3072:4096]
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[1:1024], image[0:1023])
-		}
-		{
-			// tap (1, 1): output rows [0, 32) and columns [0, 32) read the image
-			d := col[4096:5120]
-			kernels.Add(d[0:1024], image[0:1024])
-		}
-		{
-			// tap (1, 2): output rows [0, 32) and columns [0, 31) read the image
-			d := col[5120:6144]
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[0:1023], image[1:1024])
-		}
-		{
-			// tap (2, 0): output rows [0, 31) and columns [1, 32) read the image
-			d := col[6144:7168]
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[1:992], image[32:1023])
-		}
-		{
-			// tap (2, 1): output rows [0, 31) and columns [0, 32) read the image
-			d := col[7168:8192]
-			kernels.Add(d[0:992], image[32:1024])
-		}
-		{
-			// tap (2, 2): output rows [0, 31) and columns [0, 31) read the image
-			d := col[8192:9216]
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[0:991], image[33:1024])
-		}
-	}
-}
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv1Offs     = kernels.ConvOffsets(3, 3, 3, 34, 34)
+	conv1GradOffs = kernels.ConvOffsets(10, 3, 3, 34, 34)
+)
 
 // conv1Forward computes conv1 (conv 10 3x3 s1 p1, 3x32x32 → 10x32x32) and the ReLU after it for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	out := s.conv1Out[img*10240 : img*10240+10240]
-	col := s.conv1Col[img*27648 : img*27648+27648]
-	conv1Im2col(in, col)
-	weights := s.net.params[0:270]
-	s.gemm(false, false, 10, 1024, 27, 1, weights, 27, col, 1024, 0, out, 1024)
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
+	s.direct(out, 10, 32, 32, s.conv1Packed, conv1Offs, pad, 34)
 	kernels.BiasAct(out, s.net.params[270:280], 10, 1024, true)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
+	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*10240 : img*10240+10240]
 	kernels.ReluBackward(s.conv1Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][270:280]
@@ -619,8 +630,8 @@ func (s *state) conv1Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
 	dw := s.grads[w][0:270]
-	// The forward pass kept the im2col matrix.
-	col := s.conv1Col[img*27648 : img*27648+27648]
+	col := s.col[w]
+	conv1Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:270]
 	s.gemm(false, true, 27, 10, 1024, 1, col, 1024, dout, 1024, 0, dwT, 10)
@@ -630,12 +641,9 @@ func (s *state) conv1Backward(img, w int) {
 		return
 	}
 	din := s.ws.InputGrad[img*3072 : img*3072+3072]
-	dcol := s.dcol[w]
-	weights := s.net.params[0:270]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 27, 1024, 10, 1, weights, 27, dout, 1024, 0, dcol, 1024)
-	clear(din)
-	conv1Col2im(dcol, din)
+	pad := s.conv1GradPad[w]
+	kernels.PadInto(pad, dout, 10, 32, 32, 1, 1)
+	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, pad, 34)
 }
 
 // conv2Im2col lays out an image (10x32x32) as the 90×1024 matrix whose row (c·3 + ki)·3 + kj
@@ -721,90 +729,25 @@ func conv2Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv2Col2im adds the 90×1024 matrix back into an image, the adjoint of conv2Im2col.
-func conv2Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*1024 : c*1024+1024]
-		col := colAll[c*9216 : c*9216+9216]
-		{
-			// tap (0, 0): output rows [1, 32) and columns [1, 32) read the image
-			d := col[0:1024]
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[33:1024], image[0:991])
-		}
-		{
-			// tap (0, 1): output rows [1, 32) and columns [0, 32) read the image
-			d := col[1024:2048]
-			kernels.Add(d[32:1024], image[0:992])
-		}
-		{
-			// tap (0, 2): output rows [1, 32) and columns [0, 31) read the image
-			d := col[2048:3072]
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[32:1023], image[1:992])
-		}
-		{
-			// tap (1, 0): output rows [0, 32) and columns [1, 32) read the image
-			d := col[3072:4096]
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[1:1024], image[0:1023])
-		}
-		{
-			// tap (1, 1): output rows [0, 32) and columns [0, 32) read the image
-			d := col[4096:5120]
-			kernels.Add(d[0:1024], image[0:1024])
-		}
-		{
-			// tap (1, 2): output rows [0, 32) and columns [0, 31) read the image
-			d := col[5120:6144]
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[0:1023], image[1:1024])
-		}
-		{
-			// tap (2, 0): output rows [0, 31) and columns [1, 32) read the image
-			d := col[6144:7168]
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-			kernels.Add(d[1:992], image[32:1023])
-		}
-		{
-			// tap (2, 1): output rows [0, 31) and columns [0, 32) read the image
-			d := col[7168:8192]
-			kernels.Add(d[0:992], image[32:1024])
-		}
-		{
-			// tap (2, 2): output rows [0, 31) and columns [0, 31) read the image
-			d := col[8192:9216]
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-			kernels.Add(d[0:991], image[33:1024])
-		}
-	}
-}
+// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv2Offs     = kernels.ConvOffsets(10, 3, 3, 34, 34)
+	conv2GradOffs = kernels.ConvOffsets(10, 3, 3, 34, 34)
+)
 
 // conv2Forward computes conv2 (conv 10 3x3 s1 p1, 10x32x32 → 10x32x32) and the ReLU after it for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.conv1Out[img*10240 : img*10240+10240]
 	out := s.conv2Out[img*10240 : img*10240+10240]
-	col := s.conv2Col[img*92160 : img*92160+92160]
-	conv2Im2col(in, col)
-	weights := s.net.params[280:1180]
-	s.gemm(false, false, 10, 1024, 90, 1, weights, 90, col, 1024, 0, out, 1024)
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 10, 32, 32, 1, 1)
+	s.direct(out, 10, 32, 32, s.conv2Packed, conv2Offs, pad, 34)
 	kernels.BiasAct(out, s.net.params[1180:1190], 10, 1024, true)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
+	in := s.conv1Out[img*10240 : img*10240+10240]
 	dout := s.conv2Grad[img*10240 : img*10240+10240]
 	kernels.ReluBackward(s.conv2Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][1180:1190]
@@ -813,19 +756,16 @@ func (s *state) conv2Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
 	dw := s.grads[w][280:1180]
-	// The forward pass kept the im2col matrix.
-	col := s.conv2Col[img*92160 : img*92160+92160]
+	col := s.col[w]
+	conv2Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 1024, 1, col, 1024, dout, 1024, 0, dwT, 10)
 	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv1Grad[img*10240 : img*10240+10240]
-	dcol := s.dcol[w]
-	weights := s.net.params[280:1180]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 90, 1024, 10, 1, weights, 90, dout, 1024, 0, dcol, 1024)
-	clear(din)
-	conv2Col2im(dcol, din)
+	pad := s.conv2GradPad[w]
+	kernels.PadInto(pad, dout, 10, 32, 32, 1, 1)
+	s.direct(din, 10, 32, 32, s.conv2Flipped, conv2GradOffs, pad, 34)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 10x32x32 → 10x16x16) for image img, on worker w.
@@ -956,90 +896,25 @@ func conv3Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv3Col2im adds the 90×256 matrix back into an image, the adjoint of conv3Im2col.
-func conv3Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*256 : c*256+256]
-		col := colAll[c*2304 : c*2304+2304]
-		{
-			// tap (0, 0): output rows [1, 16) and columns [1, 16) read the image
-			d := col[0:256]
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[17:256], image[0:239])
-		}
-		{
-			// tap (0, 1): output rows [1, 16) and columns [0, 16) read the image
-			d := col[256:512]
-			kernels.Add(d[16:256], image[0:240])
-		}
-		{
-			// tap (0, 2): output rows [1, 16) and columns [0, 15) read the image
-			d := col[512:768]
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[16:255], image[1:240])
-		}
-		{
-			// tap (1, 0): output rows [0, 16) and columns [1, 16) read the image
-			d := col[768:1024]
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[1:256], image[0:255])
-		}
-		{
-			// tap (1, 1): output rows [0, 16) and columns [0, 16) read the image
-			d := col[1024:1280]
-			kernels.Add(d[0:256], image[0:256])
-		}
-		{
-			// tap (1, 2): output rows [0, 16) and columns [0, 15) read the image
-			d := col[1280:1536]
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[0:255], image[1:256])
-		}
-		{
-			// tap (2, 0): output rows [0, 15) and columns [1, 16) read the image
-			d := col[1536:1792]
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[1:240], image[16:255])
-		}
-		{
-			// tap (2, 1): output rows [0, 15) and columns [0, 16) read the image
-			d := col[1792:2048]
-			kernels.Add(d[0:240], image[16:256])
-		}
-		{
-			// tap (2, 2): output rows [0, 15) and columns [0, 15) read the image
-			d := col[2048:2304]
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[0:239], image[17:256])
-		}
-	}
-}
+// conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv3Offs     = kernels.ConvOffsets(10, 3, 3, 18, 18)
+	conv3GradOffs = kernels.ConvOffsets(10, 3, 3, 18, 18)
+)
 
 // conv3Forward computes conv3 (conv 10 3x3 s1 p1, 10x16x16 → 10x16x16) and the ReLU after it for image img, on worker w.
 func (s *state) conv3Forward(img, w int) {
 	in := s.pool1Out[img*2560 : img*2560+2560]
 	out := s.conv3Out[img*2560 : img*2560+2560]
-	col := s.conv3Col[img*23040 : img*23040+23040]
-	conv3Im2col(in, col)
-	weights := s.net.params[1190:2090]
-	s.gemm(false, false, 10, 256, 90, 1, weights, 90, col, 256, 0, out, 256)
+	pad := s.conv3Pad[w]
+	kernels.PadInto(pad, in, 10, 16, 16, 1, 1)
+	s.direct(out, 10, 16, 16, s.conv3Packed, conv3Offs, pad, 18)
 	kernels.BiasAct(out, s.net.params[2090:2100], 10, 256, true)
 }
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
+	in := s.pool1Out[img*2560 : img*2560+2560]
 	dout := s.conv3Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv3Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][2090:2100]
@@ -1048,19 +923,16 @@ func (s *state) conv3Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
 	dw := s.grads[w][1190:2090]
-	// The forward pass kept the im2col matrix.
-	col := s.conv3Col[img*23040 : img*23040+23040]
+	col := s.col[w]
+	conv3Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 256, 1, col, 256, dout, 256, 0, dwT, 10)
 	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.pool1Grad[img*2560 : img*2560+2560]
-	dcol := s.dcol[w]
-	weights := s.net.params[1190:2090]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 90, 256, 10, 1, weights, 90, dout, 256, 0, dcol, 256)
-	clear(din)
-	conv3Col2im(dcol, din)
+	pad := s.conv3GradPad[w]
+	kernels.PadInto(pad, dout, 10, 16, 16, 1, 1)
+	s.direct(din, 10, 16, 16, s.conv3Flipped, conv3GradOffs, pad, 18)
 }
 
 // conv4Im2col lays out an image (10x16x16) as the 90×256 matrix whose row (c·3 + ki)·3 + kj
@@ -1146,90 +1018,25 @@ func conv4Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv4Col2im adds the 90×256 matrix back into an image, the adjoint of conv4Im2col.
-func conv4Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*256 : c*256+256]
-		col := colAll[c*2304 : c*2304+2304]
-		{
-			// tap (0, 0): output rows [1, 16) and columns [1, 16) read the image
-			d := col[0:256]
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[17:256], image[0:239])
-		}
-		{
-			// tap (0, 1): output rows [1, 16) and columns [0, 16) read the image
-			d := col[256:512]
-			kernels.Add(d[16:256], image[0:240])
-		}
-		{
-			// tap (0, 2): output rows [1, 16) and columns [0, 15) read the image
-			d := col[512:768]
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[16:255], image[1:240])
-		}
-		{
-			// tap (1, 0): output rows [0, 16) and columns [1, 16) read the image
-			d := col[768:1024]
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[1:256], image[0:255])
-		}
-		{
-			// tap (1, 1): output rows [0, 16) and columns [0, 16) read the image
-			d := col[1024:1280]
-			kernels.Add(d[0:256], image[0:256])
-		}
-		{
-			// tap (1, 2): output rows [0, 16) and columns [0, 15) read the image
-			d := col[1280:1536]
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[0:255], image[1:256])
-		}
-		{
-			// tap (2, 0): output rows [0, 15) and columns [1, 16) read the image
-			d := col[1536:1792]
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-			kernels.Add(d[1:240], image[16:255])
-		}
-		{
-			// tap (2, 1): output rows [0, 15) and columns [0, 16) read the image
-			d := col[1792:2048]
-			kernels.Add(d[0:240], image[16:256])
-		}
-		{
-			// tap (2, 2): output rows [0, 15) and columns [0, 15) read the image
-			d := col[2048:2304]
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-			kernels.Add(d[0:239], image[17:256])
-		}
-	}
-}
+// conv4Offs and conv4GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv4Offs     = kernels.ConvOffsets(10, 3, 3, 18, 18)
+	conv4GradOffs = kernels.ConvOffsets(10, 3, 3, 18, 18)
+)
 
 // conv4Forward computes conv4 (conv 10 3x3 s1 p1, 10x16x16 → 10x16x16) and the ReLU after it for image img, on worker w.
 func (s *state) conv4Forward(img, w int) {
 	in := s.conv3Out[img*2560 : img*2560+2560]
 	out := s.conv4Out[img*2560 : img*2560+2560]
-	col := s.conv4Col[img*23040 : img*23040+23040]
-	conv4Im2col(in, col)
-	weights := s.net.params[2100:3000]
-	s.gemm(false, false, 10, 256, 90, 1, weights, 90, col, 256, 0, out, 256)
+	pad := s.conv4Pad[w]
+	kernels.PadInto(pad, in, 10, 16, 16, 1, 1)
+	s.direct(out, 10, 16, 16, s.conv4Packed, conv4Offs, pad, 18)
 	kernels.BiasAct(out, s.net.params[3000:3010], 10, 256, true)
 }
 
 // conv4Backward propagates the gradient through conv4 for image img, on worker w.
 func (s *state) conv4Backward(img, w int) {
+	in := s.conv3Out[img*2560 : img*2560+2560]
 	dout := s.conv4Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv4Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][3000:3010]
@@ -1238,19 +1045,16 @@ func (s *state) conv4Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
 	dw := s.grads[w][2100:3000]
-	// The forward pass kept the im2col matrix.
-	col := s.conv4Col[img*23040 : img*23040+23040]
+	col := s.col[w]
+	conv4Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 256, 1, col, 256, dout, 256, 0, dwT, 10)
 	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv3Grad[img*2560 : img*2560+2560]
-	dcol := s.dcol[w]
-	weights := s.net.params[2100:3000]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 90, 256, 10, 1, weights, 90, dout, 256, 0, dcol, 256)
-	clear(din)
-	conv4Col2im(dcol, din)
+	pad := s.conv4GradPad[w]
+	kernels.PadInto(pad, dout, 10, 16, 16, 1, 1)
+	s.direct(din, 10, 16, 16, s.conv4Flipped, conv4GradOffs, pad, 18)
 }
 
 // pool2Forward computes pool2 (pool max 2x2 s2, 10x16x16 → 10x8x8) for image img, on worker w.
@@ -1381,90 +1185,25 @@ func conv5Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv5Col2im adds the 90×64 matrix back into an image, the adjoint of conv5Im2col.
-func conv5Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*64 : c*64+64]
-		col := colAll[c*576 : c*576+576]
-		{
-			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
-			d := col[0:64]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[9:64], image[0:55])
-		}
-		{
-			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
-			d := col[64:128]
-			kernels.Add(d[8:64], image[0:56])
-		}
-		{
-			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
-			d := col[128:192]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[8:63], image[1:56])
-		}
-		{
-			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
-			d := col[192:256]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:64], image[0:63])
-		}
-		{
-			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
-			d := col[256:320]
-			kernels.Add(d[0:64], image[0:64])
-		}
-		{
-			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
-			d := col[320:384]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:63], image[1:64])
-		}
-		{
-			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
-			d := col[384:448]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:56], image[8:63])
-		}
-		{
-			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
-			d := col[448:512]
-			kernels.Add(d[0:56], image[8:64])
-		}
-		{
-			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
-			d := col[512:576]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:55], image[9:64])
-		}
-	}
-}
+// conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv5Offs     = kernels.ConvOffsets(10, 3, 3, 10, 10)
+	conv5GradOffs = kernels.ConvOffsets(10, 3, 3, 10, 10)
+)
 
 // conv5Forward computes conv5 (conv 10 3x3 s1 p1, 10x8x8 → 10x8x8) and the ReLU after it for image img, on worker w.
 func (s *state) conv5Forward(img, w int) {
 	in := s.pool2Out[img*640 : img*640+640]
 	out := s.conv5Out[img*640 : img*640+640]
-	col := s.conv5Col[img*5760 : img*5760+5760]
-	conv5Im2col(in, col)
-	weights := s.net.params[3010:3910]
-	s.gemm(false, false, 10, 64, 90, 1, weights, 90, col, 64, 0, out, 64)
+	pad := s.conv5Pad[w]
+	kernels.PadInto(pad, in, 10, 8, 8, 1, 1)
+	s.direct(out, 10, 8, 8, s.conv5Packed, conv5Offs, pad, 10)
 	kernels.BiasAct(out, s.net.params[3910:3920], 10, 64, true)
 }
 
 // conv5Backward propagates the gradient through conv5 for image img, on worker w.
 func (s *state) conv5Backward(img, w int) {
+	in := s.pool2Out[img*640 : img*640+640]
 	dout := s.conv5Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv5Out[img*640:img*640+640], dout)
 	db := s.grads[w][3910:3920]
@@ -1473,19 +1212,16 @@ func (s *state) conv5Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][3010:3910]
-	// The forward pass kept the im2col matrix.
-	col := s.conv5Col[img*5760 : img*5760+5760]
+	col := s.col[w]
+	conv5Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 64, 1, col, 64, dout, 64, 0, dwT, 10)
 	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.pool2Grad[img*640 : img*640+640]
-	dcol := s.dcol[w]
-	weights := s.net.params[3010:3910]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 90, 64, 10, 1, weights, 90, dout, 64, 0, dcol, 64)
-	clear(din)
-	conv5Col2im(dcol, din)
+	pad := s.conv5GradPad[w]
+	kernels.PadInto(pad, dout, 10, 8, 8, 1, 1)
+	s.direct(din, 10, 8, 8, s.conv5Flipped, conv5GradOffs, pad, 10)
 }
 
 // conv6Im2col lays out an image (10x8x8) as the 90×64 matrix whose row (c·3 + ki)·3 + kj
@@ -1571,90 +1307,25 @@ func conv6Im2col(imageAll, colAll []float32) {
 	}
 }
 
-// conv6Col2im adds the 90×64 matrix back into an image, the adjoint of conv6Im2col.
-func conv6Col2im(colAll, imageAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*64 : c*64+64]
-		col := colAll[c*576 : c*576+576]
-		{
-			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
-			d := col[0:64]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[9:64], image[0:55])
-		}
-		{
-			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
-			d := col[64:128]
-			kernels.Add(d[8:64], image[0:56])
-		}
-		{
-			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
-			d := col[128:192]
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[8:63], image[1:56])
-		}
-		{
-			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
-			d := col[192:256]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:64], image[0:63])
-		}
-		{
-			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
-			d := col[256:320]
-			kernels.Add(d[0:64], image[0:64])
-		}
-		{
-			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
-			d := col[320:384]
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:63], image[1:64])
-		}
-		{
-			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
-			d := col[384:448]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-			kernels.Add(d[1:56], image[8:63])
-		}
-		{
-			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
-			d := col[448:512]
-			kernels.Add(d[0:56], image[8:64])
-		}
-		{
-			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
-			d := col[512:576]
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-			kernels.Add(d[0:55], image[9:64])
-		}
-	}
-}
+// conv6Offs and conv6GradOffs locate the kernel taps in the padded input and output gradient.
+var (
+	conv6Offs     = kernels.ConvOffsets(10, 3, 3, 10, 10)
+	conv6GradOffs = kernels.ConvOffsets(10, 3, 3, 10, 10)
+)
 
 // conv6Forward computes conv6 (conv 10 3x3 s1 p1, 10x8x8 → 10x8x8) and the ReLU after it for image img, on worker w.
 func (s *state) conv6Forward(img, w int) {
 	in := s.conv5Out[img*640 : img*640+640]
 	out := s.conv6Out[img*640 : img*640+640]
-	col := s.conv6Col[img*5760 : img*5760+5760]
-	conv6Im2col(in, col)
-	weights := s.net.params[3920:4820]
-	s.gemm(false, false, 10, 64, 90, 1, weights, 90, col, 64, 0, out, 64)
+	pad := s.conv6Pad[w]
+	kernels.PadInto(pad, in, 10, 8, 8, 1, 1)
+	s.direct(out, 10, 8, 8, s.conv6Packed, conv6Offs, pad, 10)
 	kernels.BiasAct(out, s.net.params[4820:4830], 10, 64, true)
 }
 
 // conv6Backward propagates the gradient through conv6 for image img, on worker w.
 func (s *state) conv6Backward(img, w int) {
+	in := s.conv5Out[img*640 : img*640+640]
 	dout := s.conv6Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv6Out[img*640:img*640+640], dout)
 	db := s.grads[w][4820:4830]
@@ -1663,19 +1334,16 @@ func (s *state) conv6Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
 	dw := s.grads[w][3920:4820]
-	// The forward pass kept the im2col matrix.
-	col := s.conv6Col[img*5760 : img*5760+5760]
+	col := s.col[w]
+	conv6Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:900]
 	s.gemm(false, true, 90, 10, 64, 1, col, 64, dout, 64, 0, dwT, 10)
 	kernels.AddTransposed(dw, dwT, 10, 90)
 	din := s.conv5Grad[img*640 : img*640+640]
-	dcol := s.dcol[w]
-	weights := s.net.params[3920:4820]
-	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 90, 64, 10, 1, weights, 90, dout, 64, 0, dcol, 64)
-	clear(din)
-	conv6Col2im(dcol, din)
+	pad := s.conv6GradPad[w]
+	kernels.PadInto(pad, dout, 10, 8, 8, 1, 1)
+	s.direct(din, 10, 8, 8, s.conv6Flipped, conv6GradOffs, pad, 10)
 }
 
 // pool3Forward computes pool3 (pool max 2x2 s2, 10x8x8 → 10x4x4) for image img, on worker w.
