@@ -39,10 +39,10 @@ type LayerPlan struct {
 	// kernels up to 5x5), "kernel" (the runtime's generic im2col) or "none" (1x1, stride 1,
 	// no padding: the input is already the matrix).
 	Im2col string
-	// Direct is set on a stride-1 conv layer with few channels whose forward pass and
-	// input gradient are computed by the runtime's direct convolution from a padded copy of
-	// the input (or output gradient) instead of im2col and GEMM; Im2col then only serves its
-	// weight gradient.
+	// Direct is set on a stride-1 conv layer with few channels computed by the runtime's
+	// direct convolution from a padded copy of its input (or output gradient) instead of
+	// im2col and GEMM — forward, input gradient and weight gradient; Im2col and Col then
+	// do not apply.
 	Direct bool
 	// Col is the size of the conv layer's im2col matrix, in floats.
 	Col int
@@ -127,6 +127,9 @@ func planConv(l *Layer) {
 	lp.Direct = lp.Im2col != "none" && l.SH == 1 && l.SW == 1 && l.Groups == 1 &&
 		l.PH < l.KH && l.PW < l.KW &&
 		l.In.C*l.KH*l.KW <= directMaxDepth && l.Filters*l.KH*l.KW <= directMaxDepth
+	if lp.Direct {
+		lp.Col = 0 // no im2col matrix at all
+	}
 }
 
 // layoutBuffers gives every layer its output, gradient and auxiliary buffers. A fused ReLU

@@ -149,7 +149,8 @@ func (g *generator) conv(i int, l *compiler.Layer) layerCode {
 // the image is copied into the interior of the worker's padded buffer (whose border stays
 // zero) and convolved with the weights packed at the start of the pass (see packWeights);
 // the input gradient is the output gradient, padded by k−1−p, convolved with the flipped
-// weights. Only the weight gradient uses im2col.
+// weights; the weight gradient is accumulated from the padded input and the transposed
+// output gradient, image after image, and folded in once per worker (see imageStage).
 func (g *generator) directConv(i int, l *compiler.Layer) layerCode {
 	name := local(l.Name)
 	in, out := l.In, l.Out
@@ -160,21 +161,30 @@ func (g *generator) directConv(i int, l *compiler.Layer) layerCode {
 		sel("s", "direct").Call(id("out"), lit(l.Filters), lit(out.H), lit(out.W), sel("s", name+"Packed"), id(name+"Offs"), id("pad"), lit(in.W+2*l.PW)),
 		jen.Qual(kernelsPath, "BiasAct").Call(id("out"), param(l.BiasOff, l.Filters), lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
 
-	col := id("col").Op(":=").Add(sel("s", "col").Index(id("w")))
-	if l.Plan.Im2col == "unrolled" {
-		g.im2col(l)
+	bwd := g.views(i, "in", "dout")
+	if l.Plan.FuseReLU {
+		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(image(sel("s", g.field(i, "Out")), l.Out.Size()), id("dout")))
 	}
-	bwd := g.convParamGrads(i, l, false, col)
+	bwd = append(bwd, g.biasGrad(l)...)
+	bwd = append(bwd,
+		jen.Comment("dW accumulates in the worker's "+name+"GradAcc, folded in after its last image."),
+		id("pad").Op(":=").Add(sel("s", name+"Pad").Index(id("w"))),
+		jen.Qual(kernelsPath, "PadInto").Call(id("pad"), id("in"), lit(in.C), lit(in.H), lit(in.W), lit(l.PH), lit(l.PW)),
+		id("doutT").Op(":=").Add(sel("s", name+"DoutT").Index(id("w"))),
+		jen.Qual(kernelsPath, "PackDirectGrad").Call(id("doutT"), id("dout"), lit(in.C*l.KH*l.KW), lit(l.Filters), lit(ohw)),
+		jen.Qual(kernelsPath, "DirectWeightGrad").Call(sel("s", name+"GradAcc").Index(id("w")), lit(l.Filters), id("pad"), id(name+"Offs"), id(name+"Pixels"), id("doutT")))
 
 	qh, qw := l.KH-1-l.PH, l.KW-1-l.PW
 	input := append(g.views(i, "din"),
-		id("pad").Op(":=").Add(sel("s", name+"GradPad").Index(id("w"))),
-		jen.Qual(kernelsPath, "PadInto").Call(id("pad"), id("dout"), lit(l.Filters), lit(out.H), lit(out.W), lit(qh), lit(qw)),
-		sel("s", "direct").Call(id("din"), lit(in.C), lit(in.H), lit(in.W), sel("s", name+"Flipped"), id(name+"GradOffs"), id("pad"), lit(out.W+2*qw)))
+		id("dpad").Op(":=").Add(sel("s", name+"GradPad").Index(id("w"))),
+		jen.Qual(kernelsPath, "PadInto").Call(id("dpad"), id("dout"), lit(l.Filters), lit(out.H), lit(out.W), lit(qh), lit(qw)),
+		sel("s", "direct").Call(id("din"), lit(in.C), lit(in.H), lit(in.W), sel("s", name+"Flipped"), id(name+"GradOffs"), id("dpad"), lit(out.W+2*qw)))
 
-	g.f.Comment(fmt.Sprintf("%sOffs and %sGradOffs locate the kernel taps in the padded input and output gradient.", name, name))
+	g.f.Comment(fmt.Sprintf("%sOffs and %sGradOffs locate the kernel taps in the padded input and output gradient,", name, name))
+	g.f.Comment(fmt.Sprintf("%sPixels the output positions in the padded input.", name))
 	g.f.Var().Defs(
 		id(name+"Offs").Op("=").Qual(kernelsPath, "ConvOffsets").Call(lit(in.C), lit(l.KH), lit(l.KW), lit(in.H+2*l.PH), lit(in.W+2*l.PW)),
+		id(name+"Pixels").Op("=").Qual(kernelsPath, "ConvOffsets").Call(lit(1), lit(out.H), lit(out.W), lit(0), lit(in.W+2*l.PW)),
 		id(name+"GradOffs").Op("=").Qual(kernelsPath, "ConvOffsets").Call(lit(l.Filters), lit(l.KH), lit(l.KW), lit(out.H+2*qh), lit(out.W+2*qw)))
 	return layerCode{fwd, bwd, input}
 }
@@ -196,13 +206,8 @@ func (g *generator) convParamGrads(i int, l *compiler.Layer, kept bool, col jen.
 	if l.Plan.FuseReLU {
 		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(image(sel("s", g.field(i, "Out")), l.Out.Size()), id("dout")))
 	}
-	bwd = append(bwd,
-		id("db").Op(":=").Add(g.gradParam(l.BiasOff, l.Filters)),
-		jen.Comment("db += the sum of each filter's output gradient, as a dot product with ones."),
-		forRange("f", lit(0), lit(l.Filters),
-			id("db").Index(id("f")).Op("+=").Qual(kernelsPath, "Dot").Call(
-				id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)), id("ones").Index(jen.Empty(), lit(ohw)))),
-		id("dw").Op(":=").Add(g.gradParam(l.WeightOff, l.Weights())))
+	bwd = append(bwd, g.biasGrad(l)...)
+	bwd = append(bwd, id("dw").Op(":=").Add(g.gradParam(l.WeightOff, l.Weights())))
 	switch {
 	case l.Plan.Im2col == "none":
 		bwd = append(bwd, id("col").Op(":=").Id("in"))
@@ -214,6 +219,18 @@ func (g *generator) convParamGrads(i int, l *compiler.Layer, kept bool, col jen.
 		bwd = append(bwd, col, g.kernelCall("Im2col", l, id("in"), id("col")))
 	}
 	return append(bwd, g.convWeightGrad(l, k, fg, ohw)...)
+}
+
+// biasGrad emits db += the sum of each filter's output gradient.
+func (g *generator) biasGrad(l *compiler.Layer) []jen.Code {
+	ohw := l.Out.H * l.Out.W
+	return []jen.Code{
+		id("db").Op(":=").Add(g.gradParam(l.BiasOff, l.Filters)),
+		jen.Comment("db += the sum of each filter's output gradient, as a dot product with ones."),
+		forRange("f", lit(0), lit(l.Filters),
+			id("db").Index(id("f")).Op("+=").Qual(kernelsPath, "Dot").Call(
+				id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)), id("ones").Index(jen.Empty(), lit(ohw)))),
+	}
 }
 
 // convWeightGrad emits dW += dout·colᵀ per group. Both factors have the reduction (the

@@ -217,11 +217,13 @@ func (g *generator) stateType() {
 	for _, l := range g.directLayers() {
 		name := local(l.Name)
 		qh, qw := l.KH-1-l.PH, l.KW-1-l.PW
+		k, ohw := l.In.C*l.KH*l.KW, l.Out.H*l.Out.W
 		fields = append(fields,
 			jen.Comment(name+"Packed and "+name+"Flipped are "+name+"'s weights packed for the forward pass and"),
-			jen.Comment("the input gradient; "+name+"Pad and "+name+"GradPad each worker's padded input and output gradient."),
+			jen.Comment("the input gradient; "+name+"Pad and "+name+"GradPad each worker's padded input and output gradient,"),
+			jen.Comment(name+"DoutT its transposed output gradient and "+name+"GradAcc its transposed weight gradient."),
 			id(name+"Packed").Op(",").Id(name+"Flipped").Index().Float32(),
-			id(name+"Pad").Op(",").Id(name+"GradPad").Index().Index().Float32())
+			id(name+"Pad").Op(",").Id(name+"GradPad").Op(",").Id(name+"DoutT").Op(",").Id(name+"GradAcc").Index().Index().Float32())
 		setup = append(setup,
 			sel("s", name+"Packed").Op("=").Make(jen.Index().Float32(), jen.Qual(kernelsPath, "DirectPackedSize").Call(lit(l.Filters), lit(l.In.C*l.KH*l.KW))),
 			sel("s", name+"Flipped").Op("=").Make(jen.Index().Float32(), jen.Qual(kernelsPath, "DirectPackedSize").Call(lit(l.In.C), lit(l.Filters*l.KH*l.KW))),
@@ -229,7 +231,11 @@ func (g *generator) stateType() {
 				sel("s", name+"Pad").Op("=").Append(sel("s", name+"Pad"), jen.Make(jen.Index().Float32(),
 					jen.Qual(kernelsPath, "DirectSrcSize").Call(lit(l.In.C), lit(l.In.H+2*l.PH), lit(l.In.W+2*l.PW)))),
 				sel("s", name+"GradPad").Op("=").Append(sel("s", name+"GradPad"), jen.Make(jen.Index().Float32(),
-					jen.Qual(kernelsPath, "DirectSrcSize").Call(lit(l.Filters), lit(l.Out.H+2*qh), lit(l.Out.W+2*qw))))))
+					jen.Qual(kernelsPath, "DirectSrcSize").Call(lit(l.Filters), lit(l.Out.H+2*qh), lit(l.Out.W+2*qw)))),
+				sel("s", name+"DoutT").Op("=").Append(sel("s", name+"DoutT"), jen.Make(jen.Index().Float32(),
+					jen.Qual(kernelsPath, "DirectGradSize").Call(lit(ohw), lit(l.Filters)))),
+				sel("s", name+"GradAcc").Op("=").Append(sel("s", name+"GradAcc"), jen.Make(jen.Index().Float32(),
+					jen.Qual(kernelsPath, "DirectGradSize").Call(lit(k), lit(l.Filters))))))
 	}
 	for si, st := range n.Plan.Stages {
 		if st.PerImage {
@@ -369,10 +375,20 @@ func (g *generator) imageStage(si int, st compiler.Stage) {
 		calls = append([]jen.Code{sel("s", "start").Call(id("w"))}, calls...)
 		name := fmt.Sprintf("%sImages%dRun", lower(dir), si)
 		g.f.Comment(fmt.Sprintf("%s runs %s %s on the images of chunks [lo, hi).", name, rangeText(names), lower(dir)))
+		chunk := []jen.Code{
+			list(id("first"), id("end")).Op(":=").Add(sel("s", "images")).Call(id("w")),
+			jen.For(id("img").Op(":=").Id("first"), id("img").Op("<").Id("end"), id("img").Op("++")).Block(calls...),
+		}
+		if dir == "Backward" {
+			for _, i := range st.Layers {
+				if l := n.Layers[i]; l.Plan.Direct {
+					chunk = append(chunk, jen.Qual(kernelsPath, "FlushDirectWeightGrad").Call(g.gradParam(l.WeightOff, l.Weights()),
+						sel("s", local(l.Name)+"GradAcc").Index(id("w")), lit(l.Filters), lit(l.In.C*l.KH*l.KW)))
+				}
+			}
+		}
 		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name).Params(id("lo"), id("hi").Int()).Block(
-			jen.For(id("w").Op(":=").Id("lo"), id("w").Op("<").Id("hi"), id("w").Op("++")).Block(
-				list(id("first"), id("end")).Op(":=").Add(sel("s", "images")).Call(id("w")),
-				jen.For(id("img").Op(":=").Id("first"), id("img").Op("<").Id("end"), id("img").Op("++")).Block(calls...)))
+			jen.For(id("w").Op(":=").Id("lo"), id("w").Op("<").Id("hi"), id("w").Op("++")).Block(chunk...))
 	}
 }
 

@@ -31,16 +31,37 @@ const (
 	maxTileCols = 24
 )
 
-// tileFor picks the tile that computes m filters over output rows of width w fastest:
-// the most efficient shape after counting the rows and columns its edges waste.
+// gradTile is one weight-gradient tile kernel:
+// dst[i*ldd+j] += Σq src[rows[i]+pixels[q]]*b[q*8v+j] for i < r, j < 8v.
+type gradTile struct {
+	r, v int
+	eff  float64 // as convTile.eff
+	fn   func(n int, src []float32, rows, pixels []int32, b, dst []float32, ldd int)
+}
+
+// tileFor picks the tile that computes m filters over output rows of width w fastest.
 func (im *impl) tileFor(m, w int) *convTile {
-	var best *convTile
-	score := 0.0
-	for i := range im.tiles {
-		t := &im.tiles[i]
-		used := float64(m*w) / float64(roundUp(m, t.r)*roundUp(w, 8*t.v))
-		if s := t.eff * used; s > score {
-			best, score = t, s
+	return &im.tiles[pickTile(len(im.tiles), m, w, func(i int) (int, int, float64) {
+		return im.tiles[i].r, im.tiles[i].v, im.tiles[i].eff
+	})]
+}
+
+// gradTileFor picks the weight-gradient tile for k taps of f filters.
+func (im *impl) gradTileFor(k, f int) *gradTile {
+	return &im.gradTiles[pickTile(len(im.gradTiles), k, f, func(i int) (int, int, float64) {
+		return im.gradTiles[i].r, im.gradTiles[i].v, im.gradTiles[i].eff
+	})]
+}
+
+// pickTile returns the index of the fastest of n tile shapes (rows r, vectors v, relative
+// speed eff) for an m×w output: the most efficient after counting what its edges waste.
+func pickTile(n, m, w int, shape func(i int) (r, v int, eff float64)) int {
+	best, score := 0, 0.0
+	for i := 0; i < n; i++ {
+		r, v, eff := shape(i)
+		used := float64(m*w) / float64(roundUp(m, r)*roundUp(w, 8*v))
+		if s := eff * used; s > score {
+			best, score = i, s
 		}
 	}
 	return best
@@ -170,11 +191,7 @@ func directConvCall(parallel bool, dst []float32, m, h, w int, a []float32, offs
 		panic(fmt.Sprintf("kernels: DirectConv: len(dst)=%d, len(a)=%d, len(src)=%d for %d×%d×%d, %d taps up to %d, stride %d",
 			len(dst), len(a), len(src), m, h, w, k, last, lds))
 	}
-	for p := 1; p < k; p++ {
-		if offs[p] < offs[p-1] {
-			panic("kernels: DirectConv: offsets not ascending")
-		}
-	}
+	checkAscending("DirectConv", offs)
 	if parallel && h > 1 && 2*m*h*w*k >= directParallelMin && runtime.GOMAXPROCS(0) > 1 {
 		j := getDirectJob()
 		j.t, j.dst, j.m, j.h, j.w, j.a, j.offs, j.src, j.lds = t, dst, m, h, w, a, offs, src, lds
@@ -247,6 +264,171 @@ func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int
 				t.fn(k, pan, offs, s, tile, cols)
 				for i := 0; i < rows; i++ {
 					copy(dst[o+i*plane:o+i*plane+n], tile[i*cols:i*cols+n])
+				}
+			}
+		}
+	}
+}
+
+// DirectGradSize is the length of the accumulator of a direct convolution's transposed
+// weight gradient for k taps of f filters (see DirectWeightGrad), whatever tile the
+// kernels choose.
+func DirectGradSize(k, f int) int { return k * (roundUp(f, 8) + 16) }
+
+// PackDirectGrad lays out the f×n output gradient dout (filter by filter) for
+// DirectWeightGrad with k taps: transposed, in panels of the tile's width, panel b holding
+// dout[b*w+j][q] at dst[b*n*w + q*w + j], zero for filters past f. dst needs
+// DirectGradSize(n, f) values.
+func PackDirectGrad(dst, dout []float32, k, f, n int) {
+	w := 8 * cur.gradTileFor(k, f).v
+	if len(dout) < f*n || len(dst) < n*roundUp(f, w) {
+		panic(fmt.Sprintf("kernels: PackDirectGrad: len(dout)=%d, len(dst)=%d for %d×%d", len(dout), len(dst), f, n))
+	}
+	packDirectGrad(w, dst, dout, f, n)
+}
+
+func packDirectGrad(w int, dst, dout []float32, f, n int) {
+	n8 := n &^ 7
+	for b := 0; b*w < f; b++ {
+		pan := dst[b*n*w : (b+1)*n*w]
+		for j0 := 0; j0 < w; j0 += 8 {
+			fi := b*w + j0
+			q0 := 0
+			if fi+8 <= f && n8 > 0 {
+				cur.transpose8(pan[j0:], w, dout[fi*n:], n, n8)
+				q0 = n8
+			}
+			for q := q0; q < n; q++ {
+				out := pan[q*w+j0 : q*w+j0+8]
+				for j := range out {
+					out[j] = 0
+					if fi+j < f {
+						out[j] = dout[(fi+j)*n+q]
+					}
+				}
+			}
+		}
+	}
+}
+
+// transpose8Go sets dst[q*ldd+j] = src[j*lds+q] for j < 8, q < n.
+func transpose8Go(dst []float32, ldd int, src []float32, lds, n int) {
+	for j := 0; j < 8; j++ {
+		row := src[j*lds : j*lds+n]
+		for q, x := range row {
+			dst[q*ldd+j] = x
+		}
+	}
+}
+
+// DirectWeightGrad adds one image's contribution to the transposed weight gradient of a
+// direct convolution with f filters:
+//
+//	acc(p, j) += Σq src[offs[p] + pixels[q]] · dout[j][q]
+//
+// for every tap p (offs as for DirectConv, into the padded input src) and filter j, the
+// sum running over the output positions q (pixels[q] = y·lds + x, see ConvOffsets). doutT
+// is the output gradient packed by PackDirectGrad(doutT, dout, len(offs), f,
+// len(pixels)); acc holds DirectGradSize(len(offs), f) values and is folded into the
+// weight gradient by FlushDirectWeightGrad. It panics if a slice is too short.
+func DirectWeightGrad(acc []float32, f int, src []float32, offs, pixels []int32, doutT []float32) {
+	k, n := len(offs), len(pixels)
+	if k == 0 || n == 0 || f == 0 {
+		return
+	}
+	t := cur.gradTileFor(k, f)
+	ld := roundUp(f, 8*t.v)
+	checkAscending("DirectWeightGrad", offs)
+	checkAscending("DirectWeightGrad", pixels)
+	if len(acc) < k*ld || len(doutT) < n*ld || offs[0] < 0 || pixels[0] < 0 || len(src) <= int(offs[k-1])+int(pixels[n-1]) {
+		panic(fmt.Sprintf("kernels: DirectWeightGrad: len(acc)=%d, len(doutT)=%d, len(src)=%d for %d taps up to %d, %d positions up to %d, %d filters",
+			len(acc), len(doutT), len(src), k, offs[k-1], n, pixels[n-1], f))
+	}
+	directWeightGrad(t, acc, ld, src, offs, pixels, doutT)
+}
+
+func checkAscending(fn string, offs []int32) {
+	for p := 1; p < len(offs); p++ {
+		if offs[p] < offs[p-1] {
+			panic("kernels: " + fn + ": offsets not ascending")
+		}
+	}
+}
+
+// directWeightGrad runs tile kernel t over the accumulator (row stride ld): panel by panel
+// of filters, r taps at a time. The last, partial group of taps repeats a valid offset in
+// the rows it lacks and is computed into a scratch tile, then added.
+func directWeightGrad(t *gradTile, acc []float32, ld int, src []float32, offs, pixels []int32, doutT []float32) {
+	k, n, r, w := len(offs), len(pixels), t.r, 8*t.v
+	buf := getGemmBuf()
+	defer putGemmBuf(buf)
+	buf.tile = grow(buf.tile, maxTileRows*maxTileCols)
+	if cap(buf.rows) < maxTileRows {
+		buf.rows = make([]int32, maxTileRows)
+	}
+	tile, rows := buf.tile[:r*w], buf.rows[:r]
+	for b := 0; b*w < ld; b++ {
+		pan := doutT[b*n*w : (b+1)*n*w]
+		for p := 0; p < k; p += r {
+			o := p*ld + b*w
+			if p+r <= k {
+				t.fn(n, src, offs[p:p+r], pixels, pan, acc[o:], ld)
+				continue
+			}
+			m := k - p
+			copy(rows, offs[p:])
+			for i := m; i < r; i++ {
+				rows[i] = offs[p]
+			}
+			clear(tile)
+			t.fn(n, src, rows, pixels, pan, tile, w)
+			for i := 0; i < m; i++ {
+				Axpy(1, tile[i*w:i*w+w], acc[o+i*ld:o+i*ld+w])
+			}
+		}
+	}
+}
+
+// FlushDirectWeightGrad adds the transposed weight gradient accumulated in acc (by
+// DirectWeightGrad, for f filters of k taps) into dw, f×k filter by filter, and clears
+// acc for the next batch.
+func FlushDirectWeightGrad(dw, acc []float32, f, k int) {
+	ld := roundUp(f, 8*cur.gradTileFor(k, f).v)
+	if len(dw) < f*k || len(acc) < k*ld {
+		panic(fmt.Sprintf("kernels: FlushDirectWeightGrad: len(dw)=%d, len(acc)=%d for %d×%d", len(dw), len(acc), f, k))
+	}
+	flushDirectWeightGrad(dw, acc, f, k, ld)
+}
+
+func flushDirectWeightGrad(dw, acc []float32, f, k, ld int) {
+	for p := 0; p < k; p++ {
+		row := acc[p*ld : p*ld+f]
+		for j, v := range row {
+			dw[j*k+p] += v
+		}
+	}
+	clear(acc[:k*ld])
+}
+
+// gradTileGo returns the pure-Go weight-gradient tile kernel of r rows by 8v columns:
+//
+//	for i := 0; i < r; i++ {
+//		for j := 0; j < 8*v; j++ {
+//			for q := 0; q < n; q++ {
+//				dst[i*ldd+j] += src[rows[i]+pixels[q]] * b[q*8*v+j]
+//			}
+//		}
+//	}
+func gradTileGo(r, v int) func(n int, src []float32, rows, pixels []int32, b, dst []float32, ldd int) {
+	w := 8 * v
+	return func(n int, src []float32, rows, pixels []int32, b, dst []float32, ldd int) {
+		for i := 0; i < r; i++ {
+			d := dst[i*ldd : i*ldd+w]
+			base := int(rows[i])
+			for q := 0; q < n; q++ {
+				x := src[base+int(pixels[q])]
+				for j, bj := range b[q*w : q*w+w] {
+					d[j] += x * bj
 				}
 			}
 		}

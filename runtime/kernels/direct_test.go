@@ -246,3 +246,120 @@ func TestDirectConvExported(t *testing.T) {
 		}
 	})
 }
+
+// naiveWeightGrad is the gradient of naiveConv's output with respect to its weights.
+func naiveWeightGrad(in, dout []float32, g geom, f int) []float32 {
+	oh, ow := convOut(g.h, g.kh, 1, g.ph), convOut(g.w, g.kw, 1, g.pw)
+	dw := make([]float32, f*g.c*g.kh*g.kw)
+	for fi := 0; fi < f; fi++ {
+		for ci := 0; ci < g.c; ci++ {
+			for ky := 0; ky < g.kh; ky++ {
+				for kx := 0; kx < g.kw; kx++ {
+					var s float64
+					for y := 0; y < oh; y++ {
+						for x := 0; x < ow; x++ {
+							iy, ix := y+ky-g.ph, x+kx-g.pw
+							if iy >= 0 && iy < g.h && ix >= 0 && ix < g.w {
+								s += float64(dout[(fi*oh+y)*ow+x]) * float64(in[(ci*g.h+iy)*g.w+ix])
+							}
+						}
+					}
+					dw[((fi*g.c+ci)*g.kh+ky)*g.kw+kx] = float32(s)
+				}
+			}
+		}
+	}
+	return dw
+}
+
+// TestDirectWeightGrad accumulates two images' weight gradients with every tile onto a
+// starting gradient and compares with the definition.
+func TestDirectWeightGrad(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		for _, tl := range cur.gradTiles {
+			for _, d := range directGeoms {
+				g, f := d.g, d.f
+				t.Run(fmt.Sprintf("%dx%d/%v/f%d", tl.r, tl.v, g, f), func(t *testing.T) {
+					r := rand.New(rand.NewPCG(9, uint64(g.c*g.w)))
+					hp, wp := g.h+2*g.ph, g.w+2*g.pw
+					oh, ow := hp-g.kh+1, wp-g.kw+1
+					k, n := g.c*g.kh*g.kw, oh*ow
+					offs, pixels := ConvOffsets(g.c, g.kh, g.kw, hp, wp), ConvOffsets(1, oh, ow, 0, wp)
+					w := 8 * tl.v
+					ld := roundUp(f, w)
+					acc := make([]float32, DirectGradSize(k, f))
+					dw := randSlice(r, f*k)
+					want := append([]float32(nil), dw...)
+					pad := make([]float32, DirectSrcSize(g.c, hp, wp))
+					doutT := make([]float32, DirectGradSize(n, f))
+					for range 2 {
+						in, dout := randSlice(r, g.c*g.h*g.w), randSlice(r, f*n)
+						for i, v := range naiveWeightGrad(in, dout, g, f) {
+							want[i] += v
+						}
+						PadInto(pad, in, g.c, g.h, g.w, g.ph, g.pw)
+						packDirectGrad(w, doutT, dout, f, n)
+						directWeightGrad(&tl, acc, ld, pad, offs, pixels, doutT)
+					}
+					flushDirectWeightGrad(dw, acc, f, k, ld)
+					assertClose(t, "dw", dw, want, 1e-4)
+					for i, v := range acc {
+						if v != 0 {
+							t.Fatalf("acc[%d] = %v after the flush", i, v)
+						}
+					}
+				})
+			}
+		}
+	})
+}
+
+// TestDirectWeightGradExported runs the exported entry points once per path, checking
+// that they agree with the definition and do not allocate.
+func TestDirectWeightGradExported(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		g, f := geom{16, 16, 16, 5, 5, 1, 1, 2, 2}, 20
+		r := rand.New(rand.NewPCG(11, 12))
+		in := randSlice(r, g.c*g.h*g.w)
+		dout := randSlice(r, f*g.h*g.w)
+		hp, wp := g.h+4, g.w+4
+		k, n := g.c*25, g.h*g.w
+		offs, pixels := ConvOffsets(g.c, 5, 5, hp, wp), ConvOffsets(1, g.h, g.w, 0, wp)
+		pad := make([]float32, DirectSrcSize(g.c, hp, wp))
+		doutT := make([]float32, DirectGradSize(n, f))
+		acc := make([]float32, DirectGradSize(k, f))
+		dw := make([]float32, f*k)
+		step := func() {
+			PadInto(pad, in, g.c, g.h, g.w, 2, 2)
+			PackDirectGrad(doutT, dout, k, f, n)
+			DirectWeightGrad(acc, f, pad, offs, pixels, doutT)
+			FlushDirectWeightGrad(dw, acc, f, k)
+		}
+		step()
+		assertClose(t, "dw", dw, naiveWeightGrad(in, dout, g, f), 1e-5)
+		if a := testing.AllocsPerRun(10, step); a != 0 {
+			t.Errorf("%v allocations per step", a)
+		}
+	})
+}
+
+func BenchmarkDirectWeightGrad(b *testing.B) {
+	// cifar-small conv2's weight gradient, with each tile.
+	const c, h, w, k, f = 16, 16, 16, 5, 20
+	hp, wp := h+4, w+4
+	r := rand.New(rand.NewPCG(1, 2))
+	pad := make([]float32, DirectSrcSize(c, hp, wp))
+	PadInto(pad, randSlice(r, c*h*w), c, h, w, 2, 2)
+	offs, pixels := ConvOffsets(c, k, k, hp, wp), ConvOffsets(1, h, w, 0, wp)
+	doutT := randSlice(r, DirectGradSize(h*w, f))
+	acc := make([]float32, DirectGradSize(len(offs), f))
+	for _, tl := range cur.gradTiles {
+		b.Run(fmt.Sprintf("%dx%d", tl.r, tl.v), func(b *testing.B) {
+			ld := roundUp(f, 8*tl.v)
+			for range b.N {
+				directWeightGrad(&tl, acc, ld, pad, offs, pixels, doutT)
+			}
+			b.ReportMetric(2*float64(f*h*w*len(offs)*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

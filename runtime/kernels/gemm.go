@@ -284,6 +284,7 @@ func (pl *gemmPlan) run(lo, hi int) {
 type gemmBuf struct {
 	a, b, tile   []float32
 	aEdge, bEdge []float32
+	rows         []int32 // a direct convolution's tap offsets for an edge tile
 }
 
 var gemmBufs = make(chan *gemmBuf, 64)

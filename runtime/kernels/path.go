@@ -55,8 +55,11 @@ type microKernel func(k int, a []float32, aRow, aStep int, b []float32, bStep in
 type impl struct {
 	path path
 	gemm gemmShape
-	// tiles are the direct-convolution tile kernels (see DirectConv).
-	tiles []convTile
+	// tiles are the direct-convolution tile kernels (see DirectConv), gradTiles those of
+	// its weight gradient (DirectWeightGrad).
+	tiles      []convTile
+	gradTiles  []gradTile
+	transpose8 func(dst []float32, ldd int, src []float32, lds, n int) // see transpose8Go
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)

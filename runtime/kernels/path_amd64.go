@@ -23,7 +23,7 @@ var avx2Impl = impl{
 	// 256×3072 B block is 3 MiB of L3.
 	gemm: gemmShape{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, direct: true, kernel: sgemmKernelAVX2,
 		copyA: packCopy6, copyB: packCopy16, interA: packInterleave6, interB: packInterleave16},
-	tiles: avx2Tiles,
+	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8,
 
 	axpy:          axpyAVX2,
 	scale:         scaleAVX2,
@@ -48,6 +48,15 @@ var avx2Tiles = []convTile{
 	{r: 8, v: 1, eff: 0.63, fn: convTile8x1},
 }
 
+// avx2GradTiles are the weight-gradient tiles, rated like avx2Tiles
+// (BenchmarkDirectWeightGrad).
+var avx2GradTiles = []gradTile{
+	{r: 6, v: 2, eff: 1, fn: gradTile6x2},
+	{r: 4, v: 3, eff: 0.97, fn: gradTile4x3},
+	{r: 4, v: 2, eff: 0.82, fn: gradTile4x2},
+	{r: 8, v: 1, eff: 0.63, fn: gradTile8x1},
+}
+
 var avx512Impl = impl{
 	path: pathAVX512,
 	// 14×32 tiles (28 zmm accumulators). kc=192: a 192×32 B micro-panel is 24 KiB of L1d;
@@ -55,7 +64,7 @@ var avx512Impl = impl{
 	gemm: gemmShape{mr: 14, nr: 32, mc: 252, kc: 192, nc: 3072, direct: true, kernel: sgemmKernelAVX512,
 		copyA: packCopy14, copyB: packCopy32, interA: packInterleave14, interB: packInterleave32},
 	// The AVX2 tiles: direct convolutions are small, and AVX-512 CPUs have AVX2.
-	tiles: avx2Tiles,
+	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8,
 
 	axpy:          axpyAVX512,
 	scale:         scaleAVX512,

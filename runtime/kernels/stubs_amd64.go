@@ -75,6 +75,31 @@ func convTile8x1(k int, a []float32, offs []int32, src []float32, dst []float32,
 //go:noescape
 func convTile12x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
 
+// gradTile6x2 computes dst[i*ldd+j] += Σq src[rows[i]+pixels[q]]*b[q*16+j] for i < 6, j < 16.
+//
+//go:noescape
+func gradTile6x2(n int, src []float32, rows []int32, pixels []int32, b []float32, dst []float32, ldd int)
+
+// gradTile4x3 computes dst[i*ldd+j] += Σq src[rows[i]+pixels[q]]*b[q*24+j] for i < 4, j < 24.
+//
+//go:noescape
+func gradTile4x3(n int, src []float32, rows []int32, pixels []int32, b []float32, dst []float32, ldd int)
+
+// gradTile4x2 computes dst[i*ldd+j] += Σq src[rows[i]+pixels[q]]*b[q*16+j] for i < 4, j < 16.
+//
+//go:noescape
+func gradTile4x2(n int, src []float32, rows []int32, pixels []int32, b []float32, dst []float32, ldd int)
+
+// gradTile8x1 computes dst[i*ldd+j] += Σq src[rows[i]+pixels[q]]*b[q*8+j] for i < 8, j < 8.
+//
+//go:noescape
+func gradTile8x1(n int, src []float32, rows []int32, pixels []int32, b []float32, dst []float32, ldd int)
+
+// transpose8 sets dst[q*ldd+j] = src[j*lds+q] for j < 8, q < n (n a multiple of 8).
+//
+//go:noescape
+func transpose8(dst []float32, ldd int, src []float32, lds int, n int)
+
 // sgemmKernelAVX2 computes one 6×16 tile: c[i*ldc+j] = alpha*Σp a[i*aRow+p*aStep]*b[p*bStep+j] + beta*c[i*ldc+j]
 // for i < rows (1 <= rows <= 6); c is not read when beta == 0.
 //

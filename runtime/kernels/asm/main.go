@@ -92,6 +92,10 @@ func main() {
 	for _, t := range convTiles {
 		genConvTile(t[0], t[1])
 	}
+	for _, t := range gradTiles {
+		genGradTile(t[0], t[1])
+	}
+	genTranspose8()
 	for _, s := range []isa{avx2, avx512} {
 		genGemm(s)
 		genAxpy(s)
@@ -361,6 +365,192 @@ func genConvTile(r, v int) {
 			ADDQ(ldd, dst)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// gradTiles are the shapes of the weight-gradient tile kernels: one general-purpose
+// register per row holds that row's base address, so rows stay at most 8.
+var gradTiles = [][2]int{{6, 2}, {4, 3}, {4, 2}, {8, 1}}
+
+// genGradTile emits
+//
+//	func gradTile<r>x<v>(n int, src []float32, rows, pixels []int32, b, dst []float32, ldd int)
+//
+// which adds to one r×(8v) tile of the transposed weight gradient of a convolution:
+//
+//	dst[i*ldd+j] += Σ_q src[rows[i]+pixels[q]] * b[q*8v+j]   for i < r, j < 8v
+//
+// rows[i] is the offset of weight tap i in the padded input src, pixels[q] that of output
+// position q, and b the output gradient transposed (position by position, 8v filters
+// each). Each step broadcasts r input values and loads v vectors of b.
+func genGradTile(r, v int) {
+	name := fmt.Sprintf("gradTile%dx%d", r, v)
+	TEXT(name, NOSPLIT, "func(n int, src []float32, rows, pixels []int32, b, dst []float32, ldd int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes dst[i*ldd+j] += Σq src[rows[i]+pixels[q]]*b[q*%d+j] for i < %d, j < %d.", name, 8*v, r, 8*v))
+	n := Load(Param("n"), GP64())
+	src := Load(Param("src").Base(), GP64())
+	rowsp := Load(Param("rows").Base(), GP64())
+	base := make([]Register, r)
+	for i := range base {
+		base[i] = GP64()
+		MOVLQSX(Mem{Base: rowsp, Disp: 4 * i}, base[i])
+		LEAQ(Mem{Base: src, Index: base[i], Scale: 4}, base[i])
+	}
+	pix := Load(Param("pixels").Base(), GP64())
+	b := Load(Param("b").Base(), GP64())
+
+	acc := make([][]VecVirtual, r)
+	for i := range acc {
+		acc[i] = make([]VecVirtual, v)
+		for j := range acc[i] {
+			acc[i][j] = YMM()
+			VXORPS(acc[i][j], acc[i][j], acc[i][j])
+		}
+	}
+	bv := make([]VecVirtual, v)
+	for j := range bv {
+		bv[j] = YMM()
+	}
+	av := YMM()
+	off := GP64()
+	step := func(u int) {
+		MOVLQSX(Mem{Base: pix, Disp: 4 * u}, off)
+		for j := 0; j < v; j++ {
+			VMOVUPS(Mem{Base: b, Disp: 32 * (u*v + j)}, bv[j])
+		}
+		for i := 0; i < r; i++ {
+			VBROADCASTSS(Mem{Base: base[i], Index: off, Scale: 4}, av)
+			for j := 0; j < v; j++ {
+				VFMADD231PS(bv[j], av, acc[i][j])
+			}
+		}
+	}
+
+	const unroll = 4
+	Label("loop4")
+	CMPQ(n, U8(unroll))
+	JL(LabelRef("tail"))
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(32*unroll*v), b)
+	ADDQ(U8(4*unroll), pix)
+	SUBQ(U8(unroll), n)
+	JMP(LabelRef("loop4"))
+
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("store"))
+	step(0)
+	ADDQ(U8(32*v), b)
+	ADDQ(U8(4), pix)
+	DECQ(n)
+	JMP(LabelRef("tail"))
+
+	Label("store")
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	for i := 0; i < r; i++ {
+		for j := 0; j < v; j++ {
+			m := Mem{Base: dst, Disp: 32 * j}
+			VADDPS(m, acc[i][j], acc[i][j])
+			VMOVUPS(acc[i][j], m)
+		}
+		if i < r-1 {
+			ADDQ(ldd, dst)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// genTranspose8 emits
+//
+//	func transpose8(dst []float32, ldd int, src []float32, lds, n int)
+//
+// which transposes 8 rows of n values (n a multiple of 8): dst[q*ldd+j] = src[j*lds+q] for
+// j < 8, q < n, one 8×8 block at a time with the usual unpack, shuffle and lane-permute
+// network.
+func genTranspose8() {
+	TEXT("transpose8", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds, n int)")
+	Pragma("noescape")
+	Doc("transpose8 sets dst[q*ldd+j] = src[j*lds+q] for j < 8, q < n (n a multiple of 8).")
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	src := Load(Param("src").Base(), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(U8(2), lds)
+	n := Load(Param("n"), GP64())
+	// Row j of the source block is at src + j*lds: bases for rows 0, 3 and 6.
+	r3 := GP64()
+	LEAQ(Mem{Base: src, Index: lds, Scale: 2}, r3)
+	ADDQ(lds, r3)
+	r6 := GP64()
+	LEAQ(Mem{Base: r3, Index: lds, Scale: 2}, r6)
+	ADDQ(lds, r6)
+	row := func(j int) Mem {
+		base := []Register{src, src, src, r3, r3, r3, r6, r6}[j]
+		m := Mem{Base: base}
+		switch j % 3 {
+		case 1:
+			m.Index, m.Scale = lds, 1
+		case 2:
+			m.Index, m.Scale = lds, 2
+		}
+		return m
+	}
+
+	Label("block")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	r := make([]VecVirtual, 8)
+	for j := range r {
+		r[j] = YMM()
+		VMOVUPS(row(j), r[j])
+	}
+	// t[2i], t[2i+1]: rows 2i and 2i+1 interleaved (low and high pairs of each lane).
+	t := make([]VecVirtual, 8)
+	for i := 0; i < 4; i++ {
+		t[2*i], t[2*i+1] = YMM(), YMM()
+		VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
+		VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
+	}
+	// u: four rows' elements gathered per lane.
+	u := make([]VecVirtual, 8)
+	for h := 0; h < 2; h++ {
+		a, b := t[4*h], t[4*h+2]   // rows 4h..4h+3, low pairs
+		c, d := t[4*h+1], t[4*h+3] // high pairs
+		u[4*h], u[4*h+1], u[4*h+2], u[4*h+3] = YMM(), YMM(), YMM(), YMM()
+		VSHUFPS(U8(0x44), b, a, u[4*h])
+		VSHUFPS(U8(0xEE), b, a, u[4*h+1])
+		VSHUFPS(U8(0x44), d, c, u[4*h+2])
+		VSHUFPS(U8(0xEE), d, c, u[4*h+3])
+	}
+	// Output row q (q < 4) is lane 0 of u[q] and u[4+q]; row 4+q is their lane 1.
+	out := YMM()
+	d := GP64()
+	MOVQ(dst, d)
+	for q := 0; q < 8; q++ {
+		imm := U8(0x20)
+		if q >= 4 {
+			imm = U8(0x31)
+		}
+		VPERM2F128(imm, u[4+q%4], u[q%4], out)
+		VMOVUPS(out, Mem{Base: d})
+		ADDQ(ldd, d)
+	}
+	MOVQ(d, dst)
+	ADDQ(U8(32), src)
+	ADDQ(U8(32), r3)
+	ADDQ(U8(32), r6)
+	SUBQ(U8(8), n)
+	JMP(LabelRef("block"))
+
+	Label("done")
 	VZEROUPPER()
 	RET()
 }

@@ -47,7 +47,7 @@ const (
 const (
 	imageFloats = 2536
 	imageInts   = 147
-	colSize     = 5832
+	colSize     = 0
 	privLo      = 0
 	privHi      = 83
 )
@@ -175,15 +175,17 @@ type state struct {
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// firstPacked and firstFlipped are first's weights packed for the forward pass and
-	// the input gradient; firstPad and firstGradPad each worker's padded input and output gradient.
-	firstPacked, firstFlipped []float32
-	firstPad, firstGradPad    [][]float32
+	// the input gradient; firstPad and firstGradPad each worker's padded input and output gradient,
+	// firstDoutT its transposed output gradient and firstGradAcc its transposed weight gradient.
+	firstPacked, firstFlipped                        []float32
+	firstPad, firstGradPad, firstDoutT, firstGradAcc [][]float32
 	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient.
-	conv2Packed, conv2Flipped []float32
-	conv2Pad, conv2GradPad    [][]float32
-	forwardImages0            func(int, int)
-	backwardImages0           func(int, int)
+	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
+	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	conv2Packed, conv2Flipped                        []float32
+	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
+	forwardImages0                                   func(int, int)
+	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -241,12 +243,16 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	for w := 0; w < chunks; w++ {
 		s.firstPad = append(s.firstPad, make([]float32, kernels.DirectSrcSize(2, 20, 20)))
 		s.firstGradPad = append(s.firstGradPad, make([]float32, kernels.DirectSrcSize(3, 22, 22)))
+		s.firstDoutT = append(s.firstDoutT, make([]float32, kernels.DirectGradSize(324, 3)))
+		s.firstGradAcc = append(s.firstGradAcc, make([]float32, kernels.DirectGradSize(18, 3)))
 	}
 	s.conv2Packed = make([]float32, kernels.DirectPackedSize(2, 12))
 	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(3, 8))
 	for w := 0; w < chunks; w++ {
 		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(3, 7, 7)))
 		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(2, 8, 8)))
+		s.conv2DoutT = append(s.conv2DoutT, make([]float32, kernels.DirectGradSize(36, 2)))
+		s.conv2GradAcc = append(s.conv2GradAcc, make([]float32, kernels.DirectGradSize(12, 2)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -375,103 +381,16 @@ func (s *state) backwardImages0Run(lo, hi int) {
 			s.firstBackward(img, w)
 			s.tick(w, 0, true)
 		}
+		kernels.FlushDirectWeightGrad(s.grads[w][0:54], s.firstGradAcc[w], 3, 18)
+		kernels.FlushDirectWeightGrad(s.grads[w][57:81], s.conv2GradAcc[w], 2, 12)
 	}
 }
 
-// firstIm2col lays out an image (2x20x20) as the 18×324 matrix whose row (c·3 + ki)·3 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func firstIm2col(imageAll, colAll []float32) {
-	for c := 0; c < 2; c++ {
-		image := imageAll[c*400 : c*400+400]
-		col := colAll[c*2916 : c*2916+2916]
-		{
-			// tap (0, 0): output rows [0, 18) and columns [0, 18) read the image
-			d := col[0:324]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20 : oy*20+20]
-				copy(row[0:18], src[0:18])
-			}
-		}
-		{
-			// tap (0, 1): output rows [0, 18) and columns [0, 18) read the image
-			d := col[324:648]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20 : oy*20+20]
-				copy(row[0:18], src[1:19])
-			}
-		}
-		{
-			// tap (0, 2): output rows [0, 18) and columns [0, 18) read the image
-			d := col[648:972]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20 : oy*20+20]
-				copy(row[0:18], src[2:20])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 18) and columns [0, 18) read the image
-			d := col[972:1296]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+20 : oy*20+40]
-				copy(row[0:18], src[0:18])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 18) and columns [0, 18) read the image
-			d := col[1296:1620]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+20 : oy*20+40]
-				copy(row[0:18], src[1:19])
-			}
-		}
-		{
-			// tap (1, 2): output rows [0, 18) and columns [0, 18) read the image
-			d := col[1620:1944]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+20 : oy*20+40]
-				copy(row[0:18], src[2:20])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 18) and columns [0, 18) read the image
-			d := col[1944:2268]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+40 : oy*20+60]
-				copy(row[0:18], src[0:18])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 18) and columns [0, 18) read the image
-			d := col[2268:2592]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+40 : oy*20+60]
-				copy(row[0:18], src[1:19])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 18) and columns [0, 18) read the image
-			d := col[2592:2916]
-			for oy := 0; oy < 18; oy++ {
-				row := d[oy*18 : oy*18+18]
-				src := image[oy*20+40 : oy*20+60]
-				copy(row[0:18], src[2:20])
-			}
-		}
-	}
-}
-
-// firstOffs and firstGradOffs locate the kernel taps in the padded input and output gradient.
+// firstOffs and firstGradOffs locate the kernel taps in the padded input and output gradient,
+// firstPixels the output positions in the padded input.
 var (
 	firstOffs     = kernels.ConvOffsets(2, 3, 3, 20, 20)
+	firstPixels   = kernels.ConvOffsets(1, 18, 18, 0, 20)
 	firstGradOffs = kernels.ConvOffsets(3, 3, 3, 22, 22)
 )
 
@@ -495,21 +414,20 @@ func (s *state) firstBackward(img, w int) {
 	for f := 0; f < 3; f++ {
 		db[f] += kernels.Dot(dout[f*324:f*324+324], ones[:324])
 	}
-	dw := s.grads[w][0:54]
-	col := s.col[w]
-	firstIm2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:54]
-	s.gemm(false, true, 18, 3, 324, 1, col, 324, dout, 324, 0, dwT, 3)
-	kernels.AddTransposed(dw, dwT, 3, 18)
+	// dW accumulates in the worker's firstGradAcc, folded in after its last image.
+	pad := s.firstPad[w]
+	kernels.PadInto(pad, in, 2, 20, 20, 0, 0)
+	doutT := s.firstDoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 18, 3, 324)
+	kernels.DirectWeightGrad(s.firstGradAcc[w], 3, pad, firstOffs, firstPixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
 	}
 	din := s.ws.InputGrad[img*800 : img*800+800]
-	pad := s.firstGradPad[w]
-	kernels.PadInto(pad, dout, 3, 18, 18, 2, 2)
-	s.direct(din, 2, 20, 20, s.firstFlipped, firstGradOffs, pad, 22)
+	dpad := s.firstGradPad[w]
+	kernels.PadInto(dpad, dout, 3, 18, 18, 2, 2)
+	s.direct(din, 2, 20, 20, s.firstFlipped, firstGradOffs, dpad, 22)
 }
 
 // bigForward computes big (pool max 6x6 s2, 3x18x18 → 3x7x7) for image img, on worker w.
@@ -529,55 +447,11 @@ func (s *state) bigBackward(img, w int) {
 	kernels.MaxPoolBackward(dout, arg, din)
 }
 
-// conv2Im2col lays out an image (3x7x7) as the 12×36 matrix whose row (c·2 + ki)·2 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv2Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 3; c++ {
-		image := imageAll[c*49 : c*49+49]
-		col := colAll[c*144 : c*144+144]
-		{
-			// tap (0, 0): output rows [0, 6) and columns [0, 6) read the image
-			d := col[0:36]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*6 : oy*6+6]
-				src := image[oy*7 : oy*7+7]
-				copy(row[0:6], src[0:6])
-			}
-		}
-		{
-			// tap (0, 1): output rows [0, 6) and columns [0, 6) read the image
-			d := col[36:72]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*6 : oy*6+6]
-				src := image[oy*7 : oy*7+7]
-				copy(row[0:6], src[1:7])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 6) and columns [0, 6) read the image
-			d := col[72:108]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*6 : oy*6+6]
-				src := image[oy*7+7 : oy*7+14]
-				copy(row[0:6], src[0:6])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 6) and columns [0, 6) read the image
-			d := col[108:144]
-			for oy := 0; oy < 6; oy++ {
-				row := d[oy*6 : oy*6+6]
-				src := image[oy*7+7 : oy*7+14]
-				copy(row[0:6], src[1:7])
-			}
-		}
-	}
-}
-
-// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient.
+// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
+// conv2Pixels the output positions in the padded input.
 var (
 	conv2Offs     = kernels.ConvOffsets(3, 2, 2, 7, 7)
+	conv2Pixels   = kernels.ConvOffsets(1, 6, 6, 0, 7)
 	conv2GradOffs = kernels.ConvOffsets(2, 2, 2, 8, 8)
 )
 
@@ -600,17 +474,16 @@ func (s *state) conv2Backward(img, w int) {
 	for f := 0; f < 2; f++ {
 		db[f] += kernels.Dot(dout[f*36:f*36+36], ones[:36])
 	}
-	dw := s.grads[w][57:81]
-	col := s.col[w]
-	conv2Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:24]
-	s.gemm(false, true, 12, 2, 36, 1, col, 36, dout, 36, 0, dwT, 2)
-	kernels.AddTransposed(dw, dwT, 2, 12)
+	// dW accumulates in the worker's conv2GradAcc, folded in after its last image.
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 3, 7, 7, 0, 0)
+	doutT := s.conv2DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 12, 2, 36)
+	kernels.DirectWeightGrad(s.conv2GradAcc[w], 2, pad, conv2Offs, conv2Pixels, doutT)
 	din := s.bigGrad[img*147 : img*147+147]
-	pad := s.conv2GradPad[w]
-	kernels.PadInto(pad, dout, 2, 6, 6, 1, 1)
-	s.direct(din, 3, 7, 7, s.conv2Flipped, conv2GradOffs, pad, 8)
+	dpad := s.conv2GradPad[w]
+	kernels.PadInto(dpad, dout, 2, 6, 6, 1, 1)
+	s.direct(din, 3, 7, 7, s.conv2Flipped, conv2GradOffs, dpad, 8)
 }
 
 // sigmoid1Forward computes sigmoid1 (sigmoid , 2x6x6 → 2x6x6) for image img, on worker w.

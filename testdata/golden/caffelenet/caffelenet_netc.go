@@ -193,11 +193,12 @@ type state struct {
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
-	conv1Packed, conv1Flipped []float32
-	conv1Pad, conv1GradPad    [][]float32
-	forwardImages0            func(int, int)
-	backwardImages0           func(int, int)
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
+	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	conv1Packed, conv1Flipped                        []float32
+	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
+	forwardImages0                                   func(int, int)
+	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -257,6 +258,8 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	for w := 0; w < chunks; w++ {
 		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(1, 28, 28)))
 		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(20, 32, 32)))
+		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(576, 20)))
+		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(25, 20)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -383,247 +386,15 @@ func (s *state) backwardImages0Run(lo, hi int) {
 			s.conv1Backward(img, w)
 			s.tick(w, 0, true)
 		}
+		kernels.FlushDirectWeightGrad(s.grads[w][0:500], s.conv1GradAcc[w], 20, 25)
 	}
 }
 
-// conv1Im2col lays out an image (1x28x28) as the 25×576 matrix whose row (c·5 + ki)·5 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv1Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 1; c++ {
-		image := imageAll[c*784 : c*784+784]
-		col := colAll[c*14400 : c*14400+14400]
-		{
-			// tap (0, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[0:576]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (0, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[576:1152]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (0, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[1152:1728]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (0, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[1728:2304]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (0, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[2304:2880]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28 : oy*28+28]
-				copy(row[0:24], src[4:28])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[2880:3456]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[3456:4032]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (1, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[4032:4608]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (1, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[4608:5184]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (1, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[5184:5760]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+28 : oy*28+56]
-				copy(row[0:24], src[4:28])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[5760:6336]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[6336:6912]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[6912:7488]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (2, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[7488:8064]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (2, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[8064:8640]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+56 : oy*28+84]
-				copy(row[0:24], src[4:28])
-			}
-		}
-		{
-			// tap (3, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[8640:9216]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				copy(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (3, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[9216:9792]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				copy(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (3, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[9792:10368]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				copy(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (3, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[10368:10944]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				copy(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (3, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[10944:11520]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+84 : oy*28+112]
-				copy(row[0:24], src[4:28])
-			}
-		}
-		{
-			// tap (4, 0): output rows [0, 24) and columns [0, 24) read the image
-			d := col[11520:12096]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				copy(row[0:24], src[0:24])
-			}
-		}
-		{
-			// tap (4, 1): output rows [0, 24) and columns [0, 24) read the image
-			d := col[12096:12672]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				copy(row[0:24], src[1:25])
-			}
-		}
-		{
-			// tap (4, 2): output rows [0, 24) and columns [0, 24) read the image
-			d := col[12672:13248]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				copy(row[0:24], src[2:26])
-			}
-		}
-		{
-			// tap (4, 3): output rows [0, 24) and columns [0, 24) read the image
-			d := col[13248:13824]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				copy(row[0:24], src[3:27])
-			}
-		}
-		{
-			// tap (4, 4): output rows [0, 24) and columns [0, 24) read the image
-			d := col[13824:14400]
-			for oy := 0; oy < 24; oy++ {
-				row := d[oy*24 : oy*24+24]
-				src := image[oy*28+112 : oy*28+140]
-				copy(row[0:24], src[4:28])
-			}
-		}
-	}
-}
-
-// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
+// conv1Pixels the output positions in the padded input.
 var (
 	conv1Offs     = kernels.ConvOffsets(1, 5, 5, 28, 28)
+	conv1Pixels   = kernels.ConvOffsets(1, 24, 24, 0, 28)
 	conv1GradOffs = kernels.ConvOffsets(20, 5, 5, 32, 32)
 )
 
@@ -646,21 +417,20 @@ func (s *state) conv1Backward(img, w int) {
 	for f := 0; f < 20; f++ {
 		db[f] += kernels.Dot(dout[f*576:f*576+576], ones[:576])
 	}
-	dw := s.grads[w][0:500]
-	col := s.col[w]
-	conv1Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:500]
-	s.gemm(false, true, 25, 20, 576, 1, col, 576, dout, 576, 0, dwT, 20)
-	kernels.AddTransposed(dw, dwT, 20, 25)
+	// dW accumulates in the worker's conv1GradAcc, folded in after its last image.
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 1, 28, 28, 0, 0)
+	doutT := s.conv1DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 25, 20, 576)
+	kernels.DirectWeightGrad(s.conv1GradAcc[w], 20, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
 	}
 	din := s.ws.InputGrad[img*784 : img*784+784]
-	pad := s.conv1GradPad[w]
-	kernels.PadInto(pad, dout, 20, 24, 24, 4, 4)
-	s.direct(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, pad, 32)
+	dpad := s.conv1GradPad[w]
+	kernels.PadInto(dpad, dout, 20, 24, 24, 4, 4)
+	s.direct(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, dpad, 32)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 20x24x24 → 20x12x12) for image img, on worker w.

@@ -50,7 +50,7 @@ const (
 const (
 	imageFloats = 56980
 	imageInts   = 5696
-	colSize     = 102400
+	colSize     = 0
 	privLo      = 0
 	privHi      = 19256
 )
@@ -201,19 +201,22 @@ type state struct {
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
-	conv1Packed, conv1Flipped []float32
-	conv1Pad, conv1GradPad    [][]float32
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
+	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	conv1Packed, conv1Flipped                        []float32
+	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
 	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient.
-	conv2Packed, conv2Flipped []float32
-	conv2Pad, conv2GradPad    [][]float32
+	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
+	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	conv2Packed, conv2Flipped                        []float32
+	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
 	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass and
-	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient.
-	conv3Packed, conv3Flipped []float32
-	conv3Pad, conv3GradPad    [][]float32
-	forwardImages0            func(int, int)
-	backwardImages0           func(int, int)
+	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient,
+	// conv3DoutT its transposed output gradient and conv3GradAcc its transposed weight gradient.
+	conv3Packed, conv3Flipped                        []float32
+	conv3Pad, conv3GradPad, conv3DoutT, conv3GradAcc [][]float32
+	forwardImages0                                   func(int, int)
+	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -275,18 +278,24 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	for w := 0; w < chunks; w++ {
 		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(3, 36, 36)))
 		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(16, 36, 36)))
+		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(1024, 16)))
+		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(75, 16)))
 	}
 	s.conv2Packed = make([]float32, kernels.DirectPackedSize(20, 400))
 	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(16, 500))
 	for w := 0; w < chunks; w++ {
 		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(16, 20, 20)))
 		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(20, 20, 20)))
+		s.conv2DoutT = append(s.conv2DoutT, make([]float32, kernels.DirectGradSize(256, 20)))
+		s.conv2GradAcc = append(s.conv2GradAcc, make([]float32, kernels.DirectGradSize(400, 20)))
 	}
 	s.conv3Packed = make([]float32, kernels.DirectPackedSize(20, 500))
 	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(20, 500))
 	for w := 0; w < chunks; w++ {
 		s.conv3Pad = append(s.conv3Pad, make([]float32, kernels.DirectSrcSize(20, 12, 12)))
 		s.conv3GradPad = append(s.conv3GradPad, make([]float32, kernels.DirectSrcSize(20, 12, 12)))
+		s.conv3DoutT = append(s.conv3DoutT, make([]float32, kernels.DirectGradSize(64, 20)))
+		s.conv3GradAcc = append(s.conv3GradAcc, make([]float32, kernels.DirectGradSize(500, 20)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -421,239 +430,17 @@ func (s *state) backwardImages0Run(lo, hi int) {
 			s.conv1Backward(img, w)
 			s.tick(w, 0, true)
 		}
+		kernels.FlushDirectWeightGrad(s.grads[w][0:1200], s.conv1GradAcc[w], 16, 75)
+		kernels.FlushDirectWeightGrad(s.grads[w][1216:9216], s.conv2GradAcc[w], 20, 400)
+		kernels.FlushDirectWeightGrad(s.grads[w][9236:19236], s.conv3GradAcc[w], 20, 500)
 	}
 }
 
-// conv1Im2col lays out an image (3x32x32) as the 75×1024 matrix whose row (c·5 + ki)·5 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv1Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 3; c++ {
-		image := imageAll[c*1024 : c*1024+1024]
-		col := colAll[c*25600 : c*25600+25600]
-		{
-			// tap (0, 0): output rows [2, 32) and columns [2, 32) read the image
-			d := col[0:1024]
-			copy(d[66:1024], image[0:958])
-			clear(d[:66])
-			for oy := 2; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-		}
-		{
-			// tap (0, 1): output rows [2, 32) and columns [1, 32) read the image
-			d := col[1024:2048]
-			copy(d[65:1024], image[0:959])
-			clear(d[:65])
-			for oy := 2; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (0, 2): output rows [2, 32) and columns [0, 32) read the image
-			d := col[2048:3072]
-			copy(d[64:1024], image[0:960])
-			clear(d[:64])
-		}
-		{
-			// tap (0, 3): output rows [2, 32) and columns [0, 31) read the image
-			d := col[3072:4096]
-			copy(d[64:1023], image[1:960])
-			clear(d[:64])
-			clear(d[1023:])
-			for oy := 2; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (0, 4): output rows [2, 32) and columns [0, 30) read the image
-			d := col[4096:5120]
-			copy(d[64:1022], image[2:960])
-			clear(d[:64])
-			clear(d[1022:])
-			for oy := 2; oy < 32; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-		}
-		{
-			// tap (1, 0): output rows [1, 32) and columns [2, 32) read the image
-			d := col[5120:6144]
-			copy(d[34:1024], image[0:990])
-			clear(d[:34])
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-		}
-		{
-			// tap (1, 1): output rows [1, 32) and columns [1, 32) read the image
-			d := col[6144:7168]
-			copy(d[33:1024], image[0:991])
-			clear(d[:33])
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (1, 2): output rows [1, 32) and columns [0, 32) read the image
-			d := col[7168:8192]
-			copy(d[32:1024], image[0:992])
-			clear(d[:32])
-		}
-		{
-			// tap (1, 3): output rows [1, 32) and columns [0, 31) read the image
-			d := col[8192:9216]
-			copy(d[32:1023], image[1:992])
-			clear(d[:32])
-			clear(d[1023:])
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (1, 4): output rows [1, 32) and columns [0, 30) read the image
-			d := col[9216:10240]
-			copy(d[32:1022], image[2:992])
-			clear(d[:32])
-			clear(d[1022:])
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 32) and columns [2, 32) read the image
-			d := col[10240:11264]
-			copy(d[2:1024], image[0:1022])
-			clear(d[:2])
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 32) and columns [1, 32) read the image
-			d := col[11264:12288]
-			copy(d[1:1024], image[0:1023])
-			clear(d[:1])
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 32) and columns [0, 32) read the image
-			d := col[12288:13312]
-			copy(d[0:1024], image[0:1024])
-		}
-		{
-			// tap (2, 3): output rows [0, 32) and columns [0, 31) read the image
-			d := col[13312:14336]
-			copy(d[0:1023], image[1:1024])
-			clear(d[1023:])
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (2, 4): output rows [0, 32) and columns [0, 30) read the image
-			d := col[14336:15360]
-			copy(d[0:1022], image[2:1024])
-			clear(d[1022:])
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-		}
-		{
-			// tap (3, 0): output rows [0, 31) and columns [2, 32) read the image
-			d := col[15360:16384]
-			copy(d[2:992], image[32:1022])
-			clear(d[:2])
-			clear(d[992:])
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-		}
-		{
-			// tap (3, 1): output rows [0, 31) and columns [1, 32) read the image
-			d := col[16384:17408]
-			copy(d[1:992], image[32:1023])
-			clear(d[:1])
-			clear(d[992:])
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (3, 2): output rows [0, 31) and columns [0, 32) read the image
-			d := col[17408:18432]
-			copy(d[0:992], image[32:1024])
-			clear(d[992:])
-		}
-		{
-			// tap (3, 3): output rows [0, 31) and columns [0, 31) read the image
-			d := col[18432:19456]
-			copy(d[0:991], image[33:1024])
-			clear(d[991:])
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (3, 4): output rows [0, 31) and columns [0, 30) read the image
-			d := col[19456:20480]
-			copy(d[0:990], image[34:1024])
-			clear(d[990:])
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-		}
-		{
-			// tap (4, 0): output rows [0, 30) and columns [2, 32) read the image
-			d := col[20480:21504]
-			copy(d[2:960], image[64:1022])
-			clear(d[:2])
-			clear(d[960:])
-			for oy := 0; oy < 30; oy++ {
-				clear(d[oy*32 : oy*32+2])
-			}
-		}
-		{
-			// tap (4, 1): output rows [0, 30) and columns [1, 32) read the image
-			d := col[21504:22528]
-			copy(d[1:960], image[64:1023])
-			clear(d[:1])
-			clear(d[960:])
-			for oy := 0; oy < 30; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (4, 2): output rows [0, 30) and columns [0, 32) read the image
-			d := col[22528:23552]
-			copy(d[0:960], image[64:1024])
-			clear(d[960:])
-		}
-		{
-			// tap (4, 3): output rows [0, 30) and columns [0, 31) read the image
-			d := col[23552:24576]
-			copy(d[0:959], image[65:1024])
-			clear(d[959:])
-			for oy := 0; oy < 30; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (4, 4): output rows [0, 30) and columns [0, 30) read the image
-			d := col[24576:25600]
-			copy(d[0:958], image[66:1024])
-			clear(d[958:])
-			for oy := 0; oy < 30; oy++ {
-				clear(d[oy*32+30 : oy*32+32])
-			}
-		}
-	}
-}
-
-// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
+// conv1Pixels the output positions in the padded input.
 var (
 	conv1Offs     = kernels.ConvOffsets(3, 5, 5, 36, 36)
+	conv1Pixels   = kernels.ConvOffsets(1, 32, 32, 0, 36)
 	conv1GradOffs = kernels.ConvOffsets(16, 5, 5, 36, 36)
 )
 
@@ -677,21 +464,20 @@ func (s *state) conv1Backward(img, w int) {
 	for f := 0; f < 16; f++ {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
-	dw := s.grads[w][0:1200]
-	col := s.col[w]
-	conv1Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:1200]
-	s.gemm(false, true, 75, 16, 1024, 1, col, 1024, dout, 1024, 0, dwT, 16)
-	kernels.AddTransposed(dw, dwT, 16, 75)
+	// dW accumulates in the worker's conv1GradAcc, folded in after its last image.
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 32, 32, 2, 2)
+	doutT := s.conv1DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 75, 16, 1024)
+	kernels.DirectWeightGrad(s.conv1GradAcc[w], 16, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
 	}
 	din := s.ws.InputGrad[img*3072 : img*3072+3072]
-	pad := s.conv1GradPad[w]
-	kernels.PadInto(pad, dout, 16, 32, 32, 2, 2)
-	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, pad, 36)
+	dpad := s.conv1GradPad[w]
+	kernels.PadInto(dpad, dout, 16, 32, 32, 2, 2)
+	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 36)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 16x32x32 → 16x16x16) for image img, on worker w.
@@ -739,236 +525,11 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
-// conv2Im2col lays out an image (16x16x16) as the 400×256 matrix whose row (c·5 + ki)·5 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv2Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 16; c++ {
-		image := imageAll[c*256 : c*256+256]
-		col := colAll[c*6400 : c*6400+6400]
-		{
-			// tap (0, 0): output rows [2, 16) and columns [2, 16) read the image
-			d := col[0:256]
-			copy(d[34:256], image[0:222])
-			clear(d[:34])
-			for oy := 2; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-		}
-		{
-			// tap (0, 1): output rows [2, 16) and columns [1, 16) read the image
-			d := col[256:512]
-			copy(d[33:256], image[0:223])
-			clear(d[:33])
-			for oy := 2; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (0, 2): output rows [2, 16) and columns [0, 16) read the image
-			d := col[512:768]
-			copy(d[32:256], image[0:224])
-			clear(d[:32])
-		}
-		{
-			// tap (0, 3): output rows [2, 16) and columns [0, 15) read the image
-			d := col[768:1024]
-			copy(d[32:255], image[1:224])
-			clear(d[:32])
-			clear(d[255:])
-			for oy := 2; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (0, 4): output rows [2, 16) and columns [0, 14) read the image
-			d := col[1024:1280]
-			copy(d[32:254], image[2:224])
-			clear(d[:32])
-			clear(d[254:])
-			for oy := 2; oy < 16; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-		}
-		{
-			// tap (1, 0): output rows [1, 16) and columns [2, 16) read the image
-			d := col[1280:1536]
-			copy(d[18:256], image[0:238])
-			clear(d[:18])
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-		}
-		{
-			// tap (1, 1): output rows [1, 16) and columns [1, 16) read the image
-			d := col[1536:1792]
-			copy(d[17:256], image[0:239])
-			clear(d[:17])
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (1, 2): output rows [1, 16) and columns [0, 16) read the image
-			d := col[1792:2048]
-			copy(d[16:256], image[0:240])
-			clear(d[:16])
-		}
-		{
-			// tap (1, 3): output rows [1, 16) and columns [0, 15) read the image
-			d := col[2048:2304]
-			copy(d[16:255], image[1:240])
-			clear(d[:16])
-			clear(d[255:])
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (1, 4): output rows [1, 16) and columns [0, 14) read the image
-			d := col[2304:2560]
-			copy(d[16:254], image[2:240])
-			clear(d[:16])
-			clear(d[254:])
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 16) and columns [2, 16) read the image
-			d := col[2560:2816]
-			copy(d[2:256], image[0:254])
-			clear(d[:2])
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 16) and columns [1, 16) read the image
-			d := col[2816:3072]
-			copy(d[1:256], image[0:255])
-			clear(d[:1])
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 16) and columns [0, 16) read the image
-			d := col[3072:3328]
-			copy(d[0:256], image[0:256])
-		}
-		{
-			// tap (2, 3): output rows [0, 16) and columns [0, 15) read the image
-			d := col[3328:3584]
-			copy(d[0:255], image[1:256])
-			clear(d[255:])
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (2, 4): output rows [0, 16) and columns [0, 14) read the image
-			d := col[3584:3840]
-			copy(d[0:254], image[2:256])
-			clear(d[254:])
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-		}
-		{
-			// tap (3, 0): output rows [0, 15) and columns [2, 16) read the image
-			d := col[3840:4096]
-			copy(d[2:240], image[16:254])
-			clear(d[:2])
-			clear(d[240:])
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-		}
-		{
-			// tap (3, 1): output rows [0, 15) and columns [1, 16) read the image
-			d := col[4096:4352]
-			copy(d[1:240], image[16:255])
-			clear(d[:1])
-			clear(d[240:])
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (3, 2): output rows [0, 15) and columns [0, 16) read the image
-			d := col[4352:4608]
-			copy(d[0:240], image[16:256])
-			clear(d[240:])
-		}
-		{
-			// tap (3, 3): output rows [0, 15) and columns [0, 15) read the image
-			d := col[4608:4864]
-			copy(d[0:239], image[17:256])
-			clear(d[239:])
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (3, 4): output rows [0, 15) and columns [0, 14) read the image
-			d := col[4864:5120]
-			copy(d[0:238], image[18:256])
-			clear(d[238:])
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-		}
-		{
-			// tap (4, 0): output rows [0, 14) and columns [2, 16) read the image
-			d := col[5120:5376]
-			copy(d[2:224], image[32:254])
-			clear(d[:2])
-			clear(d[224:])
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*16 : oy*16+2])
-			}
-		}
-		{
-			// tap (4, 1): output rows [0, 14) and columns [1, 16) read the image
-			d := col[5376:5632]
-			copy(d[1:224], image[32:255])
-			clear(d[:1])
-			clear(d[224:])
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (4, 2): output rows [0, 14) and columns [0, 16) read the image
-			d := col[5632:5888]
-			copy(d[0:224], image[32:256])
-			clear(d[224:])
-		}
-		{
-			// tap (4, 3): output rows [0, 14) and columns [0, 15) read the image
-			d := col[5888:6144]
-			copy(d[0:223], image[33:256])
-			clear(d[223:])
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (4, 4): output rows [0, 14) and columns [0, 14) read the image
-			d := col[6144:6400]
-			copy(d[0:222], image[34:256])
-			clear(d[222:])
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*16+14 : oy*16+16])
-			}
-		}
-	}
-}
-
-// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient.
+// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
+// conv2Pixels the output positions in the padded input.
 var (
 	conv2Offs     = kernels.ConvOffsets(16, 5, 5, 20, 20)
+	conv2Pixels   = kernels.ConvOffsets(1, 16, 16, 0, 20)
 	conv2GradOffs = kernels.ConvOffsets(20, 5, 5, 20, 20)
 )
 
@@ -992,17 +553,16 @@ func (s *state) conv2Backward(img, w int) {
 	for f := 0; f < 20; f++ {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
-	dw := s.grads[w][1216:9216]
-	col := s.col[w]
-	conv2Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:8000]
-	s.gemm(false, true, 400, 20, 256, 1, col, 256, dout, 256, 0, dwT, 20)
-	kernels.AddTransposed(dw, dwT, 20, 400)
+	// dW accumulates in the worker's conv2GradAcc, folded in after its last image.
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 16, 16, 16, 2, 2)
+	doutT := s.conv2DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 400, 20, 256)
+	kernels.DirectWeightGrad(s.conv2GradAcc[w], 20, pad, conv2Offs, conv2Pixels, doutT)
 	din := s.pool1Grad[img*4096 : img*4096+4096]
-	pad := s.conv2GradPad[w]
-	kernels.PadInto(pad, dout, 20, 16, 16, 2, 2)
-	s.direct(din, 16, 16, 16, s.conv2Flipped, conv2GradOffs, pad, 20)
+	dpad := s.conv2GradPad[w]
+	kernels.PadInto(dpad, dout, 20, 16, 16, 2, 2)
+	s.direct(din, 16, 16, 16, s.conv2Flipped, conv2GradOffs, dpad, 20)
 }
 
 // pool2Forward computes pool2 (pool max 2x2 s2, 20x16x16 → 20x8x8) for image img, on worker w.
@@ -1050,236 +610,11 @@ func (s *state) pool2Backward(img, w int) {
 	}
 }
 
-// conv3Im2col lays out an image (20x8x8) as the 500×64 matrix whose row (c·5 + ki)·5 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv3Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 20; c++ {
-		image := imageAll[c*64 : c*64+64]
-		col := colAll[c*1600 : c*1600+1600]
-		{
-			// tap (0, 0): output rows [2, 8) and columns [2, 8) read the image
-			d := col[0:64]
-			copy(d[18:64], image[0:46])
-			clear(d[:18])
-			for oy := 2; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-		}
-		{
-			// tap (0, 1): output rows [2, 8) and columns [1, 8) read the image
-			d := col[64:128]
-			copy(d[17:64], image[0:47])
-			clear(d[:17])
-			for oy := 2; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (0, 2): output rows [2, 8) and columns [0, 8) read the image
-			d := col[128:192]
-			copy(d[16:64], image[0:48])
-			clear(d[:16])
-		}
-		{
-			// tap (0, 3): output rows [2, 8) and columns [0, 7) read the image
-			d := col[192:256]
-			copy(d[16:63], image[1:48])
-			clear(d[:16])
-			clear(d[63:])
-			for oy := 2; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (0, 4): output rows [2, 8) and columns [0, 6) read the image
-			d := col[256:320]
-			copy(d[16:62], image[2:48])
-			clear(d[:16])
-			clear(d[62:])
-			for oy := 2; oy < 8; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-		}
-		{
-			// tap (1, 0): output rows [1, 8) and columns [2, 8) read the image
-			d := col[320:384]
-			copy(d[10:64], image[0:54])
-			clear(d[:10])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-		}
-		{
-			// tap (1, 1): output rows [1, 8) and columns [1, 8) read the image
-			d := col[384:448]
-			copy(d[9:64], image[0:55])
-			clear(d[:9])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (1, 2): output rows [1, 8) and columns [0, 8) read the image
-			d := col[448:512]
-			copy(d[8:64], image[0:56])
-			clear(d[:8])
-		}
-		{
-			// tap (1, 3): output rows [1, 8) and columns [0, 7) read the image
-			d := col[512:576]
-			copy(d[8:63], image[1:56])
-			clear(d[:8])
-			clear(d[63:])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (1, 4): output rows [1, 8) and columns [0, 6) read the image
-			d := col[576:640]
-			copy(d[8:62], image[2:56])
-			clear(d[:8])
-			clear(d[62:])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 8) and columns [2, 8) read the image
-			d := col[640:704]
-			copy(d[2:64], image[0:62])
-			clear(d[:2])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 8) and columns [1, 8) read the image
-			d := col[704:768]
-			copy(d[1:64], image[0:63])
-			clear(d[:1])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 8) and columns [0, 8) read the image
-			d := col[768:832]
-			copy(d[0:64], image[0:64])
-		}
-		{
-			// tap (2, 3): output rows [0, 8) and columns [0, 7) read the image
-			d := col[832:896]
-			copy(d[0:63], image[1:64])
-			clear(d[63:])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (2, 4): output rows [0, 8) and columns [0, 6) read the image
-			d := col[896:960]
-			copy(d[0:62], image[2:64])
-			clear(d[62:])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-		}
-		{
-			// tap (3, 0): output rows [0, 7) and columns [2, 8) read the image
-			d := col[960:1024]
-			copy(d[2:56], image[8:62])
-			clear(d[:2])
-			clear(d[56:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-		}
-		{
-			// tap (3, 1): output rows [0, 7) and columns [1, 8) read the image
-			d := col[1024:1088]
-			copy(d[1:56], image[8:63])
-			clear(d[:1])
-			clear(d[56:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (3, 2): output rows [0, 7) and columns [0, 8) read the image
-			d := col[1088:1152]
-			copy(d[0:56], image[8:64])
-			clear(d[56:])
-		}
-		{
-			// tap (3, 3): output rows [0, 7) and columns [0, 7) read the image
-			d := col[1152:1216]
-			copy(d[0:55], image[9:64])
-			clear(d[55:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (3, 4): output rows [0, 7) and columns [0, 6) read the image
-			d := col[1216:1280]
-			copy(d[0:54], image[10:64])
-			clear(d[54:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-		}
-		{
-			// tap (4, 0): output rows [0, 6) and columns [2, 8) read the image
-			d := col[1280:1344]
-			copy(d[2:48], image[16:62])
-			clear(d[:2])
-			clear(d[48:])
-			for oy := 0; oy < 6; oy++ {
-				clear(d[oy*8 : oy*8+2])
-			}
-		}
-		{
-			// tap (4, 1): output rows [0, 6) and columns [1, 8) read the image
-			d := col[1344:1408]
-			copy(d[1:48], image[16:63])
-			clear(d[:1])
-			clear(d[48:])
-			for oy := 0; oy < 6; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (4, 2): output rows [0, 6) and columns [0, 8) read the image
-			d := col[1408:1472]
-			copy(d[0:48], image[16:64])
-			clear(d[48:])
-		}
-		{
-			// tap (4, 3): output rows [0, 6) and columns [0, 7) read the image
-			d := col[1472:1536]
-			copy(d[0:47], image[17:64])
-			clear(d[47:])
-			for oy := 0; oy < 6; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (4, 4): output rows [0, 6) and columns [0, 6) read the image
-			d := col[1536:1600]
-			copy(d[0:46], image[18:64])
-			clear(d[46:])
-			for oy := 0; oy < 6; oy++ {
-				clear(d[oy*8+6 : oy*8+8])
-			}
-		}
-	}
-}
-
-// conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient.
+// conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
+// conv3Pixels the output positions in the padded input.
 var (
 	conv3Offs     = kernels.ConvOffsets(20, 5, 5, 12, 12)
+	conv3Pixels   = kernels.ConvOffsets(1, 8, 8, 0, 12)
 	conv3GradOffs = kernels.ConvOffsets(20, 5, 5, 12, 12)
 )
 
@@ -1303,17 +638,16 @@ func (s *state) conv3Backward(img, w int) {
 	for f := 0; f < 20; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
-	dw := s.grads[w][9236:19236]
-	col := s.col[w]
-	conv3Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:10000]
-	s.gemm(false, true, 500, 20, 64, 1, col, 64, dout, 64, 0, dwT, 20)
-	kernels.AddTransposed(dw, dwT, 20, 500)
+	// dW accumulates in the worker's conv3GradAcc, folded in after its last image.
+	pad := s.conv3Pad[w]
+	kernels.PadInto(pad, in, 20, 8, 8, 2, 2)
+	doutT := s.conv3DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 500, 20, 64)
+	kernels.DirectWeightGrad(s.conv3GradAcc[w], 20, pad, conv3Offs, conv3Pixels, doutT)
 	din := s.pool2Grad[img*1280 : img*1280+1280]
-	pad := s.conv3GradPad[w]
-	kernels.PadInto(pad, dout, 20, 8, 8, 2, 2)
-	s.direct(din, 20, 8, 8, s.conv3Flipped, conv3GradOffs, pad, 12)
+	dpad := s.conv3GradPad[w]
+	kernels.PadInto(dpad, dout, 20, 8, 8, 2, 2)
+	s.direct(din, 20, 8, 8, s.conv3Flipped, conv3GradOffs, dpad, 12)
 }
 
 // pool3Forward computes pool3 (pool max 2x2 s2, 20x8x8 → 20x4x4) for image img, on worker w.

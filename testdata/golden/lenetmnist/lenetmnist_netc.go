@@ -47,7 +47,7 @@ const (
 const (
 	imageFloats = 22484
 	imageInts   = 1824
-	colSize     = 39200
+	colSize     = 0
 	privLo      = 0
 	privHi      = 3424
 )
@@ -182,15 +182,17 @@ type state struct {
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
-	conv1Packed, conv1Flipped []float32
-	conv1Pad, conv1GradPad    [][]float32
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
+	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	conv1Packed, conv1Flipped                        []float32
+	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
 	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient.
-	conv2Packed, conv2Flipped []float32
-	conv2Pad, conv2GradPad    [][]float32
-	forwardImages0            func(int, int)
-	backwardImages0           func(int, int)
+	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
+	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	conv2Packed, conv2Flipped                        []float32
+	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
+	forwardImages0                                   func(int, int)
+	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -247,12 +249,16 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	for w := 0; w < chunks; w++ {
 		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(1, 32, 32)))
 		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(8, 32, 32)))
+		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(784, 8)))
+		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(25, 8)))
 	}
 	s.conv2Packed = make([]float32, kernels.DirectPackedSize(16, 200))
 	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(8, 400))
 	for w := 0; w < chunks; w++ {
 		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(8, 18, 18)))
 		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(16, 18, 18)))
+		s.conv2DoutT = append(s.conv2DoutT, make([]float32, kernels.DirectGradSize(196, 16)))
+		s.conv2GradAcc = append(s.conv2GradAcc, make([]float32, kernels.DirectGradSize(200, 16)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -377,239 +383,16 @@ func (s *state) backwardImages0Run(lo, hi int) {
 			s.conv1Backward(img, w)
 			s.tick(w, 0, true)
 		}
+		kernels.FlushDirectWeightGrad(s.grads[w][0:200], s.conv1GradAcc[w], 8, 25)
+		kernels.FlushDirectWeightGrad(s.grads[w][208:3408], s.conv2GradAcc[w], 16, 200)
 	}
 }
 
-// conv1Im2col lays out an image (1x28x28) as the 25×784 matrix whose row (c·5 + ki)·5 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv1Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 1; c++ {
-		image := imageAll[c*784 : c*784+784]
-		col := colAll[c*19600 : c*19600+19600]
-		{
-			// tap (0, 0): output rows [2, 28) and columns [2, 28) read the image
-			d := col[0:784]
-			copy(d[58:784], image[0:726])
-			clear(d[:58])
-			for oy := 2; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-		}
-		{
-			// tap (0, 1): output rows [2, 28) and columns [1, 28) read the image
-			d := col[784:1568]
-			copy(d[57:784], image[0:727])
-			clear(d[:57])
-			for oy := 2; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-		}
-		{
-			// tap (0, 2): output rows [2, 28) and columns [0, 28) read the image
-			d := col[1568:2352]
-			copy(d[56:784], image[0:728])
-			clear(d[:56])
-		}
-		{
-			// tap (0, 3): output rows [2, 28) and columns [0, 27) read the image
-			d := col[2352:3136]
-			copy(d[56:783], image[1:728])
-			clear(d[:56])
-			clear(d[783:])
-			for oy := 2; oy < 28; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-		}
-		{
-			// tap (0, 4): output rows [2, 28) and columns [0, 26) read the image
-			d := col[3136:3920]
-			copy(d[56:782], image[2:728])
-			clear(d[:56])
-			clear(d[782:])
-			for oy := 2; oy < 28; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-		}
-		{
-			// tap (1, 0): output rows [1, 28) and columns [2, 28) read the image
-			d := col[3920:4704]
-			copy(d[30:784], image[0:754])
-			clear(d[:30])
-			for oy := 1; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-		}
-		{
-			// tap (1, 1): output rows [1, 28) and columns [1, 28) read the image
-			d := col[4704:5488]
-			copy(d[29:784], image[0:755])
-			clear(d[:29])
-			for oy := 1; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-		}
-		{
-			// tap (1, 2): output rows [1, 28) and columns [0, 28) read the image
-			d := col[5488:6272]
-			copy(d[28:784], image[0:756])
-			clear(d[:28])
-		}
-		{
-			// tap (1, 3): output rows [1, 28) and columns [0, 27) read the image
-			d := col[6272:7056]
-			copy(d[28:783], image[1:756])
-			clear(d[:28])
-			clear(d[783:])
-			for oy := 1; oy < 28; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-		}
-		{
-			// tap (1, 4): output rows [1, 28) and columns [0, 26) read the image
-			d := col[7056:7840]
-			copy(d[28:782], image[2:756])
-			clear(d[:28])
-			clear(d[782:])
-			for oy := 1; oy < 28; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 28) and columns [2, 28) read the image
-			d := col[7840:8624]
-			copy(d[2:784], image[0:782])
-			clear(d[:2])
-			for oy := 0; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 28) and columns [1, 28) read the image
-			d := col[8624:9408]
-			copy(d[1:784], image[0:783])
-			clear(d[:1])
-			for oy := 0; oy < 28; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 28) and columns [0, 28) read the image
-			d := col[9408:10192]
-			copy(d[0:784], image[0:784])
-		}
-		{
-			// tap (2, 3): output rows [0, 28) and columns [0, 27) read the image
-			d := col[10192:10976]
-			copy(d[0:783], image[1:784])
-			clear(d[783:])
-			for oy := 0; oy < 28; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-		}
-		{
-			// tap (2, 4): output rows [0, 28) and columns [0, 26) read the image
-			d := col[10976:11760]
-			copy(d[0:782], image[2:784])
-			clear(d[782:])
-			for oy := 0; oy < 28; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-		}
-		{
-			// tap (3, 0): output rows [0, 27) and columns [2, 28) read the image
-			d := col[11760:12544]
-			copy(d[2:756], image[28:782])
-			clear(d[:2])
-			clear(d[756:])
-			for oy := 0; oy < 27; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-		}
-		{
-			// tap (3, 1): output rows [0, 27) and columns [1, 28) read the image
-			d := col[12544:13328]
-			copy(d[1:756], image[28:783])
-			clear(d[:1])
-			clear(d[756:])
-			for oy := 0; oy < 27; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-		}
-		{
-			// tap (3, 2): output rows [0, 27) and columns [0, 28) read the image
-			d := col[13328:14112]
-			copy(d[0:756], image[28:784])
-			clear(d[756:])
-		}
-		{
-			// tap (3, 3): output rows [0, 27) and columns [0, 27) read the image
-			d := col[14112:14896]
-			copy(d[0:755], image[29:784])
-			clear(d[755:])
-			for oy := 0; oy < 27; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-		}
-		{
-			// tap (3, 4): output rows [0, 27) and columns [0, 26) read the image
-			d := col[14896:15680]
-			copy(d[0:754], image[30:784])
-			clear(d[754:])
-			for oy := 0; oy < 27; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-		}
-		{
-			// tap (4, 0): output rows [0, 26) and columns [2, 28) read the image
-			d := col[15680:16464]
-			copy(d[2:728], image[56:782])
-			clear(d[:2])
-			clear(d[728:])
-			for oy := 0; oy < 26; oy++ {
-				clear(d[oy*28 : oy*28+2])
-			}
-		}
-		{
-			// tap (4, 1): output rows [0, 26) and columns [1, 28) read the image
-			d := col[16464:17248]
-			copy(d[1:728], image[56:783])
-			clear(d[:1])
-			clear(d[728:])
-			for oy := 0; oy < 26; oy++ {
-				clear(d[oy*28 : oy*28+1])
-			}
-		}
-		{
-			// tap (4, 2): output rows [0, 26) and columns [0, 28) read the image
-			d := col[17248:18032]
-			copy(d[0:728], image[56:784])
-			clear(d[728:])
-		}
-		{
-			// tap (4, 3): output rows [0, 26) and columns [0, 27) read the image
-			d := col[18032:18816]
-			copy(d[0:727], image[57:784])
-			clear(d[727:])
-			for oy := 0; oy < 26; oy++ {
-				clear(d[oy*28+27 : oy*28+28])
-			}
-		}
-		{
-			// tap (4, 4): output rows [0, 26) and columns [0, 26) read the image
-			d := col[18816:19600]
-			copy(d[0:726], image[58:784])
-			clear(d[726:])
-			for oy := 0; oy < 26; oy++ {
-				clear(d[oy*28+26 : oy*28+28])
-			}
-		}
-	}
-}
-
-// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
+// conv1Pixels the output positions in the padded input.
 var (
 	conv1Offs     = kernels.ConvOffsets(1, 5, 5, 32, 32)
+	conv1Pixels   = kernels.ConvOffsets(1, 28, 28, 0, 32)
 	conv1GradOffs = kernels.ConvOffsets(8, 5, 5, 32, 32)
 )
 
@@ -633,21 +416,20 @@ func (s *state) conv1Backward(img, w int) {
 	for f := 0; f < 8; f++ {
 		db[f] += kernels.Dot(dout[f*784:f*784+784], ones[:784])
 	}
-	dw := s.grads[w][0:200]
-	col := s.col[w]
-	conv1Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:200]
-	s.gemm(false, true, 25, 8, 784, 1, col, 784, dout, 784, 0, dwT, 8)
-	kernels.AddTransposed(dw, dwT, 8, 25)
+	// dW accumulates in the worker's conv1GradAcc, folded in after its last image.
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 1, 28, 28, 2, 2)
+	doutT := s.conv1DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 25, 8, 784)
+	kernels.DirectWeightGrad(s.conv1GradAcc[w], 8, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
 	}
 	din := s.ws.InputGrad[img*784 : img*784+784]
-	pad := s.conv1GradPad[w]
-	kernels.PadInto(pad, dout, 8, 28, 28, 2, 2)
-	s.direct(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, pad, 32)
+	dpad := s.conv1GradPad[w]
+	kernels.PadInto(dpad, dout, 8, 28, 28, 2, 2)
+	s.direct(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, dpad, 32)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 8x28x28 → 8x14x14) for image img, on worker w.
@@ -695,236 +477,11 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
-// conv2Im2col lays out an image (8x14x14) as the 200×196 matrix whose row (c·5 + ki)·5 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv2Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 8; c++ {
-		image := imageAll[c*196 : c*196+196]
-		col := colAll[c*4900 : c*4900+4900]
-		{
-			// tap (0, 0): output rows [2, 14) and columns [2, 14) read the image
-			d := col[0:196]
-			copy(d[30:196], image[0:166])
-			clear(d[:30])
-			for oy := 2; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-		}
-		{
-			// tap (0, 1): output rows [2, 14) and columns [1, 14) read the image
-			d := col[196:392]
-			copy(d[29:196], image[0:167])
-			clear(d[:29])
-			for oy := 2; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-		}
-		{
-			// tap (0, 2): output rows [2, 14) and columns [0, 14) read the image
-			d := col[392:588]
-			copy(d[28:196], image[0:168])
-			clear(d[:28])
-		}
-		{
-			// tap (0, 3): output rows [2, 14) and columns [0, 13) read the image
-			d := col[588:784]
-			copy(d[28:195], image[1:168])
-			clear(d[:28])
-			clear(d[195:])
-			for oy := 2; oy < 14; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-		}
-		{
-			// tap (0, 4): output rows [2, 14) and columns [0, 12) read the image
-			d := col[784:980]
-			copy(d[28:194], image[2:168])
-			clear(d[:28])
-			clear(d[194:])
-			for oy := 2; oy < 14; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-		}
-		{
-			// tap (1, 0): output rows [1, 14) and columns [2, 14) read the image
-			d := col[980:1176]
-			copy(d[16:196], image[0:180])
-			clear(d[:16])
-			for oy := 1; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-		}
-		{
-			// tap (1, 1): output rows [1, 14) and columns [1, 14) read the image
-			d := col[1176:1372]
-			copy(d[15:196], image[0:181])
-			clear(d[:15])
-			for oy := 1; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-		}
-		{
-			// tap (1, 2): output rows [1, 14) and columns [0, 14) read the image
-			d := col[1372:1568]
-			copy(d[14:196], image[0:182])
-			clear(d[:14])
-		}
-		{
-			// tap (1, 3): output rows [1, 14) and columns [0, 13) read the image
-			d := col[1568:1764]
-			copy(d[14:195], image[1:182])
-			clear(d[:14])
-			clear(d[195:])
-			for oy := 1; oy < 14; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-		}
-		{
-			// tap (1, 4): output rows [1, 14) and columns [0, 12) read the image
-			d := col[1764:1960]
-			copy(d[14:194], image[2:182])
-			clear(d[:14])
-			clear(d[194:])
-			for oy := 1; oy < 14; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 14) and columns [2, 14) read the image
-			d := col[1960:2156]
-			copy(d[2:196], image[0:194])
-			clear(d[:2])
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 14) and columns [1, 14) read the image
-			d := col[2156:2352]
-			copy(d[1:196], image[0:195])
-			clear(d[:1])
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-		}
-		{
-			// tap (2, 2): output rows [0, 14) and columns [0, 14) read the image
-			d := col[2352:2548]
-			copy(d[0:196], image[0:196])
-		}
-		{
-			// tap (2, 3): output rows [0, 14) and columns [0, 13) read the image
-			d := col[2548:2744]
-			copy(d[0:195], image[1:196])
-			clear(d[195:])
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-		}
-		{
-			// tap (2, 4): output rows [0, 14) and columns [0, 12) read the image
-			d := col[2744:2940]
-			copy(d[0:194], image[2:196])
-			clear(d[194:])
-			for oy := 0; oy < 14; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-		}
-		{
-			// tap (3, 0): output rows [0, 13) and columns [2, 14) read the image
-			d := col[2940:3136]
-			copy(d[2:182], image[14:194])
-			clear(d[:2])
-			clear(d[182:])
-			for oy := 0; oy < 13; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-		}
-		{
-			// tap (3, 1): output rows [0, 13) and columns [1, 14) read the image
-			d := col[3136:3332]
-			copy(d[1:182], image[14:195])
-			clear(d[:1])
-			clear(d[182:])
-			for oy := 0; oy < 13; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-		}
-		{
-			// tap (3, 2): output rows [0, 13) and columns [0, 14) read the image
-			d := col[3332:3528]
-			copy(d[0:182], image[14:196])
-			clear(d[182:])
-		}
-		{
-			// tap (3, 3): output rows [0, 13) and columns [0, 13) read the image
-			d := col[3528:3724]
-			copy(d[0:181], image[15:196])
-			clear(d[181:])
-			for oy := 0; oy < 13; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-		}
-		{
-			// tap (3, 4): output rows [0, 13) and columns [0, 12) read the image
-			d := col[3724:3920]
-			copy(d[0:180], image[16:196])
-			clear(d[180:])
-			for oy := 0; oy < 13; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-		}
-		{
-			// tap (4, 0): output rows [0, 12) and columns [2, 14) read the image
-			d := col[3920:4116]
-			copy(d[2:168], image[28:194])
-			clear(d[:2])
-			clear(d[168:])
-			for oy := 0; oy < 12; oy++ {
-				clear(d[oy*14 : oy*14+2])
-			}
-		}
-		{
-			// tap (4, 1): output rows [0, 12) and columns [1, 14) read the image
-			d := col[4116:4312]
-			copy(d[1:168], image[28:195])
-			clear(d[:1])
-			clear(d[168:])
-			for oy := 0; oy < 12; oy++ {
-				clear(d[oy*14 : oy*14+1])
-			}
-		}
-		{
-			// tap (4, 2): output rows [0, 12) and columns [0, 14) read the image
-			d := col[4312:4508]
-			copy(d[0:168], image[28:196])
-			clear(d[168:])
-		}
-		{
-			// tap (4, 3): output rows [0, 12) and columns [0, 13) read the image
-			d := col[4508:4704]
-			copy(d[0:167], image[29:196])
-			clear(d[167:])
-			for oy := 0; oy < 12; oy++ {
-				clear(d[oy*14+13 : oy*14+14])
-			}
-		}
-		{
-			// tap (4, 4): output rows [0, 12) and columns [0, 12) read the image
-			d := col[4704:4900]
-			copy(d[0:166], image[30:196])
-			clear(d[166:])
-			for oy := 0; oy < 12; oy++ {
-				clear(d[oy*14+12 : oy*14+14])
-			}
-		}
-	}
-}
-
-// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient.
+// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
+// conv2Pixels the output positions in the padded input.
 var (
 	conv2Offs     = kernels.ConvOffsets(8, 5, 5, 18, 18)
+	conv2Pixels   = kernels.ConvOffsets(1, 14, 14, 0, 18)
 	conv2GradOffs = kernels.ConvOffsets(16, 5, 5, 18, 18)
 )
 
@@ -948,17 +505,16 @@ func (s *state) conv2Backward(img, w int) {
 	for f := 0; f < 16; f++ {
 		db[f] += kernels.Dot(dout[f*196:f*196+196], ones[:196])
 	}
-	dw := s.grads[w][208:3408]
-	col := s.col[w]
-	conv2Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:3200]
-	s.gemm(false, true, 200, 16, 196, 1, col, 196, dout, 196, 0, dwT, 16)
-	kernels.AddTransposed(dw, dwT, 16, 200)
+	// dW accumulates in the worker's conv2GradAcc, folded in after its last image.
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 8, 14, 14, 2, 2)
+	doutT := s.conv2DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 200, 16, 196)
+	kernels.DirectWeightGrad(s.conv2GradAcc[w], 16, pad, conv2Offs, conv2Pixels, doutT)
 	din := s.pool1Grad[img*1568 : img*1568+1568]
-	pad := s.conv2GradPad[w]
-	kernels.PadInto(pad, dout, 16, 14, 14, 2, 2)
-	s.direct(din, 8, 14, 14, s.conv2Flipped, conv2GradOffs, pad, 18)
+	dpad := s.conv2GradPad[w]
+	kernels.PadInto(dpad, dout, 16, 14, 14, 2, 2)
+	s.direct(din, 8, 14, 14, s.conv2Flipped, conv2GradOffs, dpad, 18)
 }
 
 // pool2Forward computes pool2 (pool max 3x3 s3, 16x14x14 → 16x4x4) for image img, on worker w.

@@ -46,7 +46,7 @@ const (
 const (
 	imageFloats = 4232
 	imageInts   = 128
-	colSize     = 1728
+	colSize     = 512
 	privLo      = 0
 	privHi      = 224
 )
@@ -170,11 +170,12 @@ type state struct {
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
-	conv1Packed, conv1Flipped []float32
-	conv1Pad, conv1GradPad    [][]float32
-	forwardImages0            func(int, int)
-	backwardImages0           func(int, int)
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
+	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	conv1Packed, conv1Flipped                        []float32
+	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
+	forwardImages0                                   func(int, int)
+	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -233,6 +234,8 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	for w := 0; w < chunks; w++ {
 		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(3, 10, 10)))
 		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(8, 10, 10)))
+		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(64, 8)))
+		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(27, 8)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -359,6 +362,7 @@ func (s *state) backwardImages0Run(lo, hi int) {
 			s.meansub1Backward(img, w)
 			s.tick(w, 0, true)
 		}
+		kernels.FlushDirectWeightGrad(s.grads[w][0:216], s.conv1GradAcc[w], 8, 27)
 	}
 }
 
@@ -387,92 +391,11 @@ func (s *state) meansub1Backward(img, w int) {
 	copy(din, dout)
 }
 
-// conv1Im2col lays out an image (3x8x8) as the 27×64 matrix whose row (c·3 + ki)·3 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv1Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 3; c++ {
-		image := imageAll[c*64 : c*64+64]
-		col := colAll[c*576 : c*576+576]
-		{
-			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
-			d := col[0:64]
-			copy(d[9:64], image[0:55])
-			clear(d[:9])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
-			d := col[64:128]
-			copy(d[8:64], image[0:56])
-			clear(d[:8])
-		}
-		{
-			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
-			d := col[128:192]
-			copy(d[8:63], image[1:56])
-			clear(d[:8])
-			clear(d[63:])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
-			d := col[192:256]
-			copy(d[1:64], image[0:63])
-			clear(d[:1])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
-			d := col[256:320]
-			copy(d[0:64], image[0:64])
-		}
-		{
-			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
-			d := col[320:384]
-			copy(d[0:63], image[1:64])
-			clear(d[63:])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
-			d := col[384:448]
-			copy(d[1:56], image[8:63])
-			clear(d[:1])
-			clear(d[56:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
-			d := col[448:512]
-			copy(d[0:56], image[8:64])
-			clear(d[56:])
-		}
-		{
-			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
-			d := col[512:576]
-			copy(d[0:55], image[9:64])
-			clear(d[55:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-	}
-}
-
-// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
+// conv1Pixels the output positions in the padded input.
 var (
 	conv1Offs     = kernels.ConvOffsets(3, 3, 3, 10, 10)
+	conv1Pixels   = kernels.ConvOffsets(1, 8, 8, 0, 10)
 	conv1GradOffs = kernels.ConvOffsets(8, 3, 3, 10, 10)
 )
 
@@ -495,21 +418,20 @@ func (s *state) conv1Backward(img, w int) {
 	for f := 0; f < 8; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
-	dw := s.grads[w][0:216]
-	col := s.col[w]
-	conv1Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:216]
-	s.gemm(false, true, 27, 8, 64, 1, col, 64, dout, 64, 0, dwT, 8)
-	kernels.AddTransposed(dw, dwT, 8, 27)
+	// dW accumulates in the worker's conv1GradAcc, folded in after its last image.
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
+	doutT := s.conv1DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 27, 8, 64)
+	kernels.DirectWeightGrad(s.conv1GradAcc[w], 8, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
 	}
 	din := s.meansub1Grad[img*192 : img*192+192]
-	pad := s.conv1GradPad[w]
-	kernels.PadInto(pad, dout, 8, 8, 8, 1, 1)
-	s.direct(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, pad, 10)
+	dpad := s.conv1GradPad[w]
+	kernels.PadInto(dpad, dout, 8, 8, 8, 1, 1)
+	s.direct(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
 }
 
 // norm1Forward computes norm1 (norm size5 alpha0.0001 beta0.75 k1, 8x8x8 → 8x8x8) for image img, on worker w.

@@ -56,7 +56,7 @@ const (
 const (
 	imageFloats = 60500
 	imageInts   = 3360
-	colSize     = 92160
+	colSize     = 0
 	privLo      = 0
 	privHi      = 4830
 )
@@ -243,31 +243,37 @@ type state struct {
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient.
-	conv1Packed, conv1Flipped []float32
-	conv1Pad, conv1GradPad    [][]float32
+	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
+	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	conv1Packed, conv1Flipped                        []float32
+	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
 	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient.
-	conv2Packed, conv2Flipped []float32
-	conv2Pad, conv2GradPad    [][]float32
+	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
+	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	conv2Packed, conv2Flipped                        []float32
+	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
 	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass and
-	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient.
-	conv3Packed, conv3Flipped []float32
-	conv3Pad, conv3GradPad    [][]float32
+	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient,
+	// conv3DoutT its transposed output gradient and conv3GradAcc its transposed weight gradient.
+	conv3Packed, conv3Flipped                        []float32
+	conv3Pad, conv3GradPad, conv3DoutT, conv3GradAcc [][]float32
 	// conv4Packed and conv4Flipped are conv4's weights packed for the forward pass and
-	// the input gradient; conv4Pad and conv4GradPad each worker's padded input and output gradient.
-	conv4Packed, conv4Flipped []float32
-	conv4Pad, conv4GradPad    [][]float32
+	// the input gradient; conv4Pad and conv4GradPad each worker's padded input and output gradient,
+	// conv4DoutT its transposed output gradient and conv4GradAcc its transposed weight gradient.
+	conv4Packed, conv4Flipped                        []float32
+	conv4Pad, conv4GradPad, conv4DoutT, conv4GradAcc [][]float32
 	// conv5Packed and conv5Flipped are conv5's weights packed for the forward pass and
-	// the input gradient; conv5Pad and conv5GradPad each worker's padded input and output gradient.
-	conv5Packed, conv5Flipped []float32
-	conv5Pad, conv5GradPad    [][]float32
+	// the input gradient; conv5Pad and conv5GradPad each worker's padded input and output gradient,
+	// conv5DoutT its transposed output gradient and conv5GradAcc its transposed weight gradient.
+	conv5Packed, conv5Flipped                        []float32
+	conv5Pad, conv5GradPad, conv5DoutT, conv5GradAcc [][]float32
 	// conv6Packed and conv6Flipped are conv6's weights packed for the forward pass and
-	// the input gradient; conv6Pad and conv6GradPad each worker's padded input and output gradient.
-	conv6Packed, conv6Flipped []float32
-	conv6Pad, conv6GradPad    [][]float32
-	forwardImages0            func(int, int)
-	backwardImages0           func(int, int)
+	// the input gradient; conv6Pad and conv6GradPad each worker's padded input and output gradient,
+	// conv6DoutT its transposed output gradient and conv6GradAcc its transposed weight gradient.
+	conv6Packed, conv6Flipped                        []float32
+	conv6Pad, conv6GradPad, conv6DoutT, conv6GradAcc [][]float32
+	forwardImages0                                   func(int, int)
+	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -335,36 +341,48 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	for w := 0; w < chunks; w++ {
 		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(3, 34, 34)))
 		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
+		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(1024, 10)))
+		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(27, 10)))
 	}
 	s.conv2Packed = make([]float32, kernels.DirectPackedSize(10, 90))
 	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
 	for w := 0; w < chunks; w++ {
 		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
 		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
+		s.conv2DoutT = append(s.conv2DoutT, make([]float32, kernels.DirectGradSize(1024, 10)))
+		s.conv2GradAcc = append(s.conv2GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
 	}
 	s.conv3Packed = make([]float32, kernels.DirectPackedSize(10, 90))
 	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
 	for w := 0; w < chunks; w++ {
 		s.conv3Pad = append(s.conv3Pad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
 		s.conv3GradPad = append(s.conv3GradPad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
+		s.conv3DoutT = append(s.conv3DoutT, make([]float32, kernels.DirectGradSize(256, 10)))
+		s.conv3GradAcc = append(s.conv3GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
 	}
 	s.conv4Packed = make([]float32, kernels.DirectPackedSize(10, 90))
 	s.conv4Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
 	for w := 0; w < chunks; w++ {
 		s.conv4Pad = append(s.conv4Pad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
 		s.conv4GradPad = append(s.conv4GradPad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
+		s.conv4DoutT = append(s.conv4DoutT, make([]float32, kernels.DirectGradSize(256, 10)))
+		s.conv4GradAcc = append(s.conv4GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
 	}
 	s.conv5Packed = make([]float32, kernels.DirectPackedSize(10, 90))
 	s.conv5Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
 	for w := 0; w < chunks; w++ {
 		s.conv5Pad = append(s.conv5Pad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
 		s.conv5GradPad = append(s.conv5GradPad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
+		s.conv5DoutT = append(s.conv5DoutT, make([]float32, kernels.DirectGradSize(64, 10)))
+		s.conv5GradAcc = append(s.conv5GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
 	}
 	s.conv6Packed = make([]float32, kernels.DirectPackedSize(10, 90))
 	s.conv6Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
 	for w := 0; w < chunks; w++ {
 		s.conv6Pad = append(s.conv6Pad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
 		s.conv6GradPad = append(s.conv6GradPad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
+		s.conv6DoutT = append(s.conv6DoutT, make([]float32, kernels.DirectGradSize(64, 10)))
+		s.conv6GradAcc = append(s.conv6GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -517,95 +535,20 @@ func (s *state) backwardImages0Run(lo, hi int) {
 			s.conv1Backward(img, w)
 			s.tick(w, 0, true)
 		}
+		kernels.FlushDirectWeightGrad(s.grads[w][0:270], s.conv1GradAcc[w], 10, 27)
+		kernels.FlushDirectWeightGrad(s.grads[w][280:1180], s.conv2GradAcc[w], 10, 90)
+		kernels.FlushDirectWeightGrad(s.grads[w][1190:2090], s.conv3GradAcc[w], 10, 90)
+		kernels.FlushDirectWeightGrad(s.grads[w][2100:3000], s.conv4GradAcc[w], 10, 90)
+		kernels.FlushDirectWeightGrad(s.grads[w][3010:3910], s.conv5GradAcc[w], 10, 90)
+		kernels.FlushDirectWeightGrad(s.grads[w][3920:4820], s.conv6GradAcc[w], 10, 90)
 	}
 }
 
-// conv1Im2col lays out an image (3x32x32) as the 27×1024 matrix whose row (c·3 + ki)·3 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv1Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 3; c++ {
-		image := imageAll[c*1024 : c*1024+1024]
-		col := colAll[c*9216 : c*9216+9216]
-		{
-			// tap (0, 0): output rows [1, 32) and columns [1, 32) read the image
-			d := col[0:1024]
-			copy(d[33:1024], image[0:991])
-			clear(d[:33])
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (0, 1): output rows [1, 32) and columns [0, 32) read the image
-			d := col[1024:2048]
-			copy(d[32:1024], image[0:992])
-			clear(d[:32])
-		}
-		{
-			// tap (0, 2): output rows [1, 32) and columns [0, 31) read the image
-			d := col[2048:3072]
-			copy(d[32:1023], image[1:992])
-			clear(d[:32])
-			clear(d[1023:])
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 32) and columns [1, 32) read the image
-			d := col[3072:4096]
-			copy(d[1:1024], image[0:1023])
-			clear(d[:1])
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 32) and columns [0, 32) read the image
-			d := col[4096:5120]
-			copy(d[0:1024], image[0:1024])
-		}
-		{
-			// tap (1, 2): output rows [0, 32) and columns [0, 31) read the image
-			d := col[5120:6144]
-			copy(d[0:1023], image[1:1024])
-			clear(d[1023:])
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 31) and columns [1, 32) read the image
-			d := col[6144:7168]
-			copy(d[1:992], image[32:1023])
-			clear(d[:1])
-			clear(d[992:])
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 31) and columns [0, 32) read the image
-			d := col[7168:8192]
-			copy(d[0:992], image[32:1024])
-			clear(d[992:])
-		}
-		{
-			// tap (2, 2): output rows [0, 31) and columns [0, 31) read the image
-			d := col[8192:9216]
-			copy(d[0:991], image[33:1024])
-			clear(d[991:])
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-	}
-}
-
-// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient.
+// conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
+// conv1Pixels the output positions in the padded input.
 var (
 	conv1Offs     = kernels.ConvOffsets(3, 3, 3, 34, 34)
+	conv1Pixels   = kernels.ConvOffsets(1, 32, 32, 0, 34)
 	conv1GradOffs = kernels.ConvOffsets(10, 3, 3, 34, 34)
 )
 
@@ -629,109 +572,27 @@ func (s *state) conv1Backward(img, w int) {
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
-	dw := s.grads[w][0:270]
-	col := s.col[w]
-	conv1Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:270]
-	s.gemm(false, true, 27, 10, 1024, 1, col, 1024, dout, 1024, 0, dwT, 10)
-	kernels.AddTransposed(dw, dwT, 10, 27)
+	// dW accumulates in the worker's conv1GradAcc, folded in after its last image.
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
+	doutT := s.conv1DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 27, 10, 1024)
+	kernels.DirectWeightGrad(s.conv1GradAcc[w], 10, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
 	if s.ws.InputGrad == nil {
 		return
 	}
 	din := s.ws.InputGrad[img*3072 : img*3072+3072]
-	pad := s.conv1GradPad[w]
-	kernels.PadInto(pad, dout, 10, 32, 32, 1, 1)
-	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, pad, 34)
+	dpad := s.conv1GradPad[w]
+	kernels.PadInto(dpad, dout, 10, 32, 32, 1, 1)
+	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
 }
 
-// conv2Im2col lays out an image (10x32x32) as the 90×1024 matrix whose row (c·3 + ki)·3 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv2Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*1024 : c*1024+1024]
-		col := colAll[c*9216 : c*9216+9216]
-		{
-			// tap (0, 0): output rows [1, 32) and columns [1, 32) read the image
-			d := col[0:1024]
-			copy(d[33:1024], image[0:991])
-			clear(d[:33])
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (0, 1): output rows [1, 32) and columns [0, 32) read the image
-			d := col[1024:2048]
-			copy(d[32:1024], image[0:992])
-			clear(d[:32])
-		}
-		{
-			// tap (0, 2): output rows [1, 32) and columns [0, 31) read the image
-			d := col[2048:3072]
-			copy(d[32:1023], image[1:992])
-			clear(d[:32])
-			clear(d[1023:])
-			for oy := 1; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 32) and columns [1, 32) read the image
-			d := col[3072:4096]
-			copy(d[1:1024], image[0:1023])
-			clear(d[:1])
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 32) and columns [0, 32) read the image
-			d := col[4096:5120]
-			copy(d[0:1024], image[0:1024])
-		}
-		{
-			// tap (1, 2): output rows [0, 32) and columns [0, 31) read the image
-			d := col[5120:6144]
-			copy(d[0:1023], image[1:1024])
-			clear(d[1023:])
-			for oy := 0; oy < 32; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 31) and columns [1, 32) read the image
-			d := col[6144:7168]
-			copy(d[1:992], image[32:1023])
-			clear(d[:1])
-			clear(d[992:])
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32 : oy*32+1])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 31) and columns [0, 32) read the image
-			d := col[7168:8192]
-			copy(d[0:992], image[32:1024])
-			clear(d[992:])
-		}
-		{
-			// tap (2, 2): output rows [0, 31) and columns [0, 31) read the image
-			d := col[8192:9216]
-			copy(d[0:991], image[33:1024])
-			clear(d[991:])
-			for oy := 0; oy < 31; oy++ {
-				clear(d[oy*32+31 : oy*32+32])
-			}
-		}
-	}
-}
-
-// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient.
+// conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
+// conv2Pixels the output positions in the padded input.
 var (
 	conv2Offs     = kernels.ConvOffsets(10, 3, 3, 34, 34)
+	conv2Pixels   = kernels.ConvOffsets(1, 32, 32, 0, 34)
 	conv2GradOffs = kernels.ConvOffsets(10, 3, 3, 34, 34)
 )
 
@@ -755,17 +616,16 @@ func (s *state) conv2Backward(img, w int) {
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
 	}
-	dw := s.grads[w][280:1180]
-	col := s.col[w]
-	conv2Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:900]
-	s.gemm(false, true, 90, 10, 1024, 1, col, 1024, dout, 1024, 0, dwT, 10)
-	kernels.AddTransposed(dw, dwT, 10, 90)
+	// dW accumulates in the worker's conv2GradAcc, folded in after its last image.
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 10, 32, 32, 1, 1)
+	doutT := s.conv2DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 90, 10, 1024)
+	kernels.DirectWeightGrad(s.conv2GradAcc[w], 10, pad, conv2Offs, conv2Pixels, doutT)
 	din := s.conv1Grad[img*10240 : img*10240+10240]
-	pad := s.conv2GradPad[w]
-	kernels.PadInto(pad, dout, 10, 32, 32, 1, 1)
-	s.direct(din, 10, 32, 32, s.conv2Flipped, conv2GradOffs, pad, 34)
+	dpad := s.conv2GradPad[w]
+	kernels.PadInto(dpad, dout, 10, 32, 32, 1, 1)
+	s.direct(din, 10, 32, 32, s.conv2Flipped, conv2GradOffs, dpad, 34)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 10x32x32 → 10x16x16) for image img, on worker w.
@@ -813,92 +673,11 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
-// conv3Im2col lays out an image (10x16x16) as the 90×256 matrix whose row (c·3 + ki)·3 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv3Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*256 : c*256+256]
-		col := colAll[c*2304 : c*2304+2304]
-		{
-			// tap (0, 0): output rows [1, 16) and columns [1, 16) read the image
-			d := col[0:256]
-			copy(d[17:256], image[0:239])
-			clear(d[:17])
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (0, 1): output rows [1, 16) and columns [0, 16) read the image
-			d := col[256:512]
-			copy(d[16:256], image[0:240])
-			clear(d[:16])
-		}
-		{
-			// tap (0, 2): output rows [1, 16) and columns [0, 15) read the image
-			d := col[512:768]
-			copy(d[16:255], image[1:240])
-			clear(d[:16])
-			clear(d[255:])
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 16) and columns [1, 16) read the image
-			d := col[768:1024]
-			copy(d[1:256], image[0:255])
-			clear(d[:1])
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 16) and columns [0, 16) read the image
-			d := col[1024:1280]
-			copy(d[0:256], image[0:256])
-		}
-		{
-			// tap (1, 2): output rows [0, 16) and columns [0, 15) read the image
-			d := col[1280:1536]
-			copy(d[0:255], image[1:256])
-			clear(d[255:])
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 15) and columns [1, 16) read the image
-			d := col[1536:1792]
-			copy(d[1:240], image[16:255])
-			clear(d[:1])
-			clear(d[240:])
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 15) and columns [0, 16) read the image
-			d := col[1792:2048]
-			copy(d[0:240], image[16:256])
-			clear(d[240:])
-		}
-		{
-			// tap (2, 2): output rows [0, 15) and columns [0, 15) read the image
-			d := col[2048:2304]
-			copy(d[0:239], image[17:256])
-			clear(d[239:])
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-	}
-}
-
-// conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient.
+// conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
+// conv3Pixels the output positions in the padded input.
 var (
 	conv3Offs     = kernels.ConvOffsets(10, 3, 3, 18, 18)
+	conv3Pixels   = kernels.ConvOffsets(1, 16, 16, 0, 18)
 	conv3GradOffs = kernels.ConvOffsets(10, 3, 3, 18, 18)
 )
 
@@ -922,105 +701,23 @@ func (s *state) conv3Backward(img, w int) {
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
-	dw := s.grads[w][1190:2090]
-	col := s.col[w]
-	conv3Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:900]
-	s.gemm(false, true, 90, 10, 256, 1, col, 256, dout, 256, 0, dwT, 10)
-	kernels.AddTransposed(dw, dwT, 10, 90)
+	// dW accumulates in the worker's conv3GradAcc, folded in after its last image.
+	pad := s.conv3Pad[w]
+	kernels.PadInto(pad, in, 10, 16, 16, 1, 1)
+	doutT := s.conv3DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 90, 10, 256)
+	kernels.DirectWeightGrad(s.conv3GradAcc[w], 10, pad, conv3Offs, conv3Pixels, doutT)
 	din := s.pool1Grad[img*2560 : img*2560+2560]
-	pad := s.conv3GradPad[w]
-	kernels.PadInto(pad, dout, 10, 16, 16, 1, 1)
-	s.direct(din, 10, 16, 16, s.conv3Flipped, conv3GradOffs, pad, 18)
+	dpad := s.conv3GradPad[w]
+	kernels.PadInto(dpad, dout, 10, 16, 16, 1, 1)
+	s.direct(din, 10, 16, 16, s.conv3Flipped, conv3GradOffs, dpad, 18)
 }
 
-// conv4Im2col lays out an image (10x16x16) as the 90×256 matrix whose row (c·3 + ki)·3 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv4Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*256 : c*256+256]
-		col := colAll[c*2304 : c*2304+2304]
-		{
-			// tap (0, 0): output rows [1, 16) and columns [1, 16) read the image
-			d := col[0:256]
-			copy(d[17:256], image[0:239])
-			clear(d[:17])
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (0, 1): output rows [1, 16) and columns [0, 16) read the image
-			d := col[256:512]
-			copy(d[16:256], image[0:240])
-			clear(d[:16])
-		}
-		{
-			// tap (0, 2): output rows [1, 16) and columns [0, 15) read the image
-			d := col[512:768]
-			copy(d[16:255], image[1:240])
-			clear(d[:16])
-			clear(d[255:])
-			for oy := 1; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 16) and columns [1, 16) read the image
-			d := col[768:1024]
-			copy(d[1:256], image[0:255])
-			clear(d[:1])
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 16) and columns [0, 16) read the image
-			d := col[1024:1280]
-			copy(d[0:256], image[0:256])
-		}
-		{
-			// tap (1, 2): output rows [0, 16) and columns [0, 15) read the image
-			d := col[1280:1536]
-			copy(d[0:255], image[1:256])
-			clear(d[255:])
-			for oy := 0; oy < 16; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 15) and columns [1, 16) read the image
-			d := col[1536:1792]
-			copy(d[1:240], image[16:255])
-			clear(d[:1])
-			clear(d[240:])
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16 : oy*16+1])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 15) and columns [0, 16) read the image
-			d := col[1792:2048]
-			copy(d[0:240], image[16:256])
-			clear(d[240:])
-		}
-		{
-			// tap (2, 2): output rows [0, 15) and columns [0, 15) read the image
-			d := col[2048:2304]
-			copy(d[0:239], image[17:256])
-			clear(d[239:])
-			for oy := 0; oy < 15; oy++ {
-				clear(d[oy*16+15 : oy*16+16])
-			}
-		}
-	}
-}
-
-// conv4Offs and conv4GradOffs locate the kernel taps in the padded input and output gradient.
+// conv4Offs and conv4GradOffs locate the kernel taps in the padded input and output gradient,
+// conv4Pixels the output positions in the padded input.
 var (
 	conv4Offs     = kernels.ConvOffsets(10, 3, 3, 18, 18)
+	conv4Pixels   = kernels.ConvOffsets(1, 16, 16, 0, 18)
 	conv4GradOffs = kernels.ConvOffsets(10, 3, 3, 18, 18)
 )
 
@@ -1044,17 +741,16 @@ func (s *state) conv4Backward(img, w int) {
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
 	}
-	dw := s.grads[w][2100:3000]
-	col := s.col[w]
-	conv4Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:900]
-	s.gemm(false, true, 90, 10, 256, 1, col, 256, dout, 256, 0, dwT, 10)
-	kernels.AddTransposed(dw, dwT, 10, 90)
+	// dW accumulates in the worker's conv4GradAcc, folded in after its last image.
+	pad := s.conv4Pad[w]
+	kernels.PadInto(pad, in, 10, 16, 16, 1, 1)
+	doutT := s.conv4DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 90, 10, 256)
+	kernels.DirectWeightGrad(s.conv4GradAcc[w], 10, pad, conv4Offs, conv4Pixels, doutT)
 	din := s.conv3Grad[img*2560 : img*2560+2560]
-	pad := s.conv4GradPad[w]
-	kernels.PadInto(pad, dout, 10, 16, 16, 1, 1)
-	s.direct(din, 10, 16, 16, s.conv4Flipped, conv4GradOffs, pad, 18)
+	dpad := s.conv4GradPad[w]
+	kernels.PadInto(dpad, dout, 10, 16, 16, 1, 1)
+	s.direct(din, 10, 16, 16, s.conv4Flipped, conv4GradOffs, dpad, 18)
 }
 
 // pool2Forward computes pool2 (pool max 2x2 s2, 10x16x16 → 10x8x8) for image img, on worker w.
@@ -1102,92 +798,11 @@ func (s *state) pool2Backward(img, w int) {
 	}
 }
 
-// conv5Im2col lays out an image (10x8x8) as the 90×64 matrix whose row (c·3 + ki)·3 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv5Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*64 : c*64+64]
-		col := colAll[c*576 : c*576+576]
-		{
-			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
-			d := col[0:64]
-			copy(d[9:64], image[0:55])
-			clear(d[:9])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
-			d := col[64:128]
-			copy(d[8:64], image[0:56])
-			clear(d[:8])
-		}
-		{
-			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
-			d := col[128:192]
-			copy(d[8:63], image[1:56])
-			clear(d[:8])
-			clear(d[63:])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
-			d := col[192:256]
-			copy(d[1:64], image[0:63])
-			clear(d[:1])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
-			d := col[256:320]
-			copy(d[0:64], image[0:64])
-		}
-		{
-			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
-			d := col[320:384]
-			copy(d[0:63], image[1:64])
-			clear(d[63:])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
-			d := col[384:448]
-			copy(d[1:56], image[8:63])
-			clear(d[:1])
-			clear(d[56:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
-			d := col[448:512]
-			copy(d[0:56], image[8:64])
-			clear(d[56:])
-		}
-		{
-			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
-			d := col[512:576]
-			copy(d[0:55], image[9:64])
-			clear(d[55:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-	}
-}
-
-// conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient.
+// conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient,
+// conv5Pixels the output positions in the padded input.
 var (
 	conv5Offs     = kernels.ConvOffsets(10, 3, 3, 10, 10)
+	conv5Pixels   = kernels.ConvOffsets(1, 8, 8, 0, 10)
 	conv5GradOffs = kernels.ConvOffsets(10, 3, 3, 10, 10)
 )
 
@@ -1211,105 +826,23 @@ func (s *state) conv5Backward(img, w int) {
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
-	dw := s.grads[w][3010:3910]
-	col := s.col[w]
-	conv5Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:900]
-	s.gemm(false, true, 90, 10, 64, 1, col, 64, dout, 64, 0, dwT, 10)
-	kernels.AddTransposed(dw, dwT, 10, 90)
+	// dW accumulates in the worker's conv5GradAcc, folded in after its last image.
+	pad := s.conv5Pad[w]
+	kernels.PadInto(pad, in, 10, 8, 8, 1, 1)
+	doutT := s.conv5DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 90, 10, 64)
+	kernels.DirectWeightGrad(s.conv5GradAcc[w], 10, pad, conv5Offs, conv5Pixels, doutT)
 	din := s.pool2Grad[img*640 : img*640+640]
-	pad := s.conv5GradPad[w]
-	kernels.PadInto(pad, dout, 10, 8, 8, 1, 1)
-	s.direct(din, 10, 8, 8, s.conv5Flipped, conv5GradOffs, pad, 10)
+	dpad := s.conv5GradPad[w]
+	kernels.PadInto(dpad, dout, 10, 8, 8, 1, 1)
+	s.direct(din, 10, 8, 8, s.conv5Flipped, conv5GradOffs, dpad, 10)
 }
 
-// conv6Im2col lays out an image (10x8x8) as the 90×64 matrix whose row (c·3 + ki)·3 + kj
-// holds, for every output position, the input under kernel tap (ki, kj) of channel c,
-// or zero where the tap falls in the padding.
-func conv6Im2col(imageAll, colAll []float32) {
-	for c := 0; c < 10; c++ {
-		image := imageAll[c*64 : c*64+64]
-		col := colAll[c*576 : c*576+576]
-		{
-			// tap (0, 0): output rows [1, 8) and columns [1, 8) read the image
-			d := col[0:64]
-			copy(d[9:64], image[0:55])
-			clear(d[:9])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (0, 1): output rows [1, 8) and columns [0, 8) read the image
-			d := col[64:128]
-			copy(d[8:64], image[0:56])
-			clear(d[:8])
-		}
-		{
-			// tap (0, 2): output rows [1, 8) and columns [0, 7) read the image
-			d := col[128:192]
-			copy(d[8:63], image[1:56])
-			clear(d[:8])
-			clear(d[63:])
-			for oy := 1; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (1, 0): output rows [0, 8) and columns [1, 8) read the image
-			d := col[192:256]
-			copy(d[1:64], image[0:63])
-			clear(d[:1])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (1, 1): output rows [0, 8) and columns [0, 8) read the image
-			d := col[256:320]
-			copy(d[0:64], image[0:64])
-		}
-		{
-			// tap (1, 2): output rows [0, 8) and columns [0, 7) read the image
-			d := col[320:384]
-			copy(d[0:63], image[1:64])
-			clear(d[63:])
-			for oy := 0; oy < 8; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-		{
-			// tap (2, 0): output rows [0, 7) and columns [1, 8) read the image
-			d := col[384:448]
-			copy(d[1:56], image[8:63])
-			clear(d[:1])
-			clear(d[56:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8 : oy*8+1])
-			}
-		}
-		{
-			// tap (2, 1): output rows [0, 7) and columns [0, 8) read the image
-			d := col[448:512]
-			copy(d[0:56], image[8:64])
-			clear(d[56:])
-		}
-		{
-			// tap (2, 2): output rows [0, 7) and columns [0, 7) read the image
-			d := col[512:576]
-			copy(d[0:55], image[9:64])
-			clear(d[55:])
-			for oy := 0; oy < 7; oy++ {
-				clear(d[oy*8+7 : oy*8+8])
-			}
-		}
-	}
-}
-
-// conv6Offs and conv6GradOffs locate the kernel taps in the padded input and output gradient.
+// conv6Offs and conv6GradOffs locate the kernel taps in the padded input and output gradient,
+// conv6Pixels the output positions in the padded input.
 var (
 	conv6Offs     = kernels.ConvOffsets(10, 3, 3, 10, 10)
+	conv6Pixels   = kernels.ConvOffsets(1, 8, 8, 0, 10)
 	conv6GradOffs = kernels.ConvOffsets(10, 3, 3, 10, 10)
 )
 
@@ -1333,17 +866,16 @@ func (s *state) conv6Backward(img, w int) {
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
-	dw := s.grads[w][3920:4820]
-	col := s.col[w]
-	conv6Im2col(in, col)
-	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
-	dwT := s.dcol[w][:900]
-	s.gemm(false, true, 90, 10, 64, 1, col, 64, dout, 64, 0, dwT, 10)
-	kernels.AddTransposed(dw, dwT, 10, 90)
+	// dW accumulates in the worker's conv6GradAcc, folded in after its last image.
+	pad := s.conv6Pad[w]
+	kernels.PadInto(pad, in, 10, 8, 8, 1, 1)
+	doutT := s.conv6DoutT[w]
+	kernels.PackDirectGrad(doutT, dout, 90, 10, 64)
+	kernels.DirectWeightGrad(s.conv6GradAcc[w], 10, pad, conv6Offs, conv6Pixels, doutT)
 	din := s.conv5Grad[img*640 : img*640+640]
-	pad := s.conv6GradPad[w]
-	kernels.PadInto(pad, dout, 10, 8, 8, 1, 1)
-	s.direct(din, 10, 8, 8, s.conv6Flipped, conv6GradOffs, pad, 10)
+	dpad := s.conv6GradPad[w]
+	kernels.PadInto(dpad, dout, 10, 8, 8, 1, 1)
+	s.direct(din, 10, 8, 8, s.conv6Flipped, conv6GradOffs, dpad, 10)
 }
 
 // pool3Forward computes pool3 (pool max 2x2 s2, 10x8x8 → 10x4x4) for image img, on worker w.
