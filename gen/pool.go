@@ -77,8 +77,11 @@ func (g *generator) pool(i int, l *compiler.Layer) layerCode {
 			if y+x == 0 {
 				continue
 			}
+			// The index moves by a conditional move and the maximum by max: no branch to
+			// mispredict on random data (a NaN makes the maximum NaN).
 			body = append(body, jen.If(id("v").Op(":=").Add(elem(y, x)), id("v").Op(">").Id("best")).Block(
-				list(id("best"), id("at")).Op("=").List(id("v"), affine("i", 1, y*w+x))))
+				id("at").Op("=").Add(affine("i", 1, y*w+x))),
+				id("best").Op("=").Max(id("best"), elem(y, x)))
 		}
 	}
 	body = append(body, list(id("outRow").Index(id("ox")), id("argRow").Index(id("ox"))).Op("=").List(id("best"), jen.Int32().Parens(id("at"))))

@@ -451,14 +451,17 @@ func (s *state) pool1Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w1[0]; v > best {
-					best, at = v, i+28
+					at = i + 28
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+29
+					at = i + 29
 				}
+				best = max(best, w1[1])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
@@ -536,14 +539,17 @@ func (s *state) pool2Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w1[0]; v > best {
-					best, at = v, i+14
+					at = i + 14
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+15
+					at = i + 15
 				}
+				best = max(best, w1[1])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}

@@ -628,29 +628,37 @@ func (s *state) pool1Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w0[2]; v > best {
-					best, at = v, i+2
+					at = i + 2
 				}
+				best = max(best, w0[2])
 				if v := w1[0]; v > best {
-					best, at = v, i+55
+					at = i + 55
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+56
+					at = i + 56
 				}
+				best = max(best, w1[1])
 				if v := w1[2]; v > best {
-					best, at = v, i+57
+					at = i + 57
 				}
+				best = max(best, w1[2])
 				if v := w2[0]; v > best {
-					best, at = v, i+110
+					at = i + 110
 				}
+				best = max(best, w2[0])
 				if v := w2[1]; v > best {
-					best, at = v, i+111
+					at = i + 111
 				}
+				best = max(best, w2[1])
 				if v := w2[2]; v > best {
-					best, at = v, i+112
+					at = i + 112
 				}
+				best = max(best, w2[2])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
@@ -1207,29 +1215,37 @@ func (s *state) pool2Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w0[2]; v > best {
-					best, at = v, i+2
+					at = i + 2
 				}
+				best = max(best, w0[2])
 				if v := w1[0]; v > best {
-					best, at = v, i+27
+					at = i + 27
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+28
+					at = i + 28
 				}
+				best = max(best, w1[1])
 				if v := w1[2]; v > best {
-					best, at = v, i+29
+					at = i + 29
 				}
+				best = max(best, w1[2])
 				if v := w2[0]; v > best {
-					best, at = v, i+54
+					at = i + 54
 				}
+				best = max(best, w2[0])
 				if v := w2[1]; v > best {
-					best, at = v, i+55
+					at = i + 55
 				}
+				best = max(best, w2[1])
 				if v := w2[2]; v > best {
-					best, at = v, i+56
+					at = i + 56
 				}
+				best = max(best, w2[2])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
@@ -1852,29 +1868,37 @@ func (s *state) pool3Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w0[2]; v > best {
-					best, at = v, i+2
+					at = i + 2
 				}
+				best = max(best, w0[2])
 				if v := w1[0]; v > best {
-					best, at = v, i+13
+					at = i + 13
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+14
+					at = i + 14
 				}
+				best = max(best, w1[1])
 				if v := w1[2]; v > best {
-					best, at = v, i+15
+					at = i + 15
 				}
+				best = max(best, w1[2])
 				if v := w2[0]; v > best {
-					best, at = v, i+26
+					at = i + 26
 				}
+				best = max(best, w2[0])
 				if v := w2[1]; v > best {
-					best, at = v, i+27
+					at = i + 27
 				}
+				best = max(best, w2[1])
 				if v := w2[2]; v > best {
-					best, at = v, i+28
+					at = i + 28
 				}
+				best = max(best, w2[2])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}

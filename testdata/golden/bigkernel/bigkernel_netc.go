@@ -395,29 +395,37 @@ func (s *state) pool1Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w0[2]; v > best {
-					best, at = v, i+2
+					at = i + 2
 				}
+				best = max(best, w0[2])
 				if v := w1[0]; v > best {
-					best, at = v, i+8
+					at = i + 8
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+9
+					at = i + 9
 				}
+				best = max(best, w1[1])
 				if v := w1[2]; v > best {
-					best, at = v, i+10
+					at = i + 10
 				}
+				best = max(best, w1[2])
 				if v := w2[0]; v > best {
-					best, at = v, i+16
+					at = i + 16
 				}
+				best = max(best, w2[0])
 				if v := w2[1]; v > best {
-					best, at = v, i+17
+					at = i + 17
 				}
+				best = max(best, w2[1])
 				if v := w2[2]; v > best {
-					best, at = v, i+18
+					at = i + 18
 				}
+				best = max(best, w2[2])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}

@@ -500,14 +500,17 @@ func (s *state) pool1Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w1[0]; v > best {
-					best, at = v, i+32
+					at = i + 32
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+33
+					at = i + 33
 				}
+				best = max(best, w1[1])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
@@ -585,14 +588,17 @@ func (s *state) pool2Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w1[0]; v > best {
-					best, at = v, i+16
+					at = i + 16
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+17
+					at = i + 17
 				}
+				best = max(best, w1[1])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
@@ -670,14 +676,17 @@ func (s *state) pool3Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w1[0]; v > best {
-					best, at = v, i+8
+					at = i + 8
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+9
+					at = i + 9
 				}
+				best = max(best, w1[1])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}

@@ -452,14 +452,17 @@ func (s *state) pool1Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w1[0]; v > best {
-					best, at = v, i+28
+					at = i + 28
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+29
+					at = i + 29
 				}
+				best = max(best, w1[1])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
@@ -539,29 +542,37 @@ func (s *state) pool2Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w0[2]; v > best {
-					best, at = v, i+2
+					at = i + 2
 				}
+				best = max(best, w0[2])
 				if v := w1[0]; v > best {
-					best, at = v, i+14
+					at = i + 14
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+15
+					at = i + 15
 				}
+				best = max(best, w1[1])
 				if v := w1[2]; v > best {
-					best, at = v, i+16
+					at = i + 16
 				}
+				best = max(best, w1[2])
 				if v := w2[0]; v > best {
-					best, at = v, i+28
+					at = i + 28
 				}
+				best = max(best, w2[0])
 				if v := w2[1]; v > best {
-					best, at = v, i+29
+					at = i + 29
 				}
+				best = max(best, w2[1])
 				if v := w2[2]; v > best {
-					best, at = v, i+30
+					at = i + 30
 				}
+				best = max(best, w2[2])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}

@@ -357,14 +357,17 @@ func (s *state) pool1Forward(img, w int) {
 				i := top + x
 				best, at := w0[0], i
 				if v := w0[1]; v > best {
-					best, at = v, i+1
+					at = i + 1
 				}
+				best = max(best, w0[1])
 				if v := w1[0]; v > best {
-					best, at = v, i+5
+					at = i + 5
 				}
+				best = max(best, w1[0])
 				if v := w1[1]; v > best {
-					best, at = v, i+6
+					at = i + 6
 				}
+				best = max(best, w1[1])
 				outRow[ox], argRow[ox] = best, int32(at)
 			}
 		}
