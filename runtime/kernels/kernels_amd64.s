@@ -1176,7 +1176,7 @@ tail:
 	VBROADCASTSS 12(CX), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         $0x10, CX
+	ADDQ         $0x00000010, CX
 	ADDQ         $0x04, DX
 	DECQ         AX
 	JMP          tail
@@ -1335,7 +1335,7 @@ tail:
 	VBROADCASTSS 20(CX), Y14
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
-	ADDQ         $0x18, CX
+	ADDQ         $0x00000018, CX
 	ADDQ         $0x04, DX
 	DECQ         AX
 	JMP          tail
@@ -1495,7 +1495,7 @@ tail:
 	VFMADD231PS  Y12, Y15, Y9
 	VFMADD231PS  Y13, Y15, Y10
 	VFMADD231PS  Y14, Y15, Y11
-	ADDQ         $0x10, CX
+	ADDQ         $0x00000010, CX
 	ADDQ         $0x04, DX
 	DECQ         AX
 	JMP          tail
@@ -1639,7 +1639,7 @@ tail:
 	VFMADD231PS  Y8, Y9, Y6
 	VBROADCASTSS 28(CX), Y9
 	VFMADD231PS  Y8, Y9, Y7
-	ADDQ         $0x20, CX
+	ADDQ         $0x00000020, CX
 	ADDQ         $0x04, DX
 	DECQ         AX
 	JMP          tail
@@ -1827,7 +1827,7 @@ tail:
 	VFMADD231PS  Y12, Y13, Y10
 	VBROADCASTSS 44(CX), Y13
 	VFMADD231PS  Y12, Y13, Y11
-	ADDQ         $0x30, CX
+	ADDQ         $0x00000030, CX
 	ADDQ         $0x04, DX
 	DECQ         AX
 	JMP          tail
@@ -2011,7 +2011,7 @@ tail:
 	VBROADCASTSS (DX)(R11*4), Y14
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
-	ADDQ         $0x40, R10
+	ADDQ         $0x00000040, R10
 	ADDQ         $0x04, CX
 	DECQ         AX
 	JMP          tail
@@ -2192,7 +2192,7 @@ tail:
 	VFMADD231PS  Y12, Y15, Y9
 	VFMADD231PS  Y13, Y15, Y10
 	VFMADD231PS  Y14, Y15, Y11
-	ADDQ         $0x60, R8
+	ADDQ         $0x00000060, R8
 	ADDQ         $0x04, CX
 	DECQ         AX
 	JMP          tail
@@ -2342,7 +2342,7 @@ tail:
 	VBROADCASTSS (DX)(R9*4), Y10
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
-	ADDQ         $0x40, R8
+	ADDQ         $0x00000040, R8
 	ADDQ         $0x04, CX
 	DECQ         AX
 	JMP          tail
@@ -2507,7 +2507,7 @@ tail:
 	VFMADD231PS  Y8, Y9, Y6
 	VBROADCASTSS (DX)(R13*4), Y9
 	VFMADD231PS  Y8, Y9, Y7
-	ADDQ         $0x20, R12
+	ADDQ         $0x00000020, R12
 	ADDQ         $0x04, CX
 	DECQ         AX
 	JMP          tail

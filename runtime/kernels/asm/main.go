@@ -305,19 +305,7 @@ func genConvTile(r, v int) {
 	offs := Load(Param("offs").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 
-	acc := make([][]VecVirtual, r)
-	for i := range acc {
-		acc[i] = make([]VecVirtual, v)
-		for j := range acc[i] {
-			acc[i][j] = YMM()
-			VXORPS(acc[i][j], acc[i][j], acc[i][j])
-		}
-	}
-	bv := make([]VecVirtual, v)
-	for j := range bv {
-		bv[j] = YMM()
-	}
-	av := YMM()
+	acc, bv, av := tileRegs(r, v)
 	off := GP64()
 	step := func(u int) {
 		MOVLQSX(Mem{Base: offs, Disp: 4 * u}, off)
@@ -332,26 +320,10 @@ func genConvTile(r, v int) {
 		}
 	}
 
-	const unroll = 4
-	Label("loop4")
-	CMPQ(k, U8(unroll))
-	JL(LabelRef("tail"))
-	for u := 0; u < unroll; u++ {
-		step(u)
-	}
-	ADDQ(U32(4*unroll*r), a)
-	ADDQ(U8(4*unroll), offs)
-	SUBQ(U8(unroll), k)
-	JMP(LabelRef("loop4"))
-
-	Label("tail")
-	TESTQ(k, k)
-	JZ(LabelRef("store"))
-	step(0)
-	ADDQ(U8(4*r), a)
-	ADDQ(U8(4), offs)
-	DECQ(k)
-	JMP(LabelRef("tail"))
+	tileLoop(k, step, func(n int) {
+		ADDQ(U32(4*n*r), a)
+		ADDQ(U8(4*n), offs)
+	})
 
 	Label("store")
 	dst := Load(Param("dst").Base(), GP64())
@@ -367,6 +339,48 @@ func genConvTile(r, v int) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// tileRegs allocates the registers of an r×v tile kernel: the accumulators (zeroed), v
+// vector operands and one broadcast.
+func tileRegs(r, v int) (acc [][]VecVirtual, bv []VecVirtual, av VecVirtual) {
+	acc = make([][]VecVirtual, r)
+	for i := range acc {
+		acc[i] = make([]VecVirtual, v)
+		for j := range acc[i] {
+			acc[i][j] = YMM()
+			VXORPS(acc[i][j], acc[i][j], acc[i][j])
+		}
+	}
+	bv = make([]VecVirtual, v)
+	for j := range bv {
+		bv[j] = YMM()
+	}
+	return acc, bv, YMM()
+}
+
+// tileLoop emits the reduction loop of a tile kernel over k steps: step(u) emits the u-th
+// of a group of steps (addressing operands u steps ahead), advance(n) moves the pointers
+// past n steps. Groups of four run first, then single steps; the loop ends at "store".
+func tileLoop(k Register, step func(u int), advance func(n int)) {
+	const unroll = 4
+	Label("loop4")
+	CMPQ(k, U8(unroll))
+	JL(LabelRef("tail"))
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	advance(unroll)
+	SUBQ(U8(unroll), k)
+	JMP(LabelRef("loop4"))
+
+	Label("tail")
+	TESTQ(k, k)
+	JZ(LabelRef("store"))
+	step(0)
+	advance(1)
+	DECQ(k)
+	JMP(LabelRef("tail"))
 }
 
 // gradTiles are the shapes of the weight-gradient tile kernels: one general-purpose
@@ -401,19 +415,7 @@ func genGradTile(r, v int) {
 	pix := Load(Param("pixels").Base(), GP64())
 	b := Load(Param("b").Base(), GP64())
 
-	acc := make([][]VecVirtual, r)
-	for i := range acc {
-		acc[i] = make([]VecVirtual, v)
-		for j := range acc[i] {
-			acc[i][j] = YMM()
-			VXORPS(acc[i][j], acc[i][j], acc[i][j])
-		}
-	}
-	bv := make([]VecVirtual, v)
-	for j := range bv {
-		bv[j] = YMM()
-	}
-	av := YMM()
+	acc, bv, av := tileRegs(r, v)
 	off := GP64()
 	step := func(u int) {
 		MOVLQSX(Mem{Base: pix, Disp: 4 * u}, off)
@@ -428,26 +430,10 @@ func genGradTile(r, v int) {
 		}
 	}
 
-	const unroll = 4
-	Label("loop4")
-	CMPQ(n, U8(unroll))
-	JL(LabelRef("tail"))
-	for u := 0; u < unroll; u++ {
-		step(u)
-	}
-	ADDQ(U32(32*unroll*v), b)
-	ADDQ(U8(4*unroll), pix)
-	SUBQ(U8(unroll), n)
-	JMP(LabelRef("loop4"))
-
-	Label("tail")
-	TESTQ(n, n)
-	JZ(LabelRef("store"))
-	step(0)
-	ADDQ(U8(32*v), b)
-	ADDQ(U8(4), pix)
-	DECQ(n)
-	JMP(LabelRef("tail"))
+	tileLoop(n, step, func(m int) {
+		ADDQ(U32(32*m*v), b)
+		ADDQ(U8(4*m), pix)
+	})
 
 	Label("store")
 	dst := Load(Param("dst").Base(), GP64())
