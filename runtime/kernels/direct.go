@@ -193,10 +193,11 @@ func directConvCall(parallel bool, dst []float32, m, h, w int, a []float32, offs
 	}
 	checkAscending("DirectConv", offs)
 	if parallel && h > 1 && 2*m*h*w*k >= directParallelMin && runtime.GOMAXPROCS(0) > 1 {
-		j := getDirectJob()
+		j := directJobs.get()
 		j.t, j.dst, j.m, j.h, j.w, j.a, j.offs, j.src, j.lds = t, dst, m, h, w, a, offs, src, lds
 		ParallelFor(h, j.runFn)
-		putDirectJob(j)
+		j.dst, j.a, j.src, j.offs = nil, nil, nil, nil // drop references to the caller's slices
+		directJobs.put(j)
 		return
 	}
 	directConv(t, dst, m, h, w, a, offs, src, lds, 0, h)
@@ -212,26 +213,11 @@ type directJob struct {
 	runFn        func(lo, hi int)
 }
 
-var directJobs = make(chan *directJob, 8)
-
-func getDirectJob() *directJob {
-	select {
-	case j := <-directJobs:
-		return j
-	default:
-		j := new(directJob)
-		j.runFn = j.run
-		return j
-	}
-}
-
-func putDirectJob(j *directJob) {
-	j.dst, j.a, j.src, j.offs = nil, nil, nil, nil // drop references to the caller's slices
-	select {
-	case directJobs <- j:
-	default:
-	}
-}
+var directJobs = newFreeList(8, func() *directJob {
+	j := new(directJob)
+	j.runFn = j.run
+	return j
+})
 
 func (j *directJob) run(lo, hi int) {
 	directConv(j.t, j.dst, j.m, j.h, j.w, j.a, j.offs, j.src, j.lds, lo, hi)
@@ -383,7 +369,7 @@ func directWeightGrad(t *gradTile, acc []float32, ld int, src []float32, offs, p
 			clear(tile)
 			t.fn(n, src, rows, pixels, pan, tile, w)
 			for i := 0; i < m; i++ {
-				Axpy(1, tile[i*w:i*w+w], acc[o+i*ld:o+i*ld+w])
+				Add(tile[i*w:i*w+w], acc[o+i*ld:o+i*ld+w])
 			}
 		}
 	}
@@ -401,12 +387,7 @@ func FlushDirectWeightGrad(dw, acc []float32, f, k int) {
 }
 
 func flushDirectWeightGrad(dw, acc []float32, f, k, ld int) {
-	for p := 0; p < k; p++ {
-		row := acc[p*ld : p*ld+f]
-		for j, v := range row {
-			dw[j*k+p] += v
-		}
-	}
+	addTransposed(dw, acc, f, k, ld)
 	clear(acc[:k*ld])
 }
 

@@ -22,46 +22,19 @@ var directGeoms = []struct {
 	{geom{5, 6, 5, 4, 4, 1, 1, 3, 3}, 7},
 }
 
-// naiveConv is the definition: out[fi][y][x] = Σ w[fi][ci][ky][kx]·in[ci][y+ky−ph][x+kx−pw].
-func naiveConv(in, w []float32, g geom, f int) []float32 {
+// eachTap calls visit(o, i, wi) for every product of a stride-1 convolution of f filters
+// over g: output index o, input index i and weight index wi, padding skipped.
+func eachTap(g geom, f int, visit func(o, i, wi int)) {
 	oh, ow := convOut(g.h, g.kh, 1, g.ph), convOut(g.w, g.kw, 1, g.pw)
-	out := make([]float32, f*oh*ow)
 	for fi := 0; fi < f; fi++ {
 		for y := 0; y < oh; y++ {
 			for x := 0; x < ow; x++ {
-				var s float64
-				for ci := 0; ci < g.c; ci++ {
-					for ky := 0; ky < g.kh; ky++ {
-						for kx := 0; kx < g.kw; kx++ {
-							iy, ix := y+ky-g.ph, x+kx-g.pw
-							if iy < 0 || iy >= g.h || ix < 0 || ix >= g.w {
-								continue
-							}
-							s += float64(w[((fi*g.c+ci)*g.kh+ky)*g.kw+kx]) * float64(in[(ci*g.h+iy)*g.w+ix])
-						}
-					}
-				}
-				out[(fi*oh+y)*ow+x] = float32(s)
-			}
-		}
-	}
-	return out
-}
-
-// naiveConvInputGrad is the gradient of naiveConv's output with respect to its input.
-func naiveConvInputGrad(dout, w []float32, g geom, f int) []float32 {
-	oh, ow := convOut(g.h, g.kh, 1, g.ph), convOut(g.w, g.kw, 1, g.pw)
-	din := make([]float64, g.c*g.h*g.w)
-	for fi := 0; fi < f; fi++ {
-		for y := 0; y < oh; y++ {
-			for x := 0; x < ow; x++ {
-				d := float64(dout[(fi*oh+y)*ow+x])
 				for ci := 0; ci < g.c; ci++ {
 					for ky := 0; ky < g.kh; ky++ {
 						for kx := 0; kx < g.kw; kx++ {
 							iy, ix := y+ky-g.ph, x+kx-g.pw
 							if iy >= 0 && iy < g.h && ix >= 0 && ix < g.w {
-								din[(ci*g.h+iy)*g.w+ix] += d * float64(w[((fi*g.c+ci)*g.kh+ky)*g.kw+kx])
+								visit((fi*oh+y)*ow+x, (ci*g.h+iy)*g.w+ix, ((fi*g.c+ci)*g.kh+ky)*g.kw+kx)
 							}
 						}
 					}
@@ -69,11 +42,31 @@ func naiveConvInputGrad(dout, w []float32, g geom, f int) []float32 {
 			}
 		}
 	}
-	out := make([]float32, len(din))
-	for i, v := range din {
+}
+
+// naiveSum accumulates n sums in float64, one product per eachTap visit, and rounds them.
+func naiveSum(n int, g geom, f int, term func(o, i, wi int) (at int, v float64)) []float32 {
+	sums := make([]float64, n)
+	eachTap(g, f, func(o, i, wi int) {
+		at, v := term(o, i, wi)
+		sums[at] += v
+	})
+	out := make([]float32, n)
+	for i, v := range sums {
 		out[i] = float32(v)
 	}
 	return out
+}
+
+// naiveConv is the definition: out[fi][y][x] = Σ w[fi][ci][ky][kx]·in[ci][y+ky−ph][x+kx−pw].
+func naiveConv(in, w []float32, g geom, f int) []float32 {
+	n := f * convOut(g.h, g.kh, 1, g.ph) * convOut(g.w, g.kw, 1, g.pw)
+	return naiveSum(n, g, f, func(o, i, wi int) (int, float64) { return o, float64(w[wi]) * float64(in[i]) })
+}
+
+// naiveConvInputGrad is the gradient of naiveConv's output with respect to its input.
+func naiveConvInputGrad(dout, w []float32, g geom, f int) []float32 {
+	return naiveSum(g.c*g.h*g.w, g, f, func(o, i, wi int) (int, float64) { return i, float64(dout[o]) * float64(w[wi]) })
 }
 
 // directRun convolves c planes of h×w (src) padded by ph, pw with the m×k weights w
@@ -249,27 +242,7 @@ func TestDirectConvExported(t *testing.T) {
 
 // naiveWeightGrad is the gradient of naiveConv's output with respect to its weights.
 func naiveWeightGrad(in, dout []float32, g geom, f int) []float32 {
-	oh, ow := convOut(g.h, g.kh, 1, g.ph), convOut(g.w, g.kw, 1, g.pw)
-	dw := make([]float32, f*g.c*g.kh*g.kw)
-	for fi := 0; fi < f; fi++ {
-		for ci := 0; ci < g.c; ci++ {
-			for ky := 0; ky < g.kh; ky++ {
-				for kx := 0; kx < g.kw; kx++ {
-					var s float64
-					for y := 0; y < oh; y++ {
-						for x := 0; x < ow; x++ {
-							iy, ix := y+ky-g.ph, x+kx-g.pw
-							if iy >= 0 && iy < g.h && ix >= 0 && ix < g.w {
-								s += float64(dout[(fi*oh+y)*ow+x]) * float64(in[(ci*g.h+iy)*g.w+ix])
-							}
-						}
-					}
-					dw[((fi*g.c+ci)*g.kh+ky)*g.kw+kx] = float32(s)
-				}
-			}
-		}
-	}
-	return dw
+	return naiveSum(f*g.c*g.kh*g.kw, g, f, func(o, i, wi int) (int, float64) { return wi, float64(dout[o]) * float64(in[i]) })
 }
 
 // TestDirectWeightGrad accumulates two images' weight gradients with every tile onto a

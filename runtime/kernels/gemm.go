@@ -132,17 +132,15 @@ type gemmPlan struct {
 	packFn, runFn func(lo, hi int)
 }
 
-var gemmPlans = make(chan *gemmPlan, 64)
+var gemmPlans = newFreeList(64, func() *gemmPlan {
+	pl := new(gemmPlan)
+	pl.packFn = pl.packPanels
+	pl.runFn = pl.run
+	return pl
+})
 
 func getPlan(im *impl, g *gemmArgs) *gemmPlan {
-	var pl *gemmPlan
-	select {
-	case pl = <-gemmPlans:
-	default:
-		pl = new(gemmPlan)
-		pl.packFn = pl.packPanels
-		pl.runFn = pl.run
-	}
+	pl := gemmPlans.get()
 	sh := &im.gemm
 	pl.sh, pl.g = sh, *g
 	pl.doPackB = !sh.direct || g.transB || g.m > packBPanels*sh.mr || !rowsFitL2(g.ldb, min(sh.kc, g.k))
@@ -155,10 +153,7 @@ func putPlan(pl *gemmPlan) {
 	putGemmBuf(pl.buf)
 	pl.buf = nil
 	pl.g = gemmArgs{} // drop references to the caller's slices
-	select {
-	case gemmPlans <- pl:
-	default:
-	}
+	gemmPlans.put(pl)
 }
 
 // setBlock selects the block of op(B) at (jc, pc) and prepares its buffers; the caller
@@ -287,23 +282,11 @@ type gemmBuf struct {
 	rows         []int32 // a direct convolution's tap offsets for an edge tile
 }
 
-var gemmBufs = make(chan *gemmBuf, 64)
+var gemmBufs = newFreeList(64, func() *gemmBuf { return new(gemmBuf) })
 
-func getGemmBuf() *gemmBuf {
-	select {
-	case b := <-gemmBufs:
-		return b
-	default:
-		return new(gemmBuf)
-	}
-}
+func getGemmBuf() *gemmBuf { return gemmBufs.get() }
 
-func putGemmBuf(b *gemmBuf) {
-	select {
-	case gemmBufs <- b:
-	default:
-	}
-}
+func putGemmBuf(b *gemmBuf) { gemmBufs.put(b) }
 
 // grow returns s with length n, reallocating (64-byte aligned) if its capacity is short.
 func grow(s []float32, n int) []float32 {

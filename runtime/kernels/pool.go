@@ -36,16 +36,16 @@ const maxWorkers = 256
 
 var pool struct {
 	mu      sync.Mutex
-	workers int          // started so far (guarded by mu)
-	idle    chan *worker // workers waiting for a job
-	jobs    chan *pfJob  // free list of job records
+	workers int              // started so far (guarded by mu)
+	idle    chan *worker     // workers waiting for a job
+	jobs    *freeList[pfJob] // job records
 }
 
 var started atomic.Int32 // pool.workers, readable without the lock
 
 func init() {
 	pool.idle = make(chan *worker, maxWorkers)
-	pool.jobs = make(chan *pfJob, maxWorkers)
+	pool.jobs = newFreeList(maxWorkers, func() *pfJob { return new(pfJob) })
 }
 
 // ensureWorkers starts workers until there are at least want of them.
@@ -116,19 +116,7 @@ func (j *pfJob) run() {
 func (j *pfJob) release() {
 	if j.refs.Add(-1) == 0 {
 		j.body = nil
-		select {
-		case pool.jobs <- j:
-		default:
-		}
-	}
-}
-
-func getJob() *pfJob {
-	select {
-	case j := <-pool.jobs:
-		return j
-	default:
-		return new(pfJob)
+		pool.jobs.put(j)
 	}
 }
 
@@ -159,7 +147,7 @@ func ParallelFor(n int, body func(lo, hi int)) {
 	if want := min(p-1, maxWorkers); int(started.Load()) < want {
 		ensureWorkers(want)
 	}
-	j := getJob()
+	j := pool.jobs.get()
 	j.body, j.n, j.chunks = body, n, int32(p)
 	j.next.Store(0)
 	j.left.Store(int32(p))
