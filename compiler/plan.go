@@ -37,13 +37,17 @@ type LayerPlan struct {
 	Out, Grad, Aux, Index int
 	// Im2col is how a conv layer lays out its input for GEMM: "unrolled" (generated code,
 	// kernels up to 5x5), "kernel" (the runtime's generic im2col) or "none" (1x1, stride 1,
-	// no padding: the input is already the matrix).
+	// no padding: the input is already the matrix); empty for a Direct layer.
 	Im2col string
 	// Direct is set on a stride-1 conv layer with few channels computed by the runtime's
 	// direct convolution from a padded copy of its input (or output gradient) instead of
-	// im2col and GEMM — forward, input gradient and weight gradient; Im2col and Col then
-	// do not apply.
+	// im2col and GEMM — forward, input gradient and weight gradient.
 	Direct bool
+	// TransposedWeightGrad is set on a GEMM conv layer deeper (input channels × taps, per
+	// group) than it has filters: its weight gradient is computed transposed, dWᵀ =
+	// col·doutᵀ, into the worker's dcol and added transposed, so that GEMM transposes the
+	// small output gradient while packing rather than the deep im2col matrix.
+	TransposedWeightGrad bool
 	// Col is the size of the conv layer's im2col matrix, in floats.
 	Col int
 	// KeptCol locates, per image, the im2col matrix kept from the forward pass for the
@@ -70,7 +74,7 @@ type NetPlan struct {
 	// ImageFloats and ImageInts are the workspace floats and ints needed per image.
 	ImageFloats, ImageInts int
 	// Col is the scratch space each worker has twice (forward and backward): the largest
-	// im2col matrix, or a normalization layer's input if larger.
+	// im2col matrix, transposed weight gradient (one group's) or normalization layer input.
 	Col int
 	// PrivLo and PrivHi bound the parameters that per-image layers own; each worker but the
 	// first accumulates their gradients in a private buffer of that size.
@@ -99,6 +103,9 @@ func Plan(n *Net) {
 		if l.Kind == Conv {
 			planConv(l)
 			p.Col = max(p.Col, lp.Col)
+			if lp.TransposedWeightGrad {
+				p.Col = max(p.Col, l.Weights()/l.Groups) // one group's dWᵀ, in dcol
+			}
 		}
 		if l.Kind == Norm {
 			p.Col = max(p.Col, l.In.Size())
@@ -113,8 +120,14 @@ func Plan(n *Net) {
 
 func planConv(l *Layer) {
 	lp := &l.Plan
+	pointwise := l.KH == 1 && l.KW == 1 && l.SH == 1 && l.SW == 1 && l.PH == 0 && l.PW == 0
+	lp.Direct = !pointwise && l.SH == 1 && l.SW == 1 && l.Groups == 1 &&
+		l.PH < l.KH && l.PW < l.KW &&
+		l.In.C*l.KH*l.KW <= directMaxDepth && l.Filters*l.KH*l.KW <= directMaxDepth
 	switch {
-	case l.KH == 1 && l.KW == 1 && l.SH == 1 && l.SW == 1 && l.PH == 0 && l.PW == 0:
+	case lp.Direct:
+		return // no im2col matrix at all
+	case pointwise:
 		lp.Im2col = "none"
 	case l.KH <= unrollMax && l.KW <= unrollMax:
 		lp.Im2col = "unrolled"
@@ -124,12 +137,7 @@ func planConv(l *Layer) {
 	if lp.Im2col != "none" {
 		lp.Col = l.In.C * l.KH * l.KW * l.Out.H * l.Out.W
 	}
-	lp.Direct = lp.Im2col != "none" && l.SH == 1 && l.SW == 1 && l.Groups == 1 &&
-		l.PH < l.KH && l.PW < l.KW &&
-		l.In.C*l.KH*l.KW <= directMaxDepth && l.Filters*l.KH*l.KW <= directMaxDepth
-	if lp.Direct {
-		lp.Col = 0 // no im2col matrix at all
-	}
+	lp.TransposedWeightGrad = l.In.C/l.Groups*l.KH*l.KW > l.Filters/l.Groups
 }
 
 // layoutBuffers gives every layer its output, gradient and auxiliary buffers. A fused ReLU

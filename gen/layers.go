@@ -235,11 +235,10 @@ func (g *generator) biasGrad(l *compiler.Layer) []jen.Code {
 
 // convWeightGrad emits dW += dout·colᵀ per group. Both factors have the reduction (the
 // output positions) as their contiguous axis, so GEMM must transpose one of them while
-// packing; when the matrix is deeper than the layer has filters it is cheaper to compute
-// dWᵀ = col·doutᵀ, transposing the small dout, into scratch (the worker's dcol, not yet in
-// use), and add it transposed into dW.
+// packing; the plan says when it is cheaper to compute dWᵀ = col·doutᵀ, transposing the
+// small dout, into scratch (the worker's dcol, not yet in use), and add it transposed.
 func (g *generator) convWeightGrad(l *compiler.Layer, k, fg, ohw int) []jen.Code {
-	if k <= fg {
+	if !l.Plan.TransposedWeightGrad {
 		return append([]jen.Code{jen.Comment("dW += dout·colᵀ, per group.")}, g.groups(l,
 			sel("s", "gemm").Call(jen.False(), jen.True(), lit(fg), lit(k), lit(ohw), lit(1),
 				gs(l, "dout", fg*ohw), lit(ohw), gs(l, "col", k*ohw), lit(ohw), lit(1), gs(l, "dw", fg*k), lit(k)))...)
