@@ -125,13 +125,17 @@ func (g *generator) constants() {
 	p := n.Plan
 	g.f.Comment("Workspace layout: floats and ints per image, the im2col matrix of one worker, and")
 	g.f.Comment("the parameters whose gradients workers accumulate privately.")
-	g.f.Const().Defs(
+	defs := []jen.Code{
 		jen.Id("imageFloats").Op("=").Lit(p.ImageFloats),
 		jen.Id("imageInts").Op("=").Lit(p.ImageInts),
-		jen.Id("colSize").Op("=").Lit(p.Col),
+	}
+	if p.Col > 0 {
+		defs = append(defs, jen.Id("colSize").Op("=").Lit(p.Col))
+	}
+	g.f.Const().Defs(append(defs,
 		jen.Id("privLo").Op("=").Lit(p.PrivLo),
 		jen.Id("privHi").Op("=").Lit(p.PrivHi),
-	)
+	)...)
 }
 
 // ones emits a vector of ones as long as the largest output plane of a conv layer, with

@@ -7,10 +7,9 @@ import (
 	"github.com/netc-dev/netc/compiler"
 )
 
-// im2col emits <layer>Im2col and <layer>Col2im (which a direct convolution does not need)
-// for a conv layer with a small kernel: one block per kernel tap, unrolled, in which the
-// output rows and columns that read padding are known constants, so the interior runs
-// without a branch (a plain copy at stride 1).
+// im2col emits <layer>Im2col and <layer>Col2im for a conv layer with a small kernel: one
+// block per kernel tap, unrolled, in which the output rows and columns that read padding
+// are known constants, so the interior runs without a branch (a plain copy at stride 1).
 func (g *generator) im2col(l *compiler.Layer) {
 	name := local(l.Name)
 	hw, ohw := l.In.H*l.In.W, l.Out.H*l.Out.W
@@ -34,9 +33,6 @@ func (g *generator) im2col(l *compiler.Layer) {
 	g.f.Comment("or zero where the tap falls in the padding.")
 	g.f.Func().Id(name+"Im2col").Params(id("imageAll"), id("colAll").Index().Float32()).Block(
 		perChannel("image", "col", hw, kk*ohw, fwd))
-	if l.Plan.Direct {
-		return
-	}
 	g.f.Comment(fmt.Sprintf("%sCol2im adds the %d×%d matrix back into an image, the adjoint of %sIm2col.", name, l.In.C*kk, ohw, name))
 	g.f.Func().Id(name+"Col2im").Params(id("colAll"), id("imageAll").Index().Float32()).Block(
 		perChannel("image", "col", hw, kk*ohw, bwd))

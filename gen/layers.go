@@ -161,12 +161,7 @@ func (g *generator) directConv(i int, l *compiler.Layer) layerCode {
 		sel("s", "direct").Call(id("out"), lit(l.Filters), lit(out.H), lit(out.W), sel("s", name+"Packed"), id(name+"Offs"), id("pad"), lit(in.W+2*l.PW)),
 		jen.Qual(kernelsPath, "BiasAct").Call(id("out"), param(l.BiasOff, l.Filters), lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
 
-	bwd := g.views(i, "in", "dout")
-	if l.Plan.FuseReLU {
-		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(image(sel("s", g.field(i, "Out")), l.Out.Size()), id("dout")))
-	}
-	bwd = append(bwd, g.biasGrad(l)...)
-	bwd = append(bwd,
+	bwd := append(g.convOutGrad(i, l, true),
 		jen.Comment("dW accumulates in the worker's "+name+"GradAcc, folded in after its last image."),
 		id("pad").Op(":=").Add(sel("s", name+"Pad").Index(id("w"))),
 		jen.Qual(kernelsPath, "PadInto").Call(id("pad"), id("in"), lit(in.C), lit(in.H), lit(in.W), lit(l.PH), lit(l.PW)),
@@ -189,24 +184,15 @@ func (g *generator) directConv(i int, l *compiler.Layer) layerCode {
 	return layerCode{fwd, bwd, input}
 }
 
-// convParamGrads emits the gradients of a conv layer's parameters: (undo the fused ReLU,)
-// the bias from the output gradient, the weights from it and the im2col matrix — the one
-// the forward pass kept, or laid out again (col declares it).
+// convParamGrads emits the gradients of a conv layer's parameters (see convOutGrad), the
+// weights' from the output gradient and the im2col matrix — the one the forward pass kept,
+// or laid out again (col declares it).
 func (g *generator) convParamGrads(i int, l *compiler.Layer, kept bool, col jen.Code) []jen.Code {
 	name := local(l.Name)
 	ohw := l.Out.H * l.Out.W
 	k := l.In.C / l.Groups * l.KH * l.KW
 	fg := l.Filters / l.Groups
-	var bwd []jen.Code
-	if kept {
-		bwd = append(bwd, g.views(i, "dout")...)
-	} else {
-		bwd = append(bwd, g.views(i, "in", "dout")...)
-	}
-	if l.Plan.FuseReLU {
-		bwd = append(bwd, jen.Qual(kernelsPath, "ReluBackward").Call(image(sel("s", g.field(i, "Out")), l.Out.Size()), id("dout")))
-	}
-	bwd = append(bwd, g.biasGrad(l)...)
+	bwd := g.convOutGrad(i, l, !kept)
 	bwd = append(bwd, id("dw").Op(":=").Add(g.gradParam(l.WeightOff, l.Weights())))
 	switch {
 	case l.Plan.Im2col == "none":
@@ -221,16 +207,25 @@ func (g *generator) convParamGrads(i int, l *compiler.Layer, kept bool, col jen.
 	return append(bwd, g.convWeightGrad(l, k, fg, ohw)...)
 }
 
-// biasGrad emits db += the sum of each filter's output gradient.
-func (g *generator) biasGrad(l *compiler.Layer) []jen.Code {
+// convOutGrad declares dout (and in, if withIn), undoes the fused ReLU on dout and emits
+// db += the sum of each filter's output gradient: how a conv layer's backward pass starts.
+func (g *generator) convOutGrad(i int, l *compiler.Layer, withIn bool) []jen.Code {
+	var code []jen.Code
+	if withIn {
+		code = g.views(i, "in", "dout")
+	} else {
+		code = g.views(i, "dout")
+	}
+	if l.Plan.FuseReLU {
+		code = append(code, jen.Qual(kernelsPath, "ReluBackward").Call(image(sel("s", g.field(i, "Out")), l.Out.Size()), id("dout")))
+	}
 	ohw := l.Out.H * l.Out.W
-	return []jen.Code{
+	return append(code,
 		id("db").Op(":=").Add(g.gradParam(l.BiasOff, l.Filters)),
 		jen.Comment("db += the sum of each filter's output gradient, as a dot product with ones."),
 		forRange("f", lit(0), lit(l.Filters),
 			id("db").Index(id("f")).Op("+=").Qual(kernelsPath, "Dot").Call(
-				id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)), id("ones").Index(jen.Empty(), lit(ohw)))),
-	}
+				id("dout").Index(id("f").Op("*").Lit(ohw), id("f").Op("*").Lit(ohw).Op("+").Lit(ohw)), id("ones").Index(jen.Empty(), lit(ohw)))))
 }
 
 // convWeightGrad emits dW += dout·colᵀ per group. Both factors have the reduction (the

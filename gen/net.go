@@ -148,16 +148,25 @@ func (g *generator) stateType() {
 		id("train").Bool(),
 		jen.Comment("gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial."),
 		id("gemm").Func().Params(jen.Bool(), jen.Bool(), jen.Int(), jen.Int(), jen.Int(), jen.Float32(), jen.Index().Float32(), jen.Int(), jen.Index().Float32(), jen.Int(), jen.Float32(), jen.Index().Float32(), jen.Int()),
-		jen.Comment("col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's"),
-		jen.Comment("gradients of params[privLo:privHi] (grads[0] is the network's own)."),
-		id("col").Op(",").Id("dcol").Op(",").Id("grads").Index().Index().Float32(),
+		jen.Comment("grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the"),
+		jen.Comment("network's own)."),
+		id("grads").Index().Index().Float32(),
 	}
+	if n.Plan.Col > 0 {
+		fields = append(fields,
+			jen.Comment("col and dcol are each worker's im2col matrices."),
+			id("col").Op(",").Id("dcol").Index().Index().Float32())
+	}
+	scratch := g.scratch()
 	setup := []jen.Code{
 		jen.If(id("batch").Op("<").Lit(1)).Block(jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": NewWorkspace: batch %d, want at least 1"), id("batch")))),
 		id("chunks").Op(":=").Min(id("batch"), jen.Qual(kernelsPath, "Workers").Call()),
+		jen.Comment("Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones."),
+		id("perWorker").Op(":=").Add(scratchSize(scratch, true, id("privHi").Op("-").Id("privLo"))),
+		id("shared").Op(":=").Add(scratchSize(scratch, false, nil)),
 		id("ws").Op(":=").Qual(runtimePath, "NewWorkspace").Call(
 			id("batch"),
-			id("batch").Op("*").Id("imageFloats").Op("+").Id("chunks").Op("*").Parens(lit(2).Op("*").Id("colSize").Op("+").Id("privHi").Op("-").Id("privLo")),
+			id("batch").Op("*").Id("imageFloats").Op("+").Id("chunks").Op("*").Id("perWorker").Op("+").Id("shared"),
 			id("batch").Op("*").Id("imageInts"),
 			id("InputSize")),
 		id("s").Op(":=").Op("&").Id("state").Values(jen.Dict{
@@ -199,13 +208,20 @@ func (g *generator) stateType() {
 			id("b").Op(":=").Id("rest").Index(jen.Empty(), id("size")).Index(jen.Empty(), id("size"), id("size")),
 			id("rest").Op("=").Id("rest").Index(id("size"), jen.Empty()),
 			jen.Return(id("b"))),
-		jen.For(id("w").Op(":=").Lit(0), id("w").Op("<").Id("chunks"), id("w").Op("++")).Block(
-			sel("s", "col").Op("=").Append(sel("s", "col"), id("take").Call(id("colSize"))),
-			sel("s", "dcol").Op("=").Append(sel("s", "dcol"), id("take").Call(id("colSize"))),
-			id("g").Op(":=").Id("take").Call(id("privHi").Op("-").Id("privLo")),
-			jen.If(id("w").Op("==").Lit(0)).Block(id("g").Op("=").Add(sel("n", "grads").Index(id("privLo"), id("privHi")))),
-			sel("s", "grads").Op("=").Append(sel("s", "grads"), id("g"))),
 	)
+	var perWorker, shared []jen.Code
+	for _, b := range scratch {
+		if b.perWorker {
+			perWorker = append(perWorker, sel("s", b.field).Op("=").Append(sel("s", b.field), id("take").Call(b.size)))
+		} else {
+			shared = append(shared, sel("s", b.field).Op("=").Id("take").Call(b.size))
+		}
+	}
+	setup = append(setup, jen.For(id("w").Op(":=").Lit(0), id("w").Op("<").Id("chunks"), id("w").Op("++")).Block(append(perWorker,
+		id("g").Op(":=").Id("take").Call(id("privHi").Op("-").Id("privLo")),
+		jen.If(id("w").Op("==").Lit(0)).Block(id("g").Op("=").Add(sel("n", "grads").Index(id("privLo"), id("privHi")))),
+		sel("s", "grads").Op("=").Append(sel("s", "grads"), id("g")))...))
+	setup = append(setup, shared...)
 	if len(g.directLayers()) > 0 {
 		fields = append(fields,
 			jen.Comment("direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial."),
@@ -216,26 +232,12 @@ func (g *generator) stateType() {
 	}
 	for _, l := range g.directLayers() {
 		name := local(l.Name)
-		qh, qw := l.KH-1-l.PH, l.KW-1-l.PW
-		k, ohw := l.In.C*l.KH*l.KW, l.Out.H*l.Out.W
 		fields = append(fields,
 			jen.Comment(name+"Packed and "+name+"Flipped are "+name+"'s weights packed for the forward pass and"),
 			jen.Comment("the input gradient; "+name+"Pad and "+name+"GradPad each worker's padded input and output gradient,"),
 			jen.Comment(name+"DoutT its transposed output gradient and "+name+"GradAcc its transposed weight gradient."),
 			id(name+"Packed").Op(",").Id(name+"Flipped").Index().Float32(),
 			id(name+"Pad").Op(",").Id(name+"GradPad").Op(",").Id(name+"DoutT").Op(",").Id(name+"GradAcc").Index().Index().Float32())
-		setup = append(setup,
-			sel("s", name+"Packed").Op("=").Make(jen.Index().Float32(), jen.Qual(kernelsPath, "DirectPackedSize").Call(lit(l.Filters), lit(l.In.C*l.KH*l.KW))),
-			sel("s", name+"Flipped").Op("=").Make(jen.Index().Float32(), jen.Qual(kernelsPath, "DirectPackedSize").Call(lit(l.In.C), lit(l.Filters*l.KH*l.KW))),
-			jen.For(id("w").Op(":=").Lit(0), id("w").Op("<").Id("chunks"), id("w").Op("++")).Block(
-				sel("s", name+"Pad").Op("=").Append(sel("s", name+"Pad"), jen.Make(jen.Index().Float32(),
-					jen.Qual(kernelsPath, "DirectSrcSize").Call(lit(l.In.C), lit(l.In.H+2*l.PH), lit(l.In.W+2*l.PW)))),
-				sel("s", name+"GradPad").Op("=").Append(sel("s", name+"GradPad"), jen.Make(jen.Index().Float32(),
-					jen.Qual(kernelsPath, "DirectSrcSize").Call(lit(l.Filters), lit(l.Out.H+2*qh), lit(l.Out.W+2*qw)))),
-				sel("s", name+"DoutT").Op("=").Append(sel("s", name+"DoutT"), jen.Make(jen.Index().Float32(),
-					jen.Qual(kernelsPath, "DirectGradSize").Call(lit(ohw), lit(l.Filters)))),
-				sel("s", name+"GradAcc").Op("=").Append(sel("s", name+"GradAcc"), jen.Make(jen.Index().Float32(),
-					jen.Qual(kernelsPath, "DirectGradSize").Call(lit(k), lit(l.Filters))))))
 	}
 	for si, st := range n.Plan.Stages {
 		if st.PerImage {
@@ -277,6 +279,66 @@ func (g *generator) stateType() {
 	g.f.Comment("images returns the range of images of chunk w.")
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id("images").Params(id("w").Int()).Params(jen.Int(), jen.Int()).Block(
 		jen.Return(id("w").Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks")), parens(id("w").Op("+").Lit(1)).Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks"))))
+}
+
+// scratchBuf is a buffer of a workspace's scratch space: a state field and its size (a
+// constant, or a call of the kernels' size function), one per worker or one in all.
+type scratchBuf struct {
+	field     string
+	size      jen.Code
+	perWorker bool
+}
+
+// scratch lists the scratch buffers besides the gradient accumulators: the im2col matrices
+// and what the direct convolutions need. The pads' borders stay zero: nothing but PadInto
+// writes them, and only inside.
+func (g *generator) scratch() []scratchBuf {
+	var bufs []scratchBuf
+	if g.net.Plan.Col > 0 {
+		bufs = append(bufs, scratchBuf{"col", id("colSize"), true}, scratchBuf{"dcol", id("colSize"), true})
+	}
+	size := func(fn string, args ...int) jen.Code {
+		var a []jen.Code
+		for _, v := range args {
+			a = append(a, lit(v))
+		}
+		return jen.Qual(kernelsPath, fn).Call(a...)
+	}
+	for _, l := range g.directLayers() {
+		name := local(l.Name)
+		qh, qw := l.KH-1-l.PH, l.KW-1-l.PW
+		k, kk, ohw := l.In.C*l.KH*l.KW, l.KH*l.KW, l.Out.H*l.Out.W
+		bufs = append(bufs,
+			scratchBuf{name + "Packed", size("DirectPackedSize", l.Filters, k), false},
+			scratchBuf{name + "Flipped", size("DirectPackedSize", l.In.C, l.Filters*kk), false},
+			scratchBuf{name + "Pad", size("DirectSrcSize", l.In.C, l.In.H+2*l.PH, l.In.W+2*l.PW), true},
+			scratchBuf{name + "GradPad", size("DirectSrcSize", l.Filters, l.Out.H+2*qh, l.Out.W+2*qw), true},
+			scratchBuf{name + "DoutT", size("DirectGradSize", ohw, l.Filters), true},
+			scratchBuf{name + "GradAcc", size("DirectGradSize", k, l.Filters), true})
+	}
+	return bufs
+}
+
+// scratchSize is first (if not nil) plus the sizes of the per-worker (or shared) buffers,
+// or 0 if that is nothing.
+func scratchSize(bufs []scratchBuf, perWorker bool, first jen.Code) *jen.Statement {
+	terms := []jen.Code{}
+	if first != nil {
+		terms = append(terms, first)
+	}
+	for _, b := range bufs {
+		if b.perWorker == perWorker {
+			terms = append(terms, b.size)
+		}
+	}
+	if len(terms) == 0 {
+		return lit(0)
+	}
+	sum := jen.Add(terms[0])
+	for _, t := range terms[1:] {
+		sum = sum.Op("+").Add(t)
+	}
+	return sum
 }
 
 func list(items ...jen.Code) *jen.Statement { return jen.List(items...) }
@@ -405,18 +467,24 @@ func (g *generator) directLayers() []*compiler.Layer {
 
 // packWeights emits the method that lays out the weights of the direct convolutions as
 // their tile kernels read them, once per pass: for the forward pass, or flipped for the
-// input gradients of the backward pass.
+// input gradients of the backward pass (those that are computed).
 func (g *generator) packWeights() {
-	ls := g.directLayers()
-	if len(ls) == 0 {
+	if len(g.directLayers()) == 0 {
 		return
 	}
 	var fwd, bwd []jen.Code
-	for _, l := range ls {
+	for i, l := range g.net.Layers {
+		if !l.Plan.Direct {
+			continue
+		}
 		name := local(l.Name)
 		w := param(l.WeightOff, l.Weights())
 		fwd = append(fwd, jen.Qual(kernelsPath, "PackDirect").Call(sel("s", name+"Packed"), w, lit(l.Filters), lit(l.In.C*l.KH*l.KW), lit(l.Out.W)))
-		bwd = append(bwd, jen.Qual(kernelsPath, "PackDirectFlipped").Call(sel("s", name+"Flipped"), w, lit(l.Filters), lit(l.In.C), lit(l.KH), lit(l.KW), lit(l.In.W)))
+		flip := jen.Qual(kernelsPath, "PackDirectFlipped").Call(sel("s", name+"Flipped"), w, lit(l.Filters), lit(l.In.C), lit(l.KH), lit(l.KW), lit(l.In.W))
+		if g.inputGradOptional(i) {
+			flip = jen.If(sel("s", "ws", "InputGrad").Op("!=").Nil()).Block(flip)
+		}
+		bwd = append(bwd, flip)
 	}
 	g.f.Comment("packWeights packs the weights of the direct convolutions for the forward pass, or")
 	g.f.Comment("flipped for the input gradients when backward is set.")

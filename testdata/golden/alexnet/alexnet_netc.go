@@ -235,53 +235,55 @@ type state struct {
 	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
-	// gradients of params[privLo:privHi] (grads[0] is the network's own).
-	col, dcol, grads [][]float32
-	conv1Out         []float32
-	conv1Grad        []float32
-	norm1Out         []float32
-	norm1Grad        []float32
-	norm1Aux         []float32
-	pool1Out         []float32
-	pool1Grad        []float32
-	pool1Arg         []int32
-	conv2Out         []float32
-	conv2Grad        []float32
-	norm2Out         []float32
-	norm2Grad        []float32
-	norm2Aux         []float32
-	pool2Out         []float32
-	pool2Grad        []float32
-	pool2Arg         []int32
-	conv3Out         []float32
-	conv3Grad        []float32
-	conv3Col         []float32
-	conv4Out         []float32
-	conv4Grad        []float32
-	conv4Col         []float32
-	conv5Out         []float32
-	conv5Grad        []float32
-	pool3Out         []float32
-	pool3Grad        []float32
-	pool3Arg         []int32
-	full1Out         []float32
-	full1Grad        []float32
-	dropout1Out      []float32
-	dropout1Grad     []float32
-	dropout1Aux      []float32
-	full2Out         []float32
-	full2Grad        []float32
-	dropout2Out      []float32
-	dropout2Grad     []float32
-	dropout2Aux      []float32
-	full3Out         []float32
-	full3Grad        []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
-	full1Rows        func(int, int)
-	full2Rows        func(int, int)
-	full3Rows        func(int, int)
+	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
+	// network's own).
+	grads [][]float32
+	// col and dcol are each worker's im2col matrices.
+	col, dcol       [][]float32
+	conv1Out        []float32
+	conv1Grad       []float32
+	norm1Out        []float32
+	norm1Grad       []float32
+	norm1Aux        []float32
+	pool1Out        []float32
+	pool1Grad       []float32
+	pool1Arg        []int32
+	conv2Out        []float32
+	conv2Grad       []float32
+	norm2Out        []float32
+	norm2Grad       []float32
+	norm2Aux        []float32
+	pool2Out        []float32
+	pool2Grad       []float32
+	pool2Arg        []int32
+	conv3Out        []float32
+	conv3Grad       []float32
+	conv3Col        []float32
+	conv4Out        []float32
+	conv4Grad       []float32
+	conv4Col        []float32
+	conv5Out        []float32
+	conv5Grad       []float32
+	pool3Out        []float32
+	pool3Grad       []float32
+	pool3Arg        []int32
+	full1Out        []float32
+	full1Grad       []float32
+	dropout1Out     []float32
+	dropout1Grad    []float32
+	dropout1Aux     []float32
+	full2Out        []float32
+	full2Grad       []float32
+	dropout2Out     []float32
+	dropout2Grad    []float32
+	dropout2Aux     []float32
+	full3Out        []float32
+	full3Grad       []float32
+	forwardImages0  func(int, int)
+	backwardImages0 func(int, int)
+	full1Rows       func(int, int)
+	full2Rows       func(int, int)
+	full3Rows       func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -290,7 +292,10 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		panic(fmt.Sprintf("alexnet: NewWorkspace: batch %d, want at least 1", batch))
 	}
 	chunks := min(batch, kernels.Workers())
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
+	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
+	perWorker := privHi - privLo + colSize + colSize
+	shared := 0
+	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,

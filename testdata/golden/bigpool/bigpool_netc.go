@@ -47,7 +47,6 @@ const (
 const (
 	imageFloats = 2536
 	imageInts   = 147
-	colSize     = 0
 	privLo      = 0
 	privHi      = 83
 )
@@ -156,22 +155,22 @@ type state struct {
 	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
-	// gradients of params[privLo:privHi] (grads[0] is the network's own).
-	col, dcol, grads [][]float32
-	firstOut         []float32
-	firstGrad        []float32
-	bigOut           []float32
-	bigGrad          []float32
-	bigArg           []int32
-	conv2Out         []float32
-	conv2Grad        []float32
-	sigmoid1Out      []float32
-	sigmoid1Grad     []float32
-	pool2Out         []float32
-	pool2Grad        []float32
-	full1Out         []float32
-	full1Grad        []float32
+	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
+	// network's own).
+	grads        [][]float32
+	firstOut     []float32
+	firstGrad    []float32
+	bigOut       []float32
+	bigGrad      []float32
+	bigArg       []int32
+	conv2Out     []float32
+	conv2Grad    []float32
+	sigmoid1Out  []float32
+	sigmoid1Grad []float32
+	pool2Out     []float32
+	pool2Grad    []float32
+	full1Out     []float32
+	full1Grad    []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// firstPacked and firstFlipped are first's weights packed for the forward pass and
@@ -194,7 +193,10 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		panic(fmt.Sprintf("bigpool: NewWorkspace: batch %d, want at least 1", batch))
 	}
 	chunks := min(batch, kernels.Workers())
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
+	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
+	perWorker := privHi - privLo + kernels.DirectSrcSize(2, 20, 20) + kernels.DirectSrcSize(3, 22, 22) + kernels.DirectGradSize(324, 3) + kernels.DirectGradSize(18, 3) + kernels.DirectSrcSize(3, 7, 7) + kernels.DirectSrcSize(2, 8, 8) + kernels.DirectGradSize(36, 2) + kernels.DirectGradSize(12, 2)
+	shared := kernels.DirectPackedSize(3, 18) + kernels.DirectPackedSize(2, 27) + kernels.DirectPackedSize(2, 12) + kernels.DirectPackedSize(3, 8)
+	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,
@@ -226,33 +228,27 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		return b
 	}
 	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
+		s.firstPad = append(s.firstPad, take(kernels.DirectSrcSize(2, 20, 20)))
+		s.firstGradPad = append(s.firstGradPad, take(kernels.DirectSrcSize(3, 22, 22)))
+		s.firstDoutT = append(s.firstDoutT, take(kernels.DirectGradSize(324, 3)))
+		s.firstGradAcc = append(s.firstGradAcc, take(kernels.DirectGradSize(18, 3)))
+		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(3, 7, 7)))
+		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(2, 8, 8)))
+		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(36, 2)))
+		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(12, 2)))
 		g := take(privHi - privLo)
 		if w == 0 {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
 	}
+	s.firstPacked = take(kernels.DirectPackedSize(3, 18))
+	s.firstFlipped = take(kernels.DirectPackedSize(2, 27))
+	s.conv2Packed = take(kernels.DirectPackedSize(2, 12))
+	s.conv2Flipped = take(kernels.DirectPackedSize(3, 8))
 	s.direct = kernels.DirectConvSerial
 	if chunks == 1 {
 		s.direct = kernels.DirectConv
-	}
-	s.firstPacked = make([]float32, kernels.DirectPackedSize(3, 18))
-	s.firstFlipped = make([]float32, kernels.DirectPackedSize(2, 27))
-	for w := 0; w < chunks; w++ {
-		s.firstPad = append(s.firstPad, make([]float32, kernels.DirectSrcSize(2, 20, 20)))
-		s.firstGradPad = append(s.firstGradPad, make([]float32, kernels.DirectSrcSize(3, 22, 22)))
-		s.firstDoutT = append(s.firstDoutT, make([]float32, kernels.DirectGradSize(324, 3)))
-		s.firstGradAcc = append(s.firstGradAcc, make([]float32, kernels.DirectGradSize(18, 3)))
-	}
-	s.conv2Packed = make([]float32, kernels.DirectPackedSize(2, 12))
-	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(3, 8))
-	for w := 0; w < chunks; w++ {
-		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(3, 7, 7)))
-		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(2, 8, 8)))
-		s.conv2DoutT = append(s.conv2DoutT, make([]float32, kernels.DirectGradSize(36, 2)))
-		s.conv2GradAcc = append(s.conv2GradAcc, make([]float32, kernels.DirectGradSize(12, 2)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -336,7 +332,9 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 // flipped for the input gradients when backward is set.
 func (s *state) packWeights(backward bool) {
 	if backward {
-		kernels.PackDirectFlipped(s.firstFlipped, s.net.params[0:54], 3, 2, 3, 3, 20)
+		if s.ws.InputGrad != nil {
+			kernels.PackDirectFlipped(s.firstFlipped, s.net.params[0:54], 3, 2, 3, 3, 20)
+		}
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[57:81], 2, 3, 2, 2, 7)
 		return
 	}

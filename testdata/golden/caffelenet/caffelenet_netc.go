@@ -172,24 +172,26 @@ type state struct {
 	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
-	// gradients of params[privLo:privHi] (grads[0] is the network's own).
-	col, dcol, grads [][]float32
-	conv1Out         []float32
-	conv1Grad        []float32
-	pool1Out         []float32
-	pool1Grad        []float32
-	pool1Arg         []int32
-	conv2Out         []float32
-	conv2Grad        []float32
-	conv2Col         []float32
-	pool2Out         []float32
-	pool2Grad        []float32
-	pool2Arg         []int32
-	full1Out         []float32
-	full1Grad        []float32
-	full2Out         []float32
-	full2Grad        []float32
+	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
+	// network's own).
+	grads [][]float32
+	// col and dcol are each worker's im2col matrices.
+	col, dcol [][]float32
+	conv1Out  []float32
+	conv1Grad []float32
+	pool1Out  []float32
+	pool1Grad []float32
+	pool1Arg  []int32
+	conv2Out  []float32
+	conv2Grad []float32
+	conv2Col  []float32
+	pool2Out  []float32
+	pool2Grad []float32
+	pool2Arg  []int32
+	full1Out  []float32
+	full1Grad []float32
+	full2Out  []float32
+	full2Grad []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
@@ -207,7 +209,10 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		panic(fmt.Sprintf("caffelenet: NewWorkspace: batch %d, want at least 1", batch))
 	}
 	chunks := min(batch, kernels.Workers())
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
+	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
+	perWorker := privHi - privLo + colSize + colSize + kernels.DirectSrcSize(1, 28, 28) + kernels.DirectSrcSize(20, 32, 32) + kernels.DirectGradSize(576, 20) + kernels.DirectGradSize(25, 20)
+	shared := kernels.DirectPackedSize(20, 25) + kernels.DirectPackedSize(1, 500)
+	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,
@@ -243,23 +248,21 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	for w := 0; w < chunks; w++ {
 		s.col = append(s.col, take(colSize))
 		s.dcol = append(s.dcol, take(colSize))
+		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(1, 28, 28)))
+		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(20, 32, 32)))
+		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(576, 20)))
+		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(25, 20)))
 		g := take(privHi - privLo)
 		if w == 0 {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
 	}
+	s.conv1Packed = take(kernels.DirectPackedSize(20, 25))
+	s.conv1Flipped = take(kernels.DirectPackedSize(1, 500))
 	s.direct = kernels.DirectConvSerial
 	if chunks == 1 {
 		s.direct = kernels.DirectConv
-	}
-	s.conv1Packed = make([]float32, kernels.DirectPackedSize(20, 25))
-	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(1, 500))
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(1, 28, 28)))
-		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(20, 32, 32)))
-		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(576, 20)))
-		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(25, 20)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -347,7 +350,9 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 // flipped for the input gradients when backward is set.
 func (s *state) packWeights(backward bool) {
 	if backward {
-		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:500], 20, 1, 5, 5, 28)
+		if s.ws.InputGrad != nil {
+			kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:500], 20, 1, 5, 5, 28)
+		}
 		return
 	}
 	kernels.PackDirect(s.conv1Packed, s.net.params[0:500], 20, 25, 24)

@@ -50,7 +50,6 @@ const (
 const (
 	imageFloats = 56980
 	imageInts   = 5696
-	colSize     = 0
 	privLo      = 0
 	privHi      = 19256
 )
@@ -178,26 +177,26 @@ type state struct {
 	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
-	// gradients of params[privLo:privHi] (grads[0] is the network's own).
-	col, dcol, grads [][]float32
-	conv1Out         []float32
-	conv1Grad        []float32
-	pool1Out         []float32
-	pool1Grad        []float32
-	pool1Arg         []int32
-	conv2Out         []float32
-	conv2Grad        []float32
-	pool2Out         []float32
-	pool2Grad        []float32
-	pool2Arg         []int32
-	conv3Out         []float32
-	conv3Grad        []float32
-	pool3Out         []float32
-	pool3Grad        []float32
-	pool3Arg         []int32
-	headOut          []float32
-	headGrad         []float32
+	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
+	// network's own).
+	grads     [][]float32
+	conv1Out  []float32
+	conv1Grad []float32
+	pool1Out  []float32
+	pool1Grad []float32
+	pool1Arg  []int32
+	conv2Out  []float32
+	conv2Grad []float32
+	pool2Out  []float32
+	pool2Grad []float32
+	pool2Arg  []int32
+	conv3Out  []float32
+	conv3Grad []float32
+	pool3Out  []float32
+	pool3Grad []float32
+	pool3Arg  []int32
+	headOut   []float32
+	headGrad  []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
@@ -225,7 +224,10 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		panic(fmt.Sprintf("cifarsmallfinetune: NewWorkspace: batch %d, want at least 1", batch))
 	}
 	chunks := min(batch, kernels.Workers())
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
+	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
+	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 36, 36) + kernels.DirectSrcSize(16, 36, 36) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(75, 16) + kernels.DirectSrcSize(16, 20, 20) + kernels.DirectSrcSize(20, 20, 20) + kernels.DirectGradSize(256, 20) + kernels.DirectGradSize(400, 20) + kernels.DirectSrcSize(20, 12, 12) + kernels.DirectSrcSize(20, 12, 12) + kernels.DirectGradSize(64, 20) + kernels.DirectGradSize(500, 20)
+	shared := kernels.DirectPackedSize(16, 75) + kernels.DirectPackedSize(3, 400) + kernels.DirectPackedSize(20, 400) + kernels.DirectPackedSize(16, 500) + kernels.DirectPackedSize(20, 500) + kernels.DirectPackedSize(20, 500)
+	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,
@@ -261,41 +263,33 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		return b
 	}
 	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
+		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 36, 36)))
+		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(16, 36, 36)))
+		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(1024, 16)))
+		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(75, 16)))
+		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(16, 20, 20)))
+		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(20, 20, 20)))
+		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(256, 20)))
+		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(400, 20)))
+		s.conv3Pad = append(s.conv3Pad, take(kernels.DirectSrcSize(20, 12, 12)))
+		s.conv3GradPad = append(s.conv3GradPad, take(kernels.DirectSrcSize(20, 12, 12)))
+		s.conv3DoutT = append(s.conv3DoutT, take(kernels.DirectGradSize(64, 20)))
+		s.conv3GradAcc = append(s.conv3GradAcc, take(kernels.DirectGradSize(500, 20)))
 		g := take(privHi - privLo)
 		if w == 0 {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
 	}
+	s.conv1Packed = take(kernels.DirectPackedSize(16, 75))
+	s.conv1Flipped = take(kernels.DirectPackedSize(3, 400))
+	s.conv2Packed = take(kernels.DirectPackedSize(20, 400))
+	s.conv2Flipped = take(kernels.DirectPackedSize(16, 500))
+	s.conv3Packed = take(kernels.DirectPackedSize(20, 500))
+	s.conv3Flipped = take(kernels.DirectPackedSize(20, 500))
 	s.direct = kernels.DirectConvSerial
 	if chunks == 1 {
 		s.direct = kernels.DirectConv
-	}
-	s.conv1Packed = make([]float32, kernels.DirectPackedSize(16, 75))
-	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 400))
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(3, 36, 36)))
-		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(16, 36, 36)))
-		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(1024, 16)))
-		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(75, 16)))
-	}
-	s.conv2Packed = make([]float32, kernels.DirectPackedSize(20, 400))
-	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(16, 500))
-	for w := 0; w < chunks; w++ {
-		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(16, 20, 20)))
-		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(20, 20, 20)))
-		s.conv2DoutT = append(s.conv2DoutT, make([]float32, kernels.DirectGradSize(256, 20)))
-		s.conv2GradAcc = append(s.conv2GradAcc, make([]float32, kernels.DirectGradSize(400, 20)))
-	}
-	s.conv3Packed = make([]float32, kernels.DirectPackedSize(20, 500))
-	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(20, 500))
-	for w := 0; w < chunks; w++ {
-		s.conv3Pad = append(s.conv3Pad, make([]float32, kernels.DirectSrcSize(20, 12, 12)))
-		s.conv3GradPad = append(s.conv3GradPad, make([]float32, kernels.DirectSrcSize(20, 12, 12)))
-		s.conv3DoutT = append(s.conv3DoutT, make([]float32, kernels.DirectGradSize(64, 20)))
-		s.conv3GradAcc = append(s.conv3GradAcc, make([]float32, kernels.DirectGradSize(500, 20)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -379,7 +373,9 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 // flipped for the input gradients when backward is set.
 func (s *state) packWeights(backward bool) {
 	if backward {
-		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:1200], 16, 3, 5, 5, 32)
+		if s.ws.InputGrad != nil {
+			kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:1200], 16, 3, 5, 5, 32)
+		}
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[1216:9216], 20, 16, 5, 5, 16)
 		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[9236:19236], 20, 20, 5, 5, 8)
 		return

@@ -47,7 +47,6 @@ const (
 const (
 	imageFloats = 22484
 	imageInts   = 1824
-	colSize     = 0
 	privLo      = 0
 	privHi      = 3424
 )
@@ -164,21 +163,21 @@ type state struct {
 	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
-	// gradients of params[privLo:privHi] (grads[0] is the network's own).
-	col, dcol, grads [][]float32
-	conv1Out         []float32
-	conv1Grad        []float32
-	pool1Out         []float32
-	pool1Grad        []float32
-	pool1Arg         []int32
-	conv2Out         []float32
-	conv2Grad        []float32
-	pool2Out         []float32
-	pool2Grad        []float32
-	pool2Arg         []int32
-	full1Out         []float32
-	full1Grad        []float32
+	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
+	// network's own).
+	grads     [][]float32
+	conv1Out  []float32
+	conv1Grad []float32
+	pool1Out  []float32
+	pool1Grad []float32
+	pool1Arg  []int32
+	conv2Out  []float32
+	conv2Grad []float32
+	pool2Out  []float32
+	pool2Grad []float32
+	pool2Arg  []int32
+	full1Out  []float32
+	full1Grad []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
@@ -201,7 +200,10 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		panic(fmt.Sprintf("lenetmnist: NewWorkspace: batch %d, want at least 1", batch))
 	}
 	chunks := min(batch, kernels.Workers())
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
+	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
+	perWorker := privHi - privLo + kernels.DirectSrcSize(1, 32, 32) + kernels.DirectSrcSize(8, 32, 32) + kernels.DirectGradSize(784, 8) + kernels.DirectGradSize(25, 8) + kernels.DirectSrcSize(8, 18, 18) + kernels.DirectSrcSize(16, 18, 18) + kernels.DirectGradSize(196, 16) + kernels.DirectGradSize(200, 16)
+	shared := kernels.DirectPackedSize(8, 25) + kernels.DirectPackedSize(1, 200) + kernels.DirectPackedSize(16, 200) + kernels.DirectPackedSize(8, 400)
+	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,
@@ -232,33 +234,27 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		return b
 	}
 	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
+		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(1, 32, 32)))
+		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(8, 32, 32)))
+		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(784, 8)))
+		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(25, 8)))
+		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(8, 18, 18)))
+		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(16, 18, 18)))
+		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(196, 16)))
+		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(200, 16)))
 		g := take(privHi - privLo)
 		if w == 0 {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
 	}
+	s.conv1Packed = take(kernels.DirectPackedSize(8, 25))
+	s.conv1Flipped = take(kernels.DirectPackedSize(1, 200))
+	s.conv2Packed = take(kernels.DirectPackedSize(16, 200))
+	s.conv2Flipped = take(kernels.DirectPackedSize(8, 400))
 	s.direct = kernels.DirectConvSerial
 	if chunks == 1 {
 		s.direct = kernels.DirectConv
-	}
-	s.conv1Packed = make([]float32, kernels.DirectPackedSize(8, 25))
-	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(1, 200))
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(1, 32, 32)))
-		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(8, 32, 32)))
-		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(784, 8)))
-		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(25, 8)))
-	}
-	s.conv2Packed = make([]float32, kernels.DirectPackedSize(16, 200))
-	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(8, 400))
-	for w := 0; w < chunks; w++ {
-		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(8, 18, 18)))
-		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(16, 18, 18)))
-		s.conv2DoutT = append(s.conv2DoutT, make([]float32, kernels.DirectGradSize(196, 16)))
-		s.conv2GradAcc = append(s.conv2GradAcc, make([]float32, kernels.DirectGradSize(200, 16)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -342,7 +338,9 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 // flipped for the input gradients when backward is set.
 func (s *state) packWeights(backward bool) {
 	if backward {
-		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:200], 8, 1, 5, 5, 28)
+		if s.ws.InputGrad != nil {
+			kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:200], 8, 1, 5, 5, 28)
+		}
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[208:3408], 16, 8, 5, 5, 14)
 		return
 	}

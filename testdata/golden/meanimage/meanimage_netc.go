@@ -46,7 +46,6 @@ const (
 const (
 	imageFloats = 238
 	imageInts   = 32
-	colSize     = 0
 	privLo      = 0
 	privHi      = 0
 )
@@ -142,22 +141,22 @@ type state struct {
 	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
-	// gradients of params[privLo:privHi] (grads[0] is the network's own).
-	col, dcol, grads [][]float32
-	meansub1Out      []float32
-	meansub1Grad     []float32
-	pool1Out         []float32
-	pool1Grad        []float32
-	pool1Arg         []int32
-	tanh1Out         []float32
-	tanh1Grad        []float32
-	full1Out         []float32
-	full1Grad        []float32
-	full2Out         []float32
-	full2Grad        []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
+	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
+	// network's own).
+	grads           [][]float32
+	meansub1Out     []float32
+	meansub1Grad    []float32
+	pool1Out        []float32
+	pool1Grad       []float32
+	pool1Arg        []int32
+	tanh1Out        []float32
+	tanh1Grad       []float32
+	full1Out        []float32
+	full1Grad       []float32
+	full2Out        []float32
+	full2Grad       []float32
+	forwardImages0  func(int, int)
+	backwardImages0 func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -166,7 +165,10 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		panic(fmt.Sprintf("meanimage: NewWorkspace: batch %d, want at least 1", batch))
 	}
 	chunks := min(batch, kernels.Workers())
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
+	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
+	perWorker := privHi - privLo
+	shared := 0
+	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,
@@ -196,8 +198,6 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		return b
 	}
 	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
 		g := take(privHi - privLo)
 		if w == 0 {
 			g = n.grads[privLo:privHi]

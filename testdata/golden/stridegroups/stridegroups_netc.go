@@ -142,20 +142,22 @@ type state struct {
 	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
-	// gradients of params[privLo:privHi] (grads[0] is the network's own).
-	col, dcol, grads [][]float32
-	conv1Out         []float32
-	conv1Grad        []float32
-	conv1Col         []float32
-	tanh1Out         []float32
-	tanh1Grad        []float32
-	pool1Out         []float32
-	pool1Grad        []float32
-	full1Out         []float32
-	full1Grad        []float32
-	forwardImages0   func(int, int)
-	backwardImages0  func(int, int)
+	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
+	// network's own).
+	grads [][]float32
+	// col and dcol are each worker's im2col matrices.
+	col, dcol       [][]float32
+	conv1Out        []float32
+	conv1Grad       []float32
+	conv1Col        []float32
+	tanh1Out        []float32
+	tanh1Grad       []float32
+	pool1Out        []float32
+	pool1Grad       []float32
+	full1Out        []float32
+	full1Grad       []float32
+	forwardImages0  func(int, int)
+	backwardImages0 func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -164,7 +166,10 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		panic(fmt.Sprintf("stridegroups: NewWorkspace: batch %d, want at least 1", batch))
 	}
 	chunks := min(batch, kernels.Workers())
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
+	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
+	perWorker := privHi - privLo + colSize + colSize
+	shared := 0
+	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,

@@ -56,7 +56,6 @@ const (
 const (
 	imageFloats = 60500
 	imageInts   = 3360
-	colSize     = 0
 	privLo      = 0
 	privHi      = 4830
 )
@@ -214,32 +213,32 @@ type state struct {
 	train bool
 	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
 	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// col and dcol are each worker's im2col matrices; grads[w] accumulates worker w's
-	// gradients of params[privLo:privHi] (grads[0] is the network's own).
-	col, dcol, grads [][]float32
-	conv1Out         []float32
-	conv1Grad        []float32
-	conv2Out         []float32
-	conv2Grad        []float32
-	pool1Out         []float32
-	pool1Grad        []float32
-	pool1Arg         []int32
-	conv3Out         []float32
-	conv3Grad        []float32
-	conv4Out         []float32
-	conv4Grad        []float32
-	pool2Out         []float32
-	pool2Grad        []float32
-	pool2Arg         []int32
-	conv5Out         []float32
-	conv5Grad        []float32
-	conv6Out         []float32
-	conv6Grad        []float32
-	pool3Out         []float32
-	pool3Grad        []float32
-	pool3Arg         []int32
-	full1Out         []float32
-	full1Grad        []float32
+	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
+	// network's own).
+	grads     [][]float32
+	conv1Out  []float32
+	conv1Grad []float32
+	conv2Out  []float32
+	conv2Grad []float32
+	pool1Out  []float32
+	pool1Grad []float32
+	pool1Arg  []int32
+	conv3Out  []float32
+	conv3Grad []float32
+	conv4Out  []float32
+	conv4Grad []float32
+	pool2Out  []float32
+	pool2Grad []float32
+	pool2Arg  []int32
+	conv5Out  []float32
+	conv5Grad []float32
+	conv6Out  []float32
+	conv6Grad []float32
+	pool3Out  []float32
+	pool3Grad []float32
+	pool3Arg  []int32
+	full1Out  []float32
+	full1Grad []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
@@ -282,7 +281,10 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		panic(fmt.Sprintf("vggstyle: NewWorkspace: batch %d, want at least 1", batch))
 	}
 	chunks := min(batch, kernels.Workers())
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*(2*colSize+privHi-privLo), batch*imageInts, InputSize)
+	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
+	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 34, 34) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectGradSize(1024, 10) + kernels.DirectGradSize(27, 10) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectGradSize(1024, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectGradSize(256, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectGradSize(256, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectGradSize(64, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectGradSize(64, 10) + kernels.DirectGradSize(90, 10)
+	shared := kernels.DirectPackedSize(10, 27) + kernels.DirectPackedSize(3, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90)
+	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,
@@ -324,65 +326,51 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		return b
 	}
 	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
+		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 34, 34)))
+		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(10, 34, 34)))
+		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(1024, 10)))
+		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(27, 10)))
+		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(10, 34, 34)))
+		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(10, 34, 34)))
+		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(1024, 10)))
+		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(90, 10)))
+		s.conv3Pad = append(s.conv3Pad, take(kernels.DirectSrcSize(10, 18, 18)))
+		s.conv3GradPad = append(s.conv3GradPad, take(kernels.DirectSrcSize(10, 18, 18)))
+		s.conv3DoutT = append(s.conv3DoutT, take(kernels.DirectGradSize(256, 10)))
+		s.conv3GradAcc = append(s.conv3GradAcc, take(kernels.DirectGradSize(90, 10)))
+		s.conv4Pad = append(s.conv4Pad, take(kernels.DirectSrcSize(10, 18, 18)))
+		s.conv4GradPad = append(s.conv4GradPad, take(kernels.DirectSrcSize(10, 18, 18)))
+		s.conv4DoutT = append(s.conv4DoutT, take(kernels.DirectGradSize(256, 10)))
+		s.conv4GradAcc = append(s.conv4GradAcc, take(kernels.DirectGradSize(90, 10)))
+		s.conv5Pad = append(s.conv5Pad, take(kernels.DirectSrcSize(10, 10, 10)))
+		s.conv5GradPad = append(s.conv5GradPad, take(kernels.DirectSrcSize(10, 10, 10)))
+		s.conv5DoutT = append(s.conv5DoutT, take(kernels.DirectGradSize(64, 10)))
+		s.conv5GradAcc = append(s.conv5GradAcc, take(kernels.DirectGradSize(90, 10)))
+		s.conv6Pad = append(s.conv6Pad, take(kernels.DirectSrcSize(10, 10, 10)))
+		s.conv6GradPad = append(s.conv6GradPad, take(kernels.DirectSrcSize(10, 10, 10)))
+		s.conv6DoutT = append(s.conv6DoutT, take(kernels.DirectGradSize(64, 10)))
+		s.conv6GradAcc = append(s.conv6GradAcc, take(kernels.DirectGradSize(90, 10)))
 		g := take(privHi - privLo)
 		if w == 0 {
 			g = n.grads[privLo:privHi]
 		}
 		s.grads = append(s.grads, g)
 	}
+	s.conv1Packed = take(kernels.DirectPackedSize(10, 27))
+	s.conv1Flipped = take(kernels.DirectPackedSize(3, 90))
+	s.conv2Packed = take(kernels.DirectPackedSize(10, 90))
+	s.conv2Flipped = take(kernels.DirectPackedSize(10, 90))
+	s.conv3Packed = take(kernels.DirectPackedSize(10, 90))
+	s.conv3Flipped = take(kernels.DirectPackedSize(10, 90))
+	s.conv4Packed = take(kernels.DirectPackedSize(10, 90))
+	s.conv4Flipped = take(kernels.DirectPackedSize(10, 90))
+	s.conv5Packed = take(kernels.DirectPackedSize(10, 90))
+	s.conv5Flipped = take(kernels.DirectPackedSize(10, 90))
+	s.conv6Packed = take(kernels.DirectPackedSize(10, 90))
+	s.conv6Flipped = take(kernels.DirectPackedSize(10, 90))
 	s.direct = kernels.DirectConvSerial
 	if chunks == 1 {
 		s.direct = kernels.DirectConv
-	}
-	s.conv1Packed = make([]float32, kernels.DirectPackedSize(10, 27))
-	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 90))
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, make([]float32, kernels.DirectSrcSize(3, 34, 34)))
-		s.conv1GradPad = append(s.conv1GradPad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
-		s.conv1DoutT = append(s.conv1DoutT, make([]float32, kernels.DirectGradSize(1024, 10)))
-		s.conv1GradAcc = append(s.conv1GradAcc, make([]float32, kernels.DirectGradSize(27, 10)))
-	}
-	s.conv2Packed = make([]float32, kernels.DirectPackedSize(10, 90))
-	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
-	for w := 0; w < chunks; w++ {
-		s.conv2Pad = append(s.conv2Pad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
-		s.conv2GradPad = append(s.conv2GradPad, make([]float32, kernels.DirectSrcSize(10, 34, 34)))
-		s.conv2DoutT = append(s.conv2DoutT, make([]float32, kernels.DirectGradSize(1024, 10)))
-		s.conv2GradAcc = append(s.conv2GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
-	}
-	s.conv3Packed = make([]float32, kernels.DirectPackedSize(10, 90))
-	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
-	for w := 0; w < chunks; w++ {
-		s.conv3Pad = append(s.conv3Pad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
-		s.conv3GradPad = append(s.conv3GradPad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
-		s.conv3DoutT = append(s.conv3DoutT, make([]float32, kernels.DirectGradSize(256, 10)))
-		s.conv3GradAcc = append(s.conv3GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
-	}
-	s.conv4Packed = make([]float32, kernels.DirectPackedSize(10, 90))
-	s.conv4Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
-	for w := 0; w < chunks; w++ {
-		s.conv4Pad = append(s.conv4Pad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
-		s.conv4GradPad = append(s.conv4GradPad, make([]float32, kernels.DirectSrcSize(10, 18, 18)))
-		s.conv4DoutT = append(s.conv4DoutT, make([]float32, kernels.DirectGradSize(256, 10)))
-		s.conv4GradAcc = append(s.conv4GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
-	}
-	s.conv5Packed = make([]float32, kernels.DirectPackedSize(10, 90))
-	s.conv5Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
-	for w := 0; w < chunks; w++ {
-		s.conv5Pad = append(s.conv5Pad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
-		s.conv5GradPad = append(s.conv5GradPad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
-		s.conv5DoutT = append(s.conv5DoutT, make([]float32, kernels.DirectGradSize(64, 10)))
-		s.conv5GradAcc = append(s.conv5GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
-	}
-	s.conv6Packed = make([]float32, kernels.DirectPackedSize(10, 90))
-	s.conv6Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
-	for w := 0; w < chunks; w++ {
-		s.conv6Pad = append(s.conv6Pad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
-		s.conv6GradPad = append(s.conv6GradPad, make([]float32, kernels.DirectSrcSize(10, 10, 10)))
-		s.conv6DoutT = append(s.conv6DoutT, make([]float32, kernels.DirectGradSize(64, 10)))
-		s.conv6GradAcc = append(s.conv6GradAcc, make([]float32, kernels.DirectGradSize(90, 10)))
 	}
 	s.forwardImages0 = s.forwardImages0Run
 	s.backwardImages0 = s.backwardImages0Run
@@ -466,7 +454,9 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 // flipped for the input gradients when backward is set.
 func (s *state) packWeights(backward bool) {
 	if backward {
-		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:270], 10, 3, 3, 3, 32)
+		if s.ws.InputGrad != nil {
+			kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:270], 10, 3, 3, 3, 32)
+		}
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[280:1180], 10, 10, 3, 3, 32)
 		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[1190:2090], 10, 10, 3, 3, 16)
 		kernels.PackDirectFlipped(s.conv4Flipped, s.net.params[2100:3000], 10, 10, 3, 3, 16)
