@@ -11,6 +11,7 @@ import (
 
 	"github.com/netc-dev/netc/compiler"
 	"github.com/netc-dev/netc/dsl"
+	"github.com/netc-dev/netc/internal/flagargs"
 )
 
 func init() {
@@ -25,7 +26,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: netc check [-json] FILE...")
 		fs.PrintDefaults()
 	}
-	files, err := parseFlags(fs, args)
+	files, err := flagargs.Parse(fs, args)
 	if err != nil {
 		return 2
 	}

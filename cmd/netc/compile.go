@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/netc-dev/netc/gen"
+	"github.com/netc-dev/netc/internal/flagargs"
 )
 
 func init() {
@@ -23,7 +24,7 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: netc compile [-o DIR] [-pkg NAME] FILE")
 		fs.PrintDefaults()
 	}
-	files, err := parseFlags(fs, args)
+	files, err := flagargs.Parse(fs, args)
 	if err != nil {
 		return 2
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/netc-dev/netc/compiler"
+	"github.com/netc-dev/netc/internal/atomicfile"
+	"github.com/netc-dev/netc/internal/flagargs"
 	"github.com/netc-dev/netc/onnx"
 	"github.com/netc-dev/netc/runtime/weights"
 )
@@ -49,7 +50,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, exportUsage)
 		fs.PrintDefaults()
 	}
-	pos, err := parseFlags(fs, args)
+	pos, err := flagargs.Parse(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -147,35 +148,8 @@ func readWeights(net *compiler.Net, path string, force bool) (*weights.File, []f
 }
 
 // writeONNX writes the ONNX model of net to path atomically.
-func writeONNX(path string, net *compiler.Net, params []float32) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err = onnx.Export(w, net, params); err != nil {
-		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+func writeONNX(path string, net *compiler.Net, params []float32) error {
+	return atomicfile.Write(path, func(w io.Writer) error { return onnx.Export(w, net, params) })
 }
 
 // same reports whether two paths name the same existing file.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/netc-dev/netc/internal/flagargs"
 	"github.com/netc-dev/netc/runtime/monitor"
 )
 
@@ -21,7 +22,7 @@ func runPlot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: netc plot [-log] RUNDIR\n\nRedraws loss.png, accuracy.png and lr.png in RUNDIR from its iters.csv and epochs.csv.")
 		fs.PrintDefaults()
 	}
-	dirs, err := parseFlags(fs, args)
+	dirs, err := flagargs.Parse(fs, args)
 	if err != nil {
 		return 2
 	}

@@ -7,8 +7,8 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"io"
 	"math"
-	"os"
 
 	"github.com/netc-dev/netc/runtime"
 )
@@ -51,7 +51,7 @@ func FilterGrid(info *runtime.Info, params []float32, path string) error {
 		return fmt.Errorf("monitor: FilterGrid %s: %w", path, err)
 	}
 	data := withText(buf.Bytes(), "Title", title, "Description", desc)
-	return writeAtomic(path, func(f *os.File) error {
+	return writeAtomic(path, func(f io.Writer) error {
 		_, err := f.Write(data)
 		return err
 	})

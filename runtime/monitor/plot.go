@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/netc-dev/netc/internal/atomicfile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -365,29 +366,15 @@ func addPoints(p *plot.Plot, pts plotter.XYs, c color.Color) error {
 func savePNG(p *plot.Plot, path string) error {
 	c := vgimg.NewWith(vgimg.UseWH(PlotWidth, PlotHeight), vgimg.UseDPI(PlotDPI))
 	p.Draw(draw.New(c))
-	return writeAtomic(path, func(f *os.File) error {
+	return writeAtomic(path, func(f io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(f)
 		return err
 	})
 }
 
-// writeAtomic creates path by writing a temporary file in the same folder with write and
-// renaming it.
-func writeAtomic(path string, write func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("monitor: %w", err)
-	}
-	tmp := f.Name()
-	err = write(f)
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+// writeAtomic writes path at once (see atomicfile.Write).
+func writeAtomic(path string, write func(io.Writer) error) error {
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("monitor: %s: %w", path, err)
 	}
 	return nil

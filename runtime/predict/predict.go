@@ -49,6 +49,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/netc-dev/netc/internal/flagargs"
 	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/safetensors"
@@ -93,7 +94,7 @@ func Run(net runtime.Network, args []string, stdout, stderr io.Writer) int {
 			info.Name, info.Name, info.InC, info.InH, info.InW, info.Outputs)
 		fs.PrintDefaults()
 	}
-	images, err := parseFlags(fs, args)
+	images, err := flagargs.Parse(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -326,21 +327,4 @@ func TopK(p []float32, k int) []int {
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] > p[idx[b]] })
 	return idx[:min(k, len(idx))]
-}
-
-// parseFlags parses args with fs, allowing flags after positional arguments as well as
-// before them, and returns the positional arguments.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
 }
