@@ -2946,9 +2946,9 @@ done:
 // func scaleAVX2(alpha float32, x []float32)
 // Requires: AVX
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x_base+8(FP), AX
 	MOVQ         x_len+16(FP), CX
-	VBROADCASTSS alpha+0(FP), Y0
 
 loopU:
 	CMPQ    CX, $0x00000020
@@ -3109,10 +3109,10 @@ done:
 // func addScalarAVX2(b float32, x []float32)
 // Requires: AVX
 TEXT ·addScalarAVX2(SB), NOSPLIT, $0-32
-	MOVQ         x_base+8(FP), AX
-	MOVQ         x_len+16(FP), CX
 	VBROADCASTSS b+0(FP), Y0
 	VXORPS       Y1, Y1, Y1
+	MOVQ         x_base+8(FP), AX
+	MOVQ         x_len+16(FP), CX
 
 loopU:
 	CMPQ    CX, $0x00000020
@@ -3155,10 +3155,10 @@ done:
 // func addScalarReluAVX2(b float32, x []float32)
 // Requires: AVX
 TEXT ·addScalarReluAVX2(SB), NOSPLIT, $0-32
-	MOVQ         x_base+8(FP), AX
-	MOVQ         x_len+16(FP), CX
 	VBROADCASTSS b+0(FP), Y0
 	VXORPS       Y1, Y1, Y1
+	MOVQ         x_base+8(FP), AX
+	MOVQ         x_len+16(FP), CX
 
 loopU:
 	CMPQ    CX, $0x00000020
@@ -3207,9 +3207,9 @@ done:
 // func reluAVX2(x []float32)
 // Requires: AVX
 TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	VXORPS Y0, Y0, Y0
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
-	VXORPS Y0, Y0, Y0
 
 loopU:
 	CMPQ    CX, $0x00000020
@@ -4139,9 +4139,9 @@ done:
 // func scaleAVX512(alpha float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Z0
 	MOVQ         x_base+8(FP), AX
 	MOVQ         x_len+16(FP), CX
-	VBROADCASTSS alpha+0(FP), Z0
 
 loopU:
 	CMPQ    CX, $0x00000040
@@ -4304,10 +4304,10 @@ done:
 // func addScalarAVX512(b float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·addScalarAVX512(SB), NOSPLIT, $0-32
-	MOVQ         x_base+8(FP), AX
-	MOVQ         x_len+16(FP), CX
 	VBROADCASTSS b+0(FP), Z0
 	VPXORD       Z1, Z1, Z1
+	MOVQ         x_base+8(FP), AX
+	MOVQ         x_len+16(FP), CX
 
 loopU:
 	CMPQ    CX, $0x00000040
@@ -4350,10 +4350,10 @@ done:
 // func addScalarReluAVX512(b float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·addScalarReluAVX512(SB), NOSPLIT, $0-32
-	MOVQ         x_base+8(FP), AX
-	MOVQ         x_len+16(FP), CX
 	VBROADCASTSS b+0(FP), Z0
 	VPXORD       Z1, Z1, Z1
+	MOVQ         x_base+8(FP), AX
+	MOVQ         x_len+16(FP), CX
 
 loopU:
 	CMPQ    CX, $0x00000040
@@ -4402,9 +4402,9 @@ done:
 // func reluAVX512(x []float32)
 // Requires: AVX, AVX512F
 TEXT ·reluAVX512(SB), NOSPLIT, $0-24
+	VPXORD Z0, Z0, Z0
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
-	VPXORD Z0, Z0, Z0
 
 loopU:
 	CMPQ    CX, $0x00000040

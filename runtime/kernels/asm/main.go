@@ -751,25 +751,9 @@ func genScale(s isa) {
 	TEXT("scale"+s.name, NOSPLIT, "func(alpha float32, x []float32)")
 	Pragma("noescape")
 	Doc("scale" + s.name + " computes x[i] *= alpha.")
-	x := Load(Param("x").Base(), GP64())
-	n := Load(Param("x").Len(), GP64())
 	al := s.vec()
 	VBROADCASTSS(scalarParam("alpha"), al)
-	t := make([]VecVirtual, 4)
-	for i := range t {
-		t[i] = s.vec()
-	}
-	stream(s, n, []Register{x}, 4, func(off, u int) {
-		VMULPS(Mem{Base: x, Disp: off}, al, t[u])
-		VMOVUPS(t[u], Mem{Base: x, Disp: off})
-	}, func() {
-		xs := XMM()
-		VMOVSS(Mem{Base: x}, xs)
-		VMULSS(xs, al.AsX(), xs)
-		VMOVSS(xs, Mem{Base: x})
-	})
-	VZEROUPPER()
-	RET()
+	mapInPlace(s, func(m Mem, t VecVirtual) { VMULPS(m, al, t) }, func(xs VecVirtual) { VMULSS(xs, al.AsX(), xs) })
 }
 
 func genAdd(s isa) {
@@ -849,29 +833,40 @@ func genAddScalar(s isa, relu bool) {
 	TEXT(name+s.name, NOSPLIT, "func(b float32, x []float32)")
 	Pragma("noescape")
 	Doc(name + s.name + doc)
-	x := Load(Param("x").Base(), GP64())
-	n := Load(Param("x").Len(), GP64())
 	bv := s.vec()
 	VBROADCASTSS(scalarParam("b"), bv)
 	z := s.vec()
 	s.zero(z)
+	mapInPlace(s, func(m Mem, t VecVirtual) {
+		VADDPS(m, bv, t)
+		if relu {
+			VMAXPS(t, z, t) // Intel max(0, t): returns t when t is NaN
+		}
+	}, func(xs VecVirtual) {
+		VADDSS(bv.AsX(), xs, xs)
+		if relu {
+			VMAXSS(xs, z.AsX(), xs)
+		}
+	})
+}
+
+// mapInPlace emits the rest of a kernel that sets x[i] = f(x[i]) over its slice parameter
+// x, four vectors at a time and then element by element: vec(m, t) computes f of the
+// vector at m into t, scalar(xs) f of the value in xs, in place.
+func mapInPlace(s isa, vec func(m Mem, t VecVirtual), scalar func(xs VecVirtual)) {
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
 	t := make([]VecVirtual, 4)
 	for i := range t {
 		t[i] = s.vec()
 	}
 	stream(s, n, []Register{x}, 4, func(off, u int) {
-		VADDPS(Mem{Base: x, Disp: off}, bv, t[u])
-		if relu {
-			VMAXPS(t[u], z, t[u]) // Intel max(0, t): returns t when t is NaN
-		}
+		vec(Mem{Base: x, Disp: off}, t[u])
 		VMOVUPS(t[u], Mem{Base: x, Disp: off})
 	}, func() {
 		xs := XMM()
 		VMOVSS(Mem{Base: x}, xs)
-		VADDSS(bv.AsX(), xs, xs)
-		if relu {
-			VMAXSS(xs, z.AsX(), xs)
-		}
+		scalar(xs)
 		VMOVSS(xs, Mem{Base: x})
 	})
 	VZEROUPPER()
@@ -882,25 +877,9 @@ func genRelu(s isa) {
 	TEXT("relu"+s.name, NOSPLIT, "func(x []float32)")
 	Pragma("noescape")
 	Doc("relu" + s.name + " computes x[i] = max(0, x[i]) (NaN and -0 are kept, like the Go loop).")
-	x := Load(Param("x").Base(), GP64())
-	n := Load(Param("x").Len(), GP64())
 	z := s.vec()
 	s.zero(z)
-	t := make([]VecVirtual, 4)
-	for i := range t {
-		t[i] = s.vec()
-	}
-	stream(s, n, []Register{x}, 4, func(off, u int) {
-		VMAXPS(Mem{Base: x, Disp: off}, z, t[u])
-		VMOVUPS(t[u], Mem{Base: x, Disp: off})
-	}, func() {
-		xs := XMM()
-		VMOVSS(Mem{Base: x}, xs)
-		VMAXSS(xs, z.AsX(), xs)
-		VMOVSS(xs, Mem{Base: x})
-	})
-	VZEROUPPER()
-	RET()
+	mapInPlace(s, func(m Mem, t VecVirtual) { VMAXPS(m, z, t) }, func(xs VecVirtual) { VMAXSS(xs, z.AsX(), xs) })
 }
 
 func genReluBackward(s isa) {
