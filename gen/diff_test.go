@@ -70,6 +70,20 @@ func compareWithReference(t *testing.T, spec string, net runtime.Network, batch 
 	}
 	info := net.Info()
 	rng := runtime.NewRNG(uint64(batch) * 7919)
+	x := make([]float32, batch*info.InputSize())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int32, batch)
+	for i := range labels {
+		labels[i] = int32(rng.Intn(info.Outputs))
+	}
+	// A step with the initial parameters first: what the workspace derives from them
+	// (packed weights) must follow the parameters set below.
+	ws := net.NewWorkspace(batch)
+	net.Forward(ws, x, true)
+	net.Backward(ws, labels)
+
 	params := net.Params()
 	for _, p := range info.Params {
 		scale := float32(0.5) / float32(math.Sqrt(float64(max(p.FanIn, 1))))
@@ -80,16 +94,7 @@ func compareWithReference(t *testing.T, spec string, net runtime.Network, batch 
 			params[p.Offset+j] = scale * float32(rng.NormFloat64())
 		}
 	}
-	x := make([]float32, batch*info.InputSize())
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	labels := make([]int32, batch)
-	for i := range labels {
-		labels[i] = int32(rng.Intn(info.Outputs))
-	}
 	const dropoutSeed = 12345
-	ws := net.NewWorkspace(batch)
 	ws.RNG = runtime.NewRNG(dropoutSeed)
 	scores := append([]float32(nil), net.Forward(ws, x, true)...)
 	loss := net.Backward(ws, labels)

@@ -225,7 +225,9 @@ func (g *generator) stateType() {
 	if len(g.directLayers()) > 0 {
 		fields = append(fields,
 			jen.Comment("direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial."),
-			id("direct").Func().Params(jen.Index().Float32(), jen.Int(), jen.Int(), jen.Int(), jen.Index().Float32(), jen.Index().Int32(), jen.Index().Float32(), jen.Int()))
+			id("direct").Func().Params(jen.Index().Float32(), jen.Int(), jen.Int(), jen.Int(), jen.Index().Float32(), jen.Index().Int32(), jen.Index().Float32(), jen.Int()),
+			jen.Comment("packedFrom and flippedFrom are the weights the direct convolutions' weights were last packed from."),
+			id("packedFrom").Op(",").Id("flippedFrom").Index().Float32())
 		setup = append(setup,
 			sel("s", "direct").Op("=").Qual(kernelsPath, "DirectConvSerial"),
 			jen.If(id("chunks").Op("==").Lit(1)).Block(sel("s", "direct").Op("=").Qual(kernelsPath, "DirectConv")))
@@ -303,6 +305,12 @@ func (g *generator) scratch() []scratchBuf {
 			a = append(a, lit(v))
 		}
 		return jen.Qual(kernelsPath, fn).Call(a...)
+	}
+	if len(g.directLayers()) > 0 {
+		// The weights Packed and Flipped were last packed from; being zero like them
+		// at first, they start out consistent.
+		lo, hi := g.directWeights()
+		bufs = append(bufs, scratchBuf{"packedFrom", lit(hi - lo), false}, scratchBuf{"flippedFrom", lit(hi - lo), false})
 	}
 	for _, l := range g.directLayers() {
 		name := local(l.Name)
@@ -466,30 +474,40 @@ func (g *generator) directLayers() []*compiler.Layer {
 }
 
 // packWeights emits the method that lays out the weights of the direct convolutions as
-// their tile kernels read them, once per pass: for the forward pass, or flipped for the
-// input gradients of the backward pass (those that are computed).
+// their tile kernels read them, for the forward pass or flipped for the input gradients of
+// the backward pass, when the weights have changed since that was last done.
 func (g *generator) packWeights() {
 	if len(g.directLayers()) == 0 {
 		return
 	}
 	var fwd, bwd []jen.Code
-	for i, l := range g.net.Layers {
-		if !l.Plan.Direct {
-			continue
-		}
+	for _, l := range g.directLayers() {
 		name := local(l.Name)
 		w := param(l.WeightOff, l.Weights())
 		fwd = append(fwd, jen.Qual(kernelsPath, "PackDirect").Call(sel("s", name+"Packed"), w, lit(l.Filters), lit(l.In.C*l.KH*l.KW), lit(l.Out.W)))
-		flip := jen.Qual(kernelsPath, "PackDirectFlipped").Call(sel("s", name+"Flipped"), w, lit(l.Filters), lit(l.In.C), lit(l.KH), lit(l.KW), lit(l.In.W))
-		if g.inputGradOptional(i) {
-			flip = jen.If(sel("s", "ws", "InputGrad").Op("!=").Nil()).Block(flip)
-		}
-		bwd = append(bwd, flip)
+		bwd = append(bwd, jen.Qual(kernelsPath, "PackDirectFlipped").Call(sel("s", name+"Flipped"), w, lit(l.Filters), lit(l.In.C), lit(l.KH), lit(l.KW), lit(l.In.W)))
+	}
+	lo, hi := g.directWeights()
+	changed := func(snapshot string) *jen.Statement {
+		return jen.Qual(kernelsPath, "Changed").Call(sel("s", snapshot), id("w"))
 	}
 	g.f.Comment("packWeights packs the weights of the direct convolutions for the forward pass, or")
-	g.f.Comment("flipped for the input gradients when backward is set.")
+	g.f.Comment("flipped for the input gradients when backward is set, unless they are the weights")
+	g.f.Comment("packed so last time.")
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id("packWeights").Params(id("backward").Bool()).Block(
-		append([]jen.Code{jen.If(id("backward")).Block(append(bwd, jen.Return())...)}, fwd...)...)
+		id("w").Op(":=").Add(param(lo, hi-lo)),
+		jen.If(id("backward")).Block(jen.If(changed("flippedFrom")).Block(bwd...), jen.Return()),
+		jen.If(changed("packedFrom")).Block(fwd...))
+}
+
+// directWeights returns the span of parameters holding every direct convolution's weights.
+func (g *generator) directWeights() (lo, hi int) {
+	ls := g.directLayers()
+	lo, hi = ls[0].WeightOff, 0
+	for _, l := range ls {
+		lo, hi = min(lo, l.WeightOff), max(hi, l.WeightOff+l.Weights())
+	}
+	return lo, hi
 }
 
 func lower(s string) string { return string(s[0]+'a'-'A') + s[1:] }

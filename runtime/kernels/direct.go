@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
+	"unsafe"
 )
 
 // Direct convolution: a stride-1 convolution computed as an implicit GEMM straight from a
@@ -98,7 +100,19 @@ func PackDirect(dst, w []float32, m, k, width int) {
 	if len(w) < m*k || len(dst) < roundUp(m, t.r)*k {
 		panic(fmt.Sprintf("kernels: PackDirect: len(w)=%d, len(dst)=%d for %d×%d", len(w), len(dst), m, k))
 	}
-	packDirect(t.r, dst, m, k, func(i, p int) float32 { return w[i*k+p] })
+	packDirect(t.r, dst, w, m, k)
+}
+
+// packDirect writes panels of r rows of the m×k matrix w: element (i, p) to panel i/r at
+// dst[(i/r)*r*k + p*r + i%r], with the rows past m zero.
+func packDirect(r int, dst, w []float32, m, k int) {
+	clear(dst[m/r*r*k : roundUp(m, r)*k])
+	for i := 0; i < m; i++ {
+		pan := dst[i/r*r*k+i%r : roundUp(i+1, r)*k]
+		for p, v := range w[i*k : i*k+k] {
+			pan[p*r] = v
+		}
+	}
 }
 
 // PackDirectFlipped packs the weights of a convolution with f filters over c channels of
@@ -107,35 +121,42 @@ func PackDirect(dst, w []float32, m, k, width int) {
 // PackDirect(dst, w', c, f·kh·kw, width).
 func PackDirectFlipped(dst, w []float32, f, c, kh, kw, width int) {
 	k := f * kh * kw
-	t := cur.tileFor(c, width)
-	if len(w) < f*c*kh*kw || len(dst) < roundUp(c, t.r)*k {
+	r := cur.tileFor(c, width).r
+	if len(w) < f*c*kh*kw || len(dst) < roundUp(c, r)*k {
 		panic(fmt.Sprintf("kernels: PackDirectFlipped: len(w)=%d, len(dst)=%d for %d×%d×%d×%d", len(w), len(dst), f, c, kh, kw))
 	}
 	taps := kh * kw
-	packDirect(t.r, dst, c, k, func(ci, p int) float32 {
-		fi, tap := p/taps, p%taps
-		return w[(fi*c+ci)*taps+taps-1-tap]
-	})
-}
-
-// packDirect writes panels of r rows: element (i, p) of panel q at dst[q*r*k + p*r + i%r],
-// with rows past m zero.
-func packDirect(r int, dst []float32, m, k int, at func(i, p int) float32) {
-	for q := 0; q*r < m; q++ {
-		pan := dst[q*r*k : (q+1)*r*k]
-		for i := 0; i < r; i++ {
-			row := q*r + i
-			if row >= m {
-				for p := 0; p < k; p++ {
-					pan[p*r+i] = 0
-				}
-				continue
-			}
-			for p := 0; p < k; p++ {
-				pan[p*r+i] = at(row, p)
+	clear(dst[c/r*r*k : roundUp(c, r)*k])
+	for ci := 0; ci < c; ci++ {
+		pan := dst[ci/r*r*k+ci%r : roundUp(ci+1, r)*k]
+		for fi := 0; fi < f; fi++ {
+			// Tap t of filter fi's channel ci lands at p = fi·taps + taps−1−t.
+			src := w[(fi*c+ci)*taps : (fi*c+ci+1)*taps]
+			end := (fi+1)*taps - 1
+			for t, v := range src {
+				pan[(end-t)*r] = v
 			}
 		}
 	}
+}
+
+// Changed reports whether src differs, bit for bit, from snapshot (of the same length),
+// and copies it there if so. Generated code packs weights again only when they have
+// changed since they were last packed: comparing costs a small part of packing.
+func Changed(snapshot, src []float32) bool {
+	if len(snapshot) != len(src) {
+		panic(fmt.Sprintf("kernels: Changed: len(snapshot)=%d, len(src)=%d", len(snapshot), len(src)))
+	}
+	if bytes.Equal(floatBytes(snapshot), floatBytes(src)) {
+		return false
+	}
+	copy(snapshot, src)
+	return true
+}
+
+// floatBytes is the memory of x as bytes.
+func floatBytes(x []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x))
 }
 
 // PadInto copies c planes of h×w from src into the interiors of c planes of

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -79,7 +80,7 @@ func directRun(t *testing.T, tl *convTile, src, w []float32, c, h, wd, kh, kw, p
 	PadInto(pad, src, c, h, wd, ph, pw)
 	k := c * kh * kw
 	packed := make([]float32, DirectPackedSize(m, k))
-	packDirect(tl.r, packed, m, k, func(i, p int) float32 { return w[i*k+p] })
+	packDirect(tl.r, packed, w, m, k)
 	r := rand.New(rand.NewPCG(3, 4))
 	out, check := guarded(r, m*oh*ow)
 	directConv(tl, out, m, oh, ow, packed, ConvOffsets(c, kh, kw, hp, wp), pad, wp, 0, oh)
@@ -120,8 +121,8 @@ func TestDirectConv(t *testing.T) {
 	})
 }
 
-// TestPackDirectFlipped checks the exported packings against packDirect of the explicitly
-// rearranged weights, with the tile DirectConv picks.
+// TestPackDirectFlipped checks the exported packings against PackDirect of the explicitly
+// rearranged weights, with the tile DirectConv picks, in a buffer that held other values.
 func TestPackDirectFlipped(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		const f, c, kh, kw, width = 5, 3, 3, 2, 10
@@ -129,6 +130,9 @@ func TestPackDirectFlipped(t *testing.T) {
 		w := randSlice(r, f*c*kh*kw)
 		k := f * kh * kw
 		got := make([]float32, DirectPackedSize(c, k))
+		for i := range got {
+			got[i] = 7 // a dirty buffer: the padding rows must come out zero
+		}
 		PackDirectFlipped(got, w, f, c, kh, kw, width)
 		flipped := make([]float32, len(w))
 		for fi := 0; fi < f; fi++ {
@@ -142,7 +146,13 @@ func TestPackDirectFlipped(t *testing.T) {
 		}
 		want := make([]float32, len(got))
 		PackDirect(want, flipped, c, k, width)
-		assertClose(t, "packed", got, want, 0)
+		n := roundUp(c, cur.tileFor(c, width).r) * k
+		assertClose(t, "flipped", got[:n], want[:n], 0)
+		for i := range got {
+			got[i] = 7
+		}
+		PackDirect(got, flipped, c, k, width)
+		assertClose(t, "packed", got[:n], want[:n], 0)
 	})
 }
 
@@ -334,5 +344,26 @@ func BenchmarkDirectWeightGrad(b *testing.B) {
 			}
 			b.ReportMetric(2*float64(f*h*w*len(offs)*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+func TestChanged(t *testing.T) {
+	snap := make([]float32, 5)
+	src := []float32{0, 0, 0, 0, 0}
+	if Changed(snap, src) {
+		t.Error("Changed on equal slices")
+	}
+	src[3] = 1
+	if !Changed(snap, src) || snap[3] != 1 {
+		t.Errorf("Changed missed a changed value or did not copy it: snapshot %v", snap)
+	}
+	if Changed(snap, src) {
+		t.Error("Changed after copying")
+	}
+	// Bit for bit: −0 differs from 0, and a NaN equals itself.
+	src[0] = float32(math.Copysign(0, -1))
+	src[1] = float32(math.NaN())
+	if !Changed(snap, src) || Changed(snap, src) {
+		t.Error("Changed is not a bitwise comparison")
 	}
 }
