@@ -442,36 +442,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv1Out[img*12544 : img*12544+12544]
 	out := s.pool1Out[img*3136 : img*3136+3136]
 	arg := s.pool1Arg[img*3136 : img*3136+3136]
-	for c := 0; c < 16; c++ {
-		for oy := 0; oy < 14; oy++ {
-			top := c*784 + oy*56
-			in0 := in[top : top+28]
-			in1 := in[top+28 : top+56]
-			o := (c*14 + oy) * 14
-			outRow := out[o : o+14]
-			argRow := arg[o : o+14]
-			for ox := 0; ox < 14; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 28
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 29
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 16, 28, 28, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -480,9 +451,7 @@ func (s *state) pool1Backward(img, w int) {
 	din := s.conv1Grad[img*12544 : img*12544+12544]
 	arg := s.pool1Arg[img*3136 : img*3136+3136]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -530,36 +499,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.conv2Out[img*6272 : img*6272+6272]
 	out := s.pool2Out[img*1568 : img*1568+1568]
 	arg := s.pool2Arg[img*1568 : img*1568+1568]
-	for c := 0; c < 32; c++ {
-		for oy := 0; oy < 7; oy++ {
-			top := c*196 + oy*28
-			in0 := in[top : top+14]
-			in1 := in[top+14 : top+28]
-			o := (c*7 + oy) * 7
-			outRow := out[o : o+7]
-			argRow := arg[o : o+7]
-			for ox := 0; ox < 7; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 14
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 15
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 32, 14, 14, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
@@ -568,9 +508,7 @@ func (s *state) pool2Backward(img, w int) {
 	din := s.conv2Grad[img*6272 : img*6272+6272]
 	arg := s.pool2Arg[img*1568 : img*1568+1568]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

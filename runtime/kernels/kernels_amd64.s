@@ -2618,6 +2618,78 @@ done:
 	VZEROUPPER
 	RET
 
+DATA pool2lanes<>+0(SB)/4, $0x00000000
+DATA pool2lanes<>+4(SB)/4, $0x00000002
+DATA pool2lanes<>+8(SB)/4, $0x00000004
+DATA pool2lanes<>+12(SB)/4, $0x00000006
+DATA pool2lanes<>+16(SB)/4, $0x00000008
+DATA pool2lanes<>+20(SB)/4, $0x0000000a
+DATA pool2lanes<>+24(SB)/4, $0x0000000c
+DATA pool2lanes<>+28(SB)/4, $0x0000000e
+GLOBL pool2lanes<>(SB), RODATA|NOPTR, $32
+
+// func maxPool2(dst []float32, arg []int32, src []float32, w int, n int, at int)
+// Requires: AVX, AVX2
+TEXT ·maxPool2(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         arg_base+24(FP), CX
+	MOVQ         src_base+48(FP), DX
+	MOVQ         w+72(FP), BX
+	MOVQ         n+80(FP), SI
+	MOVQ         at+88(FP), DI
+	MOVQ         $0x00000001, R8
+	VMOVQ        R8, X0
+	VPBROADCASTD X0, Y0
+	VMOVQ        BX, X1
+	VPBROADCASTD X1, Y1
+	LEAQ         1(BX), R8
+	VMOVQ        R8, X2
+	VPBROADCASTD X2, Y2
+	MOVQ         $0x00000010, R8
+	VMOVQ        R8, X3
+	VPBROADCASTD X3, Y3
+	VMOVQ        DI, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       pool2lanes<>+0(SB), Y4, Y4
+	SHLQ         $0x02, BX
+
+pool2:
+	TESTQ     SI, SI
+	JZ        pool2done
+	VMOVUPS   (DX), Y5
+	VMOVUPS   32(DX), Y6
+	VMOVUPS   (DX)(BX*1), Y7
+	VMOVUPS   32(DX)(BX*1), Y8
+	VSHUFPS   $0x88, Y6, Y5, Y9
+	VSHUFPS   $0xdd, Y6, Y5, Y5
+	VSHUFPS   $0x88, Y8, Y7, Y6
+	VSHUFPS   $0xdd, Y8, Y7, Y7
+	VXORPS    Y8, Y8, Y8
+	VCMPPS    $0x01, Y5, Y9, Y10
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VBLENDVPS Y10, Y0, Y8, Y8
+	VCMPPS    $0x01, Y6, Y9, Y10
+	VBLENDVPS Y10, Y6, Y9, Y9
+	VBLENDVPS Y10, Y1, Y8, Y8
+	VCMPPS    $0x01, Y7, Y9, Y10
+	VBLENDVPS Y10, Y7, Y9, Y9
+	VBLENDVPS Y10, Y2, Y8, Y8
+	VPERMPD   $0xd8, Y9, Y9
+	VPERMQ    $0xd8, Y8, Y8
+	VPADDD    Y4, Y8, Y8
+	VMOVUPS   Y9, (AX)
+	VMOVDQU   Y8, (CX)
+	VPADDD    Y3, Y4, Y4
+	ADDQ      $0x40, DX
+	ADDQ      $0x20, AX
+	ADDQ      $0x20, CX
+	SUBQ      $0x08, SI
+	JMP       pool2
+
+pool2done:
+	VZEROUPPER
+	RET
+
 // func sgemmKernelAVX2(k int, a []float32, aRow int, aStep int, b []float32, bStep int, c []float32, ldc int, rows int, alpha float32, beta float32)
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-128

@@ -57,6 +57,27 @@ func MaxPool(src []float32, c, h, w, kh, kw, sh, sw int, dst []float32, argmax [
 	}
 }
 
+// MaxPool2 is MaxPool with a 2×2 window and stride 2 (argmax required), the common case,
+// with a SIMD kernel.
+func MaxPool2(src []float32, c, h, w int, dst []float32, argmax []int32) {
+	oh, ow := checkPool("MaxPool2", c, h, w, 2, 2, 2, 2)
+	checkSize("MaxPool2", "src", src, c*h*w)
+	checkSize("MaxPool2", "dst", dst, c*oh*ow)
+	if len(argmax) < c*oh*ow || c*h*w > 1<<31-1 {
+		panic(fmt.Sprintf("kernels: MaxPool2: len(argmax)=%d for %d outputs of an image of %d", len(argmax), c*oh*ow, c*h*w))
+	}
+	n8 := ow &^ 7
+	for ci := 0; ci < c; ci++ {
+		for oy := 0; oy < oh; oy++ {
+			at, o := (ci*h+2*oy)*w, (ci*oh+oy)*ow
+			// The last row pair may end the image: the kernel reads no further than its windows.
+			row := src[at : at+w+2*ow]
+			cur.maxPool2(dst[o:o+n8], argmax[o:o+n8], row, w, n8, at)
+			maxPool2Go(dst[o+n8:o+ow], argmax[o+n8:o+ow], row[2*n8:], w, ow-n8, at+2*n8)
+		}
+	}
+}
+
 // MaxPoolBackward routes each gradient dout[i] to the input chosen by the forward pass:
 // din[argmax[i]] += dout[i]. din ([c, h, w] of one image) is not cleared first.
 func MaxPoolBackward(dout []float32, argmax []int32, din []float32) {

@@ -451,36 +451,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv1Out[img*11520 : img*11520+11520]
 	out := s.pool1Out[img*2880 : img*2880+2880]
 	arg := s.pool1Arg[img*2880 : img*2880+2880]
-	for c := 0; c < 20; c++ {
-		for oy := 0; oy < 12; oy++ {
-			top := c*576 + oy*48
-			in0 := in[top : top+24]
-			in1 := in[top+24 : top+48]
-			o := (c*12 + oy) * 12
-			outRow := out[o : o+12]
-			argRow := arg[o : o+12]
-			for ox := 0; ox < 12; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 24
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 25
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 20, 24, 24, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -489,9 +460,7 @@ func (s *state) pool1Backward(img, w int) {
 	din := s.conv1Grad[img*11520 : img*11520+11520]
 	arg := s.pool1Arg[img*2880 : img*2880+2880]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // conv2Im2col lays out an image (20x12x12) as the 500×64 matrix whose row (c·5 + ki)·5 + kj
@@ -1002,36 +971,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.conv2Out[img*3200 : img*3200+3200]
 	out := s.pool2Out[img*800 : img*800+800]
 	arg := s.pool2Arg[img*800 : img*800+800]
-	for c := 0; c < 50; c++ {
-		for oy := 0; oy < 4; oy++ {
-			top := c*64 + oy*16
-			in0 := in[top : top+8]
-			in1 := in[top+8 : top+16]
-			o := (c*4 + oy) * 4
-			outRow := out[o : o+4]
-			argRow := arg[o : o+4]
-			for ox := 0; ox < 4; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 8
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 9
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 50, 8, 8, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
@@ -1040,9 +980,7 @@ func (s *state) pool2Backward(img, w int) {
 	din := s.conv2Grad[img*3200 : img*3200+3200]
 	arg := s.pool2Arg[img*800 : img*800+800]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

@@ -489,36 +489,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv1Out[img*16384 : img*16384+16384]
 	out := s.pool1Out[img*4096 : img*4096+4096]
 	arg := s.pool1Arg[img*4096 : img*4096+4096]
-	for c := 0; c < 16; c++ {
-		for oy := 0; oy < 16; oy++ {
-			top := c*1024 + oy*64
-			in0 := in[top : top+32]
-			in1 := in[top+32 : top+64]
-			o := (c*16 + oy) * 16
-			outRow := out[o : o+16]
-			argRow := arg[o : o+16]
-			for ox := 0; ox < 16; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 32
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 33
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 16, 32, 32, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -527,9 +498,7 @@ func (s *state) pool1Backward(img, w int) {
 	din := s.conv1Grad[img*16384 : img*16384+16384]
 	arg := s.pool1Arg[img*4096 : img*4096+4096]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -577,36 +546,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.conv2Out[img*5120 : img*5120+5120]
 	out := s.pool2Out[img*1280 : img*1280+1280]
 	arg := s.pool2Arg[img*1280 : img*1280+1280]
-	for c := 0; c < 20; c++ {
-		for oy := 0; oy < 8; oy++ {
-			top := c*256 + oy*32
-			in0 := in[top : top+16]
-			in1 := in[top+16 : top+32]
-			o := (c*8 + oy) * 8
-			outRow := out[o : o+8]
-			argRow := arg[o : o+8]
-			for ox := 0; ox < 8; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 16
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 17
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 20, 16, 16, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
@@ -615,9 +555,7 @@ func (s *state) pool2Backward(img, w int) {
 	din := s.conv2Grad[img*5120 : img*5120+5120]
 	arg := s.pool2Arg[img*1280 : img*1280+1280]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -665,36 +603,7 @@ func (s *state) pool3Forward(img, w int) {
 	in := s.conv3Out[img*1280 : img*1280+1280]
 	out := s.pool3Out[img*320 : img*320+320]
 	arg := s.pool3Arg[img*320 : img*320+320]
-	for c := 0; c < 20; c++ {
-		for oy := 0; oy < 4; oy++ {
-			top := c*64 + oy*16
-			in0 := in[top : top+8]
-			in1 := in[top+8 : top+16]
-			o := (c*4 + oy) * 4
-			outRow := out[o : o+4]
-			argRow := arg[o : o+4]
-			for ox := 0; ox < 4; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 8
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 9
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 20, 8, 8, out, arg)
 }
 
 // pool3Backward propagates the gradient through pool3 for image img, on worker w.
@@ -703,9 +612,7 @@ func (s *state) pool3Backward(img, w int) {
 	din := s.conv3Grad[img*1280 : img*1280+1280]
 	arg := s.pool3Arg[img*320 : img*320+320]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // headRowsRun computes outputs [lo, hi) of head for every image as dot products, reading each

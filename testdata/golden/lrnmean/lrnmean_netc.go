@@ -534,36 +534,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.relu1Out[img*512 : img*512+512]
 	out := s.pool1Out[img*128 : img*128+128]
 	arg := s.pool1Arg[img*128 : img*128+128]
-	for c := 0; c < 8; c++ {
-		for oy := 0; oy < 4; oy++ {
-			top := c*64 + oy*16
-			in0 := in[top : top+8]
-			in1 := in[top+8 : top+16]
-			o := (c*4 + oy) * 4
-			outRow := out[o : o+4]
-			argRow := arg[o : o+4]
-			for ox := 0; ox < 4; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 8
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 9
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 8, 8, 8, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -572,9 +543,7 @@ func (s *state) pool1Backward(img, w int) {
 	din := s.relu1Grad[img*512 : img*512+512]
 	arg := s.pool1Arg[img*128 : img*128+128]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

@@ -631,36 +631,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv2Out[img*10240 : img*10240+10240]
 	out := s.pool1Out[img*2560 : img*2560+2560]
 	arg := s.pool1Arg[img*2560 : img*2560+2560]
-	for c := 0; c < 10; c++ {
-		for oy := 0; oy < 16; oy++ {
-			top := c*1024 + oy*64
-			in0 := in[top : top+32]
-			in1 := in[top+32 : top+64]
-			o := (c*16 + oy) * 16
-			outRow := out[o : o+16]
-			argRow := arg[o : o+16]
-			for ox := 0; ox < 16; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 32
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 33
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 10, 32, 32, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -669,9 +640,7 @@ func (s *state) pool1Backward(img, w int) {
 	din := s.conv2Grad[img*10240 : img*10240+10240]
 	arg := s.pool1Arg[img*2560 : img*2560+2560]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -759,36 +728,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.conv4Out[img*2560 : img*2560+2560]
 	out := s.pool2Out[img*640 : img*640+640]
 	arg := s.pool2Arg[img*640 : img*640+640]
-	for c := 0; c < 10; c++ {
-		for oy := 0; oy < 8; oy++ {
-			top := c*256 + oy*32
-			in0 := in[top : top+16]
-			in1 := in[top+16 : top+32]
-			o := (c*8 + oy) * 8
-			outRow := out[o : o+8]
-			argRow := arg[o : o+8]
-			for ox := 0; ox < 8; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 16
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 17
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 10, 16, 16, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
@@ -797,9 +737,7 @@ func (s *state) pool2Backward(img, w int) {
 	din := s.conv4Grad[img*2560 : img*2560+2560]
 	arg := s.pool2Arg[img*640 : img*640+640]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient,
@@ -887,36 +825,7 @@ func (s *state) pool3Forward(img, w int) {
 	in := s.conv6Out[img*640 : img*640+640]
 	out := s.pool3Out[img*160 : img*160+160]
 	arg := s.pool3Arg[img*160 : img*160+160]
-	for c := 0; c < 10; c++ {
-		for oy := 0; oy < 4; oy++ {
-			top := c*64 + oy*16
-			in0 := in[top : top+8]
-			in1 := in[top+8 : top+16]
-			o := (c*4 + oy) * 4
-			outRow := out[o : o+4]
-			argRow := arg[o : o+4]
-			for ox := 0; ox < 4; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+2]
-				w1 := in1[x : x+2]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w1[0]; v > best {
-					at = i + 8
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 9
-				}
-				best = max(best, w1[1])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPool2(in, 10, 8, 8, out, arg)
 }
 
 // pool3Backward propagates the gradient through pool3 for image img, on worker w.
@@ -925,9 +834,7 @@ func (s *state) pool3Backward(img, w int) {
 	din := s.conv6Grad[img*640 : img*640+640]
 	arg := s.pool3Arg[img*160 : img*160+160]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
