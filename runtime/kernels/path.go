@@ -59,7 +59,7 @@ type impl struct {
 	// its weight gradient (DirectWeightGrad).
 	tiles      []convTile
 	gradTiles  []gradTile
-	transpose8 func(dst []float32, ldd int, src []float32, lds, n int) // see transpose8Go
+	transpose8 func(dst []float32, ldd int, src []float32, lds, n int)       // see transpose8Go
 	maxPool2   func(dst []float32, arg []int32, src []float32, w, n, at int) // see maxPool2Go
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
