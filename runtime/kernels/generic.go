@@ -26,6 +26,9 @@ var goImpl = impl{
 	addScalarRelu: addScalarReluGo,
 	relu:          reluGo,
 	reluBackward:  reluBackwardGo,
+	addSquares:    addSquaresGo,
+	addProduct:    addProductGo,
+	divPow34:      divPow34Go,
 	max:           maxGo,
 	exp:           expGo,
 }
@@ -206,3 +209,45 @@ func maxPool2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
 		dst[j], arg[j] = best, int32(at+2*j+off)
 	}
 }
+
+// addSquaresGo computes
+//
+//	for i, v := range x {
+//		y[i] += alpha * v * v
+//	}
+func addSquaresGo(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v * v
+	}
+}
+
+// addProductGo computes
+//
+//	for i, v := range x {
+//		y[i] += alpha * v * z[i]
+//	}
+func addProductGo(alpha float32, x, z, y []float32) {
+	z, y = z[:len(x)], y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v * z[i]
+	}
+}
+
+// divPow34Go computes
+//
+//	for i, v := range x {
+//		y[i] = v / √(sc[i]·√sc[i])
+//	}
+//
+// in float32 (each square root correctly rounded, as the SIMD instructions do).
+func divPow34Go(x, sc, y []float32) {
+	sc, y = sc[:len(x)], y[:len(x)]
+	for i, v := range x {
+		s := sc[i]
+		y[i] = v / sqrt32(s*sqrt32(s))
+	}
+}
+
+// sqrt32 is the correctly rounded float32 square root (the compiler emits SQRTSS).
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

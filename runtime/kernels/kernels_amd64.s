@@ -3382,6 +3382,197 @@ done:
 	VZEROUPPER
 	RET
 
+// func addSquaresAVX2(alpha float32, x []float32, y []float32)
+// Requires: AVX, FMA3
+TEXT ·addSquaresAVX2(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	VBROADCASTSS alpha+0(FP), Y0
+
+loopU:
+	CMPQ        DX, $0x00000020
+	JL          loop1
+	VMOVUPS     (AX), Y1
+	VMULPS      Y1, Y0, Y2
+	VFMADD213PS (CX), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	VMOVUPS     32(AX), Y1
+	VMULPS      Y1, Y0, Y2
+	VFMADD213PS 32(CX), Y1, Y2
+	VMOVUPS     Y2, 32(CX)
+	VMOVUPS     64(AX), Y1
+	VMULPS      Y1, Y0, Y2
+	VFMADD213PS 64(CX), Y1, Y2
+	VMOVUPS     Y2, 64(CX)
+	VMOVUPS     96(AX), Y1
+	VMULPS      Y1, Y0, Y2
+	VFMADD213PS 96(CX), Y1, Y2
+	VMOVUPS     Y2, 96(CX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         loopU
+
+loop1:
+	CMPQ        DX, $0x00000008
+	JL          tail
+	VMOVUPS     (AX), Y1
+	VMULPS      Y1, Y0, Y2
+	VFMADD213PS (CX), Y1, Y2
+	VMOVUPS     Y2, (CX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         loop1
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	VMOVSS      (AX), X1
+	VMULSS      X1, X0, X2
+	VFMADD213SS (CX), X1, X2
+	VMOVSS      X2, (CX)
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func addProductAVX2(alpha float32, x []float32, z []float32, y []float32)
+// Requires: AVX
+TEXT ·addProductAVX2(SB), NOSPLIT, $0-80
+	MOVQ         x_base+8(FP), AX
+	MOVQ         z_base+32(FP), CX
+	MOVQ         y_base+56(FP), DX
+	MOVQ         x_len+16(FP), BX
+	VBROADCASTSS alpha+0(FP), Y0
+
+loopU:
+	CMPQ    BX, $0x00000020
+	JL      loop1
+	VMULPS  (AX), Y0, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  (DX), Y1, Y1
+	VMOVUPS Y1, (DX)
+	VMULPS  32(AX), Y0, Y1
+	VMULPS  32(CX), Y1, Y1
+	VADDPS  32(DX), Y1, Y1
+	VMOVUPS Y1, 32(DX)
+	VMULPS  64(AX), Y0, Y1
+	VMULPS  64(CX), Y1, Y1
+	VADDPS  64(DX), Y1, Y1
+	VMOVUPS Y1, 64(DX)
+	VMULPS  96(AX), Y0, Y1
+	VMULPS  96(CX), Y1, Y1
+	VADDPS  96(DX), Y1, Y1
+	VMOVUPS Y1, 96(DX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000020, BX
+	JMP     loopU
+
+loop1:
+	CMPQ    BX, $0x00000008
+	JL      tail
+	VMULPS  (AX), Y0, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  (DX), Y1, Y1
+	VMOVUPS Y1, (DX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, BX
+	JMP     loop1
+
+tail:
+	TESTQ  BX, BX
+	JZ     done
+	VMULSS (AX), X0, X1
+	VMULSS (CX), X1, X1
+	VADDSS (DX), X1, X1
+	VMOVSS X1, (DX)
+	ADDQ   $0x00000004, AX
+	ADDQ   $0x00000004, CX
+	ADDQ   $0x00000004, DX
+	DECQ   BX
+	JMP    tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func divPow34AVX2(x []float32, sc []float32, y []float32)
+// Requires: AVX
+TEXT ·divPow34AVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ sc_base+24(FP), CX
+	MOVQ y_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+
+loopU:
+	CMPQ    BX, $0x00000010
+	JL      loop1
+	VMOVUPS (CX), Y0
+	VSQRTPS Y0, Y1
+	VMULPS  Y0, Y1, Y1
+	VSQRTPS Y1, Y1
+	VMOVUPS (AX), Y0
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VMOVUPS 32(CX), Y0
+	VSQRTPS Y0, Y1
+	VMULPS  Y0, Y1, Y1
+	VSQRTPS Y1, Y1
+	VMOVUPS 32(AX), Y0
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(DX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     loopU
+
+loop1:
+	CMPQ    BX, $0x00000008
+	JL      tail
+	VMOVUPS (CX), Y0
+	VSQRTPS Y0, Y1
+	VMULPS  Y0, Y1, Y1
+	VSQRTPS Y1, Y1
+	VMOVUPS (AX), Y0
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, BX
+	JMP     loop1
+
+tail:
+	TESTQ   BX, BX
+	JZ      done
+	VMOVSS  (CX), X0
+	VSQRTSS X0, X0, X1
+	VMULSS  X0, X1, X1
+	VSQRTSS X1, X1, X1
+	VMOVSS  (AX), X0
+	VDIVSS  X1, X0, X0
+	VMOVSS  X0, (DX)
+	ADDQ    $0x00000004, AX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, DX
+	DECQ    BX
+	JMP     tail
+
+done:
+	VZEROUPPER
+	RET
+
 // func maxAVX2(x []float32) float32
 // Requires: AVX, SSE
 TEXT ·maxAVX2(SB), NOSPLIT, $0-28
@@ -4572,6 +4763,197 @@ tail:
 	ADDQ   $0x00000004, CX
 	DECQ   DX
 	JMP    tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func addSquaresAVX512(alpha float32, x []float32, y []float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·addSquaresAVX512(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	VBROADCASTSS alpha+0(FP), Z0
+
+loopU:
+	CMPQ        DX, $0x00000040
+	JL          loop1
+	VMOVUPS     (AX), Z1
+	VMULPS      Z1, Z0, Z2
+	VFMADD213PS (CX), Z1, Z2
+	VMOVUPS     Z2, (CX)
+	VMOVUPS     64(AX), Z1
+	VMULPS      Z1, Z0, Z2
+	VFMADD213PS 64(CX), Z1, Z2
+	VMOVUPS     Z2, 64(CX)
+	VMOVUPS     128(AX), Z1
+	VMULPS      Z1, Z0, Z2
+	VFMADD213PS 128(CX), Z1, Z2
+	VMOVUPS     Z2, 128(CX)
+	VMOVUPS     192(AX), Z1
+	VMULPS      Z1, Z0, Z2
+	VFMADD213PS 192(CX), Z1, Z2
+	VMOVUPS     Z2, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         loopU
+
+loop1:
+	CMPQ        DX, $0x00000010
+	JL          tail
+	VMOVUPS     (AX), Z1
+	VMULPS      Z1, Z0, Z2
+	VFMADD213PS (CX), Z1, Z2
+	VMOVUPS     Z2, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         loop1
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	VMOVSS      (AX), X1
+	VMULSS      X1, X0, X2
+	VFMADD213SS (CX), X1, X2
+	VMOVSS      X2, (CX)
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func addProductAVX512(alpha float32, x []float32, z []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·addProductAVX512(SB), NOSPLIT, $0-80
+	MOVQ         x_base+8(FP), AX
+	MOVQ         z_base+32(FP), CX
+	MOVQ         y_base+56(FP), DX
+	MOVQ         x_len+16(FP), BX
+	VBROADCASTSS alpha+0(FP), Z0
+
+loopU:
+	CMPQ    BX, $0x00000040
+	JL      loop1
+	VMULPS  (AX), Z0, Z1
+	VMULPS  (CX), Z1, Z1
+	VADDPS  (DX), Z1, Z1
+	VMOVUPS Z1, (DX)
+	VMULPS  64(AX), Z0, Z1
+	VMULPS  64(CX), Z1, Z1
+	VADDPS  64(DX), Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	VMULPS  128(AX), Z0, Z1
+	VMULPS  128(CX), Z1, Z1
+	VADDPS  128(DX), Z1, Z1
+	VMOVUPS Z1, 128(DX)
+	VMULPS  192(AX), Z0, Z1
+	VMULPS  192(CX), Z1, Z1
+	VADDPS  192(DX), Z1, Z1
+	VMOVUPS Z1, 192(DX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000040, BX
+	JMP     loopU
+
+loop1:
+	CMPQ    BX, $0x00000010
+	JL      tail
+	VMULPS  (AX), Z0, Z1
+	VMULPS  (CX), Z1, Z1
+	VADDPS  (DX), Z1, Z1
+	VMOVUPS Z1, (DX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     loop1
+
+tail:
+	TESTQ  BX, BX
+	JZ     done
+	VMULSS (AX), X0, X1
+	VMULSS (CX), X1, X1
+	VADDSS (DX), X1, X1
+	VMOVSS X1, (DX)
+	ADDQ   $0x00000004, AX
+	ADDQ   $0x00000004, CX
+	ADDQ   $0x00000004, DX
+	DECQ   BX
+	JMP    tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func divPow34AVX512(x []float32, sc []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·divPow34AVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ sc_base+24(FP), CX
+	MOVQ y_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+
+loopU:
+	CMPQ    BX, $0x00000020
+	JL      loop1
+	VMOVUPS (CX), Z0
+	VSQRTPS Z0, Z1
+	VMULPS  Z0, Z1, Z1
+	VSQRTPS Z1, Z1
+	VMOVUPS (AX), Z0
+	VDIVPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VMOVUPS 64(CX), Z0
+	VSQRTPS Z0, Z1
+	VMULPS  Z0, Z1, Z1
+	VSQRTPS Z1, Z1
+	VMOVUPS 64(AX), Z0
+	VDIVPS  Z1, Z0, Z0
+	VMOVUPS Z0, 64(DX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000020, BX
+	JMP     loopU
+
+loop1:
+	CMPQ    BX, $0x00000010
+	JL      tail
+	VMOVUPS (CX), Z0
+	VSQRTPS Z0, Z1
+	VMULPS  Z0, Z1, Z1
+	VSQRTPS Z1, Z1
+	VMOVUPS (AX), Z0
+	VDIVPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     loop1
+
+tail:
+	TESTQ   BX, BX
+	JZ      done
+	VMOVSS  (CX), X0
+	VSQRTSS X0, X0, X1
+	VMULSS  X0, X1, X1
+	VSQRTSS X1, X1, X1
+	VMOVSS  (AX), X0
+	VDIVSS  X1, X0, X0
+	VMOVSS  X0, (DX)
+	ADDQ    $0x00000004, AX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, DX
+	DECQ    BX
+	JMP     tail
 
 done:
 	VZEROUPPER

@@ -70,6 +70,9 @@ type impl struct {
 	addScalarRelu func(b float32, x []float32)
 	relu          func(x []float32)
 	reluBackward  func(y, dy []float32) // len(dy) >= len(y)
+	addSquares    func(alpha float32, x, y []float32)
+	addProduct    func(alpha float32, x, z, y []float32)
+	divPow34      func(x, sc, y []float32)
 	max           func(x []float32) float32
 	exp           func(x []float32)
 }

@@ -33,6 +33,9 @@ var avx2Impl = impl{
 	addScalarRelu: addScalarReluAVX2,
 	relu:          reluAVX2,
 	reluBackward:  reluBackwardAVX2,
+	addSquares:    addSquaresAVX2,
+	addProduct:    addProductAVX2,
+	divPow34:      divPow34AVX2,
 	max:           maxAVX2,
 	exp:           expAVX2,
 }
@@ -74,6 +77,9 @@ var avx512Impl = impl{
 	addScalarRelu: addScalarReluAVX512,
 	relu:          reluAVX512,
 	reluBackward:  reluBackwardAVX512,
+	addSquares:    addSquaresAVX512,
+	addProduct:    addProductAVX512,
+	divPow34:      divPow34AVX512,
 	max:           maxAVX512,
 	exp:           expAVX512,
 }

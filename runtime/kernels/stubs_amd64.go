@@ -151,6 +151,21 @@ func reluAVX2(x []float32)
 //go:noescape
 func reluBackwardAVX2(y []float32, dy []float32)
 
+// addSquaresAVX2 computes y[i] += alpha*x[i]*x[i] for i < len(x); len(y) >= len(x).
+//
+//go:noescape
+func addSquaresAVX2(alpha float32, x []float32, y []float32)
+
+// addProductAVX2 computes y[i] += alpha*x[i]*z[i] for i < len(x); len(y), len(z) >= len(x).
+//
+//go:noescape
+func addProductAVX2(alpha float32, x []float32, z []float32, y []float32)
+
+// divPow34AVX2 computes y[i] = x[i] / √(sc[i]·√sc[i]) for i < len(x); len(sc), len(y) >= len(x).
+//
+//go:noescape
+func divPow34AVX2(x []float32, sc []float32, y []float32)
+
 // maxAVX2 returns the largest x[i]; len(x) >= 1.
 //
 //go:noescape
@@ -206,6 +221,21 @@ func reluAVX512(x []float32)
 //
 //go:noescape
 func reluBackwardAVX512(y []float32, dy []float32)
+
+// addSquaresAVX512 computes y[i] += alpha*x[i]*x[i] for i < len(x); len(y) >= len(x).
+//
+//go:noescape
+func addSquaresAVX512(alpha float32, x []float32, y []float32)
+
+// addProductAVX512 computes y[i] += alpha*x[i]*z[i] for i < len(x); len(y), len(z) >= len(x).
+//
+//go:noescape
+func addProductAVX512(alpha float32, x []float32, z []float32, y []float32)
+
+// divPow34AVX512 computes y[i] = x[i] / √(sc[i]·√sc[i]) for i < len(x); len(sc), len(y) >= len(x).
+//
+//go:noescape
+func divPow34AVX512(x []float32, sc []float32, y []float32)
 
 // maxAVX512 returns the largest x[i]; len(x) >= 1.
 //

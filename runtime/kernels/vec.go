@@ -105,6 +105,37 @@ func ReluBackward(y, dy []float32) {
 	cur.reluBackward(y, dy)
 }
 
+// AddSquares computes y[i] += alpha·x[i]²: local response normalization sums the squares
+// of neighbouring channels. len(x) must equal len(y).
+func AddSquares(alpha float32, x, y []float32) {
+	checkLen("AddSquares", x, y)
+	if len(x) == 0 {
+		return
+	}
+	cur.addSquares(alpha, x, y)
+}
+
+// AddProduct computes y[i] += alpha·x[i]·z[i]. x, z and y must have the same length.
+func AddProduct(alpha float32, x, z, y []float32) {
+	checkLen("AddProduct", x, y)
+	checkLen("AddProduct", z, y)
+	if len(x) == 0 {
+		return
+	}
+	cur.addProduct(alpha, x, z, y)
+}
+
+// DivPow34 computes y[i] = x[i] / sc[i]^¾, as 1/√(sc·√sc): local response normalization
+// with AlexNet's exponent. x, sc and y must have the same length; y may be x.
+func DivPow34(x, sc, y []float32) {
+	checkLen("DivPow34", x, y)
+	checkLen("DivPow34", sc, y)
+	if len(x) == 0 {
+		return
+	}
+	cur.divPow34(x, sc, y)
+}
+
 // BiasAct adds bias[r] to every element of row r of the rows×cols matrix x (one channel's
 // spatial block per row) and then, if relu, applies max(0, ·).
 func BiasAct(x []float32, bias []float32, rows, cols int, relu bool) {

@@ -25,6 +25,22 @@ type vecCase struct {
 	tol  float64
 }
 
+func reversed(x []float32) []float32 {
+	r := make([]float32, len(x))
+	for i, v := range x {
+		r[len(x)-1-i] = v
+	}
+	return r
+}
+
+func onePlusSquares(x []float32) []float32 {
+	r := make([]float32, len(x))
+	for i, v := range x {
+		r[i] = 1 + v*v
+	}
+	return r
+}
+
 func TestVectorOps(t *testing.T) {
 	cases := []vecCase{
 		{"Axpy", func(x, y []float32) { Axpy(-1.25, x, y) }, func(x, y []float32) {
@@ -56,6 +72,23 @@ func TestVectorOps(t *testing.T) {
 				}
 			}
 		}, 0},
+		{"AddSquares", func(x, y []float32) { AddSquares(0.7, x, y) }, func(x, y []float32) {
+			for i := range x {
+				y[i] += 0.7 * x[i] * x[i]
+			}
+		}, 1e-6},
+		// The third operand is x reversed.
+		{"AddProduct", func(x, y []float32) { AddProduct(-1.5, x, reversed(x), y) }, func(x, y []float32) {
+			for i := range x {
+				y[i] += -1.5 * x[i] * x[len(x)-1-i]
+			}
+		}, 1e-6},
+		// The scale is 1 + x², as local response normalization's is: positive.
+		{"DivPow34", func(x, y []float32) { DivPow34(y, onePlusSquares(x), y) }, func(x, y []float32) {
+			for i := range x {
+				y[i] = float32(float64(y[i]) / math.Pow(1+float64(x[i])*float64(x[i]), 0.75))
+			}
+		}, 1e-6},
 		{"BiasAct", func(x, y []float32) { BiasAct(y, []float32{0.25}, 1, len(y), false) }, func(x, y []float32) {
 			for i := range y {
 				y[i] += 0.25
@@ -233,6 +266,10 @@ func TestLengthChecks(t *testing.T) {
 	mustPanic("Dot", func() { Dot(x, y) })
 	mustPanic("Add", func() { Add(x, y) })
 	mustPanic("ReluBackward", func() { ReluBackward(x, y) })
+	mustPanic("AddSquares", func() { AddSquares(1, x, y) })
+	mustPanic("AddProduct", func() { AddProduct(1, x, x, y) })
+	mustPanic("DivPow34", func() { DivPow34(x, y, x) })
+	mustPanic("MaxPool2", func() { MaxPool2(y, 1, 2, 2, x[:0], nil) })
 	mustPanic("Max", func() { Max(nil) })
 	mustPanic("ArgMax", func() { ArgMax(nil) })
 	mustPanic("BiasAct", func() { BiasAct(x, y, 2, 2, true) })

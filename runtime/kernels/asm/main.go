@@ -107,6 +107,9 @@ func main() {
 		genAddScalar(s, true)
 		genRelu(s)
 		genReluBackward(s)
+		genAddSquares(s)
+		genAddProduct(s)
+		genDivPow34(s)
 		genMax(s)
 		genExp(s)
 	}
@@ -993,6 +996,92 @@ func genReluBackward(s isa) {
 		VCMPSS(U8(6), z.AsX(), ys, m)
 		VANDPS(ds, m, m)
 		VMOVSS(m, Mem{Base: dy})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// Kernels of local response normalization.
+
+func genAddSquares(s isa) {
+	TEXT("addSquares"+s.name, NOSPLIT, "func(alpha float32, x, y []float32)")
+	Pragma("noescape")
+	Doc("addSquares" + s.name + " computes y[i] += alpha*x[i]*x[i] for i < len(x); len(y) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	al := s.vec()
+	VBROADCASTSS(scalarParam("alpha"), al)
+	stream(s, n, []Register{x, y}, 4, func(off, u int) {
+		xv, t := s.vec(), s.vec()
+		VMOVUPS(Mem{Base: x, Disp: off}, xv)
+		VMULPS(xv, al, t)
+		VFMADD213PS(Mem{Base: y, Disp: off}, xv, t)
+		VMOVUPS(t, Mem{Base: y, Disp: off})
+	}, func() {
+		xs, t := XMM(), XMM()
+		VMOVSS(Mem{Base: x}, xs)
+		VMULSS(xs, al.AsX(), t)
+		VFMADD213SS(Mem{Base: y}, xs, t)
+		VMOVSS(t, Mem{Base: y})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genAddProduct(s isa) {
+	TEXT("addProduct"+s.name, NOSPLIT, "func(alpha float32, x, z, y []float32)")
+	Pragma("noescape")
+	Doc("addProduct" + s.name + " computes y[i] += alpha*x[i]*z[i] for i < len(x); len(y), len(z) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	z := Load(Param("z").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	al := s.vec()
+	VBROADCASTSS(scalarParam("alpha"), al)
+	stream(s, n, []Register{x, z, y}, 4, func(off, u int) {
+		t := s.vec()
+		VMULPS(Mem{Base: x, Disp: off}, al, t)
+		VMULPS(Mem{Base: z, Disp: off}, t, t)
+		VADDPS(Mem{Base: y, Disp: off}, t, t)
+		VMOVUPS(t, Mem{Base: y, Disp: off})
+	}, func() {
+		t := XMM()
+		VMULSS(Mem{Base: x}, al.AsX(), t)
+		VMULSS(Mem{Base: z}, t, t)
+		VADDSS(Mem{Base: y}, t, t)
+		VMOVSS(t, Mem{Base: y})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genDivPow34(s isa) {
+	TEXT("divPow34"+s.name, NOSPLIT, "func(x, sc, y []float32)")
+	Pragma("noescape")
+	Doc("divPow34" + s.name + " computes y[i] = x[i] / √(sc[i]·√sc[i]) for i < len(x); len(sc), len(y) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	sc := Load(Param("sc").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	stream(s, n, []Register{x, sc, y}, 2, func(off, u int) {
+		v, r := s.vec(), s.vec()
+		VMOVUPS(Mem{Base: sc, Disp: off}, v)
+		VSQRTPS(v, r)
+		VMULPS(v, r, r)
+		VSQRTPS(r, r)
+		VMOVUPS(Mem{Base: x, Disp: off}, v)
+		VDIVPS(r, v, v)
+		VMOVUPS(v, Mem{Base: y, Disp: off})
+	}, func() {
+		v, r := XMM(), XMM()
+		VMOVSS(Mem{Base: sc}, v)
+		VSQRTSS(v, v, r)
+		VMULSS(v, r, r)
+		VSQRTSS(r, r, r)
+		VMOVSS(Mem{Base: x}, v)
+		VDIVSS(r, v, v)
+		VMOVSS(v, Mem{Base: y})
 	})
 	VZEROUPPER()
 	RET()

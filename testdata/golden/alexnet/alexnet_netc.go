@@ -568,16 +568,9 @@ func (s *state) norm1Forward(img, w int) {
 			scale[j] = float32(1)
 		}
 		for n := max(0, c-2); n <= min(95, c+2); n++ {
-			xn := in[n*3025 : n*3025+3025]
-			for j, v := range xn {
-				scale[j] += float32(2e-05) * v * v
-			}
+			kernels.AddSquares(float32(2e-05), in[n*3025:n*3025+3025], scale)
 		}
-		x := in[c*3025 : c*3025+3025]
-		y := out[c*3025 : c*3025+3025]
-		for j, v := range x {
-			y[j] = v * float32(1.0/math.Sqrt(float64(scale[j])*math.Sqrt(float64(scale[j]))))
-		}
+		kernels.DivPow34(in[c*3025:c*3025+3025], scale, out[c*3025:c*3025+3025])
 	}
 }
 
@@ -596,17 +589,10 @@ func (s *state) norm1Backward(img, w int) {
 	copy(ratio, din)
 	for c := 0; c < 96; c++ {
 		dx := din[c*3025 : c*3025+3025]
-		dy := dout[c*3025 : c*3025+3025]
 		scale := aux[c*3025 : c*3025+3025]
-		x := in[c*3025 : c*3025+3025]
-		for j := range dx {
-			dx[j] = dy[j] * float32(1.0/math.Sqrt(float64(scale[j])*math.Sqrt(float64(scale[j]))))
-		}
+		kernels.DivPow34(dout[c*3025:c*3025+3025], scale, dx)
 		for n := max(0, c-2); n <= min(95, c+2); n++ {
-			r := ratio[n*3025 : n*3025+3025]
-			for j, v := range r {
-				dx[j] -= float32(3e-05) * x[j] * v
-			}
+			kernels.AddProduct(float32(-3e-05), in[c*3025:c*3025+3025], ratio[n*3025:n*3025+3025], dx)
 		}
 	}
 }
@@ -1155,16 +1141,9 @@ func (s *state) norm2Forward(img, w int) {
 			scale[j] = float32(1)
 		}
 		for n := max(0, c-2); n <= min(255, c+2); n++ {
-			xn := in[n*729 : n*729+729]
-			for j, v := range xn {
-				scale[j] += float32(2e-05) * v * v
-			}
+			kernels.AddSquares(float32(2e-05), in[n*729:n*729+729], scale)
 		}
-		x := in[c*729 : c*729+729]
-		y := out[c*729 : c*729+729]
-		for j, v := range x {
-			y[j] = v * float32(1.0/math.Sqrt(float64(scale[j])*math.Sqrt(float64(scale[j]))))
-		}
+		kernels.DivPow34(in[c*729:c*729+729], scale, out[c*729:c*729+729])
 	}
 }
 
@@ -1183,17 +1162,10 @@ func (s *state) norm2Backward(img, w int) {
 	copy(ratio, din)
 	for c := 0; c < 256; c++ {
 		dx := din[c*729 : c*729+729]
-		dy := dout[c*729 : c*729+729]
 		scale := aux[c*729 : c*729+729]
-		x := in[c*729 : c*729+729]
-		for j := range dx {
-			dx[j] = dy[j] * float32(1.0/math.Sqrt(float64(scale[j])*math.Sqrt(float64(scale[j]))))
-		}
+		kernels.DivPow34(dout[c*729:c*729+729], scale, dx)
 		for n := max(0, c-2); n <= min(255, c+2); n++ {
-			r := ratio[n*729 : n*729+729]
-			for j, v := range r {
-				dx[j] -= float32(3e-05) * x[j] * v
-			}
+			kernels.AddProduct(float32(-3e-05), in[c*729:c*729+729], ratio[n*729:n*729+729], dx)
 		}
 	}
 }

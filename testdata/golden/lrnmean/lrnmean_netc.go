@@ -458,16 +458,9 @@ func (s *state) norm1Forward(img, w int) {
 			scale[j] = float32(1)
 		}
 		for n := max(0, c-2); n <= min(7, c+2); n++ {
-			xn := in[n*64 : n*64+64]
-			for j, v := range xn {
-				scale[j] += float32(2e-05) * v * v
-			}
+			kernels.AddSquares(float32(2e-05), in[n*64:n*64+64], scale)
 		}
-		x := in[c*64 : c*64+64]
-		y := out[c*64 : c*64+64]
-		for j, v := range x {
-			y[j] = v * float32(1.0/math.Sqrt(float64(scale[j])*math.Sqrt(float64(scale[j]))))
-		}
+		kernels.DivPow34(in[c*64:c*64+64], scale, out[c*64:c*64+64])
 	}
 }
 
@@ -486,17 +479,10 @@ func (s *state) norm1Backward(img, w int) {
 	copy(ratio, din)
 	for c := 0; c < 8; c++ {
 		dx := din[c*64 : c*64+64]
-		dy := dout[c*64 : c*64+64]
 		scale := aux[c*64 : c*64+64]
-		x := in[c*64 : c*64+64]
-		for j := range dx {
-			dx[j] = dy[j] * float32(1.0/math.Sqrt(float64(scale[j])*math.Sqrt(float64(scale[j]))))
-		}
+		kernels.DivPow34(dout[c*64:c*64+64], scale, dx)
 		for n := max(0, c-2); n <= min(7, c+2); n++ {
-			r := ratio[n*64 : n*64+64]
-			for j, v := range r {
-				dx[j] -= float32(3e-05) * x[j] * v
-			}
+			kernels.AddProduct(float32(-3e-05), in[c*64:c*64+64], ratio[n*64:n*64+64], dx)
 		}
 	}
 }

@@ -655,15 +655,14 @@ func (s *state) norm1Forward(img, w int) {
 			scale[j] = float32(2)
 		}
 		for n := max(0, c-1); n <= min(4, c+1); n++ {
-			xn := in[n*12 : n*12+12]
-			for j, v := range xn {
-				scale[j] += float32(0.0033333334) * v * v
-			}
+			kernels.AddSquares(float32(0.0033333334), in[n*12:n*12+12], scale)
 		}
-		x := in[c*12 : c*12+12]
-		y := out[c*12 : c*12+12]
-		for j, v := range x {
-			y[j] = v * float32(math.Pow(float64(scale[j]), -0.5))
+		{
+			x := in[c*12 : c*12+12]
+			y := out[c*12 : c*12+12]
+			for j, v := range x {
+				y[j] = v * float32(math.Pow(float64(scale[j]), -0.5))
+			}
 		}
 	}
 }
@@ -683,17 +682,16 @@ func (s *state) norm1Backward(img, w int) {
 	copy(ratio, din)
 	for c := 0; c < 5; c++ {
 		dx := din[c*12 : c*12+12]
-		dy := dout[c*12 : c*12+12]
 		scale := aux[c*12 : c*12+12]
-		x := in[c*12 : c*12+12]
-		for j := range dx {
-			dx[j] = dy[j] * float32(math.Pow(float64(scale[j]), -0.5))
+		{
+			x := dout[c*12 : c*12+12]
+			y := dx
+			for j, v := range x {
+				y[j] = v * float32(math.Pow(float64(scale[j]), -0.5))
+			}
 		}
 		for n := max(0, c-1); n <= min(4, c+1); n++ {
-			r := ratio[n*12 : n*12+12]
-			for j, v := range r {
-				dx[j] -= float32(0.0033333334) * x[j] * v
-			}
+			kernels.AddProduct(float32(-0.0033333334), in[c*12:c*12+12], ratio[n*12:n*12+12], dx)
 		}
 	}
 }
