@@ -15,7 +15,7 @@ const poolUnrollMax = 25
 // slices the KH input rows it reads once, and each window is a constant-length slice of
 // them, so the window's elements are read without bounds checks.
 func (g *generator) pool(i int, l *compiler.Layer) layerCode {
-	if l.KH*l.KW > poolUnrollMax || isMaxPool2(l) {
+	if l.KH*l.KW > poolUnrollMax || isMaxPoolS2(l) {
 		return g.poolKernel(i, l)
 	}
 	w, ow := l.In.W, l.Out.W
@@ -91,13 +91,14 @@ func (g *generator) pool(i int, l *compiler.Layer) layerCode {
 	return layerCode{forward: fwd, input: bwd}
 }
 
-// isMaxPool2 reports whether l is a 2×2 max pooling with stride 2, which has a SIMD kernel.
-func isMaxPool2(l *compiler.Layer) bool {
-	return !l.Avg && l.KH == 2 && l.KW == 2 && l.SH == 2 && l.SW == 2
+// isMaxPoolS2 reports whether l is a 2×2 or 3×3 max pooling with stride 2, which have
+// SIMD kernels.
+func isMaxPoolS2(l *compiler.Layer) bool {
+	return !l.Avg && l.KH == l.KW && (l.KH == 2 || l.KH == 3) && l.SH == 2 && l.SW == 2
 }
 
-// poolKernel emits calls to the runtime's pooling kernels: the SIMD 2×2 stride-2 max
-// pooling, or the generic ones for large windows.
+// poolKernel emits calls to the runtime's pooling kernels: the SIMD 2×2 and 3×3
+// stride-2 max pooling, or the generic ones for large windows.
 func (g *generator) poolKernel(i int, l *compiler.Layer) layerCode {
 	geom := []jen.Code{lit(l.In.C), lit(l.In.H), lit(l.In.W), lit(l.KH), lit(l.KW), lit(l.SH), lit(l.SW)}
 	if l.Avg {
@@ -106,8 +107,8 @@ func (g *generator) poolKernel(i int, l *compiler.Layer) layerCode {
 		return layerCode{forward: fwd, input: bwd}
 	}
 	fwd := append(g.views(i, "in", "out", "arg"), jen.Qual(kernelsPath, "MaxPool").Call(append(append([]jen.Code{id("in")}, geom...), id("out"), id("arg"))...))
-	if isMaxPool2(l) {
-		fwd = append(g.views(i, "in", "out", "arg"), jen.Qual(kernelsPath, "MaxPool2").Call(id("in"), lit(l.In.C), lit(l.In.H), lit(l.In.W), id("out"), id("arg")))
+	if isMaxPoolS2(l) {
+		fwd = append(g.views(i, "in", "out", "arg"), jen.Qual(kernelsPath, "MaxPoolS2").Call(id("in"), lit(l.In.C), lit(l.In.H), lit(l.In.W), lit(l.KH), id("out"), id("arg")))
 	}
 	bwd := append(g.views(i, "dout", "din", "arg"), jen.Clear(id("din")), jen.Qual(kernelsPath, "MaxPoolBackward").Call(id("dout"), id("arg"), id("din")))
 	return layerCode{forward: fwd, input: bwd}

@@ -442,7 +442,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv1Out[img*12544 : img*12544+12544]
 	out := s.pool1Out[img*3136 : img*3136+3136]
 	arg := s.pool1Arg[img*3136 : img*3136+3136]
-	kernels.MaxPool2(in, 16, 28, 28, out, arg)
+	kernels.MaxPoolS2(in, 16, 28, 28, 2, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -499,7 +499,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.conv2Out[img*6272 : img*6272+6272]
 	out := s.pool2Out[img*1568 : img*1568+1568]
 	arg := s.pool2Arg[img*1568 : img*1568+1568]
-	kernels.MaxPool2(in, 32, 14, 14, out, arg)
+	kernels.MaxPoolS2(in, 32, 14, 14, 2, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.

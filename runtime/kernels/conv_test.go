@@ -229,30 +229,32 @@ func TestPooling(t *testing.T) {
 	}
 }
 
-// TestMaxPool2 checks the 2×2 stride-2 kernel against MaxPool on every path, on widths
-// that fill whole 8-window blocks, leave tails or have an odd column and row left over,
-// with ties and NaNs.
-func TestMaxPool2(t *testing.T) {
+// TestMaxPoolS2 checks the stride-2 kernels against MaxPool on every path, on widths that
+// fill whole 8-window blocks, leave tails or have columns and rows left over, with ties
+// and NaNs, in a buffer that ends with the image (the 3×3 kernel reads past its windows).
+func TestMaxPoolS2(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
-		for _, g := range []struct{ c, h, w int }{{1, 2, 2}, {2, 4, 5}, {3, 16, 16}, {2, 5, 17}, {1, 32, 32}, {2, 7, 34}, {1, 3, 50}} {
-			oh, ow := g.h/2, g.w/2
-			src := randSlice(r, g.c*g.h*g.w)
-			for i := range src {
-				src[i] = float32(math.Round(float64(src[i]) * 2)) // ties
-				if i%37 == 5 {
-					src[i] = float32(math.NaN())
+		for _, k := range []int{2, 3} {
+			for _, g := range []struct{ c, h, w int }{{1, 3, 3}, {2, 4, 5}, {3, 16, 16}, {2, 5, 17}, {1, 32, 33}, {2, 7, 34}, {1, 3, 50}, {2, 27, 55}} {
+				oh, ow := (g.h-k)/2+1, (g.w-k)/2+1
+				src := randSlice(r, g.c*g.h*g.w)
+				for i := range src {
+					src[i] = float32(math.Round(float64(src[i]) * 2)) // ties
+					if i%37 == 5 {
+						src[i] = float32(math.NaN())
+					}
 				}
-			}
-			want, wantArg := make([]float32, g.c*oh*ow), make([]int32, g.c*oh*ow)
-			MaxPool(src, g.c, g.h, g.w, 2, 2, 2, 2, want, wantArg)
-			got, check := guarded(r, len(want))
-			arg := make([]int32, len(want))
-			MaxPool2(src, g.c, g.h, g.w, got, arg)
-			check(t)
-			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || arg[i] != wantArg[i] {
-					t.Fatalf("%+v: [%d] = %v@%d, want %v@%d", g, i, got[i], arg[i], want[i], wantArg[i])
+				want, wantArg := make([]float32, g.c*oh*ow), make([]int32, g.c*oh*ow)
+				MaxPool(src, g.c, g.h, g.w, k, k, 2, 2, want, wantArg)
+				got, check := guarded(r, len(want))
+				arg := make([]int32, len(want))
+				MaxPoolS2(src, g.c, g.h, g.w, k, got, arg)
+				check(t)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) || arg[i] != wantArg[i] {
+						t.Fatalf("k=%d %+v: [%d] = %v@%d, want %v@%d", k, g, i, got[i], arg[i], want[i], wantArg[i])
+					}
 				}
 			}
 		}

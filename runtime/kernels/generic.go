@@ -16,7 +16,7 @@ var goImpl = impl{
 	tiles:      []convTile{{r: 4, v: 2, eff: 1, fn: convTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: convTileGo(8, 1)}},
 	gradTiles:  []gradTile{{r: 4, v: 2, eff: 1, fn: gradTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: gradTileGo(8, 1)}},
 	transpose8: transpose8Go,
-	maxPool2:   maxPool2Go,
+	maxPoolS2:  [4]func([]float32, []int32, []float32, int, int, int){2: maxPool2s2Go, 3: maxPool3s2Go},
 
 	axpy:          axpyGo,
 	scale:         scaleGo,
@@ -192,22 +192,31 @@ func expGo(x []float32) {
 	}
 }
 
-// maxPool2Go pools n windows of 2×2 with stride 2 whose upper left elements are src[2j],
-// upper rows src[0:2n], lower rows src[w:w+2n]: dst[j] is each window's maximum and arg[j]
-// its index, counted from at for src[0]; a value replaces the best so far only if it is
-// larger, in the order upper left, upper right, lower left, lower right.
-func maxPool2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
+// maxPoolS2Go pools n windows of k×k with stride 2 whose upper left elements are src[2j]
+// and rows w apart: dst[j] is each window's maximum and arg[j] its index, counted from at
+// for src[0]; a value replaces the best so far only if it is larger, in row-major order.
+func maxPoolS2Go(k int, dst []float32, arg []int32, src []float32, w, n, at int) {
 	dst, arg = dst[:n], arg[:n]
-	up, low := src[:2*n], src[w:w+2*n]
 	for j := range dst {
-		best, off := up[2*j], 0
-		for o, v := range [3]float32{up[2*j+1], low[2*j], low[2*j+1]} {
-			if v > best {
-				best, off = v, [3]int{1, w, w + 1}[o]
+		best, off := src[2*j], 0
+		for r := 0; r < k; r++ {
+			row := src[2*j+r*w : 2*j+r*w+k]
+			for c, v := range row {
+				if v > best {
+					best, off = v, r*w+c
+				}
 			}
 		}
 		dst[j], arg[j] = best, int32(at+2*j+off)
 	}
+}
+
+func maxPool2s2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
+	maxPoolS2Go(2, dst, arg, src, w, n, at)
+}
+
+func maxPool3s2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
+	maxPoolS2Go(3, dst, arg, src, w, n, at)
 }
 
 // addSquaresGo computes

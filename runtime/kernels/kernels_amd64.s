@@ -2618,75 +2618,193 @@ done:
 	VZEROUPPER
 	RET
 
-DATA pool2lanes<>+0(SB)/4, $0x00000000
-DATA pool2lanes<>+4(SB)/4, $0x00000002
-DATA pool2lanes<>+8(SB)/4, $0x00000004
-DATA pool2lanes<>+12(SB)/4, $0x00000006
-DATA pool2lanes<>+16(SB)/4, $0x00000008
-DATA pool2lanes<>+20(SB)/4, $0x0000000a
-DATA pool2lanes<>+24(SB)/4, $0x0000000c
-DATA pool2lanes<>+28(SB)/4, $0x0000000e
-GLOBL pool2lanes<>(SB), RODATA|NOPTR, $32
+DATA poollanes<>+0(SB)/4, $0x00000000
+DATA poollanes<>+4(SB)/4, $0x00000002
+DATA poollanes<>+8(SB)/4, $0x00000004
+DATA poollanes<>+12(SB)/4, $0x00000006
+DATA poollanes<>+16(SB)/4, $0x00000008
+DATA poollanes<>+20(SB)/4, $0x0000000a
+DATA poollanes<>+24(SB)/4, $0x0000000c
+DATA poollanes<>+28(SB)/4, $0x0000000e
+GLOBL poollanes<>(SB), RODATA|NOPTR, $32
 
-// func maxPool2(dst []float32, arg []int32, src []float32, w int, n int, at int)
+// func maxPool2s2(dst []float32, arg []int32, src []float32, w int, n int, at int)
 // Requires: AVX, AVX2
-TEXT ·maxPool2(SB), NOSPLIT, $0-96
+TEXT ·maxPool2s2(SB), NOSPLIT, $16-96
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         arg_base+24(FP), CX
 	MOVQ         src_base+48(FP), DX
 	MOVQ         w+72(FP), BX
 	MOVQ         n+80(FP), SI
 	MOVQ         at+88(FP), DI
-	MOVQ         $0x00000001, R8
+	IMUL3Q       $0x00000000, BX, R8
+	ADDQ         $0x00000001, R8
+	MOVL         R8, 4(SP)
+	IMUL3Q       $0x00000001, BX, R8
+	ADDQ         $0x00000000, R8
+	MOVL         R8, 8(SP)
+	IMUL3Q       $0x00000001, BX, R8
+	ADDQ         $0x00000001, R8
+	MOVL         R8, 12(SP)
+	MOVQ         $0x00000010, R8
 	VMOVQ        R8, X0
 	VPBROADCASTD X0, Y0
-	VMOVQ        BX, X1
+	VMOVQ        DI, X1
 	VPBROADCASTD X1, Y1
-	LEAQ         1(BX), R8
-	VMOVQ        R8, X2
-	VPBROADCASTD X2, Y2
-	MOVQ         $0x00000010, R8
-	VMOVQ        R8, X3
-	VPBROADCASTD X3, Y3
-	VMOVQ        DI, X4
-	VPBROADCASTD X4, Y4
-	VPADDD       pool2lanes<>+0(SB), Y4, Y4
+	VPADDD       poollanes<>+0(SB), Y1, Y1
 	SHLQ         $0x02, BX
 
-pool2:
-	TESTQ     SI, SI
-	JZ        pool2done
-	VMOVUPS   (DX), Y5
-	VMOVUPS   32(DX), Y6
-	VMOVUPS   (DX)(BX*1), Y7
-	VMOVUPS   32(DX)(BX*1), Y8
-	VSHUFPS   $0x88, Y6, Y5, Y9
-	VSHUFPS   $0xdd, Y6, Y5, Y5
-	VSHUFPS   $0x88, Y8, Y7, Y6
-	VSHUFPS   $0xdd, Y8, Y7, Y7
-	VXORPS    Y8, Y8, Y8
-	VCMPPS    $0x01, Y5, Y9, Y10
-	VBLENDVPS Y10, Y5, Y9, Y9
-	VBLENDVPS Y10, Y0, Y8, Y8
-	VCMPPS    $0x01, Y6, Y9, Y10
-	VBLENDVPS Y10, Y6, Y9, Y9
-	VBLENDVPS Y10, Y1, Y8, Y8
-	VCMPPS    $0x01, Y7, Y9, Y10
-	VBLENDVPS Y10, Y7, Y9, Y9
-	VBLENDVPS Y10, Y2, Y8, Y8
-	VPERMPD   $0xd8, Y9, Y9
-	VPERMQ    $0xd8, Y8, Y8
-	VPADDD    Y4, Y8, Y8
-	VMOVUPS   Y9, (AX)
-	VMOVDQU   Y8, (CX)
-	VPADDD    Y3, Y4, Y4
-	ADDQ      $0x40, DX
-	ADDQ      $0x20, AX
-	ADDQ      $0x20, CX
-	SUBQ      $0x08, SI
-	JMP       pool2
+pool:
+	TESTQ        SI, SI
+	JZ           done
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(DX), Y2
+	VSHUFPS      $0x88, Y2, Y3, Y4
+	VXORPS       Y5, Y5, Y5
+	VSHUFPS      $0xdd, Y2, Y3, Y3
+	VCMPPS       $0x01, Y3, Y4, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPBROADCASTD 4(SP), Y3
+	VBLENDVPS    Y2, Y3, Y5, Y5
+	VMOVUPS      (DX)(BX*1), Y3
+	VMOVUPS      32(DX)(BX*1), Y6
+	VSHUFPS      $0x88, Y6, Y3, Y7
+	VCMPPS       $0x01, Y7, Y4, Y2
+	VBLENDVPS    Y2, Y7, Y4, Y4
+	VPBROADCASTD 8(SP), Y7
+	VBLENDVPS    Y2, Y7, Y5, Y5
+	VSHUFPS      $0xdd, Y6, Y3, Y3
+	VCMPPS       $0x01, Y3, Y4, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPBROADCASTD 12(SP), Y3
+	VBLENDVPS    Y2, Y3, Y5, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMQ       $0xd8, Y5, Y5
+	VPADDD       Y1, Y5, Y5
+	VMOVUPS      Y4, (AX)
+	VMOVDQU      Y5, (CX)
+	VPADDD       Y0, Y1, Y1
+	ADDQ         $0x40, DX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	SUBQ         $0x08, SI
+	JMP          pool
 
-pool2done:
+done:
+	VZEROUPPER
+	RET
+
+// func maxPool3s2(dst []float32, arg []int32, src []float32, w int, n int, at int)
+// Requires: AVX, AVX2
+TEXT ·maxPool3s2(SB), NOSPLIT, $40-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         arg_base+24(FP), CX
+	MOVQ         src_base+48(FP), DX
+	MOVQ         w+72(FP), BX
+	MOVQ         n+80(FP), SI
+	MOVQ         at+88(FP), DI
+	IMUL3Q       $0x00000000, BX, R8
+	ADDQ         $0x00000001, R8
+	MOVL         R8, 4(SP)
+	IMUL3Q       $0x00000000, BX, R8
+	ADDQ         $0x00000002, R8
+	MOVL         R8, 8(SP)
+	IMUL3Q       $0x00000001, BX, R8
+	ADDQ         $0x00000000, R8
+	MOVL         R8, 12(SP)
+	IMUL3Q       $0x00000001, BX, R8
+	ADDQ         $0x00000001, R8
+	MOVL         R8, 16(SP)
+	IMUL3Q       $0x00000001, BX, R8
+	ADDQ         $0x00000002, R8
+	MOVL         R8, 20(SP)
+	IMUL3Q       $0x00000002, BX, R8
+	ADDQ         $0x00000000, R8
+	MOVL         R8, 24(SP)
+	IMUL3Q       $0x00000002, BX, R8
+	ADDQ         $0x00000001, R8
+	MOVL         R8, 28(SP)
+	IMUL3Q       $0x00000002, BX, R8
+	ADDQ         $0x00000002, R8
+	MOVL         R8, 32(SP)
+	MOVQ         $0x00000010, R8
+	VMOVQ        R8, X0
+	VPBROADCASTD X0, Y0
+	VMOVQ        DI, X1
+	VPBROADCASTD X1, Y1
+	VPADDD       poollanes<>+0(SB), Y1, Y1
+	SHLQ         $0x02, BX
+
+pool:
+	TESTQ        SI, SI
+	JZ           done
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(DX), Y2
+	VSHUFPS      $0x88, Y2, Y3, Y4
+	VXORPS       Y5, Y5, Y5
+	VSHUFPS      $0xdd, Y2, Y3, Y3
+	VCMPPS       $0x01, Y3, Y4, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPBROADCASTD 4(SP), Y3
+	VBLENDVPS    Y2, Y3, Y5, Y5
+	VMOVUPS      8(DX), Y2
+	VMOVUPS      40(DX), Y3
+	VSHUFPS      $0x88, Y3, Y2, Y3
+	VCMPPS       $0x01, Y3, Y4, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPBROADCASTD 8(SP), Y3
+	VBLENDVPS    Y2, Y3, Y5, Y5
+	VMOVUPS      (DX)(BX*1), Y3
+	VMOVUPS      32(DX)(BX*1), Y6
+	VSHUFPS      $0x88, Y6, Y3, Y7
+	VCMPPS       $0x01, Y7, Y4, Y2
+	VBLENDVPS    Y2, Y7, Y4, Y4
+	VPBROADCASTD 12(SP), Y7
+	VBLENDVPS    Y2, Y7, Y5, Y5
+	VSHUFPS      $0xdd, Y6, Y3, Y3
+	VCMPPS       $0x01, Y3, Y4, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPBROADCASTD 16(SP), Y3
+	VBLENDVPS    Y2, Y3, Y5, Y5
+	VMOVUPS      8(DX)(BX*1), Y2
+	VMOVUPS      40(DX)(BX*1), Y3
+	VSHUFPS      $0x88, Y3, Y2, Y3
+	VCMPPS       $0x01, Y3, Y4, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPBROADCASTD 20(SP), Y3
+	VBLENDVPS    Y2, Y3, Y5, Y5
+	VMOVUPS      (DX)(BX*2), Y3
+	VMOVUPS      32(DX)(BX*2), Y6
+	VSHUFPS      $0x88, Y6, Y3, Y7
+	VCMPPS       $0x01, Y7, Y4, Y2
+	VBLENDVPS    Y2, Y7, Y4, Y4
+	VPBROADCASTD 24(SP), Y7
+	VBLENDVPS    Y2, Y7, Y5, Y5
+	VSHUFPS      $0xdd, Y6, Y3, Y3
+	VCMPPS       $0x01, Y3, Y4, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPBROADCASTD 28(SP), Y3
+	VBLENDVPS    Y2, Y3, Y5, Y5
+	VMOVUPS      8(DX)(BX*2), Y2
+	VMOVUPS      40(DX)(BX*2), Y3
+	VSHUFPS      $0x88, Y3, Y2, Y3
+	VCMPPS       $0x01, Y3, Y4, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPBROADCASTD 32(SP), Y3
+	VBLENDVPS    Y2, Y3, Y5, Y5
+	VPERMPD      $0xd8, Y4, Y4
+	VPERMQ       $0xd8, Y5, Y5
+	VPADDD       Y1, Y5, Y5
+	VMOVUPS      Y4, (AX)
+	VMOVDQU      Y5, (CX)
+	VPADDD       Y0, Y1, Y1
+	ADDQ         $0x40, DX
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	SUBQ         $0x08, SI
+	JMP          pool
+
+done:
 	VZEROUPPER
 	RET
 

@@ -60,7 +60,8 @@ type impl struct {
 	tiles      []convTile
 	gradTiles  []gradTile
 	transpose8 func(dst []float32, ldd int, src []float32, lds, n int)       // see transpose8Go
-	maxPool2   func(dst []float32, arg []int32, src []float32, w, n, at int) // see maxPool2Go
+	// maxPoolS2[k] pools k×k windows with stride 2 (see maxPoolS2Go), for k = 2 and 3.
+	maxPoolS2 [4]func(dst []float32, arg []int32, src []float32, w, n, at int)
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)

@@ -57,23 +57,38 @@ func MaxPool(src []float32, c, h, w, kh, kw, sh, sw int, dst []float32, argmax [
 	}
 }
 
-// MaxPool2 is MaxPool with a 2×2 window and stride 2 (argmax required), the common case,
-// with a SIMD kernel.
-func MaxPool2(src []float32, c, h, w int, dst []float32, argmax []int32) {
-	oh, ow := checkPool("MaxPool2", c, h, w, 2, 2, 2, 2)
-	checkSize("MaxPool2", "src", src, c*h*w)
-	checkSize("MaxPool2", "dst", dst, c*oh*ow)
-	if len(argmax) < c*oh*ow || c*h*w > 1<<31-1 {
-		panic(fmt.Sprintf("kernels: MaxPool2: len(argmax)=%d for %d outputs of an image of %d", len(argmax), c*oh*ow, c*h*w))
+// MaxPoolS2 is MaxPool with a k×k window, k = 2 or 3, and stride 2 (argmax required):
+// the common cases, with SIMD kernels.
+func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
+	if k != 2 && k != 3 {
+		panic(fmt.Sprintf("kernels: MaxPoolS2: window %d, want 2 or 3", k))
 	}
-	n8 := ow &^ 7
+	oh, ow := checkPool("MaxPoolS2", c, h, w, k, k, 2, 2)
+	checkSize("MaxPoolS2", "src", src, c*h*w)
+	checkSize("MaxPoolS2", "dst", dst, c*oh*ow)
+	if len(argmax) < c*oh*ow || c*h*w > 1<<31-1 {
+		panic(fmt.Sprintf("kernels: MaxPoolS2: len(argmax)=%d for %d outputs of an image of %d", len(argmax), c*oh*ow, c*h*w))
+	}
+	kernel := cur.maxPoolS2[k]
+	// fits reports whether the kernel may pool the 8 windows from j of the band at: it
+	// reads 16 values from each even column of a window, up to 2 past the last window
+	// when k is 3, which may be past the image on its last rows.
+	fits := func(at, j int) bool { return at+(k-1)*w+2*(j+8)+(k-1)/2*2 <= c*h*w }
 	for ci := 0; ci < c; ci++ {
 		for oy := 0; oy < oh; oy++ {
 			at, o := (ci*h+2*oy)*w, (ci*oh+oy)*ow
-			// The last row pair may end the image: the kernel reads no further than its windows.
-			row := src[at : at+w+2*ow]
-			cur.maxPool2(dst[o:o+n8], argmax[o:o+n8], row, w, n8, at)
-			maxPool2Go(dst[o+n8:o+ow], argmax[o+n8:o+ow], row[2*n8:], w, ow-n8, at+2*n8)
+			n := ow &^ 7
+			for n > 0 && !fits(at, n-8) {
+				n -= 8
+			}
+			kernel(dst[o:o+n], argmax[o:o+n], src[at:], w, n, at)
+			// The last windows: the kernel again on the last 8 if it can, overlapping
+			// windows it has done (with the same results), else the Go loop.
+			if j := ow - 8; n == ow&^7 && n < ow && j >= 0 && fits(at, j) {
+				kernel(dst[o+j:o+ow], argmax[o+j:o+ow], src[at+2*j:], w, 8, at+2*j)
+				continue
+			}
+			maxPoolS2Go(k, dst[o+n:o+ow], argmax[o+n:o+ow], src[at+2*n:], w, ow-n, at+2*n)
 		}
 	}
 }

@@ -96,7 +96,9 @@ func main() {
 		genGradTile(t[0], t[1])
 	}
 	genTranspose8()
-	genMaxPool2()
+	genPoolLanes()
+	genMaxPoolS2(2)
+	genMaxPoolS2(3)
 	for _, s := range []isa{avx2, avx512} {
 		genGemm(s)
 		genAxpy(s)
@@ -545,77 +547,82 @@ func genTranspose8() {
 	RET()
 }
 
-// genMaxPool2 emits
+// genMaxPoolS2 emits
 //
-//	func maxPool2(dst []float32, arg []int32, src []float32, w, n, at int)
+//	func maxPool<k>s2(dst []float32, arg []int32, src []float32, w, n, at int)
 //
-// the AVX2 kernel of 2×2, stride-2 max pooling over one pair of rows (see maxPool2Go). Each
-// step pools 8 windows: the 16 values of each row are split into the windows' left and
-// right columns by shuffles, which leave the windows in the order 0 1 4 5 2 3 6 7 (within
-// 128-bit lanes), restored by one qword permutation of the results. The maximum and its
-// position are chosen by compare and blend, so a larger value later in the window replaces
-// an earlier one and ties keep the first, as in MaxPool.
-func genMaxPool2() {
-	lanes := GLOBL("pool2lanes", RODATA|NOPTR)
-	for l := 0; l < 8; l++ {
-		DATA(4*l, U32(2*l))
-	}
-	TEXT("maxPool2", NOSPLIT, "func(dst []float32, arg []int32, src []float32, w, n, at int)")
+// the AVX2 kernel of k×k, stride-2 max pooling over one band of k rows (see maxPoolS2Go).
+// Each step pools 8 windows: 16 values of a row, loaded at the window's columns 2t, are
+// split into columns 2t and 2t+1 of the 8 windows by shuffles, which leave the windows in
+// the order 0 1 4 5 2 3 6 7 (within 128-bit lanes), restored by one qword permutation of
+// the results. The maximum and its offset in the window (r·w + c for row r, column c, from
+// a table in the frame, in MaxPool's row-major order) are chosen by compare and blend, so a larger value later in the window replaces an earlier
+// one and ties keep the first, as in MaxPool.
+func genMaxPoolS2(k int) {
+	TEXT(fmt.Sprintf("maxPool%ds2", k), NOSPLIT, "func(dst []float32, arg []int32, src []float32, w, n, at int)")
 	Pragma("noescape")
-	Doc("maxPool2 is maxPool2Go for n a multiple of 8.")
+	Doc(fmt.Sprintf("maxPool%ds2 is maxPoolS2Go(%d, …) for n a multiple of 8.", k, k))
 	dst := Load(Param("dst").Base(), GP64())
 	arg := Load(Param("arg").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	w := Load(Param("w"), GP64())
 	n := Load(Param("n"), GP64())
 	at := Load(Param("at"), GP64())
-	// Window offsets of the right, lower left and lower right elements, and the index of
-	// each lane's upper left element (at + 2·lane, advancing by 16).
+	offs := AllocLocal((4*k*k + 7) &^ 7)
+	t := GP64()
+	for e := 1; e < k*k; e++ {
+		IMUL3Q(U32(e/k), w, t)
+		ADDQ(U32(e%k), t)
+		MOVL(t.As32(), offs.Offset(4*e))
+	}
+	// VEX-encoded moves: the legacy-SSE MOVQ cost about 500 ns a call on this Zen 3 VM.
 	broadcast := func(r Register) VecVirtual {
 		x, v := XMM(), YMM()
-		// VEX-encoded: the legacy-SSE MOVQ here cost about 500 ns a call on this Zen 3 VM.
 		VMOVQ(r, x)
 		VPBROADCASTD(x, v)
 		return v
 	}
-	one, t := GP64(), GP64()
-	MOVQ(U32(1), one)
-	offRight, offLow := broadcast(one), broadcast(w)
-	LEAQ(Mem{Base: w, Disp: 1}, t)
-	offLowRight := broadcast(t)
+	// The index of each lane's upper left element, at + 2·lane, advancing by 16.
 	MOVQ(U32(16), t)
 	step := broadcast(t)
 	base := broadcast(at)
-	VPADDD(lanes, base, base)
+	VPADDD(poolLanes, base, base)
 	SHLQ(U8(2), w) // bytes from one row to the next
 
-	Label("pool2")
+	Label("pool")
 	TESTQ(n, n)
-	JZ(LabelRef("pool2done"))
-	rows := [2][2]VecVirtual{}
-	for y := range rows {
-		for h := range rows[y] {
-			rows[y][h] = YMM()
-			m := Mem{Base: src, Disp: 32 * h}
-			if y == 1 {
-				m.Index, m.Scale = w, 1
-			}
-			VMOVUPS(m, rows[y][h])
+	JZ(LabelRef("done"))
+	var best, off VecVirtual
+	m := YMM()
+	candidate := func(e int, v VecVirtual) {
+		if e == 0 {
+			best, off = v, YMM()
+			VXORPS(off, off, off)
+			return
 		}
-	}
-	// The window's elements in MaxPool's order: upper left, upper right, lower left, lower right.
-	elems := make([]VecVirtual, 4)
-	for y := range rows {
-		elems[2*y], elems[2*y+1] = YMM(), YMM()
-		VSHUFPS(U8(0x88), rows[y][1], rows[y][0], elems[2*y])
-		VSHUFPS(U8(0xDD), rows[y][1], rows[y][0], elems[2*y+1])
-	}
-	best, off, m := elems[0], YMM(), YMM()
-	VXORPS(off, off, off)
-	for e, o := range []VecVirtual{offRight, offLow, offLowRight} {
-		VCMPPS(U8(1), elems[e+1], best, m) // best < element: ordered, so a NaN never wins
-		VBLENDVPS(m, elems[e+1], best, best)
+		VCMPPS(U8(1), v, best, m) // best < v: ordered, so a NaN never wins
+		VBLENDVPS(m, v, best, best)
+		o := YMM()
+		VPBROADCASTD(offs.Offset(4*e), o)
 		VBLENDVPS(m, o, off, off)
+	}
+	for r := 0; r < k; r++ {
+		for c := 0; c < k; c += 2 {
+			lo, hi := YMM(), YMM()
+			row := Mem{Base: src, Disp: 4 * c}
+			if r > 0 {
+				row.Index, row.Scale = w, uint8(r)
+			}
+			VMOVUPS(row, lo)
+			VMOVUPS(row.Offset(32), hi)
+			even := YMM()
+			VSHUFPS(U8(0x88), hi, lo, even)
+			candidate(r*k+c, even)
+			if c+1 < k {
+				VSHUFPS(U8(0xDD), hi, lo, lo)
+				candidate(r*k+c+1, lo)
+			}
+		}
 	}
 	VPERMPD(U8(0xD8), best, best)
 	VPERMQ(U8(0xD8), off, off)
@@ -627,11 +634,21 @@ func genMaxPool2() {
 	ADDQ(U8(32), dst)
 	ADDQ(U8(32), arg)
 	SUBQ(U8(8), n)
-	JMP(LabelRef("pool2"))
+	JMP(LabelRef("pool"))
 
-	Label("pool2done")
+	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// poolLanes holds the lane offsets of genMaxPoolS2: 0, 2, …, 14.
+var poolLanes Mem
+
+func genPoolLanes() {
+	poolLanes = GLOBL("poollanes", RODATA|NOPTR)
+	for l := 0; l < 8; l++ {
+		DATA(4*l, U32(2*l))
+	}
 }
 
 // ---------------------------------------------------------------------------

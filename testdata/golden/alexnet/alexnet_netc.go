@@ -602,58 +602,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.norm1Out[img*290400 : img*290400+290400]
 	out := s.pool1Out[img*69984 : img*69984+69984]
 	arg := s.pool1Arg[img*69984 : img*69984+69984]
-	for c := 0; c < 96; c++ {
-		for oy := 0; oy < 27; oy++ {
-			top := c*3025 + oy*110
-			in0 := in[top : top+55]
-			in1 := in[top+55 : top+110]
-			in2 := in[top+110 : top+165]
-			o := (c*27 + oy) * 27
-			outRow := out[o : o+27]
-			argRow := arg[o : o+27]
-			for ox := 0; ox < 27; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+3]
-				w1 := in1[x : x+3]
-				w2 := in2[x : x+3]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w0[2]; v > best {
-					at = i + 2
-				}
-				best = max(best, w0[2])
-				if v := w1[0]; v > best {
-					at = i + 55
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 56
-				}
-				best = max(best, w1[1])
-				if v := w1[2]; v > best {
-					at = i + 57
-				}
-				best = max(best, w1[2])
-				if v := w2[0]; v > best {
-					at = i + 110
-				}
-				best = max(best, w2[0])
-				if v := w2[1]; v > best {
-					at = i + 111
-				}
-				best = max(best, w2[1])
-				if v := w2[2]; v > best {
-					at = i + 112
-				}
-				best = max(best, w2[2])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPoolS2(in, 96, 55, 55, 3, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -662,9 +611,7 @@ func (s *state) pool1Backward(img, w int) {
 	din := s.norm1Grad[img*290400 : img*290400+290400]
 	arg := s.pool1Arg[img*69984 : img*69984+69984]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // conv2Im2col lays out an image (96x27x27) as the 2400×729 matrix whose row (c·5 + ki)·5 + kj
@@ -1175,58 +1122,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.norm2Out[img*186624 : img*186624+186624]
 	out := s.pool2Out[img*43264 : img*43264+43264]
 	arg := s.pool2Arg[img*43264 : img*43264+43264]
-	for c := 0; c < 256; c++ {
-		for oy := 0; oy < 13; oy++ {
-			top := c*729 + oy*54
-			in0 := in[top : top+27]
-			in1 := in[top+27 : top+54]
-			in2 := in[top+54 : top+81]
-			o := (c*13 + oy) * 13
-			outRow := out[o : o+13]
-			argRow := arg[o : o+13]
-			for ox := 0; ox < 13; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+3]
-				w1 := in1[x : x+3]
-				w2 := in2[x : x+3]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w0[2]; v > best {
-					at = i + 2
-				}
-				best = max(best, w0[2])
-				if v := w1[0]; v > best {
-					at = i + 27
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 28
-				}
-				best = max(best, w1[1])
-				if v := w1[2]; v > best {
-					at = i + 29
-				}
-				best = max(best, w1[2])
-				if v := w2[0]; v > best {
-					at = i + 54
-				}
-				best = max(best, w2[0])
-				if v := w2[1]; v > best {
-					at = i + 55
-				}
-				best = max(best, w2[1])
-				if v := w2[2]; v > best {
-					at = i + 56
-				}
-				best = max(best, w2[2])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPoolS2(in, 256, 27, 27, 3, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
@@ -1235,9 +1131,7 @@ func (s *state) pool2Backward(img, w int) {
 	din := s.norm2Grad[img*186624 : img*186624+186624]
 	arg := s.pool2Arg[img*43264 : img*43264+43264]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // conv3Im2col lays out an image (256x13x13) as the 2304×169 matrix whose row (c·3 + ki)·3 + kj
@@ -1828,58 +1722,7 @@ func (s *state) pool3Forward(img, w int) {
 	in := s.conv5Out[img*43264 : img*43264+43264]
 	out := s.pool3Out[img*9216 : img*9216+9216]
 	arg := s.pool3Arg[img*9216 : img*9216+9216]
-	for c := 0; c < 256; c++ {
-		for oy := 0; oy < 6; oy++ {
-			top := c*169 + oy*26
-			in0 := in[top : top+13]
-			in1 := in[top+13 : top+26]
-			in2 := in[top+26 : top+39]
-			o := (c*6 + oy) * 6
-			outRow := out[o : o+6]
-			argRow := arg[o : o+6]
-			for ox := 0; ox < 6; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+3]
-				w1 := in1[x : x+3]
-				w2 := in2[x : x+3]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w0[2]; v > best {
-					at = i + 2
-				}
-				best = max(best, w0[2])
-				if v := w1[0]; v > best {
-					at = i + 13
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 14
-				}
-				best = max(best, w1[1])
-				if v := w1[2]; v > best {
-					at = i + 15
-				}
-				best = max(best, w1[2])
-				if v := w2[0]; v > best {
-					at = i + 26
-				}
-				best = max(best, w2[0])
-				if v := w2[1]; v > best {
-					at = i + 27
-				}
-				best = max(best, w2[1])
-				if v := w2[2]; v > best {
-					at = i + 28
-				}
-				best = max(best, w2[2])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPoolS2(in, 256, 13, 13, 3, out, arg)
 }
 
 // pool3Backward propagates the gradient through pool3 for image img, on worker w.
@@ -1888,9 +1731,7 @@ func (s *state) pool3Backward(img, w int) {
 	din := s.conv5Grad[img*43264 : img*43264+43264]
 	arg := s.pool3Arg[img*9216 : img*9216+9216]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

@@ -383,58 +383,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv1Out[img*256 : img*256+256]
 	out := s.pool1Out[img*36 : img*36+36]
 	arg := s.pool1Arg[img*36 : img*36+36]
-	for c := 0; c < 4; c++ {
-		for oy := 0; oy < 3; oy++ {
-			top := c*64 + oy*16
-			in0 := in[top : top+8]
-			in1 := in[top+8 : top+16]
-			in2 := in[top+16 : top+24]
-			o := (c*3 + oy) * 3
-			outRow := out[o : o+3]
-			argRow := arg[o : o+3]
-			for ox := 0; ox < 3; ox++ {
-				x := ox * 2
-				w0 := in0[x : x+3]
-				w1 := in1[x : x+3]
-				w2 := in2[x : x+3]
-				i := top + x
-				best, at := w0[0], i
-				if v := w0[1]; v > best {
-					at = i + 1
-				}
-				best = max(best, w0[1])
-				if v := w0[2]; v > best {
-					at = i + 2
-				}
-				best = max(best, w0[2])
-				if v := w1[0]; v > best {
-					at = i + 8
-				}
-				best = max(best, w1[0])
-				if v := w1[1]; v > best {
-					at = i + 9
-				}
-				best = max(best, w1[1])
-				if v := w1[2]; v > best {
-					at = i + 10
-				}
-				best = max(best, w1[2])
-				if v := w2[0]; v > best {
-					at = i + 16
-				}
-				best = max(best, w2[0])
-				if v := w2[1]; v > best {
-					at = i + 17
-				}
-				best = max(best, w2[1])
-				if v := w2[2]; v > best {
-					at = i + 18
-				}
-				best = max(best, w2[2])
-				outRow[ox], argRow[ox] = best, int32(at)
-			}
-		}
-	}
+	kernels.MaxPoolS2(in, 4, 8, 8, 3, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -443,9 +392,7 @@ func (s *state) pool1Backward(img, w int) {
 	din := s.conv1Grad[img*256 : img*256+256]
 	arg := s.pool1Arg[img*36 : img*36+36]
 	clear(din)
-	for o, a := range arg {
-		din[a] += dout[o]
-	}
+	kernels.MaxPoolBackward(dout, arg, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

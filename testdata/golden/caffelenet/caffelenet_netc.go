@@ -451,7 +451,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv1Out[img*11520 : img*11520+11520]
 	out := s.pool1Out[img*2880 : img*2880+2880]
 	arg := s.pool1Arg[img*2880 : img*2880+2880]
-	kernels.MaxPool2(in, 20, 24, 24, out, arg)
+	kernels.MaxPoolS2(in, 20, 24, 24, 2, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -971,7 +971,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.conv2Out[img*3200 : img*3200+3200]
 	out := s.pool2Out[img*800 : img*800+800]
 	arg := s.pool2Arg[img*800 : img*800+800]
-	kernels.MaxPool2(in, 50, 8, 8, out, arg)
+	kernels.MaxPoolS2(in, 50, 8, 8, 2, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.

@@ -490,7 +490,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv1Out[img*16384 : img*16384+16384]
 	out := s.pool1Out[img*4096 : img*4096+4096]
 	arg := s.pool1Arg[img*4096 : img*4096+4096]
-	kernels.MaxPool2(in, 16, 32, 32, out, arg)
+	kernels.MaxPoolS2(in, 16, 32, 32, 2, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -547,7 +547,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.conv2Out[img*5120 : img*5120+5120]
 	out := s.pool2Out[img*1280 : img*1280+1280]
 	arg := s.pool2Arg[img*1280 : img*1280+1280]
-	kernels.MaxPool2(in, 20, 16, 16, out, arg)
+	kernels.MaxPoolS2(in, 20, 16, 16, 2, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
@@ -604,7 +604,7 @@ func (s *state) pool3Forward(img, w int) {
 	in := s.conv3Out[img*1280 : img*1280+1280]
 	out := s.pool3Out[img*320 : img*320+320]
 	arg := s.pool3Arg[img*320 : img*320+320]
-	kernels.MaxPool2(in, 20, 8, 8, out, arg)
+	kernels.MaxPoolS2(in, 20, 8, 8, 2, out, arg)
 }
 
 // pool3Backward propagates the gradient through pool3 for image img, on worker w.

@@ -443,7 +443,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv1Out[img*6272 : img*6272+6272]
 	out := s.pool1Out[img*1568 : img*1568+1568]
 	arg := s.pool1Arg[img*1568 : img*1568+1568]
-	kernels.MaxPool2(in, 8, 28, 28, out, arg)
+	kernels.MaxPoolS2(in, 8, 28, 28, 2, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.

@@ -520,7 +520,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.relu1Out[img*512 : img*512+512]
 	out := s.pool1Out[img*128 : img*128+128]
 	arg := s.pool1Arg[img*128 : img*128+128]
-	kernels.MaxPool2(in, 8, 8, 8, out, arg)
+	kernels.MaxPoolS2(in, 8, 8, 8, 2, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.

@@ -631,7 +631,7 @@ func (s *state) pool1Forward(img, w int) {
 	in := s.conv2Out[img*10240 : img*10240+10240]
 	out := s.pool1Out[img*2560 : img*2560+2560]
 	arg := s.pool1Arg[img*2560 : img*2560+2560]
-	kernels.MaxPool2(in, 10, 32, 32, out, arg)
+	kernels.MaxPoolS2(in, 10, 32, 32, 2, out, arg)
 }
 
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
@@ -728,7 +728,7 @@ func (s *state) pool2Forward(img, w int) {
 	in := s.conv4Out[img*2560 : img*2560+2560]
 	out := s.pool2Out[img*640 : img*640+640]
 	arg := s.pool2Arg[img*640 : img*640+640]
-	kernels.MaxPool2(in, 10, 16, 16, out, arg)
+	kernels.MaxPoolS2(in, 10, 16, 16, 2, out, arg)
 }
 
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
@@ -825,7 +825,7 @@ func (s *state) pool3Forward(img, w int) {
 	in := s.conv6Out[img*640 : img*640+640]
 	out := s.pool3Out[img*160 : img*160+160]
 	arg := s.pool3Arg[img*160 : img*160+160]
-	kernels.MaxPool2(in, 10, 8, 8, out, arg)
+	kernels.MaxPoolS2(in, 10, 8, 8, 2, out, arg)
 }
 
 // pool3Backward propagates the gradient through pool3 for image img, on worker w.
