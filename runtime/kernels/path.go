@@ -59,7 +59,7 @@ type impl struct {
 	// its weight gradient (DirectWeightGrad).
 	tiles      []convTile
 	gradTiles  []gradTile
-	transpose8 func(dst []float32, ldd int, src []float32, lds, n int)       // see transpose8Go
+	transpose8 func(dst []float32, ldd int, src []float32, lds, n int) // see transpose8Go
 	// maxPoolS2[k] pools k×k windows with stride 2 (see maxPoolS2Go), for k = 2 and 3.
 	maxPoolS2 [4]func(dst []float32, arg []int32, src []float32, w, n, at int)
 
