@@ -192,31 +192,51 @@ func expGo(x []float32) {
 	}
 }
 
-// maxPoolS2Go pools n windows of k×k with stride 2 whose upper left elements are src[2j]
-// and rows w apart: dst[j] is each window's maximum and arg[j] its index, counted from at
-// for src[0]; a value replaces the best so far only if it is larger, in row-major order.
+// maxPoolS2Go pools n windows of k×k (k = 2 or 3) with stride 2 whose upper left elements
+// are src[2j] and rows w apart: dst[j] is each window's maximum and arg[j] its index,
+// counted from at for src[0]; a value replaces the best so far only if it is larger, in
+// row-major order.
 func maxPoolS2Go(k int, dst []float32, arg []int32, src []float32, w, n, at int) {
+	if k == 2 {
+		maxPool2s2Go(dst, arg, src, w, n, at)
+	} else {
+		maxPool3s2Go(dst, arg, src, w, n, at)
+	}
+}
+
+func maxPool2s2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
 	dst, arg = dst[:n], arg[:n]
+	r0, r1 := src[:2*n], src[w:w+2*n]
 	for j := range dst {
-		best, off := src[2*j], 0
-		for r := 0; r < k; r++ {
-			row := src[2*j+r*w : 2*j+r*w+k]
-			for c, v := range row {
-				if v > best {
-					best, off = v, r*w+c
-				}
-			}
+		a, b := r0[2*j:2*j+2], r1[2*j:2*j+2]
+		best, off := a[0], 0
+		if a[1] > best {
+			best, off = a[1], 1
+		}
+		if b[0] > best {
+			best, off = b[0], w
+		}
+		if b[1] > best {
+			best, off = b[1], w+1
 		}
 		dst[j], arg[j] = best, int32(at+2*j+off)
 	}
 }
 
-func maxPool2s2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
-	maxPoolS2Go(2, dst, arg, src, w, n, at)
-}
-
 func maxPool3s2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
-	maxPoolS2Go(3, dst, arg, src, w, n, at)
+	dst, arg = dst[:n], arg[:n]
+	r0, r1, r2 := src[:2*n+1], src[w:w+2*n+1], src[2*w:2*w+2*n+1]
+	for j := range dst {
+		best, off := r0[2*j], 0
+		for y, row := range [3][]float32{r0[2*j : 2*j+3], r1[2*j : 2*j+3], r2[2*j : 2*j+3]} {
+			for x, v := range row {
+				if v > best {
+					best, off = v, y*w+x
+				}
+			}
+		}
+		dst[j], arg[j] = best, int32(at+2*j+off)
+	}
 }
 
 // addSquaresGo computes

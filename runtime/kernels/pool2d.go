@@ -81,7 +81,9 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 			for n > 0 && !fits(at, n-8) {
 				n -= 8
 			}
-			kernel(dst[o:o+n], argmax[o:o+n], src[at:], w, n, at)
+			if n > 0 {
+				kernel(dst[o:o+n], argmax[o:o+n], src[at:], w, n, at)
+			}
 			// The last windows: the kernel again on the last 8 if it can, overlapping
 			// windows it has done (with the same results), else the Go loop.
 			if j := ow - 8; n == ow&^7 && n < ow && j >= 0 && fits(at, j) {
