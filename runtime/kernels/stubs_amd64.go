@@ -55,6 +55,11 @@ func sgemmKernelAVX2Check14x8(k int, a []float32, aRow int, aStep int, b []float
 //go:noescape
 func convTile4x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
 
+// convTile5x2 computes dst[i*ldd+j] = Σp a[p*5+i]*src[offs[p]+j] for i < 5, j < 16.
+//
+//go:noescape
+func convTile5x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+
 // convTile6x2 computes dst[i*ldd+j] = Σp a[p*6+i]*src[offs[p]+j] for i < 6, j < 16.
 //
 //go:noescape
@@ -69,6 +74,11 @@ func convTile4x3(k int, a []float32, offs []int32, src []float32, dst []float32,
 //
 //go:noescape
 func convTile8x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+
+// convTile10x1 computes dst[i*ldd+j] = Σp a[p*10+i]*src[offs[p]+j] for i < 10, j < 8.
+//
+//go:noescape
+func convTile10x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
 
 // convTile12x1 computes dst[i*ldd+j] = Σp a[p*12+i]*src[offs[p]+j] for i < 12, j < 8.
 //

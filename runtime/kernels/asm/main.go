@@ -287,7 +287,7 @@ func genGemm(s isa) {
 // convTiles are the rows×vectors shapes of the direct-convolution tile kernels. Each
 // keeps rows·vectors accumulators, vectors operand registers and one broadcast in the 16
 // ymm registers.
-var convTiles = [][2]int{{4, 2}, {6, 2}, {4, 3}, {8, 1}, {12, 1}}
+var convTiles = [][2]int{{4, 2}, {5, 2}, {6, 2}, {4, 3}, {8, 1}, {10, 1}, {12, 1}}
 
 // genConvTile emits
 //
