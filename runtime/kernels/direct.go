@@ -177,9 +177,12 @@ func PadInto(dst, src []float32, c, h, w, ph, pw int) {
 }
 
 // directParallelMin is the size (2·m·h·w·taps) from which DirectConv splits its rows over
-// the worker pool: a direct convolution runs near 60 GFLOP/s a core, so this is about 15 µs
-// of work against about a microsecond to hand half of it to a polling worker.
-const directParallelMin = 1 << 20
+// the worker pool, about 100 µs of work. Handing half to a polling worker takes about a
+// microsecond, but the worker then reads the padded image, just written on the calling
+// core, from that core's cache: below this, splitting gained nothing on two Zen 3 cores
+// (cifar-small and vgg-style inference at batch 1 ran 15-30% faster without it than with
+// a 1 MFLOP threshold).
+const directParallelMin = 1 << 23
 
 // DirectConv computes m planes of h×w in dst, each output
 //

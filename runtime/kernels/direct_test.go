@@ -224,7 +224,10 @@ func BenchmarkDirectConv(b *testing.B) {
 // split over the pool, against the definition, and checks that they do not allocate.
 func TestDirectConvExported(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
-		g, f := geom{3, 32, 32, 5, 5, 1, 1, 2, 2}, 16
+		g, f := geom{8, 32, 32, 5, 5, 1, 1, 2, 2}, 48
+		if 2*f*g.h*g.w*g.c*g.kh*g.kw < directParallelMin {
+			t.Fatal("the geometry is too small for DirectConv to split it")
+		}
 		r := rand.New(rand.NewPCG(7, 8))
 		in := randSlice(r, g.c*g.h*g.w)
 		w := randSlice(r, f*g.c*g.kh*g.kw)
