@@ -16,7 +16,7 @@ var goImpl = impl{
 	tiles:      []convTile{{r: 4, v: 2, eff: 1, fn: convTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: convTileGo(8, 1)}},
 	gradTiles:  []gradTile{{r: 4, v: 2, eff: 1, fn: gradTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: gradTileGo(8, 1)}},
 	transpose8: transpose8Go,
-	maxPoolS2:  [4]func([]float32, []int32, []float32, int, int, int){2: maxPool2s2Go, 3: maxPool3s2Go},
+	maxPoolS2:  [4]poolS2Fn{2: maxPool2s2Go, 3: maxPool3s2Go},
 
 	axpy:          axpyGo,
 	scale:         scaleGo,
@@ -192,19 +192,30 @@ func expGo(x []float32) {
 	}
 }
 
-// maxPoolS2Go pools n windows of k×k (k = 2 or 3) with stride 2 whose upper left elements
-// are src[2j] and rows w apart: dst[j] is each window's maximum and arg[j] its index,
-// counted from at for src[0]; a value replaces the best so far only if it is larger, in
-// row-major order.
-func maxPoolS2Go(k int, dst []float32, arg []int32, src []float32, w, n, at int) {
-	if k == 2 {
-		maxPool2s2Go(dst, arg, src, w, n, at)
-	} else {
-		maxPool3s2Go(dst, arg, src, w, n, at)
+// maxPoolS2Go pools rows rows of n windows of k×k (k = 2 or 3) with stride 2: in window
+// row r the upper left elements are src[2r·w + 2j] and the window's rows w apart;
+// dst[r·ldd + j] is each window's maximum and arg[r·ldd + j] its index, counted from at
+// for src[0]. A value replaces the best so far only if it is larger, in row-major order.
+func maxPoolS2Go(k int, dst []float32, arg []int32, src []float32, w, n, rows, ldd, at int) {
+	row := maxPool2Row
+	if k == 3 {
+		row = maxPool3Row
+	}
+	for r := 0; r < rows; r++ {
+		row(dst[r*ldd:], arg[r*ldd:], src[2*r*w:], w, n, at+2*r*w)
 	}
 }
 
-func maxPool2s2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
+func maxPool2s2Go(dst []float32, arg []int32, src []float32, w, n, rows, ldd, at int) {
+	maxPoolS2Go(2, dst, arg, src, w, n, rows, ldd, at)
+}
+
+func maxPool3s2Go(dst []float32, arg []int32, src []float32, w, n, rows, ldd, at int) {
+	maxPoolS2Go(3, dst, arg, src, w, n, rows, ldd, at)
+}
+
+// maxPool2Row and maxPool3Row pool one row of windows (see maxPoolS2Go).
+func maxPool2Row(dst []float32, arg []int32, src []float32, w, n, at int) {
 	dst, arg = dst[:n], arg[:n]
 	r0, r1 := src[:2*n], src[w:w+2*n]
 	for j := range dst {
@@ -223,7 +234,7 @@ func maxPool2s2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
 	}
 }
 
-func maxPool3s2Go(dst []float32, arg []int32, src []float32, w, n, at int) {
+func maxPool3Row(dst []float32, arg []int32, src []float32, w, n, at int) {
 	dst, arg = dst[:n], arg[:n]
 	r0, r1, r2 := src[:2*n+1], src[w:w+2*n+1], src[2*w:2*w+2*n+1]
 	for j := range dst {

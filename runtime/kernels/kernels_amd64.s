@@ -2943,37 +2943,48 @@ DATA poollanes<>+24(SB)/4, $0x0000000c
 DATA poollanes<>+28(SB)/4, $0x0000000e
 GLOBL poollanes<>(SB), RODATA|NOPTR, $32
 
-// func maxPool2s2(dst []float32, arg []int32, src []float32, w int, n int, at int)
+// func maxPool2s2(dst []float32, arg []int32, src []float32, w int, n int, rows int, ldd int, at int)
 // Requires: AVX, AVX2
-TEXT ·maxPool2s2(SB), NOSPLIT, $16-96
+TEXT ·maxPool2s2(SB), NOSPLIT, $16-112
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         arg_base+24(FP), CX
 	MOVQ         src_base+48(FP), DX
 	MOVQ         w+72(FP), BX
-	MOVQ         n+80(FP), SI
-	MOVQ         at+88(FP), DI
-	IMUL3Q       $0x00000000, BX, R8
-	ADDQ         $0x00000001, R8
-	MOVL         R8, 4(SP)
-	IMUL3Q       $0x00000001, BX, R8
-	ADDQ         $0x00000000, R8
-	MOVL         R8, 8(SP)
-	IMUL3Q       $0x00000001, BX, R8
-	ADDQ         $0x00000001, R8
-	MOVL         R8, 12(SP)
-	MOVQ         $0x00000010, R8
-	VMOVQ        R8, X0
+	MOVQ         rows+88(FP), SI
+	MOVQ         ldd+96(FP), DI
+	MOVQ         at+104(FP), R8
+	IMUL3Q       $0x00000000, BX, R9
+	ADDQ         $0x00000001, R9
+	MOVL         R9, 4(SP)
+	IMUL3Q       $0x00000001, BX, R9
+	ADDQ         $0x00000000, R9
+	MOVL         R9, 8(SP)
+	IMUL3Q       $0x00000001, BX, R9
+	ADDQ         $0x00000001, R9
+	MOVL         R9, 12(SP)
+	MOVQ         $0x00000010, R9
+	VMOVQ        R9, X0
 	VPBROADCASTD X0, Y0
-	VMOVQ        DI, X1
-	VPBROADCASTD X1, Y1
-	VPADDD       poollanes<>+0(SB), Y1, Y1
+	LEAQ         (BX)(BX*1), R9
 	SHLQ         $0x02, BX
+	SHLQ         $0x02, DI
 
-pool:
+row:
 	TESTQ        SI, SI
 	JZ           done
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(DX), Y2
+	VMOVQ        R8, X1
+	VPBROADCASTD X1, Y1
+	VPADDD       poollanes<>+0(SB), Y1, Y1
+	MOVQ         DX, R10
+	MOVQ         AX, R11
+	MOVQ         CX, R12
+	MOVQ         n+80(FP), R13
+
+block:
+	TESTQ        R13, R13
+	JZ           nextrow
+	VMOVUPS      (R10), Y3
+	VMOVUPS      32(R10), Y2
 	VSHUFPS      $0x88, Y2, Y3, Y4
 	VXORPS       Y5, Y5, Y5
 	VSHUFPS      $0xdd, Y2, Y3, Y3
@@ -2981,8 +2992,8 @@ pool:
 	VBLENDVPS    Y2, Y3, Y4, Y4
 	VPBROADCASTD 4(SP), Y3
 	VBLENDVPS    Y2, Y3, Y5, Y5
-	VMOVUPS      (DX)(BX*1), Y3
-	VMOVUPS      32(DX)(BX*1), Y6
+	VMOVUPS      (R10)(BX*1), Y3
+	VMOVUPS      32(R10)(BX*1), Y6
 	VSHUFPS      $0x88, Y6, Y3, Y7
 	VCMPPS       $0x01, Y7, Y4, Y2
 	VBLENDVPS    Y2, Y7, Y4, Y4
@@ -2996,65 +3007,84 @@ pool:
 	VPERMPD      $0xd8, Y4, Y4
 	VPERMQ       $0xd8, Y5, Y5
 	VPADDD       Y1, Y5, Y5
-	VMOVUPS      Y4, (AX)
-	VMOVDQU      Y5, (CX)
+	VMOVUPS      Y4, (R11)
+	VMOVDQU      Y5, (R12)
 	VPADDD       Y0, Y1, Y1
-	ADDQ         $0x40, DX
-	ADDQ         $0x20, AX
-	ADDQ         $0x20, CX
-	SUBQ         $0x08, SI
-	JMP          pool
+	ADDQ         $0x40, R10
+	ADDQ         $0x20, R11
+	ADDQ         $0x20, R12
+	SUBQ         $0x08, R13
+	JMP          block
+
+nextrow:
+	LEAQ (DX)(BX*2), DX
+	ADDQ R9, R8
+	ADDQ DI, AX
+	ADDQ DI, CX
+	DECQ SI
+	JMP  row
 
 done:
 	VZEROUPPER
 	RET
 
-// func maxPool3s2(dst []float32, arg []int32, src []float32, w int, n int, at int)
+// func maxPool3s2(dst []float32, arg []int32, src []float32, w int, n int, rows int, ldd int, at int)
 // Requires: AVX, AVX2
-TEXT ·maxPool3s2(SB), NOSPLIT, $40-96
+TEXT ·maxPool3s2(SB), NOSPLIT, $40-112
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         arg_base+24(FP), CX
 	MOVQ         src_base+48(FP), DX
 	MOVQ         w+72(FP), BX
-	MOVQ         n+80(FP), SI
-	MOVQ         at+88(FP), DI
-	IMUL3Q       $0x00000000, BX, R8
-	ADDQ         $0x00000001, R8
-	MOVL         R8, 4(SP)
-	IMUL3Q       $0x00000000, BX, R8
-	ADDQ         $0x00000002, R8
-	MOVL         R8, 8(SP)
-	IMUL3Q       $0x00000001, BX, R8
-	ADDQ         $0x00000000, R8
-	MOVL         R8, 12(SP)
-	IMUL3Q       $0x00000001, BX, R8
-	ADDQ         $0x00000001, R8
-	MOVL         R8, 16(SP)
-	IMUL3Q       $0x00000001, BX, R8
-	ADDQ         $0x00000002, R8
-	MOVL         R8, 20(SP)
-	IMUL3Q       $0x00000002, BX, R8
-	ADDQ         $0x00000000, R8
-	MOVL         R8, 24(SP)
-	IMUL3Q       $0x00000002, BX, R8
-	ADDQ         $0x00000001, R8
-	MOVL         R8, 28(SP)
-	IMUL3Q       $0x00000002, BX, R8
-	ADDQ         $0x00000002, R8
-	MOVL         R8, 32(SP)
-	MOVQ         $0x00000010, R8
-	VMOVQ        R8, X0
+	MOVQ         rows+88(FP), SI
+	MOVQ         ldd+96(FP), DI
+	MOVQ         at+104(FP), R8
+	IMUL3Q       $0x00000000, BX, R9
+	ADDQ         $0x00000001, R9
+	MOVL         R9, 4(SP)
+	IMUL3Q       $0x00000000, BX, R9
+	ADDQ         $0x00000002, R9
+	MOVL         R9, 8(SP)
+	IMUL3Q       $0x00000001, BX, R9
+	ADDQ         $0x00000000, R9
+	MOVL         R9, 12(SP)
+	IMUL3Q       $0x00000001, BX, R9
+	ADDQ         $0x00000001, R9
+	MOVL         R9, 16(SP)
+	IMUL3Q       $0x00000001, BX, R9
+	ADDQ         $0x00000002, R9
+	MOVL         R9, 20(SP)
+	IMUL3Q       $0x00000002, BX, R9
+	ADDQ         $0x00000000, R9
+	MOVL         R9, 24(SP)
+	IMUL3Q       $0x00000002, BX, R9
+	ADDQ         $0x00000001, R9
+	MOVL         R9, 28(SP)
+	IMUL3Q       $0x00000002, BX, R9
+	ADDQ         $0x00000002, R9
+	MOVL         R9, 32(SP)
+	MOVQ         $0x00000010, R9
+	VMOVQ        R9, X0
 	VPBROADCASTD X0, Y0
-	VMOVQ        DI, X1
-	VPBROADCASTD X1, Y1
-	VPADDD       poollanes<>+0(SB), Y1, Y1
+	LEAQ         (BX)(BX*1), R9
 	SHLQ         $0x02, BX
+	SHLQ         $0x02, DI
 
-pool:
+row:
 	TESTQ        SI, SI
 	JZ           done
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(DX), Y2
+	VMOVQ        R8, X1
+	VPBROADCASTD X1, Y1
+	VPADDD       poollanes<>+0(SB), Y1, Y1
+	MOVQ         DX, R10
+	MOVQ         AX, R11
+	MOVQ         CX, R12
+	MOVQ         n+80(FP), R13
+
+block:
+	TESTQ        R13, R13
+	JZ           nextrow
+	VMOVUPS      (R10), Y3
+	VMOVUPS      32(R10), Y2
 	VSHUFPS      $0x88, Y2, Y3, Y4
 	VXORPS       Y5, Y5, Y5
 	VSHUFPS      $0xdd, Y2, Y3, Y3
@@ -3062,15 +3092,15 @@ pool:
 	VBLENDVPS    Y2, Y3, Y4, Y4
 	VPBROADCASTD 4(SP), Y3
 	VBLENDVPS    Y2, Y3, Y5, Y5
-	VMOVUPS      8(DX), Y2
-	VMOVUPS      40(DX), Y3
+	VMOVUPS      8(R10), Y2
+	VMOVUPS      40(R10), Y3
 	VSHUFPS      $0x88, Y3, Y2, Y3
 	VCMPPS       $0x01, Y3, Y4, Y2
 	VBLENDVPS    Y2, Y3, Y4, Y4
 	VPBROADCASTD 8(SP), Y3
 	VBLENDVPS    Y2, Y3, Y5, Y5
-	VMOVUPS      (DX)(BX*1), Y3
-	VMOVUPS      32(DX)(BX*1), Y6
+	VMOVUPS      (R10)(BX*1), Y3
+	VMOVUPS      32(R10)(BX*1), Y6
 	VSHUFPS      $0x88, Y6, Y3, Y7
 	VCMPPS       $0x01, Y7, Y4, Y2
 	VBLENDVPS    Y2, Y7, Y4, Y4
@@ -3081,15 +3111,15 @@ pool:
 	VBLENDVPS    Y2, Y3, Y4, Y4
 	VPBROADCASTD 16(SP), Y3
 	VBLENDVPS    Y2, Y3, Y5, Y5
-	VMOVUPS      8(DX)(BX*1), Y2
-	VMOVUPS      40(DX)(BX*1), Y3
+	VMOVUPS      8(R10)(BX*1), Y2
+	VMOVUPS      40(R10)(BX*1), Y3
 	VSHUFPS      $0x88, Y3, Y2, Y3
 	VCMPPS       $0x01, Y3, Y4, Y2
 	VBLENDVPS    Y2, Y3, Y4, Y4
 	VPBROADCASTD 20(SP), Y3
 	VBLENDVPS    Y2, Y3, Y5, Y5
-	VMOVUPS      (DX)(BX*2), Y3
-	VMOVUPS      32(DX)(BX*2), Y6
+	VMOVUPS      (R10)(BX*2), Y3
+	VMOVUPS      32(R10)(BX*2), Y6
 	VSHUFPS      $0x88, Y6, Y3, Y7
 	VCMPPS       $0x01, Y7, Y4, Y2
 	VBLENDVPS    Y2, Y7, Y4, Y4
@@ -3100,8 +3130,8 @@ pool:
 	VBLENDVPS    Y2, Y3, Y4, Y4
 	VPBROADCASTD 28(SP), Y3
 	VBLENDVPS    Y2, Y3, Y5, Y5
-	VMOVUPS      8(DX)(BX*2), Y2
-	VMOVUPS      40(DX)(BX*2), Y3
+	VMOVUPS      8(R10)(BX*2), Y2
+	VMOVUPS      40(R10)(BX*2), Y3
 	VSHUFPS      $0x88, Y3, Y2, Y3
 	VCMPPS       $0x01, Y3, Y4, Y2
 	VBLENDVPS    Y2, Y3, Y4, Y4
@@ -3110,14 +3140,22 @@ pool:
 	VPERMPD      $0xd8, Y4, Y4
 	VPERMQ       $0xd8, Y5, Y5
 	VPADDD       Y1, Y5, Y5
-	VMOVUPS      Y4, (AX)
-	VMOVDQU      Y5, (CX)
+	VMOVUPS      Y4, (R11)
+	VMOVDQU      Y5, (R12)
 	VPADDD       Y0, Y1, Y1
-	ADDQ         $0x40, DX
-	ADDQ         $0x20, AX
-	ADDQ         $0x20, CX
-	SUBQ         $0x08, SI
-	JMP          pool
+	ADDQ         $0x40, R10
+	ADDQ         $0x20, R11
+	ADDQ         $0x20, R12
+	SUBQ         $0x08, R13
+	JMP          block
+
+nextrow:
+	LEAQ (DX)(BX*2), DX
+	ADDQ R9, R8
+	ADDQ DI, AX
+	ADDQ DI, CX
+	DECQ SI
+	JMP  row
 
 done:
 	VZEROUPPER

@@ -60,8 +60,7 @@ type impl struct {
 	tiles      []convTile
 	gradTiles  []gradTile
 	transpose8 func(dst []float32, ldd int, src []float32, lds, n int) // see transpose8Go
-	// maxPoolS2[k] pools k×k windows with stride 2 (see maxPoolS2Go), for k = 2 and 3.
-	maxPoolS2 [4]func(dst []float32, arg []int32, src []float32, w, n, at int)
+	maxPoolS2  [4]poolS2Fn                                             // indexed by window size, 2 or 3
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)
@@ -77,6 +76,9 @@ type impl struct {
 	max           func(x []float32) float32
 	exp           func(x []float32)
 }
+
+// poolS2Fn pools k×k windows with stride 2 (see maxPoolS2Go) for one k.
+type poolS2Fn func(dst []float32, arg []int32, src []float32, w, n, rows, ldd, at int)
 
 // impls holds the table of every path this binary and CPU support, indexed by path.
 // impls[pathGo] is always set; archInit fills in the SIMD paths.

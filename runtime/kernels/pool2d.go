@@ -70,27 +70,35 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 		panic(fmt.Sprintf("kernels: MaxPoolS2: len(argmax)=%d for %d outputs of an image of %d", len(argmax), c*oh*ow, c*h*w))
 	}
 	kernel := cur.maxPoolS2[k]
-	// fits reports whether the kernel may pool the 8 windows from j of the band at: it
-	// reads 16 values from each even column of a window, up to 2 past the last window
+	// fits reports whether the kernel may pool the 8 windows from j of the window row at:
+	// it reads 16 values from each even column of a window, up to 2 past the last window
 	// when k is 3, which may be past the image on its last rows.
 	fits := func(at, j int) bool { return at+(k-1)*w+2*(j+8)+(k-1)/2*2 <= c*h*w }
+	// The kernel's blocks of 8 windows: those from 0, then the last 8 if the rows have
+	// more, overlapping windows done before (with the same results).
+	n := ow &^ 7
 	for ci := 0; ci < c; ci++ {
-		for oy := 0; oy < oh; oy++ {
-			at, o := (ci*h+2*oy)*w, (ci*oh+oy)*ow
-			n := ow &^ 7
-			for n > 0 && !fits(at, n-8) {
-				n -= 8
+		at, o := ci*h*w, ci*oh*ow
+		if n == 0 {
+			maxPoolS2Go(k, dst[o:], argmax[o:], src[at:], w, ow, oh, ow, at)
+			continue
+		}
+		for _, b := range [2][2]int{{0, n}, {ow - 8, 8}} {
+			j, cnt := b[0], b[1]
+			if j > 0 && n == ow {
+				break
 			}
-			if n > 0 {
-				kernel(dst[o:o+n], argmax[o:o+n], src[at:], w, n, at)
+			rows := oh
+			for rows > 0 && !fits(at+2*(rows-1)*w, j+cnt-8) {
+				rows--
 			}
-			// The last windows: the kernel again on the last 8 if it can, overlapping
-			// windows it has done (with the same results), else the Go loop.
-			if j := ow - 8; n == ow&^7 && n < ow && j >= 0 && fits(at, j) {
-				kernel(dst[o+j:o+ow], argmax[o+j:o+ow], src[at+2*j:], w, 8, at+2*j)
-				continue
+			if rows > 0 {
+				kernel(dst[o+j:], argmax[o+j:], src[at+2*j:], w, cnt, rows, ow, at+2*j)
 			}
-			maxPoolS2Go(k, dst[o+n:o+ow], argmax[o+n:o+ow], src[at+2*n:], w, ow-n, at+2*n)
+			if rows < oh { // the last rows, in Go
+				r := at + 2*rows*w + 2*j
+				maxPoolS2Go(k, dst[o+rows*ow+j:], argmax[o+rows*ow+j:], src[r:], w, cnt, oh-rows, ow, r)
+			}
 		}
 	}
 }

@@ -113,12 +113,12 @@ func transpose8(dst []float32, ldd int, src []float32, lds int, n int)
 // maxPool2s2 is maxPoolS2Go(2, …) for n a multiple of 8.
 //
 //go:noescape
-func maxPool2s2(dst []float32, arg []int32, src []float32, w int, n int, at int)
+func maxPool2s2(dst []float32, arg []int32, src []float32, w int, n int, rows int, ldd int, at int)
 
 // maxPool3s2 is maxPoolS2Go(3, …) for n a multiple of 8.
 //
 //go:noescape
-func maxPool3s2(dst []float32, arg []int32, src []float32, w int, n int, at int)
+func maxPool3s2(dst []float32, arg []int32, src []float32, w int, n int, rows int, ldd int, at int)
 
 // sgemmKernelAVX2 computes one 6×16 tile: c[i*ldc+j] = alpha*Σp a[i*aRow+p*aStep]*b[p*bStep+j] + beta*c[i*ldc+j]
 // for i < rows (1 <= rows <= 6); c is not read when beta == 0.

@@ -559,14 +559,15 @@ func genTranspose8() {
 // a table in the frame, in MaxPool's row-major order) are chosen by compare and blend, so a larger value later in the window replaces an earlier
 // one and ties keep the first, as in MaxPool.
 func genMaxPoolS2(k int) {
-	TEXT(fmt.Sprintf("maxPool%ds2", k), NOSPLIT, "func(dst []float32, arg []int32, src []float32, w, n, at int)")
+	TEXT(fmt.Sprintf("maxPool%ds2", k), NOSPLIT, "func(dst []float32, arg []int32, src []float32, w, n, rows, ldd, at int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("maxPool%ds2 is maxPoolS2Go(%d, …) for n a multiple of 8.", k, k))
 	dst := Load(Param("dst").Base(), GP64())
 	arg := Load(Param("arg").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	w := Load(Param("w"), GP64())
-	n := Load(Param("n"), GP64())
+	rows := Load(Param("rows"), GP64())
+	ldd := Load(Param("ldd"), GP64())
 	at := Load(Param("at"), GP64())
 	offs := AllocLocal((4*k*k + 7) &^ 7)
 	t := GP64()
@@ -576,24 +577,36 @@ func genMaxPoolS2(k int) {
 		MOVL(t.As32(), offs.Offset(4*e))
 	}
 	// VEX-encoded moves: the legacy-SSE MOVQ cost about 500 ns a call on this Zen 3 VM.
-	broadcast := func(r Register) VecVirtual {
-		x, v := XMM(), YMM()
+	broadcast := func(r Register, v VecVirtual) {
+		x := XMM()
 		VMOVQ(r, x)
 		VPBROADCASTD(x, v)
-		return v
 	}
-	// The index of each lane's upper left element, at + 2·lane, advancing by 16.
+	step := YMM()
 	MOVQ(U32(16), t)
-	step := broadcast(t)
-	base := broadcast(at)
-	VPADDD(poolLanes, base, base)
-	SHLQ(U8(2), w) // bytes from one row to the next
+	broadcast(t, step)
+	twoW := GP64()
+	LEAQ(Mem{Base: w, Index: w, Scale: 1}, twoW) // elements from one window row to the next
+	SHLQ(U8(2), w)                               // bytes from one input row to the next
+	SHLQ(U8(2), ldd)                             // bytes from one output row to the next
+	base, m := YMM(), YMM()
+	s, d, a, cnt := GP64(), GP64(), GP64(), GP64()
 
-	Label("pool")
-	TESTQ(n, n)
+	Label("row")
+	TESTQ(rows, rows)
 	JZ(LabelRef("done"))
+	// The index of each lane's upper left element, at + 2·lane, advancing by 16.
+	broadcast(at, base)
+	VPADDD(poolLanes, base, base)
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	MOVQ(arg, a)
+	Load(Param("n"), cnt)
+
+	Label("block")
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("nextrow"))
 	var best, off VecVirtual
-	m := YMM()
 	candidate := func(e int, v VecVirtual) {
 		if e == 0 {
 			best, off = v, YMM()
@@ -609,7 +622,7 @@ func genMaxPoolS2(k int) {
 	for r := 0; r < k; r++ {
 		for c := 0; c < k; c += 2 {
 			lo, hi := YMM(), YMM()
-			row := Mem{Base: src, Disp: 4 * c}
+			row := Mem{Base: s, Disp: 4 * c}
 			if r > 0 {
 				row.Index, row.Scale = w, uint8(r)
 			}
@@ -627,14 +640,23 @@ func genMaxPoolS2(k int) {
 	VPERMPD(U8(0xD8), best, best)
 	VPERMQ(U8(0xD8), off, off)
 	VPADDD(base, off, off)
-	VMOVUPS(best, Mem{Base: dst})
-	VMOVDQU(off, Mem{Base: arg})
+	VMOVUPS(best, Mem{Base: d})
+	VMOVDQU(off, Mem{Base: a})
 	VPADDD(step, base, base)
-	ADDQ(U8(64), src)
-	ADDQ(U8(32), dst)
-	ADDQ(U8(32), arg)
-	SUBQ(U8(8), n)
-	JMP(LabelRef("pool"))
+	ADDQ(U8(64), s)
+	ADDQ(U8(32), d)
+	ADDQ(U8(32), a)
+	SUBQ(U8(8), cnt)
+	JMP(LabelRef("block"))
+
+	Label("nextrow")
+	// The next window row starts two input rows down.
+	LEAQ(Mem{Base: src, Index: w, Scale: 2}, src)
+	ADDQ(twoW, at)
+	ADDQ(ldd, dst)
+	ADDQ(ldd, arg)
+	DECQ(rows)
+	JMP(LabelRef("row"))
 
 	Label("done")
 	VZEROUPPER()
