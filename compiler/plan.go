@@ -7,7 +7,7 @@ const unrollMax = 5
 // dotBatch is the largest batch computed by dot products in full layers, and
 // parallelRowsMin the fewest weights worth splitting over the workers.
 const (
-	dotBatch        = 4
+	dotBatch        = 16
 	parallelRowsMin = 1 << 20
 )
 

@@ -17,8 +17,10 @@ func TestNoAllocations(t *testing.T) {
 		for _, mode := range []struct {
 			train bool
 			batch int
-		}{{true, 2}, {true, 5}, {false, 1}, {false, 5}} {
-			if gn.spec == "specs/alexnet.net" && mode.batch > 2 && testing.Short() {
+		}{{true, 2}, {true, 17}, {false, 1}, {false, 5}} {
+			// Batch 17 takes the GEMM path of full layers; AlexNet's is left to the
+			// kernels' own allocation test, as its workspace at that batch is large.
+			if gn.spec == "specs/alexnet.net" && (mode.batch > 16 || mode.batch > 2 && testing.Short()) {
 				continue
 			}
 			s, err := bench.NewStepper(gn.new(1), mode.train, mode.batch)

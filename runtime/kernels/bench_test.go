@@ -119,3 +119,13 @@ func TestBenchGemm(t *testing.T) {
 		t.Fatalf("BenchGemm = %v", g)
 	}
 }
+
+// BenchmarkSgemmFull covers AlexNet's first fully connected layer (9216 → 4096) at batch
+// 8: the forward product X·Wᵀ, the input gradient dY·W and the weight gradient dYᵀ·X.
+// They read or write the 151 MB weight matrix once and do little arithmetic with it.
+func BenchmarkSgemmFull(b *testing.B) {
+	const batch, in, out = 8, 9216, 4096
+	b.Run("forward", func(b *testing.B) { benchGemmT(b, false, true, batch, out, in, false) })
+	b.Run("inputgrad", func(b *testing.B) { benchGemmT(b, false, false, batch, in, out, false) })
+	b.Run("weightgrad", func(b *testing.B) { benchGemmT(b, true, false, out, in, batch, false) })
+}

@@ -152,7 +152,9 @@ func getPlan(im *impl, g *gemmArgs) *gemmPlan {
 	pl := gemmPlans.get()
 	sh := &im.gemm
 	pl.im, pl.sh, pl.g = im, sh, *g
-	pl.doPackB = !sh.direct || g.transB || g.m > packBPanels*sh.mr || !rowsFitL2(g.ldb, min(sh.kc, g.k))
+	// A B panel read by at most two row panels is read in place whatever its stride: at
+	// worst it comes from memory twice, against three passes to pack it.
+	pl.doPackB = !sh.direct || g.transB || g.m > packBPanels*sh.mr || g.m > 2*sh.mr && !rowsFitL2(g.ldb, min(sh.kc, g.k))
 	pl.doPackA = !sh.direct || g.n > packAPanels*sh.nr
 	pl.buf = getGemmBuf()
 	return pl

@@ -1751,7 +1751,7 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 4096, 256x6x6 → 4096x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		kernels.ParallelFor(4096, s.full1Rows)
 		return
 	}
@@ -1825,7 +1825,7 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 4096, 4096x1x1 → 4096x1x1) and the ReLU after it for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		kernels.ParallelFor(4096, s.full2Rows)
 		return
 	}
@@ -1898,7 +1898,7 @@ func (s *state) full3RowsRun(lo, hi int) {
 
 // full3Forward computes full3 (full 1000, 4096x1x1 → 1000x1x1) for the whole batch.
 func (s *state) full3Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		kernels.ParallelFor(1000, s.full3Rows)
 		return
 	}

@@ -412,7 +412,7 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 6, 4x3x3 → 6x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.full1RowsRun(0, 6)
 		return
 	}
@@ -485,7 +485,7 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 3, 6x1x1 → 3x1x1) for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.full2RowsRun(0, 3)
 		return
 	}

@@ -543,7 +543,7 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 3, 2x1x1 → 3x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.full1RowsRun(0, 3)
 		return
 	}

@@ -1000,7 +1000,7 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 500, 50x4x4 → 500x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.full1RowsRun(0, 500)
 		return
 	}
@@ -1044,7 +1044,7 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 10, 500x1x1 → 10x1x1) for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.full2RowsRun(0, 10)
 		return
 	}

@@ -631,7 +631,7 @@ func (s *state) headRowsRun(lo, hi int) {
 
 // headForward computes head (full 10, 20x4x4 → 10x1x1) for the whole batch.
 func (s *state) headForward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.headRowsRun(0, 10)
 		return
 	}

@@ -581,7 +581,7 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 10, 16x4x4 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.full1RowsRun(0, 10)
 		return
 	}

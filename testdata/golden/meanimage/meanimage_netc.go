@@ -430,7 +430,7 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 3, 2x4x4 → 3x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.full1RowsRun(0, 3)
 		return
 	}
@@ -478,7 +478,7 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 2, 3x1x1 → 2x1x1) for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 4 {
+	if s.batch <= 16 {
 		s.full2RowsRun(0, 2)
 		return
 	}
