@@ -163,17 +163,12 @@ func floatBytes(x []float32) []byte {
 // (h+2ph)×(w+2pw) in dst, leaving their borders as they are (zero, in a buffer used only
 // for this).
 func PadInto(dst, src []float32, c, h, w, ph, pw int) {
-	PadRowsInto(dst, src, c, h, w, ph, pw, 0, h)
-}
-
-// PadRowsInto is PadInto for rows [y0, y1) of each plane only.
-func PadRowsInto(dst, src []float32, c, h, w, ph, pw, y0, y1 int) {
 	hp, wp := h+2*ph, w+2*pw
-	if len(src) < c*h*w || len(dst) < c*hp*wp || y0 < 0 || y1 > h {
-		panic(fmt.Sprintf("kernels: PadInto: len(src)=%d, len(dst)=%d for %d×%d×%d padded by %d,%d, rows [%d, %d)", len(src), len(dst), c, h, w, ph, pw, y0, y1))
+	if len(src) < c*h*w || len(dst) < c*hp*wp {
+		panic(fmt.Sprintf("kernels: PadInto: len(src)=%d, len(dst)=%d for %d×%d×%d padded by %d,%d", len(src), len(dst), c, h, w, ph, pw))
 	}
 	for ci := 0; ci < c; ci++ {
-		for y := y0; y < y1; y++ {
+		for y := 0; y < h; y++ {
 			o := (ci*hp+y+ph)*wp + pw
 			i := (ci*h + y) * w
 			copy(dst[o:o+w], src[i:i+w])
@@ -199,32 +194,20 @@ const directParallelMin = 1 << 23
 // goroutines of the worker pool (see ParallelFor). DirectConv does not allocate in steady
 // state; it panics if a slice is too short.
 func DirectConv(dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int) {
-	directConvCall(true, dst, m, h, w, a, offs, src, lds, 0, h)
+	directConvCall(true, dst, m, h, w, a, offs, src, lds)
 }
 
 // DirectConvSerial is DirectConv on the calling goroutine only, for callers that already
 // run several convolutions in parallel (for example one per image of a batch).
 func DirectConvSerial(dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int) {
-	directConvCall(false, dst, m, h, w, a, offs, src, lds, 0, h)
+	directConvCall(false, dst, m, h, w, a, offs, src, lds)
 }
 
-// DirectConvRows is DirectConvSerial for output rows [y0, y1) of each plane only, for
-// callers that split the rows of a network's layers over workers themselves.
-func DirectConvRows(dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds, y0, y1 int) {
-	if y0 < 0 || y1 > h || y0 > y1 {
-		panic(fmt.Sprintf("kernels: DirectConvRows: rows [%d, %d) of %d", y0, y1, h))
-	}
-	directConvCall(false, dst, m, h, w, a, offs, src, lds, y0, y1)
-}
-
-// directConvCall computes output rows [y0, y1) (all of them when parallel).
-func directConvCall(parallel bool, dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds, y0, y1 int) {
+func directConvCall(parallel bool, dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int) {
 	t := cur.tileFor(m, w)
 	k := len(offs)
 	if m == 0 || h == 0 || w == 0 || k == 0 {
-		for f := 0; f < m; f++ {
-			clear(dst[(f*h+y0)*w : (f*h+y1)*w])
-		}
+		clear(dst[:m*h*w])
 		return
 	}
 	last := int(offs[k-1])
@@ -241,7 +224,7 @@ func directConvCall(parallel bool, dst []float32, m, h, w int, a []float32, offs
 		directJobs.put(j)
 		return
 	}
-	directConv(t, dst, m, h, w, a, offs, src, lds, y0, y1)
+	directConv(t, dst, m, h, w, a, offs, src, lds, 0, h)
 }
 
 // directJob is a DirectConv split over the pool, its run method bound once so that calls do

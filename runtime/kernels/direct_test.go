@@ -250,15 +250,6 @@ func TestDirectConvExported(t *testing.T) {
 				t.Errorf("%s: %v allocations per call", name, n)
 			}
 		}
-		// In two bands of rows, each padded on its own with the rows it reads.
-		out := make([]float32, len(want))
-		for _, band := range [][2]int{{0, 13}, {13, g.h}} {
-			y0, y1 := band[0], band[1]
-			part := make([]float32, len(pad))
-			PadRowsInto(part, in, g.c, g.h, g.w, g.ph, g.pw, max(y0-g.ph, 0), min(y1+g.kh-1-g.ph, g.h))
-			DirectConvRows(out, f, g.h, g.w, packed, offs, part, wp, y0, y1)
-		}
-		assertClose(t, "DirectConvRows", out, want, 1e-5)
 	})
 }
 

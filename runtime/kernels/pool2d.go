@@ -60,20 +60,14 @@ func MaxPool(src []float32, c, h, w, kh, kw, sh, sw int, dst []float32, argmax [
 // MaxPoolS2 is MaxPool with a k×k window, k = 2 or 3, and stride 2 (argmax required):
 // the common cases, with SIMD kernels.
 func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
-	MaxPoolS2Rows(src, c, h, w, k, dst, argmax, 0, (h-k)/2+1)
-}
-
-// MaxPoolS2Rows is MaxPoolS2 for output rows [y0, y1) of each channel only.
-func MaxPoolS2Rows(src []float32, c, h, w, k int, dst []float32, argmax []int32, y0, y1 int) {
 	if k != 2 && k != 3 {
 		panic(fmt.Sprintf("kernels: MaxPoolS2: window %d, want 2 or 3", k))
 	}
 	oh, ow := checkPool("MaxPoolS2", c, h, w, k, k, 2, 2)
 	checkSize("MaxPoolS2", "src", src, c*h*w)
 	checkSize("MaxPoolS2", "dst", dst, c*oh*ow)
-	if len(argmax) < c*oh*ow || c*h*w > 1<<31-1 || y0 < 0 || y1 > oh {
-		panic(fmt.Sprintf("kernels: MaxPoolS2: len(argmax)=%d for %d outputs of an image of %d, rows [%d, %d) of %d",
-			len(argmax), c*oh*ow, c*h*w, y0, y1, oh))
+	if len(argmax) < c*oh*ow || c*h*w > 1<<31-1 {
+		panic(fmt.Sprintf("kernels: MaxPoolS2: len(argmax)=%d for %d outputs of an image of %d", len(argmax), c*oh*ow, c*h*w))
 	}
 	kernel := cur.maxPoolS2[k]
 	// fits reports whether the kernel may pool the 8 windows from j of the window row at:
@@ -84,9 +78,9 @@ func MaxPoolS2Rows(src []float32, c, h, w, k int, dst []float32, argmax []int32,
 	// more, overlapping windows done before (with the same results).
 	n := ow &^ 7
 	for ci := 0; ci < c; ci++ {
-		at, o := (ci*h+2*y0)*w, (ci*oh+y0)*ow
+		at, o := ci*h*w, ci*oh*ow
 		if n == 0 {
-			maxPoolS2Go(k, dst[o:], argmax[o:], src[at:], w, ow, y1-y0, ow, at)
+			maxPoolS2Go(k, dst[o:], argmax[o:], src[at:], w, ow, oh, ow, at)
 			continue
 		}
 		for _, b := range [2][2]int{{0, n}, {ow - 8, 8}} {
@@ -94,16 +88,16 @@ func MaxPoolS2Rows(src []float32, c, h, w, k int, dst []float32, argmax []int32,
 			if j > 0 && n == ow {
 				break
 			}
-			rows := y1 - y0
+			rows := oh
 			for rows > 0 && !fits(at+2*(rows-1)*w, j+cnt-8) {
 				rows--
 			}
 			if rows > 0 {
 				kernel(dst[o+j:], argmax[o+j:], src[at+2*j:], w, cnt, rows, ow, at+2*j)
 			}
-			if rows < y1-y0 { // the last rows, in Go
+			if rows < oh { // the last rows, in Go
 				r := at + 2*rows*w + 2*j
-				maxPoolS2Go(k, dst[o+rows*ow+j:], argmax[o+rows*ow+j:], src[r:], w, cnt, y1-y0-rows, ow, r)
+				maxPoolS2Go(k, dst[o+rows*ow+j:], argmax[o+rows*ow+j:], src[r:], w, cnt, oh-rows, ow, r)
 			}
 		}
 	}

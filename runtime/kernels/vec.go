@@ -139,15 +139,10 @@ func DivPow34(x, sc, y []float32) {
 // BiasAct adds bias[r] to every element of row r of the rows×cols matrix x (one channel's
 // spatial block per row) and then, if relu, applies max(0, ·).
 func BiasAct(x []float32, bias []float32, rows, cols int, relu bool) {
-	BiasActCols(x, bias, rows, cols, 0, cols, relu)
-}
-
-// BiasActCols is BiasAct on columns [c0, c1) of each row only.
-func BiasActCols(x []float32, bias []float32, rows, cols, c0, c1 int, relu bool) {
-	if rows < 0 || cols < 0 || len(x) < rows*cols || len(bias) < rows || c0 < 0 || c1 > cols || c0 > c1 {
-		panic(fmt.Sprintf("kernels: BiasAct: len(x)=%d, len(bias)=%d for %d×%d, columns [%d, %d)", len(x), len(bias), rows, cols, c0, c1))
+	if rows < 0 || cols < 0 || len(x) < rows*cols || len(bias) < rows {
+		panic(fmt.Sprintf("kernels: BiasAct: len(x)=%d, len(bias)=%d for %d×%d", len(x), len(bias), rows, cols))
 	}
-	if c0 == c1 {
+	if cols == 0 {
 		return
 	}
 	f := cur.addScalar
@@ -155,6 +150,6 @@ func BiasActCols(x []float32, bias []float32, rows, cols, c0, c1 int, relu bool)
 		f = cur.addScalarRelu
 	}
 	for r := 0; r < rows; r++ {
-		f(bias[r], x[r*cols+c0:r*cols+c1])
+		f(bias[r], x[r*cols:(r+1)*cols])
 	}
 }

@@ -94,14 +94,6 @@ func TestVectorOps(t *testing.T) {
 				y[i] += 0.25
 			}
 		}, 0},
-		{"BiasActCols", func(x, y []float32) {
-			BiasActCols(y, []float32{0.25}, 1, len(y), 0, len(y)/2, true)
-			BiasActCols(y, []float32{0.25}, 1, len(y), len(y)/2, len(y), true)
-		}, func(x, y []float32) {
-			for i := range y {
-				y[i] = max(0, y[i]+0.25)
-			}
-		}, 0},
 		{"BiasActRelu", func(x, y []float32) { BiasAct(y, []float32{0.25}, 1, len(y), true) }, func(x, y []float32) {
 			for i := range y {
 				y[i] = max(0, y[i]+0.25)
