@@ -107,9 +107,12 @@ func (g *generator) poolKernel(i int, l *compiler.Layer) layerCode {
 		return layerCode{forward: fwd, input: bwd}
 	}
 	fwd := append(g.views(i, "in", "out", "arg"), jen.Qual(kernelsPath, "MaxPool").Call(append(append([]jen.Code{id("in")}, geom...), id("out"), id("arg"))...))
+	bwd := append(g.views(i, "dout", "din", "arg"), jen.Clear(id("din")), jen.Qual(kernelsPath, "MaxPoolBackward").Call(id("dout"), id("arg"), id("din")))
 	if isMaxPoolS2(l) {
 		fwd = append(g.views(i, "in", "out", "arg"), jen.Qual(kernelsPath, "MaxPoolS2").Call(id("in"), lit(l.In.C), lit(l.In.H), lit(l.In.W), lit(l.KH), id("out"), id("arg")))
 	}
-	bwd := append(g.views(i, "dout", "din", "arg"), jen.Clear(id("din")), jen.Qual(kernelsPath, "MaxPoolBackward").Call(id("dout"), id("arg"), id("din")))
+	if isMaxPoolS2(l) && l.KH == 2 { // windows that do not overlap: din is written once, not cleared and added to
+		bwd = append(g.views(i, "dout", "din", "arg"), jen.Qual(kernelsPath, "MaxUnpool2").Call(id("dout"), id("arg"), lit(l.In.C), lit(l.In.H), lit(l.In.W), id("din")))
+	}
 	return layerCode{forward: fwd, input: bwd}
 }

@@ -450,8 +450,7 @@ func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*3136 : img*3136+3136]
 	din := s.conv1Grad[img*12544 : img*12544+12544]
 	arg := s.pool1Arg[img*3136 : img*3136+3136]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 16, 28, 28, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -507,8 +506,7 @@ func (s *state) pool2Backward(img, w int) {
 	dout := s.pool2Grad[img*1568 : img*1568+1568]
 	din := s.conv2Grad[img*6272 : img*6272+6272]
 	arg := s.pool2Arg[img*1568 : img*1568+1568]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 32, 14, 14, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

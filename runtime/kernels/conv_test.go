@@ -260,3 +260,32 @@ func TestMaxPoolS2(t *testing.T) {
 		}
 	})
 }
+
+// TestMaxUnpool2 checks the backward pass of 2×2 stride-2 pooling against MaxPoolBackward
+// into a cleared image, on every path, writing over a dirty din, on the shapes of
+// TestMaxPoolS2 (odd sizes leave a column and a row no window covers).
+func TestMaxUnpool2(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, g := range []struct{ c, h, w int }{{1, 2, 2}, {2, 4, 5}, {3, 16, 16}, {2, 5, 17}, {1, 32, 33}, {2, 7, 34}, {1, 3, 50}, {2, 27, 55}} {
+			oh, ow := g.h/2, g.w/2
+			src := randSlice(r, g.c*g.h*g.w)
+			for i := range src {
+				src[i] = float32(math.Round(float64(src[i]) * 2)) // ties
+			}
+			out, arg := make([]float32, g.c*oh*ow), make([]int32, g.c*oh*ow)
+			MaxPoolS2(src, g.c, g.h, g.w, 2, out, arg)
+			dout := randSlice(r, len(out))
+			want := make([]float32, len(src))
+			MaxPoolBackward(dout, arg, want)
+			got, check := guarded(r, len(src)) // dirty: every element must be written
+			MaxUnpool2(dout, arg, g.c, g.h, g.w, got)
+			check(t)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%+v: din[%d] = %v, want %v", g, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}

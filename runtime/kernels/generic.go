@@ -17,6 +17,7 @@ var goImpl = impl{
 	gradTiles:  []gradTile{{r: 4, v: 2, eff: 1, fn: gradTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: gradTileGo(8, 1)}},
 	transpose8: transpose8Go,
 	maxPoolS2:  [4]poolS2Fn{2: maxPool2s2Go, 3: maxPool3s2Go},
+	maxUnpool2: maxUnpool2Go,
 
 	axpy:          axpyGo,
 	scale:         scaleGo,
@@ -212,6 +213,19 @@ func maxPool2s2Go(dst []float32, arg []int32, src []float32, w, n, rows, ldd, at
 
 func maxPool3s2Go(dst []float32, arg []int32, src []float32, w, n, rows, ldd, at int) {
 	maxPoolS2Go(3, dst, arg, src, w, n, rows, ldd, at)
+}
+
+// maxUnpool2Go is the backward pass of maxPoolS2Go with k = 2 (dout and arg laid out as
+// its dst and arg): each element of a window gets the window's gradient if it is the one
+// at the window's argmax, else zero.
+func maxUnpool2Go(din, dout []float32, arg []int32, w, n, rows, ldd, at int) {
+	for r := 0; r < rows; r++ {
+		clear(din[2*r*w : 2*r*w+2*n])
+		clear(din[(2*r+1)*w : (2*r+1)*w+2*n])
+		for j, d := range dout[r*ldd : r*ldd+n] {
+			din[int(arg[r*ldd+j])-at] = d // din[0] is element at of the image
+		}
+	}
 }
 
 // maxPool2Row and maxPool3Row pool one row of windows (see maxPoolS2Go).

@@ -3161,6 +3161,87 @@ done:
 	VZEROUPPER
 	RET
 
+// func maxUnpool2(din []float32, dout []float32, arg []int32, w int, n int, rows int, ldd int, at int)
+// Requires: AVX, AVX2
+TEXT ·maxUnpool2(SB), NOSPLIT, $0-112
+	MOVQ         din_base+0(FP), AX
+	MOVQ         dout_base+24(FP), CX
+	MOVQ         arg_base+48(FP), DX
+	MOVQ         w+72(FP), BX
+	MOVQ         rows+88(FP), SI
+	MOVQ         ldd+96(FP), DI
+	MOVQ         at+104(FP), R8
+	MOVQ         $0x00000010, R9
+	VMOVQ        R9, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         $0x00000001, R9
+	VMOVQ        R9, X1
+	VPBROADCASTD X1, Y1
+	VMOVQ        BX, X2
+	VPBROADCASTD X2, Y2
+	LEAQ         (BX)(BX*1), R9
+	SHLQ         $0x02, BX
+	SHLQ         $0x02, DI
+
+row:
+	TESTQ        SI, SI
+	JZ           done
+	VMOVQ        R8, X3
+	VPBROADCASTD X3, Y3
+	VPADDD       poollanes<>+0(SB), Y3, Y3
+	MOVQ         AX, R10
+	MOVQ         CX, R11
+	MOVQ         DX, R12
+	MOVQ         n+80(FP), R13
+
+block:
+	TESTQ      R13, R13
+	JZ         nextrow
+	VMOVUPS    (R11), Y4
+	VMOVDQU    (R12), Y5
+	VMOVDQA    Y3, Y6
+	VPCMPEQD   Y5, Y6, Y7
+	VANDPS     Y4, Y7, Y7
+	VPADDD     Y1, Y6, Y6
+	VPCMPEQD   Y5, Y6, Y8
+	VANDPS     Y4, Y8, Y8
+	VPADDD     Y2, Y3, Y6
+	VPCMPEQD   Y5, Y6, Y9
+	VANDPS     Y4, Y9, Y9
+	VPADDD     Y1, Y6, Y6
+	VPCMPEQD   Y5, Y6, Y5
+	VANDPS     Y4, Y5, Y5
+	VUNPCKLPS  Y8, Y7, Y4
+	VUNPCKHPS  Y8, Y7, Y6
+	VPERM2F128 $0x20, Y6, Y4, Y7
+	VMOVUPS    Y7, (R10)
+	VPERM2F128 $0x31, Y6, Y4, Y4
+	VMOVUPS    Y4, 32(R10)
+	VUNPCKLPS  Y5, Y9, Y4
+	VUNPCKHPS  Y5, Y9, Y5
+	VPERM2F128 $0x20, Y5, Y4, Y6
+	VMOVUPS    Y6, (R10)(BX*1)
+	VPERM2F128 $0x31, Y5, Y4, Y4
+	VMOVUPS    Y4, 32(R10)(BX*1)
+	VPADDD     Y0, Y3, Y3
+	ADDQ       $0x40, R10
+	ADDQ       $0x20, R11
+	ADDQ       $0x20, R12
+	SUBQ       $0x08, R13
+	JMP        block
+
+nextrow:
+	LEAQ (AX)(BX*2), AX
+	ADDQ R9, R8
+	ADDQ DI, CX
+	ADDQ DI, DX
+	DECQ SI
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
 // func sgemmKernelAVX2(k int, a []float32, aRow int, aStep int, b []float32, bStep int, c []float32, ldc int, rows int, alpha float32, beta float32)
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-128

@@ -59,8 +59,9 @@ type impl struct {
 	// its weight gradient (DirectWeightGrad).
 	tiles      []convTile
 	gradTiles  []gradTile
-	transpose8 func(dst []float32, ldd int, src []float32, lds, n int) // see transpose8Go
-	maxPoolS2  [4]poolS2Fn                                             // indexed by window size, 2 or 3
+	transpose8 func(dst []float32, ldd int, src []float32, lds, n int)         // see transpose8Go
+	maxPoolS2  [4]poolS2Fn                                                     // indexed by window size, 2 or 3
+	maxUnpool2 func(din, dout []float32, arg []int32, w, n, rows, ldd, at int) // see maxUnpool2Go
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)

@@ -69,6 +69,11 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 	if len(argmax) < c*oh*ow || c*h*w > 1<<31-1 {
 		panic(fmt.Sprintf("kernels: MaxPoolS2: len(argmax)=%d for %d outputs of an image of %d", len(argmax), c*oh*ow, c*h*w))
 	}
+	if k == 2 && h%2 == 0 {
+		// The window rows of one channel follow those of the one before 2w further on,
+		// as they follow each other: pool the image as one channel of c·h rows.
+		h, c, oh = c*h, 1, c*oh
+	}
 	kernel := cur.maxPoolS2[k]
 	// fits reports whether the kernel may pool the 8 windows from j of the window row at:
 	// it reads 16 values from each even column of a window, up to 2 past the last window
@@ -100,6 +105,46 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 				maxPoolS2Go(k, dst[o+rows*ow+j:], argmax[o+rows*ow+j:], src[r:], w, cnt, oh-rows, ow, r)
 			}
 		}
+	}
+}
+
+// MaxUnpool2 is the backward pass of MaxPoolS2 with k = 2: it sets din (the c×h×w image)
+// to dout[i] at each argmax[i] and to zero everywhere else. It writes every element of din
+// once, so din needs no clearing first (MaxPoolBackward adds into a cleared din instead).
+func MaxUnpool2(dout []float32, argmax []int32, c, h, w int, din []float32) {
+	oh, ow := checkPool("MaxUnpool2", c, h, w, 2, 2, 2, 2)
+	checkSize("MaxUnpool2", "dout", dout, c*oh*ow)
+	checkSize("MaxUnpool2", "din", din, c*h*w)
+	if len(argmax) < c*oh*ow {
+		panic(fmt.Sprintf("kernels: MaxUnpool2: len(argmax)=%d < %d", len(argmax), c*oh*ow))
+	}
+	if ow < 8 { // rows too short for the kernel: clear, then route each gradient
+		clear(din[:c*h*w])
+		for i, g := range dout[:c*oh*ow] {
+			din[argmax[i]] = g
+		}
+		return
+	}
+	if h%2 == 0 { // as in MaxPoolS2: one channel of c·h rows
+		h, c, oh = c*h, 1, c*oh
+	}
+	n := ow &^ 7
+	for ci := 0; ci < c; ci++ {
+		at, o := ci*h*w, ci*oh*ow
+		plane := din[at : at+h*w]
+		cur.maxUnpool2(din[at:], dout[o:], argmax[o:], w, n, oh, ow, at)
+		// The last windows of each row: the kernel again on the last 8, rewriting windows
+		// it has done with the same values.
+		if j := ow - 8; n < ow {
+			cur.maxUnpool2(din[at+2*j:], dout[o+j:], argmax[o+j:], w, 8, oh, ow, at+2*j)
+		}
+		// What no window covers: a last column and a last row.
+		if w > 2*ow {
+			for y := 0; y < 2*oh; y++ {
+				plane[y*w+w-1] = 0
+			}
+		}
+		clear(plane[2*oh*w:])
 	}
 }
 

@@ -271,6 +271,7 @@ func TestLengthChecks(t *testing.T) {
 	mustPanic("DivPow34", func() { DivPow34(x, y, x) })
 	mustPanic("MaxPoolS2", func() { MaxPoolS2(y, 1, 2, 2, 2, x[:0], nil) })
 	mustPanic("MaxPoolS2 window", func() { MaxPoolS2(y, 1, 2, 2, 1, x, nil) })
+	mustPanic("MaxUnpool2", func() { MaxUnpool2(y, nil, 1, 2, 2, y) })
 	mustPanic("Max", func() { Max(nil) })
 	mustPanic("ArgMax", func() { ArgMax(nil) })
 	mustPanic("BiasAct", func() { BiasAct(x, y, 2, 2, true) })

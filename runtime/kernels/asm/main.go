@@ -99,6 +99,7 @@ func main() {
 	genPoolLanes()
 	genMaxPoolS2(2)
 	genMaxPoolS2(3)
+	genMaxUnpool2()
 	for _, s := range []isa{avx2, avx512} {
 		genGemm(s)
 		genAxpy(s)
@@ -654,6 +655,112 @@ func genMaxPoolS2(k int) {
 	LEAQ(Mem{Base: src, Index: w, Scale: 2}, src)
 	ADDQ(twoW, at)
 	ADDQ(ldd, dst)
+	ADDQ(ldd, arg)
+	DECQ(rows)
+	JMP(LabelRef("row"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genMaxUnpool2 emits
+//
+//	func maxUnpool2(din, dout []float32, arg []int32, w, n, rows, ldd, at int)
+//
+// the AVX2 kernel of the backward pass of 2×2, stride-2 max pooling (see maxUnpool2Go):
+// each of the four elements of a window gets the window's gradient where it is the one
+// the forward pass chose, else zero, so din needs no clearing first. Each step handles 8
+// windows: four compares of the argmax with the elements' indexes make the four masked
+// gradients, which unpack and a 128-bit permutation interleave into 16 values of each
+// of the two rows.
+func genMaxUnpool2() {
+	TEXT("maxUnpool2", NOSPLIT, "func(din, dout []float32, arg []int32, w, n, rows, ldd, at int)")
+	Pragma("noescape")
+	Doc("maxUnpool2 is maxUnpool2Go for n a multiple of 8.")
+	din := Load(Param("din").Base(), GP64())
+	dout := Load(Param("dout").Base(), GP64())
+	arg := Load(Param("arg").Base(), GP64())
+	w := Load(Param("w"), GP64())
+	rows := Load(Param("rows"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	at := Load(Param("at"), GP64())
+	broadcast := func(r Register, v VecVirtual) {
+		x := XMM()
+		VMOVQ(r, x) // VEX-encoded, see genMaxPoolS2
+		VPBROADCASTD(x, v)
+	}
+	t := GP64()
+	step, one, wv := YMM(), YMM(), YMM()
+	MOVQ(U32(16), t)
+	broadcast(t, step)
+	MOVQ(U32(1), t)
+	broadcast(t, one)
+	broadcast(w, wv)
+	twoW := GP64()
+	LEAQ(Mem{Base: w, Index: w, Scale: 1}, twoW)
+	SHLQ(U8(2), w)
+	SHLQ(U8(2), ldd)
+	base := YMM()
+	d, o, a, cnt := GP64(), GP64(), GP64(), GP64()
+
+	Label("row")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	broadcast(at, base)
+	VPADDD(poolLanes, base, base)
+	MOVQ(din, d)
+	MOVQ(dout, o)
+	MOVQ(arg, a)
+	Load(Param("n"), cnt)
+
+	Label("block")
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("nextrow"))
+	g, idx := YMM(), YMM()
+	VMOVUPS(Mem{Base: o}, g)
+	VMOVDQU(Mem{Base: a}, idx)
+	// The masked gradients of the upper left, upper right, lower left and lower right elements.
+	masked := make([]VecVirtual, 4)
+	at4 := YMM()
+	for e := range masked {
+		switch e {
+		case 0:
+			VMOVDQA(base, at4)
+		case 1, 3:
+			VPADDD(one, at4, at4)
+		case 2:
+			VPADDD(wv, base, at4)
+		}
+		masked[e] = YMM()
+		VPCMPEQD(idx, at4, masked[e])
+		VANDPS(g, masked[e], masked[e])
+	}
+	for y := 0; y < 2; y++ {
+		lo, hi := YMM(), YMM()
+		VUNPCKLPS(masked[2*y+1], masked[2*y], lo) // windows 0 1 | 4 5, left and right
+		VUNPCKHPS(masked[2*y+1], masked[2*y], hi) // windows 2 3 | 6 7
+		row := Mem{Base: d}
+		if y == 1 {
+			row.Index, row.Scale = w, 1
+		}
+		first := YMM()
+		VPERM2F128(U8(0x20), hi, lo, first)
+		VMOVUPS(first, row)
+		VPERM2F128(U8(0x31), hi, lo, lo)
+		VMOVUPS(lo, row.Offset(32))
+	}
+	VPADDD(step, base, base)
+	ADDQ(U8(64), d)
+	ADDQ(U8(32), o)
+	ADDQ(U8(32), a)
+	SUBQ(U8(8), cnt)
+	JMP(LabelRef("block"))
+
+	Label("nextrow")
+	LEAQ(Mem{Base: din, Index: w, Scale: 2}, din)
+	ADDQ(twoW, at)
+	ADDQ(ldd, dout)
 	ADDQ(ldd, arg)
 	DECQ(rows)
 	JMP(LabelRef("row"))

@@ -459,8 +459,7 @@ func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*2880 : img*2880+2880]
 	din := s.conv1Grad[img*11520 : img*11520+11520]
 	arg := s.pool1Arg[img*2880 : img*2880+2880]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 20, 24, 24, din)
 }
 
 // conv2Im2col lays out an image (20x12x12) as the 500×64 matrix whose row (c·5 + ki)·5 + kj
@@ -979,8 +978,7 @@ func (s *state) pool2Backward(img, w int) {
 	dout := s.pool2Grad[img*800 : img*800+800]
 	din := s.conv2Grad[img*3200 : img*3200+3200]
 	arg := s.pool2Arg[img*800 : img*800+800]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 50, 8, 8, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

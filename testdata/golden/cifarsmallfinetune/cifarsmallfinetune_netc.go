@@ -497,8 +497,7 @@ func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*4096 : img*4096+4096]
 	din := s.conv1Grad[img*16384 : img*16384+16384]
 	arg := s.pool1Arg[img*4096 : img*4096+4096]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 16, 32, 32, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -554,8 +553,7 @@ func (s *state) pool2Backward(img, w int) {
 	dout := s.pool2Grad[img*1280 : img*1280+1280]
 	din := s.conv2Grad[img*5120 : img*5120+5120]
 	arg := s.pool2Arg[img*1280 : img*1280+1280]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 20, 16, 16, din)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -611,8 +609,7 @@ func (s *state) pool3Backward(img, w int) {
 	dout := s.pool3Grad[img*320 : img*320+320]
 	din := s.conv3Grad[img*1280 : img*1280+1280]
 	arg := s.pool3Arg[img*320 : img*320+320]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 20, 8, 8, din)
 }
 
 // headRowsRun computes outputs [lo, hi) of head for every image as dot products, reading each

@@ -451,8 +451,7 @@ func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*1568 : img*1568+1568]
 	din := s.conv1Grad[img*6272 : img*6272+6272]
 	arg := s.pool1Arg[img*1568 : img*1568+1568]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 8, 28, 28, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,

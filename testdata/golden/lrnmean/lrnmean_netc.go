@@ -528,8 +528,7 @@ func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*128 : img*128+128]
 	din := s.relu1Grad[img*512 : img*512+512]
 	arg := s.pool1Arg[img*128 : img*128+128]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 8, 8, 8, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

@@ -639,8 +639,7 @@ func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*2560 : img*2560+2560]
 	din := s.conv2Grad[img*10240 : img*10240+10240]
 	arg := s.pool1Arg[img*2560 : img*2560+2560]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 10, 32, 32, din)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -736,8 +735,7 @@ func (s *state) pool2Backward(img, w int) {
 	dout := s.pool2Grad[img*640 : img*640+640]
 	din := s.conv4Grad[img*2560 : img*2560+2560]
 	arg := s.pool2Arg[img*640 : img*640+640]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 10, 16, 16, din)
 }
 
 // conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient,
@@ -833,8 +831,7 @@ func (s *state) pool3Backward(img, w int) {
 	dout := s.pool3Grad[img*160 : img*160+160]
 	din := s.conv6Grad[img*640 : img*640+640]
 	arg := s.pool3Arg[img*160 : img*160+160]
-	clear(din)
-	kernels.MaxPoolBackward(dout, arg, din)
+	kernels.MaxUnpool2(dout, arg, 10, 8, 8, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
