@@ -207,7 +207,8 @@ func (g *generator) convParamGrads(i int, l *compiler.Layer, kept bool, col jen.
 	return append(bwd, g.convWeightGrad(l, k, fg, ohw)...)
 }
 
-// convOutGrad declares dout (and in, if withIn), undoes the fused ReLU on dout and emits
+// convOutGrad declares dout (and in, if withIn), undoes the fused ReLU on dout (unless the
+// pooling after it does, see reluFolded) and emits
 // db += the sum of each filter's output gradient: how a conv layer's backward pass starts.
 func (g *generator) convOutGrad(i int, l *compiler.Layer, withIn bool) []jen.Code {
 	var code []jen.Code
@@ -216,7 +217,7 @@ func (g *generator) convOutGrad(i int, l *compiler.Layer, withIn bool) []jen.Cod
 	} else {
 		code = g.views(i, "dout")
 	}
-	if l.Plan.FuseReLU {
+	if l.Plan.FuseReLU && !g.reluFolded(i) {
 		code = append(code, jen.Qual(kernelsPath, "ReluBackward").Call(image(sel("s", g.field(i, "Out")), l.Out.Size()), id("dout")))
 	}
 	ohw := l.Out.H * l.Out.W

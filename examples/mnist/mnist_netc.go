@@ -415,7 +415,6 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*12544 : img*12544+12544]
-	kernels.ReluBackward(s.conv1Out[img*12544:img*12544+12544], dout)
 	db := s.grads[w][400:416]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 16; f++ {
@@ -448,9 +447,11 @@ func (s *state) pool1Forward(img, w int) {
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
 func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*3136 : img*3136+3136]
+	out := s.pool1Out[img*3136 : img*3136+3136]
 	din := s.conv1Grad[img*12544 : img*12544+12544]
 	arg := s.pool1Arg[img*3136 : img*3136+3136]
-	kernels.MaxUnpool2(dout, arg, 16, 28, 28, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 16, 28, 28, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -475,7 +476,6 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*3136 : img*3136+3136]
 	dout := s.conv2Grad[img*6272 : img*6272+6272]
-	kernels.ReluBackward(s.conv2Out[img*6272:img*6272+6272], dout)
 	db := s.grads[w][13216:13248]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 32; f++ {
@@ -504,9 +504,11 @@ func (s *state) pool2Forward(img, w int) {
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
 func (s *state) pool2Backward(img, w int) {
 	dout := s.pool2Grad[img*1568 : img*1568+1568]
+	out := s.pool2Out[img*1568 : img*1568+1568]
 	din := s.conv2Grad[img*6272 : img*6272+6272]
 	arg := s.pool2Arg[img*1568 : img*1568+1568]
-	kernels.MaxUnpool2(dout, arg, 32, 14, 14, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 32, 14, 14, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

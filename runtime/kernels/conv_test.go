@@ -271,7 +271,7 @@ func TestMaxUnpool2(t *testing.T) {
 			oh, ow := g.h/2, g.w/2
 			src := randSlice(r, g.c*g.h*g.w)
 			for i := range src {
-				src[i] = float32(math.Round(float64(src[i]) * 2)) // ties
+				src[i] = max(0, float32(math.Round(float64(src[i])*2))) // a ReLU's output, with ties
 			}
 			out, arg := make([]float32, g.c*oh*ow), make([]int32, g.c*oh*ow)
 			MaxPoolS2(src, g.c, g.h, g.w, 2, out, arg)
@@ -284,6 +284,16 @@ func TestMaxUnpool2(t *testing.T) {
 			for i := range want {
 				if got[i] != want[i] {
 					t.Fatalf("%+v: din[%d] = %v, want %v", g, i, got[i], want[i])
+				}
+			}
+			// With a ReLU before the pooling: its backward pass on what MaxPoolBackward gives.
+			ReluBackward(src, want)
+			got, check = guarded(r, len(src))
+			MaxUnpool2Relu(dout, out, arg, g.c, g.h, g.w, got)
+			check(t)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%+v with ReLU: din[%d] = %v, want %v", g, i, got[i], want[i])
 				}
 			}
 		}

@@ -17,7 +17,7 @@ var goImpl = impl{
 	gradTiles:  []gradTile{{r: 4, v: 2, eff: 1, fn: gradTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: gradTileGo(8, 1)}},
 	transpose8: transpose8Go,
 	maxPoolS2:  [4]poolS2Fn{2: maxPool2s2Go, 3: maxPool3s2Go},
-	maxUnpool2: maxUnpool2Go,
+	maxUnpool2: [2]unpool2Fn{maxUnpool2NoReluGo, maxUnpool2ReluGo},
 
 	axpy:          axpyGo,
 	scale:         scaleGo,
@@ -217,15 +217,28 @@ func maxPool3s2Go(dst []float32, arg []int32, src []float32, w, n, rows, ldd, at
 
 // maxUnpool2Go is the backward pass of maxPoolS2Go with k = 2 (dout and arg laid out as
 // its dst and arg): each element of a window gets the window's gradient if it is the one
-// at the window's argmax, else zero.
-func maxUnpool2Go(din, dout []float32, arg []int32, w, n, rows, ldd, at int) {
+// at the window's argmax, else zero. With relu, the pooling's input is a ReLU's output
+// and its backward pass is folded in: windows whose maximum (out, laid out as dout) is
+// <= 0 pass no gradient.
+func maxUnpool2Go(relu bool, din, dout, out []float32, arg []int32, w, n, rows, ldd, at int) {
 	for r := 0; r < rows; r++ {
 		clear(din[2*r*w : 2*r*w+2*n])
 		clear(din[(2*r+1)*w : (2*r+1)*w+2*n])
 		for j, d := range dout[r*ldd : r*ldd+n] {
+			if relu && out[r*ldd+j] <= 0 {
+				d = 0
+			}
 			din[int(arg[r*ldd+j])-at] = d // din[0] is element at of the image
 		}
 	}
+}
+
+func maxUnpool2NoReluGo(din, dout, out []float32, arg []int32, w, n, rows, ldd, at int) {
+	maxUnpool2Go(false, din, dout, out, arg, w, n, rows, ldd, at)
+}
+
+func maxUnpool2ReluGo(din, dout, out []float32, arg []int32, w, n, rows, ldd, at int) {
+	maxUnpool2Go(true, din, dout, out, arg, w, n, rows, ldd, at)
 }
 
 // maxPool2Row and maxPool3Row pool one row of windows (see maxPoolS2Go).

@@ -3161,16 +3161,16 @@ done:
 	VZEROUPPER
 	RET
 
-// func maxUnpool2(din []float32, dout []float32, arg []int32, w int, n int, rows int, ldd int, at int)
+// func maxUnpool2(din []float32, dout []float32, out []float32, arg []int32, w int, n int, rows int, ldd int, at int)
 // Requires: AVX, AVX2
-TEXT ·maxUnpool2(SB), NOSPLIT, $0-112
+TEXT ·maxUnpool2(SB), NOSPLIT, $0-136
 	MOVQ         din_base+0(FP), AX
 	MOVQ         dout_base+24(FP), CX
-	MOVQ         arg_base+48(FP), DX
-	MOVQ         w+72(FP), BX
-	MOVQ         rows+88(FP), SI
-	MOVQ         ldd+96(FP), DI
-	MOVQ         at+104(FP), R8
+	MOVQ         arg_base+72(FP), DX
+	MOVQ         w+96(FP), BX
+	MOVQ         rows+112(FP), SI
+	MOVQ         ldd+120(FP), DI
+	MOVQ         at+128(FP), R8
 	MOVQ         $0x00000010, R9
 	VMOVQ        R9, X0
 	VPBROADCASTD X0, Y0
@@ -3192,7 +3192,7 @@ row:
 	MOVQ         AX, R10
 	MOVQ         CX, R11
 	MOVQ         DX, R12
-	MOVQ         n+80(FP), R13
+	MOVQ         n+104(FP), R13
 
 block:
 	TESTQ      R13, R13
@@ -3236,6 +3236,94 @@ nextrow:
 	ADDQ DI, CX
 	ADDQ DI, DX
 	DECQ SI
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func maxUnpool2Relu(din []float32, dout []float32, out []float32, arg []int32, w int, n int, rows int, ldd int, at int)
+// Requires: AVX, AVX2
+TEXT ·maxUnpool2Relu(SB), NOSPLIT, $0-136
+	MOVQ         din_base+0(FP), AX
+	MOVQ         dout_base+24(FP), CX
+	MOVQ         arg_base+72(FP), DX
+	MOVQ         out_base+48(FP), BX
+	VXORPS       Y0, Y0, Y0
+	MOVQ         w+96(FP), SI
+	MOVQ         rows+112(FP), DI
+	MOVQ         ldd+120(FP), R8
+	MOVQ         at+128(FP), R9
+	MOVQ         $0x00000010, R10
+	VMOVQ        R10, X1
+	VPBROADCASTD X1, Y1
+	MOVQ         $0x00000001, R10
+	VMOVQ        R10, X2
+	VPBROADCASTD X2, Y2
+	VMOVQ        SI, X3
+	VPBROADCASTD X3, Y3
+	LEAQ         (SI)(SI*1), R10
+	SHLQ         $0x02, SI
+	SHLQ         $0x02, R8
+
+row:
+	TESTQ        DI, DI
+	JZ           done
+	VMOVQ        R9, X4
+	VPBROADCASTD X4, Y4
+	VPADDD       poollanes<>+0(SB), Y4, Y4
+	MOVQ         AX, R11
+	MOVQ         CX, R12
+	MOVQ         DX, R13
+	MOVQ         BX, R15
+	MOVQ         n+104(FP), R14
+
+block:
+	TESTQ      R14, R14
+	JZ         nextrow
+	VMOVUPS    (R12), Y5
+	VMOVDQU    (R13), Y6
+	VCMPPS     $0x0d, (R15), Y0, Y7
+	VANDNPS    Y5, Y7, Y5
+	VMOVDQA    Y4, Y7
+	VPCMPEQD   Y6, Y7, Y8
+	VANDPS     Y5, Y8, Y8
+	VPADDD     Y2, Y7, Y7
+	VPCMPEQD   Y6, Y7, Y9
+	VANDPS     Y5, Y9, Y9
+	VPADDD     Y3, Y4, Y7
+	VPCMPEQD   Y6, Y7, Y10
+	VANDPS     Y5, Y10, Y10
+	VPADDD     Y2, Y7, Y7
+	VPCMPEQD   Y6, Y7, Y6
+	VANDPS     Y5, Y6, Y6
+	VUNPCKLPS  Y9, Y8, Y5
+	VUNPCKHPS  Y9, Y8, Y7
+	VPERM2F128 $0x20, Y7, Y5, Y8
+	VMOVUPS    Y8, (R11)
+	VPERM2F128 $0x31, Y7, Y5, Y5
+	VMOVUPS    Y5, 32(R11)
+	VUNPCKLPS  Y6, Y10, Y5
+	VUNPCKHPS  Y6, Y10, Y6
+	VPERM2F128 $0x20, Y6, Y5, Y7
+	VMOVUPS    Y7, (R11)(SI*1)
+	VPERM2F128 $0x31, Y6, Y5, Y5
+	VMOVUPS    Y5, 32(R11)(SI*1)
+	VPADDD     Y1, Y4, Y4
+	ADDQ       $0x40, R11
+	ADDQ       $0x20, R12
+	ADDQ       $0x20, R13
+	ADDQ       $0x20, R15
+	SUBQ       $0x08, R14
+	JMP        block
+
+nextrow:
+	LEAQ (AX)(SI*2), AX
+	ADDQ R10, R9
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, BX
+	DECQ DI
 	JMP  row
 
 done:

@@ -59,9 +59,9 @@ type impl struct {
 	// its weight gradient (DirectWeightGrad).
 	tiles      []convTile
 	gradTiles  []gradTile
-	transpose8 func(dst []float32, ldd int, src []float32, lds, n int)         // see transpose8Go
-	maxPoolS2  [4]poolS2Fn                                                     // indexed by window size, 2 or 3
-	maxUnpool2 func(din, dout []float32, arg []int32, w, n, rows, ldd, at int) // see maxUnpool2Go
+	transpose8 func(dst []float32, ldd int, src []float32, lds, n int) // see transpose8Go
+	maxPoolS2  [4]poolS2Fn                                             // indexed by window size, 2 or 3
+	maxUnpool2 [2]unpool2Fn                                            // without and with the ReLU folded in
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)
@@ -80,6 +80,10 @@ type impl struct {
 
 // poolS2Fn pools k×k windows with stride 2 (see maxPoolS2Go) for one k.
 type poolS2Fn func(dst []float32, arg []int32, src []float32, w, n, rows, ldd, at int)
+
+// unpool2Fn is the backward pass of 2×2 stride-2 max pooling (see maxUnpool2Go) for one
+// setting of its relu.
+type unpool2Fn func(din, dout, out []float32, arg []int32, w, n, rows, ldd, at int)
 
 // impls holds the table of every path this binary and CPU support, indexed by path.
 // impls[pathGo] is always set; archInit fills in the SIMD paths.

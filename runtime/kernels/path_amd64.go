@@ -24,7 +24,7 @@ var avx2Impl = impl{
 	gemm: gemmShape{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, direct: true, kernel: sgemmKernelAVX2,
 		copyA: packCopy6, copyB: packCopy16, interA: packInterleave6, interB: packInterleave16},
 	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8,
-	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: maxUnpool2,
+	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
 
 	axpy:          axpyAVX2,
 	scale:         scaleAVX2,
@@ -73,7 +73,7 @@ var avx512Impl = impl{
 		copyA: packCopy14, copyB: packCopy32, interA: packInterleave14, interB: packInterleave32},
 	// The AVX2 tiles: direct convolutions are small, and AVX-512 CPUs have AVX2.
 	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8,
-	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: maxUnpool2,
+	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
 
 	axpy:          axpyAVX512,
 	scale:         scaleAVX512,

@@ -112,15 +112,32 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 // to dout[i] at each argmax[i] and to zero everywhere else. It writes every element of din
 // once, so din needs no clearing first (MaxPoolBackward adds into a cleared din instead).
 func MaxUnpool2(dout []float32, argmax []int32, c, h, w int, din []float32) {
+	maxUnpool(false, dout, nil, argmax, c, h, w, din)
+}
+
+// MaxUnpool2Relu is MaxUnpool2 with the backward pass of a ReLU before the pooling folded
+// in: out is the pooling's output, and where it is <= 0 (the ReLU's output was zero across
+// the window) the gradient is zero. The ReLU's output gradient needs no other pass.
+func MaxUnpool2Relu(dout, out []float32, argmax []int32, c, h, w int, din []float32) {
+	maxUnpool(true, dout, out, argmax, c, h, w, din)
+}
+
+func maxUnpool(relu bool, dout, out []float32, argmax []int32, c, h, w int, din []float32) {
 	oh, ow := checkPool("MaxUnpool2", c, h, w, 2, 2, 2, 2)
 	checkSize("MaxUnpool2", "dout", dout, c*oh*ow)
 	checkSize("MaxUnpool2", "din", din, c*h*w)
+	if relu {
+		checkSize("MaxUnpool2", "out", out, c*oh*ow)
+	}
 	if len(argmax) < c*oh*ow {
 		panic(fmt.Sprintf("kernels: MaxUnpool2: len(argmax)=%d < %d", len(argmax), c*oh*ow))
 	}
 	if ow < 8 { // rows too short for the kernel: clear, then route each gradient
 		clear(din[:c*h*w])
 		for i, g := range dout[:c*oh*ow] {
+			if relu && out[i] <= 0 {
+				g = 0
+			}
 			din[argmax[i]] = g
 		}
 		return
@@ -128,15 +145,21 @@ func MaxUnpool2(dout []float32, argmax []int32, c, h, w int, din []float32) {
 	if h%2 == 0 { // as in MaxPoolS2: one channel of c·h rows
 		h, c, oh = c*h, 1, c*oh
 	}
+	kernel := cur.maxUnpool2[0]
+	if relu {
+		kernel = cur.maxUnpool2[1]
+	} else {
+		out = dout // not read
+	}
 	n := ow &^ 7
 	for ci := 0; ci < c; ci++ {
 		at, o := ci*h*w, ci*oh*ow
 		plane := din[at : at+h*w]
-		cur.maxUnpool2(din[at:], dout[o:], argmax[o:], w, n, oh, ow, at)
+		kernel(din[at:], dout[o:], out[o:], argmax[o:], w, n, oh, ow, at)
 		// The last windows of each row: the kernel again on the last 8, rewriting windows
 		// it has done with the same values.
 		if j := ow - 8; n < ow {
-			cur.maxUnpool2(din[at+2*j:], dout[o+j:], argmax[o+j:], w, 8, oh, ow, at+2*j)
+			kernel(din[at+2*j:], dout[o+j:], out[o+j:], argmax[o+j:], w, 8, oh, ow, at+2*j)
 		}
 		// What no window covers: a last column and a last row.
 		if w > 2*ow {

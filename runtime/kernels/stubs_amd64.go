@@ -120,10 +120,15 @@ func maxPool2s2(dst []float32, arg []int32, src []float32, w int, n int, rows in
 //go:noescape
 func maxPool3s2(dst []float32, arg []int32, src []float32, w int, n int, rows int, ldd int, at int)
 
-// maxUnpool2 is maxUnpool2Go for n a multiple of 8.
+// maxUnpool2 is maxUnpool2Go(…, false, …) for n a multiple of 8.
 //
 //go:noescape
-func maxUnpool2(din []float32, dout []float32, arg []int32, w int, n int, rows int, ldd int, at int)
+func maxUnpool2(din []float32, dout []float32, out []float32, arg []int32, w int, n int, rows int, ldd int, at int)
+
+// maxUnpool2Relu is maxUnpool2Go(…, true, …) for n a multiple of 8.
+//
+//go:noescape
+func maxUnpool2Relu(din []float32, dout []float32, out []float32, arg []int32, w int, n int, rows int, ldd int, at int)
 
 // sgemmKernelAVX2 computes one 6×16 tile: c[i*ldc+j] = alpha*Σp a[i*aRow+p*aStep]*b[p*bStep+j] + beta*c[i*ldc+j]
 // for i < rows (1 <= rows <= 6); c is not read when beta == 0.

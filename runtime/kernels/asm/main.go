@@ -99,7 +99,8 @@ func main() {
 	genPoolLanes()
 	genMaxPoolS2(2)
 	genMaxPoolS2(3)
-	genMaxUnpool2()
+	genMaxUnpool2(false)
+	genMaxUnpool2(true)
 	for _, s := range []isa{avx2, avx512} {
 		genGemm(s)
 		genAxpy(s)
@@ -674,13 +675,23 @@ func genMaxPoolS2(k int) {
 // windows: four compares of the argmax with the elements' indexes make the four masked
 // gradients, which unpack and a 128-bit permutation interleave into 16 values of each
 // of the two rows.
-func genMaxUnpool2() {
-	TEXT("maxUnpool2", NOSPLIT, "func(din, dout []float32, arg []int32, w, n, rows, ldd, at int)")
+func genMaxUnpool2(relu bool) {
+	name := "maxUnpool2"
+	if relu {
+		name += "Relu"
+	}
+	TEXT(name, NOSPLIT, "func(din, dout, out []float32, arg []int32, w, n, rows, ldd, at int)")
 	Pragma("noescape")
-	Doc("maxUnpool2 is maxUnpool2Go for n a multiple of 8.")
+	Doc(fmt.Sprintf("%s is maxUnpool2Go(…, %v, …) for n a multiple of 8.", name, relu))
 	din := Load(Param("din").Base(), GP64())
 	dout := Load(Param("dout").Base(), GP64())
 	arg := Load(Param("arg").Base(), GP64())
+	var out Register
+	zero := YMM()
+	if relu {
+		out = Load(Param("out").Base(), GP64())
+		VXORPS(zero, zero, zero)
+	}
 	w := Load(Param("w"), GP64())
 	rows := Load(Param("rows"), GP64())
 	ldd := Load(Param("ldd"), GP64())
@@ -712,6 +723,11 @@ func genMaxUnpool2() {
 	MOVQ(din, d)
 	MOVQ(dout, o)
 	MOVQ(arg, a)
+	var y Register
+	if relu {
+		y = GP64()
+		MOVQ(out, y)
+	}
 	Load(Param("n"), cnt)
 
 	Label("block")
@@ -720,6 +736,12 @@ func genMaxUnpool2() {
 	g, idx := YMM(), YMM()
 	VMOVUPS(Mem{Base: o}, g)
 	VMOVDQU(Mem{Base: a}, idx)
+	if relu {
+		// The ReLU before the pooling: no gradient where its output (the maximum) is <= 0.
+		drop := YMM()
+		VCMPPS(U8(0x0D), Mem{Base: y}, zero, drop) // 0 >= out (false for a NaN, as in ReluBackward)
+		VANDNPS(g, drop, g)
+	}
 	// The masked gradients of the upper left, upper right, lower left and lower right elements.
 	masked := make([]VecVirtual, 4)
 	at4 := YMM()
@@ -754,6 +776,9 @@ func genMaxUnpool2() {
 	ADDQ(U8(64), d)
 	ADDQ(U8(32), o)
 	ADDQ(U8(32), a)
+	if relu {
+		ADDQ(U8(32), y)
+	}
 	SUBQ(U8(8), cnt)
 	JMP(LabelRef("block"))
 
@@ -762,6 +787,9 @@ func genMaxUnpool2() {
 	ADDQ(twoW, at)
 	ADDQ(ldd, dout)
 	ADDQ(ldd, arg)
+	if relu {
+		ADDQ(ldd, out)
+	}
 	DECQ(rows)
 	JMP(LabelRef("row"))
 

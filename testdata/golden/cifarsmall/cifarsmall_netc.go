@@ -463,7 +463,6 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*16384 : img*16384+16384]
-	kernels.ReluBackward(s.conv1Out[img*16384:img*16384+16384], dout)
 	db := s.grads[w][1200:1216]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 16; f++ {
@@ -496,9 +495,11 @@ func (s *state) pool1Forward(img, w int) {
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
 func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*4096 : img*4096+4096]
+	out := s.pool1Out[img*4096 : img*4096+4096]
 	din := s.conv1Grad[img*16384 : img*16384+16384]
 	arg := s.pool1Arg[img*4096 : img*4096+4096]
-	kernels.MaxUnpool2(dout, arg, 16, 32, 32, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 16, 32, 32, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -523,7 +524,6 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*4096 : img*4096+4096]
 	dout := s.conv2Grad[img*5120 : img*5120+5120]
-	kernels.ReluBackward(s.conv2Out[img*5120:img*5120+5120], dout)
 	db := s.grads[w][9216:9236]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 20; f++ {
@@ -552,9 +552,11 @@ func (s *state) pool2Forward(img, w int) {
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
 func (s *state) pool2Backward(img, w int) {
 	dout := s.pool2Grad[img*1280 : img*1280+1280]
+	out := s.pool2Out[img*1280 : img*1280+1280]
 	din := s.conv2Grad[img*5120 : img*5120+5120]
 	arg := s.pool2Arg[img*1280 : img*1280+1280]
-	kernels.MaxUnpool2(dout, arg, 20, 16, 16, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 20, 16, 16, din)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -579,7 +581,6 @@ func (s *state) conv3Forward(img, w int) {
 func (s *state) conv3Backward(img, w int) {
 	in := s.pool2Out[img*1280 : img*1280+1280]
 	dout := s.conv3Grad[img*1280 : img*1280+1280]
-	kernels.ReluBackward(s.conv3Out[img*1280:img*1280+1280], dout)
 	db := s.grads[w][19236:19256]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 20; f++ {
@@ -608,9 +609,11 @@ func (s *state) pool3Forward(img, w int) {
 // pool3Backward propagates the gradient through pool3 for image img, on worker w.
 func (s *state) pool3Backward(img, w int) {
 	dout := s.pool3Grad[img*320 : img*320+320]
+	out := s.pool3Out[img*320 : img*320+320]
 	din := s.conv3Grad[img*1280 : img*1280+1280]
 	arg := s.pool3Arg[img*320 : img*320+320]
-	kernels.MaxUnpool2(dout, arg, 20, 8, 8, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 20, 8, 8, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each

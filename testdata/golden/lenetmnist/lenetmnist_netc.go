@@ -416,7 +416,6 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*6272 : img*6272+6272]
-	kernels.ReluBackward(s.conv1Out[img*6272:img*6272+6272], dout)
 	db := s.grads[w][200:208]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 8; f++ {
@@ -449,9 +448,11 @@ func (s *state) pool1Forward(img, w int) {
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
 func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*1568 : img*1568+1568]
+	out := s.pool1Out[img*1568 : img*1568+1568]
 	din := s.conv1Grad[img*6272 : img*6272+6272]
 	arg := s.pool1Arg[img*1568 : img*1568+1568]
-	kernels.MaxUnpool2(dout, arg, 8, 28, 28, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 8, 28, 28, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,

@@ -608,7 +608,6 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.conv1Out[img*10240 : img*10240+10240]
 	dout := s.conv2Grad[img*10240 : img*10240+10240]
-	kernels.ReluBackward(s.conv2Out[img*10240:img*10240+10240], dout)
 	db := s.grads[w][1180:1190]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
@@ -637,9 +636,11 @@ func (s *state) pool1Forward(img, w int) {
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
 func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*2560 : img*2560+2560]
+	out := s.pool1Out[img*2560 : img*2560+2560]
 	din := s.conv2Grad[img*10240 : img*10240+10240]
 	arg := s.pool1Arg[img*2560 : img*2560+2560]
-	kernels.MaxUnpool2(dout, arg, 10, 32, 32, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 10, 32, 32, din)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -704,7 +705,6 @@ func (s *state) conv4Forward(img, w int) {
 func (s *state) conv4Backward(img, w int) {
 	in := s.conv3Out[img*2560 : img*2560+2560]
 	dout := s.conv4Grad[img*2560 : img*2560+2560]
-	kernels.ReluBackward(s.conv4Out[img*2560:img*2560+2560], dout)
 	db := s.grads[w][3000:3010]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
@@ -733,9 +733,11 @@ func (s *state) pool2Forward(img, w int) {
 // pool2Backward propagates the gradient through pool2 for image img, on worker w.
 func (s *state) pool2Backward(img, w int) {
 	dout := s.pool2Grad[img*640 : img*640+640]
+	out := s.pool2Out[img*640 : img*640+640]
 	din := s.conv4Grad[img*2560 : img*2560+2560]
 	arg := s.pool2Arg[img*640 : img*640+640]
-	kernels.MaxUnpool2(dout, arg, 10, 16, 16, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 10, 16, 16, din)
 }
 
 // conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient,
@@ -800,7 +802,6 @@ func (s *state) conv6Forward(img, w int) {
 func (s *state) conv6Backward(img, w int) {
 	in := s.conv5Out[img*640 : img*640+640]
 	dout := s.conv6Grad[img*640 : img*640+640]
-	kernels.ReluBackward(s.conv6Out[img*640:img*640+640], dout)
 	db := s.grads[w][4820:4830]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
@@ -829,9 +830,11 @@ func (s *state) pool3Forward(img, w int) {
 // pool3Backward propagates the gradient through pool3 for image img, on worker w.
 func (s *state) pool3Backward(img, w int) {
 	dout := s.pool3Grad[img*160 : img*160+160]
+	out := s.pool3Out[img*160 : img*160+160]
 	din := s.conv6Grad[img*640 : img*640+640]
 	arg := s.pool3Arg[img*160 : img*160+160]
-	kernels.MaxUnpool2(dout, arg, 10, 8, 8, din)
+	// The backward pass of the ReLU before the pooling, too.
+	kernels.MaxUnpool2Relu(dout, out, arg, 10, 8, 8, din)
 }
 
 // full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
