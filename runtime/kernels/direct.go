@@ -248,8 +248,10 @@ func (j *directJob) run(lo, hi int) {
 }
 
 // directConv runs tile kernel t over output rows [y0, y1): panel by panel of filters (the
-// panel stays in L1), row by row, tile by tile along the row. Tiles that stick out of the
-// last panel or past the end of a row are computed into a scratch tile and copied.
+// panel stays in L1), row by row, tile by tile along the row. A tile past the end of a row
+// is stored in place, its extra columns landing in the next rows, which are computed
+// after it; tiles that stick out of the last panel, or out of the last rows, are computed
+// into a scratch tile and copied.
 func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds, y0, y1 int) {
 	k, r, cols := len(offs), t.r, 8*t.v
 	plane := h * w
@@ -267,7 +269,7 @@ func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int
 				s := src[y*lds+x:]
 				o := q*r*plane + y*w + x
 				n := min(cols, w-x)
-				if rows == r && n == cols {
+				if rows == r && (n == cols || y+(cols-n+w-1)/w < y1) {
 					t.fn(k, pan, offs, s, dst[o:], plane)
 					continue
 				}
