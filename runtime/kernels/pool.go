@@ -70,6 +70,10 @@ func ensureWorkers(want int) {
 // to any other runnable goroutine each time) avoids that.
 const spinFor = 200 * time.Microsecond
 
+// spinPolls is how many times an idle worker looks at its channel between yields, about
+// 10 µs.
+const spinPolls = 10000
+
 func (w *worker) next() *pfJob {
 	select {
 	case j := <-w.jobs:
@@ -78,6 +82,13 @@ func (w *worker) next() *pfJob {
 	}
 	deadline := time.Now().Add(spinFor)
 	for {
+		// Poll without yielding most of the time: a yield goes through the scheduler for
+		// microseconds, and a job handed over meanwhile would wait for it.
+		for range spinPolls {
+			if len(w.jobs) > 0 {
+				return <-w.jobs
+			}
+		}
 		runtime.Gosched()
 		select {
 		case j := <-w.jobs:
@@ -93,9 +104,36 @@ func (w *worker) next() *pfJob {
 func (w *worker) loop() {
 	for {
 		j := w.next()
-		j.run()
-		pool.idle <- w // idle again before letting go of the job
+		j.runOn(w)
 		j.release()
+	}
+}
+
+// runOn is run for worker w: it claims and runs chunks until none are left, and returns
+// w to the idle workers before it finishes its last chunk. The caller returns when the
+// last chunk is done, and often makes its next call at once (the next block of a GEMM, the
+// next layer): a worker that became idle only after finishing would still be missing from
+// the idle list then, and that call would run serially.
+func (j *pfJob) runOn(w *worker) {
+	n, c := j.n, int(j.chunks)
+	i := int(j.next.Add(1)) - 1
+	if i >= c {
+		pool.idle <- w
+		return
+	}
+	for {
+		j.body(i*n/c, (i+1)*n/c)
+		next := int(j.next.Add(1)) - 1
+		last := next >= c
+		if last {
+			pool.idle <- w
+		}
+		j.left.Add(-1)
+		j.wg.Done()
+		if last {
+			return
+		}
+		i = next
 	}
 }
 
