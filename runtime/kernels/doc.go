@@ -13,7 +13,13 @@
 //     goroutine, for callers that parallelize over a batch themselves.
 //   - ParallelFor(n, body): the persistent worker pool, for other code too.
 //   - Im2col, Col2im (adds): convolution as GEMM; BiasAct: per-channel bias and ReLU.
-//   - MaxPool (with argmax), MaxPoolBackward, AvgPool, AvgPoolBackward (adding).
+//   - DirectConv, DirectConvSerial, DirectWeightGrad, FlushDirectWeightGrad and their
+//     helpers (ConvOffsets, PadInto, PackDirect, PackDirectFlipped, PackDirectGrad,
+//     Changed): stride-1 convolution straight from a padded image by tile kernels.
+//   - MaxPool (with argmax), MaxPoolBackward, AvgPool, AvgPoolBackward (adding);
+//     MaxPoolS2 (2×2 and 3×3 windows, stride 2) and MaxUnpool2, MaxUnpool2Relu (its
+//     backward pass for 2×2, writing every input gradient).
+//   - AddSquares, AddProduct, DivPow34: local response normalization.
 //   - Axpy, Scale, Dot, Add, Max, ArgMax, Exp, Relu, ReluBackward.
 //   - BenchGemm(n, dur): GFLOP/s of an n×n×n Sgemm, for `netc bench gemm N`.
 //
@@ -39,6 +45,7 @@
 // micro-panels, op(A) in mc×kc blocks (L2) of mr-tall micro-panels, and an assembly
 // micro-kernel computes mr×nr tiles of C with broadcast-FMA from one kc×nr micro-panel of B
 // (L1). Small products read operands in place instead of packing them. Parallel products
+// with enough rows run as one serial product per worker on a band of rows of C; others
 // pack each block of B once, together, and split the rows (or columns) of C between
 // workers, each packing its own panels of A. Packing buffers are per worker and reused.
 //
