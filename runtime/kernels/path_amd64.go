@@ -42,18 +42,18 @@ var avx2Impl = impl{
 }
 
 // avx2Tiles are the direct-convolution tiles, with their speed relative to 6×2 on Zen 3
-// (BenchmarkDirectConv: 68 GFLOP/s on one core for 6×2, 67 for 4×3 on shapes they both
-// fill; 4×2 loses more on narrow rows). 5×2 and 10×1 fit the 10 and 20 filters of
-// vgg-style and cifar-small exactly (cifar-small's conv2: 75 GFLOP/s with 5×2 against 59
-// with 6×2, which wastes a sixth of its rows).
+// (on one core, each on the shapes of cifar-small that it fills: 6×2 85-95 GFLOP/s,
+// 5×2 89-93, 4×2 83-90, 10×1 81, 8×1 about 75). The narrower tiles win where they fill
+// their rows and 6×2 would not: 16 filters (4×2, 8% faster than 6×2's 18 rows), 10 and
+// 20 (5×2), 20 on 8-wide rows (10×1).
 var avx2Tiles = []convTile{
 	{r: 6, v: 2, eff: 1, fn: convTile6x2},
 	{r: 5, v: 2, eff: 0.98, fn: convTile5x2},
-	{r: 4, v: 3, eff: 0.97, fn: convTile4x3},
-	{r: 4, v: 2, eff: 0.82, fn: convTile4x2},
-	{r: 12, v: 1, eff: 0.8, fn: convTile12x1},
+	{r: 4, v: 3, eff: 0.9, fn: convTile4x3},
+	{r: 4, v: 2, eff: 0.95, fn: convTile4x2},
+	{r: 12, v: 1, eff: 0.75, fn: convTile12x1},
 	{r: 10, v: 1, eff: 0.85, fn: convTile10x1},
-	{r: 8, v: 1, eff: 0.63, fn: convTile8x1},
+	{r: 8, v: 1, eff: 0.8, fn: convTile8x1},
 }
 
 // avx2GradTiles are the weight-gradient tiles, rated like avx2Tiles
