@@ -18,13 +18,14 @@ import (
 // the output gradient, padded by k−1−p, with the filters rotated by 180° and their
 // channel and filter axes swapped (PackDirectFlipped).
 
-// convTile is one tile kernel: dst[i*ldd+j] = Σp a[p*r+i]*src[offs[p]+j] for i < r, j < 8v.
+// convTile is one tile kernel: it computes n ≥ 1 tiles side by side, tile t being
+// dst[i*ldd+8v*t+j] = Σp a[p*r+i]*src[offs[p]+8v*t+j] for i < r, j < 8v.
 type convTile struct {
 	r, v int
 	// eff is the kernel's speed relative to the best full tile, measured on this
 	// machine's kind of core: it weighs the shape against the work wasted on edges.
 	eff float64
-	fn  func(k int, a []float32, offs []int32, src, dst []float32, ldd int)
+	fn  func(k int, a []float32, offs []int32, src, dst []float32, ldd, n int)
 }
 
 // maxTileRows and maxTileCols bound every path's tile shapes.
@@ -265,15 +266,25 @@ func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int
 		pan := a[q*r*k : (q+1)*r*k]
 		rows := min(r, m-q*r)
 		for y := y0; y < y1; y++ {
-			for x := 0; x < w; x += cols {
-				s := src[y*lds+x:]
+			// One call for the tiles of the row stored in place (a last one sticking out
+			// of the row spills into the next rows, computed after it), then the others
+			// through the scratch tile.
+			x := 0
+			if rows == r {
+				spill := (roundUp(w, cols) - w + w - 1) / w
+				tiles := w / cols
+				if y+spill < y1 {
+					tiles = (w + cols - 1) / cols
+				}
+				if tiles > 0 {
+					t.fn(k, pan, offs, src[y*lds:], dst[q*r*plane+y*w:], plane, tiles)
+				}
+				x = tiles * cols
+			}
+			for ; x < w; x += cols {
 				o := q*r*plane + y*w + x
 				n := min(cols, w-x)
-				if rows == r && (n == cols || y+(cols-n+w-1)/w < y1) {
-					t.fn(k, pan, offs, s, dst[o:], plane)
-					continue
-				}
-				t.fn(k, pan, offs, s, tile, cols)
+				t.fn(k, pan, offs, src[y*lds+x:], tile, cols, 1)
 				for i := 0; i < rows; i++ {
 					copy(dst[o+i*plane:o+i*plane+n], tile[i*cols:i*cols+n])
 				}
@@ -453,22 +464,24 @@ func gradTileGo(r, v int) func(n int, src []float32, rows, pixels []int32, b, ds
 //			dst[i*ldd+j] = s
 //		}
 //	}
-func convTileGo(r, v int) func(k int, a []float32, offs []int32, src, dst []float32, ldd int) {
+func convTileGo(r, v int) func(k int, a []float32, offs []int32, src, dst []float32, ldd, n int) {
 	cols := 8 * v
-	return func(k int, a []float32, offs []int32, src, dst []float32, ldd int) {
-		var acc [maxTileRows * maxTileCols]float32
-		for p := 0; p < k; p++ {
-			row := src[offs[p] : int(offs[p])+cols]
-			ws := a[p*r : p*r+r]
-			for i, wi := range ws {
-				ai := acc[i*cols : i*cols+cols]
-				for j, x := range row {
-					ai[j] += wi * x
+	return func(k int, a []float32, offs []int32, src, dst []float32, ldd, n int) {
+		for t := 0; t < n; t++ {
+			var acc [maxTileRows * maxTileCols]float32
+			for p := 0; p < k; p++ {
+				row := src[int(offs[p])+t*cols : int(offs[p])+t*cols+cols]
+				ws := a[p*r : p*r+r]
+				for i, wi := range ws {
+					ai := acc[i*cols : i*cols+cols]
+					for j, x := range row {
+						ai[j] += wi * x
+					}
 				}
 			}
-		}
-		for i := 0; i < r; i++ {
-			copy(dst[i*ldd:i*ldd+cols], acc[i*cols:i*cols+cols])
+			for i := 0; i < r; i++ {
+				copy(dst[i*ldd+t*cols:i*ldd+t*cols+cols], acc[i*cols:i*cols+cols])
+			}
 		}
 	}
 }

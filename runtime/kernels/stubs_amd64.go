@@ -50,40 +50,40 @@ func packInterleave32(dst []float32, src []float32, ld int, kb int)
 //go:noescape
 func sgemmKernelAVX2Check14x8(k int, a []float32, aRow int, aStep int, b []float32, bStep int, c []float32, ldc int, rows int, alpha float32, beta float32)
 
-// convTile4x2 computes dst[i*ldd+j] = Σp a[p*4+i]*src[offs[p]+j] for i < 4, j < 16.
+// convTile4x2 computes n tiles side by side, tile t: dst[i*ldd+16*t+j] = Σp a[p*4+i]*src[offs[p]+16*t+j] for i < 4, j < 16.
 //
 //go:noescape
-func convTile4x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+func convTile4x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
 
-// convTile5x2 computes dst[i*ldd+j] = Σp a[p*5+i]*src[offs[p]+j] for i < 5, j < 16.
+// convTile5x2 computes n tiles side by side, tile t: dst[i*ldd+16*t+j] = Σp a[p*5+i]*src[offs[p]+16*t+j] for i < 5, j < 16.
 //
 //go:noescape
-func convTile5x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+func convTile5x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
 
-// convTile6x2 computes dst[i*ldd+j] = Σp a[p*6+i]*src[offs[p]+j] for i < 6, j < 16.
+// convTile6x2 computes n tiles side by side, tile t: dst[i*ldd+16*t+j] = Σp a[p*6+i]*src[offs[p]+16*t+j] for i < 6, j < 16.
 //
 //go:noescape
-func convTile6x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+func convTile6x2(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
 
-// convTile4x3 computes dst[i*ldd+j] = Σp a[p*4+i]*src[offs[p]+j] for i < 4, j < 24.
+// convTile4x3 computes n tiles side by side, tile t: dst[i*ldd+24*t+j] = Σp a[p*4+i]*src[offs[p]+24*t+j] for i < 4, j < 24.
 //
 //go:noescape
-func convTile4x3(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+func convTile4x3(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
 
-// convTile8x1 computes dst[i*ldd+j] = Σp a[p*8+i]*src[offs[p]+j] for i < 8, j < 8.
+// convTile8x1 computes n tiles side by side, tile t: dst[i*ldd+8*t+j] = Σp a[p*8+i]*src[offs[p]+8*t+j] for i < 8, j < 8.
 //
 //go:noescape
-func convTile8x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+func convTile8x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
 
-// convTile10x1 computes dst[i*ldd+j] = Σp a[p*10+i]*src[offs[p]+j] for i < 10, j < 8.
+// convTile10x1 computes n tiles side by side, tile t: dst[i*ldd+8*t+j] = Σp a[p*10+i]*src[offs[p]+8*t+j] for i < 10, j < 8.
 //
 //go:noescape
-func convTile10x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+func convTile10x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
 
-// convTile12x1 computes dst[i*ldd+j] = Σp a[p*12+i]*src[offs[p]+j] for i < 12, j < 8.
+// convTile12x1 computes n tiles side by side, tile t: dst[i*ldd+8*t+j] = Σp a[p*12+i]*src[offs[p]+8*t+j] for i < 12, j < 8.
 //
 //go:noescape
-func convTile12x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int)
+func convTile12x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
 
 // gradTile6x2 computes dst[i*ldd+j] += Σq src[rows[i]+pixels[q]]*b[q*16+j] for i < 6, j < 16.
 //

@@ -305,14 +305,15 @@ var convTiles = [][2]int{{4, 2}, {5, 2}, {6, 2}, {4, 3}, {8, 1}, {10, 1}, {12, 1
 // except that the source rows are found through the offset table instead of a stride.
 func genConvTile(r, v int) {
 	name := fmt.Sprintf("convTile%dx%d", r, v)
-	TEXT(name, NOSPLIT, "func(k int, a []float32, offs []int32, src, dst []float32, ldd int)")
+	TEXT(name, NOSPLIT, "func(k int, a []float32, offs []int32, src, dst []float32, ldd, n int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes dst[i*ldd+j] = Σp a[p*%d+i]*src[offs[p]+j] for i < %d, j < %d.", name, r, r, 8*v))
-	k := Load(Param("k"), GP64())
-	a := Load(Param("a").Base(), GP64())
-	offs := Load(Param("offs").Base(), GP64())
+	Doc(fmt.Sprintf("%s computes n tiles side by side, tile t: dst[i*ldd+%d*t+j] = Σp a[p*%d+i]*src[offs[p]+%d*t+j] for i < %d, j < %d.", name, 8*v, r, 8*v, r, 8*v))
 	src := Load(Param("src").Base(), GP64())
-
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	n := Load(Param("n"), GP64())
+	k, a, offs := GP64(), GP64(), GP64()
 	acc, bv, av := tileRegs(r, v)
 	off := GP64()
 	step := func(u int) {
@@ -328,36 +329,51 @@ func genConvTile(r, v int) {
 		}
 	}
 
+	Label("tile")
+	Load(Param("k"), k)
+	Load(Param("a").Base(), a)
+	Load(Param("offs").Base(), offs)
+	zeroAcc(acc)
 	tileLoop(k, step, func(n int) {
 		ADDQ(U32(4*n*r), a)
 		ADDQ(U8(4*n), offs)
 	})
 
 	Label("store")
-	dst := Load(Param("dst").Base(), GP64())
-	ldd := Load(Param("ldd"), GP64())
-	SHLQ(U8(2), ldd)
+	d := GP64()
+	MOVQ(dst, d)
 	for i := 0; i < r; i++ {
 		for j := 0; j < v; j++ {
-			VMOVUPS(acc[i][j], Mem{Base: dst, Disp: 32 * j})
+			VMOVUPS(acc[i][j], Mem{Base: d, Disp: 32 * j})
 		}
 		if i < r-1 {
-			ADDQ(ldd, dst)
+			ADDQ(ldd, d)
 		}
 	}
+	ADDQ(U32(32*v), src)
+	ADDQ(U32(32*v), dst)
+	DECQ(n)
+	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
 }
 
-// tileRegs allocates the registers of an r×v tile kernel: the accumulators (zeroed), v
-// vector operands and one broadcast.
+// zeroAcc clears a tile's accumulators.
+func zeroAcc(acc [][]VecVirtual) {
+	for i := range acc {
+		for j := range acc[i] {
+			VXORPS(acc[i][j], acc[i][j], acc[i][j])
+		}
+	}
+}
+
+// tileRegs allocates a tile's registers: r×v accumulators, v operand vectors, one broadcast.
 func tileRegs(r, v int) (acc [][]VecVirtual, bv []VecVirtual, av VecVirtual) {
 	acc = make([][]VecVirtual, r)
 	for i := range acc {
 		acc[i] = make([]VecVirtual, v)
 		for j := range acc[i] {
 			acc[i][j] = YMM()
-			VXORPS(acc[i][j], acc[i][j], acc[i][j])
 		}
 	}
 	bv = make([]VecVirtual, v)
@@ -424,6 +440,7 @@ func genGradTile(r, v int) {
 	b := Load(Param("b").Base(), GP64())
 
 	acc, bv, av := tileRegs(r, v)
+	zeroAcc(acc)
 	off := GP64()
 	step := func(u int) {
 		MOVLQSX(Mem{Base: pix, Disp: 4 * u}, off)
