@@ -93,26 +93,11 @@ func (g *generator) pool(i int, l *compiler.Layer) layerCode {
 
 // reluFolded reports whether the ReLU fused into layer i has its backward pass folded into
 // that of the 2×2 max pooling right after it (see kernels.MaxUnpool2Relu), which passes
-// no gradient where the pooled maximum, a ReLU output, is zero.
+// no gradient where the pooled maximum, a ReLU output, is zero. The fused ReLU is layer
+// i+1, so the pooling is i+2.
 func (g *generator) reluFolded(i int) bool {
-	l := g.net.Layers[i]
-	if !l.Plan.FuseReLU {
-		return false
-	}
-	j := i + 1
-	for j < len(g.net.Layers) && g.net.Layers[j].Plan.Fused {
-		j++
-	}
-	return j < len(g.net.Layers) && isMaxPoolS2(g.net.Layers[j]) && g.net.Layers[j].KH == 2
-}
-
-// producer is the layer with code whose output layer i reads.
-func (g *generator) producer(i int) int {
-	j := i - 1
-	for j > 0 && g.net.Layers[j].Plan.Fused {
-		j--
-	}
-	return j
+	ls := g.net.Layers
+	return ls[i].Plan.FuseReLU && i+2 < len(ls) && isMaxPoolS2(ls[i+2]) && ls[i+2].KH == 2
 }
 
 // isMaxPoolS2 reports whether l is a 2×2 or 3×3 max pooling with stride 2, which have
@@ -136,7 +121,7 @@ func (g *generator) poolKernel(i int, l *compiler.Layer) layerCode {
 		fwd = append(g.views(i, "in", "out", "arg"), jen.Qual(kernelsPath, "MaxPoolS2").Call(id("in"), lit(l.In.C), lit(l.In.H), lit(l.In.W), lit(l.KH), id("out"), id("arg")))
 	}
 	switch geom := []jen.Code{lit(l.In.C), lit(l.In.H), lit(l.In.W), id("din")}; {
-	case isMaxPoolS2(l) && l.KH == 2 && g.reluFolded(g.producer(i)):
+	case isMaxPoolS2(l) && l.KH == 2 && i > 0 && g.reluFolded(g.owner(i-1)):
 		bwd = append(g.views(i, "dout", "out", "din", "arg"), jen.Comment("The backward pass of the ReLU before the pooling, too."),
 			jen.Qual(kernelsPath, "MaxUnpool2Relu").Call(append([]jen.Code{id("dout"), id("out"), id("arg")}, geom...)...))
 	case isMaxPoolS2(l) && l.KH == 2: // windows that do not overlap: din is written once, not cleared and added to
