@@ -226,8 +226,10 @@ func (g *generator) stateType() {
 		fields = append(fields,
 			jen.Comment("direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial."),
 			id("direct").Func().Params(jen.Index().Float32(), jen.Int(), jen.Int(), jen.Int(), jen.Index().Float32(), jen.Index().Int32(), jen.Index().Float32(), jen.Int()),
-			jen.Comment("packedFrom and flippedFrom are the weights the direct convolutions' weights were last packed from."),
-			id("packedFrom").Op(",").Id("flippedFrom").Index().Float32())
+			jen.Comment("packedFrom is the weights the direct convolutions' weights were last packed from;"),
+			jen.Comment("flippedStale is set when they have not been packed flipped since."),
+			id("packedFrom").Index().Float32(),
+			id("flippedStale").Bool())
 		setup = append(setup,
 			sel("s", "direct").Op("=").Qual(kernelsPath, "DirectConvSerial"),
 			jen.If(id("chunks").Op("==").Lit(1)).Block(sel("s", "direct").Op("=").Qual(kernelsPath, "DirectConv")))
@@ -307,10 +309,10 @@ func (g *generator) scratch() []scratchBuf {
 		return jen.Qual(kernelsPath, fn).Call(a...)
 	}
 	if len(g.directLayers()) > 0 {
-		// The weights Packed and Flipped were last packed from; being zero like them
-		// at first, they start out consistent.
+		// The weights Packed (and, unless flippedStale, Flipped) were last packed from;
+		// being zero like them at first, they start out consistent.
 		lo, hi := g.directWeights()
-		bufs = append(bufs, scratchBuf{"packedFrom", lit(hi - lo), false}, scratchBuf{"flippedFrom", lit(hi - lo), false})
+		bufs = append(bufs, scratchBuf{"packedFrom", lit(hi - lo), false})
 	}
 	for _, l := range g.directLayers() {
 		name := local(l.Name)
@@ -488,16 +490,14 @@ func (g *generator) packWeights() {
 		bwd = append(bwd, jen.Qual(kernelsPath, "PackDirectFlipped").Call(sel("s", name+"Flipped"), w, lit(l.Filters), lit(l.In.C), lit(l.KH), lit(l.KW), lit(l.In.W)))
 	}
 	lo, hi := g.directWeights()
-	changed := func(snapshot string) *jen.Statement {
-		return jen.Qual(kernelsPath, "Changed").Call(sel("s", snapshot), id("w"))
-	}
-	g.f.Comment("packWeights packs the weights of the direct convolutions for the forward pass, or")
-	g.f.Comment("flipped for the input gradients when backward is set, unless they are the weights")
-	g.f.Comment("packed so last time.")
+	g.f.Comment("packWeights packs the weights of the direct convolutions for the forward pass if they")
+	g.f.Comment("have changed since they were last packed, and flipped for the input gradients too when")
+	g.f.Comment("backward is set and they have changed since they were last packed so.")
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id("packWeights").Params(id("backward").Bool()).Block(
-		id("w").Op(":=").Add(param(lo, hi-lo)),
-		jen.If(id("backward")).Block(jen.If(changed("flippedFrom")).Block(bwd...), jen.Return()),
-		jen.If(changed("packedFrom")).Block(fwd...))
+		jen.If(jen.Qual(kernelsPath, "Changed").Call(sel("s", "packedFrom"), param(lo, hi-lo))).Block(
+			append(fwd, sel("s", "flippedStale").Op("=").True())...),
+		jen.If(id("backward").Op("&&").Add(sel("s", "flippedStale"))).Block(
+			append(bwd, sel("s", "flippedStale").Op("=").False())...))
 }
 
 // directWeights returns the span of parameters holding every direct convolution's weights.

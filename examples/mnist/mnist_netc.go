@@ -179,8 +179,10 @@ type state struct {
 	full1Grad []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom and flippedFrom are the weights the direct convolutions' weights were last packed from.
-	packedFrom, flippedFrom []float32
+	// packedFrom is the weights the direct convolutions' weights were last packed from;
+	// flippedStale is set when they have not been packed flipped since.
+	packedFrom   []float32
+	flippedStale bool
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
 	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
 	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
@@ -203,7 +205,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
 	perWorker := privHi - privLo + kernels.DirectSrcSize(1, 32, 32) + kernels.DirectSrcSize(16, 32, 32) + kernels.DirectGradSize(784, 16) + kernels.DirectGradSize(25, 16) + kernels.DirectSrcSize(16, 18, 18) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectGradSize(196, 32) + kernels.DirectGradSize(400, 32)
-	shared := 13216 + 13216 + kernels.DirectPackedSize(16, 25) + kernels.DirectPackedSize(1, 400) + kernels.DirectPackedSize(32, 400) + kernels.DirectPackedSize(16, 800)
+	shared := 13216 + kernels.DirectPackedSize(16, 25) + kernels.DirectPackedSize(1, 400) + kernels.DirectPackedSize(32, 400) + kernels.DirectPackedSize(16, 800)
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
@@ -250,7 +252,6 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		s.grads = append(s.grads, g)
 	}
 	s.packedFrom = take(13216)
-	s.flippedFrom = take(13216)
 	s.conv1Packed = take(kernels.DirectPackedSize(16, 25))
 	s.conv1Flipped = take(kernels.DirectPackedSize(1, 400))
 	s.conv2Packed = take(kernels.DirectPackedSize(32, 400))
@@ -337,21 +338,19 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	return loss
 }
 
-// packWeights packs the weights of the direct convolutions for the forward pass, or
-// flipped for the input gradients when backward is set, unless they are the weights
-// packed so last time.
+// packWeights packs the weights of the direct convolutions for the forward pass if they
+// have changed since they were last packed, and flipped for the input gradients too when
+// backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	w := s.net.params[0:13216]
-	if backward {
-		if kernels.Changed(s.flippedFrom, w) {
-			kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:400], 16, 1, 5, 5, 28)
-			kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[416:13216], 32, 16, 5, 5, 14)
-		}
-		return
-	}
-	if kernels.Changed(s.packedFrom, w) {
+	if kernels.Changed(s.packedFrom, s.net.params[0:13216]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:400], 16, 25, 28)
 		kernels.PackDirect(s.conv2Packed, s.net.params[416:13216], 32, 400, 14)
+		s.flippedStale = true
+	}
+	if backward && s.flippedStale {
+		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:400], 16, 1, 5, 5, 28)
+		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[416:13216], 32, 16, 5, 5, 14)
+		s.flippedStale = false
 	}
 }
 

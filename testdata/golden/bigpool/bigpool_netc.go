@@ -173,8 +173,10 @@ type state struct {
 	full1Grad    []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom and flippedFrom are the weights the direct convolutions' weights were last packed from.
-	packedFrom, flippedFrom []float32
+	// packedFrom is the weights the direct convolutions' weights were last packed from;
+	// flippedStale is set when they have not been packed flipped since.
+	packedFrom   []float32
+	flippedStale bool
 	// firstPacked and firstFlipped are first's weights packed for the forward pass and
 	// the input gradient; firstPad and firstGradPad each worker's padded input and output gradient,
 	// firstDoutT its transposed output gradient and firstGradAcc its transposed weight gradient.
@@ -197,7 +199,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
 	perWorker := privHi - privLo + kernels.DirectSrcSize(2, 20, 20) + kernels.DirectSrcSize(3, 22, 22) + kernels.DirectGradSize(324, 3) + kernels.DirectGradSize(18, 3) + kernels.DirectSrcSize(3, 7, 7) + kernels.DirectSrcSize(2, 8, 8) + kernels.DirectGradSize(36, 2) + kernels.DirectGradSize(12, 2)
-	shared := 81 + 81 + kernels.DirectPackedSize(3, 18) + kernels.DirectPackedSize(2, 27) + kernels.DirectPackedSize(2, 12) + kernels.DirectPackedSize(3, 8)
+	shared := 81 + kernels.DirectPackedSize(3, 18) + kernels.DirectPackedSize(2, 27) + kernels.DirectPackedSize(2, 12) + kernels.DirectPackedSize(3, 8)
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
@@ -245,7 +247,6 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		s.grads = append(s.grads, g)
 	}
 	s.packedFrom = take(81)
-	s.flippedFrom = take(81)
 	s.firstPacked = take(kernels.DirectPackedSize(3, 18))
 	s.firstFlipped = take(kernels.DirectPackedSize(2, 27))
 	s.conv2Packed = take(kernels.DirectPackedSize(2, 12))
@@ -332,21 +333,19 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	return loss
 }
 
-// packWeights packs the weights of the direct convolutions for the forward pass, or
-// flipped for the input gradients when backward is set, unless they are the weights
-// packed so last time.
+// packWeights packs the weights of the direct convolutions for the forward pass if they
+// have changed since they were last packed, and flipped for the input gradients too when
+// backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	w := s.net.params[0:81]
-	if backward {
-		if kernels.Changed(s.flippedFrom, w) {
-			kernels.PackDirectFlipped(s.firstFlipped, s.net.params[0:54], 3, 2, 3, 3, 20)
-			kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[57:81], 2, 3, 2, 2, 7)
-		}
-		return
-	}
-	if kernels.Changed(s.packedFrom, w) {
+	if kernels.Changed(s.packedFrom, s.net.params[0:81]) {
 		kernels.PackDirect(s.firstPacked, s.net.params[0:54], 3, 18, 18)
 		kernels.PackDirect(s.conv2Packed, s.net.params[57:81], 2, 12, 6)
+		s.flippedStale = true
+	}
+	if backward && s.flippedStale {
+		kernels.PackDirectFlipped(s.firstFlipped, s.net.params[0:54], 3, 2, 3, 3, 20)
+		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[57:81], 2, 3, 2, 2, 7)
+		s.flippedStale = false
 	}
 }
 

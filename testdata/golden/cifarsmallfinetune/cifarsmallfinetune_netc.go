@@ -199,8 +199,10 @@ type state struct {
 	headGrad  []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom and flippedFrom are the weights the direct convolutions' weights were last packed from.
-	packedFrom, flippedFrom []float32
+	// packedFrom is the weights the direct convolutions' weights were last packed from;
+	// flippedStale is set when they have not been packed flipped since.
+	packedFrom   []float32
+	flippedStale bool
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
 	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
 	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
@@ -228,7 +230,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
 	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 36, 36) + kernels.DirectSrcSize(16, 36, 36) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(75, 16) + kernels.DirectSrcSize(16, 20, 20) + kernels.DirectSrcSize(20, 20, 20) + kernels.DirectGradSize(256, 20) + kernels.DirectGradSize(400, 20) + kernels.DirectSrcSize(20, 12, 12) + kernels.DirectSrcSize(20, 12, 12) + kernels.DirectGradSize(64, 20) + kernels.DirectGradSize(500, 20)
-	shared := 19236 + 19236 + kernels.DirectPackedSize(16, 75) + kernels.DirectPackedSize(3, 400) + kernels.DirectPackedSize(20, 400) + kernels.DirectPackedSize(16, 500) + kernels.DirectPackedSize(20, 500) + kernels.DirectPackedSize(20, 500)
+	shared := 19236 + kernels.DirectPackedSize(16, 75) + kernels.DirectPackedSize(3, 400) + kernels.DirectPackedSize(20, 400) + kernels.DirectPackedSize(16, 500) + kernels.DirectPackedSize(20, 500) + kernels.DirectPackedSize(20, 500)
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
@@ -284,7 +286,6 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		s.grads = append(s.grads, g)
 	}
 	s.packedFrom = take(19236)
-	s.flippedFrom = take(19236)
 	s.conv1Packed = take(kernels.DirectPackedSize(16, 75))
 	s.conv1Flipped = take(kernels.DirectPackedSize(3, 400))
 	s.conv2Packed = take(kernels.DirectPackedSize(20, 400))
@@ -373,23 +374,21 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	return loss
 }
 
-// packWeights packs the weights of the direct convolutions for the forward pass, or
-// flipped for the input gradients when backward is set, unless they are the weights
-// packed so last time.
+// packWeights packs the weights of the direct convolutions for the forward pass if they
+// have changed since they were last packed, and flipped for the input gradients too when
+// backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	w := s.net.params[0:19236]
-	if backward {
-		if kernels.Changed(s.flippedFrom, w) {
-			kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:1200], 16, 3, 5, 5, 32)
-			kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[1216:9216], 20, 16, 5, 5, 16)
-			kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[9236:19236], 20, 20, 5, 5, 8)
-		}
-		return
-	}
-	if kernels.Changed(s.packedFrom, w) {
+	if kernels.Changed(s.packedFrom, s.net.params[0:19236]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:1200], 16, 75, 32)
 		kernels.PackDirect(s.conv2Packed, s.net.params[1216:9216], 20, 400, 16)
 		kernels.PackDirect(s.conv3Packed, s.net.params[9236:19236], 20, 500, 8)
+		s.flippedStale = true
+	}
+	if backward && s.flippedStale {
+		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:1200], 16, 3, 5, 5, 32)
+		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[1216:9216], 20, 16, 5, 5, 16)
+		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[9236:19236], 20, 20, 5, 5, 8)
+		s.flippedStale = false
 	}
 }
 

@@ -241,8 +241,10 @@ type state struct {
 	full1Grad []float32
 	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
 	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom and flippedFrom are the weights the direct convolutions' weights were last packed from.
-	packedFrom, flippedFrom []float32
+	// packedFrom is the weights the direct convolutions' weights were last packed from;
+	// flippedStale is set when they have not been packed flipped since.
+	packedFrom   []float32
+	flippedStale bool
 	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
 	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
 	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
@@ -285,7 +287,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	chunks := min(batch, kernels.Workers())
 	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
 	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 34, 34) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectGradSize(1024, 10) + kernels.DirectGradSize(27, 10) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectGradSize(1024, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectGradSize(256, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectGradSize(256, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectGradSize(64, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectGradSize(64, 10) + kernels.DirectGradSize(90, 10)
-	shared := 4820 + 4820 + kernels.DirectPackedSize(10, 27) + kernels.DirectPackedSize(3, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90)
+	shared := 4820 + kernels.DirectPackedSize(10, 27) + kernels.DirectPackedSize(3, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90)
 	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
@@ -359,7 +361,6 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 		s.grads = append(s.grads, g)
 	}
 	s.packedFrom = take(4820)
-	s.flippedFrom = take(4820)
 	s.conv1Packed = take(kernels.DirectPackedSize(10, 27))
 	s.conv1Flipped = take(kernels.DirectPackedSize(3, 90))
 	s.conv2Packed = take(kernels.DirectPackedSize(10, 90))
@@ -454,29 +455,27 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	return loss
 }
 
-// packWeights packs the weights of the direct convolutions for the forward pass, or
-// flipped for the input gradients when backward is set, unless they are the weights
-// packed so last time.
+// packWeights packs the weights of the direct convolutions for the forward pass if they
+// have changed since they were last packed, and flipped for the input gradients too when
+// backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	w := s.net.params[0:4820]
-	if backward {
-		if kernels.Changed(s.flippedFrom, w) {
-			kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:270], 10, 3, 3, 3, 32)
-			kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[280:1180], 10, 10, 3, 3, 32)
-			kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[1190:2090], 10, 10, 3, 3, 16)
-			kernels.PackDirectFlipped(s.conv4Flipped, s.net.params[2100:3000], 10, 10, 3, 3, 16)
-			kernels.PackDirectFlipped(s.conv5Flipped, s.net.params[3010:3910], 10, 10, 3, 3, 8)
-			kernels.PackDirectFlipped(s.conv6Flipped, s.net.params[3920:4820], 10, 10, 3, 3, 8)
-		}
-		return
-	}
-	if kernels.Changed(s.packedFrom, w) {
+	if kernels.Changed(s.packedFrom, s.net.params[0:4820]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:270], 10, 27, 32)
 		kernels.PackDirect(s.conv2Packed, s.net.params[280:1180], 10, 90, 32)
 		kernels.PackDirect(s.conv3Packed, s.net.params[1190:2090], 10, 90, 16)
 		kernels.PackDirect(s.conv4Packed, s.net.params[2100:3000], 10, 90, 16)
 		kernels.PackDirect(s.conv5Packed, s.net.params[3010:3910], 10, 90, 8)
 		kernels.PackDirect(s.conv6Packed, s.net.params[3920:4820], 10, 90, 8)
+		s.flippedStale = true
+	}
+	if backward && s.flippedStale {
+		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:270], 10, 3, 3, 3, 32)
+		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[280:1180], 10, 10, 3, 3, 32)
+		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[1190:2090], 10, 10, 3, 3, 16)
+		kernels.PackDirectFlipped(s.conv4Flipped, s.net.params[2100:3000], 10, 10, 3, 3, 16)
+		kernels.PackDirectFlipped(s.conv5Flipped, s.net.params[3010:3910], 10, 10, 3, 3, 8)
+		kernels.PackDirectFlipped(s.conv6Flipped, s.net.params[3920:4820], 10, 10, 3, 3, 8)
+		s.flippedStale = false
 	}
 }
 
