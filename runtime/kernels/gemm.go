@@ -479,94 +479,63 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 // packA packs the mb×kb block of op(A) at (i0, p0) into mr-row micro-panels: panel q holds
 // element (i0+q*mr+i, p0+p) at dst[q*mr*kb + p*mr + i], with rows past mb zero.
 func packA(sh *gemmShape, dst, a []float32, lda int, trans bool, i0, p0, mb, kb int) {
-	mr := sh.mr
-	full := mb / mr
-	if trans {
-		// op(A)(i, p) = a[p*lda + i]: step p of a panel is mr contiguous values.
-		src := a[p0*lda+i0:]
-		const group = 8
-		for q := 0; q < full; q += group {
-			n := min(group, full-q)
-			s := src[q*mr : q*mr+(kb-1)*lda+n*mr]
-			d := dst[q*mr*kb : (q+n)*mr*kb]
-			if sh.copyA != nil {
-				sh.copyA(d, s, lda, kb, n)
-			} else {
-				packCopyGo(d, s, lda, kb, n, mr)
-			}
-		}
-		if e := mb - full*mr; e > 0 {
-			d := dst[full*mr*kb : (full+1)*mr*kb]
-			for p := 0; p < kb; p++ {
-				dp := d[p*mr : p*mr+mr]
-				copy(dp, src[p*lda+full*mr:p*lda+mb])
-				clear(dp[e:])
-			}
-		}
-		return
-	}
-	// op(A)(i, p) = a[i*lda + p]: each row is contiguous; interleave mr rows.
-	for q := 0; q <= full; q++ {
-		rows := min(mr, mb-q*mr)
-		if rows == 0 {
-			break
-		}
-		pan := dst[q*mr*kb : (q+1)*mr*kb]
-		src := a[(i0+q*mr)*lda+p0:]
-		src = src[:(rows-1)*lda+kb]
-		if rows == mr && sh.interA != nil {
-			sh.interA(pan, src, lda, kb)
-			continue
-		}
-		packInterleaveGo(pan, src, lda, kb, rows, mr)
-	}
+	// op(A)(i, p) is a[p*lda + i] when transposed (steps contiguous), else a[i*lda + p].
+	packPanels(sh.mr, sh.copyA, sh.interA, dst, a, lda, trans, i0, p0, mb, kb)
 }
 
 // packB packs the kb×nb block of op(B) at (p0, j0) into nr-column micro-panels: panel q
 // holds element (p0+p, j0+q*nr+j) at dst[q*nr*kb + p*nr + j], with columns past nb zero.
 func packB(sh *gemmShape, dst, b []float32, ldb int, trans bool, p0, j0, kb, nb int) {
-	nr := sh.nr
-	full := nb / nr
-	if !trans {
-		// op(B)(p, j) = b[p*ldb + j]: step p of a panel is nr contiguous values.
-		src := b[p0*ldb+j0:]
+	// op(B)(p, j) is b[p*ldb + j] (steps contiguous), or b[j*ldb + p] when transposed.
+	packPanels(sh.nr, sh.copyB, sh.interB, dst, b, ldb, !trans, j0, p0, nb, kb)
+}
+
+// packPanels packs n×kb elements of x into w-wide micro-panels, element (e, p) — for e
+// < n along the panels, p < kb along the steps — at dst[(e/w)*w*kb + p*w + e%w], with
+// elements past n zero. When stepsContiguous, element (e, p) is x[(p0+p)*ld + e0+e],
+// so a panel's step is w contiguous values, copied by copyFn; otherwise it is
+// x[(e0+e)*ld + p0+p], and w rows are interleaved by interFn. Either kernel may be nil,
+// leaving the work to the Go loops.
+func packPanels(w int, copyFn func(dst, src []float32, ld, kb, panels int), interFn func(dst, src []float32, ld, kb int),
+	dst, x []float32, ld int, stepsContiguous bool, e0, p0, n, kb int) {
+	full := n / w
+	if stepsContiguous {
+		src := x[p0*ld+e0:]
 		// A few panels at a time: each step p then writes to a handful of pages only.
 		const group = 8
 		for q := 0; q < full; q += group {
-			n := min(group, full-q)
-			s := src[q*nr : q*nr+(kb-1)*ldb+n*nr]
-			d := dst[q*nr*kb : (q+n)*nr*kb]
-			if sh.copyB != nil {
-				sh.copyB(d, s, ldb, kb, n)
+			m := min(group, full-q)
+			s := src[q*w : q*w+(kb-1)*ld+m*w]
+			d := dst[q*w*kb : (q+m)*w*kb]
+			if copyFn != nil {
+				copyFn(d, s, ld, kb, m)
 			} else {
-				packCopyGo(d, s, ldb, kb, n, nr)
+				packCopyGo(d, s, ld, kb, m, w)
 			}
 		}
-		if e := nb - full*nr; e > 0 {
-			d := dst[full*nr*kb : (full+1)*nr*kb]
+		if e := n - full*w; e > 0 {
+			d := dst[full*w*kb : (full+1)*w*kb]
 			for p := 0; p < kb; p++ {
-				dp := d[p*nr : p*nr+nr]
-				copy(dp, src[p*ldb+full*nr:p*ldb+nb])
+				dp := d[p*w : p*w+w]
+				copy(dp, src[p*ld+full*w:p*ld+n])
 				clear(dp[e:])
 			}
 		}
 		return
 	}
-	// op(B)(p, j) = b[j*ldb + p]: each column of op(B) is a contiguous row of b;
-	// interleave nr of them.
 	for q := 0; q <= full; q++ {
-		cols := min(nr, nb-q*nr)
-		if cols == 0 {
+		rows := min(w, n-q*w)
+		if rows == 0 {
 			break
 		}
-		pan := dst[q*nr*kb : (q+1)*nr*kb]
-		src := b[(j0+q*nr)*ldb+p0:]
-		src = src[:(cols-1)*ldb+kb]
-		if cols == nr && sh.interB != nil {
-			sh.interB(pan, src, ldb, kb)
+		pan := dst[q*w*kb : (q+1)*w*kb]
+		src := x[(e0+q*w)*ld+p0:]
+		src = src[:(rows-1)*ld+kb]
+		if rows == w && interFn != nil {
+			interFn(pan, src, ld, kb)
 			continue
 		}
-		packInterleaveGo(pan, src, ldb, kb, cols, nr)
+		packInterleaveGo(pan, src, ld, kb, rows, w)
 	}
 }
 
