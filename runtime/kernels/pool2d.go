@@ -79,20 +79,15 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 	// it reads 16 values from each even column of a window, up to 2 past the last window
 	// when k is 3, which may be past the image on its last rows.
 	fits := func(at, j int) bool { return at+(k-1)*w+2*(j+8)+(k-1)/2*2 <= c*h*w }
-	// The kernel's blocks of 8 windows: those from 0, then the last 8 if the rows have
-	// more, overlapping windows done before (with the same results).
-	n := ow &^ 7
+	blocks, nb := s2Blocks(ow)
 	for ci := 0; ci < c; ci++ {
 		at, o := ci*h*w, ci*oh*ow
-		if n == 0 {
+		if ow < 8 {
 			maxPoolS2Go(k, dst[o:], argmax[o:], src[at:], w, ow, oh, ow, at)
 			continue
 		}
-		for _, b := range [2][2]int{{0, n}, {ow - 8, 8}} {
+		for _, b := range blocks[:nb] {
 			j, cnt := b[0], b[1]
-			if j > 0 && n == ow {
-				break
-			}
 			rows := oh
 			for rows > 0 && !fits(at+2*(rows-1)*w, j+cnt-8) {
 				rows--
@@ -106,6 +101,19 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 			}
 		}
 	}
+}
+
+// s2Blocks returns the column blocks (first window, count) of the stride-2 kernels over
+// rows of ow ≥ 8 windows, and how many there are: the windows from 0 up to a multiple of
+// 8, then the last 8 if more are left, overlapping windows done before, which the kernels
+// compute again with the same results.
+func s2Blocks(ow int) (blocks [2][2]int, n int) {
+	blocks[0] = [2]int{0, ow &^ 7}
+	if ow%8 == 0 {
+		return blocks, 1
+	}
+	blocks[1] = [2]int{ow - 8, 8}
+	return blocks, 2
 }
 
 // MaxUnpool2 is the backward pass of MaxPoolS2 with k = 2: it sets din (the c×h×w image)
@@ -151,15 +159,13 @@ func maxUnpool(relu bool, dout, out []float32, argmax []int32, c, h, w int, din 
 	} else {
 		out = dout // not read
 	}
-	n := ow &^ 7
+	blocks, nb := s2Blocks(ow)
 	for ci := 0; ci < c; ci++ {
 		at, o := ci*h*w, ci*oh*ow
 		plane := din[at : at+h*w]
-		kernel(din[at:], dout[o:], out[o:], argmax[o:], w, n, oh, ow, at)
-		// The last windows of each row: the kernel again on the last 8, rewriting windows
-		// it has done with the same values.
-		if j := ow - 8; n < ow {
-			kernel(din[at+2*j:], dout[o+j:], out[o+j:], argmax[o+j:], w, 8, oh, ow, at+2*j)
+		for _, b := range blocks[:nb] {
+			j := b[0]
+			kernel(din[at+2*j:], dout[o+j:], out[o+j:], argmax[o+j:], w, b[1], oh, ow, at+2*j)
 		}
 		// What no window covers: a last column and a last row.
 		if w > 2*ow {
