@@ -178,12 +178,14 @@ func PadInto(dst, src []float32, c, h, w, ph, pw int) {
 }
 
 // directParallelMin is the size (2·m·h·w·taps) from which DirectConv splits its rows over
-// the worker pool, about 100 µs of work. Handing half to a polling worker takes about a
-// microsecond, but the worker then reads the padded image, just written on the calling
-// core, from that core's cache: below this, splitting gained nothing on two Zen 3 cores
-// (cifar-small and vgg-style inference at batch 1 ran 15-30% faster without it than with
-// a 1 MFLOP threshold).
-const directParallelMin = 1 << 23
+// the worker pool, about 12 µs of work on one core. Handing half to a polling worker takes
+// about a microsecond; the worker then reads its half of the padded image from the calling
+// core's cache, and the caller reads the worker's output rows back, which costs a few more.
+// On two Zen 3 cores, cifar-small inference at batch 1 (three convolutions of 1.3-4.1
+// MFLOP) took 77 µs with this threshold against 102 µs with 8 MFLOP (medians of ten
+// alternating runs); vgg-style (0.5-1.8 MFLOP) and lenet-mnist were unchanged, and half
+// this threshold made vgg-style 10% slower.
+const directParallelMin = 1 << 20
 
 // DirectConv computes m planes of h×w in dst, each output
 //
