@@ -20,6 +20,7 @@
 //     MaxPoolS2 (2×2 and 3×3 windows, stride 2) and MaxUnpool2, MaxUnpool2Relu (its
 //     backward pass for 2×2, writing every input gradient).
 //   - AddSquares, AddProduct, DivPow34: local response normalization.
+//   - MomentumStep: the update of SGD with momentum and weight decay.
 //   - Axpy, Scale, Dot, Add, Max, ArgMax, Exp, Relu, ReluBackward.
 //   - BenchGemm(n, dur): GFLOP/s of an n×n×n Sgemm, for `netc bench gemm N`.
 //

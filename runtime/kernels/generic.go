@@ -30,6 +30,7 @@ var goImpl = impl{
 	addSquares:    addSquaresGo,
 	addProduct:    addProductGo,
 	divPow34:      divPow34Go,
+	momentum:      momentumGo,
 	max:           maxGo,
 	exp:           expGo,
 }
@@ -298,6 +299,21 @@ func addProductGo(alpha float32, x, z, y []float32) {
 	z, y = z[:len(x)], y[:len(x)]
 	for i, v := range x {
 		y[i] += alpha * v * z[i]
+	}
+}
+
+// momentumGo computes
+//
+//	for i, wi := range w {
+//		v[i] = mu*v[i] + g[i] + wd*wi
+//		w[i] = wi - eta*v[i]
+//	}
+func momentumGo(eta, mu, wd float32, w, g, v []float32) {
+	g, v = g[:len(w)], v[:len(w)]
+	for i, wi := range w {
+		vi := mu*v[i] + g[i] + wd*wi
+		v[i] = vi
+		w[i] = wi - eta*vi
 	}
 }
 

@@ -4269,6 +4269,90 @@ done:
 	VZEROUPPER
 	RET
 
+// func momentumAVX2(eta float32, mu float32, wd float32, w []float32, g []float32, v []float32)
+// Requires: AVX, FMA3
+TEXT ·momentumAVX2(SB), NOSPLIT, $0-88
+	MOVQ         w_base+16(FP), AX
+	MOVQ         g_base+40(FP), CX
+	MOVQ         v_base+64(FP), DX
+	MOVQ         w_len+24(FP), BX
+	VBROADCASTSS eta+0(FP), Y0
+	VBROADCASTSS mu+4(FP), Y1
+	VBROADCASTSS wd+8(FP), Y2
+
+loopU:
+	CMPQ         BX, $0x00000020
+	JL           loop1
+	VMOVUPS      (AX), Y3
+	VMOVUPS      (CX), Y4
+	VFMADD231PS  Y3, Y2, Y4
+	VFMADD231PS  (DX), Y1, Y4
+	VMOVUPS      Y4, (DX)
+	VFNMADD231PS Y4, Y0, Y3
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      32(AX), Y3
+	VMOVUPS      32(CX), Y4
+	VFMADD231PS  Y3, Y2, Y4
+	VFMADD231PS  32(DX), Y1, Y4
+	VMOVUPS      Y4, 32(DX)
+	VFNMADD231PS Y4, Y0, Y3
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      64(AX), Y3
+	VMOVUPS      64(CX), Y4
+	VFMADD231PS  Y3, Y2, Y4
+	VFMADD231PS  64(DX), Y1, Y4
+	VMOVUPS      Y4, 64(DX)
+	VFNMADD231PS Y4, Y0, Y3
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      96(AX), Y3
+	VMOVUPS      96(CX), Y4
+	VFMADD231PS  Y3, Y2, Y4
+	VFMADD231PS  96(DX), Y1, Y4
+	VMOVUPS      Y4, 96(DX)
+	VFNMADD231PS Y4, Y0, Y3
+	VMOVUPS      Y3, 96(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	SUBQ         $0x00000020, BX
+	JMP          loopU
+
+loop1:
+	CMPQ         BX, $0x00000008
+	JL           tail
+	VMOVUPS      (AX), Y3
+	VMOVUPS      (CX), Y4
+	VFMADD231PS  Y3, Y2, Y4
+	VFMADD231PS  (DX), Y1, Y4
+	VMOVUPS      Y4, (DX)
+	VFNMADD231PS Y4, Y0, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000008, BX
+	JMP          loop1
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	VMOVSS       (AX), X3
+	VMOVSS       (CX), X4
+	VFMADD231SS  X3, X2, X4
+	VFMADD231SS  (DX), X1, X4
+	VMOVSS       X4, (DX)
+	VFNMADD231SS X4, X0, X3
+	VMOVSS       X3, (AX)
+	ADDQ         $0x00000004, AX
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, DX
+	DECQ         BX
+	JMP          tail
+
+done:
+	VZEROUPPER
+	RET
+
 // func maxAVX2(x []float32) float32
 // Requires: AVX, SSE
 TEXT ·maxAVX2(SB), NOSPLIT, $0-28
@@ -5650,6 +5734,90 @@ tail:
 	ADDQ    $0x00000004, DX
 	DECQ    BX
 	JMP     tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func momentumAVX512(eta float32, mu float32, wd float32, w []float32, g []float32, v []float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·momentumAVX512(SB), NOSPLIT, $0-88
+	MOVQ         w_base+16(FP), AX
+	MOVQ         g_base+40(FP), CX
+	MOVQ         v_base+64(FP), DX
+	MOVQ         w_len+24(FP), BX
+	VBROADCASTSS eta+0(FP), Z0
+	VBROADCASTSS mu+4(FP), Z1
+	VBROADCASTSS wd+8(FP), Z2
+
+loopU:
+	CMPQ         BX, $0x00000040
+	JL           loop1
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (CX), Z4
+	VFMADD231PS  Z3, Z2, Z4
+	VFMADD231PS  (DX), Z1, Z4
+	VMOVUPS      Z4, (DX)
+	VFNMADD231PS Z4, Z0, Z3
+	VMOVUPS      Z3, (AX)
+	VMOVUPS      64(AX), Z3
+	VMOVUPS      64(CX), Z4
+	VFMADD231PS  Z3, Z2, Z4
+	VFMADD231PS  64(DX), Z1, Z4
+	VMOVUPS      Z4, 64(DX)
+	VFNMADD231PS Z4, Z0, Z3
+	VMOVUPS      Z3, 64(AX)
+	VMOVUPS      128(AX), Z3
+	VMOVUPS      128(CX), Z4
+	VFMADD231PS  Z3, Z2, Z4
+	VFMADD231PS  128(DX), Z1, Z4
+	VMOVUPS      Z4, 128(DX)
+	VFNMADD231PS Z4, Z0, Z3
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      192(AX), Z3
+	VMOVUPS      192(CX), Z4
+	VFMADD231PS  Z3, Z2, Z4
+	VFMADD231PS  192(DX), Z1, Z4
+	VMOVUPS      Z4, 192(DX)
+	VFNMADD231PS Z4, Z0, Z3
+	VMOVUPS      Z3, 192(AX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	SUBQ         $0x00000040, BX
+	JMP          loopU
+
+loop1:
+	CMPQ         BX, $0x00000010
+	JL           tail
+	VMOVUPS      (AX), Z3
+	VMOVUPS      (CX), Z4
+	VFMADD231PS  Z3, Z2, Z4
+	VFMADD231PS  (DX), Z1, Z4
+	VMOVUPS      Z4, (DX)
+	VFNMADD231PS Z4, Z0, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop1
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	VMOVSS       (AX), X3
+	VMOVSS       (CX), X4
+	VFMADD231SS  X3, X2, X4
+	VFMADD231SS  (DX), X1, X4
+	VMOVSS       X4, (DX)
+	VFNMADD231SS X4, X0, X3
+	VMOVSS       X3, (AX)
+	ADDQ         $0x00000004, AX
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, DX
+	DECQ         BX
+	JMP          tail
 
 done:
 	VZEROUPPER

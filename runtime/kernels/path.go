@@ -74,6 +74,7 @@ type impl struct {
 	addSquares    func(alpha float32, x, y []float32)
 	addProduct    func(alpha float32, x, z, y []float32)
 	divPow34      func(x, sc, y []float32)
+	momentum      func(eta, mu, wd float32, w, g, v []float32) // len(g), len(v) >= len(w)
 	max           func(x []float32) float32
 	exp           func(x []float32)
 }

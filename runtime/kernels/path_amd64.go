@@ -37,6 +37,7 @@ var avx2Impl = impl{
 	addSquares:    addSquaresAVX2,
 	addProduct:    addProductAVX2,
 	divPow34:      divPow34AVX2,
+	momentum:      momentumAVX2,
 	max:           maxAVX2,
 	exp:           expAVX2,
 }
@@ -86,6 +87,7 @@ var avx512Impl = impl{
 	addSquares:    addSquaresAVX512,
 	addProduct:    addProductAVX512,
 	divPow34:      divPow34AVX512,
+	momentum:      momentumAVX512,
 	max:           maxAVX512,
 	exp:           expAVX512,
 }

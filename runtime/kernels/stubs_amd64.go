@@ -191,6 +191,11 @@ func addProductAVX2(alpha float32, x []float32, z []float32, y []float32)
 //go:noescape
 func divPow34AVX2(x []float32, sc []float32, y []float32)
 
+// momentumAVX2 computes v[i] = mu*v[i] + g[i] + wd*w[i], then w[i] -= eta*v[i], for i < len(w); len(g), len(v) >= len(w).
+//
+//go:noescape
+func momentumAVX2(eta float32, mu float32, wd float32, w []float32, g []float32, v []float32)
+
 // maxAVX2 returns the largest x[i]; len(x) >= 1.
 //
 //go:noescape
@@ -261,6 +266,11 @@ func addProductAVX512(alpha float32, x []float32, z []float32, y []float32)
 //
 //go:noescape
 func divPow34AVX512(x []float32, sc []float32, y []float32)
+
+// momentumAVX512 computes v[i] = mu*v[i] + g[i] + wd*w[i], then w[i] -= eta*v[i], for i < len(w); len(g), len(v) >= len(w).
+//
+//go:noescape
+func momentumAVX512(eta float32, mu float32, wd float32, w []float32, g []float32, v []float32)
 
 // maxAVX512 returns the largest x[i]; len(x) >= 1.
 //

@@ -136,6 +136,22 @@ func DivPow34(x, sc, y []float32) {
 	cur.divPow34(x, sc, y)
 }
 
+// MomentumStep is one step of SGD with momentum and L2 weight decay wd (PyTorch's SGD,
+// dampening 0) on the weights w, their gradient g and their velocity v:
+//
+//	v[i] = mu·v[i] + g[i] + wd·w[i];  w[i] -= eta·v[i]
+//
+// wd·w[i] is added even when wd is 0, so a non-finite weight makes its velocity NaN. w, g
+// and v must have the same length.
+func MomentumStep(eta, mu, wd float32, w, g, v []float32) {
+	checkLen("MomentumStep", g, w)
+	checkLen("MomentumStep", v, w)
+	if len(w) == 0 {
+		return
+	}
+	cur.momentum(eta, mu, wd, w, g, v)
+}
+
 // BiasAct adds bias[r] to every element of row r of the rows×cols matrix x (one channel's
 // spatial block per row) and then, if relu, applies max(0, ·).
 func BiasAct(x []float32, bias []float32, rows, cols int, relu bool) {

@@ -123,6 +123,33 @@ func TestVectorOps(t *testing.T) {
 	})
 }
 
+// TestMomentumStep checks the momentum update, which writes two slices, against its
+// definition in float64.
+func TestMomentumStep(t *testing.T) {
+	const eta, mu, wd = 0.05, 0.9, 0.01
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, n := range vecSizes {
+			g := randSlice(r, n)
+			w, checkW := guarded(r, n)
+			v, checkV := guarded(r, n)
+			wantV, wantW := make([]float64, n), make([]float64, n)
+			for i := range n {
+				wantV[i] = mu*float64(v[i]) + float64(g[i]) + wd*float64(w[i])
+				wantW[i] = float64(w[i]) - eta*wantV[i]
+			}
+			MomentumStep(eta, mu, wd, w, g, v)
+			checkW(t)
+			checkV(t)
+			for i := range n {
+				if !close32(v[i], float32(wantV[i]), 1e-6) || !close32(w[i], float32(wantW[i]), 1e-6) {
+					t.Fatalf("n=%d: [%d] w=%v v=%v, want w=%v v=%v", n, i, w[i], v[i], wantW[i], wantV[i])
+				}
+			}
+		}
+	})
+}
+
 func TestReductions(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
@@ -269,6 +296,8 @@ func TestLengthChecks(t *testing.T) {
 	mustPanic("AddSquares", func() { AddSquares(1, x, y) })
 	mustPanic("AddProduct", func() { AddProduct(1, x, x, y) })
 	mustPanic("DivPow34", func() { DivPow34(x, y, x) })
+	mustPanic("MomentumStep", func() { MomentumStep(1, 0.9, 0, x, y, x) })
+	mustPanic("MomentumStep velocity", func() { MomentumStep(1, 0.9, 0, x, x, y) })
 	mustPanic("MaxPoolS2", func() { MaxPoolS2(y, 1, 2, 2, 2, x[:0], nil) })
 	mustPanic("MaxPoolS2 window", func() { MaxPoolS2(y, 1, 2, 2, 1, x, nil) })
 	mustPanic("MaxUnpool2", func() { MaxUnpool2(y, nil, 1, 2, 2, y) })
