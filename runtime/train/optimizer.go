@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/kernels"
 )
 
 // Optimizer methods accepted in OptimizerConfig.Method.
@@ -83,7 +84,8 @@ type tensorState struct {
 // the new rate to the whole accumulated velocity at once, the classic form only to new
 // gradients.
 //
-// Step allocates nothing and does not modify the gradients.
+// Step allocates nothing and does not modify the gradients. A large network's update is
+// split over the kernels' worker pool; an Optimizer is not safe for concurrent Steps.
 type Optimizer struct {
 	cfg      OptimizerConfig
 	method   int
@@ -92,7 +94,18 @@ type Optimizer struct {
 	n        int
 	tensors  []tensorState
 	velocity []float32
+
+	// The Step in progress, read by its chunks, and updateFn, o.update bound once so that
+	// Step does not allocate.
+	params, grads []float32
+	lr            float32
+	updateFn      func(lo, hi int)
 }
+
+// parallelStepMin is the parameter count from which Step splits the update over the
+// worker pool: the update streams 20 bytes a parameter through memory, and one core
+// alone reaches about 12 GB/s of it here. Below this it is a few microseconds.
+const parallelStepMin = 1 << 16
 
 // NewOptimizer validates cfg against the network described by info and returns an
 // optimizer with zero velocity.
@@ -101,6 +114,7 @@ func NewOptimizer(cfg OptimizerConfig, info *runtime.Info) (*Optimizer, error) {
 		return nil, fmt.Errorf("optimizer: nil network info")
 	}
 	o := &Optimizer{cfg: cfg, mu: cfg.Momentum, maxNorm: cfg.MaxNorm, n: info.NumParams}
+	o.updateFn = o.update
 	m := strings.ToLower(cfg.Method)
 	if m == "" {
 		m = MethodSGD
@@ -196,14 +210,32 @@ func (o *Optimizer) Step(params, grads []float32, lr float32) {
 		panic(fmt.Sprintf("optimizer: Step with %d params and %d grads, network has %d",
 			len(params), len(grads), o.n))
 	}
+	o.params, o.grads, o.lr = params, grads, lr
+	if o.n >= parallelStepMin {
+		kernels.ParallelFor(o.n, o.updateFn)
+	} else {
+		o.update(0, o.n)
+	}
+	o.params, o.grads = nil, nil // drop references to the caller's slices
+	if o.maxNorm > 0 {
+		for _, t := range o.tensors {
+			if t.rows > 0 && t.lrMult != 0 {
+				maxNorm(params[t.off:t.off+t.size], t.rows, o.maxNorm)
+			}
+		}
+	}
+}
+
+// update applies the update rule to the parameters in [lo, hi), a chunk of Step's.
+func (o *Optimizer) update(lo, hi int) {
 	for i := range o.tensors {
 		t := &o.tensors[i]
-		if t.lrMult == 0 {
+		a, b := max(t.off, lo), min(t.off+t.size, hi)
+		if t.lrMult == 0 || a >= b {
 			continue
 		}
-		a, b := t.off, t.off+t.size
-		w, g := params[a:b:b], grads[a:b:b]
-		eta := lr * t.lrMult
+		w, g := o.params[a:b:b], o.grads[a:b:b]
+		eta := o.lr * t.lrMult
 		switch o.method {
 		case sgd:
 			stepSGD(w, g, eta, t.wd, t.l1)
@@ -211,9 +243,6 @@ func (o *Optimizer) Step(params, grads []float32, lr float32) {
 			stepMomentum(w, g, o.velocity[a:b:b], eta, o.mu, t.wd, t.l1)
 		case nesterov:
 			stepNesterov(w, g, o.velocity[a:b:b], eta, o.mu, t.wd, t.l1)
-		}
-		if t.rows > 0 {
-			maxNorm(w, t.rows, o.maxNorm)
 		}
 	}
 }
@@ -241,6 +270,10 @@ func stepSGD(w, g []float32, eta, wd, l1 float32) {
 }
 
 func stepMomentum(w, g, v []float32, eta, mu, wd, l1 float32) {
+	if l1 == 0 {
+		kernels.MomentumStep(eta, mu, wd, w, g, v)
+		return
+	}
 	g, v = g[:len(w)], v[:len(w)]
 	for i, wi := range w {
 		vi := mu*v[i] + effGrad(g[i], wi, wd, l1)

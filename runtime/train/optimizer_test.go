@@ -390,3 +390,16 @@ func BenchmarkStepNesterov(b *testing.B) {
 		o.Step(p, g, 0.01)
 	}
 }
+
+// BenchmarkStepMomentum updates 16.8M parameters (AlexNet's full2), whose weights,
+// gradients and velocity (200 MB) do not fit in the caches.
+func BenchmarkStepMomentum(b *testing.B) {
+	info := testInfo(tensor{"fc.weight", false, 1, []int{4096, 4096}}, tensor{"fc.bias", true, 1, []int{4096}})
+	o, _ := NewOptimizer(OptimizerConfig{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4}, info)
+	p := make([]float32, info.NumParams)
+	g := make([]float32, info.NumParams)
+	b.SetBytes(int64(20 * info.NumParams)) // reads w, g, v; writes w, v
+	for b.Loop() {
+		o.Step(p, g, 0.01)
+	}
+}
