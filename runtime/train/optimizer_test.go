@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -330,6 +331,54 @@ func TestStepAllocatesNothing(t *testing.T) {
 		}
 		if n := testing.AllocsPerRun(100, func() { o.Step(p, g, 0.01) }); n != 0 {
 			t.Errorf("%s: %v allocations per Step", o.Config().Method, n)
+		}
+	}
+}
+
+// TestStepParallel checks that a network large enough for Step to split its update over
+// the worker pool gets the same update, bit for bit, as on one core, with chunks cutting
+// through tensors, and that it allocates nothing.
+func TestStepParallel(t *testing.T) {
+	info := testInfo(
+		tensor{"conv.weight", false, 1, []int{64, 3, 11, 11}},
+		tensor{"conv.bias", true, 1, []int{64}},
+		tensor{"fc.weight", false, 0.5, []int{100, 1200}},
+		tensor{"fc.bias", true, 0, []int{100}},
+	)
+	if info.NumParams < 2*parallelStepMin {
+		t.Fatalf("%d parameters: too few for Step to split", info.NumParams)
+	}
+	for _, cfg := range []OptimizerConfig{
+		{WeightDecay: 5e-4},
+		{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4},
+		{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4, L1: 1e-4, MaxNorm: 2},
+		{Method: "nesterov", Momentum: 0.9, WeightDecay: 5e-4},
+	} {
+		var results [2][]float32
+		for k, procs := range []int{1, 3} {
+			o, err := NewOptimizer(cfg, info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, g := make([]float32, info.NumParams), make([]float32, info.NumParams)
+			for i := range p {
+				p[i] = float32(i%13)*0.25 - 1.5
+				g[i] = float32(i%7)*0.01 - 0.03
+			}
+			prev := goruntime.GOMAXPROCS(procs)
+			for range 3 {
+				o.Step(p, g, 0.1)
+			}
+			if n := testing.AllocsPerRun(5, func() { o.Step(p, g, 0.1) }); n != 0 {
+				t.Errorf("%+v on %d cores: %v allocations per Step", cfg, procs, n)
+			}
+			goruntime.GOMAXPROCS(prev)
+			results[k] = append(p, o.Velocity()...)
+		}
+		for i := range results[0] {
+			if math.Float32bits(results[0][i]) != math.Float32bits(results[1][i]) {
+				t.Fatalf("%+v: value %d is %v on one core, %v on three", cfg, i, results[0][i], results[1][i])
+			}
 		}
 	}
 }
