@@ -398,9 +398,9 @@ func (g *generator) backward() {
 		sel("s", "start").Call(lit(0)),
 		id("loss").Op(":=").Add(sel("s", local(loss.Name)+"Loss")).Call(id("labels")),
 		sel("s", "tick").Call(lit(0), lit(len(n.Layers)-1), jen.True()),
-		jen.Clear(sel("n", "grads")),
-		jen.For(list(id("_"), id("g")).Op(":=").Range().Add(sel("s", "grads").Index(lit(1), jen.Empty()))).Block(jen.Clear(id("g"))),
 	}
+	body = append(body, g.clearGrads()...)
+	body = append(body, jen.For(list(id("_"), id("g")).Op(":=").Range().Add(sel("s", "grads").Index(lit(1), jen.Empty()))).Block(jen.Clear(id("g"))))
 	if len(g.directLayers()) > 0 {
 		body = append(body, sel("s", "packWeights").Call(jen.True()))
 	}
@@ -424,6 +424,36 @@ func (g *generator) backward() {
 	g.method("Backward computes the loss of the last Forward on ws against labels, overwrites\n"+
 		"Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the batch.", "Backward",
 		[]jen.Code{id("ws").Op("*").Qual(runtimePath, "Workspace"), id("labels").Index().Int32()}, jen.Float32(), body...)
+}
+
+// clearGrads emits the clearing of the gradients that Backward accumulates: all but the
+// weight gradients of full layers, which their GEMM overwrites (most of a network like
+// AlexNet's, hundreds of megabytes a step).
+func (g *generator) clearGrads() []jen.Code {
+	var code []jen.Code
+	from := 0
+	for _, l := range g.net.Layers {
+		if l.Kind != compiler.Full {
+			continue
+		}
+		if from < l.WeightOff {
+			code = append(code, jen.Clear(sel("n", "grads").Index(litOrEmpty(from), lit(l.WeightOff))))
+		}
+		from = l.WeightOff + l.Weights()
+	}
+	code = append(code, jen.Clear(sel("n", "grads").Index(litOrEmpty(from), jen.Empty())))
+	if len(code) > 1 {
+		code = append([]jen.Code{jen.Comment("The full layers' weight gradients are overwritten, the others accumulated.")}, code...)
+	}
+	return code
+}
+
+// litOrEmpty is n as a slice bound, or nothing for 0.
+func litOrEmpty(n int) jen.Code {
+	if n == 0 {
+		return jen.Empty()
+	}
+	return lit(n)
 }
 
 // imageStage emits the two functions that run a per-image stage forward and backward on

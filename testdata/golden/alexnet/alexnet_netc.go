@@ -434,7 +434,11 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	s.start(0)
 	loss := s.softmax1Loss(labels)
 	s.tick(0, 22, true)
-	clear(n.grads)
+	// The full layers' weight gradients are overwritten, the others accumulated.
+	clear(n.grads[:2334080])
+	clear(n.grads[40082816:40086912])
+	clear(n.grads[56864128:56868224])
+	clear(n.grads[60964224:])
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}

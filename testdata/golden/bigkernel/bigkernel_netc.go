@@ -292,7 +292,10 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	s.start(0)
 	loss := s.svm1Loss(labels)
 	s.tick(0, 7, true)
-	clear(n.grads)
+	// The full layers' weight gradients are overwritten, the others accumulated.
+	clear(n.grads[:592])
+	clear(n.grads[808:814])
+	clear(n.grads[832:])
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}

@@ -334,7 +334,10 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	s.start(0)
 	loss := s.softmax1Loss(labels)
 	s.tick(0, 7, true)
-	clear(n.grads)
+	// The full layers' weight gradients are overwritten, the others accumulated.
+	clear(n.grads[:25570])
+	clear(n.grads[425570:426070])
+	clear(n.grads[431070:])
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}

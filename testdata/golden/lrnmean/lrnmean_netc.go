@@ -308,7 +308,9 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	s.start(0)
 	loss := s.softmax1Loss(labels)
 	s.tick(0, 6, true)
-	clear(n.grads)
+	// The full layers' weight gradients are overwritten, the others accumulated.
+	clear(n.grads[:224])
+	clear(n.grads[736:])
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}

@@ -283,7 +283,9 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	s.start(0)
 	loss := s.euclidean1Loss(labels)
 	s.tick(0, 5, true)
-	clear(n.grads)
+	// The full layers' weight gradients are overwritten, the others accumulated.
+	clear(n.grads[:305])
+	clear(n.grads[545:])
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}

@@ -440,7 +440,9 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	s.start(0)
 	loss := s.softmax1Loss(labels)
 	s.tick(0, 16, true)
-	clear(n.grads)
+	// The full layers' weight gradients are overwritten, the others accumulated.
+	clear(n.grads[:4830])
+	clear(n.grads[6430:])
 	for _, g := range s.grads[1:] {
 		clear(g)
 	}
