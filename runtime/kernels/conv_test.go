@@ -236,7 +236,7 @@ func TestMaxPoolS2(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
 		for _, k := range []int{2, 3} {
-			for _, g := range []struct{ c, h, w int }{{1, 3, 3}, {2, 4, 5}, {3, 16, 16}, {2, 5, 17}, {1, 32, 33}, {2, 7, 34}, {1, 3, 50}, {2, 27, 55}} {
+			for _, g := range []struct{ c, h, w int }{{1, 3, 3}, {2, 4, 5}, {3, 16, 16}, {2, 5, 17}, {1, 32, 33}, {2, 7, 34}, {1, 3, 50}, {2, 27, 55}, {20, 8, 8}, {8, 13, 13}, {3, 9, 9}, {5, 6, 15}} {
 				oh, ow := (g.h-k)/2+1, (g.w-k)/2+1
 				src := randSlice(r, g.c*g.h*g.w)
 				for i := range src {

@@ -83,7 +83,18 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 	for ci := 0; ci < c; ci++ {
 		at, o := ci*h*w, ci*oh*ow
 		if ow < 8 {
-			maxPoolS2Go(k, dst[o:], argmax[o:], src[at:], w, ow, oh, ow, at)
+			// Rows of fewer than 8 windows: 8 a row, those past the row's end stored over
+			// the next row's outputs, which are computed after them. The last rows of the
+			// image, whose extra windows would be stored past its end, are pooled in Go.
+			rows := oh
+			for rows > 0 && !(fits(at+2*(rows-1)*w, 0) && o+(rows-1)*ow+8 <= c*oh*ow) {
+				rows--
+			}
+			if rows > 0 {
+				kernel(dst[o:], argmax[o:], src[at:], w, 8, rows, ow, at)
+			}
+			r := at + 2*rows*w
+			maxPoolS2Go(k, dst[o+rows*ow:], argmax[o+rows*ow:], src[r:], w, ow, oh-rows, ow, r)
 			continue
 		}
 		for _, b := range blocks[:nb] {
