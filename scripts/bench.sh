@@ -2,10 +2,14 @@
 # make bench: netc's speed on the reference networks beside PyTorch's (Debian's python3-torch,
 # through ../shared/anchors/torch_bench.py) and ONNX Runtime's inference (onnxruntime-node,
 # through ../shared/anchors/onnx/), measured in the same run, with the ratio per row.
-# Environment: THREADS (default 2), NETC_ORT_NODE_PATH (node_modules holding onnxruntime-node).
+# Each figure is the best of ROUNDS runs (default 3), the engines taking turns, so that a
+# slow spell of this shared machine does not land on one side only.
+# Environment: THREADS (default 2), ROUNDS (default 3), NETC_ORT_NODE_PATH (node_modules
+# holding onnxruntime-node).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 threads=${THREADS:-2}
+rounds=${ROUNDS:-3}
 anchors=../shared/anchors
 go build -o _netc/netc ./cmd/netc || exit 1
 
@@ -35,21 +39,33 @@ ort() {
   NODE_PATH=$ortpath ONLY=$1 THREADS=$threads node $anchors/onnx/ort_bench.js _netc/ortmodels 2 2>/dev/null |
     awk '/ b1 / {for (i = 1; i < NF; i++) if ($i == "median_ms") print $(i+1)}'
 }
+# best max|min: the largest or smallest number read from stdin, - if none.
+best() {
+  awk -v want="$1" '$1+0 > 0 && (b == "" || (want == "max" ? $1+0 > b+0 : $1+0 < b+0)) {b = $1}
+    END {print (b == "" ? "-" : b)}'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else printf "-" }'; }
 ms() { awk -v r="$1" 'BEGIN { if (r+0 > 0) printf "%.3f", 1000/r; else printf "-" }'; }
 
 printf '%-12s %-6s %5s  %12s %12s %7s\n' net mode batch netc_img/s torch_img/s ratio
 for row in "lenet-mnist train 64" "cifar-small train 64" "vgg-style train 64" "alexnet train 8"; do
   set -- $row
-  n=$(netc "$@"); t=$(torch "$@")
+  ns=() ts=()
+  for _ in $(seq "$rounds"); do ns+=("$(netc "$@")"); ts+=("$(torch "$@")"); done
+  n=$(printf '%s\n' "${ns[@]}" | best max); t=$(printf '%s\n' "${ts[@]}" | best max)
   printf '%-12s %-6s %5s  %12s %12s %7s\n' "$1" "$2" "$3" "$n" "$t" "$(ratio "$n" "$t")"
 done
 echo
 printf '%-12s %-6s %5s  %10s %10s %10s %9s %9s\n' net mode batch netc_ms torch_ms ort_ms vs_torch vs_ort
 for net in lenet-mnist cifar-small vgg-style alexnet; do
-  n=$(netc "$net" infer 1); t=$(torch "$net" infer 1); o=-
-  [ "$net" != lenet-mnist ] && o=$(ort "$net")
+  ns=() ts=() os=()
+  for _ in $(seq "$rounds"); do
+    ns+=("$(netc "$net" infer 1)"); ts+=("$(torch "$net" infer 1)")
+    [ "$net" != lenet-mnist ] && os+=("$(ort "$net")")
+  done
+  n=$(printf '%s\n' "${ns[@]}" | best max); t=$(printf '%s\n' "${ts[@]}" | best max)
+  o=$(printf '%s\n' "${os[@]}" | best min)
   nm=$(ms "$n"); tm=$(ms "$t")
   printf '%-12s %-6s %5s  %10s %10s %10s %9s %9s\n' "$net" infer 1 "$nm" "$tm" "${o:--}" "$(ratio "$tm" "$nm")" "$(ratio "${o:--}" "$nm")"
 done
-echo "(ratios: how many times faster netc is; THREADS=$threads)"
+echo "(ratios: how many times faster netc is; best of $rounds runs each; THREADS=$threads)"
