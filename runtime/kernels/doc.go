@@ -46,7 +46,8 @@
 // micro-panels, op(A) in mc×kc blocks (L2) of mr-tall micro-panels, and an assembly
 // micro-kernel computes mr×nr tiles of C with broadcast-FMA from one kc×nr micro-panel of B
 // (L1). Small products read operands in place instead of packing them. Parallel products
-// with enough rows run as one serial product per worker on a band of rows of C; others
+// that split evenly run as one serial product per worker on a band of C, of columns when
+// C is wider than tall (each worker packs all of op(A)), else of rows; others
 // pack each block of B once, together, and split the rows (or columns) of C between
 // workers, each packing its own panels of A. Packing buffers are per worker and reused.
 //
