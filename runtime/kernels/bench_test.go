@@ -103,14 +103,23 @@ func BenchmarkVector(b *testing.B) {
 	}
 }
 
+// BenchmarkIm2col covers cifar-small conv2 (16 channels of 16×16 after pooling, 5×5,
+// pad 2) and AlexNet conv1 (3 channels of 227×227, 11×11, stride 4), whose rows are
+// strided gathers.
 func BenchmarkIm2col(b *testing.B) {
-	// cifar-small conv2: 16 channels of 16×16 (after pooling), 5×5 kernel, pad 2.
-	r := rand.New(rand.NewPCG(1, 2))
-	src := randSlice(r, 16*16*16)
-	dst := make([]float32, 16*25*256)
-	b.SetBytes(int64(4 * len(dst)))
-	for i := 0; i < b.N; i++ {
-		Im2col(src, 16, 16, 16, 5, 5, 1, 1, 2, 2, dst)
+	for _, g := range []struct {
+		name              string
+		c, h, k, s, p, oh int
+	}{{"cifar-conv2", 16, 16, 5, 1, 2, 16}, {"alexnet-conv1", 3, 227, 11, 4, 0, 55}} {
+		b.Run(g.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			src := randSlice(r, g.c*g.h*g.h)
+			dst := make([]float32, g.c*g.k*g.k*g.oh*g.oh)
+			b.SetBytes(int64(4 * len(dst)))
+			for b.Loop() {
+				Im2col(src, g.c, g.h, g.h, g.k, g.k, g.s, g.s, g.p, g.p, dst)
+			}
+		})
 	}
 }
 
