@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+)
 
 // convOut returns the output size of a convolution or pooling window along one axis.
 func convOut(in, k, s, p int) int { return (in+2*p-k)/s + 1 }
@@ -25,10 +28,45 @@ func checkConv(op string, src []float32, c, h, w, kh, kw, sh, sw, ph, pw int, ds
 // [c*kh*kw, oh*ow], where oh = (h+2*ph-kh)/sh+1 and ow = (w+2*pw-kw)/sw+1: row
 // (ci*kh+ki)*kw+kj, column oy*ow+ox holds src[ci, oy*sh-ph+ki, ox*sw-pw+kj], or 0 where
 // that falls in the padding. A convolution is then the GEMM weights[m, c*kh*kw] × dst.
+// A large one is split over the worker pool by channels and kernel rows (see
+// ParallelFor); nested in a parallel body it runs on the calling goroutine.
 func Im2col(src []float32, c, h, w, kh, kw, sh, sw, ph, pw int, dst []float32) {
 	oh, ow := checkConv("Im2col", src, c, h, w, kh, kw, sh, sw, ph, pw, dst)
-	im2col(src, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dst)
+	g := im2colGeom{src, dst, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow}
+	if c*kh*kw*oh*ow < im2colParallelMin || c*kh < 2 || runtime.GOMAXPROCS(0) < 2 {
+		g.rows(0, c*kh)
+		return
+	}
+	j := im2colJobs.get()
+	j.g = g
+	ParallelFor(c*kh, j.runFn)
+	j.g = im2colGeom{} // drop references to the caller's slices
+	im2colJobs.put(j)
 }
+
+// im2colParallelMin is the matrix size from which Im2col splits its work: AlexNet conv1's
+// (1.1M values, about a millisecond) is, its later layers' per-image matrices and
+// cifar-small's are generated code or direct convolutions.
+const im2colParallelMin = 1 << 18
+
+// im2colGeom is one Im2col call.
+type im2colGeom struct {
+	src, dst                                []float32
+	c, h, w, kh, kw, sh, sw, ph, pw, oh, ow int
+}
+
+// im2colJob is an Im2col split over the pool, its run method bound once so that calls do
+// not allocate.
+type im2colJob struct {
+	g     im2colGeom
+	runFn func(lo, hi int)
+}
+
+var im2colJobs = newFreeList(8, func() *im2colJob {
+	j := new(im2colJob)
+	j.runFn = func(lo, hi int) { j.g.rows(lo, hi) }
+	return j
+})
 
 // oxRange returns the range [lo, hi) of output positions ox (of ow) whose input position
 // ox*sw - pw + kj lies inside [0, w). It serves rows (oh, h, sh, ph, ki) as well.
@@ -47,62 +85,109 @@ func oxRange(ow, w, sw, pw, kj int) (lo, hi int) {
 	return lo, hi
 }
 
-func im2col(src []float32, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow int, dst []float32) {
+// rows fills the matrix rows of channels and kernel rows [u0, u1) (unit ci·kh + ki holds
+// the kw rows of taps (ci, ki, ·)).
+func (g *im2colGeom) rows(u0, u1 int) {
+	src, dst := g.src, g.dst
+	h, w, kh, kw, sh, sw, ph, pw, oh, ow := g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow
 	n := oh * ow
-	row := 0
-	for ci := 0; ci < c; ci++ {
+	var phases *gemmBuf
+	if sw > 1 {
+		phases = getGemmBuf()
+		defer putGemmBuf(phases)
+	}
+	for u := u0; u < u1; u++ {
+		ci, ki := u/kh, u%kh
 		img := src[ci*h*w : (ci+1)*h*w]
-		for ki := 0; ki < kh; ki++ {
-			// Output rows oy in [oy0, oy1) read input row oy*sh-ph+ki inside the image.
-			oy0, oy1 := oxRange(oh, h, sh, ph, ki)
-			for kj := 0; kj < kw; kj++ {
-				d := dst[row*n : (row+1)*n]
-				row++
-				lo, hi := oxRange(ow, w, sw, pw, kj)
-				if oy0 == oy1 || lo == hi {
-					clear(d)
+		row := u * kw
+		// Output rows oy in [oy0, oy1) read input row oy*sh-ph+ki inside the image.
+		oy0, oy1 := oxRange(oh, h, sh, ph, ki)
+		if sw > 1 {
+			im2colStrided(dst[row*n:(row+kw)*n], img, w, kw, sh, sw, ph, pw, ki, oy0, oy1, ow, phases)
+			continue
+		}
+		for kj := 0; kj < kw; kj++ {
+			d := dst[row*n : (row+1)*n]
+			row++
+			lo, hi := oxRange(ow, w, sw, pw, kj)
+			if oy0 == oy1 || lo == hi {
+				clear(d)
+				continue
+			}
+			clear(d[:oy0*ow])
+			clear(d[oy1*ow:])
+			x0 := lo*sw - pw + kj
+			if sw == 1 && ow == w {
+				// Rows of d and of the image have the same length, so the valid parts
+				// of all rows form one contiguous run in both: copy it at once, then
+				// zero the few padding columns it wrapped into.
+				s0 := (oy0*sh-ph+ki)*w + x0
+				if sh == 1 {
+					copy(d[oy0*ow+lo:(oy1-1)*ow+hi], img[s0:])
+					if lo == 0 && hi == ow {
+						continue
+					}
+					for oy := oy0; oy < oy1; oy++ {
+						r := d[oy*ow : (oy+1)*ow]
+						for i := range r[:lo] {
+							r[i] = 0
+						}
+						for i := hi; i < len(r); i++ {
+							r[i] = 0
+						}
+					}
 					continue
 				}
-				clear(d[:oy0*ow])
-				clear(d[oy1*ow:])
-				x0 := lo*sw - pw + kj
-				if sw == 1 && ow == w {
-					// Rows of d and of the image have the same length, so the valid parts
-					// of all rows form one contiguous run in both: copy it at once, then
-					// zero the few padding columns it wrapped into.
-					s0 := (oy0*sh-ph+ki)*w + x0
-					if sh == 1 {
-						copy(d[oy0*ow+lo:(oy1-1)*ow+hi], img[s0:])
-						if lo == 0 && hi == ow {
-							continue
-						}
-						for oy := oy0; oy < oy1; oy++ {
-							r := d[oy*ow : (oy+1)*ow]
-							for i := range r[:lo] {
-								r[i] = 0
-							}
-							for i := hi; i < len(r); i++ {
-								r[i] = 0
-							}
-						}
-						continue
-					}
-				}
-				for oy := oy0; oy < oy1; oy++ {
-					drow := d[oy*ow : (oy+1)*ow]
-					srow := img[(oy*sh-ph+ki)*w : (oy*sh-ph+ki+1)*w]
-					zeroShort(drow[:lo])
-					zeroShort(drow[hi:])
-					seg := drow[lo:hi]
-					if sw == 1 {
-						copyShort(seg, srow[x0:x0+len(seg)])
-						continue
-					}
-					for i := range seg {
-						seg[i] = srow[x0+i*sw]
-					}
-				}
 			}
+			for oy := oy0; oy < oy1; oy++ {
+				drow := d[oy*ow : (oy+1)*ow]
+				srow := img[(oy*sh-ph+ki)*w : (oy*sh-ph+ki+1)*w]
+				zeroShort(drow[:lo])
+				zeroShort(drow[hi:])
+				copyShort(drow[lo:hi], srow[x0:x0+hi-lo])
+			}
+		}
+	}
+}
+
+// im2colStrided fills the kw rows of d, one per tap kj of kernel row ki, for a horizontal
+// stride sw > 1, output rows [oy0, oy1) reading the image. Gathering every sw-th value for
+// each tap would read each input row kw times, value by value; instead each input row is
+// split once into its sw phases (values x ≡ p mod sw), in buf, and a tap's part of an
+// output row is then one contiguous run of a phase.
+func im2colStrided(d, img []float32, w, kw, sh, sw, ph, pw, ki, oy0, oy1, ow int, buf *gemmBuf) {
+	n := len(d) / kw
+	pl := (w + sw - 1) / sw // the length of a phase
+	buf.tile = grow(buf.tile, (oy1-oy0)*sw*pl)
+	phases := buf.tile
+	for oy := oy0; oy < oy1; oy++ {
+		srow := img[(oy*sh-ph+ki)*w : (oy*sh-ph+ki+1)*w]
+		rowPhases := phases[(oy-oy0)*sw*pl : (oy-oy0+1)*sw*pl]
+		for p := 0; p < sw; p++ {
+			out := rowPhases[p*pl : p*pl+(w-p+sw-1)/sw]
+			for i := range out {
+				out[i] = srow[p+i*sw]
+			}
+		}
+	}
+	for kj := 0; kj < kw; kj++ {
+		dk := d[kj*n : (kj+1)*n]
+		lo, hi := oxRange(ow, w, sw, pw, kj)
+		if oy0 == oy1 || lo == hi {
+			clear(dk)
+			continue
+		}
+		clear(dk[:oy0*ow])
+		clear(dk[oy1*ow:])
+		// Output column ox reads input column x0 + (ox-lo)·sw: phase x0 mod sw from x0/sw.
+		x0 := lo*sw - pw + kj
+		at := x0%sw*pl + x0/sw
+		for oy := oy0; oy < oy1; oy++ {
+			drow := dk[oy*ow : (oy+1)*ow]
+			zeroShort(drow[:lo])
+			zeroShort(drow[hi:])
+			run := phases[(oy-oy0)*sw*pl+at:]
+			copyShort(drow[lo:hi], run[:hi-lo])
 		}
 	}
 }

@@ -21,6 +21,8 @@ var convGeoms = []geom{
 	{3, 27, 27, 11, 11, 4, 4, 0, 0},
 	{2, 6, 9, 1, 4, 1, 2, 0, 3},
 	{1, 3, 3, 5, 5, 1, 1, 1, 1},
+	{2, 10, 11, 3, 5, 2, 3, 1, 2},
+	{1, 9, 10, 4, 4, 3, 4, 2, 3},
 }
 
 func naiveIm2col(src []float32, g geom, dst []float32) {
@@ -94,6 +96,35 @@ func TestIm2colCol2im(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestIm2colParallel runs Im2col on images large enough for it to split the work over
+// the pool, strided and padded, against the definition, and checks that it does not
+// allocate.
+func TestIm2colParallel(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, g := range []geom{{8, 64, 64, 3, 3, 1, 1, 1, 1}, {3, 131, 131, 11, 11, 4, 4, 1, 1}} {
+		oh, ow := convOut(g.h, g.kh, g.sh, g.ph), convOut(g.w, g.kw, g.sw, g.pw)
+		ncol := g.c * g.kh * g.kw * oh * ow
+		if ncol < im2colParallelMin {
+			t.Fatalf("%+v: %d values, too few to split", g, ncol)
+		}
+		src := randSlice(r, g.c*g.h*g.w)
+		col, check := guarded(r, ncol)
+		want := make([]float32, ncol)
+		naiveIm2col(src, g, want)
+		run := func() { Im2col(src, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, col) }
+		run()
+		check(t)
+		for i := range want {
+			if col[i] != want[i] {
+				t.Fatalf("%+v: [%d] = %v, want %v", g, i, col[i], want[i])
+			}
+		}
+		if n := testing.AllocsPerRun(20, run); n != 0 {
+			t.Errorf("%+v: %v allocations per call", g, n)
+		}
+	}
 }
 
 func TestBiasAct(t *testing.T) {
