@@ -109,13 +109,10 @@ func (g *im2colGeom) rows(u0, u1 int) {
 		for kj := 0; kj < kw; kj++ {
 			d := dst[row*n : (row+1)*n]
 			row++
-			lo, hi := oxRange(ow, w, sw, pw, kj)
-			if oy0 == oy1 || lo == hi {
-				clear(d)
+			lo, hi, ok := tapRow(d, ow, w, sw, pw, kj, oy0, oy1)
+			if !ok {
 				continue
 			}
-			clear(d[:oy0*ow])
-			clear(d[oy1*ow:])
 			x0 := lo*sw - pw + kj
 			if sw == 1 && ow == w {
 				// Rows of d and of the image have the same length, so the valid parts
@@ -150,6 +147,20 @@ func (g *im2colGeom) rows(u0, u1 int) {
 	}
 }
 
+// tapRow returns the output columns [lo, hi) whose tap column kj reads inside the image,
+// having cleared the output rows of d (one tap's row of the matrix) outside [oy0, oy1),
+// which read the padding; ok is false, and all of d cleared, if no output reads the image.
+func tapRow(d []float32, ow, w, sw, pw, kj, oy0, oy1 int) (lo, hi int, ok bool) {
+	lo, hi = oxRange(ow, w, sw, pw, kj)
+	if oy0 == oy1 || lo == hi {
+		clear(d)
+		return lo, hi, false
+	}
+	clear(d[:oy0*ow])
+	clear(d[oy1*ow:])
+	return lo, hi, true
+}
+
 // im2colStrided fills the kw rows of d, one per tap kj of kernel row ki, for a horizontal
 // stride sw > 1, output rows [oy0, oy1) reading the image. Gathering every sw-th value for
 // each tap would read each input row kw times, value by value; instead each input row is
@@ -172,13 +183,10 @@ func im2colStrided(d, img []float32, w, kw, sh, sw, ph, pw, ki, oy0, oy1, ow int
 	}
 	for kj := 0; kj < kw; kj++ {
 		dk := d[kj*n : (kj+1)*n]
-		lo, hi := oxRange(ow, w, sw, pw, kj)
-		if oy0 == oy1 || lo == hi {
-			clear(dk)
+		lo, hi, ok := tapRow(dk, ow, w, sw, pw, kj, oy0, oy1)
+		if !ok {
 			continue
 		}
-		clear(dk[:oy0*ow])
-		clear(dk[oy1*ow:])
 		// Output column ox reads input column x0 + (ox-lo)·sw: phase x0 mod sw from x0/sw.
 		x0 := lo*sw - pw + kj
 		at := x0%sw*pl + x0/sw

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math"
 	goruntime "runtime"
 	"strings"
@@ -429,26 +430,27 @@ func TestStepPanicsOnLength(t *testing.T) {
 	o.Step(make([]float32, 3), make([]float32, 2), 0.1)
 }
 
-func BenchmarkStepNesterov(b *testing.B) {
-	info := testInfo(tensor{"fc.weight", false, 1, []int{500, 800}}, tensor{"fc.bias", true, 1, []int{500}})
-	o, _ := NewOptimizer(OptimizerConfig{Method: "nesterov", Momentum: 0.9, WeightDecay: 5e-4}, info)
-	p := make([]float32, info.NumParams)
-	g := make([]float32, info.NumParams)
-	b.SetBytes(int64(20 * info.NumParams)) // reads w, g, v; writes w, v
-	for b.Loop() {
-		o.Step(p, g, 0.01)
-	}
-}
-
-// BenchmarkStepMomentum updates 16.8M parameters (AlexNet's full2), whose weights,
-// gradients and velocity (200 MB) do not fit in the caches.
-func BenchmarkStepMomentum(b *testing.B) {
-	info := testInfo(tensor{"fc.weight", false, 1, []int{4096, 4096}}, tensor{"fc.bias", true, 1, []int{4096}})
-	o, _ := NewOptimizer(OptimizerConfig{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4}, info)
-	p := make([]float32, info.NumParams)
-	g := make([]float32, info.NumParams)
-	b.SetBytes(int64(20 * info.NumParams)) // reads w, g, v; writes w, v
-	for b.Loop() {
-		o.Step(p, g, 0.01)
+// BenchmarkStep updates 400K parameters (which fit in L3) with Nesterov momentum, and
+// 16.8M (AlexNet's full2, whose weights, gradients and velocity, 200 MB, do not) with
+// momentum.
+func BenchmarkStep(b *testing.B) {
+	for _, bc := range []struct {
+		method string
+		rows   int
+		cols   int
+	}{{"nesterov", 500, 800}, {"momentum", 4096, 4096}} {
+		b.Run(fmt.Sprintf("%s-%dx%d", bc.method, bc.rows, bc.cols), func(b *testing.B) {
+			info := testInfo(tensor{"fc.weight", false, 1, []int{bc.rows, bc.cols}}, tensor{"fc.bias", true, 1, []int{bc.rows}})
+			o, _ := NewOptimizer(OptimizerConfig{Method: bc.method, Momentum: 0.9, WeightDecay: 5e-4}, info)
+			p := make([]float32, info.NumParams)
+			g := make([]float32, info.NumParams)
+			for i := range g {
+				g[i] = 1e-3 // written, so that reading it goes to memory, not to the zero page
+			}
+			b.SetBytes(int64(20 * info.NumParams)) // reads w, g, v; writes w, v
+			for b.Loop() {
+				o.Step(p, g, 0.01)
+			}
+		})
 	}
 }
