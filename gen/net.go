@@ -143,6 +143,8 @@ func (g *generator) stateType() {
 		id("ws").Op("*").Qual(runtimePath, "Workspace"),
 		jen.Comment("batch images are split into chunks, one per worker."),
 		id("batch").Op(",").Id("chunks").Int(),
+		jen.Comment("nextImage is the next image a forward pass's chunks have not claimed."),
+		id("nextImage").Qual("sync/atomic", "Int32"),
 		jen.Comment("x is the input of the last Forward; train its mode."),
 		id("x").Index().Float32(),
 		id("train").Bool(),
@@ -280,6 +282,11 @@ func (g *generator) stateType() {
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id("tick").Params(id("w"), id("layer").Int(), id("backward").Bool()).Block(
 		jen.If(id("p").Op(":=").Add(sel("s", "ws", "Profile")), id("p").Op("!=").Nil()).Block(sel("p", "Tick").Call(id("w"), id("layer"), id("backward"))))
 
+	g.f.Comment("claim returns the next image of the forward pass for the chunk that asks (batch or")
+	g.f.Comment("more when none is left).")
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id("claim").Params().Int().Block(
+		jen.Return(jen.Int().Parens(sel("s", "nextImage").Dot("Add").Call(lit(1))).Op("-").Lit(1)))
+
 	g.f.Comment("images returns the range of images of chunk w.")
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id("images").Params(id("w").Int()).Params(jen.Int(), jen.Int()).Block(
 		jen.Return(id("w").Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks")), parens(id("w").Op("+").Lit(1)).Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks"))))
@@ -371,7 +378,8 @@ func (g *generator) forward() {
 	}
 	for si, st := range n.Plan.Stages {
 		if st.PerImage {
-			body = append(body, jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("forwardImages%d", si))))
+			body = append(body, sel("s", "nextImage").Dot("Store").Call(lit(0)),
+				jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("forwardImages%d", si))))
 			continue
 		}
 		body = append(body, sel("s", "start").Call(lit(0)))
@@ -476,10 +484,20 @@ func (g *generator) imageStage(si int, st compiler.Stage) {
 		}
 		calls = append([]jen.Code{sel("s", "start").Call(id("w"))}, calls...)
 		name := fmt.Sprintf("%sImages%dRun", lower(dir), si)
-		g.f.Comment(fmt.Sprintf("%s runs %s %s on the images of chunks [lo, hi).", name, rangeText(names), lower(dir)))
-		chunk := []jen.Code{
-			list(id("first"), id("end")).Op(":=").Add(sel("s", "images")).Call(id("w")),
-			jen.For(id("img").Op(":=").Id("first"), id("img").Op("<").Id("end"), id("img").Op("++")).Block(calls...),
+		var chunk []jen.Code
+		if dir == "Forward" {
+			// Images are independent going forward: a chunk claims them one at a time, so
+			// that a core slowed by other work takes fewer. Backward, each chunk sums its
+			// own images' gradients, which must not depend on timing.
+			g.f.Comment(fmt.Sprintf("%s runs %s forward on images claimed one at a time, with the buffers of", name, rangeText(names)))
+			g.f.Comment("chunks [lo, hi).")
+			chunk = []jen.Code{jen.For(id("img").Op(":=").Id("s").Dot("claim").Call(), id("img").Op("<").Add(sel("s", "batch")), id("img").Op("=").Id("s").Dot("claim").Call()).Block(calls...)}
+		} else {
+			g.f.Comment(fmt.Sprintf("%s runs %s %s on the images of chunks [lo, hi).", name, rangeText(names), lower(dir)))
+			chunk = []jen.Code{
+				list(id("first"), id("end")).Op(":=").Add(sel("s", "images")).Call(id("w")),
+				jen.For(id("img").Op(":=").Id("first"), id("img").Op("<").Id("end"), id("img").Op("++")).Block(calls...),
+			}
 		}
 		if dir == "Backward" {
 			for _, i := range st.Layers {

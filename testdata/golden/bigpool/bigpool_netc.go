@@ -22,6 +22,7 @@ import (
 	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/kernels"
 	"math"
+	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -150,6 +151,8 @@ type state struct {
 	ws  *runtime.Workspace
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
+	// nextImage is the next image a forward pass's chunks have not claimed.
+	nextImage atomic.Int32
 	// x is the input of the last Forward; train its mode.
 	x     []float32
 	train bool
@@ -282,6 +285,12 @@ func (s *state) tick(w, layer int, backward bool) {
 	}
 }
 
+// claim returns the next image of the forward pass for the chunk that asks (batch or
+// more when none is left).
+func (s *state) claim() int {
+	return int(s.nextImage.Add(1)) - 1
+}
+
 // images returns the range of images of chunk w.
 func (s *state) images(w int) (int, int) {
 	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
@@ -299,6 +308,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 	}
 	s.x, s.train = x, train
 	s.packWeights(false)
+	s.nextImage.Store(0)
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
 	s.start(0)
 	s.full1Forward()
@@ -351,11 +361,11 @@ func (s *state) packWeights(backward bool) {
 	}
 }
 
-// forwardImages0Run runs first … pool2 forward on the images of chunks [lo, hi).
+// forwardImages0Run runs first … pool2 forward on images claimed one at a time, with the buffers of
+// chunks [lo, hi).
 func (s *state) forwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
+		for img := s.claim(); img < s.batch; img = s.claim() {
 			s.start(w)
 			s.firstForward(img, w)
 			s.tick(w, 0, false)

@@ -19,6 +19,7 @@ import (
 	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/kernels"
 	"math"
+	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -137,6 +138,8 @@ type state struct {
 	ws  *runtime.Workspace
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
+	// nextImage is the next image a forward pass's chunks have not claimed.
+	nextImage atomic.Int32
 	// x is the input of the last Forward; train its mode.
 	x     []float32
 	train bool
@@ -232,6 +235,12 @@ func (s *state) tick(w, layer int, backward bool) {
 	}
 }
 
+// claim returns the next image of the forward pass for the chunk that asks (batch or
+// more when none is left).
+func (s *state) claim() int {
+	return int(s.nextImage.Add(1)) - 1
+}
+
 // images returns the range of images of chunk w.
 func (s *state) images(w int) (int, int) {
 	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
@@ -248,6 +257,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 		panic(fmt.Sprintf("stridegroups: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
 	}
 	s.x, s.train = x, train
+	s.nextImage.Store(0)
 	kernels.ParallelFor(s.chunks, s.forwardImages0)
 	s.start(0)
 	s.full1Forward()
@@ -283,11 +293,11 @@ func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
 	return loss
 }
 
-// forwardImages0Run runs conv1 … pool1 forward on the images of chunks [lo, hi).
+// forwardImages0Run runs conv1 … pool1 forward on images claimed one at a time, with the buffers of
+// chunks [lo, hi).
 func (s *state) forwardImages0Run(lo, hi int) {
 	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
+		for img := s.claim(); img < s.batch; img = s.claim() {
 			s.start(w)
 			s.conv1Forward(img, w)
 			s.tick(w, 0, false)
