@@ -3,7 +3,8 @@
 # through ../shared/anchors/torch_bench.py) and ONNX Runtime's inference (onnxruntime-node,
 # through ../shared/anchors/onnx/), measured in the same run, with the ratio per row.
 # Each figure is the best of ROUNDS runs (default 3), the engines taking turns, so that a
-# slow spell of this shared machine does not land on one side only.
+# slow spell of this shared machine does not land on one side only, nor on all of a row's
+# runs.
 # Environment: THREADS (default 2), ROUNDS (default 3), NETC_ORT_NODE_PATH (node_modules
 # holding onnxruntime-node).
 set -uo pipefail
@@ -47,25 +48,33 @@ best() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else printf "-" }'; }
 ms() { awk -v r="$1" 'BEGIN { if (r+0 > 0) printf "%.3f", 1000/r; else printf "-" }'; }
 
+# Round after round over every row, so that a row's runs are minutes apart: a slow spell
+# of the machine lasts about a minute.
+trains=("lenet-mnist train 64" "cifar-small train 64" "vgg-style train 64" "alexnet train 8")
+nets=(lenet-mnist cifar-small vgg-style alexnet)
+declare -A N T O # a row's figures, one a line
+for _ in $(seq "$rounds"); do
+  for row in "${trains[@]}"; do
+    N[$row]+="$(netc $row)"$'\n'; T[$row]+="$(torch $row)"$'\n'
+  done
+  for net in "${nets[@]}"; do
+    N[$net]+="$(netc "$net" infer 1)"$'\n'; T[$net]+="$(torch "$net" infer 1)"$'\n'
+    [ "$net" != lenet-mnist ] && O[$net]+="$(ort "$net")"$'\n'
+  done
+done
+
 printf '%-12s %-6s %5s  %12s %12s %7s\n' net mode batch netc_img/s torch_img/s ratio
-for row in "lenet-mnist train 64" "cifar-small train 64" "vgg-style train 64" "alexnet train 8"; do
+for row in "${trains[@]}"; do
   set -- $row
-  ns=() ts=()
-  for _ in $(seq "$rounds"); do ns+=("$(netc "$@")"); ts+=("$(torch "$@")"); done
-  n=$(printf '%s\n' "${ns[@]}" | best max); t=$(printf '%s\n' "${ts[@]}" | best max)
+  n=$(printf '%s' "${N[$row]}" | best max); t=$(printf '%s' "${T[$row]}" | best max)
   printf '%-12s %-6s %5s  %12s %12s %7s\n' "$1" "$2" "$3" "$n" "$t" "$(ratio "$n" "$t")"
 done
 echo
 printf '%-12s %-6s %5s  %10s %10s %10s %9s %9s\n' net mode batch netc_ms torch_ms ort_ms vs_torch vs_ort
-for net in lenet-mnist cifar-small vgg-style alexnet; do
-  ns=() ts=() os=()
-  for _ in $(seq "$rounds"); do
-    ns+=("$(netc "$net" infer 1)"); ts+=("$(torch "$net" infer 1)")
-    [ "$net" != lenet-mnist ] && os+=("$(ort "$net")")
-  done
-  n=$(printf '%s\n' "${ns[@]}" | best max); t=$(printf '%s\n' "${ts[@]}" | best max)
-  o=$(printf '%s\n' "${os[@]}" | best min)
+for net in "${nets[@]}"; do
+  n=$(printf '%s' "${N[$net]}" | best max); t=$(printf '%s' "${T[$net]}" | best max)
+  o=$(printf '%s' "${O[$net]:-}" | best min)
   nm=$(ms "$n"); tm=$(ms "$t")
-  printf '%-12s %-6s %5s  %10s %10s %10s %9s %9s\n' "$net" infer 1 "$nm" "$tm" "${o:--}" "$(ratio "$tm" "$nm")" "$(ratio "${o:--}" "$nm")"
+  printf '%-12s %-6s %5s  %10s %10s %10s %9s %9s\n' "$net" infer 1 "$nm" "$tm" "$o" "$(ratio "$tm" "$nm")" "$(ratio "$o" "$nm")"
 done
 echo "(ratios: how many times faster netc is; best of $rounds runs each; THREADS=$threads)"
