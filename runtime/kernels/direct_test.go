@@ -199,6 +199,34 @@ func abs64(x float64) float64 {
 	return x
 }
 
+// TestPadInto checks PadInto on every path against its definition, on rows shorter than,
+// as long as and longer than a vector, leaving the borders as they were.
+func TestPadInto(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		for _, g := range []struct{ c, h, w, ph, pw int }{{2, 3, 1, 1, 1}, {3, 5, 7, 2, 2}, {2, 4, 8, 1, 0}, {3, 6, 13, 2, 3}, {16, 16, 16, 2, 2}, {2, 3, 33, 0, 1}} {
+			hp, wp := g.h+2*g.ph, g.w+2*g.pw
+			src := randSlice(r, g.c*g.h*g.w)
+			dst, check := guarded(r, g.c*hp*wp)
+			want := append([]float32(nil), dst...)
+			for ci := range g.c {
+				for y := range g.h {
+					for x := range g.w {
+						want[(ci*hp+y+g.ph)*wp+x+g.pw] = src[(ci*g.h+y)*g.w+x]
+					}
+				}
+			}
+			PadInto(dst, src, g.c, g.h, g.w, g.ph, g.pw)
+			check(t)
+			for i := range want {
+				if dst[i] != want[i] {
+					t.Fatalf("%+v: [%d] = %v, want %v", g, i, dst[i], want[i])
+				}
+			}
+		}
+	})
+}
+
 func BenchmarkDirectConv(b *testing.B) {
 	// cifar-small conv2 (16×16×16 → 20×16×16, 5×5) with each tile.
 	const c, h, w, k, m = 16, 16, 16, 5, 20

@@ -16,6 +16,7 @@ var goImpl = impl{
 	tiles:      []convTile{{r: 4, v: 2, eff: 1, fn: convTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: convTileGo(8, 1)}},
 	gradTiles:  []gradTile{{r: 4, v: 2, eff: 1, fn: gradTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: gradTileGo(8, 1)}},
 	transpose8: transpose8Go,
+	copyRows:   copyRowsGo,
 	maxPoolS2:  [4]poolS2Fn{2: maxPool2s2Go, 3: maxPool3s2Go},
 	maxUnpool2: [2]unpool2Fn{maxUnpool2NoReluGo, maxUnpool2ReluGo},
 
@@ -299,6 +300,17 @@ func addProductGo(alpha float32, x, z, y []float32) {
 	z, y = z[:len(x)], y[:len(x)]
 	for i, v := range x {
 		y[i] += alpha * v * z[i]
+	}
+}
+
+// copyRowsGo copies rows rows of cols values, ldd apart in dst and lds apart in src:
+//
+//	for r := 0; r < rows; r++ {
+//		copy(dst[r*ldd:r*ldd+cols], src[r*lds:r*lds+cols])
+//	}
+func copyRowsGo(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*ldd:r*ldd+cols], src[r*lds:r*lds+cols])
 	}
 }
 

@@ -2989,6 +2989,62 @@ done:
 	VZEROUPPER
 	RET
 
+// func copyRows(dst []float32, ldd int, src []float32, lds int, rows int, cols int)
+// Requires: AVX
+TEXT ·copyRows(SB), NOSPLIT, $0-80
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+32(FP), CX
+	MOVQ ldd+24(FP), DX
+	MOVQ lds+56(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ rows+64(FP), SI
+	MOVQ cols+72(FP), DI
+	LEAQ -8(DI), R8
+	SHLQ $0x02, R8
+
+row:
+	TESTQ SI, SI
+	JZ    done
+	MOVQ  CX, R9
+	MOVQ  AX, R10
+	MOVQ  DI, R11
+
+pair:
+	CMPQ    R11, $0x10
+	JL      one
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ    $0x40, R9
+	ADDQ    $0x40, R10
+	SUBQ    $0x10, R11
+	JMP     pair
+
+one:
+	CMPQ    R11, $0x08
+	JL      last
+	VMOVUPS (R9), Y0
+	VMOVUPS Y0, (R10)
+	SUBQ    $0x08, R11
+
+last:
+	TESTQ   R11, R11
+	JZ      next
+	VMOVUPS (CX)(R8*1), Y0
+	VMOVUPS Y0, (AX)(R8*1)
+
+next:
+	ADDQ BX, CX
+	ADDQ DX, AX
+	DECQ SI
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
 DATA poollanes<>+0(SB)/4, $0x00000000
 DATA poollanes<>+4(SB)/4, $0x00000002
 DATA poollanes<>+8(SB)/4, $0x00000004

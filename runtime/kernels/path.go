@@ -59,9 +59,10 @@ type impl struct {
 	// its weight gradient (DirectWeightGrad).
 	tiles      []convTile
 	gradTiles  []gradTile
-	transpose8 func(dst []float32, ldd int, src []float32, lds, n int) // see transpose8Go
-	maxPoolS2  [4]poolS2Fn                                             // indexed by window size, 2 or 3
-	maxUnpool2 [2]unpool2Fn                                            // without and with the ReLU folded in
+	transpose8 func(dst []float32, ldd int, src []float32, lds, n int)          // see transpose8Go
+	copyRows   func(dst []float32, ldd int, src []float32, lds, rows, cols int) // see copyRowsGo; cols ≥ 8
+	maxPoolS2  [4]poolS2Fn                                                      // indexed by window size, 2 or 3
+	maxUnpool2 [2]unpool2Fn                                                     // without and with the ReLU folded in
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)

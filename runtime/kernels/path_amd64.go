@@ -23,7 +23,7 @@ var avx2Impl = impl{
 	// 256×3072 B block is 3 MiB of L3.
 	gemm: gemmShape{mr: 6, nr: 16, mc: 144, kc: 256, nc: 3072, direct: true, kernel: sgemmKernelAVX2,
 		copyA: packCopy6, copyB: packCopy16, interA: packInterleave6, interB: packInterleave16},
-	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8,
+	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8, copyRows: copyRows,
 	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
 
 	axpy:          axpyAVX2,
@@ -73,7 +73,7 @@ var avx512Impl = impl{
 	gemm: gemmShape{mr: 14, nr: 32, mc: 252, kc: 192, nc: 3072, direct: true, kernel: sgemmKernelAVX512,
 		copyA: packCopy14, copyB: packCopy32, interA: packInterleave14, interB: packInterleave32},
 	// The AVX2 tiles: direct convolutions are small, and AVX-512 CPUs have AVX2.
-	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8,
+	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8, copyRows: copyRows,
 	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
 
 	axpy:          axpyAVX512,

@@ -110,6 +110,11 @@ func gradTile8x1(n int, src []float32, rows []int32, pixels []int32, b []float32
 //go:noescape
 func transpose8(dst []float32, ldd int, src []float32, lds int, n int)
 
+// copyRows is copyRowsGo for cols ≥ 8: 8 columns at a time, the last 8 overlapping those before.
+//
+//go:noescape
+func copyRows(dst []float32, ldd int, src []float32, lds int, rows int, cols int)
+
 // maxPool2s2 is maxPoolS2Go(2, …) for n a multiple of 8.
 //
 //go:noescape
