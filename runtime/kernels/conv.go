@@ -91,88 +91,76 @@ func (g *im2colGeom) rows(u0, u1 int) {
 	src, dst := g.src, g.dst
 	h, w, kh, kw, sh, sw, ph, pw, oh, ow := g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow
 	n := oh * ow
-	var phases *gemmBuf
+	var buf *gemmBuf
 	if sw > 1 {
-		phases = getGemmBuf()
-		defer putGemmBuf(phases)
+		buf = getGemmBuf()
+		defer putGemmBuf(buf)
 	}
 	for u := u0; u < u1; u++ {
 		ci, ki := u/kh, u%kh
 		img := src[ci*h*w : (ci+1)*h*w]
-		row := u * kw
-		// Output rows oy in [oy0, oy1) read input row oy*sh-ph+ki inside the image.
+		// Output rows oy in [oy0, oy1) read input row oy*sh-ph+ki inside the image, which
+		// starts at in[base+oy*stride]. With a horizontal stride, in holds the rows split
+		// into their sw phases of pl values instead (see splitPhases).
 		oy0, oy1 := oxRange(oh, h, sh, ph, ki)
-		if sw > 1 {
-			im2colStrided(dst[row*n:(row+kw)*n], img, w, kw, sh, sw, ph, pw, ki, oy0, oy1, ow, phases)
-			continue
+		in, base, stride, pl := img, (ki-ph)*w, sh*w, w
+		if sw > 1 && oy0 < oy1 {
+			pl = (w + sw - 1) / sw
+			in = splitPhases(buf, img, w, sh, sw, pl, ki-ph, oy0, oy1)
+			base, stride = -oy0*sw*pl, sw*pl
 		}
 		for kj := 0; kj < kw; kj++ {
-			d := dst[row*n : (row+1)*n]
-			row++
-			lo, hi, ok := tapRow(d, ow, w, sw, pw, kj, oy0, oy1)
-			if !ok {
+			d := dst[(u*kw+kj)*n : (u*kw+kj+1)*n]
+			lo, hi := oxRange(ow, w, sw, pw, kj)
+			if oy0 == oy1 || lo == hi {
+				clear(d)
 				continue
 			}
+			clear(d[:oy0*ow])
+			clear(d[oy1*ow:])
+			// Output column ox reads input column x0 + (ox-lo)·sw: in phase x0 mod sw,
+			// from x0/sw (for sw = 1, simply x0).
 			x0 := lo*sw - pw + kj
-			if sw == 1 && ow == w {
+			at := x0%sw*pl + x0/sw
+			if sw == 1 && sh == 1 && ow == w {
 				// Rows of d and of the image have the same length, so the valid parts
 				// of all rows form one contiguous run in both: copy it at once, then
 				// zero the few padding columns it wrapped into.
-				s0 := (oy0*sh-ph+ki)*w + x0
-				if sh == 1 {
-					copy(d[oy0*ow+lo:(oy1-1)*ow+hi], img[s0:])
-					if lo == 0 && hi == ow {
-						continue
-					}
-					for oy := oy0; oy < oy1; oy++ {
-						r := d[oy*ow : (oy+1)*ow]
-						for i := range r[:lo] {
-							r[i] = 0
-						}
-						for i := hi; i < len(r); i++ {
-							r[i] = 0
-						}
-					}
+				copy(d[oy0*ow+lo:(oy1-1)*ow+hi], img[base+oy0*stride+at:])
+				if lo == 0 && hi == ow {
 					continue
 				}
+				for oy := oy0; oy < oy1; oy++ {
+					r := d[oy*ow : (oy+1)*ow]
+					for i := range r[:lo] {
+						r[i] = 0
+					}
+					for i := hi; i < len(r); i++ {
+						r[i] = 0
+					}
+				}
+				continue
 			}
 			for oy := oy0; oy < oy1; oy++ {
 				drow := d[oy*ow : (oy+1)*ow]
-				srow := img[(oy*sh-ph+ki)*w : (oy*sh-ph+ki+1)*w]
 				zeroShort(drow[:lo])
 				zeroShort(drow[hi:])
-				copyShort(drow[lo:hi], srow[x0:x0+hi-lo])
+				copyShort(drow[lo:hi], in[base+oy*stride+at:][:hi-lo])
 			}
 		}
 	}
 }
 
-// tapRow returns the output columns [lo, hi) whose tap column kj reads inside the image,
-// having cleared the output rows of d (one tap's row of the matrix) outside [oy0, oy1),
-// which read the padding; ok is false, and all of d cleared, if no output reads the image.
-func tapRow(d []float32, ow, w, sw, pw, kj, oy0, oy1 int) (lo, hi int, ok bool) {
-	lo, hi = oxRange(ow, w, sw, pw, kj)
-	if oy0 == oy1 || lo == hi {
-		clear(d)
-		return lo, hi, false
-	}
-	clear(d[:oy0*ow])
-	clear(d[oy1*ow:])
-	return lo, hi, true
-}
-
-// im2colStrided fills the kw rows of d, one per tap kj of kernel row ki, for a horizontal
-// stride sw > 1, output rows [oy0, oy1) reading the image. Gathering every sw-th value for
-// each tap would read each input row kw times, value by value; instead each input row is
-// split once into its sw phases (values x ≡ p mod sw), in buf, and a tap's part of an
-// output row is then one contiguous run of a phase.
-func im2colStrided(d, img []float32, w, kw, sh, sw, ph, pw, ki, oy0, oy1, ow int, buf *gemmBuf) {
-	n := len(d) / kw
-	pl := (w + sw - 1) / sw // the length of a phase
+// splitPhases splits the input rows oy*sh+dy of img (oy in [oy0, oy1)) into their sw
+// phases of pl values each (phase p holding the values at x ≡ p mod sw), in buf, and
+// returns them, row after row. Gathering every sw-th value for each tap would read each
+// input row kw times, value by value; from the phases, a tap's part of an output row is
+// one contiguous run.
+func splitPhases(buf *gemmBuf, img []float32, w, sh, sw, pl, dy, oy0, oy1 int) []float32 {
 	buf.tile = grow(buf.tile, (oy1-oy0)*sw*pl)
 	phases := buf.tile
 	for oy := oy0; oy < oy1; oy++ {
-		srow := img[(oy*sh-ph+ki)*w : (oy*sh-ph+ki+1)*w]
+		srow := img[(oy*sh+dy)*w : (oy*sh+dy+1)*w]
 		rowPhases := phases[(oy-oy0)*sw*pl : (oy-oy0+1)*sw*pl]
 		for p := 0; p < sw; p++ {
 			out := rowPhases[p*pl : p*pl+(w-p+sw-1)/sw]
@@ -181,23 +169,7 @@ func im2colStrided(d, img []float32, w, kw, sh, sw, ph, pw, ki, oy0, oy1, ow int
 			}
 		}
 	}
-	for kj := 0; kj < kw; kj++ {
-		dk := d[kj*n : (kj+1)*n]
-		lo, hi, ok := tapRow(dk, ow, w, sw, pw, kj, oy0, oy1)
-		if !ok {
-			continue
-		}
-		// Output column ox reads input column x0 + (ox-lo)·sw: phase x0 mod sw from x0/sw.
-		x0 := lo*sw - pw + kj
-		at := x0%sw*pl + x0/sw
-		for oy := oy0; oy < oy1; oy++ {
-			drow := dk[oy*ow : (oy+1)*ow]
-			zeroShort(drow[:lo])
-			zeroShort(drow[hi:])
-			run := phases[(oy-oy0)*sw*pl+at:]
-			copyShort(drow[lo:hi], run[:hi-lo])
-		}
-	}
+	return phases
 }
 
 // zeroShort and copyShort avoid a runtime call for the short runs of convolution rows.
