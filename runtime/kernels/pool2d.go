@@ -82,25 +82,13 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 	blocks, nb := s2Blocks(ow)
 	for ci := 0; ci < c; ci++ {
 		at, o := ci*h*w, ci*oh*ow
-		if ow < 8 {
-			// Rows of fewer than 8 windows: 8 a row, those past the row's end stored over
-			// the next row's outputs, which are computed after them. The last rows of the
-			// image, whose extra windows would be stored past its end, are pooled in Go.
-			rows := oh
-			for rows > 0 && !(fits(at+2*(rows-1)*w, 0) && o+(rows-1)*ow+8 <= c*oh*ow) {
-				rows--
-			}
-			if rows > 0 {
-				kernel(dst[o:], argmax[o:], src[at:], w, 8, rows, ow, at)
-			}
-			r := at + 2*rows*w
-			maxPoolS2Go(k, dst[o+rows*ow:], argmax[o+rows*ow:], src[r:], w, ow, oh-rows, ow, r)
-			continue
-		}
 		for _, b := range blocks[:nb] {
+			// The kernel stores cnt windows a row; in rows of fewer (see s2Blocks) the
+			// extra ones land on the next row's outputs, computed after them. Window rows
+			// that would read or store past the image are pooled in Go.
 			j, cnt := b[0], b[1]
 			rows := oh
-			for rows > 0 && !fits(at+2*(rows-1)*w, j+cnt-8) {
+			for rows > 0 && !(fits(at+2*(rows-1)*w, j+cnt-8) && o+(rows-1)*ow+j+cnt <= c*oh*ow) {
 				rows--
 			}
 			if rows > 0 {
@@ -108,17 +96,22 @@ func MaxPoolS2(src []float32, c, h, w, k int, dst []float32, argmax []int32) {
 			}
 			if rows < oh { // the last rows, in Go
 				r := at + 2*rows*w + 2*j
-				maxPoolS2Go(k, dst[o+rows*ow+j:], argmax[o+rows*ow+j:], src[r:], w, cnt, oh-rows, ow, r)
+				maxPoolS2Go(k, dst[o+rows*ow+j:], argmax[o+rows*ow+j:], src[r:], w, min(cnt, ow-j), oh-rows, ow, r)
 			}
 		}
 	}
 }
 
 // s2Blocks returns the column blocks (first window, count) of the stride-2 kernels over
-// rows of ow ≥ 8 windows, and how many there are: the windows from 0 up to a multiple of
-// 8, then the last 8 if more are left, overlapping windows done before, which the kernels
-// compute again with the same results.
+// rows of ow windows, and how many there are: the windows from 0 up to a multiple of 8,
+// then the last 8 if more are left, overlapping windows done before, which the kernels
+// compute again with the same results. Rows of fewer than 8 windows get one block of 8,
+// sticking out of the row.
 func s2Blocks(ow int) (blocks [2][2]int, n int) {
+	if ow < 8 {
+		blocks[0] = [2]int{0, 8}
+		return blocks, 1
+	}
 	blocks[0] = [2]int{0, ow &^ 7}
 	if ow%8 == 0 {
 		return blocks, 1
