@@ -104,50 +104,34 @@ func (w *worker) next() *pfJob {
 func (w *worker) loop() {
 	for {
 		j := w.next()
-		j.runOn(w)
+		j.run(w)
 		j.release()
 	}
 }
 
-// runOn is run for worker w: it claims and runs chunks until none are left, and returns
-// w to the idle workers before it finishes its last chunk. The caller returns when the
-// last chunk is done, and often makes its next call at once (the next block of a GEMM, the
-// next layer): a worker that became idle only after finishing would still be missing from
-// the idle list then, and that call would run serially.
-func (j *pfJob) runOn(w *worker) {
+// run claims and runs chunks until none are left, for the caller (w nil) or for worker
+// w, which it returns to the idle workers before it finishes its last chunk. The caller
+// returns when the last chunk is done, and often makes its next call at once (the next
+// block of a GEMM, the next layer): a worker that became idle only after finishing would
+// still be missing from the idle list then, and that call would run serially.
+func (j *pfJob) run(w *worker) {
 	n, c := j.n, int(j.chunks)
-	i := int(j.next.Add(1)) - 1
-	if i >= c {
-		pool.idle <- w
-		return
-	}
-	for {
+	for i := int(j.next.Add(1)) - 1; ; {
+		if i >= c { // nothing left to claim
+			if w != nil {
+				pool.idle <- w
+			}
+			return
+		}
 		j.body(i*n/c, (i+1)*n/c)
 		next := int(j.next.Add(1)) - 1
-		last := next >= c
-		if last {
+		if next >= c && w != nil {
 			pool.idle <- w
+			w = nil // returned already
 		}
 		j.left.Add(-1)
 		j.wg.Done()
-		if last {
-			return
-		}
 		i = next
-	}
-}
-
-// run claims and runs chunks until none are left.
-func (j *pfJob) run() {
-	n, c := j.n, int(j.chunks)
-	for {
-		i := int(j.next.Add(1)) - 1
-		if i >= c {
-			return
-		}
-		j.body(i*n/c, (i+1)*n/c)
-		j.left.Add(-1)
-		j.wg.Done()
 	}
 }
 
@@ -201,7 +185,7 @@ recruit:
 			break recruit
 		}
 	}
-	j.run()
+	j.run(nil)
 	// Chunks still running on workers usually finish about when the caller's do: poll
 	// briefly before blocking, which saves a park and wake-up of this goroutine.
 	for spin := 0; spin < 1000 && j.left.Load() > 0; spin++ {
