@@ -276,7 +276,7 @@ func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int
 			// through the scratch tile.
 			x := 0
 			if rows == r {
-				spill := (roundUp(w, cols) - w + w - 1) / w
+				spill := (roundUp(w, cols) - 1) / w // rows the row's last tile reaches past it
 				tiles := w / cols
 				if y+spill < y1 {
 					tiles = (w + cols - 1) / cols
