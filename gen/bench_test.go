@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/bench"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // BenchmarkNetworks measures a training step (batch 64, AlexNet 8) and batch-1 inference
@@ -42,4 +42,4 @@ func BenchmarkNetworks(b *testing.B) {
 	}
 }
 
-var _ runtime.Network // the golden networks implement it
+var _ nn.Network // the golden networks implement it

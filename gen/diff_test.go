@@ -10,7 +10,7 @@ import (
 
 	"github.com/netc-dev/netc/compiler"
 	"github.com/netc-dev/netc/internal/reference"
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/testdata/golden/alexnet"
 	"github.com/netc-dev/netc/testdata/golden/bigkernel"
 	"github.com/netc-dev/netc/testdata/golden/bigpool"
@@ -27,18 +27,18 @@ import (
 // them they use every layer kind and option.
 var goldenNets = []struct {
 	spec string
-	new  func(seed uint64) runtime.Network
+	new  func(seed uint64) nn.Network
 }{
-	{"specs/cifar-small.net", func(s uint64) runtime.Network { return cifarsmall.New(s) }},
-	{"specs/vgg-style.net", func(s uint64) runtime.Network { return vggstyle.New(s) }},
-	{"specs/lenet-mnist.net", func(s uint64) runtime.Network { return lenetmnist.New(s) }},
-	{"specs/alexnet.net", func(s uint64) runtime.Network { return alexnet.New(s) }},
-	{"testdata/layers/stridegroups.net", func(s uint64) runtime.Network { return stridegroups.New(s) }},
-	{"testdata/layers/bigkernel.net", func(s uint64) runtime.Network { return bigkernel.New(s) }},
-	{"testdata/layers/pointwise.net", func(s uint64) runtime.Network { return pointwise.New(s) }},
-	{"testdata/layers/lrnmean.net", func(s uint64) runtime.Network { return lrnmean.New(s) }},
-	{"testdata/layers/meanimage.net", func(s uint64) runtime.Network { return meanimage.New(s) }},
-	{"testdata/layers/bigpool.net", func(s uint64) runtime.Network { return bigpool.New(s) }},
+	{"specs/cifar-small.net", func(s uint64) nn.Network { return cifarsmall.New(s) }},
+	{"specs/vgg-style.net", func(s uint64) nn.Network { return vggstyle.New(s) }},
+	{"specs/lenet-mnist.net", func(s uint64) nn.Network { return lenetmnist.New(s) }},
+	{"specs/alexnet.net", func(s uint64) nn.Network { return alexnet.New(s) }},
+	{"testdata/layers/stridegroups.net", func(s uint64) nn.Network { return stridegroups.New(s) }},
+	{"testdata/layers/bigkernel.net", func(s uint64) nn.Network { return bigkernel.New(s) }},
+	{"testdata/layers/pointwise.net", func(s uint64) nn.Network { return pointwise.New(s) }},
+	{"testdata/layers/lrnmean.net", func(s uint64) nn.Network { return lrnmean.New(s) }},
+	{"testdata/layers/meanimage.net", func(s uint64) nn.Network { return meanimage.New(s) }},
+	{"testdata/layers/bigpool.net", func(s uint64) nn.Network { return bigpool.New(s) }},
 }
 
 // TestAgainstReference runs every golden network, batch 1, 3 and 17, in training mode
@@ -59,7 +59,7 @@ func TestAgainstReference(t *testing.T) {
 	}
 }
 
-func compareWithReference(t *testing.T, spec string, net runtime.Network, batch int) {
+func compareWithReference(t *testing.T, spec string, net nn.Network, batch int) {
 	src, err := os.ReadFile(filepath.Join("..", spec))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func compareWithReference(t *testing.T, spec string, net runtime.Network, batch 
 		t.Fatal(err)
 	}
 	info := net.Info()
-	rng := runtime.NewRNG(uint64(batch) * 7919)
+	rng := nn.NewRNG(uint64(batch) * 7919)
 	x := make([]float32, batch*info.InputSize())
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
@@ -95,11 +95,11 @@ func compareWithReference(t *testing.T, spec string, net runtime.Network, batch 
 		}
 	}
 	const dropoutSeed = 12345
-	ws.RNG = runtime.NewRNG(dropoutSeed)
+	ws.RNG = nn.NewRNG(dropoutSeed)
 	scores := append([]float32(nil), net.Forward(ws, x, true)...)
 	loss := net.Backward(ws, labels)
 
-	refRNG := runtime.NewRNG(dropoutSeed)
+	refRNG := nn.NewRNG(dropoutSeed)
 	ref, err := reference.Run(ir, params, x, batch, labels, nil, true, &refRNG)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func compareWithReference(t *testing.T, spec string, net runtime.Network, batch 
 	// Without an InputGrad the parameter gradients are the same, bit for bit.
 	grads := append([]float32(nil), net.Grads()...)
 	ws.InputGrad = nil
-	ws.RNG = runtime.NewRNG(dropoutSeed)
+	ws.RNG = nn.NewRNG(dropoutSeed)
 	net.Forward(ws, x, true)
 	net.Backward(ws, labels)
 	if !slices.Equal(grads, net.Grads()) {

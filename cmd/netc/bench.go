@@ -34,8 +34,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	return runGenerated(net, []string{"github.com/netc-dev/netc/runtime", "github.com/netc-dev/netc/runtime/bench"},
-		"os.Exit(bench.Main(func(seed uint64) runtime.Network { return New(seed) }, os.Args[1:], os.Stdout, os.Stderr))",
+	return runGenerated(net, []string{"github.com/netc-dev/netc/runtime/nn", "github.com/netc-dev/netc/runtime/bench"},
+		"os.Exit(bench.Main(func(seed uint64) nn.Network { return New(seed) }, os.Args[1:], os.Stdout, os.Stderr))",
 		args[1:], stdout, stderr)
 }
 

@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/netc-dev/netc/onnx"
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/predict"
 	"github.com/netc-dev/netc/runtime/safetensors"
 	"github.com/netc-dev/netc/runtime/train"
@@ -48,7 +48,7 @@ func TestExportUsage(t *testing.T) {
 
 // trainLenet trains lenet-mnist (the golden package of specs/lenet-mnist.net) on 4,000
 // MNIST images for one epoch and returns it, its checkpoint and the test set.
-func trainLenet(t *testing.T) (net runtime.Network, ckpt string, pre data.Preprocess, test *data.Dataset) {
+func trainLenet(t *testing.T) (net nn.Network, ckpt string, pre data.Preprocess, test *data.Dataset) {
 	t.Helper()
 	trainAll, testAll, err := data.Load(data.MNIST, "")
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/netc-dev/netc/compiler"
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // compile compiles an inline spec, failing the test on any error.
@@ -28,7 +28,7 @@ type problem struct {
 
 // randomProblem draws parameters (weights uniform with a fan-in scale, biases and means
 // uniform in ±0.5), inputs uniform in ±1, labels and, if withTargets, targets in ±1.
-func randomProblem(net *compiler.Net, batch int, withTargets bool, rng *runtime.RNG) problem {
+func randomProblem(net *compiler.Net, batch int, withTargets bool, rng *nn.RNG) problem {
 	uniform := func(scale float64) float32 { return float32(scale * (2*rng.Float64() - 1)) }
 	var p problem
 	p.params = make([]float32, net.Params+net.Buffers)
@@ -70,7 +70,7 @@ func randomProblem(net *compiler.Net, batch int, withTargets bool, rng *runtime.
 // values are nearly equal, an SVM margin term near 0. (Values that are exactly equal,
 // like the zeros ReLU makes, stay equal under small perturbations and do no harm.)
 func kinkDistance(net *compiler.Net, params, x []float64, batch int, labels []int32, train bool, rngState uint64) float64 {
-	rng := runtime.RNG{State: rngState}
+	rng := nn.RNG{State: rngState}
 	p := &pass{net: net, params: params, batch: batch, train: train, rng: &rng}
 	p.forward(x)
 	dist := math.Inf(1)
@@ -173,10 +173,10 @@ func TestGradients(t *testing.T) {
 					if seed > 50 {
 						t.Fatal("no informative data found without kinks")
 					}
-					r := runtime.NewRNG(seed)
+					r := nn.NewRNG(seed)
 					prob = randomProblem(net, batch, tc.targets, &r)
 					params, x = widen(prob.params), widen(prob.x)
-					rng := runtime.NewRNG(dropSeed)
+					rng := nn.NewRNG(dropSeed)
 					var err error
 					res, err = Run(net, prob.params, prob.x, batch, prob.labels, prob.targets, tc.train, &rng)
 					if err != nil {
@@ -241,14 +241,14 @@ func TestGradients(t *testing.T) {
 func TestRunAdvancesRNG(t *testing.T) {
 	net := compile(t, "input 2x3x3\ndropout 0.5 | full 4 | dropout 0.2 | softmax")
 	const batch = 3
-	r := runtime.NewRNG(7)
+	r := nn.NewRNG(7)
 	prob := randomProblem(net, batch, false, &r)
 	for _, train := range []bool{false, true} {
-		rng := runtime.NewRNG(99)
+		rng := nn.NewRNG(99)
 		if _, err := Run(net, prob.params, prob.x, batch, prob.labels, nil, train, &rng); err != nil {
 			t.Fatal(err)
 		}
-		want := runtime.NewRNG(99)
+		want := nn.NewRNG(99)
 		if train {
 			for range batch * (18 + 4) {
 				want.Float32()
@@ -265,7 +265,7 @@ func TestValidate(t *testing.T) {
 	net := compile(t, "input 1x2x2\nfull 3 | dropout 0.5 | euclidean")
 	params := make([]float32, net.Params)
 	x := make([]float32, 2*4)
-	rng := runtime.NewRNG(1)
+	rng := nn.NewRNG(1)
 	for _, c := range []struct {
 		name    string
 		params  []float32
@@ -274,7 +274,7 @@ func TestValidate(t *testing.T) {
 		labels  []int32
 		targets []float32
 		train   bool
-		rng     *runtime.RNG
+		rng     *nn.RNG
 	}{
 		{"batch 0", params, x[:0], 0, nil, nil, false, nil},
 		{"params", params[1:], x, 2, []int32{0, 1}, nil, false, nil},

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // The cases here are worked out by hand from the definitions, so that the oracle is
@@ -29,7 +29,7 @@ type handCase struct {
 func (c handCase) run(t *testing.T) {
 	t.Run(c.name, func(t *testing.T) {
 		net := compile(t, c.spec)
-		rng := runtime.NewRNG(c.rngState)
+		rng := nn.NewRNG(c.rngState)
 		res, err := Run(net, c.params, c.x, c.batch, c.labels, c.targets, c.train, &rng)
 		if err != nil {
 			t.Fatal(err)
@@ -348,7 +348,7 @@ func TestHandDropout(t *testing.T) {
 	// numbers (image 0, then image 1), keeping those ≥ 0.5 scaled by 2; then the second
 	// draws 8, keeping those ≥ 0.25 scaled by 4/3.
 	const seed = 42
-	rng := runtime.NewRNG(seed)
+	rng := nn.NewRNG(seed)
 	var want, dx []float64
 	var m1, m2 [8]float64
 	for i := range m1 {

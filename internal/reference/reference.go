@@ -24,7 +24,7 @@ import (
 	"math"
 
 	"github.com/netc-dev/netc/compiler"
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // Result holds everything a forward and backward pass computes.
@@ -44,7 +44,7 @@ type Result struct {
 // layer, in order, draws one rng.Float32() per value of its whole batch buffer, so rng is
 // advanced exactly as the generated code advances its own; rng may be nil when no
 // dropout mask is drawn.
-func Run(net *compiler.Net, params []float32, x []float32, batch int, labels []int32, targets []float32, train bool, rng *runtime.RNG) (*Result, error) {
+func Run(net *compiler.Net, params []float32, x []float32, batch int, labels []int32, targets []float32, train bool, rng *nn.RNG) (*Result, error) {
 	var t []float64
 	if targets != nil {
 		t = widen(targets)
@@ -67,12 +67,12 @@ func Run(net *compiler.Net, params []float32, x []float32, batch int, labels []i
 // Loss computes only the forward loss for given float64 params and input (for gradient
 // checks), with dropout masks drawn from a copy of the given RNG state. So repeated calls
 // with the same rngState use the same masks, the ones Run draws from
-// runtime.RNG{State: rngState}. It panics on arguments Run would reject.
+// nn.RNG{State: rngState}. It panics on arguments Run would reject.
 func Loss(net *compiler.Net, params, x []float64, batch int, labels []int32, targets []float64, train bool, rngState uint64) float64 {
 	if err := validate(net, len(params), len(x), batch, labels, len(targets), targets != nil, train, true); err != nil {
 		panic(err)
 	}
-	rng := runtime.RNG{State: rngState}
+	rng := nn.RNG{State: rngState}
 	p := &pass{net: net, params: params, batch: batch, train: train, rng: &rng}
 	p.forward(x)
 	loss, _ := lossForward(net.Loss(), p.scores(), batch, labels, targets)
@@ -134,7 +134,7 @@ type pass struct {
 	params []float64
 	batch  int
 	train  bool
-	rng    *runtime.RNG
+	rng    *nn.RNG
 	// acts[0] is the input; acts[i+1] is the output of layer i (for every layer but the
 	// loss), so acts[len(acts)-1] holds the scores.
 	acts [][]float64
@@ -554,7 +554,7 @@ func meanSubForward(l *compiler.Layer, params, x []float64, batch int) []float64
 // dropoutMask draws a dropout layer's mask for the whole batch buffer, value by value
 // (index image·size + j): a value is kept iff rng.Float32() >= float32(p), kept values
 // being scaled by 1/(1−p).
-func dropoutMask(l *compiler.Layer, batch int, rng *runtime.RNG) []float64 {
+func dropoutMask(l *compiler.Layer, batch int, rng *nn.RNG) []float64 {
 	mask := make([]float64, batch*l.In.Size())
 	for i := range mask {
 		if rng.Float32() >= float32(l.Prob) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // TestSpecs runs the reference specs at batch 1 in train mode (drawing AlexNet's dropout
@@ -39,9 +39,9 @@ func TestSpecs(t *testing.T) {
 			if want, ok := wantParams[name]; ok && net.Params != want {
 				t.Errorf("%d parameters, want %d", net.Params, want)
 			}
-			r := runtime.NewRNG(1)
+			r := nn.NewRNG(1)
 			prob := randomProblem(net, 1, false, &r)
-			rng := runtime.NewRNG(2)
+			rng := nn.NewRNG(2)
 			start := time.Now()
 			res, err := Run(net, prob.params, prob.x, 1, prob.labels, nil, true, &rng)
 			if err != nil {

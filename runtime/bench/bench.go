@@ -4,18 +4,18 @@
 //
 // netc bench builds a program that calls Main on the generated package:
 //
-//	func main() { os.Exit(bench.Main(func(seed uint64) runtime.Network { return cifarsmall.New(seed) }, os.Args[1:], os.Stdout, os.Stderr)) }
+//	func main() { os.Exit(bench.Main(func(seed uint64) nn.Network { return cifarsmall.New(seed) }, os.Args[1:], os.Stdout, os.Stderr)) }
 package bench
 
 import (
 	"flag"
 	"fmt"
 	"io"
-	goruntime "runtime"
+	"runtime"
 	"text/tabwriter"
 	"time"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/train"
 )
 
@@ -52,8 +52,8 @@ type LayerTime struct {
 // Stepper runs one step of a network on fixed random data: inference, or a training step
 // (forward, loss, backward, SGD with momentum 0.9 and weight decay 1e-4 at rate 0.01).
 type Stepper struct {
-	net    runtime.Network
-	ws     *runtime.Workspace
+	net    nn.Network
+	ws     *nn.Workspace
 	x      []float32
 	labels []int32
 	opt    *train.Optimizer
@@ -61,14 +61,14 @@ type Stepper struct {
 }
 
 // NewStepper prepares steps of net on a batch of random images.
-func NewStepper(net runtime.Network, training bool, batch int) (*Stepper, error) {
+func NewStepper(net nn.Network, training bool, batch int) (*Stepper, error) {
 	info := net.Info()
 	s := &Stepper{net: net, ws: net.NewWorkspace(batch), train: training,
 		x: make([]float32, batch*info.InputSize()), labels: make([]int32, batch)}
 	if training {
 		s.ws.InputGrad = nil // as in training: nothing needs the input's gradient
 	}
-	rng := runtime.NewRNG(1)
+	rng := nn.NewRNG(1)
 	for i := range s.x {
 		s.x[i] = float32(rng.NormFloat64())
 	}
@@ -95,12 +95,12 @@ func (s *Stepper) Step() {
 }
 
 // Run measures net.
-func Run(net runtime.Network, o Options) (*Result, error) {
+func Run(net nn.Network, o Options) (*Result, error) {
 	if o.Batch < 1 {
 		return nil, fmt.Errorf("bench: batch %d, want at least 1", o.Batch)
 	}
 	if o.Threads > 0 {
-		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(o.Threads))
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.Threads))
 	}
 	s, err := NewStepper(net, o.Train, o.Batch)
 	if err != nil {
@@ -124,7 +124,7 @@ func Run(net runtime.Network, o Options) (*Result, error) {
 // time per step of each layer.
 func profile(s *Stepper, steps int) []LayerTime {
 	info := s.net.Info()
-	p := runtime.NewProfile(s.ws.Workers, len(info.Layers))
+	p := nn.NewProfile(s.ws.Workers, len(info.Layers))
 	s.ws.Profile = p
 	defer func() { s.ws.Profile = nil }()
 	for range steps {
@@ -172,7 +172,7 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // Main is the command line of a benchmark program: flags -train, -batch, -threads and
 // -duration; it prints the table and returns the exit status.
-func Main(newNet func(seed uint64) runtime.Network, args []string, stdout, stderr io.Writer) int {
+func Main(newNet func(seed uint64) nn.Network, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o Options

@@ -1,6 +1,6 @@
 package data
 
-import "github.com/netc-dev/netc/runtime"
+import "github.com/netc-dev/netc/runtime/nn"
 
 // Augment is the live augmentation applied to each training image each epoch: a random
 // horizontal flip (probability 1/2, when Flip is set; leave it off for digits) followed by a
@@ -21,7 +21,7 @@ func (a Augment) Enabled() bool { return a.Flip || a.CropPad > 0 }
 // Draw draws one image's augmentation from rng: first the flip (one Uint64, only if Flip),
 // then the crop's offsets ox and oy in [0, 2*CropPad] (one Intn each, only if CropPad > 0).
 // Without a crop, ox = oy = CropPad (= 0) and nothing moves.
-func (a Augment) Draw(rng *runtime.RNG) (flip bool, ox, oy int) {
+func (a Augment) Draw(rng *nn.RNG) (flip bool, ox, oy int) {
 	if a.Flip {
 		flip = rng.Uint64()>>63 == 1
 	}
@@ -37,7 +37,7 @@ func (a Augment) Draw(rng *runtime.RNG) (flip bool, ox, oy int) {
 // Apply writes into dst the image src (c×h×w, C,H,W order) augmented by a draw from rng
 // (see Draw). dst and src must have c*h*w elements and must not overlap. It allocates
 // nothing.
-func (a Augment) Apply(rng *runtime.RNG, dst, src []float32, c, h, w int) {
+func (a Augment) Apply(rng *nn.RNG, dst, src []float32, c, h, w int) {
 	flip, ox, oy := a.Draw(rng)
 	Transform(dst, src, c, h, w, max(a.CropPad, 0), flip, ox, oy)
 }

@@ -6,12 +6,12 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // randomImage returns c*h*w distinct nonzero values.
 func randomImage(c, h, w int, seed uint64) []float32 {
-	rng := runtime.NewRNG(seed)
+	rng := nn.NewRNG(seed)
 	x := make([]float32, c*h*w)
 	for i := range x {
 		x[i] = 1 + rng.Float32() + float32(i)
@@ -121,7 +121,7 @@ func TestAugmentDraw(t *testing.T) {
 	for _, a := range []Augment{{}, {Flip: true}, {CropPad: 2}, {Flip: true, CropPad: 4}} {
 		t.Run(fmt.Sprintf("%+v", a), func(t *testing.T) {
 			const n = 20000
-			rng := runtime.NewRNG(7)
+			rng := nn.NewRNG(7)
 			flips := 0
 			seen := map[[2]int]int{}
 			for range n {
@@ -160,7 +160,7 @@ func TestAugmentApply(t *testing.T) {
 	a := Augment{Flip: true, CropPad: 2}
 	src := randomImage(c, h, w, 4)
 	d1, d2 := make([]float32, len(src)), make([]float32, len(src))
-	r1, r2, r3 := runtime.NewRNG(42), runtime.NewRNG(42), runtime.NewRNG(42)
+	r1, r2, r3 := nn.NewRNG(42), nn.NewRNG(42), nn.NewRNG(42)
 	for range 50 {
 		a.Apply(&r1, d1, src, c, h, w)
 		a.Apply(&r2, d2, src, c, h, w)

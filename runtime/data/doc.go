@@ -22,7 +22,7 @@
 //	}
 //
 // Randomness: every random choice (the shuffle of each epoch and the augmentation of each
-// image) comes from a [runtime.RNG] seeded from the loader's Seed, its Epoch and its
+// image) comes from a [nn.RNG] seeded from the loader's Seed, its Epoch and its
 // position Pos in the epoch, so one seed reproduces a run and the three numbers
 // ([Loader.State]) are all a checkpoint needs to resume it exactly.
 //

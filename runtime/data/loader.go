@@ -3,7 +3,7 @@ package data
 import (
 	"fmt"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // Streams that keep the loader's derived random sequences apart.
@@ -119,9 +119,9 @@ func (l *Loader) Next(x []float32, labels []int32) int {
 	}
 	l.ensurePerm()
 	aug := l.Augment.Enabled()
-	var rng runtime.RNG
+	var rng nn.RNG
 	if aug {
-		rng = runtime.NewRNG(deriveSeed(l.Seed, streamAugment, uint64(l.Epoch), uint64(l.Pos)))
+		rng = nn.NewRNG(deriveSeed(l.Seed, streamAugment, uint64(l.Epoch), uint64(l.Pos)))
 	}
 	for i := 0; i < n; i++ {
 		j := l.Pos + i
@@ -153,17 +153,17 @@ func (l *Loader) ensurePerm() {
 	if l.permOK && l.permEpoch == l.Epoch && l.permSeed == l.Seed {
 		return
 	}
-	rng := runtime.NewRNG(deriveSeed(l.Seed, streamShuffle, uint64(l.Epoch), 0))
+	rng := nn.NewRNG(deriveSeed(l.Seed, streamShuffle, uint64(l.Epoch), 0))
 	rng.Perm(l.perm)
 	l.permEpoch, l.permSeed, l.permOK = l.Epoch, l.Seed, true
 }
 
 // deriveSeed hashes a seed and three words into a new seed, chaining SplitMix64 steps.
 func deriveSeed(seed, stream, a, b uint64) uint64 {
-	r := runtime.NewRNG(seed)
+	r := nn.NewRNG(seed)
 	h := r.Uint64()
 	for _, w := range [3]uint64{stream, a, b} {
-		r = runtime.NewRNG(h ^ w)
+		r = nn.NewRNG(h ^ w)
 		h = r.Uint64()
 	}
 	return h

@@ -10,7 +10,7 @@ import (
 	"io"
 	"math"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // FilterBorder is the width in pixels of the border around and between the filters of a
@@ -41,7 +41,7 @@ const FilterBorderGray = 48
 //
 // It is an error when the network has no convolution layer, when the layer's weight
 // tensor is missing or not 4-dimensional, or when params is too short for it.
-func FilterGrid(info *runtime.Info, params []float32, path string) error {
+func FilterGrid(info *nn.Info, params []float32, path string) error {
 	img, title, desc, err := filterImage(info, params)
 	if err != nil {
 		return err
@@ -58,9 +58,9 @@ func FilterGrid(info *runtime.Info, params []float32, path string) error {
 }
 
 // firstConvWeight finds the first convolution layer and its weight tensor.
-func firstConvWeight(info *runtime.Info) (runtime.LayerInfo, *runtime.ParamTensor, error) {
+func firstConvWeight(info *nn.Info) (nn.LayerInfo, *nn.ParamTensor, error) {
 	if info == nil {
-		return runtime.LayerInfo{}, nil, fmt.Errorf("monitor: FilterGrid: nil network info")
+		return nn.LayerInfo{}, nil, fmt.Errorf("monitor: FilterGrid: nil network info")
 	}
 	layer := -1
 	for i, l := range info.Layers {
@@ -70,7 +70,7 @@ func firstConvWeight(info *runtime.Info) (runtime.LayerInfo, *runtime.ParamTenso
 		}
 	}
 	if layer < 0 {
-		return runtime.LayerInfo{}, nil, fmt.Errorf("monitor: FilterGrid: network %q has no convolution layer", info.Name)
+		return nn.LayerInfo{}, nil, fmt.Errorf("monitor: FilterGrid: network %q has no convolution layer", info.Name)
 	}
 	l := info.Layers[layer]
 	for i := range info.Params {
@@ -83,7 +83,7 @@ func firstConvWeight(info *runtime.Info) (runtime.LayerInfo, *runtime.ParamTenso
 }
 
 // filterImage builds the grid picture and its title and description.
-func filterImage(info *runtime.Info, params []float32) (*image.RGBA, string, string, error) {
+func filterImage(info *nn.Info, params []float32) (*image.RGBA, string, string, error) {
 	l, t, err := firstConvWeight(info)
 	if err != nil {
 		return nil, "", "", err

@@ -10,24 +10,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // convInfo builds the Info of a network input → meansub → conv (shape) → relu → full,
 // with the conv weights after a 3-value buffer (the mean), so that offsets matter.
-func convInfo(shape [4]int) *runtime.Info {
+func convInfo(shape [4]int) *nn.Info {
 	n, c, kh, kw := shape[0], shape[1], shape[2], shape[3]
 	size := n * c * kh * kw
-	return &runtime.Info{
+	return &nn.Info{
 		Name: "test-net",
 		InC:  c, InH: 8, InW: 8,
-		Layers: []runtime.LayerInfo{
+		Layers: []nn.LayerInfo{
 			{Name: "meansub1", Kind: "meansub", Out: [3]int{c, 8, 8}},
 			{Name: "conv1", Kind: "conv", Out: [3]int{n, 8, 8}},
 			{Name: "relu1", Kind: "relu", Out: [3]int{n, 8, 8}},
 			{Name: "conv2", Kind: "conv", Out: [3]int{2, 8, 8}},
 		},
-		Params: []runtime.ParamTensor{
+		Params: []nn.ParamTensor{
 			{Name: "meansub1.mean", Layer: 0, Offset: 0, Size: 3, Shape: []int{3}, Buffer: true},
 			{Name: "conv1.weight", Layer: 1, Offset: 3, Size: size, Shape: []int{n, c, kh, kw}},
 			{Name: "conv1.bias", Layer: 1, Offset: 3 + size, Size: n, Shape: []int{n}, Bias: true},
@@ -37,7 +37,7 @@ func convInfo(shape [4]int) *runtime.Info {
 }
 
 // weightAt returns the index in params of conv1.weight[o][ch][y][x].
-func weightAt(info *runtime.Info, o, ch, y, x int) int {
+func weightAt(info *nn.Info, o, ch, y, x int) int {
 	s := info.Params[1].Shape
 	return info.Params[1].Offset + ((o*s[1]+ch)*s[2]+y)*s[3] + x
 }
@@ -224,8 +224,8 @@ func TestFilterGridMeanOfChannels(t *testing.T) {
 }
 
 func TestFilterGridErrors(t *testing.T) {
-	noConv := &runtime.Info{Name: "mlp", Layers: []runtime.LayerInfo{{Name: "full1", Kind: "full"}},
-		Params: []runtime.ParamTensor{{Name: "full1.weight", Layer: 0, Size: 6, Shape: []int{2, 3}}}}
+	noConv := &nn.Info{Name: "mlp", Layers: []nn.LayerInfo{{Name: "full1", Kind: "full"}},
+		Params: []nn.ParamTensor{{Name: "full1.weight", Layer: 0, Size: 6, Shape: []int{2, 3}}}}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f.png")
 	if err := FilterGrid(noConv, make([]float32, 6), path); err == nil || !strings.Contains(err.Error(), "no convolution layer") {

@@ -50,8 +50,8 @@ import (
 	"strings"
 
 	"github.com/netc-dev/netc/internal/flagargs"
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/safetensors"
 	"github.com/netc-dev/netc/runtime/weights"
 )
@@ -69,12 +69,12 @@ const DefaultTop = 3
 // Main runs the prediction program of the network that newNet (a generated package's
 // New) makes, with the command-line arguments args, writing to os.Stdout and os.Stderr;
 // it returns the exit status.
-func Main[N runtime.Network](newNet func(seed uint64) N, args []string) int {
+func Main[N nn.Network](newNet func(seed uint64) N, args []string) int {
 	return Run(newNet(1), args, os.Stdout, os.Stderr)
 }
 
 // Run is Main for a network already made (its parameters are overwritten by the weights).
-func Run(net runtime.Network, args []string, stdout, stderr io.Writer) int {
+func Run(net nn.Network, args []string, stdout, stderr io.Writer) int {
 	info := net.Info()
 	fs := flag.NewFlagSet(info.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -224,7 +224,7 @@ func percent(p float32) string { return fmt.Sprintf("%.2f%%", 100*float64(p)) }
 
 // ReadInput reads the tensor "input" of the safetensors file at path, which must be
 // [N, C, H, W] with the network's C, H and W (N ≥ 1), and returns its N×C×H×W values.
-func ReadInput(path string, info *runtime.Info) ([]float32, error) {
+func ReadInput(path string, info *nn.Info) ([]float32, error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -241,7 +241,7 @@ func ReadInput(path string, info *runtime.Info) ([]float32, error) {
 
 // WriteOutput writes logits and probs, each [N, outputs], to the safetensors file at path,
 // with metadata naming the network and its classes.
-func WriteOutput(path string, info *runtime.Info, logits, probs []float32, classes []string) error {
+func WriteOutput(path string, info *nn.Info, logits, probs []float32, classes []string) error {
 	n := len(logits) / info.Outputs
 	shape := []int{n, info.Outputs}
 	meta := weights.Meta{Network: info.Name, SpecHash: info.SpecHash, Classes: classes}.Map()
@@ -273,15 +273,15 @@ func ReadLabels(path string, classes int) ([]string, error) {
 
 // Forward runs net in test mode on the inputs x (whole images back to back), batch of
 // them at a time, and returns the scores, Outputs per input, in a new slice.
-func Forward(net runtime.Network, x []float32, batch int) []float32 {
+func Forward(net nn.Network, x []float32, batch int) []float32 {
 	info := net.Info()
 	size := info.InputSize()
 	n := len(x) / size
 	out := make([]float32, 0, n*info.Outputs)
-	var ws, short *runtime.Workspace
+	var ws, short *nn.Workspace
 	for i := 0; i < n; i += batch {
 		m := min(batch, n-i)
-		var w *runtime.Workspace
+		var w *nn.Workspace
 		if m == batch {
 			if ws == nil {
 				ws = net.NewWorkspace(batch)

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/safetensors"
 	"github.com/netc-dev/netc/runtime/train"
 	"github.com/netc-dev/netc/runtime/weights"
@@ -24,7 +24,7 @@ import (
 )
 
 // writeWeights writes net's weights with the metadata of its spec and pre.
-func writeWeights(t *testing.T, net runtime.Network, pre *data.Preprocess) string {
+func writeWeights(t *testing.T, net nn.Network, pre *data.Preprocess) string {
 	t.Helper()
 	info := net.Info()
 	path := filepath.Join(t.TempDir(), info.Name+".safetensors")
@@ -34,7 +34,7 @@ func writeWeights(t *testing.T, net runtime.Network, pre *data.Preprocess) strin
 	return path
 }
 
-func run(net runtime.Network, args ...string) (status int, stdout, stderr string) {
+func run(net nn.Network, args ...string) (status int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	status = Run(net, args, &out, &errOut)
 	return status, out.String(), errOut.String()
@@ -46,7 +46,7 @@ func TestInput(t *testing.T) {
 	info := ref.Info()
 	w := writeWeights(t, ref, nil)
 	const n = 5
-	rng := runtime.NewRNG(11)
+	rng := nn.NewRNG(11)
 	x := make([]float32, n*info.InputSize())
 	for i := range x {
 		x[i] = rng.Float32() - 0.2

@@ -7,8 +7,8 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/safetensors"
 )
 
@@ -183,7 +183,7 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 }
 
 // checkSpec refuses a checkpoint made for another spec than the network's.
-func (c *Checkpoint) checkSpec(info *runtime.Info) error {
+func (c *Checkpoint) checkSpec(info *nn.Info) error {
 	if c.SpecHash == info.SpecHash && c.Network == info.Name {
 		return nil
 	}
@@ -197,7 +197,7 @@ func (c *Checkpoint) checkSpec(info *runtime.Info) error {
 
 // restoreTensors copies the checkpoint's parameters (and velocity, when vel is not
 // empty) into params and vel, checking every shape.
-func (c *Checkpoint) restoreTensors(info *runtime.Info, params, vel []float32) error {
+func (c *Checkpoint) restoreTensors(info *nn.Info, params, vel []float32) error {
 	for i := range info.Params {
 		p := &info.Params[i]
 		w, err := c.file.Float32(p.Name, p.Shape)
@@ -228,7 +228,7 @@ func (c *Checkpoint) restoreTensors(info *runtime.Info, params, vel []float32) e
 // spec hash is not checked: this is how a network starts from another's weights. It is
 // an error only when the file cannot be read or a matching tensor cannot be converted to
 // float32; loading nothing is not an error, so check loaded.
-func LoadWeights(path string, net runtime.Network) (loaded, skipped []string, err error) {
+func LoadWeights(path string, net nn.Network) (loaded, skipped []string, err error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, nil, err

@@ -14,39 +14,39 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/safetensors"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 )
 
 // bigNet is a network of one large tensor that only checkpoints use.
 type bigNet struct {
-	info          runtime.Info
+	info          nn.Info
 	params, grads []float32
 }
 
 func newBigNet() *bigNet {
 	const rows, cols = 2048, 1024
-	n := &bigNet{info: runtime.Info{
+	n := &bigNet{info: nn.Info{
 		Name: "big", SpecHash: "feed", InC: 1, InH: 1, InW: 1, Outputs: 1, Loss: "euclidean", NumParams: rows * cols,
-		Params: []runtime.ParamTensor{{Name: "full1.weight", Size: rows * cols, Shape: []int{rows, cols}, LRMult: 1}},
+		Params: []nn.ParamTensor{{Name: "full1.weight", Size: rows * cols, Shape: []int{rows, cols}, LRMult: 1}},
 	}}
 	n.params, n.grads = make([]float32, rows*cols), make([]float32, rows*cols)
 	return n
 }
 
-func (n *bigNet) Info() *runtime.Info { return &n.info }
-func (n *bigNet) Params() []float32   { return n.params }
-func (n *bigNet) Grads() []float32    { return n.grads }
-func (n *bigNet) NewWorkspace(batch int) *runtime.Workspace {
-	return runtime.NewWorkspace(batch, 0, 0, 1)
+func (n *bigNet) Info() *nn.Info    { return &n.info }
+func (n *bigNet) Params() []float32 { return n.params }
+func (n *bigNet) Grads() []float32  { return n.grads }
+func (n *bigNet) NewWorkspace(batch int) *nn.Workspace {
+	return nn.NewWorkspace(batch, 0, 0, 1)
 }
-func (n *bigNet) Forward(*runtime.Workspace, []float32, bool) []float32 { return nil }
-func (n *bigNet) Backward(*runtime.Workspace, []int32) float32          { return 0 }
+func (n *bigNet) Forward(*nn.Workspace, []float32, bool) []float32 { return nil }
+func (n *bigNet) Backward(*nn.Workspace, []int32) float32          { return 0 }
 
 // checkpointer returns a trainer of n able to write checkpoints.
-func checkpointer(t testing.TB, n runtime.Network) *trainer {
+func checkpointer(t testing.TB, n nn.Network) *trainer {
 	opt, err := NewOptimizer(OptimizerConfig{Method: MethodMomentum, Momentum: 0.9}, n.Info())
 	if err != nil {
 		t.Fatal(err)

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // Defaults of Config: the recipe of the PyTorch anchor (torch_train.py), which netc's
@@ -57,11 +57,11 @@ type Config struct {
 	// weights by default).
 	Optimizer OptimizerConfig
 	// Init is the initialization scheme of a fresh run; InitStd the standard deviation
-	// of InitGaussian (0 means runtime.DefaultGaussianStd). The default is the spec's
+	// of InitGaussian (0 means nn.DefaultGaussianStd). The default is the spec's
 	// (He for ReLU networks).
-	Init    runtime.InitScheme
+	Init    nn.InitScheme
 	InitStd float32
-	// Seed fixes everything random: the initialization (runtime.Initialize with Seed, as
+	// Seed fixes everything random: the initialization (nn.Initialize with Seed, as
 	// the generated New(Seed) does), the order of the images each epoch, the augmentation
 	// and the dropout masks.
 	Seed uint64
@@ -116,7 +116,7 @@ type Config struct {
 // lr 0.01 constant, L2 5e-4 on weights only, the spec's initialization scheme (He when
 // none), seed 1, per-channel mean subtraction, no augmentation, the default validation
 // split and divergence factor 3.
-func DefaultConfig(info *runtime.Info) Config {
+func DefaultConfig(info *nn.Info) Config {
 	c := Config{
 		Batch:  DefaultBatch,
 		Epochs: DefaultEpochs,
@@ -126,14 +126,14 @@ func DefaultConfig(info *runtime.Info) Config {
 			Momentum:    DefaultMomentum,
 			WeightDecay: DefaultWeightDecay,
 		},
-		Init:       runtime.InitHe,
+		Init:       nn.InitHe,
 		Seed:       DefaultSeed,
 		Preprocess: data.MeanChannel,
 		Val:        ValAuto,
 		Divergence: DefaultDivergence,
 	}
 	if info != nil && info.Init != "" {
-		if s, err := runtime.ParseInitScheme(info.Init); err == nil {
+		if s, err := nn.ParseInitScheme(info.Init); err == nil {
 			c.Init = s
 		}
 	}
@@ -142,7 +142,7 @@ func DefaultConfig(info *runtime.Info) Config {
 
 // ConfigFromInfo returns DefaultConfig(info) overridden by the network's [train]
 // section (info.Train). Errors name the network and the setting.
-func ConfigFromInfo(info *runtime.Info) (Config, error) {
+func ConfigFromInfo(info *nn.Info) (Config, error) {
 	if info == nil {
 		return Config{}, fmt.Errorf("train: nil network info")
 	}
@@ -267,7 +267,7 @@ func (c *Config) Set(key string, values []string) error {
 		}
 		c.Augment = a
 	case "init":
-		s, std, perr := runtime.ParseInit(values)
+		s, std, perr := nn.ParseInit(values)
 		if perr != nil {
 			return fail("%v", perr)
 		}
@@ -414,10 +414,10 @@ func (c *Config) Validate() error {
 	if _, err := data.ParseMeanKind(string(c.Preprocess)); err != nil {
 		return fmt.Errorf("preprocess %q: unknown mean (want none, channel or image)", c.Preprocess)
 	}
-	if c.Init != runtime.InitHe && c.Init != runtime.InitXavier && c.Init != runtime.InitGaussian {
+	if c.Init != nn.InitHe && c.Init != nn.InitXavier && c.Init != nn.InitGaussian {
 		return fmt.Errorf("init %v: unknown scheme", c.Init)
 	}
-	if c.Init == runtime.InitGaussian && (c.InitStd < 0 || math.IsNaN(float64(c.InitStd))) {
+	if c.Init == nn.InitGaussian && (c.InitStd < 0 || math.IsNaN(float64(c.InitStd))) {
 		return fmt.Errorf("init gaussian %g: the std must be positive", c.InitStd)
 	}
 	if _, err := ParseSchedule(c.Schedule, c.LR, 1000, 10000); err != nil {
@@ -428,7 +428,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if _, err := NewOptimizer(c.Optimizer, &runtime.Info{}); err != nil {
+	if _, err := NewOptimizer(c.Optimizer, &nn.Info{}); err != nil {
 		return err
 	}
 	return nil
@@ -530,7 +530,7 @@ func (c *Config) String() string {
 		b.WriteString(" (biases too)")
 	}
 	fmt.Fprintf(&b, ", init %s", c.Init)
-	if c.Init == runtime.InitGaussian && c.InitStd > 0 {
+	if c.Init == nn.InitGaussian && c.InitStd > 0 {
 		fmt.Fprintf(&b, " %g", c.InitStd)
 	}
 	fmt.Fprintf(&b, ", seed %d, preprocess %s", c.Seed, c.Preprocess)

@@ -8,16 +8,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 )
 
-func settings(kv ...string) []runtime.Setting {
-	var out []runtime.Setting
+func settings(kv ...string) []nn.Setting {
+	var out []nn.Setting
 	for _, line := range kv {
 		w := strings.Fields(line)
-		out = append(out, runtime.Setting{Key: w[0], Values: w[1:]})
+		out = append(out, nn.Setting{Key: w[0], Values: w[1:]})
 	}
 	return out
 }
@@ -27,7 +27,7 @@ func TestDefaultConfig(t *testing.T) {
 	want := Config{
 		Batch: 64, Epochs: 10, LR: 0.01,
 		Optimizer:  OptimizerConfig{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4},
-		Init:       runtime.InitHe,
+		Init:       nn.InitHe,
 		Seed:       1,
 		Preprocess: data.MeanChannel,
 		Val:        ValAuto,
@@ -39,7 +39,7 @@ func TestDefaultConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Error(err)
 	}
-	if c := DefaultConfig(&runtime.Info{Init: "xavier"}); c.Init != runtime.InitXavier {
+	if c := DefaultConfig(&nn.Info{Init: "xavier"}); c.Init != nn.InitXavier {
 		t.Errorf("spec init xavier gave %v", c.Init)
 	}
 }
@@ -52,7 +52,7 @@ func TestConfigFromInfo(t *testing.T) {
 	if c.Batch != 64 || c.Epochs != 3 || c.LR != 0.03 || !slices.Equal(c.Schedule, []string{"poly", "1"}) || c.Optimizer.Momentum != 0.9 || c.Optimizer.WeightDecay != 5e-4 || c.Preprocess != data.MeanChannel {
 		t.Errorf("lenet-mnist config %+v", c)
 	}
-	info := &runtime.Info{Name: "x", Init: "he", Train: settings(
+	info := &nn.Info{Name: "x", Init: "he", Train: settings(
 		"batch 32", "epochs 7", "lr 0.1", "optimizer nesterov 0.95", "l2 1e-3", "l1 1e-5",
 		"maxnorm 3", "decay biases", "schedule step 0.1 every 10 epochs", "warmup 500",
 		"augment flip crop 4", "init gaussian 0.01", "seed 42", "val 0.2", "preprocess image std")}
@@ -65,7 +65,7 @@ func TestConfigFromInfo(t *testing.T) {
 		Schedule:   strings.Fields("step 0.1 every 10 epochs"),
 		Warmup:     []string{"500"},
 		Optimizer:  OptimizerConfig{Method: "nesterov", Momentum: 0.95, WeightDecay: 1e-3, L1: 1e-5, MaxNorm: 3, DecayBiases: true},
-		Init:       runtime.InitGaussian,
+		Init:       nn.InitGaussian,
 		InitStd:    0.01,
 		Seed:       42,
 		Augment:    data.Augment{Flip: true, CropPad: 4},
@@ -90,7 +90,7 @@ func TestConfigFromInfo(t *testing.T) {
 		}
 	}
 	// sgd clears the momentum; momentum 0 switches to sgd.
-	c, err = ConfigFromInfo(&runtime.Info{Name: "x", Train: settings("optimizer sgd", "augment none", "preprocess none")})
+	c, err = ConfigFromInfo(&nn.Info{Name: "x", Train: settings("optimizer sgd", "augment none", "preprocess none")})
 	if err != nil || c.Optimizer.Method != "sgd" || c.Optimizer.Momentum != 0 || c.Augment.Enabled() || c.Preprocess != data.MeanNone {
 		t.Errorf("sgd: %+v, %v", c, err)
 	}
@@ -120,7 +120,7 @@ func TestConfigErrors(t *testing.T) {
 		{"preprocess channel norm", "unexpected \"norm\""},
 		{"colour red", "colour: unknown setting"},
 	} {
-		_, err := ConfigFromInfo(&runtime.Info{Name: "spec", Train: settings(tc.setting)})
+		_, err := ConfigFromInfo(&nn.Info{Name: "spec", Train: settings(tc.setting)})
 		if err == nil {
 			t.Errorf("%s: no error", tc.setting)
 			continue
@@ -147,7 +147,7 @@ func TestFlagsOverride(t *testing.T) {
 	want := Config{
 		Batch: 128, Epochs: 5, LR: 0.05, Schedule: []string{"poly", "1"},
 		Optimizer:  OptimizerConfig{Method: "sgd"},
-		Init:       runtime.InitXavier,
+		Init:       nn.InitXavier,
 		Seed:       7,
 		Augment:    data.Augment{Flip: true},
 		Preprocess: data.MeanNone,

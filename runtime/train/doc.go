@@ -93,7 +93,7 @@
 //
 // # Optimizer
 //
-// An Optimizer is built from an OptimizerConfig and the network's runtime.Info, and
+// An Optimizer is built from an OptimizerConfig and the network's nn.Info, and
 // updates all parameters in place with one Step per mini-batch:
 //
 //	opt, err := train.NewOptimizer(train.OptimizerConfig{

@@ -10,15 +10,15 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/monitor"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // Result is what a training run did and reached.
@@ -48,15 +48,15 @@ type Result struct {
 
 // trainer is the state of one run.
 type trainer struct {
-	net     runtime.Network
-	info    *runtime.Info
+	net     nn.Network
+	info    *nn.Info
 	cfg     Config
 	out     io.Writer
 	opt     *Optimizer
 	sched   Schedule
 	loader  *data.Loader
-	ws      *runtime.Workspace // batch images: training steps and evaluation
-	short   *runtime.Workspace // the short last batch of an epoch, if any
+	ws      *nn.Workspace // batch images: training steps and evaluation
+	short   *nn.Workspace // the short last batch of an epoch, if any
 	x       []float32
 	y       []int32
 	size    int // floats per image
@@ -89,14 +89,14 @@ const (
 
 // subSeed derives the seed of one random stream from the run's seed.
 func subSeed(seed, stream uint64) uint64 {
-	r := runtime.NewRNG(seed ^ stream*0x9e3779b97f4a7c15)
+	r := nn.NewRNG(seed ^ stream*0x9e3779b97f4a7c15)
 	r.Uint64()
 	return r.Uint64()
 }
 
 // Train trains net on trainSet with the configuration cfg, printing its progress to out
 // (nil discards it), and returns what it reached. It is TrainContext without a context.
-func Train(net runtime.Network, trainSet, valSet, testSet *data.Dataset, cfg Config, out io.Writer) (*Result, error) {
+func Train(net nn.Network, trainSet, valSet, testSet *data.Dataset, cfg Config, out io.Writer) (*Result, error) {
 	return TrainContext(context.Background(), net, trainSet, valSet, testSet, cfg, out)
 }
 
@@ -128,7 +128,7 @@ func Train(net runtime.Network, trainSet, valSet, testSet *data.Dataset, cfg Con
 // cfg.Divergence times the initial loss, an *OverfitError when an overfit run misses
 // 100%, and errors naming the file or setting for bad configurations, data or
 // checkpoints.
-func TrainContext(ctx context.Context, net runtime.Network, trainSet, valSet, testSet *data.Dataset, cfg Config, out io.Writer) (res *Result, err error) {
+func TrainContext(ctx context.Context, net nn.Network, trainSet, valSet, testSet *data.Dataset, cfg Config, out io.Writer) (res *Result, err error) {
 	start := time.Now()
 	if out == nil {
 		out = io.Discard
@@ -137,8 +137,8 @@ func TrainContext(ctx context.Context, net runtime.Network, trainSet, valSet, te
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	if cfg.Threads > 0 {
-		old := goruntime.GOMAXPROCS(cfg.Threads)
-		defer goruntime.GOMAXPROCS(old)
+		old := runtime.GOMAXPROCS(cfg.Threads)
+		defer runtime.GOMAXPROCS(old)
 	}
 	t := &trainer{net: net, info: net.Info(), cfg: cfg, out: out, initialLoss: math.NaN(), bestVal: math.NaN()}
 	res = &Result{TrainAcc: math.NaN(), ValAcc: math.NaN(), TestAcc: math.NaN(), InitialLoss: math.NaN()}
@@ -217,7 +217,7 @@ func (t *trainer) checkData(sets ...*data.Dataset) error {
 
 // meansubs returns the network's meansub mean tensors: the one of the first layer (if
 // it is meansub) and the deeper ones.
-func (t *trainer) meansubs() (first *runtime.ParamTensor, deeper []string) {
+func (t *trainer) meansubs() (first *nn.ParamTensor, deeper []string) {
 	for i := range t.info.Params {
 		p := &t.info.Params[i]
 		if !p.Buffer || p.Layer < 0 || p.Layer >= len(t.info.Layers) || t.info.Layers[p.Layer].Kind != "meansub" {
@@ -260,10 +260,10 @@ func (t *trainer) prepare(trainSet, valSet, testSet *data.Dataset, ck *Checkpoin
 		return nil // the parameters come from the checkpoint, in setup
 	}
 	params := t.net.Params()
-	if cfg.Init == runtime.InitGaussian && cfg.InitStd > 0 {
-		runtime.InitializeGaussian(t.info, params, cfg.InitStd, cfg.Seed)
+	if cfg.Init == nn.InitGaussian && cfg.InitStd > 0 {
+		nn.InitializeGaussian(t.info, params, cfg.InitStd, cfg.Seed)
 	} else {
-		runtime.Initialize(t.info, params, cfg.Init, cfg.Seed)
+		nn.Initialize(t.info, params, cfg.Init, cfg.Seed)
 	}
 	if cfg.Weights != "" {
 		loaded, skipped, err := LoadWeights(cfg.Weights, t.net)
@@ -333,7 +333,7 @@ func (t *trainer) setup(trainSet *data.Dataset, ck *Checkpoint) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	t.ws = t.net.NewWorkspace(t.batch)
-	t.ws.RNG = runtime.NewRNG(subSeed(cfg.Seed, streamDropout))
+	t.ws.RNG = nn.NewRNG(subSeed(cfg.Seed, streamDropout))
 	if rem := trainSet.Len() % t.batch; rem != 0 {
 		t.short = t.net.NewWorkspace(rem)
 	}

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/monitor"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/testdata/golden/bigkernel"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 	"github.com/netc-dev/netc/testdata/golden/lrnmean"
@@ -50,7 +50,7 @@ func first(ds *data.Dataset, n int) *data.Dataset {
 // synthetic returns n random images of shape c×h×w in classes classes, whose class is
 // visible in their mean brightness (so that a network can learn it).
 func synthetic(n, c, h, w, classes int, seed uint64) *data.Dataset {
-	rng := runtime.NewRNG(seed)
+	rng := nn.NewRNG(seed)
 	ds := &data.Dataset{C: c, H: h, W: w, Classes: classes, X: make([]float32, n*c*h*w), Labels: make([]int32, n)}
 	for i := 0; i < n; i++ {
 		l := rng.Intn(classes)
@@ -324,7 +324,7 @@ func TestDeterminism(t *testing.T) {
 
 // resumeCase trains the network straight, then in two parts with a checkpoint in the
 // middle of an epoch, and checks that both give the same bits.
-func resumeCase(t *testing.T, newNet func() runtime.Network, sets func() (train, val *data.Dataset), cfg Config, stopAt int) {
+func resumeCase(t *testing.T, newNet func() nn.Network, sets func() (train, val *data.Dataset), cfg Config, stopAt int) {
 	straightDir, splitDir := t.TempDir(), t.TempDir()
 	cfg.RunDir = straightDir
 	tr, val := sets()
@@ -406,7 +406,7 @@ func TestResumeExact(t *testing.T) {
 	// 650 images in batches of 64: 10 full batches and a short one of 10 per epoch;
 	// stopping at 15 cuts the second epoch.
 	cfg := mnistConfig(t, 3)
-	resumeCase(t, func() runtime.Network { return lenetmnist.New(1) },
+	resumeCase(t, func() nn.Network { return lenetmnist.New(1) },
 		func() (train, val *data.Dataset) {
 			tr, _ := mnist(t, 750, 0)
 			tr, val, _ = tr.Split(100)
@@ -421,7 +421,7 @@ func TestResumeExactDropout(t *testing.T) {
 	cfg.Augment = data.Augment{Flip: true, CropPad: 2}
 	cfg.Optimizer.Method = MethodNesterov
 	cfg.Schedule = strings.Fields("exp 0.9")
-	resumeCase(t, func() runtime.Network { return bigkernel.New(1) },
+	resumeCase(t, func() nn.Network { return bigkernel.New(1) },
 		func() (train, val *data.Dataset) {
 			return synthetic(200, 3, 15, 15, 3, 1), synthetic(40, 3, 15, 15, 3, 2)
 		}, cfg, 20)
@@ -429,11 +429,11 @@ func TestResumeExactDropout(t *testing.T) {
 
 // otherVersion is a network whose Info claims another spec (or another version of it).
 type otherVersion struct {
-	runtime.Network
-	info runtime.Info
+	nn.Network
+	info nn.Info
 }
 
-func (o *otherVersion) Info() *runtime.Info { return &o.info }
+func (o *otherVersion) Info() *nn.Info { return &o.info }
 
 func TestResumeRefusesOtherSpec(t *testing.T) {
 	train, _ := mnist(t, 200, 0)
@@ -505,7 +505,7 @@ func TestLoadWeights(t *testing.T) {
 func TestMeansub(t *testing.T) {
 	// Per channel (lrnmean: meansub on 3x8x8 input) and per image (meanimage: 2x5x5).
 	for _, tc := range []struct {
-		net     runtime.Network
+		net     nn.Network
 		c, h, w int
 		classes int
 	}{

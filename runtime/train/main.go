@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // Main is the whole command-line training program of a generated network: it reads the
@@ -27,18 +27,18 @@ import (
 // newNet is the generated package's New, e.g.
 //
 //	func main() { os.Exit(train.Main(lenetmnist.New, os.Args[1:])) }
-func Main[N runtime.Network](newNet func(seed uint64) N, args []string) int {
+func Main[N nn.Network](newNet func(seed uint64) N, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop() // a second Ctrl-C kills at once
 	}()
-	return mainRun(ctx, func(seed uint64) runtime.Network { return newNet(seed) }, args, os.Stdout, os.Stderr)
+	return mainRun(ctx, func(seed uint64) nn.Network { return newNet(seed) }, args, os.Stdout, os.Stderr)
 }
 
 // mainRun is Main with its context and writers given.
-func mainRun(ctx context.Context, newNet func(seed uint64) runtime.Network, args []string, stdout, stderr io.Writer) int {
+func mainRun(ctx context.Context, newNet func(seed uint64) nn.Network, args []string, stdout, stderr io.Writer) int {
 	net := newNet(DefaultSeed)
 	info := net.Info()
 	cfg, err := ConfigFromInfo(info)

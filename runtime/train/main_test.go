@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 )
 
-func newLenet(seed uint64) runtime.Network { return lenetmnist.New(seed) }
+func newLenet(seed uint64) nn.Network { return lenetmnist.New(seed) }
 
 func TestMainProgram(t *testing.T) {
 	dir := t.TempDir()

@@ -5,8 +5,8 @@ import (
 	"math"
 	"strings"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/kernels"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // Optimizer methods accepted in OptimizerConfig.Method.
@@ -109,7 +109,7 @@ const parallelStepMin = 1 << 16
 
 // NewOptimizer validates cfg against the network described by info and returns an
 // optimizer with zero velocity.
-func NewOptimizer(cfg OptimizerConfig, info *runtime.Info) (*Optimizer, error) {
+func NewOptimizer(cfg OptimizerConfig, info *nn.Info) (*Optimizer, error) {
 	if info == nil {
 		return nil, fmt.Errorf("optimizer: nil network info")
 	}

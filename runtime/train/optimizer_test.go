@@ -3,11 +3,11 @@ package train
 import (
 	"fmt"
 	"math"
-	goruntime "runtime"
+	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
+	"github.com/netc-dev/netc/runtime/nn"
 )
 
 // tensor describes one parameter tensor for testInfo.
@@ -19,14 +19,14 @@ type tensor struct {
 }
 
 // testInfo lays the tensors out one after the other.
-func testInfo(ts ...tensor) *runtime.Info {
-	in := &runtime.Info{Name: "opt-test"}
+func testInfo(ts ...tensor) *nn.Info {
+	in := &nn.Info{Name: "opt-test"}
 	for _, t := range ts {
 		size := 1
 		for _, d := range t.shape {
 			size *= d
 		}
-		in.Params = append(in.Params, runtime.ParamTensor{Name: t.name, Offset: in.NumParams, Size: size,
+		in.Params = append(in.Params, nn.ParamTensor{Name: t.name, Offset: in.NumParams, Size: size,
 			Shape: t.shape, Bias: t.bias, LRMult: t.lrMult})
 		in.NumParams += size
 	}
@@ -34,7 +34,7 @@ func testInfo(ts ...tensor) *runtime.Info {
 }
 
 // weight3 is one 1×3 weight tensor: the 3-element tensor of the hand computations.
-func weight3() *runtime.Info {
+func weight3() *nn.Info {
 	return testInfo(tensor{"fc.weight", false, 1, []int{1, 3}})
 }
 
@@ -366,14 +366,14 @@ func TestStepParallel(t *testing.T) {
 				p[i] = float32(i%13)*0.25 - 1.5
 				g[i] = float32(i%7)*0.01 - 0.03
 			}
-			prev := goruntime.GOMAXPROCS(procs)
+			prev := runtime.GOMAXPROCS(procs)
 			for range 3 {
 				o.Step(p, g, 0.1)
 			}
 			if n := testing.AllocsPerRun(5, func() { o.Step(p, g, 0.1) }); n != 0 {
 				t.Errorf("%+v on %d cores: %v allocations per Step", cfg, procs, n)
 			}
-			goruntime.GOMAXPROCS(prev)
+			runtime.GOMAXPROCS(prev)
 			results[k] = append(p, o.Velocity()...)
 		}
 		for i := range results[0] {
@@ -388,7 +388,7 @@ func TestNewOptimizerErrors(t *testing.T) {
 	nan := float32(math.NaN())
 	tests := []struct {
 		cfg  OptimizerConfig
-		info *runtime.Info
+		info *nn.Info
 		want string
 	}{
 		{OptimizerConfig{Method: "adam"}, nil, `"adam"`},
@@ -400,9 +400,9 @@ func TestNewOptimizerErrors(t *testing.T) {
 		{OptimizerConfig{L1: nan}, nil, "l1 NaN"},
 		{OptimizerConfig{MaxNorm: -2}, nil, "max-norm -2"},
 		{OptimizerConfig{}, testInfo(tensor{"x.weight", false, -1, []int{2}}), `"x.weight"`},
-		{OptimizerConfig{}, &runtime.Info{NumParams: 2, Params: []runtime.ParamTensor{
+		{OptimizerConfig{}, &nn.Info{NumParams: 2, Params: []nn.ParamTensor{
 			{Name: "y.weight", Offset: 1, Size: 2, Shape: []int{2}, LRMult: 1}}}, `"y.weight"`},
-		{OptimizerConfig{}, &runtime.Info{NumParams: 4, Params: []runtime.ParamTensor{
+		{OptimizerConfig{}, &nn.Info{NumParams: 4, Params: []nn.ParamTensor{
 			{Name: "z.weight", Size: 4, Shape: []int{2, 3}, LRMult: 1}}}, `"z.weight"`},
 	}
 	for _, tc := range tests {

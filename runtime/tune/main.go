@@ -6,16 +6,16 @@ import (
 	"io"
 	"os"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/train"
 )
 
 // Main is the command line of a search program (netc tune): it loads the data set,
 // samples the training images, runs Search, prints the table sorted by validation
 // accuracy and the best settings as a spec's [train] section (also written to -o).
-func Main[N runtime.Network](newNet func(seed uint64) N, args []string, stdout, stderr io.Writer) int {
-	mk := func(seed uint64) runtime.Network { return newNet(seed) }
+func Main[N nn.Network](newNet func(seed uint64) N, args []string, stdout, stderr io.Writer) int {
+	mk := func(seed uint64) nn.Network { return newNet(seed) }
 	info := mk(1).Info()
 	base, err := train.ConfigFromInfo(info)
 	if err != nil {

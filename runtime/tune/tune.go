@@ -19,8 +19,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/train"
 )
 
@@ -61,11 +61,11 @@ type Trial struct {
 // sets and returns every trial sorted by validation accuracy, best first, with trial 0,
 // the spec's own settings (base), among them for comparison. base is the configuration
 // each trial starts from (its epochs set the length of a trial).
-func Search(newNet func(seed uint64) runtime.Network, trainSet, valSet *data.Dataset, base train.Config, o Options) ([]Trial, error) {
+func Search(newNet func(seed uint64) nn.Network, trainSet, valSet *data.Dataset, base train.Config, o Options) ([]Trial, error) {
 	if o.Trials < 1 || o.Parallel < 1 {
 		return nil, errors.New("tune: need at least one trial and one at a time")
 	}
-	rng := runtime.NewRNG(o.Seed)
+	rng := nn.NewRNG(o.Seed)
 	coarse := sample(&rng, o.Trials, o.LR, o.Reg, 1, 1)
 	// Trial 0 is the spec's own settings, the baseline the search has to beat.
 	coarse = append(coarse, Trial{N: 0, Stage: 0, LR: float64(base.LR), Reg: float64(base.Optimizer.WeightDecay)})
@@ -88,7 +88,7 @@ func Search(newNet func(seed uint64) runtime.Network, trainSet, valSet *data.Dat
 }
 
 // sample draws n settings uniformly in log space.
-func sample(rng *runtime.RNG, n int, lr, reg [2]float64, stage, first int) []Trial {
+func sample(rng *nn.RNG, n int, lr, reg [2]float64, stage, first int) []Trial {
 	ts := make([]Trial, n)
 	for i := range ts {
 		ts[i] = Trial{N: first + i, Stage: stage,
@@ -101,7 +101,7 @@ func sample(rng *runtime.RNG, n int, lr, reg [2]float64, stage, first int) []Tri
 // run trains every trial, o.Parallel at a time, each on its own copy of the data (Train
 // normalizes its sets in place). Each trial is seeded by its number, so results do not
 // depend on which trials run together.
-func run(newNet func(seed uint64) runtime.Network, trainSet, valSet *data.Dataset, base train.Config, trials []Trial, o Options) {
+func run(newNet func(seed uint64) nn.Network, trainSet, valSet *data.Dataset, base train.Config, trials []Trial, o Options) {
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
 	for i := range trials {
@@ -173,7 +173,7 @@ func PrintTable(w io.Writer, ts []Trial) {
 
 // Section returns a spec's [train] section: the network's own settings with lr and l2
 // replaced by the best trial's.
-func Section(info *runtime.Info, t Trial) string {
+func Section(info *nn.Info, t Trial) string {
 	var b strings.Builder
 	b.WriteString("[train]\n")
 	for _, s := range info.Train {

@@ -5,13 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/train"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 )
 
-func newLenet(seed uint64) runtime.Network { return lenetmnist.New(seed) }
+func newLenet(seed uint64) nn.Network { return lenetmnist.New(seed) }
 
 // smallMNIST returns 2,000 training and 500 validation images of MNIST.
 func smallMNIST(t *testing.T) (trainSet, valSet *data.Dataset) {
@@ -88,7 +88,7 @@ func TestDivergedTrialIsAbandoned(t *testing.T) {
 }
 
 func TestSection(t *testing.T) {
-	info := &runtime.Info{Train: []runtime.Setting{{Key: "batch", Values: []string{"64"}}, {Key: "lr", Values: []string{"0.01"}}}}
+	info := &nn.Info{Train: []nn.Setting{{Key: "batch", Values: []string{"64"}}, {Key: "lr", Values: []string{"0.01"}}}}
 	got := Section(info, Trial{LR: 0.0123456, Reg: 0.000321})
 	want := "[train]\nbatch 64\nlr 0.0123\nl2 0.000321\n"
 	if got != want {

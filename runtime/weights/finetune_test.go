@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/safetensors"
 	"github.com/netc-dev/netc/runtime/train"
 	"github.com/netc-dev/netc/runtime/weights"
@@ -18,7 +18,7 @@ import (
 // synthetic returns n random 3x32x32 images of 10 classes whose class shows in their
 // brightness and in which channel is brightest, so that a network learns something.
 func synthetic(n int, seed uint64) *data.Dataset {
-	rng := runtime.NewRNG(seed)
+	rng := nn.NewRNG(seed)
 	ds := &data.Dataset{C: 3, H: 32, W: 32, Classes: 10, X: make([]float32, n*3*32*32), Labels: make([]int32, n)}
 	for i := range n {
 		l := rng.Intn(10)

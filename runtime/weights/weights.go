@@ -3,7 +3,7 @@
 // predict` reads, and what `netc train --weights` starts a fine-tuning from.
 //
 // A weights file holds one F32 tensor per parameter tensor of the network, named
-// "<layer>.<part>" as in runtime.Info.Params and compiler.Net.Tensors ("conv1.weight",
+// "<layer>.<part>" as in nn.Info.Params and compiler.Net.Tensors ("conv1.weight",
 // "conv1.bias", "full1.weight", "meansub1.mean"), in PyTorch's shapes and memory layout:
 // conv weights [out, in/groups, kh, kw], full weights [out, in] with the input flattened
 // in C,H,W order, biases [out], means [C] or [C, H, W]. The same network written in
@@ -38,8 +38,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/safetensors"
 )
 
@@ -67,7 +67,7 @@ type Tensor struct {
 }
 
 // InfoTensors returns the tensors of a generated network (info.Params).
-func InfoTensors(info *runtime.Info) []Tensor {
+func InfoTensors(info *nn.Info) []Tensor {
 	ts := make([]Tensor, len(info.Params))
 	for i, p := range info.Params {
 		ts[i] = Tensor{Name: p.Name, Shape: slices.Clone(p.Shape), Offset: p.Offset, Size: p.Size}
@@ -225,7 +225,7 @@ func (f *File) Read(ts []Tensor, params []float32) error {
 // Load reads the weights file (or checkpoint) at path into net's parameters, every
 // tensor of them (see File.Read), after checking with CheckSpec that the file is not
 // another spec's, unless force is set. It returns the file, for its metadata.
-func Load(path string, net runtime.Network, force bool) (*File, error) {
+func Load(path string, net nn.Network, force bool) (*File, error) {
 	f, err := Open(path)
 	if err != nil {
 		return nil, err

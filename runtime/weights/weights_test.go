@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/data"
+	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/safetensors"
 	"github.com/netc-dev/netc/runtime/train"
 	"github.com/netc-dev/netc/runtime/weights"
@@ -37,7 +37,7 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 
 // oddParams gives net's parameters values whose bits a lossy path would change: a
 // negative zero, a subnormal, the largest float32, an infinity and a NaN with a payload.
-func oddParams(net runtime.Network) {
+func oddParams(net nn.Network) {
 	p := net.Params()
 	copy(p, []float32{
 		float32(math.Copysign(0, -1)), math.Float32frombits(1), math.MaxFloat32,
@@ -206,7 +206,7 @@ func TestPyTorchFile(t *testing.T) {
 	if err := os.WriteFile(path, file, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check := func(how string, net runtime.Network) {
+	check := func(how string, net nn.Network) {
 		t.Helper()
 		for _, p := range net.Info().Params {
 			sameBits(t, how+" "+p.Name, p.Data(net.Params()), want[p.Name])

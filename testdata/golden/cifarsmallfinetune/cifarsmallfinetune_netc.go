@@ -16,20 +16,20 @@ Package cifarsmallfinetune is the network of specs/cifar-small-finetune.net, gen
 	head       full     10                     → 10x1x1
 	softmax1   softmax                         → 10x1x1
 
-22466 parameters, 3920000 multiply-adds per image. Net implements runtime.Network.
+22466 parameters, 3920000 multiply-adds per image. Net implements nn.Network.
 */
 package cifarsmallfinetune
 
 import (
 	"fmt"
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/kernels"
+	"github.com/netc-dev/netc/runtime/nn"
 	"math"
 	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
-const _ = runtime.SupportPackageIsVersion1
+const _ = nn.SupportPackageIsVersion1
 
 const (
 	// InC, InH and InW are the shape of one input image.
@@ -63,7 +63,7 @@ var ones = func() []float32 {
 	}
 	return v
 }()
-var info = runtime.Info{
+var info = nn.Info{
 	Name:      "cifar-small-finetune",
 	SpecHash:  "3468a9adefdb83abb585e1e291d380e750f64238fb361dfa62e4e27647fabd7a",
 	InC:       InC,
@@ -73,7 +73,7 @@ var info = runtime.Info{
 	Loss:      "softmax",
 	Init:      "he",
 	NumParams: NumParams + NumBuffers,
-	Layers: []runtime.LayerInfo{
+	Layers: []nn.LayerInfo{
 		{Name: "conv1", Kind: "conv", Out: [3]int{16, 32, 32}, Params: 1216, MACs: 1228800},
 		{Name: "relu1", Kind: "relu", Out: [3]int{16, 32, 32}, Params: 0, MACs: 0},
 		{Name: "pool1", Kind: "pool", Out: [3]int{16, 16, 16}, Params: 0, MACs: 0},
@@ -86,7 +86,7 @@ var info = runtime.Info{
 		{Name: "head", Kind: "full", Out: [3]int{10, 1, 1}, Params: 3210, MACs: 3200},
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{10, 1, 1}, Params: 0, MACs: 0},
 	},
-	Params: []runtime.ParamTensor{
+	Params: []nn.ParamTensor{
 		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 1200, Shape: []int{16, 3, 5, 5}, FanIn: 75, FanOut: 400, LRMult: 0.0},
 		{Name: "conv1.bias", Layer: 0, Offset: 1200, Size: 16, Shape: []int{16}, FanIn: 75, FanOut: 400, LRMult: 0.0, Bias: true},
 		{Name: "conv2.weight", Layer: 3, Offset: 1216, Size: 8000, Shape: []int{20, 16, 5, 5}, FanIn: 400, FanOut: 500, LRMult: 0.1},
@@ -96,7 +96,7 @@ var info = runtime.Info{
 		{Name: "head.weight", Layer: 9, Offset: 19256, Size: 3200, Shape: []int{10, 320}, FanIn: 320, FanOut: 10, LRMult: 1.0},
 		{Name: "head.bias", Layer: 9, Offset: 22456, Size: 10, Shape: []int{10}, FanIn: 320, FanOut: 10, LRMult: 1.0, Bias: true},
 	},
-	Train: []runtime.Setting{
+	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
 		{Key: "optimizer", Values: []string{"momentum", "0.9"}},
 		{Key: "lr", Values: []string{"0.01"}},
@@ -130,7 +130,7 @@ type Net struct {
 	HeadBias []float32
 }
 
-var _ runtime.Network = (*Net)(nil)
+var _ nn.Network = (*Net)(nil)
 
 // New returns the network with its parameters initialized from seed by the spec's
 // default scheme (he); biases and buffers start at zero.
@@ -147,12 +147,12 @@ func New(seed uint64) *Net {
 	n.Conv3Bias = n.params[19236:19256]
 	n.HeadWeight = n.params[19256:22456]
 	n.HeadBias = n.params[22456:22466]
-	runtime.Initialize(&info, n.params, runtime.InitHe, seed)
+	nn.Initialize(&info, n.params, nn.InitHe, seed)
 	return n
 }
 
 // Info returns the network's description.
-func (n *Net) Info() *runtime.Info {
+func (n *Net) Info() *nn.Info {
 	return &info
 }
 
@@ -170,7 +170,7 @@ func (n *Net) Grads() []float32 {
 // the whole batch, and each worker's scratch space.
 type state struct {
 	net *Net
-	ws  *runtime.Workspace
+	ws  *nn.Workspace
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// nextImage is the next image a forward pass's chunks have not claimed.
@@ -226,7 +226,7 @@ type state struct {
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
-func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
+func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	if batch < 1 {
 		panic(fmt.Sprintf("cifarsmallfinetune: NewWorkspace: batch %d, want at least 1", batch))
 	}
@@ -234,7 +234,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
 	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 36, 36) + kernels.DirectSrcSize(16, 36, 36) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(75, 16) + kernels.DirectSrcSize(16, 20, 20) + kernels.DirectSrcSize(20, 20, 20) + kernels.DirectGradSize(256, 20) + kernels.DirectGradSize(400, 20) + kernels.DirectSrcSize(20, 12, 12) + kernels.DirectSrcSize(20, 12, 12) + kernels.DirectGradSize(64, 20) + kernels.DirectGradSize(500, 20)
 	shared := 19236 + kernels.DirectPackedSize(16, 75) + kernels.DirectPackedSize(3, 400) + kernels.DirectPackedSize(20, 400) + kernels.DirectPackedSize(16, 500) + kernels.DirectPackedSize(20, 500) + kernels.DirectPackedSize(20, 500)
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
+	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,
@@ -306,7 +306,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 }
 
 // stateOf returns the state of a workspace made by n.NewWorkspace.
-func (n *Net) stateOf(ws *runtime.Workspace) *state {
+func (n *Net) stateOf(ws *nn.Workspace) *state {
 	s, ok := ws.Private.(*state)
 	if !ok || s.net != n {
 		panic("cifarsmallfinetune: workspace was not made by this network's NewWorkspace")
@@ -342,7 +342,7 @@ Forward runs the network on x, batch × InC × InH × InW values in C,H,W order,
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
 active in training mode only.
 */
-func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 {
+func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
 	if len(x) != s.batch*InputSize {
 		panic(fmt.Sprintf("cifarsmallfinetune: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
@@ -361,7 +361,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 Backward computes the loss of the last Forward on ws against labels, overwrites
 Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the batch.
 */
-func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
+func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
 	if len(labels) != s.batch {
 		panic(fmt.Sprintf("cifarsmallfinetune: Backward: %d labels, want %d", len(labels), s.batch))

@@ -10,20 +10,20 @@ Package stridegroups is the network of testdata/layers/stridegroups.net, generat
 	full1      full     5                      → 5x1x1
 	softmax1   softmax                         → 5x1x1
 
-113 parameters, 680 multiply-adds per image. Net implements runtime.Network.
+113 parameters, 680 multiply-adds per image. Net implements nn.Network.
 */
 package stridegroups
 
 import (
 	"fmt"
-	"github.com/netc-dev/netc/runtime"
 	"github.com/netc-dev/netc/runtime/kernels"
+	"github.com/netc-dev/netc/runtime/nn"
 	"math"
 	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
-const _ = runtime.SupportPackageIsVersion1
+const _ = nn.SupportPackageIsVersion1
 
 const (
 	// InC, InH and InW are the shape of one input image.
@@ -58,7 +58,7 @@ var ones = func() []float32 {
 	}
 	return v
 }()
-var info = runtime.Info{
+var info = nn.Info{
 	Name:      "stridegroups",
 	SpecHash:  "38d1998739c81f2fb53822b48331f6c1ca5029786480f4dd8a705e5d45dabd6a",
 	InC:       InC,
@@ -68,20 +68,20 @@ var info = runtime.Info{
 	Loss:      "softmax",
 	Init:      "xavier",
 	NumParams: NumParams + NumBuffers,
-	Layers: []runtime.LayerInfo{
+	Layers: []nn.LayerInfo{
 		{Name: "conv1", Kind: "conv", Out: [3]int{4, 5, 5}, Params: 28, MACs: 600},
 		{Name: "tanh1", Kind: "tanh", Out: [3]int{4, 5, 5}, Params: 0, MACs: 0},
 		{Name: "pool1", Kind: "pool", Out: [3]int{4, 2, 2}, Params: 0, MACs: 0},
 		{Name: "full1", Kind: "full", Out: [3]int{5, 1, 1}, Params: 85, MACs: 80},
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{5, 1, 1}, Params: 0, MACs: 0},
 	},
-	Params: []runtime.ParamTensor{
+	Params: []nn.ParamTensor{
 		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 24, Shape: []int{4, 1, 3, 2}, FanIn: 6, FanOut: 12, LRMult: 1.0},
 		{Name: "conv1.bias", Layer: 0, Offset: 24, Size: 4, Shape: []int{4}, FanIn: 6, FanOut: 12, LRMult: 1.0, Bias: true},
 		{Name: "full1.weight", Layer: 3, Offset: 28, Size: 80, Shape: []int{5, 16}, FanIn: 16, FanOut: 5, LRMult: 1.0},
 		{Name: "full1.bias", Layer: 3, Offset: 108, Size: 5, Shape: []int{5}, FanIn: 16, FanOut: 5, LRMult: 1.0, Bias: true},
 	},
-	Train: []runtime.Setting{},
+	Train: []nn.Setting{},
 }
 
 // Net is the network with its parameters and their gradients.
@@ -99,7 +99,7 @@ type Net struct {
 	Full1Bias []float32
 }
 
-var _ runtime.Network = (*Net)(nil)
+var _ nn.Network = (*Net)(nil)
 
 // New returns the network with its parameters initialized from seed by the spec's
 // default scheme (xavier); biases and buffers start at zero.
@@ -112,12 +112,12 @@ func New(seed uint64) *Net {
 	n.Conv1Bias = n.params[24:28]
 	n.Full1Weight = n.params[28:108]
 	n.Full1Bias = n.params[108:113]
-	runtime.Initialize(&info, n.params, runtime.InitXavier, seed)
+	nn.Initialize(&info, n.params, nn.InitXavier, seed)
 	return n
 }
 
 // Info returns the network's description.
-func (n *Net) Info() *runtime.Info {
+func (n *Net) Info() *nn.Info {
 	return &info
 }
 
@@ -135,7 +135,7 @@ func (n *Net) Grads() []float32 {
 // the whole batch, and each worker's scratch space.
 type state struct {
 	net *Net
-	ws  *runtime.Workspace
+	ws  *nn.Workspace
 	// batch images are split into chunks, one per worker.
 	batch, chunks int
 	// nextImage is the next image a forward pass's chunks have not claimed.
@@ -164,7 +164,7 @@ type state struct {
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
-func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
+func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	if batch < 1 {
 		panic(fmt.Sprintf("stridegroups: NewWorkspace: batch %d, want at least 1", batch))
 	}
@@ -172,7 +172,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
 	perWorker := privHi - privLo + colSize + colSize
 	shared := 0
-	ws := runtime.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
+	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
 	s := &state{
 		batch:  batch,
 		chunks: chunks,
@@ -215,7 +215,7 @@ func (n *Net) NewWorkspace(batch int) *runtime.Workspace {
 }
 
 // stateOf returns the state of a workspace made by n.NewWorkspace.
-func (n *Net) stateOf(ws *runtime.Workspace) *state {
+func (n *Net) stateOf(ws *nn.Workspace) *state {
 	s, ok := ws.Private.(*state)
 	if !ok || s.net != n {
 		panic("stridegroups: workspace was not made by this network's NewWorkspace")
@@ -251,7 +251,7 @@ Forward runs the network on x, batch × InC × InH × InW values in C,H,W order,
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
 active in training mode only.
 */
-func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 {
+func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
 	if len(x) != s.batch*InputSize {
 		panic(fmt.Sprintf("stridegroups: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
@@ -269,7 +269,7 @@ func (n *Net) Forward(ws *runtime.Workspace, x []float32, train bool) []float32 
 Backward computes the loss of the last Forward on ws against labels, overwrites
 Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the batch.
 */
-func (n *Net) Backward(ws *runtime.Workspace, labels []int32) float32 {
+func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
 	if len(labels) != s.batch {
 		panic(fmt.Sprintf("stridegroups: Backward: %d labels, want %d", len(labels), s.batch))

@@ -1,8 +1,10 @@
-// Package runtime is what netc-generated networks link to: the Network interface that the
+// Package nn is what netc-generated networks link to: the Network interface that the
 // training loop and every tool use, the per-batch Workspace, parameter metadata, seeded
-// random numbers and initialization. Kernels, data, training and export live in
-// sub-packages.
-package runtime
+// random numbers and initialization. It is named nn, not runtime, so that it does not
+// shadow Go's own runtime package. The kernels generated code calls are in
+// runtime/kernels; the tools (training, data, export, benchmarks) live in the other
+// packages under runtime/.
+package nn
 
 // SupportPackageIsVersion1 is referenced by generated code so that a package generated for
 // another runtime version fails to compile instead of misbehaving.

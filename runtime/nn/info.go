@@ -1,4 +1,4 @@
-package runtime
+package nn
 
 // Info describes a generated network. Generated code builds it once; callers must not
 // modify it.

@@ -1,4 +1,4 @@
-package runtime
+package nn
 
 import "math/rand/v2"
 

@@ -1,4 +1,4 @@
-package runtime
+package nn
 
 import (
 	"fmt"
@@ -111,7 +111,7 @@ func InitializeGaussian(info *Info, params []float32, std float32, seed uint64) 
 
 func initialize(info *Info, params []float32, scheme InitScheme, gaussStd float64, seed uint64) {
 	if len(params) != info.NumParams {
-		panic(fmt.Sprintf("runtime.Initialize: %d params, network %q has %d", len(params), info.Name, info.NumParams))
+		panic(fmt.Sprintf("nn.Initialize: %d params, network %q has %d", len(params), info.Name, info.NumParams))
 	}
 	rng := NewRNG(seed)
 	output := outputWeights(info)
@@ -146,7 +146,7 @@ func initialize(info *Info, params []float32, scheme InitScheme, gaussStd float6
 				w[j] = float32(gaussStd * rng.NormFloat64())
 			}
 		default:
-			panic(fmt.Sprintf("runtime.Initialize: unknown %v", scheme))
+			panic(fmt.Sprintf("nn.Initialize: unknown %v", scheme))
 		}
 	}
 }
