@@ -29,41 +29,8 @@ type optionDef struct {
 	kind        valueKind
 }
 
-// layerDef declares the arguments of a layer kind.
-type layerDef struct {
-	// number and dims name the positional number and dimensions the kind takes, if any.
-	number, dims string
-	// floatNumber makes the positional number a float (dropout's probability).
-	floatNumber bool
-	// flags are words without values; a group of flags is one option ("max" or "avg").
-	flags   []string
-	options []optionDef
-	example string
-}
-
+// lrOption is the learning-rate multiplier of a layer's parameters ("lr 0" freezes them).
 var lrOption = optionDef{"lr", "", floatValue}
-
-var layerDefs = map[Kind]layerDef{
-	Input: {dims: "shape", example: "input 3x32x32"},
-	Conv: {number: "number of filters", dims: "kernel size", example: "conv 16 5x5 stride1 pad2",
-		options: []optionDef{{"stride", "s", pairValue}, {"pad", "p", pairValue}, {"group", "g", intValue}, lrOption}},
-	ReLU:    {},
-	Tanh:    {},
-	Sigmoid: {},
-	Pool: {dims: "window size", flags: []string{"max", "avg"}, example: "pool max 2x2 s2",
-		options: []optionDef{{"stride", "s", pairValue}}},
-	Full:    {number: "number of units", example: "full 10", options: []optionDef{lrOption}},
-	Dropout: {number: "probability", floatNumber: true, example: "dropout 0.5"},
-	Norm: {example: "norm size5 alpha1e-4 beta0.75 k1",
-		options: []optionDef{{"size", "", intValue}, {"alpha", "", floatValue}, {"beta", "", floatValue}, {"k", "", floatValue}}},
-	MeanSub:   {flags: []string{"channel", "image"}},
-	Softmax:   {},
-	SVM:       {options: []optionDef{{"margin", "", floatValue}}},
-	Euclidean: {},
-}
-
-// kindNames lists the layer kinds for error messages, in a fixed order.
-const kindNames = "input, conv, relu, tanh, sigmoid, pool, full, dropout, norm, meansub, softmax, svm, euclidean"
 
 // value is a parsed option or positional argument.
 type value struct {
@@ -80,7 +47,7 @@ type layerArgs struct {
 
 // sortArgs assigns each argument of a layer to its role, reporting unknown, repeated and
 // misplaced arguments to errs.
-func sortArgs(kind Kind, def layerDef, args []*dsl.Arg, errs *dsl.ErrorList) layerArgs {
+func sortArgs(kind Kind, def Syntax, args []*dsl.Arg, errs *dsl.ErrorList) layerArgs {
 	la := layerArgs{options: map[string]value{}}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -88,9 +55,9 @@ func sortArgs(kind Kind, def layerDef, args []*dsl.Arg, errs *dsl.ErrorList) lay
 		switch {
 		case a.Bad != "":
 			*errs = append(*errs, dsl.Errorf(a.Pos, "unexpected %q", a.Bad))
-		case a.Number != "" && def.number != "" && la.number == nil:
+		case a.Number != "" && def.Number != "" && la.number == nil:
 			la.number = &v
-		case a.Dims != "" && def.dims != "" && la.dims == nil:
+		case a.Dims != "" && def.Dims != "" && la.dims == nil:
 			la.dims = &v
 		case a.Number != "" || a.Dims != "":
 			*errs = append(*errs, dsl.Errorf(a.Pos, "unexpected %s %s: %s", argKind(a), a.Text(), takes(kind, def, a)))
@@ -103,9 +70,9 @@ func sortArgs(kind Kind, def layerDef, args []*dsl.Arg, errs *dsl.ErrorList) lay
 
 // sortWord handles the word at args[i]: a flag, or an option whose value is attached
 // ("stride2") or follows ("stride 2"). It returns the index of the last argument used.
-func sortWord(kind Kind, def layerDef, args []*dsl.Arg, i int, la *layerArgs, errs *dsl.ErrorList) int {
+func sortWord(kind Kind, def Syntax, args []*dsl.Arg, i int, la *layerArgs, errs *dsl.ErrorList) int {
 	a := args[i]
-	for _, f := range def.flags {
+	for _, f := range def.Flags {
 		if a.Word == f {
 			if la.flag != nil {
 				*errs = append(*errs, dsl.Errorf(a.Pos, "repeated option: %s already says %s", kind, la.flag.text))
@@ -140,10 +107,10 @@ func sortWord(kind Kind, def layerDef, args []*dsl.Arg, i int, la *layerArgs, er
 
 // takes says how many positional arguments like a the kind takes: "relu takes no
 // numbers", "conv takes one, its kernel size".
-func takes(kind Kind, def layerDef, a *dsl.Arg) string {
-	what := def.number
+func takes(kind Kind, def Syntax, a *dsl.Arg) string {
+	what := def.Number
 	if a.Dims != "" {
-		what = def.dims
+		what = def.Dims
 	}
 	if what == "" {
 		return fmt.Sprintf("%s takes no %ss", kind, argKind(a))
@@ -168,8 +135,8 @@ func splitWord(w string) (key, val string) {
 	return w[:i], w[i:]
 }
 
-func findOption(def layerDef, key string) (optionDef, bool) {
-	for _, o := range def.options {
+func findOption(def Syntax, key string) (optionDef, bool) {
+	for _, o := range def.Options {
 		if key == o.long || (o.short != "" && key == o.short) {
 			return o, true
 		}
@@ -177,12 +144,12 @@ func findOption(def layerDef, key string) (optionDef, bool) {
 	return optionDef{}, false
 }
 
-func optionHint(def layerDef) string {
+func optionHint(def Syntax) string {
 	var names []string
-	for _, f := range def.flags {
+	for _, f := range def.Flags {
 		names = append(names, f)
 	}
-	for _, o := range def.options {
+	for _, o := range def.Options {
 		names = append(names, o.long)
 	}
 	if len(names) == 0 {

@@ -50,7 +50,7 @@ func Check(path string, src []byte, f *dsl.File) (*Net, error) {
 	if len(c.errs) > 0 {
 		return c.net, c.errs
 	}
-	Plan(c.net)
+	c.net.setPlan()
 	return c.net, nil
 }
 
@@ -87,13 +87,13 @@ func (c *checker) layers(f *dsl.File) {
 	}
 	for i, dl := range f.Layers {
 		kind := Kind(dl.Kind.Text)
-		def, known := layerDefs[kind]
+		t, known := Lookup(kind)
 		if !known {
-			c.errorf(dl.Kind.Pos, "unknown layer %q (known: %s)", dl.Kind.Text, kindNames)
+			c.errorf(dl.Kind.Pos, "unknown layer %q (known: %s)", dl.Kind.Text, kindNames())
 			c.ok = false
 			continue
 		}
-		la := sortArgs(kind, def, dl.Args, &c.errs)
+		la := sortArgs(kind, t.Syntax, dl.Args, &c.errs)
 		if kind == Input {
 			switch {
 			case i == 0:
@@ -114,7 +114,7 @@ func (c *checker) layers(f *dsl.File) {
 		if kind.IsLoss() && i != len(f.Layers)-1 {
 			c.errorf(dl.Kind.Pos, "the loss %s must be the last layer", kind)
 		}
-		if c.build(l, def, la) && c.ok {
+		if c.build(l, t, la) && c.ok {
 			c.cur = l.Out
 		} else {
 			c.ok = false
@@ -122,7 +122,7 @@ func (c *checker) layers(f *dsl.File) {
 		c.net.Layers = append(c.net.Layers, l)
 	}
 	if last := f.Layers[len(f.Layers)-1]; !Kind(last.Kind.Text).IsLoss() {
-		c.errorf(last.Pos, "the network has no loss: end it with softmax, svm or euclidean")
+		c.errorf(last.Pos, "the network has no loss: end it with %s", lossNames())
 	}
 }
 
@@ -181,15 +181,16 @@ func (c *checker) checkSize(pos lexer.Position, what string, s Shape) bool {
 	return true
 }
 
-// build reads the layer's arguments and, if its input shape is known, infers its output.
-// It reports whether the layer is valid.
-func (c *checker) build(l *Layer, def layerDef, la layerArgs) bool {
+// build reads the layer's arguments and, if its input shape is known, infers its output
+// through its kind's Build. It reports whether the layer is valid.
+func (c *checker) build(l *Layer, t *LayerType, la layerArgs) bool {
 	n := len(c.errs)
-	if def.number != "" && la.number == nil {
-		c.errorf(l.Pos, "%s needs a %s, e.g. %s", l.Kind, def.number, def.example)
+	def := t.Syntax
+	if def.Number != "" && !def.OptionalNumber && la.number == nil {
+		c.errorf(l.Pos, "%s needs a %s, e.g. %s", l.Kind, def.Number, def.Example)
 	}
-	if def.dims != "" && la.dims == nil {
-		c.errorf(l.Pos, "%s needs a %s, e.g. %s", l.Kind, def.dims, def.example)
+	if def.Dims != "" && la.dims == nil {
+		c.errorf(l.Pos, "%s needs a %s, e.g. %s", l.Kind, def.Dims, def.Example)
 	}
 	if lr, ok := la.options["lr"]; ok {
 		if f, ok := parseFloat(lr, "learning-rate multiplier", &c.errs); ok {
@@ -202,102 +203,11 @@ func (c *checker) build(l *Layer, def layerDef, la layerArgs) bool {
 	if len(c.errs) > n {
 		return false
 	}
-	switch l.Kind {
-	case Conv:
-		return c.conv(l, la)
-	case Pool:
-		return c.pool(l, la)
-	case Full:
-		return c.full(l, la)
-	case Dropout:
-		return c.dropout(l, la)
-	case Norm:
-		return c.norm(l, la)
-	case MeanSub:
-		l.Out = l.In
-		l.MeanImage = la.flag != nil && la.flag.text == "image"
-		l.Buffer = l.In.C
-		if l.MeanImage {
-			l.Buffer = l.In.Size()
-		}
-		return true
-	case SVM:
-		l.Out, l.Margin = l.In, 1
-		if m, ok := la.options["margin"]; ok {
-			if l.Margin, ok = parseFloat(m, "margin", &c.errs); !ok {
-				return false
-			}
-			if l.Margin <= 0 {
-				c.errorf(m.pos, "margin must be positive, not %s", m.text)
-				return false
-			}
-		}
+	if t.Build == nil {
+		l.Out = l.In // the shape passes through
 		return true
 	}
-	l.Out = l.In // activations and the other losses keep their input's shape
-	return true
-}
-
-func (c *checker) conv(l *Layer, la layerArgs) bool {
-	filters, ok1 := parseInt(*la.number, "number of filters", 1, &c.errs)
-	k, ok2 := parseDims(*la.dims, "kernel size", 2, 1, true, &c.errs)
-	s, ok3 := c.pair(la, "stride", 1, 1)
-	p, ok4 := c.pair(la, "pad", 0, 0)
-	groups, ok5 := 1, true
-	if g, ok := la.options["group"]; ok {
-		groups, ok5 = parseInt(g, "group", 1, &c.errs)
-	}
-	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
-		return false
-	}
-	l.Filters, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW, l.Groups = filters, k[0], k[1], s[0], s[1], p[0], p[1], groups
-	// These do not depend on the input shape, so they are checked even after an earlier
-	// layer failed.
-	valid := true
-	if filters%groups != 0 {
-		c.errorf(la.options["group"].pos, "group %d does not divide the %d filters", groups, filters)
-		valid = false
-	}
-	if l.PH >= l.KH || l.PW >= l.KW {
-		pad := la.options["pad"]
-		c.errorf(pad.pos, "pad %s must be smaller than the kernel %dx%d", pad.text, l.KH, l.KW)
-		valid = false
-	}
-	if !valid || !c.ok {
-		return valid
-	}
-	if l.In.C%groups != 0 {
-		c.errorf(la.options["group"].pos, "group %d does not divide the %d input channels", groups, l.In.C)
-		return false
-	}
-	oh, ow, ok := c.window(l, la.dims.pos, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW)
-	if !ok {
-		return false
-	}
-	l.Out = Shape{filters, oh, ow}
-	return c.checkSize(l.Pos, "output", l.Out) && c.setCost(l, satMul(filters, l.In.C/groups, l.KH, l.KW), oh*ow)
-}
-
-func (c *checker) pool(l *Layer, la layerArgs) bool {
-	k, ok1 := parseDims(*la.dims, "window size", 2, 1, true, &c.errs)
-	if !ok1 {
-		return false
-	}
-	s, ok2 := c.pair(la, "stride", k[0], k[1])
-	if !ok2 {
-		return false
-	}
-	l.KH, l.KW, l.SH, l.SW = k[0], k[1], s[0], s[1]
-	l.Avg = la.flag != nil && la.flag.text == "avg"
-	if !c.ok {
-		return true
-	}
-	oh, ow, ok := c.window(l, la.dims.pos, l.KH, l.KW, l.SH, l.SW, 0, 0)
-	if !ok {
-		return false
-	}
-	l.Out = Shape{l.In.C, oh, ow}
-	return true
+	return t.Build(c, l, la)
 }
 
 // pair reads an option that is a number or HxW, defaulting to (dh, dw).
@@ -351,19 +261,6 @@ func plural(n int, thing string) string {
 	return fmt.Sprintf("%d %ss", n, thing)
 }
 
-func (c *checker) full(l *Layer, la layerArgs) bool {
-	units, ok := parseInt(*la.number, "number of units", 1, &c.errs)
-	if !ok {
-		return false
-	}
-	l.Filters, l.Groups = units, 1
-	if !c.ok {
-		return true
-	}
-	l.Out = Shape{units, 1, 1}
-	return c.setCost(l, satMul(units, l.In.Size()), 1)
-}
-
 // setCost sets the parameters (weights and one bias per output channel) and forward
 // multiply-adds of a conv or full layer with the given number of weights applied at
 // positions output positions, rejecting a layer too large to index.
@@ -387,49 +284,6 @@ func satMul(factors ...int) int64 {
 		p *= int64(f)
 	}
 	return p
-}
-
-func (c *checker) dropout(l *Layer, la layerArgs) bool {
-	p, ok := parseFloat(*la.number, "dropout probability", &c.errs)
-	if !ok {
-		return false
-	}
-	if !(p > 0 && p < 1) {
-		c.errorf(la.number.pos, "dropout probability must be between 0 and 1 (exclusive), not %s", la.number.text)
-		return false
-	}
-	l.Prob, l.Out = p, l.In
-	return true
-}
-
-// norm reads local response normalization's settings, with AlexNet's defaults.
-func (c *checker) norm(l *Layer, la layerArgs) bool {
-	l.Size, l.Alpha, l.Beta, l.LRNK, l.Out = 5, 1e-4, 0.75, 1, l.In
-	ok := true
-	if v, set := la.options["size"]; set {
-		var good bool
-		if l.Size, good = parseInt(v, "norm size", 1, &c.errs); !good {
-			ok = false
-		}
-	}
-	for _, f := range []struct {
-		name string
-		dst  *float64
-	}{{"alpha", &l.Alpha}, {"beta", &l.Beta}, {"k", &l.LRNK}} {
-		if v, set := la.options[f.name]; set {
-			x, good := parseFloat(v, "norm "+f.name, &c.errs)
-			if good && x < 0 {
-				c.errorf(v.pos, "norm %s must be ≥ 0, not %s", f.name, v.text)
-				good = false
-			}
-			*f.dst, ok = x, ok && good
-		}
-	}
-	if ok && l.LRNK == 0 && l.Alpha == 0 {
-		c.errorf(l.Pos, "norm with k0 and alpha0 divides by zero")
-		ok = false
-	}
-	return ok
 }
 
 // layout places every layer's parameters in the flat parameter slice (learnable ones

@@ -572,7 +572,7 @@ func TestErrorsAreSorted(t *testing.T) {
 	want := `t.net:1:1: the spec must start with input CxHxW (e.g. input 3x32x32), not relu
 t.net:1:15: kernel size must be at least 1, not 0
 t.net:2:1: input must be the first layer
-t.net:3:1: the network has no loss: end it with softmax, svm or euclidean
+t.net:3:1: the network has no loss: end it with euclidean, softmax or svm
 t.net:3:9: unexpected "$"
 t.net:5:1: unknown training setting "foo" (known: batch, epochs, lr, optimizer, l2, l1, maxnorm, decay, schedule, warmup, augment, init, seed, val, preprocess)`
 	if err.Error() != want {

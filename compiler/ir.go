@@ -18,6 +18,7 @@ const (
 	Input     Kind = "input"
 	Conv      Kind = "conv"
 	ReLU      Kind = "relu"
+	Leaky     Kind = "leaky"
 	Tanh      Kind = "tanh"
 	Sigmoid   Kind = "sigmoid"
 	Pool      Kind = "pool"
@@ -31,10 +32,18 @@ const (
 )
 
 // IsLoss reports whether k is a loss layer.
-func (k Kind) IsLoss() bool { return k == Softmax || k == SVM || k == Euclidean }
+func (k Kind) IsLoss() bool { return k.role() == RoleLoss }
 
 // IsActivation reports whether k is an elementwise activation.
-func (k Kind) IsActivation() bool { return k == ReLU || k == Tanh || k == Sigmoid }
+func (k Kind) IsActivation() bool { return k.role() == RoleActivation }
+
+// role is the kind's role, or -1 for a kind netc does not know.
+func (k Kind) role() Role {
+	if t, ok := registry[k]; ok {
+		return t.Role
+	}
+	return -1
+}
 
 // Shape is the shape of one image's activations: channels, height, width.
 type Shape struct{ C, H, W int }
@@ -63,7 +72,7 @@ type Net struct {
 	Train []Setting
 	// Warnings are problems that do not stop compilation.
 	Warnings dsl.ErrorList
-	// Plan is the workspace layout and schedule; set by Plan.
+	// Plan is how every layer is computed, the workspace layout and the schedule.
 	Plan NetPlan
 }
 
@@ -99,6 +108,8 @@ type Layer struct {
 	MeanImage bool
 	// Margin is the SVM loss's margin.
 	Margin float64
+	// Slope is the leaky ReLU's slope for negative inputs.
+	Slope float64
 	// LRMult multiplies the learning rate of the layer's parameters (0 freezes them).
 	LRMult float64
 
@@ -110,55 +121,28 @@ type Layer struct {
 	// MACs is the number of forward multiply-adds per image.
 	MACs int64
 
-	// Plan says how the layer is computed; set by Plan.
-	Plan LayerPlan
+	// Plan says how the layer is computed: the layer's entry in Net.Plan.Layers.
+	Plan *LayerPlan
 }
 
-// Weights is the number of weights (without biases) of a conv or full layer.
+// Weights is the number of weights (without biases) of a layer with weights.
 func (l *Layer) Weights() int {
-	switch l.Kind {
-	case Conv:
-		return l.Filters * (l.In.C / l.Groups) * l.KH * l.KW
-	case Full:
-		return l.Filters * l.In.Size()
+	t := l.Type()
+	if t == nil || t.Tensors == nil {
+		return 0
 	}
-	return 0
+	shape, _ := t.Tensors(l)
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }
 
 // Options describes the layer's settings compactly for summaries, e.g. "16 5x5 s1 p2".
 func (l *Layer) Options() string {
-	switch l.Kind {
-	case Conv:
-		s := fmt.Sprintf("%d %dx%d s%d p%d", l.Filters, l.KH, l.KW, l.SH, l.PH)
-		if l.SH != l.SW || l.PH != l.PW {
-			s = fmt.Sprintf("%d %dx%d s%dx%d p%dx%d", l.Filters, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW)
-		}
-		if l.Groups > 1 {
-			s += fmt.Sprintf(" g%d", l.Groups)
-		}
-		return s
-	case Pool:
-		op := "max"
-		if l.Avg {
-			op = "avg"
-		}
-		if l.SH != l.SW {
-			return fmt.Sprintf("%s %dx%d s%dx%d", op, l.KH, l.KW, l.SH, l.SW)
-		}
-		return fmt.Sprintf("%s %dx%d s%d", op, l.KH, l.KW, l.SH)
-	case Full:
-		return fmt.Sprint(l.Filters)
-	case Dropout:
-		return fmt.Sprint(l.Prob)
-	case Norm:
-		return fmt.Sprintf("size%d alpha%g beta%g k%g", l.Size, l.Alpha, l.Beta, l.LRNK)
-	case MeanSub:
-		if l.MeanImage {
-			return "image"
-		}
-		return "channel"
-	case SVM:
-		return fmt.Sprintf("margin%g", l.Margin)
+	if t := l.Type(); t != nil && t.Summary != nil {
+		return t.Summary(l)
 	}
 	return ""
 }

@@ -1,21 +1,5 @@
 package compiler
 
-// unrollMax is the largest kernel side whose loops are unrolled in generated code; larger
-// kernels use the runtime's generic im2col.
-const unrollMax = 5
-
-// dotBatch is the largest batch computed by dot products in full layers, and
-// parallelRowsMin the fewest weights worth splitting over the workers.
-const (
-	dotBatch        = 16
-	parallelRowsMin = 1 << 20
-)
-
-// directMaxDepth is the deepest convolution (input channels × kernel taps, for the forward
-// pass and, with filters for channels, for the input gradient) computed directly: the
-// runtime's tile kernel keeps a panel of that many weights per filter row in L1.
-const directMaxDepth = 1024
-
 // keepColBudget bounds the im2col matrices kept per image (in floats) from the forward
 // pass for the backward pass, which otherwise lays them out again.
 const keepColBudget = 1 << 20
@@ -35,14 +19,15 @@ type LayerPlan struct {
 	// it, in floats per image; Aux locates extra state (dropout's mask, LRN's scale), or is
 	// -1. Index locates max pooling's argmax in Workspace.Index, or is -1.
 	Out, Grad, Aux, Index int
-	// Im2col is how a conv layer lays out its input for GEMM: "unrolled" (generated code,
-	// kernels up to 5x5), "kernel" (the runtime's generic im2col) or "none" (1x1, stride 1,
-	// no padding: the input is already the matrix); empty for a Direct layer.
-	Im2col string
-	// Direct is set on a stride-1 conv layer with few channels computed by the runtime's
-	// direct convolution from a padded copy of its input (or output gradient) instead of
-	// im2col and GEMM — forward, input gradient and weight gradient.
-	Direct bool
+	// Conv is how a conv layer is computed (see ConvAlgo).
+	Conv ConvAlgo
+	// Pool is how a pooling layer is computed (see PoolKernel).
+	Pool PoolKernel
+	// ReLUFolded is set on a conv or full layer whose fused ReLU's backward pass is done
+	// by the 2×2 max pooling after it, on which FoldsReLU is set (kernels.MaxUnpool2Relu).
+	ReLUFolded, FoldsReLU bool
+	// LRNPow34 is set on a norm layer whose beta is 0.75, computed by kernels.DivPow34.
+	LRNPow34 bool
 	// TransposedWeightGrad is set on a GEMM conv layer deeper (input channels × taps, per
 	// group) than it has filters: its weight gradient is computed transposed, dWᵀ =
 	// col·doutᵀ, into the worker's dcol and added transposed, so that GEMM transposes the
@@ -83,95 +68,103 @@ type NetPlan struct {
 	Stages []Stage
 	// Init is the default initialization: "he" for networks with ReLU, else "xavier".
 	Init string
+	// Layers holds each layer's plan, in the order of Net.Layers.
+	Layers []LayerPlan
 }
 
-// Plan decides how every layer of a checked network is computed and lays out the
-// workspace. It must be called once, after Check succeeded.
-func Plan(n *Net) {
-	p := &n.Plan
-	p.Init = "xavier"
+// plan decides how every layer of a checked network is computed and lays out the
+// workspace. It reads only the network's layers, not an earlier plan, so it can be called
+// any number of times with the same result.
+func plan(n *Net) NetPlan {
+	p := &planner{net: n, plan: NetPlan{Init: "xavier"}, layers: make([]LayerPlan, len(n.Layers))}
 	for i, l := range n.Layers {
-		lp := &l.Plan
-		lp.Aux, lp.Index = -1, -1
-		lp.PerImage = !(l.Kind == Full || l.Kind == Dropout || l.Kind.IsLoss())
-		if l.Kind == ReLU {
-			p.Init = "he"
-			if i > 0 && (n.Layers[i-1].Kind == Conv || n.Layers[i-1].Kind == Full) {
-				lp.Fused, n.Layers[i-1].Plan.FuseReLU = true, true
-			}
+		lp := &p.layers[i]
+		lp.Aux, lp.Index, lp.KeptCol = -1, -1, -1
+		t := l.Type()
+		lp.PerImage = t.Role != RoleBatch && t.Role != RoleLoss
+		if l.Kind == ReLU || l.Kind == Leaky {
+			p.plan.Init = "he"
 		}
-		if l.Kind == Conv {
-			planConv(l)
-			p.Col = max(p.Col, lp.Col)
-			if lp.TransposedWeightGrad {
-				p.Col = max(p.Col, l.Weights()/l.Groups) // one group's dWᵀ, in dcol
-			}
-		}
-		if l.Kind == Norm {
-			p.Col = max(p.Col, l.In.Size())
-		}
-		if l.Kind == Full {
-			lp.DotBatch, lp.ParallelRows = dotBatch, l.Weights() >= parallelRowsMin
+		if t.Plan != nil {
+			t.Plan(p, i)
 		}
 	}
-	p.layoutBuffers(n)
-	p.stages(n)
+	p.plan.Layers = p.layers
+	p.layoutBuffers()
+	p.stages()
+	return p.plan
 }
 
-func planConv(l *Layer) {
-	lp := &l.Plan
-	pointwise := l.KH == 1 && l.KW == 1 && l.SH == 1 && l.SW == 1 && l.PH == 0 && l.PW == 0
-	lp.Direct = !pointwise && l.SH == 1 && l.SW == 1 && l.Groups == 1 &&
-		l.PH < l.KH && l.PW < l.KW &&
-		l.In.C*l.KH*l.KW <= directMaxDepth && l.Filters*l.KH*l.KW <= directMaxDepth
-	switch {
-	case lp.Direct:
-		return // no im2col matrix at all
-	case pointwise:
-		lp.Im2col = "none"
-	case l.KH <= unrollMax && l.KW <= unrollMax:
-		lp.Im2col = "unrolled"
-	default:
-		lp.Im2col = "kernel"
+// setPlan plans the network and points every layer at its entry in the plan.
+func (n *Net) setPlan() {
+	n.Plan = plan(n)
+	for i, l := range n.Layers {
+		l.Plan = &n.Plan.Layers[i]
 	}
-	if lp.Im2col != "none" {
-		lp.Col = l.In.C * l.KH * l.KW * l.Out.H * l.Out.W
+}
+
+// planner holds the plan being made; a kind's Plan function records its choices in
+// layers[i] and asks for scratch space and per-image buffers.
+type planner struct {
+	net    *Net
+	plan   NetPlan
+	layers []LayerPlan
+	// aux and argmax are the sizes, per image, of the auxiliary float buffer and the
+	// argmax int buffer each layer asked for.
+	aux, argmax map[int]int
+}
+
+// scratch makes each worker's scratch space (Col) at least n floats.
+func (p *planner) scratch(n int) { p.plan.Col = max(p.plan.Col, n) }
+
+// needAux asks for an auxiliary buffer of n floats per image for layer i (its Aux).
+func (p *planner) needAux(i, n int) {
+	if p.aux == nil {
+		p.aux = map[int]int{}
 	}
-	lp.TransposedWeightGrad = l.In.C/l.Groups*l.KH*l.KW > l.Filters/l.Groups
+	p.aux[i] = n
+}
+
+// needArgmax asks for n ints per image for layer i (its Index).
+func (p *planner) needArgmax(i, n int) {
+	if p.argmax == nil {
+		p.argmax = map[int]int{}
+	}
+	p.argmax[i] = n
 }
 
 // layoutBuffers gives every layer its output, gradient and auxiliary buffers. A fused ReLU
 // shares its producer's; the loss has none (its input is the scores).
-func (p *NetPlan) layoutBuffers(n *Net) {
+func (pl *planner) layoutBuffers() {
+	n, p := pl.net, &pl.plan
 	p.PrivLo, p.PrivHi = n.Params, 0
 	kept := 0
 	for i, l := range n.Layers {
-		lp := &l.Plan
-		lp.KeptCol = -1
+		lp := &pl.layers[i]
 		size := l.Out.Size()
 		switch {
 		case l.Kind.IsLoss():
 			lp.Out, lp.Grad = -1, -1
 			continue
 		case lp.Fused:
-			prev := n.Layers[i-1].Plan
+			prev := pl.layers[i-1]
 			lp.Out, lp.Grad = prev.Out, prev.Grad
 			continue
 		}
 		lp.Out, lp.Grad = p.ImageFloats, p.ImageFloats+size
 		p.ImageFloats += 2 * size
-		if l.Kind == Dropout || l.Kind == Norm {
+		if aux, ok := pl.aux[i]; ok {
 			lp.Aux = p.ImageFloats
-			p.ImageFloats += size
+			p.ImageFloats += aux
 		}
-		if lp.Col > 0 && !lp.Direct && kept+lp.Col <= keepColBudget {
+		if lp.Col > 0 && kept+lp.Col <= keepColBudget {
 			lp.KeptCol = p.ImageFloats
 			p.ImageFloats += lp.Col
 			kept += lp.Col
 		}
-		if l.Kind == Pool && !l.Avg {
+		if ints, ok := pl.argmax[i]; ok {
 			lp.Index = p.ImageInts
-			p.ImageInts += size
+			p.ImageInts += ints
 		}
 		if lp.PerImage && l.Params > 0 {
 			p.PrivLo, p.PrivHi = min(p.PrivLo, l.WeightOff), max(p.PrivHi, l.WeightOff+l.Params)
@@ -182,17 +175,18 @@ func (p *NetPlan) layoutBuffers(n *Net) {
 	}
 }
 
-func (p *NetPlan) stages(n *Net) {
-	for i, l := range n.Layers {
-		if l.Plan.Fused {
+func (pl *planner) stages() {
+	p := &pl.plan
+	for i, lp := range pl.layers {
+		if lp.Fused {
 			continue
 		}
 		last := len(p.Stages) - 1
-		if last >= 0 && p.Stages[last].PerImage == l.Plan.PerImage {
+		if last >= 0 && p.Stages[last].PerImage == lp.PerImage {
 			p.Stages[last].Layers = append(p.Stages[last].Layers, i)
 			continue
 		}
-		p.Stages = append(p.Stages, Stage{PerImage: l.Plan.PerImage, Layers: []int{i}})
+		p.Stages = append(p.Stages, Stage{PerImage: lp.PerImage, Layers: []int{i}})
 	}
 }
 

@@ -28,15 +28,8 @@ func (n *Net) Tensors() []Tensor {
 		if l.Params == 0 {
 			continue
 		}
-		var shape []int
-		fanIn, fanOut := l.Weights()/l.Filters, l.Filters
-		switch l.Kind {
-		case Conv:
-			shape = []int{l.Filters, l.In.C / l.Groups, l.KH, l.KW}
-			fanOut = l.Filters / l.Groups * l.KH * l.KW
-		case Full:
-			shape = []int{l.Filters, l.In.Size()}
-		}
+		shape, fanOut := l.Type().Tensors(l)
+		fanIn := l.Weights() / l.Filters
 		ts = append(ts,
 			Tensor{Name: l.Name + ".weight", Layer: i, Part: "weight", Offset: l.WeightOff, Size: l.Weights(), Shape: shape, FanIn: fanIn, FanOut: fanOut, LRMult: l.LRMult},
 			Tensor{Name: l.Name + ".bias", Layer: i, Part: "bias", Offset: l.BiasOff, Size: l.Filters, Shape: []int{l.Filters}, FanIn: fanIn, FanOut: fanOut, LRMult: l.LRMult, Bias: true})

@@ -15,6 +15,7 @@ import (
 	"github.com/netc-dev/netc/testdata/golden/bigkernel"
 	"github.com/netc-dev/netc/testdata/golden/bigpool"
 	"github.com/netc-dev/netc/testdata/golden/cifarsmall"
+	"github.com/netc-dev/netc/testdata/golden/leaky"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 	"github.com/netc-dev/netc/testdata/golden/lrnmean"
 	"github.com/netc-dev/netc/testdata/golden/meanimage"
@@ -39,6 +40,7 @@ var goldenNets = []struct {
 	{"testdata/layers/lrnmean.net", func(s uint64) nn.Network { return lrnmean.New(s) }},
 	{"testdata/layers/meanimage.net", func(s uint64) nn.Network { return meanimage.New(s) }},
 	{"testdata/layers/bigpool.net", func(s uint64) nn.Network { return bigpool.New(s) }},
+	{"testdata/layers/leaky.net", func(s uint64) nn.Network { return leaky.New(s) }},
 }
 
 // TestAgainstReference runs every golden network, batch 1, 3 and 17, in training mode

@@ -143,7 +143,7 @@ func (g *generator) constants() {
 func (g *generator) ones() {
 	n := 0
 	for _, l := range g.net.Layers {
-		if l.Kind == compiler.Conv {
+		if l.Plan.Conv != 0 { // a conv layer
 			n = max(n, l.Out.H*l.Out.W)
 		}
 	}
@@ -213,29 +213,6 @@ func (g *generator) info() {
 // fieldName is the name of the Net field that views tensor t: "Conv1Weight".
 func fieldName(n *compiler.Net, t compiler.Tensor) string {
 	return exported(n.Layers[t.Layer].Name) + exported(t.Part)
-}
-
-// exported turns a layer name into an exported Go identifier: "conv1" → "Conv1",
-// "my-layer" → "MyLayer".
-func exported(name string) string {
-	var b strings.Builder
-	up := true
-	for _, r := range name {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r)) || r >= 128 {
-			up = true
-			continue
-		}
-		if up {
-			r = unicode.ToUpper(r)
-			up = false
-		}
-		b.WriteRune(r)
-	}
-	s := b.String()
-	if s == "" || unicode.IsDigit(rune(s[0])) {
-		s = "L" + s
-	}
-	return s
 }
 
 func lits(xs []int) []jen.Code {

@@ -7,10 +7,12 @@ import (
 	"github.com/netc-dev/netc/compiler"
 )
 
-// Shorthands for the code builders.
+// Shorthands for the code builders and the compiler's names of layers.
 var (
-	id  = jen.Id
-	lit = jen.Lit
+	id       = jen.Id
+	lit      = jen.Lit
+	local    = compiler.Local
+	exported = compiler.Exported
 )
 
 func sel(names ...string) *jen.Statement {
@@ -19,12 +21,6 @@ func sel(names ...string) *jen.Statement {
 		s = s.Dot(n)
 	}
 	return s
-}
-
-// local turns a layer name into an unexported identifier: "conv1" → "conv1".
-func local(name string) string {
-	e := exported(name)
-	return string(e[0]+'a'-'A') + e[1:]
 }
 
 // owner is the index of the layer whose buffers layer i uses: a fused ReLU uses its
@@ -501,7 +497,7 @@ func (g *generator) imageStage(si int, st compiler.Stage) {
 		}
 		if dir == "Backward" {
 			for _, i := range st.Layers {
-				if l := n.Layers[i]; l.Plan.Direct {
+				if l := n.Layers[i]; l.Plan.Conv == compiler.ConvDirect {
 					chunk = append(chunk, jen.Qual(kernelsPath, "FlushDirectWeightGrad").Call(g.gradParam(l.WeightOff, l.Weights()),
 						sel("s", local(l.Name)+"GradAcc").Index(id("w")), lit(l.Filters), lit(l.In.C*l.KH*l.KW)))
 				}
@@ -516,7 +512,7 @@ func (g *generator) imageStage(si int, st compiler.Stage) {
 func (g *generator) directLayers() []*compiler.Layer {
 	var ls []*compiler.Layer
 	for _, l := range g.net.Layers {
-		if l.Plan.Direct {
+		if l.Plan.Conv == compiler.ConvDirect {
 			ls = append(ls, l)
 		}
 	}

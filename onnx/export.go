@@ -9,6 +9,7 @@
 //
 //	conv              Conv (kernel_shape, strides, pads, group), weight and bias
 //	relu/tanh/sigmoid Relu, Tanh, Sigmoid
+//	leaky             LeakyRelu (alpha: the slope)
 //	pool              MaxPool or AveragePool (kernel_shape, strides; no padding, floor)
 //	full              Flatten (axis 1) then Gemm (transB 1), weight and bias
 //	norm              LRN (size, alpha, beta, bias), or the same formula in elementary
@@ -135,9 +136,7 @@ func model(net *compiler.Net, params []float32) (*message, error) {
 	}
 	g := &graph{params: params, cur: InputName}
 	for _, l := range net.Layers[:len(net.Layers)-1] {
-		if err := g.layer(l); err != nil {
-			return nil, err
-		}
+		g.layer(l)
 	}
 	loss := net.Loss()
 	if !loss.Kind.IsLoss() {
@@ -249,123 +248,55 @@ func (g *graph) int64s(name string, vs ...int64) string {
 	return name
 }
 
-// layer adds the nodes of one layer before the loss.
-func (g *graph) layer(l *compiler.Layer) error {
-	switch l.Kind {
-	case compiler.Conv:
-		g.conv(l)
-	case compiler.ReLU, compiler.Tanh, compiler.Sigmoid:
-		g.activation(l)
-	case compiler.Pool:
-		g.pool(l)
-	case compiler.Full:
-		g.full(l)
-	case compiler.Norm:
-		g.norm(l)
-	case compiler.MeanSub:
-		g.meanSub(l)
-	case compiler.Dropout:
-		// The identity at inference: no node.
-	default:
-		return fmt.Errorf("onnx: layer %s: cannot export a %s layer here", l.Name, l.Kind)
+// layer adds the nodes of one layer before the loss, from its kind's ONNX function; a
+// kind without one is the identity at inference (dropout).
+func (g *graph) layer(l *compiler.Layer) {
+	if f := l.Type().ONNX; f != nil {
+		f(g, l)
 	}
-	return nil
 }
 
-// image makes the current value [N, C, H, W] again after a full layer.
-func (g *graph) image(l *compiler.Layer) {
+// The graph is the compiler.ONNXGraph the layers add their nodes to.
+var _ compiler.ONNXGraph = (*graph)(nil)
+
+// Cur names the value flowing into the next layer.
+func (g *graph) Cur() string { return g.cur }
+
+// SetFlat says the current value is [N, features].
+func (g *graph) SetFlat() { g.flat = true }
+
+// Params are the network's flat parameters.
+func (g *graph) Params() []float32 { return g.params }
+
+// Weight adds a float initializer; see weight.
+func (g *graph) Weight(name string, data []float32, dims ...int64) string {
+	return g.weight(name, data, dims...)
+}
+
+// Node adds a node with one output, which becomes the current value.
+func (g *graph) Node(op, name, out string, in []string, attrs ...compiler.ONNXAttr) {
+	enc := make([]*message, len(attrs))
+	for i, a := range attrs {
+		switch a.Type {
+		case compiler.AttrInt:
+			enc[i] = intAttr(a.Name, a.Int)
+		case compiler.AttrInts:
+			enc[i] = intsAttr(a.Name, a.Ints...)
+		case compiler.AttrFloat:
+			enc[i] = floatAttr(a.Name, a.Float)
+		}
+	}
+	g.node(op, name, out, in, enc...)
+}
+
+// Image makes the current value [N, C, H, W] again after a full layer.
+func (g *graph) Image(l *compiler.Layer) {
 	if !g.flat {
 		return
 	}
 	shape := g.int64s(l.Name+".shape", 0, int64(l.In.C), int64(l.In.H), int64(l.In.W))
 	g.node("Reshape", l.Name+"/reshape", l.Name+"/image", []string{g.cur, shape})
 	g.flat = false
-}
-
-// conv adds Conv with the layer's weights [out, in/groups, kh, kw] and biases.
-func (g *graph) conv(l *compiler.Layer) {
-	g.image(l)
-	w := g.weight(l.Name+".weight", g.params[l.WeightOff:l.WeightOff+l.Weights()],
-		int64(l.Filters), int64(l.In.C/l.Groups), int64(l.KH), int64(l.KW))
-	b := g.weight(l.Name+".bias", g.params[l.BiasOff:l.BiasOff+l.Filters], int64(l.Filters))
-	g.node("Conv", l.Name, l.Name+"/out", []string{g.cur, w, b},
-		intAttr("group", int64(l.Groups)),
-		intsAttr("kernel_shape", int64(l.KH), int64(l.KW)),
-		intsAttr("pads", int64(l.PH), int64(l.PW), int64(l.PH), int64(l.PW)),
-		intsAttr("strides", int64(l.SH), int64(l.SW)))
-}
-
-// activation adds Relu, Tanh or Sigmoid, which work on any shape.
-func (g *graph) activation(l *compiler.Layer) {
-	op := map[compiler.Kind]string{compiler.ReLU: "Relu", compiler.Tanh: "Tanh", compiler.Sigmoid: "Sigmoid"}[l.Kind]
-	g.node(op, l.Name, l.Name+"/out", []string{g.cur})
-}
-
-// pool adds MaxPool or AveragePool without padding, rounding the output size down.
-func (g *graph) pool(l *compiler.Layer) {
-	g.image(l)
-	op := "MaxPool"
-	if l.Avg {
-		op = "AveragePool"
-	}
-	g.node(op, l.Name, l.Name+"/out", []string{g.cur},
-		intsAttr("kernel_shape", int64(l.KH), int64(l.KW)),
-		intsAttr("strides", int64(l.SH), int64(l.SW)))
-}
-
-// full adds Flatten and Gemm computing x·Wᵀ + b with W [out, in].
-func (g *graph) full(l *compiler.Layer) {
-	w := g.weight(l.Name+".weight", g.params[l.WeightOff:l.WeightOff+l.Weights()],
-		int64(l.Filters), int64(l.In.Size()))
-	b := g.weight(l.Name+".bias", g.params[l.BiasOff:l.BiasOff+l.Filters], int64(l.Filters))
-	g.node("Flatten", l.Name+"/flatten", l.Name+"/flat", []string{g.cur}, intAttr("axis", 1))
-	g.node("Gemm", l.Name, l.Name+"/out", []string{g.cur, w, b}, intAttr("transB", 1))
-	g.flat = true
-}
-
-// meanSub adds Sub of the mean per channel ([1, C, 1, 1]) or image ([1, C, H, W]).
-func (g *graph) meanSub(l *compiler.Layer) {
-	g.image(l)
-	mean := g.params[l.BiasOff : l.BiasOff+l.Buffer]
-	var m string
-	if l.MeanImage {
-		m = g.weight(l.Name+".mean", mean, 1, int64(l.In.C), int64(l.In.H), int64(l.In.W))
-	} else {
-		m = g.weight(l.Name+".mean", mean, 1, int64(l.In.C), 1, 1)
-	}
-	g.node("Sub", l.Name, l.Name+"/out", []string{g.cur, m})
-}
-
-// norm adds local response normalization across channels: ONNX's LRN when its window and
-// ONNX Runtime's limits allow (odd size, alpha and beta positive), else the formula in
-// elementary nodes (see the package comment).
-func (g *graph) norm(l *compiler.Layer) {
-	g.image(l)
-	if l.Size%2 == 1 && l.Alpha > 0 && l.Beta > 0 {
-		g.node("LRN", l.Name, l.Name+"/out", []string{g.cur},
-			floatAttr("alpha", float32(l.Alpha)),
-			floatAttr("beta", float32(l.Beta)),
-			floatAttr("bias", float32(l.LRNK)),
-			intAttr("size", int64(l.Size)))
-		return
-	}
-	c := l.In.C
-	pre, post := l.Size/2, (l.Size-1)/2
-	band := make([]float32, c*c)
-	for o := range c {
-		for i := max(0, o-pre); i <= min(c-1, o+post); i++ {
-			band[o*c+i] = float32(l.Alpha / float64(l.Size))
-		}
-	}
-	x := g.cur
-	window := g.weight(l.Name+".window", band, int64(c), int64(c), 1, 1)
-	k := g.weight(l.Name+".k", []float32{float32(l.LRNK)})
-	exp := g.weight(l.Name+".exponent", []float32{float32(-l.Beta)})
-	g.node("Mul", l.Name+"/square", l.Name+"/square", []string{x, x})
-	g.node("Conv", l.Name+"/sum", l.Name+"/sum", []string{g.cur, window}, intsAttr("kernel_shape", 1, 1))
-	g.node("Add", l.Name+"/add_k", l.Name+"/scale", []string{g.cur, k})
-	g.node("Pow", l.Name+"/pow", l.Name+"/pow", []string{g.cur, exp})
-	g.node("Mul", l.Name, l.Name+"/out", []string{x, g.cur})
 }
 
 // valueInfo is a ValueInfoProto for a float tensor; dims are strings (symbolic) or int64s.

@@ -389,6 +389,23 @@ var ortSpecs = []struct{ name, src string }{
 	{"meansub-image", "input 3x7x6\nmeansub image\nconv 4 3x2 stride2x1 pad1x0 | relu\nfull 3 | softmax"},
 	{"groups-stride", "input 4x11x11\nconv 8 3x3 stride2 pad1 group2 | relu\nconv 6 5x3 stride2x1 pad2x1 group2 | relu | pool max 3x3 s2\nfull 6 | relu | dropout 0.5\nfull 3 | softmax"},
 	{"after-full", "input 2x5x5\nfull 8 | relu\nmeansub channel\nnorm size3 alpha1\nconv 6 1x1 | tanh\nsvm"},
+	{"leaky", "input 3x8x8\nconv 4 3x3 pad1 | leaky | pool max 2x2\nfull 6 | leaky 0.2\nfull 3 | leaky 0 | softmax"},
+}
+
+// TestONNXCoversEveryKind checks that ortSpecs, which run in ONNX Runtime, use every kind of
+// layer netc knows: a new kind fails here until a network using it is added there.
+func TestONNXCoversEveryKind(t *testing.T) {
+	used := map[compiler.Kind]bool{compiler.Input: true}
+	for _, spec := range ortSpecs {
+		for _, l := range compileSpec(t, spec.name, spec.src).Layers {
+			used[l.Kind] = true
+		}
+	}
+	for _, k := range compiler.Kinds() {
+		if !used[k.Kind] {
+			t.Errorf("no network in ortSpecs uses %s", k.Kind)
+		}
+	}
 }
 
 // TestONNXRuntime exports each network with random parameters, runs it in ONNX Runtime

@@ -72,7 +72,7 @@ conv 16 5x5 stride1 s2 pad2 | relu      # repeated option
 ` + path + `:4:13: group 3 does not divide the 20 filters
 conv 20 5x5 group3 | relu | pool max 2x2  # group does not divide the filters
             ^
-` + path + `:5:1: unknown layer "poool" (known: input, conv, relu, tanh, sigmoid, pool, full, dropout, norm, meansub, softmax, svm, euclidean)
+` + path + `:5:1: unknown layer "poool" (known: input, conv, dropout, full, meansub, norm, pool, leaky, relu, sigmoid, tanh, euclidean, softmax, svm)
 poool 2x2                                 # unknown layer
 ^
 ` + path + `:6:11: the loss softmax must be the last layer
@@ -81,7 +81,7 @@ full 10 | softmax | dropout 1.5           # loss not last, dropout out of range
 ` + path + `:6:29: dropout probability must be between 0 and 1 (exclusive), not 1.5
 full 10 | softmax | dropout 1.5           # loss not last, dropout out of range
                             ^
-` + path + `:7:1: the network has no loss: end it with softmax, svm or euclidean
+` + path + `:7:1: the network has no loss: end it with euclidean, softmax or svm
 relu                                      # no loss at the end
 ^
 ` + path + `:11:1: repeated training setting lr

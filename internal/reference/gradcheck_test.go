@@ -77,7 +77,7 @@ func kinkDistance(net *compiler.Net, params, x []float64, batch int, labels []in
 	for i, l := range net.Layers {
 		in := p.acts[i]
 		switch {
-		case l.Kind == compiler.ReLU:
+		case l.Kind == compiler.ReLU || l.Kind == compiler.Leaky:
 			for _, v := range in {
 				dist = math.Min(dist, math.Abs(v))
 			}
@@ -86,7 +86,12 @@ func kinkDistance(net *compiler.Net, params, x []float64, batch int, labels []in
 				for c := range l.Out.C {
 					for oy := range l.Out.H {
 						for ox := range l.Out.W {
-							top := in[argmax(l, in, n, c, oy, ox)]
+							top := math.Inf(-1)
+							for ky := range l.KH {
+								for kx := range l.KW {
+									top = math.Max(top, in[at(l.In, n, c, oy*l.SH+ky, ox*l.SW+kx)])
+								}
+							}
 							for ky := range l.KH {
 								for kx := range l.KW {
 									if v := in[at(l.In, n, c, oy*l.SH+ky, ox*l.SW+kx)]; v != top {
@@ -150,6 +155,8 @@ var gradCases = []struct {
 		"input 3x6x6\ndropout 0.25 | conv 6 3x3 g3 | sigmoid | pool max 2x2 | full 3 | softmax", true, false},
 	{"lrn-default/lrn4-even/tanh/svm-margin",
 		"input 7x2x2\nnorm | norm size4 alpha1 beta0.75 k1 | tanh | full 3 | svm margin0.5", false, false},
+	{"conv/leaky/maxpool/leaky-0.2/full/leaky-0/softmax",
+		"input 2x6x6\nconv 4 3x3 p1 | leaky | pool max 2x2 | leaky 0.2 | full 5 | leaky 0 | full 3 | softmax", false, false},
 	{"conv-5x5-p2/relu/lrn/maxpool-overlap/relu/full/softmax",
 		"input 3x8x8\nconv 6 5x5 p2 | relu | norm size5 alpha1 beta0.75 k1 | pool max 3x3 s2 | full 4 | relu | full 3 | softmax", false, false},
 }
@@ -291,4 +298,9 @@ func TestValidate(t *testing.T) {
 	if _, err := Run(net, params, x, 2, nil, make([]float32, 6), true, &rng); err != nil {
 		t.Errorf("valid call: %v", err)
 	}
+}
+
+// at returns the index of (c, y, x) of image n in a batch buffer of images of shape s.
+func at(s compiler.Shape, n, c, y, x int) int {
+	return ((n*s.C+c)*s.H+y)*s.W + x
 }

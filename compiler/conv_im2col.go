@@ -1,49 +1,53 @@
-package gen
+package compiler
 
 import (
 	"fmt"
 
 	"github.com/dave/jennifer/jen"
-	"github.com/netc-dev/netc/compiler"
 )
 
-// im2col emits <layer>Im2col and <layer>Col2im for a conv layer with a small kernel: one
-// block per kernel tap, unrolled, in which the output rows and columns that read padding
-// are known constants, so the interior runs without a branch (a plain copy at stride 1).
-func (g *generator) im2col(l *compiler.Layer) {
-	name := local(l.Name)
+// im2colFuncs returns <layer>Im2col and <layer>Col2im for a conv layer with a small
+// kernel: one block per kernel tap, unrolled, in which the output rows and columns that
+// read padding are known constants, so the interior runs without a branch (a plain copy at
+// stride 1).
+func im2colFuncs(l *Layer) []jen.Code {
+	name := Local(l.Name)
 	hw, ohw := l.In.H*l.In.W, l.Out.H*l.Out.W
 	kk := l.KH * l.KW
 	var fwd, bwd []jen.Code
 	for ki := 0; ki < l.KH; ki++ {
 		for kj := 0; kj < l.KW; kj++ {
-			fwd = append(fwd, g.tap(l, ki, kj, false))
-			bwd = append(bwd, g.tap(l, ki, kj, true))
+			fwd = append(fwd, tap(l, ki, kj, false))
+			bwd = append(bwd, tap(l, ki, kj, true))
 		}
 	}
 	perChannel := func(src, dst string, srcN, dstN int, body []jen.Code) jen.Code {
-		return forRange("c", lit(0), lit(l.In.C),
+		return ForRange("c", lit(0), lit(l.In.C),
 			append([]jen.Code{
 				id(src).Op(":=").Id(src+"All").Index(id("c").Op("*").Lit(srcN), id("c").Op("*").Lit(srcN).Op("+").Lit(srcN)),
 				id(dst).Op(":=").Id(dst+"All").Index(id("c").Op("*").Lit(dstN), id("c").Op("*").Lit(dstN).Op("+").Lit(dstN)),
 			}, body...)...)
 	}
-	g.f.Comment(fmt.Sprintf("%sIm2col lays out an image (%s) as the %d×%d matrix whose row (c·%d + ki)·%d + kj", name, l.In, l.In.C*kk, ohw, l.KH, l.KW))
-	g.f.Comment("holds, for every output position, the input under kernel tap (ki, kj) of channel c,")
-	g.f.Comment("or zero where the tap falls in the padding.")
-	g.f.Func().Id(name+"Im2col").Params(id("imageAll"), id("colAll").Index().Float32()).Block(
-		perChannel("image", "col", hw, kk*ohw, fwd))
-	g.f.Comment(fmt.Sprintf("%sCol2im adds the %d×%d matrix back into an image, the adjoint of %sIm2col.", name, l.In.C*kk, ohw, name))
-	g.f.Func().Id(name+"Col2im").Params(id("colAll"), id("imageAll").Index().Float32()).Block(
-		perChannel("image", "col", hw, kk*ohw, bwd))
+	return []jen.Code{
+		jen.Comment(fmt.Sprintf("%sIm2col lays out an image (%s) as the %d×%d matrix whose row (c·%d + ki)·%d + kj",
+			name, l.In, l.In.C*kk, ohw, l.KH, l.KW)),
+		jen.Comment("holds, for every output position, the input under kernel tap (ki, kj) of channel c,"),
+		jen.Comment("or zero where the tap falls in the padding."),
+		jen.Func().Id(name+"Im2col").Params(id("imageAll"), id("colAll").Index().Float32()).Block(
+			perChannel("image", "col", hw, kk*ohw, fwd)),
+		jen.Comment(fmt.Sprintf("%sCol2im adds the %d×%d matrix back into an image, the adjoint of %sIm2col.",
+			name, l.In.C*kk, ohw, name)),
+		jen.Func().Id(name+"Col2im").Params(id("colAll"), id("imageAll").Index().Float32()).Block(
+			perChannel("image", "col", hw, kk*ohw, bwd)),
+	}
 }
 
 // tap emits the block of one kernel tap: copying image pixels into its row of the matrix
 // (zero where padded) or, for the adjoint, adding the row back into the image.
-func (g *generator) tap(l *compiler.Layer, ki, kj int, adjoint bool) jen.Code {
+func tap(l *Layer, ki, kj int, adjoint bool) jen.Code {
 	ow, ohw := l.Out.W, l.Out.H*l.Out.W
-	oyLo, oyHi := compiler.TapRange(l.In.H, l.Out.H, l.SH, l.PH, ki)
-	oxLo, oxHi := compiler.TapRange(l.In.W, l.Out.W, l.SW, l.PW, kj)
+	oyLo, oyHi := TapRange(l.In.H, l.Out.H, l.SH, l.PH, ki)
+	oxLo, oxHi := TapRange(l.In.W, l.Out.W, l.SW, l.PW, kj)
 	r := ki*l.KW + kj
 	dy, dx := ki-l.PH, kj-l.PW
 	body := []jen.Code{
@@ -57,14 +61,14 @@ func (g *generator) tap(l *compiler.Layer, ki, kj int, adjoint bool) jen.Code {
 		return jen.Block(body...)
 	}
 	if l.SH == 1 && l.SW == 1 && ow == l.In.W {
-		return jen.Block(append(body, g.tapSpan(l, oyLo, oyHi, oxLo, oxHi, dy*l.In.W+dx, adjoint)...)...)
+		return jen.Block(append(body, tapSpan(l, oyLo, oyHi, oxLo, oxHi, dy*l.In.W+dx, adjoint)...)...)
 	}
 	var row []jen.Code
 	row = append(row,
 		id("row").Op(":=").Id("d").Index(id("oy").Op("*").Lit(ow), id("oy").Op("*").Lit(ow).Op("+").Lit(ow)),
 		id("src").Op(":=").Id("image").Index(
-			affine("oy", l.SH*l.In.W, dy*l.In.W),
-			affine("oy", l.SH*l.In.W, dy*l.In.W+l.In.W)))
+			Affine("oy", l.SH*l.In.W, dy*l.In.W),
+			Affine("oy", l.SH*l.In.W, dy*l.In.W+l.In.W)))
 	if !adjoint && oxLo > 0 {
 		row = append(row, jen.Clear(id("row").Index(jen.Empty(), lit(oxLo))))
 	}
@@ -72,11 +76,11 @@ func (g *generator) tap(l *compiler.Layer, ki, kj int, adjoint bool) jen.Code {
 	case l.SW == 1 && !adjoint:
 		row = append(row, jen.Copy(id("row").Index(lit(oxLo), lit(oxHi)), id("src").Index(lit(oxLo+dx), lit(oxHi+dx))))
 	case l.SW == 1:
-		row = append(row, jen.Qual(kernelsPath, "Add").Call(id("row").Index(lit(oxLo), lit(oxHi)), id("src").Index(lit(oxLo+dx), lit(oxHi+dx))))
+		row = append(row, kernel("Add").Call(id("row").Index(lit(oxLo), lit(oxHi)), id("src").Index(lit(oxLo+dx), lit(oxHi+dx))))
 	case !adjoint:
-		row = append(row, forRange("ox", lit(oxLo), lit(oxHi), id("row").Index(id("ox")).Op("=").Id("src").Index(id("ox").Op("*").Lit(l.SW).Op("+").Lit(dx))))
+		row = append(row, ForRange("ox", lit(oxLo), lit(oxHi), id("row").Index(id("ox")).Op("=").Id("src").Index(id("ox").Op("*").Lit(l.SW).Op("+").Lit(dx))))
 	default:
-		row = append(row, forRange("ox", lit(oxLo), lit(oxHi), id("src").Index(affine("ox", l.SW, dx)).Op("+=").Id("row").Index(id("ox"))))
+		row = append(row, ForRange("ox", lit(oxLo), lit(oxHi), id("src").Index(Affine("ox", l.SW, dx)).Op("+=").Id("row").Index(id("ox"))))
 	}
 	if !adjoint && oxHi < ow {
 		row = append(row, jen.Clear(id("row").Index(lit(oxHi), jen.Empty())))
@@ -84,7 +88,7 @@ func (g *generator) tap(l *compiler.Layer, ki, kj int, adjoint bool) jen.Code {
 	if !adjoint && oyLo > 0 {
 		body = append(body, jen.Clear(id("d").Index(jen.Empty(), lit(oyLo*ow))))
 	}
-	body = append(body, forRange("oy", lit(oyLo), lit(oyHi), row...))
+	body = append(body, ForRange("oy", lit(oyLo), lit(oyHi), row...))
 	if !adjoint && oyHi < l.Out.H {
 		body = append(body, jen.Clear(id("d").Index(lit(oyHi*ow), jen.Empty())))
 	}
@@ -96,7 +100,7 @@ func (g *generator) tap(l *compiler.Layer, ki, kj int, adjoint bool) jen.Code {
 // the image, shifted by off, so one copy (or one vector add, for the adjoint) does the
 // whole tap, and only the padding columns of each row need fixing: zeroed after the copy,
 // or zeroed in the matrix before the add so that they add nothing.
-func (g *generator) tapSpan(l *compiler.Layer, oyLo, oyHi, oxLo, oxHi, off int, adjoint bool) []jen.Code {
+func tapSpan(l *Layer, oyLo, oyHi, oxLo, oxHi, off int, adjoint bool) []jen.Code {
 	ow := l.Out.W
 	lo, hi := oyLo*ow+oxLo, (oyHi-1)*ow+oxHi
 	span := id("d").Index(lit(lo), lit(hi))
@@ -110,10 +114,10 @@ func (g *generator) tapSpan(l *compiler.Layer, oyLo, oyHi, oxLo, oxHi, off int, 
 	}
 	var padLoop []jen.Code
 	if len(pads) > 0 {
-		padLoop = []jen.Code{forRange("oy", lit(oyLo), lit(oyHi), pads...)}
+		padLoop = []jen.Code{ForRange("oy", lit(oyLo), lit(oyHi), pads...)}
 	}
 	if adjoint {
-		return append(padLoop, jen.Qual(kernelsPath, "Add").Call(span, src))
+		return append(padLoop, kernel("Add").Call(span, src))
 	}
 	code := []jen.Code{jen.Copy(span, src)}
 	if lo > 0 {
@@ -123,19 +127,4 @@ func (g *generator) tapSpan(l *compiler.Layer, oyLo, oyHi, oxLo, oxHi, off int, 
 		code = append(code, jen.Clear(id("d").Index(lit(hi), jen.Empty())))
 	}
 	return append(code, padLoop...)
-}
-
-// affine emits v·mul + add as simply as it can be written: "oy", "oy*2", "oy*32-64".
-func affine(v string, mul, add int) *jen.Statement {
-	e := id(v)
-	if mul != 1 {
-		e = e.Op("*").Lit(mul)
-	}
-	switch {
-	case add > 0:
-		e = e.Op("+").Lit(add)
-	case add < 0:
-		e = e.Op("-").Lit(-add)
-	}
-	return e
 }

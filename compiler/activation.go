@@ -1,0 +1,56 @@
+package compiler
+
+import (
+	"github.com/dave/jennifer/jen"
+)
+
+// elementwise describes an activation applied to every value on its own: its generated
+// forward value of v and backward gradient in terms of the output y and its gradient dy
+// (float32), and the same in float64 for the reference, with the input x at hand too.
+type elementwise struct {
+	forward  func(v jen.Code) jen.Code
+	backward jen.Code
+	ref      func(x float64) float64
+	refGrad  func(x, y float64) float64
+	// helper, if any, is a package-level function backward calls, emitted once.
+	helper     string
+	helperCode []jen.Code
+}
+
+// emit returns the activation's layer code: one loop over the values forward, one
+// backward.
+func (a elementwise) emit(e Emitter, i int, l *Layer) LayerCode {
+	if a.helper != "" {
+		e.Helper(a.helper, a.helperCode...)
+	}
+	fwd := append(e.Views(i, "in", "out"), jen.For(list(id("j"), id("v")).Op(":=").Range().Id("in")).Block(
+		id("out").Index(id("j")).Op("=").Add(a.forward(id("v")))))
+	bwd := append(e.Views(i, "out", "dout", "din"), jen.For(list(id("j"), id("y")).Op(":=").Range().Id("out")).Block(
+		id("dy").Op(":=").Id("dout").Index(id("j")),
+		id("din").Index(id("j")).Op("=").Add(a.backward)))
+	return LayerCode{Forward: fwd, Input: bwd}
+}
+
+// forward64 is the float64 reference of the activation.
+func (a elementwise) forward64(_ *Layer, r *Ref) []float64 {
+	y := make([]float64, len(r.In))
+	for i, v := range r.In {
+		y[i] = a.ref(v)
+	}
+	return y
+}
+
+// backward64 multiplies dy by the activation's derivative.
+func (a elementwise) backward64(_ *Layer, r *Ref, dy []float64) []float64 {
+	dx := make([]float64, len(dy))
+	for i := range dy {
+		dx[i] = dy[i] * a.refGrad(r.In[i], r.Out[i])
+	}
+	return dx
+}
+
+// onnxNode returns the ONNX function of an activation that is one node without
+// attributes.
+func onnxNode(op string) func(g ONNXGraph, l *Layer) {
+	return func(g ONNXGraph, l *Layer) { g.Node(op, l.Name, l.Name+"/out", []string{g.Cur()}) }
+}

@@ -1,0 +1,70 @@
+package compiler
+
+// Ref is what a layer's float64 reference (LayerType.Forward64 and Backward64) sees of a
+// pass, in the layout package internal/reference documents: every buffer is batch images
+// one after the other, each in C,H,W order.
+type Ref struct {
+	// Params are the network's flat parameters; DParams receives their gradients.
+	Params, DParams []float64
+	Batch           int
+	Train           bool
+	// Rand draws the uniform numbers in [0, 1) of dropout masks, in the order generated
+	// code draws them.
+	Rand func() float32
+	// In and Out are the layer's input and output (Out is set for Backward64).
+	In, Out []float64
+	// State is what Forward64 kept for Backward64 (dropout's mask).
+	State []float64
+}
+
+// at returns the index of (c, y, x) of image n in a batch buffer of images of shape s.
+func at(s Shape, n, c, y, x int) int {
+	return ((n*s.C+c)*s.H+y)*s.W + x
+}
+
+// ONNXGraph is what a layer's ONNX function sees of the graph being built (package onnx
+// implements it). Values between nodes are named "<layer>/out", and "<layer>/<step>"
+// inside a layer that takes several nodes.
+type ONNXGraph interface {
+	// Cur names the value flowing into the layer.
+	Cur() string
+	// Image makes the current value [N, C, H, W] again after a full layer, whose output
+	// is flat ([N, features]); SetFlat says the layer's output is flat.
+	Image(l *Layer)
+	SetFlat()
+	// Params are the network's flat parameters.
+	Params() []float32
+	// Weight adds a float initializer of the given shape and returns its name.
+	Weight(name string, data []float32, dims ...int64) string
+	// Node adds a node with one output, which becomes the current value.
+	Node(op, name, out string, in []string, attrs ...ONNXAttr)
+}
+
+// ONNXAttr is one attribute of an ONNX node: an int, a list of ints or a float.
+type ONNXAttr struct {
+	Name  string
+	Type  ONNXAttrType
+	Int   int64
+	Ints  []int64
+	Float float32
+}
+
+// ONNXAttrType is the type of an ONNXAttr's value.
+type ONNXAttrType int
+
+// The attribute types netc writes.
+const (
+	AttrInt ONNXAttrType = iota
+	AttrInts
+	AttrFloat
+)
+
+func intAttr(name string, v int64) ONNXAttr { return ONNXAttr{Name: name, Type: AttrInt, Int: v} }
+
+func intsAttr(name string, vs ...int64) ONNXAttr {
+	return ONNXAttr{Name: name, Type: AttrInts, Ints: vs}
+}
+
+func floatAttr(name string, v float32) ONNXAttr {
+	return ONNXAttr{Name: name, Type: AttrFloat, Float: v}
+}

@@ -1,0 +1,126 @@
+package compiler
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/dave/jennifer/jen"
+)
+
+// KernelsPath is the import path of the runtime kernels generated code calls.
+const KernelsPath = "github.com/netc-dev/netc/runtime/kernels"
+
+// LayerCode is what a layer emits: its forward and backward bodies, the backward in two
+// parts: the gradients of its parameters, then the gradient with respect to its input.
+// Per-image layers get (img, w) parameters — the image and the worker — and batch layers
+// none.
+type LayerCode struct {
+	Forward, Backward, Input []jen.Code
+}
+
+// Emitter is what a layer's Emit sees of the file being generated (package gen implements
+// it). Buffers are fields of the generated state s; a per-image layer's views slice one
+// image's part of them.
+type Emitter interface {
+	// Views declares the usual locals of a per-image layer i, by name: in, out, din, dout,
+	// aux (the layer's auxiliary buffer), arg (max pooling's argmax).
+	Views(i int, names ...string) []jen.Code
+	// Buf is the whole-batch buffer part ("Out", "Grad", "Aux", "Arg", "Col", or a
+	// layer-specific scratch name) of layer i: s.<layer><part>.
+	Buf(i int, part string) *jen.Statement
+	// In and InGrad are the whole-batch input of layer i and the buffer that receives
+	// the gradient with respect to it.
+	In(i int) *jen.Statement
+	InGrad(i int) *jen.Statement
+	// Param slices n parameters from offset off; GradParam slices the gradients layer i
+	// accumulates into: the worker's for a per-image layer, the network's for a batch
+	// layer.
+	Param(off, n int) *jen.Statement
+	GradParam(i, off, n int) *jen.Statement
+	// Scratch is the worker's scratch buffer: "col" for the forward pass, "dcol" for the
+	// backward pass.
+	Scratch(name string) *jen.Statement
+	// Gemm is the matrix product a per-image layer calls (kernels.Sgemm's signature).
+	Gemm() *jen.Statement
+	// Direct is the direct convolution a per-image layer calls (kernels.DirectConv's
+	// signature).
+	Direct() *jen.Statement
+	// Helper emits package-level code once under name; Decl emits it unconditionally.
+	Helper(name string, code ...jen.Code)
+	Decl(code ...jen.Code)
+	// Package is the generated package's name.
+	Package() string
+}
+
+// The short jennifer helpers the layer files write code with.
+
+func id(name string) *jen.Statement { return jen.Id(name) }
+
+func lit(v any) *jen.Statement { return jen.Lit(v) }
+
+func list(items ...jen.Code) *jen.Statement { return jen.List(items...) }
+
+func kernel(fn string) *jen.Statement { return jen.Qual(KernelsPath, fn) }
+
+// sel is a selector chain: sel("s", "ws", "RNG") is s.ws.RNG.
+func sel(names ...string) *jen.Statement {
+	s := jen.Id(names[0])
+	for _, n := range names[1:] {
+		s = s.Dot(n)
+	}
+	return s
+}
+
+// ForRange is "for v := lo; v < hi; v++ { body }".
+func ForRange(v string, lo, hi jen.Code, body ...jen.Code) *jen.Statement {
+	return jen.For(id(v).Op(":=").Add(lo), id(v).Op("<").Add(hi), id(v).Op("++")).Block(body...)
+}
+
+// Affine is v·mul + add with the constant folded away where it can: "v", "v*2", "v+3".
+func Affine(v string, mul, add int) *jen.Statement {
+	s := id(v)
+	if mul != 1 {
+		s = s.Op("*").Lit(mul)
+	}
+	switch {
+	case add > 0:
+		s = s.Op("+").Lit(add)
+	case add < 0:
+		s = s.Op("-").Lit(-add)
+	}
+	return s
+}
+
+// image slices the part of a batch buffer that belongs to image img: buf[img*n : img*n+n].
+func image(buf *jen.Statement, n int) *jen.Statement {
+	return buf.Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n))
+}
+
+// Exported turns a layer name into an exported Go identifier: "conv1" → "Conv1",
+// "my-layer" → "MyLayer".
+func Exported(name string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range name {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r)) || r >= 128 {
+			up = true
+			continue
+		}
+		if up {
+			r = unicode.ToUpper(r)
+			up = false
+		}
+		b.WriteRune(r)
+	}
+	s := b.String()
+	if s == "" || unicode.IsDigit(rune(s[0])) {
+		s = "L" + s
+	}
+	return s
+}
+
+// Local turns a layer name into an unexported identifier: "conv1" → "conv1".
+func Local(name string) string {
+	e := Exported(name)
+	return string(e[0]+'a'-'A') + e[1:]
+}

@@ -1,0 +1,50 @@
+package compiler
+
+import (
+	"github.com/dave/jennifer/jen"
+)
+
+// euclidean is the sum-of-squares loss, 1/(2·batch) · Σ (s − t)², against targets or, when
+// there are none, one-hot labels.
+var _ = register(&LayerType{
+	Kind:     Euclidean,
+	Doc:      "euclidean (sum of squares) loss against targets, or one-hot labels",
+	Role:     RoleLoss,
+	EmitLoss: emitEuclidean,
+	Loss64:   euclideanLoss,
+})
+
+func emitEuclidean(e Emitter, l *Layer) (string, []jen.Code) {
+	n := l.In.Size()
+	return "the euclidean loss, Σ (s − t)²/2 with t the workspace's Targets (one-hot labels when nil), and its gradient",
+		[]jen.Code{
+			jen.For(list(id("j"), id("v")).Op(":=").Range().Id("row")).Block(
+				id("t").Op(":=").Lit(float32(0)),
+				jen.If(sel("s", "ws", "Targets").Op("!=").Nil()).Block(
+					id("t").Op("=").Add(sel("s", "ws", "Targets")).Index(id("img").Op("*").Lit(n).Op("+").Id("j")),
+				).Else().If(id("j").Op("==").Int().Parens(id("y"))).Block(id("t").Op("=").Lit(float32(1))),
+				id("diff").Op(":=").Id("v").Op("-").Id("t"),
+				id("total").Op("+=").Float64().Parens(id("diff").Op("*").Id("diff")).Op("/").Lit(2),
+				id("d").Index(id("j")).Op("=").Id("diff").Op("*").Id("inv")),
+		}
+}
+
+func euclideanLoss(l *Layer, s []float64, batch int, labels []int32, targets []float64) (float64, []float64) {
+	n := l.In.Size()
+	ds := make([]float64, len(s))
+	loss, b := 0.0, float64(batch)
+	for img := range batch {
+		row, drow := s[img*n:(img+1)*n], ds[img*n:(img+1)*n]
+		for j, v := range row {
+			var t float64
+			if targets != nil {
+				t = targets[img*n+j]
+			} else if j == int(labels[img]) {
+				t = 1
+			}
+			loss += (v - t) * (v - t) / (2 * b)
+			drow[j] = (v - t) / b
+		}
+	}
+	return loss, ds
+}

@@ -1,0 +1,50 @@
+package compiler
+
+import (
+	"math"
+
+	"github.com/dave/jennifer/jen"
+)
+
+// relu is max(0, x). Right after a conv or full layer it is applied as that layer's output
+// is stored (see planReLU).
+var relu = elementwise{
+	forward:  func(v jen.Code) jen.Code { return jen.Max(v, lit(float32(0))) },
+	backward: id("dy").Op("*").Id("step").Call(id("y")),
+	ref:      func(x float64) float64 { return math.Max(0, x) },
+	// 1 where x > 0, else 0 (also at 0, as in PyTorch).
+	refGrad: func(x, _ float64) float64 {
+		if x > 0 {
+			return 1
+		}
+		return 0
+	},
+	helper: "step",
+	helperCode: []jen.Code{
+		jen.Comment("step is 1 for positive values, else 0: the derivative of ReLU in terms of its output."),
+		jen.Func().Id("step").Params(id("y").Float32()).Float32().Block(
+			jen.If(id("y").Op(">").Lit(float32(0))).Block(jen.Return(lit(float32(1)))),
+			jen.Return(lit(float32(0)))),
+	},
+}
+
+var _ = register(&LayerType{
+	Kind:       ReLU,
+	Doc:        "rectified linear unit, max(0, x); fused into the conv or full layer before it",
+	Role:       RoleActivation,
+	Plan:       planReLU,
+	Emit:       relu.emit,
+	Forward64:  relu.forward64,
+	Backward64: relu.backward64,
+	ONNX:       onnxNode("Relu"),
+})
+
+// planReLU fuses a ReLU into the conv or full layer before it, which then applies it as
+// its output is stored; the ReLU has no code of its own and shares that layer's buffers.
+func planReLU(p *planner, i int) {
+	if i > 0 {
+		if prev := p.net.Layers[i-1].Kind; prev == Conv || prev == Full {
+			p.layers[i].Fused, p.layers[i-1].FuseReLU = true, true
+		}
+	}
+}
