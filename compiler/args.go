@@ -29,6 +29,10 @@ type optionDef struct {
 	kind        valueKind
 }
 
+// floorWord is the word with which a conv or pool layer says that it means to leave the
+// input its windows do not reach unused.
+const floorWord = "floor"
+
 // lrOption is the learning-rate multiplier of a layer's parameters ("lr 0" freezes them).
 var lrOption = optionDef{"lr", "", floatValue}
 
@@ -43,6 +47,9 @@ type layerArgs struct {
 	number, dims *value
 	flag         *value
 	options      map[string]value
+	// floor is set by the word floor: the layer means to leave input its windows do not
+	// reach unused, so the checker does not warn about it.
+	floor bool
 }
 
 // sortArgs assigns each argument of a layer to its role, reporting unknown, repeated and
@@ -72,6 +79,13 @@ func sortArgs(kind Kind, def Syntax, args []*dsl.Arg, errs *dsl.ErrorList) layer
 // ("stride2") or follows ("stride 2"). It returns the index of the last argument used.
 func sortWord(kind Kind, def Syntax, args []*dsl.Arg, i int, la *layerArgs, errs *dsl.ErrorList) int {
 	a := args[i]
+	if a.Word == floorWord && def.Floor {
+		if la.floor {
+			*errs = append(*errs, dsl.Errorf(a.Pos, "repeated option %s", floorWord))
+		}
+		la.floor = true
+		return i
+	}
 	for _, f := range def.Flags {
 		if a.Word == f {
 			if la.flag != nil {
@@ -151,6 +165,9 @@ func optionHint(def Syntax) string {
 	}
 	for _, o := range def.Options {
 		names = append(names, o.long)
+	}
+	if def.Floor {
+		names = append(names, floorWord)
 	}
 	if len(names) == 0 {
 		return " (it takes no options)"

@@ -224,9 +224,10 @@ func (c *checker) pair(la layerArgs, name string, dh, dw int) ([]int, bool) {
 }
 
 // window applies the output-size formula floor((w + 2p - k)/s) + 1 on both axes, rejecting
-// a kernel larger than the padded input (at kpos, where the kernel is written) and warning
-// when the stride leaves input unused.
-func (c *checker) window(l *Layer, kpos lexer.Position, kh, kw, sh, sw, ph, pw int) (oh, ow int, ok bool) {
+// a kernel larger than the padded input (at the kernel size's position) and warning when
+// the stride leaves input unused — rows and columns of the input itself, not of its
+// padding — unless the layer says floor.
+func (c *checker) window(l *Layer, la layerArgs, kh, kw, sh, sw, ph, pw int) (oh, ow int, ok bool) {
 	h, w := l.In.H+2*ph, l.In.W+2*pw
 	what, input := "window", fmt.Sprintf("its %dx%d input", l.In.H, l.In.W)
 	if l.Kind == Conv {
@@ -236,19 +237,21 @@ func (c *checker) window(l *Layer, kpos lexer.Position, kh, kw, sh, sw, ph, pw i
 		input = fmt.Sprintf("its %dx%d input padded to %dx%d", l.In.H, l.In.W, h, w)
 	}
 	if kh > h || kw > w {
-		c.errorf(kpos, "%s %dx%d is larger than %s", what, kh, kw, input)
+		c.errorf(la.dims.pos, "%s %dx%d is larger than %s", what, kh, kw, input)
 		return 0, 0, false
 	}
+	// The last (h − kh) mod sh padded rows are never reached; the last ph of them are
+	// padding.
 	var unused []string
-	if r := (h - kh) % sh; r != 0 {
+	if r := (h-kh)%sh - ph; r > 0 {
 		unused = append(unused, plural(r, "row"))
 	}
-	if r := (w - kw) % sw; r != 0 {
+	if r := (w-kw)%sw - pw; r > 0 {
 		unused = append(unused, plural(r, "column"))
 	}
-	if len(unused) > 0 {
-		c.warnf(l.Pos, "stride %dx%d leaves the last %s of %s unused (%s %dx%d)",
-			sh, sw, strings.Join(unused, " and "), input, what, kh, kw)
+	if len(unused) > 0 && !la.floor {
+		c.warnf(l.Pos, "stride %dx%d leaves the last %s of its %dx%d input unused (%s %dx%d); "+
+			"say %s if that is meant", sh, sw, strings.Join(unused, " and "), l.In.H, l.In.W, what, kh, kw, floorWord)
 	}
 	return (h-kh)/sh + 1, (w-kw)/sw + 1, true
 }

@@ -12,7 +12,7 @@ var _ = register(&LayerType{
 	Kind: Conv,
 	Doc:  "2-D convolution: filters, kernel size, stride, zero padding, groups (PyTorch's Conv2d)",
 	Syntax: Syntax{Number: "number of filters", Dims: "kernel size", Example: "conv 16 5x5 stride1 pad2",
-		Options: []optionDef{{"stride", "s", pairValue}, {"pad", "p", pairValue}, {"group", "g", intValue}, lrOption}},
+		Options: []optionDef{{"stride", "s", pairValue}, {"pad", "p", pairValue}, {"group", "g", intValue}, lrOption}, Floor: true},
 	Build:      buildConv,
 	Summary:    convSummary,
 	Tensors:    convTensors,
@@ -55,7 +55,7 @@ func buildConv(c *checker, l *Layer, la layerArgs) bool {
 		c.errorf(la.options["group"].pos, "group %d does not divide the %d input channels", groups, l.In.C)
 		return false
 	}
-	oh, ow, ok := c.window(l, la.dims.pos, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW)
+	oh, ow, ok := c.window(l, la, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW)
 	if !ok {
 		return false
 	}

@@ -11,7 +11,7 @@ import (
 var _ = register(&LayerType{
 	Kind:   Pool,
 	Doc:    "max or average pooling over KHxKW windows, stride S (default: the window), no padding",
-	Syntax: Syntax{Dims: "window size", Flags: []string{"max", "avg"}, Example: "pool max 2x2 s2", Options: []optionDef{{"stride", "s", pairValue}}},
+	Syntax: Syntax{Dims: "window size", Flags: []string{"max", "avg"}, Example: "pool max 2x2 s2", Options: []optionDef{{"stride", "s", pairValue}}, Floor: true},
 	Build:  buildPool,
 	Summary: func(l *Layer) string {
 		op := "max"
@@ -44,7 +44,7 @@ func buildPool(c *checker, l *Layer, la layerArgs) bool {
 	if !c.ok {
 		return true
 	}
-	oh, ow, ok := c.window(l, la.dims.pos, l.KH, l.KW, l.SH, l.SW, 0, 0)
+	oh, ow, ok := c.window(l, la, l.KH, l.KW, l.SH, l.SW, 0, 0)
 	if !ok {
 		return false
 	}

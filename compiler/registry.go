@@ -83,6 +83,9 @@ type Syntax struct {
 	// Flags are words without values; a group of flags is one option ("max" or "avg").
 	Flags   []string
 	Options []optionDef
+	// Floor allows the word floor, which silences the warning about input the layer's
+	// windows leave unused.
+	Floor bool
 	// Example is a complete layer, shown in errors and docs.
 	Example string
 }
@@ -164,6 +167,9 @@ func LayerTable() string {
 				name += "/" + o.short
 			}
 			opts = append(opts, name)
+		}
+		if t.Syntax.Floor {
+			opts = append(opts, floorWord)
 		}
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", t.Kind, example, strings.Join(opts, ", "), t.Doc)
 	}

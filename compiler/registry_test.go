@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"flag"
 	"os"
 	"strings"
 	"testing"
@@ -61,7 +62,10 @@ func TestKindExamples(t *testing.T) {
 	}
 }
 
-// TestREADMELayerTable checks that the README's table of layers is LayerTable's.
+var updateREADME = flag.Bool("update", false, "rewrite the README's layer table from the registry")
+
+// TestREADMELayerTable checks that the README's table of layers is LayerTable's; with
+// -update it rewrites it.
 func TestREADMELayerTable(t *testing.T) {
 	src, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -73,7 +77,14 @@ func TestREADMELayerTable(t *testing.T) {
 	if start < 0 || end < start {
 		t.Fatal("README.md has no <!-- layers: … --> … <!-- /layers --> section")
 	}
-	got := readme[strings.Index(readme[start:], "\n")+start+1 : end]
+	body := strings.Index(readme[start:], "\n") + start + 1
+	got := readme[body:end]
+	if *updateREADME {
+		if err := os.WriteFile("../README.md", []byte(readme[:body]+LayerTable()+readme[end:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	if want := LayerTable(); got != want {
 		t.Errorf("README's layer table differs from the registry; it should read:\n%s", want)
 	}

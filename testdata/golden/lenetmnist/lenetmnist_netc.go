@@ -62,7 +62,7 @@ var ones = func() []float32 {
 }()
 var info = nn.Info{
 	Name:      "lenet-mnist",
-	SpecHash:  "4362cde5c21a739a1af47c500d26dd799e0003c6227dd650a553f49d47ea1071",
+	SpecHash:  "5b3ba0ad0e85169afd4764559cd63eca989e2486f968ccbbbc9ff12bee584212",
 	InC:       InC,
 	InH:       InH,
 	InW:       InW,
