@@ -114,6 +114,10 @@ func (c *checker) layers(f *dsl.File) {
 		if kind.IsLoss() && i != len(f.Layers)-1 {
 			c.errorf(dl.Kind.Pos, "the loss %s must be the last layer", kind)
 		}
+		if kind.IsLoss() && len(c.net.Layers) == 0 {
+			c.errorf(dl.Kind.Pos, "the loss %s reads the input directly: put the layers it scores before it, e.g. full 10",
+				kind)
+		}
 		if c.build(l, t, la) && c.ok {
 			c.cur = l.Out
 		} else {

@@ -399,11 +399,11 @@ func TestLayerSettings(t *testing.T) {
 		}
 	}
 
-	svm := compile(t, "input 1x1x4 | svm").Loss()
+	svm := compile(t, "input 1x1x4 | relu | svm").Loss()
 	if svm.Margin != 1 {
 		t.Errorf("svm margin %g, want 1", svm.Margin)
 	}
-	if svm := compile(t, "input 1x1x4 | svm margin0.5").Loss(); svm.Margin != 0.5 {
+	if svm := compile(t, "input 1x1x4 | relu | svm margin0.5").Loss(); svm.Margin != 0.5 {
 		t.Errorf("svm margin0.5: margin %g", svm.Margin)
 	}
 }
@@ -550,7 +550,7 @@ func TestLayout(t *testing.T) {
 }
 
 func TestTrainSettings(t *testing.T) {
-	net := compile(t, `input 1x2x2 | softmax
+	net := compile(t, `input 1x2x2 | full 2 | softmax
 [train]
 batch 64
 optimizer momentum 0.9
@@ -565,7 +565,7 @@ augment flip crop 2
 	if strings.Join(got, "|") != want {
 		t.Errorf("settings %s\nwant     %s", strings.Join(got, "|"), want)
 	}
-	if net := compile(t, "input 1x2x2 | softmax"); net.Train != nil {
+	if net := compile(t, "input 1x2x2 | full 2 | softmax"); net.Train != nil {
 		t.Errorf("no training section, settings %v", net.Train)
 	}
 }
