@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dave/jennifer/jen"
+	"github.com/netc-dev/netc/runtime/kernels"
 )
 
 // im2colFuncs returns <layer>Im2col and <layer>Col2im for a conv layer with a small
@@ -46,8 +47,8 @@ func im2colFuncs(l *Layer) []jen.Code {
 // (zero where padded) or, for the adjoint, adding the row back into the image.
 func tap(l *Layer, ki, kj int, adjoint bool) jen.Code {
 	ow, ohw := l.Out.W, l.Out.H*l.Out.W
-	oyLo, oyHi := TapRange(l.In.H, l.Out.H, l.SH, l.PH, ki)
-	oxLo, oxHi := TapRange(l.In.W, l.Out.W, l.SW, l.PW, kj)
+	oyLo, oyHi := kernels.TapRange(l.In.H, l.Out.H, l.SH, l.PH, ki)
+	oxLo, oxHi := kernels.TapRange(l.In.W, l.Out.W, l.SW, l.PW, kj)
 	r := ki*l.KW + kj
 	dy, dx := ki-l.PH, kj-l.PW
 	body := []jen.Code{

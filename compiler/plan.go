@@ -189,18 +189,3 @@ func (pl *planner) stages() {
 		p.Stages = append(p.Stages, Stage{PerImage: lp.PerImage, Layers: []int{i}})
 	}
 }
-
-// TapRange returns the output positions [lo, hi) along one axis at which kernel tap t
-// (0 ≤ t < k) reads the input rather than its zero padding: those o with
-// 0 ≤ o·stride + t − pad < in, where out is the axis's output size.
-func TapRange(in, out, stride, pad, t int) (lo, hi int) {
-	off := t - pad
-	if off < 0 {
-		lo = (-off + stride - 1) / stride
-	}
-	hi = min(out, (in-1-off)/stride+1)
-	if in-1-off < 0 {
-		hi = 0
-	}
-	return lo, max(lo, hi)
-}
