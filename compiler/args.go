@@ -3,6 +3,7 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -29,10 +30,6 @@ type optionDef struct {
 	kind        valueKind
 }
 
-// floorWord is the word with which a conv or pool layer says that it means to leave the
-// input its windows do not reach unused.
-const floorWord = "floor"
-
 // lrOption is the learning-rate multiplier of a layer's parameters ("lr 0" freezes them).
 var lrOption = optionDef{"lr", "", floatValue}
 
@@ -47,15 +44,14 @@ type layerArgs struct {
 	number, dims *value
 	flag         *value
 	options      map[string]value
-	// floor is set by the word floor: the layer means to leave input its windows do not
-	// reach unused, so the checker does not warn about it.
-	floor bool
+	// words are the Syntax.Words the layer says.
+	words map[string]bool
 }
 
 // sortArgs assigns each argument of a layer to its role, reporting unknown, repeated and
 // misplaced arguments to errs.
 func sortArgs(kind Kind, def Syntax, args []*dsl.Arg, errs *dsl.ErrorList) layerArgs {
-	la := layerArgs{options: map[string]value{}}
+	la := layerArgs{options: map[string]value{}, words: map[string]bool{}}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		v := value{pos: a.Pos, text: a.Text()}
@@ -79,11 +75,11 @@ func sortArgs(kind Kind, def Syntax, args []*dsl.Arg, errs *dsl.ErrorList) layer
 // ("stride2") or follows ("stride 2"). It returns the index of the last argument used.
 func sortWord(kind Kind, def Syntax, args []*dsl.Arg, i int, la *layerArgs, errs *dsl.ErrorList) int {
 	a := args[i]
-	if a.Word == floorWord && def.Floor {
-		if la.floor {
-			*errs = append(*errs, dsl.Errorf(a.Pos, "repeated option %s", floorWord))
+	if slices.Contains(def.Words, a.Word) {
+		if la.words[a.Word] {
+			*errs = append(*errs, dsl.Errorf(a.Pos, "repeated option %s", a.Word))
 		}
-		la.floor = true
+		la.words[a.Word] = true
 		return i
 	}
 	for _, f := range def.Flags {
@@ -166,9 +162,7 @@ func optionHint(def Syntax) string {
 	for _, o := range def.Options {
 		names = append(names, o.long)
 	}
-	if def.Floor {
-		names = append(names, floorWord)
-	}
+	names = append(names, def.Words...)
 	if len(names) == 0 {
 		return " (it takes no options)"
 	}

@@ -193,7 +193,7 @@ func (c *checker) build(l *Layer, t *LayerType, la layerArgs) bool {
 	if def.Number != "" && !def.OptionalNumber && la.number == nil {
 		c.errorf(l.Pos, "%s needs a %s, e.g. %s", l.Kind, def.Number, def.Example)
 	}
-	if def.Dims != "" && la.dims == nil {
+	if def.Dims != "" && !def.OptionalDims && la.dims == nil {
 		c.errorf(l.Pos, "%s needs a %s, e.g. %s", l.Kind, def.Dims, def.Example)
 	}
 	if lr, ok := la.options["lr"]; ok {
@@ -253,12 +253,19 @@ func (c *checker) window(l *Layer, la layerArgs, kh, kw, sh, sw, ph, pw int) (oh
 	if r := (w-kw)%sw - pw; r > 0 {
 		unused = append(unused, plural(r, "column"))
 	}
-	if len(unused) > 0 && !la.floor {
+	if len(unused) > 0 && !la.words[floorWord] {
 		c.warnf(l.Pos, "stride %dx%d leaves the last %s of its %dx%d input unused (%s %dx%d); "+
 			"say %s if that is meant", sh, sw, strings.Join(unused, " and "), l.In.H, l.In.W, what, kh, kw, floorWord)
 	}
 	return (h-kh)/sh + 1, (w-kw)/sw + 1, true
 }
+
+// The words of Syntax.Words.
+const (
+	floorWord  = "floor"
+	nobiasWord = "nobias"
+	globalWord = "global"
+)
 
 // plural formats a count of things: "1 row", "2 rows".
 func plural(n int, thing string) string {
@@ -268,15 +275,19 @@ func plural(n int, thing string) string {
 	return fmt.Sprintf("%d %ss", n, thing)
 }
 
-// setCost sets the parameters (weights and one bias per output channel) and forward
+// setCost sets the parameters (weights and, unless NoBias, one bias per output channel) and forward
 // multiply-adds of a conv or full layer with the given number of weights applied at
 // positions output positions, rejecting a layer too large to index.
 func (c *checker) setCost(l *Layer, weights int64, positions int) bool {
-	if weights+int64(l.Filters) > maxSize {
+	biases := int64(l.Filters)
+	if l.NoBias {
+		biases = 0
+	}
+	if weights+biases > maxSize {
 		c.errorf(l.Pos, "%s has more than %d parameters", l.Name, maxSize)
 		return false
 	}
-	l.Params = int(weights) + l.Filters
+	l.Params = int(weights + biases)
 	l.MACs = weights * int64(positions)
 	return true
 }
@@ -312,7 +323,7 @@ func (c *checker) layout() {
 	n.Params = off
 	for _, l := range n.Layers {
 		if l.Buffer > 0 {
-			l.BiasOff = off
+			l.BufferOff = off
 			off += l.Buffer
 			if off > maxSize {
 				c.errorf(l.Pos, "the network's parameters and means add up to more than %d with %s", maxSize, l.Name)

@@ -523,26 +523,28 @@ func TestSpecWarnings(t *testing.T) {
 }
 
 func TestLayout(t *testing.T) {
-	net := compile(t, "input 2x4x4 | meansub image | conv 3 3x3 | relu | meansub | full 5 | softmax")
-	type offs struct{ params, buffer, weight, bias int }
+	net := compile(t, "input 2x4x4 | meansub image | conv 3 3x3 | relu | meansub | bn | full 5 | softmax")
+	type offs struct{ params, buffer, weight, bias, buf int }
 	got := map[string]offs{}
 	for _, l := range net.Layers {
-		got[l.Name] = offs{l.Params, l.Buffer, l.WeightOff, l.BiasOff}
+		got[l.Name] = offs{l.Params, l.Buffer, l.WeightOff, l.BiasOff, l.BufferOff}
 	}
-	// Learnable parameters first, weights then biases per layer; then the means.
+	// Learnable parameters first, weights then biases per layer; then the means and
+	// running statistics.
 	want := map[string]offs{
-		"conv1":    {3*2*9 + 3, 0, 0, 54},
-		"full1":    {5*3*2*2 + 5, 0, 57, 57 + 60},
-		"meansub1": {0, 2 * 4 * 4, 0, 57 + 65},
-		"meansub2": {0, 3, 0, 57 + 65 + 32},
+		"conv1":    {3*2*9 + 3, 0, 0, 54, 0},
+		"bn1":      {3 + 3, 6, 57, 60, 63 + 65 + 32 + 3},
+		"full1":    {5*3*2*2 + 5, 0, 63, 63 + 60, 0},
+		"meansub1": {0, 2 * 4 * 4, 0, 0, 63 + 65},
+		"meansub2": {0, 3, 0, 0, 63 + 65 + 32},
 	}
 	for name, w := range want {
 		if got[name] != w {
-			t.Errorf("%s: params, buffer, weights at, biases at = %v, want %v", name, got[name], w)
+			t.Errorf("%s: params, buffer, weights at, biases at, buffers at = %v, want %v", name, got[name], w)
 		}
 	}
-	if net.Params != 57+65 || net.Buffers != 32+3 {
-		t.Errorf("params %d, buffers %d; want %d, %d", net.Params, net.Buffers, 57+65, 35)
+	if net.Params != 63+65 || net.Buffers != 32+3+6 {
+		t.Errorf("params %d, buffers %d; want %d, %d", net.Params, net.Buffers, 63+65, 41)
 	}
 	if net.Outputs() != 5 {
 		t.Errorf("outputs %d, want 5", net.Outputs())

@@ -94,7 +94,7 @@ func checkNet(t *testing.T, n *Net) {
 			}
 			fallthrough
 		case Full:
-			if l.Params != l.Weights()+l.Filters || l.MACs != int64(l.Weights())*int64(l.Out.H*l.Out.W) {
+			if l.Params != l.Weights()+biases(l) || l.MACs != int64(l.Weights())*int64(l.Out.H*l.Out.W) {
 				t.Fatalf("%s: params %d, MACs %d for %d weights", l.Name, l.Params, l.MACs, l.Weights())
 			}
 		case Pool:
@@ -119,8 +119,8 @@ func checkNet(t *testing.T, n *Net) {
 	}
 	for _, l := range n.Layers {
 		if l.Buffer > 0 {
-			if l.BiasOff != n.Params+buffers {
-				t.Fatalf("%s: buffer at %d, want %d", l.Name, l.BiasOff, n.Params+buffers)
+			if l.BufferOff != n.Params+buffers {
+				t.Fatalf("%s: buffer at %d, want %d", l.Name, l.BufferOff, n.Params+buffers)
 			}
 			buffers += l.Buffer
 		}
@@ -194,4 +194,12 @@ func checkPlan(t *testing.T, n *Net) {
 			t.Fatalf("stages hold %v, want %v", staged, order)
 		}
 	}
+}
+
+// biases is the number of biases of a conv or full layer.
+func biases(l *Layer) int {
+	if l.NoBias {
+		return 0
+	}
+	return l.Filters
 }

@@ -24,6 +24,7 @@ const (
 	Pool      Kind = "pool"
 	Full      Kind = "full"
 	Dropout   Kind = "dropout"
+	BN        Kind = "bn"
 	Norm      Kind = "norm"
 	MeanSub   Kind = "meansub"
 	Softmax   Kind = "softmax"
@@ -96,8 +97,10 @@ type Layer struct {
 	// Conv: Filters output channels of KH×KW kernels, strides SH, SW, padding PH, PW,
 	// Groups groups. Pool uses KH, KW, SH, SW. Full: Filters is the number of units.
 	Filters, KH, KW, SH, SW, PH, PW, Groups int
-	// Avg selects average pooling (otherwise max).
-	Avg bool
+	// Avg selects average pooling (otherwise max); Global makes the window the whole input.
+	Avg, Global bool
+	// NoBias drops a conv layer's biases (before a batch norm, which has its own shift).
+	NoBias bool
 	// Prob is the dropout probability.
 	Prob float64
 	// LRN settings: Size channels, Alpha (as written; the formula divides it by Size),
@@ -114,10 +117,10 @@ type Layer struct {
 	LRMult float64
 
 	// Params is the number of learnable parameters; Buffer the number of stored
-	// non-learnable values. WeightOff and BiasOff locate weights and biases (or the mean)
-	// in the flat parameter slice.
-	Params, Buffer     int
-	WeightOff, BiasOff int
+	// non-learnable values. WeightOff, BiasOff and BufferOff locate weights, biases and
+	// buffers (a mean, running statistics) in the flat parameter slice.
+	Params, Buffer                int
+	WeightOff, BiasOff, BufferOff int
 	// MACs is the number of forward multiply-adds per image.
 	MACs int64
 

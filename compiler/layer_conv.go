@@ -12,7 +12,7 @@ var _ = register(&LayerType{
 	Kind: Conv,
 	Doc:  "2-D convolution: filters, kernel size, stride, zero padding, groups (PyTorch's Conv2d)",
 	Syntax: Syntax{Number: "number of filters", Dims: "kernel size", Example: "conv 16 5x5 stride1 pad2",
-		Options: []optionDef{{"stride", "s", pairValue}, {"pad", "p", pairValue}, {"group", "g", intValue}, lrOption}, Floor: true},
+		Options: []optionDef{{"stride", "s", pairValue}, {"pad", "p", pairValue}, {"group", "g", intValue}, lrOption}, Words: []string{floorWord, nobiasWord}},
 	Build:      buildConv,
 	Summary:    convSummary,
 	Tensors:    convTensors,
@@ -36,6 +36,7 @@ func buildConv(c *checker, l *Layer, la layerArgs) bool {
 		return false
 	}
 	l.Filters, l.KH, l.KW, l.SH, l.SW, l.PH, l.PW, l.Groups = filters, k[0], k[1], s[0], s[1], p[0], p[1], groups
+	l.NoBias = la.words[nobiasWord]
 	// These do not depend on the input shape, so they are checked even after an earlier
 	// layer failed.
 	valid := true
@@ -71,6 +72,9 @@ func convSummary(l *Layer) string {
 	if l.Groups > 1 {
 		s += fmt.Sprintf(" g%d", l.Groups)
 	}
+	if l.NoBias {
+		s += " " + nobiasWord
+	}
 	return s
 }
 
@@ -103,6 +107,9 @@ const (
 	ConvUnrolled
 	// ConvIm2col: the runtime's generic im2col, then GEMM (large kernels).
 	ConvIm2col
+	// ConvDepthwise: one kernel per channel (groups = channels = filters), the runtime's
+	// depthwise kernels.
+	ConvDepthwise
 )
 
 func planConv(p *planner, i int) {
@@ -115,6 +122,9 @@ func planConv(p *planner, i int) {
 	case direct:
 		lp.Conv = ConvDirect
 		return // no im2col matrix at all
+	case l.Groups > 1 && l.Groups == l.In.C && l.Groups == l.Filters:
+		lp.Conv = ConvDepthwise
+		return
 	case pointwise:
 		lp.Conv = ConvPointwise
 	case l.KH <= unrollMax && l.KW <= unrollMax:
@@ -135,15 +145,17 @@ func planConv(p *planner, i int) {
 // emitConv emits a convolution as im2col followed by one GEMM per group, with bias (and
 // ReLU) applied in place, or as a direct convolution when the plan says so.
 func emitConv(e Emitter, i int, l *Layer) LayerCode {
-	if l.Plan.Conv == ConvDirect {
+	switch l.Plan.Conv {
+	case ConvDirect:
 		return emitDirectConv(e, i, l)
+	case ConvDepthwise:
+		return emitDepthwiseConv(e, i, l)
 	}
 	name := Local(l.Name)
 	ohw := l.Out.H * l.Out.W
 	k := l.In.C / l.Groups * l.KH * l.KW // GEMM depth per group
 	fg := l.Filters / l.Groups
 	w := e.Param(l.WeightOff, l.Weights())
-	b := e.Param(l.BiasOff, l.Filters)
 	col := id("col").Op(":=").Add(e.Scratch("col"))
 	kept := l.Plan.KeptCol >= 0
 	if kept {
@@ -163,7 +175,7 @@ func emitConv(e Emitter, i int, l *Layer) LayerCode {
 	fwd = append(fwd, id("weights").Op(":=").Add(w))
 	fwd = append(fwd, groups(l, e.Gemm().Call(jen.False(), jen.False(), lit(fg), lit(ohw), lit(k), lit(1),
 		gs(l, "weights", fg*k), lit(k), gs(l, "col", k*ohw), lit(ohw), lit(0), gs(l, "out", fg*ohw), lit(ohw)))...)
-	fwd = append(fwd, kernel("BiasAct").Call(id("out"), b, lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
+	fwd = append(fwd, convBiasAct(e, l)...)
 
 	bwd := convParamGrads(e, i, l, kept, col)
 
@@ -202,7 +214,8 @@ func emitDirectConv(e Emitter, i int, l *Layer) LayerCode {
 		kernel("PadInto").Call(id("pad"), id("in"), lit(in.C), lit(in.H), lit(in.W), lit(l.PH), lit(l.PW)),
 		e.Direct().Call(id("out"), lit(l.Filters), lit(out.H), lit(out.W), e.Buf(i, "Packed"), id(name+"Offs"), id("pad"),
 			lit(in.W+2*l.PW)),
-		kernel("BiasAct").Call(id("out"), e.Param(l.BiasOff, l.Filters), lit(l.Filters), lit(ohw), jen.Lit(l.Plan.FuseReLU)))
+	)
+	fwd = append(fwd, convBiasAct(e, l)...)
 
 	bwd := append(convOutGrad(e, i, l, true),
 		jen.Comment("dW accumulates in the worker's "+name+"GradAcc, folded in after its last image."),
@@ -233,6 +246,39 @@ func emitDirectConv(e Emitter, i int, l *Layer) LayerCode {
 	return LayerCode{fwd, bwd, input}
 }
 
+// convBiasAct adds the biases to the output (and applies the fused ReLU): one pass.
+func convBiasAct(e Emitter, l *Layer) []jen.Code {
+	switch {
+	case !l.NoBias:
+		return []jen.Code{kernel("BiasAct").Call(id("out"), e.Param(l.BiasOff, l.Filters), lit(l.Filters),
+			lit(l.Out.H*l.Out.W), jen.Lit(l.Plan.FuseReLU))}
+	case l.Plan.FuseReLU:
+		return []jen.Code{kernel("Relu").Call(id("out"))}
+	}
+	return nil
+}
+
+// emitDepthwiseConv emits a convolution with one kernel per channel through the runtime's
+// depthwise kernels, whose geometry is the package-level <layer>Geom.
+func emitDepthwiseConv(e Emitter, i int, l *Layer) LayerCode {
+	geom := Local(l.Name) + "Geom"
+	w := e.Param(l.WeightOff, l.Weights())
+	fwd := append(e.Views(i, "in", "out"), kernel("DepthwiseConv").Call(id("out"), id("in"), w, id(geom)))
+	fwd = append(fwd, convBiasAct(e, l)...)
+	bwd := append(convOutGrad(e, i, l, true),
+		kernel("DepthwiseConvWeightGrad").Call(e.GradParam(i, l.WeightOff, l.Weights()), id("in"), id("dout"), id(geom)))
+	input := append(e.Views(i, "din"),
+		kernel("DepthwiseConvInputGrad").Call(id("din"), id("dout"), w, id(geom)))
+	e.Decl(
+		jen.Comment(fmt.Sprintf("%s is the geometry of %s, a depthwise convolution.", geom, l.Name)),
+		jen.Var().Id(geom).Op("=").Add(kernel("DepthwiseGeom")).Values(jen.Dict{
+			id("C"): lit(l.In.C), id("H"): lit(l.In.H), id("W"): lit(l.In.W), id("KH"): lit(l.KH), id("KW"): lit(l.KW),
+			id("SH"): lit(l.SH), id("SW"): lit(l.SW), id("PH"): lit(l.PH), id("PW"): lit(l.PW),
+			id("OH"): lit(l.Out.H), id("OW"): lit(l.Out.W),
+		}))
+	return LayerCode{fwd, bwd, input}
+}
+
 // convParamGrads emits the gradients of a conv layer's parameters (see convOutGrad), the
 // weights' from the output gradient and the im2col matrix — the one the forward pass kept,
 // or laid out again (col declares it).
@@ -257,8 +303,9 @@ func convParamGrads(e Emitter, i int, l *Layer, kept bool, col jen.Code) []jen.C
 }
 
 // convOutGrad declares dout (and in, if withIn), undoes the fused ReLU on dout (unless the
-// pooling after it does, see LayerPlan.ReLUFolded) and emits
-// db += the sum of each filter's output gradient: how a conv layer's backward pass starts.
+// pooling after it does, see LayerPlan.ReLUFolded) and, unless the layer has no biases,
+// emits db += the sum of each filter's output gradient: how a conv layer's backward pass
+// starts.
 func convOutGrad(e Emitter, i int, l *Layer, withIn bool) []jen.Code {
 	var code []jen.Code
 	if withIn {
@@ -268,6 +315,9 @@ func convOutGrad(e Emitter, i int, l *Layer, withIn bool) []jen.Code {
 	}
 	if l.Plan.FuseReLU && !l.Plan.ReLUFolded {
 		code = append(code, kernel("ReluBackward").Call(image(e.Buf(i, "Out"), l.Out.Size()), id("dout")))
+	}
+	if l.NoBias {
+		return code
 	}
 	ohw := l.Out.H * l.Out.W
 	return append(code,
@@ -340,7 +390,9 @@ func convForward(l *Layer, r *Ref) []float64 {
 			g := o / fpg
 			for oy := range l.Out.H {
 				for ox := range l.Out.W {
-					y[at(l.Out, n, o, oy, ox)] = params[l.BiasOff+o]
+					if !l.NoBias {
+						y[at(l.Out, n, o, oy, ox)] = params[l.BiasOff+o]
+					}
 				}
 			}
 			for ci := range cin {
@@ -383,7 +435,9 @@ func convBackward(l *Layer, r *Ref, dy []float64) []float64 {
 			g := o / fpg
 			for oy := range l.Out.H {
 				for ox := range l.Out.W {
-					dparams[l.BiasOff+o] += dy[at(l.Out, n, o, oy, ox)]
+					if !l.NoBias {
+						dparams[l.BiasOff+o] += dy[at(l.Out, n, o, oy, ox)]
+					}
 				}
 			}
 			for ci := range cin {
@@ -423,8 +477,11 @@ func convONNX(g ONNXGraph, l *Layer) {
 	p := g.Params()
 	w := g.Weight(l.Name+".weight", p[l.WeightOff:l.WeightOff+l.Weights()],
 		int64(l.Filters), int64(l.In.C/l.Groups), int64(l.KH), int64(l.KW))
-	b := g.Weight(l.Name+".bias", p[l.BiasOff:l.BiasOff+l.Filters], int64(l.Filters))
-	g.Node("Conv", l.Name, l.Name+"/out", []string{g.Cur(), w, b},
+	in := []string{g.Cur(), w}
+	if !l.NoBias {
+		in = append(in, g.Weight(l.Name+".bias", p[l.BiasOff:l.BiasOff+l.Filters], int64(l.Filters)))
+	}
+	g.Node("Conv", l.Name, l.Name+"/out", in,
 		intAttr("group", int64(l.Groups)),
 		intsAttr("kernel_shape", int64(l.KH), int64(l.KW)),
 		intsAttr("pads", int64(l.PH), int64(l.PW), int64(l.PH), int64(l.PW)),

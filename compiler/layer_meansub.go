@@ -25,6 +25,12 @@ var _ = register(&LayerType{
 		}
 		return "channel"
 	},
+	Buffers: func(l *Layer) []BufferTensor {
+		if l.MeanImage {
+			return []BufferTensor{{Part: "mean", Shape: []int{l.In.C, l.In.H, l.In.W}}}
+		}
+		return []BufferTensor{{Part: "mean", Shape: []int{l.In.C}}}
+	},
 	Emit:       emitMeanSub,
 	Forward64:  meanSubForward,
 	Backward64: func(_ *Layer, _ *Ref, dy []float64) []float64 { return append([]float64(nil), dy...) },
@@ -34,7 +40,7 @@ var _ = register(&LayerType{
 // emitMeanSub emits the subtraction of the mean stored in the layer's buffer. Its gradient
 // passes through unchanged.
 func emitMeanSub(e Emitter, i int, l *Layer) LayerCode {
-	fwd := append(e.Views(i, "in", "out"), id("mean").Op(":=").Add(e.Param(l.BiasOff, l.Buffer)))
+	fwd := append(e.Views(i, "in", "out"), id("mean").Op(":=").Add(e.Param(l.BufferOff, l.Buffer)))
 	if l.MeanImage {
 		fwd = append(fwd, jen.For(list(id("j"), id("v")).Op(":=").Range().Id("in")).Block(
 			id("out").Index(id("j")).Op("=").Id("v").Op("-").Id("mean").Index(id("j"))))
@@ -60,9 +66,9 @@ func meanSubForward(l *Layer, r *Ref) []float64 {
 		for c := range l.In.C {
 			for h := range l.In.H {
 				for w := range l.In.W {
-					mean := r.Params[l.BiasOff+c]
+					mean := r.Params[l.BufferOff+c]
 					if l.MeanImage {
-						mean = r.Params[l.BiasOff+(c*l.In.H+h)*l.In.W+w]
+						mean = r.Params[l.BufferOff+(c*l.In.H+h)*l.In.W+w]
 					}
 					i := at(l.In, n, c, h, w)
 					y[i] = r.In[i] - mean
@@ -76,7 +82,7 @@ func meanSubForward(l *Layer, r *Ref) []float64 {
 // meanSubONNX adds Sub of the mean per channel ([1, C, 1, 1]) or image ([1, C, H, W]).
 func meanSubONNX(g ONNXGraph, l *Layer) {
 	g.Image(l)
-	mean := g.Params()[l.BiasOff : l.BiasOff+l.Buffer]
+	mean := g.Params()[l.BufferOff : l.BufferOff+l.Buffer]
 	var m string
 	if l.MeanImage {
 		m = g.Weight(l.Name+".mean", mean, 1, int64(l.In.C), int64(l.In.H), int64(l.In.W))

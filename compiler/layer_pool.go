@@ -10,13 +10,16 @@ import (
 // output size rounded down.
 var _ = register(&LayerType{
 	Kind:   Pool,
-	Doc:    "max or average pooling over KHxKW windows, stride S (default: the window), no padding",
-	Syntax: Syntax{Dims: "window size", Flags: []string{"max", "avg"}, Example: "pool max 2x2 s2", Options: []optionDef{{"stride", "s", pairValue}}, Floor: true},
+	Doc:    "max or average pooling over KHxKW windows, stride S (default: the window), no padding; global: over the whole input",
+	Syntax: Syntax{Dims: "window size", Flags: []string{"max", "avg"}, Example: "pool max 2x2 s2", Options: []optionDef{{"stride", "s", pairValue}}, Words: []string{floorWord, globalWord}, OptionalDims: true},
 	Build:  buildPool,
 	Summary: func(l *Layer) string {
 		op := "max"
 		if l.Avg {
 			op = "avg"
+		}
+		if l.Global {
+			return op + " global"
 		}
 		if l.SH != l.SW {
 			return fmt.Sprintf("%s %dx%d s%dx%d", op, l.KH, l.KW, l.SH, l.SW)
@@ -31,6 +34,14 @@ var _ = register(&LayerType{
 })
 
 func buildPool(c *checker, l *Layer, la layerArgs) bool {
+	l.Avg = la.flag != nil && la.flag.text == "avg"
+	if la.words[globalWord] {
+		return buildGlobalPool(c, l, la)
+	}
+	if la.dims == nil {
+		c.errorf(l.Pos, "pool needs a window size, e.g. pool max 2x2 s2, or global: pool avg global")
+		return false
+	}
 	k, ok1 := parseDims(*la.dims, "window size", 2, 1, true, &c.errs)
 	if !ok1 {
 		return false
@@ -40,7 +51,6 @@ func buildPool(c *checker, l *Layer, la layerArgs) bool {
 		return false
 	}
 	l.KH, l.KW, l.SH, l.SW = k[0], k[1], s[0], s[1]
-	l.Avg = la.flag != nil && la.flag.text == "avg"
 	if !c.ok {
 		return true
 	}
@@ -49,6 +59,26 @@ func buildPool(c *checker, l *Layer, la layerArgs) bool {
 		return false
 	}
 	l.Out = Shape{l.In.C, oh, ow}
+	return true
+}
+
+// buildGlobalPool makes the window the whole input (PyTorch's AdaptiveAvgPool2d(1) or
+// AdaptiveMaxPool2d(1)): one value per channel, whatever the input size.
+func buildGlobalPool(c *checker, l *Layer, la layerArgs) bool {
+	if la.dims != nil {
+		c.errorf(la.dims.pos, "a global pool takes no window size: its window is the whole input")
+		return false
+	}
+	if s, ok := la.options["stride"]; ok {
+		c.errorf(s.pos, "a global pool takes no stride: its window is the whole input")
+		return false
+	}
+	l.Global = true
+	if !c.ok {
+		return true
+	}
+	l.KH, l.KW, l.SH, l.SW = l.In.H, l.In.W, l.In.H, l.In.W
+	l.Out = Shape{l.In.C, 1, 1}
 	return true
 }
 
@@ -62,11 +92,15 @@ const (
 	PoolMaxS2
 	// PoolGeneric: the runtime's generic pooling, for windows too large to unroll.
 	PoolGeneric
+	// PoolGlobalAvg: a global average pool, a sum over each channel's plane.
+	PoolGlobalAvg
 )
 
 func planPool(p *planner, i int) {
 	l, lp := p.net.Layers[i], &p.layers[i]
 	switch {
+	case l.Global && l.Avg:
+		lp.Pool = PoolGlobalAvg
 	case !l.Avg && l.KH == l.KW && (l.KH == 2 || l.KH == 3) && l.SH == 2 && l.SW == 2:
 		lp.Pool = PoolMaxS2
 	case l.KH*l.KW > poolUnrollMax:
@@ -93,7 +127,10 @@ const poolUnrollMax = 25
 // slices the KH input rows it reads once, and each window is a constant-length slice of
 // them, so the window's elements are read without bounds checks.
 func emitPool(e Emitter, i int, l *Layer) LayerCode {
-	if l.Plan.Pool != PoolUnrolled {
+	switch l.Plan.Pool {
+	case PoolGlobalAvg:
+		return emitGlobalAvgPool(e, i, l)
+	case PoolMaxS2, PoolGeneric:
 		return emitPoolKernel(e, i, l)
 	}
 	w, ow := l.In.W, l.Out.W
@@ -166,6 +203,25 @@ func emitPool(e Emitter, i int, l *Layer) LayerCode {
 	fwd := append(e.Views(i, "in", "out", "arg"), loops([]string{"in"}, []string{"out", "arg"}, body...))
 	bwd := append(e.Views(i, "dout", "din", "arg"), jen.Clear(id("din")),
 		jen.For(list(id("o"), id("a")).Op(":=").Range().Id("arg")).Block(id("din").Index(id("a")).Op("+=").Id("dout").Index(id("o"))))
+	return LayerCode{Forward: fwd, Input: bwd}
+}
+
+// emitGlobalAvgPool emits the mean of each channel's plane and, backward, spreads each
+// channel's gradient evenly over its plane.
+func emitGlobalAvgPool(e Emitter, i int, l *Layer) LayerCode {
+	hw := l.In.H * l.In.W
+	inv := float32(1) / float32(hw)
+	plane := func(buf string) *jen.Statement {
+		return id(buf).Index(id("c").Op("*").Lit(hw), id("c").Op("*").Lit(hw).Op("+").Lit(hw))
+	}
+	fwd := append(e.Views(i, "in", "out"), ForRange("c", lit(0), lit(l.In.C),
+		jen.Var().Id("sum").Float32(),
+		jen.For(list(id("_"), id("v")).Op(":=").Range().Add(plane("in"))).Block(id("sum").Op("+=").Id("v")),
+		id("out").Index(id("c")).Op("=").Id("sum").Op("*").Lit(inv)))
+	bwd := append(e.Views(i, "dout", "din"), ForRange("c", lit(0), lit(l.In.C),
+		id("d").Op(":=").Id("dout").Index(id("c")).Op("*").Lit(inv),
+		id("p").Op(":=").Add(plane("din")),
+		jen.For(id("j").Op(":=").Range().Id("p")).Block(id("p").Index(id("j")).Op("=").Id("d"))))
 	return LayerCode{Forward: fwd, Input: bwd}
 }
 

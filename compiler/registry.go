@@ -29,8 +29,13 @@ type LayerType struct {
 	// Summary describes the layer's settings compactly, e.g. "16 5x5 s1 p2".
 	Summary func(l *Layer) string
 	// Tensors gives the PyTorch shape of the weights and the fan-out of one input unit,
-	// for a kind with weights and one bias per output channel.
-	Tensors func(l *Layer) (weightShape []int, fanOut int)
+	// for a kind with weights and one bias per output channel. NormParams marks the
+	// weights as a normalization's scale: starting at 1, with no weight decay by default.
+	Tensors    func(l *Layer) (weightShape []int, fanOut int)
+	NormParams bool
+	// Buffers lists the layer's stored, not learned tensors, in order (Layer.Buffer
+	// values in all).
+	Buffers func(l *Layer) []BufferTensor
 
 	// Plan makes the layer's kernel choices and sizes its scratch space.
 	Plan func(p *planner, i int)
@@ -83,9 +88,11 @@ type Syntax struct {
 	// Flags are words without values; a group of flags is one option ("max" or "avg").
 	Flags   []string
 	Options []optionDef
-	// Floor allows the word floor, which silences the warning about input the layer's
-	// windows leave unused.
-	Floor bool
+	// Words are words a layer may say or not, each on its own: floor (leaving input its
+	// windows do not reach unused is meant: no warning), nobias, global.
+	Words []string
+	// OptionalDims lets the dimensions be left out (pool's global takes the whole input).
+	OptionalDims bool
 	// Example is a complete layer, shown in errors and docs.
 	Example string
 }
@@ -168,9 +175,7 @@ func LayerTable() string {
 			}
 			opts = append(opts, name)
 		}
-		if t.Syntax.Floor {
-			opts = append(opts, floorWord)
-		}
+		opts = append(opts, t.Syntax.Words...)
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", t.Kind, example, strings.Join(opts, ", "), t.Doc)
 	}
 	return b.String()

@@ -19,6 +19,8 @@ import (
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 	"github.com/netc-dev/netc/testdata/golden/lrnmean"
 	"github.com/netc-dev/netc/testdata/golden/meanimage"
+	"github.com/netc-dev/netc/testdata/golden/mobilecifar"
+	"github.com/netc-dev/netc/testdata/golden/modern"
 	"github.com/netc-dev/netc/testdata/golden/pointwise"
 	"github.com/netc-dev/netc/testdata/golden/stridegroups"
 	"github.com/netc-dev/netc/testdata/golden/vggstyle"
@@ -41,6 +43,8 @@ var goldenNets = []struct {
 	{"testdata/layers/meanimage.net", func(s uint64) nn.Network { return meanimage.New(s) }},
 	{"testdata/layers/bigpool.net", func(s uint64) nn.Network { return bigpool.New(s) }},
 	{"testdata/layers/leaky.net", func(s uint64) nn.Network { return leaky.New(s) }},
+	{"testdata/layers/modern.net", func(s uint64) nn.Network { return modern.New(s) }},
+	{"specs/mobile-cifar.net", func(s uint64) nn.Network { return mobilecifar.New(s) }},
 }
 
 // TestAgainstReference runs every golden network, batch 1, 3 and 17, in training mode

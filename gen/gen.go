@@ -186,6 +186,9 @@ func (g *generator) info() {
 		if t.Buffer {
 			kv = append(kv, "Buffer", jen.True())
 		}
+		if t.Init != 0 {
+			kv = append(kv, "Init", jen.Lit(t.Init))
+		}
 		params = append(params, fields(kv...))
 	}
 	for _, s := range n.Train {

@@ -147,7 +147,8 @@ func compileSpec(t testing.TB, name, src string) *compiler.Net {
 }
 
 // randomParams draws weights uniform in ±√(6/fan-in) (keeping activations of the order of
-// one through ReLU layers), biases in ±0.1 and means in ±0.5.
+// one through ReLU layers), biases in ±0.1, means in ±0.5, and a batch norm's scales and
+// running variances in [0.5, 1.5].
 func randomParams(net *compiler.Net, rng *rand.Rand) []float32 {
 	params := make([]float32, net.Params+net.Buffers)
 	fill := func(s []float32, a float64) {
@@ -155,13 +156,25 @@ func randomParams(net *compiler.Net, rng *rand.Rand) []float32 {
 			s[i] = float32(a * (2*rng.Float64() - 1))
 		}
 	}
-	for _, l := range net.Layers {
+	for _, t := range net.Tensors() {
+		p := params[t.Offset : t.Offset+t.Size]
 		switch {
-		case l.Kind == compiler.Conv || l.Kind == compiler.Full:
-			fill(params[l.WeightOff:l.WeightOff+l.Weights()], math.Sqrt(6/float64(l.Weights()/l.Filters)))
-			fill(params[l.BiasOff:l.BiasOff+l.Filters], 0.1)
-		case l.Buffer > 0:
-			fill(params[l.BiasOff:l.BiasOff+l.Buffer], 0.5)
+		case t.Part == "running_var": // a variance: in [0.5, 1.5]
+			fill(p, 0.5)
+			for i := range p {
+				p[i]++
+			}
+		case t.Buffer:
+			fill(p, 0.5)
+		case t.Init == 1: // a batch norm's scale: in [0.5, 1.5]
+			fill(p, 0.5)
+			for i := range p {
+				p[i]++
+			}
+		case t.Bias:
+			fill(p, 0.1)
+		default:
+			fill(p, math.Sqrt(6/float64(t.FanIn)))
 		}
 	}
 	return params
@@ -345,7 +358,7 @@ func TestNodeFallbacks(t *testing.T) {
 		{"input 4x3x3\nnorm size4 alpha1\nsvm", "Mul Conv Add Pow Mul Flatten"},
 		{"input 4x3x3\nnorm alpha0 k2 | norm beta0\nsvm", "Mul Conv Add Pow Mul Mul Conv Add Pow Mul Flatten"},
 		{"input 2x3x3\nfull 8 | relu\nconv 4 1x1 | relu\neuclidean", "Flatten Gemm Relu Reshape Conv Relu Flatten"},
-		{"input 2x3x3\neuclidean", "Flatten"},
+		{"input 2x3x3\nrelu | euclidean", "Relu Flatten"},
 		{"input 2x3x3\nfull 4 | dropout 0.5\nsvm", "Flatten Gemm"},
 	} {
 		net := compileSpec(t, "fallback", tc.src)
@@ -390,6 +403,8 @@ var ortSpecs = []struct{ name, src string }{
 	{"groups-stride", "input 4x11x11\nconv 8 3x3 stride2 pad1 group2 | relu\nconv 6 5x3 stride2x1 pad2x1 group2 | relu | pool max 3x3 s2\nfull 6 | relu | dropout 0.5\nfull 3 | softmax"},
 	{"after-full", "input 2x5x5\nfull 8 | relu\nmeansub channel\nnorm size3 alpha1\nconv 6 1x1 | tanh\nsvm"},
 	{"leaky", "input 3x8x8\nconv 4 3x3 pad1 | leaky | pool max 2x2\nfull 6 | leaky 0.2\nfull 3 | leaky 0 | softmax"},
+	{"bn-nobias-global", "input 3x8x8\nconv 6 3x3 p1 nobias | bn | relu\nconv 6 3x3 s2 p1 group6 nobias | bn | relu | " +
+		"conv 8 1x1 nobias | bn | pool avg global\nfull 6 | bn | full 3 | softmax"},
 }
 
 // TestONNXCoversEveryKind checks that ortSpecs, which run in ONNX Runtime, use every kind of

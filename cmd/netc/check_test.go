@@ -19,7 +19,7 @@ func runNetc(args ...string) (status int, stdout, stderr string) {
 
 func TestCheckSpecs(t *testing.T) {
 	specs, err := filepath.Glob("../../specs/*.net")
-	if err != nil || len(specs) != 6 {
+	if err != nil || len(specs) != 7 {
 		t.Fatalf("specs %v, %v", specs, err)
 	}
 	status, out, errOut := runNetc(append([]string{"check"}, specs...)...)
@@ -31,6 +31,7 @@ func TestCheckSpecs(t *testing.T) {
 		`total\s+22,466\s+3,920,000`,
 		`total\s+6,440\s+1,775,680`,
 		`total\s+5,994\s+786,560`,
+		`total\s+136,778\s+16,525,824`, // mobile-cifar, as its PyTorch twin
 	} {
 		if !regexp.MustCompile(total).MatchString(out) {
 			t.Errorf("output lacks %s:\n%s", total, out)
@@ -69,7 +70,7 @@ conv 16 5x5 stride1 s2 pad2 | relu      # repeated option
 ` + path + `:4:13: group 3 does not divide the 20 filters
 conv 20 5x5 group3 | relu | pool max 2x2  # group does not divide the filters
             ^
-` + path + `:5:1: unknown layer "poool" (known: input, conv, dropout, full, meansub, norm, pool, leaky, relu, sigmoid, tanh, euclidean, softmax, svm)
+` + path + `:5:1: unknown layer "poool" (known: input, bn, conv, dropout, full, meansub, norm, pool, leaky, relu, sigmoid, tanh, euclidean, softmax, svm)
 poool 2x2                                 # unknown layer
 ^
 ` + path + `:6:11: the loss softmax must be the last layer

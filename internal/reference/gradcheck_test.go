@@ -32,20 +32,18 @@ func randomProblem(net *compiler.Net, batch int, withTargets bool, rng *nn.RNG) 
 	uniform := func(scale float64) float32 { return float32(scale * (2*rng.Float64() - 1)) }
 	var p problem
 	p.params = make([]float32, net.Params+net.Buffers)
-	for _, l := range net.Layers {
-		switch l.Kind {
-		case compiler.Conv, compiler.Full:
-			fanIn := l.Weights() / l.Filters
-			for i := range l.Weights() {
-				p.params[l.WeightOff+i] = uniform(1.7 / math.Sqrt(float64(fanIn)))
+	for _, t := range net.Tensors() {
+		for i := range t.Size {
+			var v float32
+			switch {
+			case t.Init == 1: // a batch norm's scale or running variance: around 1
+				v = 1 + uniform(0.5)
+			case t.Bias || t.Buffer: // biases and means
+				v = uniform(0.5)
+			default:
+				v = uniform(1.7 / math.Sqrt(float64(t.FanIn)))
 			}
-			for i := range l.Filters {
-				p.params[l.BiasOff+i] = uniform(0.5)
-			}
-		case compiler.MeanSub:
-			for i := range l.Buffer {
-				p.params[l.BiasOff+i] = uniform(0.5)
-			}
+			p.params[t.Offset+i] = v
 		}
 	}
 	p.x = make([]float32, batch*net.Input.Size())
@@ -157,6 +155,10 @@ var gradCases = []struct {
 		"input 7x2x2\nnorm | norm size4 alpha1 beta0.75 k1 | tanh | full 3 | svm margin0.5", false, false},
 	{"conv/leaky/maxpool/leaky-0.2/full/leaky-0/softmax",
 		"input 2x6x6\nconv 4 3x3 p1 | leaky | pool max 2x2 | leaky 0.2 | full 5 | leaky 0 | full 3 | softmax", false, false},
+	{"conv-nobias/bn/relu/conv-s2-nobias/bn/global-avg/full/softmax/train",
+		"input 2x6x6\nconv 4 3x3 p1 nobias | bn | relu | conv 3 3x3 s2 nobias | bn | pool avg global | full 3 | softmax", true, false},
+	{"conv/bn/global-avg/test",
+		"input 2x5x5\nconv 3 3x3 | bn | pool avg global | full 3 | svm", false, false},
 	{"conv-5x5-p2/relu/lrn/maxpool-overlap/relu/full/softmax",
 		"input 3x8x8\nconv 6 5x5 p2 | relu | norm size5 alpha1 beta0.75 k1 | pool max 3x3 s2 | full 4 | relu | full 3 | softmax", false, false},
 }
@@ -177,7 +179,7 @@ func TestGradients(t *testing.T) {
 				var res *Result
 				seed := uint64(1)
 				for ; ; seed++ {
-					if seed > 50 {
+					if seed > 200 {
 						t.Fatal("no informative data found without kinks")
 					}
 					r := nn.NewRNG(seed)

@@ -136,12 +136,14 @@ func TestHandFull(t *testing.T) {
 	}.run(t)
 }
 
+// TestHandLosses checks the losses on scores that are the input, passed through a dropout
+// layer in evaluation mode (the identity): a loss may not read the input directly.
 func TestHandLosses(t *testing.T) {
 	lse := 3.40760596444438 // log(e¹ + e² + e³)
 	p := []float64{math.Exp(1 - lse), math.Exp(2 - lse), math.Exp(3 - lse)}
 	for _, c := range []handCase{{
 		name:   "softmax",
-		spec:   "input 3x1x1\nsoftmax",
+		spec:   "input 3x1x1\ndropout 0.5 | softmax",
 		x:      []float32{1, 2, 3},
 		batch:  1,
 		labels: []int32{0},
@@ -151,7 +153,7 @@ func TestHandLosses(t *testing.T) {
 	}, {
 		// Mean over the batch: the second image has equal scores, loss log 3.
 		name:   "softmax batch 2",
-		spec:   "input 3x1x1\nsoftmax",
+		spec:   "input 3x1x1\ndropout 0.5 | softmax",
 		x:      []float32{1, 2, 3, 0, 0, 0},
 		batch:  2,
 		labels: []int32{0, 2},
@@ -160,7 +162,7 @@ func TestHandLosses(t *testing.T) {
 	}, {
 		// Margin 1, label 0: max(0, 3−1+1) + max(0, 0.5−1+1) = 3 + 0.5.
 		name:   "svm",
-		spec:   "input 3x1x1\nsvm",
+		spec:   "input 3x1x1\ndropout 0.5 | svm",
 		x:      []float32{1, 3, 0.5},
 		batch:  1,
 		labels: []int32{0},
@@ -170,7 +172,7 @@ func TestHandLosses(t *testing.T) {
 		// Margin 2, label 2: (1−0.5+2) + (3−0.5+2); the second image (label 1) has
 		// 1−3+2 = 0 and 0.5−3+2 < 0: no loss, no gradient at the hinge.
 		name:   "svm margin2 batch 2",
-		spec:   "input 3x1x1\nsvm margin2",
+		spec:   "input 3x1x1\ndropout 0.5 | svm margin2",
 		x:      []float32{1, 3, 0.5, 1, 3, 0.5},
 		batch:  2,
 		labels: []int32{2, 1},
@@ -179,7 +181,7 @@ func TestHandLosses(t *testing.T) {
 	}, {
 		// One-hot targets: ½((0.5−0)² + (−1−0)² + (2−1)²).
 		name:   "euclidean one-hot",
-		spec:   "input 3x1x1\neuclidean",
+		spec:   "input 3x1x1\ndropout 0.5 | euclidean",
 		x:      []float32{0.5, -1, 2},
 		batch:  1,
 		labels: []int32{2},
@@ -188,7 +190,7 @@ func TestHandLosses(t *testing.T) {
 	}, {
 		// Given targets, batch 2: 1/(2·2)·Σ(s−t)².
 		name:    "euclidean targets batch 2",
-		spec:    "input 2x1x1\neuclidean",
+		spec:    "input 2x1x1\ndropout 0.5 | euclidean",
 		x:       []float32{1, 2, 3, 4},
 		batch:   2,
 		targets: []float32{0, 2, 5, 3},

@@ -52,11 +52,15 @@ type ParamTensor struct {
 	// Shape is PyTorch's: conv weights [out, in/groups, kh, kw], full weights [out, in],
 	// biases [out].
 	Shape []int
-	// Bias is true for biases, which are excluded from weight decay by default.
+	// Bias is true for biases and a normalization's scale and shift, which are excluded
+	// from weight decay by default.
 	Bias bool
 	// Buffer is true for stored values that are not learned, such as the mean of a
-	// meansub layer: optimizers and initialization leave them alone.
+	// meansub layer or a batch norm's running statistics: optimizers leave them alone.
 	Buffer bool
+	// Init is the value initialization gives a bias or buffer: 0, or 1 for a batch
+	// norm's scale and running variance.
+	Init float32
 	// FanIn and FanOut are the connections into and out of one unit, for initialization.
 	FanIn, FanOut int
 	// LRMult multiplies the learning rate for this tensor (0 freezes it).

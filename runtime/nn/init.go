@@ -97,8 +97,9 @@ func ParseInit(words []string) (scheme InitScheme, std float32, err error) {
 
 // Initialize fills params (laid out as info.Params describes) for a fresh training run:
 // every weight tensor is drawn with the given scheme from one RNG seeded with seed, tensor
-// after tensor in info.Params order and element after element in each, and every bias is
-// set to zero. The result depends only on info, scheme and seed. InitGaussian uses
+// after tensor in info.Params order and element after element in each, and every bias
+// and buffer is set to its Init value (zero but for a batch norm's scale and running
+// variance). The result depends only on info, scheme and seed. InitGaussian uses
 // DefaultGaussianStd. It panics if len(params) is not info.NumParams.
 func Initialize(info *Info, params []float32, scheme InitScheme, seed uint64) {
 	initialize(info, params, scheme, DefaultGaussianStd, seed)
@@ -119,7 +120,9 @@ func initialize(info *Info, params []float32, scheme InitScheme, gaussStd float6
 		t := &info.Params[i]
 		w := t.Data(params)
 		if t.Bias || t.Buffer {
-			clear(w)
+			for j := range w {
+				w[j] = t.Init
+			}
 			continue
 		}
 		fanIn, fanOut := fans(t)
