@@ -125,9 +125,11 @@
 //	schedule 1/t K [per UNIT]                lr/(1 + K·t/u), the same as inv K 1
 //	schedule sqrt [over N UNIT]              lr·sqrt(1 − t/T), 0 from T on
 //	schedule poly P [over N UNIT]            lr·(1 − t/T)^P, 0 from T on (Caffe "poly")
+//	schedule cosine [to MIN] [over N UNIT]   MIN + (lr − MIN)·(1 + cos(π·t/T))/2, MIN from T on
+//	                                         (PyTorch's CosineAnnealingLR; MIN defaults to 0)
 //	warmup N [UNIT] [from F]                 see below; UNIT defaults to iterations, F to 0
 //
-// "over N UNIT" replaces the run's length T as the horizon of sqrt and poly. Warm-up
+// "over N UNIT" replaces the run's length T as the horizon of sqrt, poly and cosine. Warm-up
 // multiplies the scheduled rate by F + (1−F)·t/W for t < W, W = N in iterations: the rate
 // climbs linearly from F times the scheduled value at the first update to the scheduled
 // value at iteration W (F = 0 makes the first update a no-op on the weights).
@@ -143,6 +145,7 @@
 //	schedule 1/t 0.5 per epoch               lr/(1 + 0.5·epochs)
 //	schedule sqrt                            lr·sqrt(1 − t/T) over the whole run
 //	schedule poly 2 over 30 epochs
+//	schedule cosine to 1e-4                  from lr down to 1e-4 at the end of the run
 //	warmup 500                               linear from 0 over the first 500 iterations
 //	warmup 2 epochs from 0.1
 //

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -17,16 +18,29 @@ const (
 	MethodMomentum = "momentum"
 	// MethodNesterov is PyTorch's SGD with Nesterov momentum (see Optimizer).
 	MethodNesterov = "nesterov"
+	// MethodAdam is PyTorch's Adam, weight decay added to the gradient (see Optimizer).
+	MethodAdam = "adam"
+	// MethodAdamW is PyTorch's AdamW, weight decay decoupled from the gradient.
+	MethodAdamW = "adamw"
+)
+
+// Adam's defaults, PyTorch's.
+const (
+	DefaultBeta1   = 0.9
+	DefaultBeta2   = 0.999
+	DefaultAdamEps = 1e-8
 )
 
 // OptimizerConfig configures an Optimizer. The zero value is plain SGD without
 // regularization.
 type OptimizerConfig struct {
-	// Method is "sgd", "momentum" or "nesterov". Empty means "sgd" when Momentum is 0 and
-	// "momentum" otherwise.
+	// Method is "sgd", "momentum", "nesterov", "adam" or "adamw". Empty means "sgd" when
+	// Momentum is 0 and "momentum" otherwise.
 	Method string
-	// Momentum is μ in [0, 1); momentum and nesterov need it positive, sgd needs it 0.
+	// Momentum is μ in [0, 1); momentum and nesterov need it positive, the others 0.
 	Momentum float32
+	// Beta1, Beta2 and Eps are Adam's; zero means PyTorch's defaults (0.9, 0.999, 1e-8).
+	Beta1, Beta2, Eps float32
 	// WeightDecay is the L2 coefficient: wd·w is added to the gradient, as PyTorch's
 	// weight_decay (the loss term is wd/2·‖w‖²).
 	WeightDecay float32
@@ -47,6 +61,8 @@ const (
 	sgd = iota
 	momentum
 	nesterov
+	adam
+	adamw
 )
 
 // tensorState is what Step needs of one parameter tensor.
@@ -69,6 +85,9 @@ type tensorState struct {
 //	sgd:       w -= η·g
 //	momentum:  v = μ·v + g;  w -= η·v              (PyTorch's SGD, dampening 0)
 //	nesterov:  v = μ·v + g;  w -= η·(g + μ·v)      (PyTorch's SGD, nesterov=True)
+//	adam:      m = β1·m + (1−β1)·g;  s = β2·s + (1−β2)·g²;
+//	           w -= η/(1−β1ᵗ) · m / (√s/√(1−β2ᵗ) + ε)   (PyTorch's Adam, t the step count)
+//	adamw:     w -= η·wd·w, then adam with g = ∇loss + l1·sign(w)   (PyTorch's AdamW)
 //
 // followed, if MaxNorm is set, by the max-norm projection of each row of the weights.
 // Velocity v starts at zero, so the first step sets v = g, as PyTorch does.
@@ -94,6 +113,12 @@ type Optimizer struct {
 	n        int
 	tensors  []tensorState
 	velocity []float32
+	// Adam's: its second moment (velocity holds the first), betas, epsilon, the number of
+	// steps taken and this step's bias corrections.
+	second              []float32
+	beta1, beta2, eps   float32
+	steps               int
+	correct1, correct2s float32
 
 	// The Step in progress, read by its chunks, and updateFn, o.update bound once so that
 	// Step does not allocate.
@@ -146,8 +171,12 @@ func NewOptimizer(cfg OptimizerConfig, info *nn.Info) (*Optimizer, error) {
 			return nil, fmt.Errorf("optimizer: method %s needs a momentum in (0, 1), got %g", m, cfg.Momentum)
 		}
 		o.velocity = make([]float32, info.NumParams)
+	case MethodAdam, MethodAdamW:
+		if err := o.setAdam(m, cfg, info.NumParams); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("optimizer: unknown method %q (want sgd, momentum or nesterov)", cfg.Method)
+		return nil, fmt.Errorf("optimizer: unknown method %q (want sgd, momentum, nesterov, adam or adamw)", cfg.Method)
 	}
 	for i := range info.Params {
 		p := &info.Params[i]
@@ -180,6 +209,29 @@ func NewOptimizer(cfg OptimizerConfig, info *nn.Info) (*Optimizer, error) {
 	return o, nil
 }
 
+// setAdam configures Adam or AdamW, with PyTorch's defaults for unset betas and epsilon.
+func (o *Optimizer) setAdam(m string, cfg OptimizerConfig, n int) error {
+	o.method = adam
+	if m == MethodAdamW {
+		o.method = adamw
+	}
+	if cfg.Momentum != 0 {
+		return fmt.Errorf("optimizer: momentum %g given with method %s (Adam's is beta1)", cfg.Momentum, m)
+	}
+	o.beta1, o.beta2, o.eps = cmp.Or(cfg.Beta1, DefaultBeta1), cmp.Or(cfg.Beta2, DefaultBeta2), cmp.Or(cfg.Eps, DefaultAdamEps)
+	for _, b := range []float32{o.beta1, o.beta2} {
+		if !(b >= 0 && b < 1) {
+			return fmt.Errorf("optimizer: %s needs betas in [0, 1), got %g and %g", m, o.beta1, o.beta2)
+		}
+	}
+	if !(o.eps > 0) || math.IsInf(float64(o.eps), 0) {
+		return fmt.Errorf("optimizer: %s needs a positive epsilon, got %g", m, o.eps)
+	}
+	o.cfg.Beta1, o.cfg.Beta2, o.cfg.Eps = o.beta1, o.beta2, o.eps
+	o.velocity, o.second = make([]float32, n), make([]float32, n)
+	return nil
+}
+
 // Config returns the optimizer's configuration, with Method resolved.
 func (o *Optimizer) Config() OptimizerConfig { return o.cfg }
 
@@ -199,8 +251,40 @@ func (o *Optimizer) SetVelocity(v []float32) error {
 	return nil
 }
 
-// Reset sets the velocity back to zero.
-func (o *Optimizer) Reset() { clear(o.velocity) }
+// SecondMoment returns Adam's second-moment estimate (live state, like Velocity, which
+// holds Adam's first moment), or an empty slice for the other methods; Steps returns the
+// number of steps taken, which Adam's bias correction needs. Checkpoints save both and
+// restore them with SetSecondMoment and SetSteps.
+func (o *Optimizer) SecondMoment() []float32 { return o.second }
+
+// Steps returns the number of Steps taken since the optimizer was made, reset or restored.
+func (o *Optimizer) Steps() int { return o.steps }
+
+// SetSecondMoment copies s into Adam's second moment; its length must be SecondMoment's.
+func (o *Optimizer) SetSecondMoment(s []float32) error {
+	if len(s) != len(o.second) {
+		return fmt.Errorf("optimizer: second moment has %d values, %s optimizer wants %d",
+			len(s), o.cfg.Method, len(o.second))
+	}
+	copy(o.second, s)
+	return nil
+}
+
+// SetSteps sets the number of steps taken, e.g. from a checkpoint.
+func (o *Optimizer) SetSteps(n int) error {
+	if n < 0 {
+		return fmt.Errorf("optimizer: %d steps taken", n)
+	}
+	o.steps = n
+	return nil
+}
+
+// Reset sets the optimizer's state (velocity, moments, step count) back to zero.
+func (o *Optimizer) Reset() {
+	clear(o.velocity)
+	clear(o.second)
+	o.steps = 0
+}
 
 // Step applies one update to params from grads (both laid out as the network's Params)
 // with base learning rate lr. See Optimizer for the exact rule. It panics if either
@@ -211,6 +295,11 @@ func (o *Optimizer) Step(params, grads []float32, lr float32) {
 			len(params), len(grads), o.n))
 	}
 	o.params, o.grads, o.lr = params, grads, lr
+	o.steps++
+	if o.method == adam || o.method == adamw {
+		o.correct1 = float32(1 - math.Pow(float64(o.beta1), float64(o.steps)))
+		o.correct2s = float32(math.Sqrt(1 - math.Pow(float64(o.beta2), float64(o.steps))))
+	}
 	if o.n >= parallelStepMin {
 		kernels.ParallelFor(o.n, o.updateFn)
 	} else {
@@ -243,6 +332,8 @@ func (o *Optimizer) update(lo, hi int) {
 			stepMomentum(w, g, o.velocity[a:b:b], eta, o.mu, t.wd, t.l1)
 		case nesterov:
 			stepNesterov(w, g, o.velocity[a:b:b], eta, o.mu, t.wd, t.l1)
+		case adam, adamw:
+			o.stepAdam(w, g, o.velocity[a:b:b], o.second[a:b:b], eta, t.wd, t.l1)
 		}
 	}
 }
@@ -289,6 +380,27 @@ func stepNesterov(w, g, v []float32, eta, mu, wd, l1 float32) {
 		vi := mu*v[i] + gi
 		v[i] = vi
 		w[i] = wi - eta*(gi+mu*vi)
+	}
+}
+
+// stepAdam is Adam's (or AdamW's) update with first moment m and second moment s, in
+// PyTorch's order of operations.
+func (o *Optimizer) stepAdam(w, g, m, s []float32, eta, wd, l1 float32) {
+	g, m, s = g[:len(w)], m[:len(w)], s[:len(w)]
+	b1, b2 := o.beta1, o.beta2
+	stepSize := eta / o.correct1
+	decay := float32(1)
+	if o.method == adamw {
+		decay, wd = 1-eta*wd, 0
+	}
+	for i, wi := range w {
+		wi *= decay
+		gi := effGrad(g[i], wi, wd, l1)
+		mi := b1*m[i] + (1-b1)*gi
+		si := b2*s[i] + (1-b2)*gi*gi
+		m[i], s[i] = mi, si
+		denom := float32(math.Sqrt(float64(si)))/o.correct2s + o.eps
+		w[i] = wi - stepSize*mi/denom
 	}
 }
 

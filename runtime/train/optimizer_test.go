@@ -325,6 +325,7 @@ func TestStepAllocatesNothing(t *testing.T) {
 		{},
 		{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4},
 		{Method: "nesterov", Momentum: 0.9, WeightDecay: 5e-4, L1: 1e-5, MaxNorm: 3},
+		{Method: "adamw", WeightDecay: 5e-4},
 	} {
 		o, err := NewOptimizer(cfg, info)
 		if err != nil {
@@ -354,6 +355,8 @@ func TestStepParallel(t *testing.T) {
 		{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4},
 		{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4, L1: 1e-4, MaxNorm: 2},
 		{Method: "nesterov", Momentum: 0.9, WeightDecay: 5e-4},
+		{Method: "adam", WeightDecay: 5e-4},
+		{Method: "adamw", WeightDecay: 5e-4, L1: 1e-4},
 	} {
 		var results [2][]float32
 		for k, procs := range []int{1, 3} {

@@ -17,6 +17,7 @@ const (
 	kindInv
 	kindSqrt
 	kindPoly
+	kindCosine
 )
 
 // Schedule gives the learning rate of every iteration: the base rate times the decay of
@@ -32,7 +33,8 @@ type Schedule struct {
 	every      int     // step: period in iterations
 	unit       float64 // exp (integer), natexp, inv: iterations per time unit
 	milestones []int   // multistep, in iterations, increasing
-	total      int     // sqrt, poly: horizon T in iterations
+	total      int     // sqrt, poly, cosine: horizon T in iterations
+	min        float64 // cosine: the rate it anneals to
 	warm       Warmup
 	text       string
 }
@@ -79,6 +81,12 @@ func (s Schedule) LR(iter int) float32 {
 		f = math.Sqrt(max(0, 1-t/float64(s.total)))
 	case kindPoly:
 		f = math.Pow(max(0, 1-t/float64(s.total)), s.power)
+	case kindCosine:
+		// PyTorch's CosineAnnealingLR: min + (base − min)·(1 + cos(π·t/T))/2, min from T on.
+		c := (1 + math.Cos(math.Pi*min(t, float64(s.total))/float64(s.total))) / 2
+		if s.base > 0 {
+			f = (s.min + (s.base-s.min)*c) / s.base
+		}
 	}
 	if iter < s.warm.Iters {
 		st := float64(s.warm.Start)
@@ -371,8 +379,22 @@ func ParseSchedule(words []string, base float32, itersPerEpoch, totalIters int) 
 		if s.power, err = p.positive("power"); err == nil {
 			s.total, err = p.over(itersPerEpoch, totalIters)
 		}
+	case "cosine":
+		s.kind = kindCosine
+		if p.peek() == "to" {
+			p.i++
+			var w string
+			if s.min, w, err = p.number("minimum"); err != nil {
+				break
+			}
+			if s.min < 0 || s.min > s.base {
+				err = p.errorf("minimum %q must be between 0 and the base learning rate %g", w, s.base)
+				break
+			}
+		}
+		s.total, err = p.over(itersPerEpoch, totalIters)
 	default:
-		return Schedule{}, fmt.Errorf("schedule: unknown kind %q (want constant, step, multistep, exp, natexp, inv, 1/t, sqrt or poly)", words[0])
+		return Schedule{}, fmt.Errorf("schedule: unknown kind %q (want constant, step, multistep, exp, natexp, inv, 1/t, sqrt, poly or cosine)", words[0])
 	}
 	if err != nil {
 		return Schedule{}, err

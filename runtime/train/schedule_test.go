@@ -70,6 +70,11 @@ func TestSchedules(t *testing.T) {
 		// 0.1·(1 − t/1000)²: t = 500 → 0.025; t = 900 → 0.001.
 		{spec: "schedule poly 2", want: []at{{0, 0.1}, {500, 0.025}, {900, 0.001}, {1000, 0}, {1100, 0}}},
 		{spec: "poly 1 over 2 epochs", want: []at{{100, 0.05}, {150, 0.025}}},
+		// 0.1·(1 + cos(π·t/1000))/2: t = 250 → 0.1·(1 + √½)/2; t = 500 → 0.05; then 0.
+		{spec: "schedule cosine", want: []at{
+			{0, 0.1}, {250, 0.08535533906}, {500, 0.05}, {750, 0.01464466094}, {1000, 0}, {1500, 0}}},
+		// To 0.02 over 2 epochs = 200 iterations: 0.02 + 0.08·(1 + cos(π·t/200))/2.
+		{spec: "cosine to 0.02 over 2 epochs", want: []at{{0, 0.1}, {100, 0.06}, {200, 0.02}, {900, 0.02}}},
 		// Warm-up from 0 over 100 iterations: factor t/100.
 		{spec: "constant", warmup: "warmup 100", want: []at{
 			{0, 0}, {25, 0.025}, {50, 0.05}, {99, 0.099}, {100, 0.1}, {150, 0.1}}},
@@ -178,6 +183,9 @@ func TestParseScheduleErrors(t *testing.T) {
 		{spec: "poly", want: "missing power"},
 		{spec: "poly nan", want: `"nan"`},
 		{spec: "poly 2", total: -1, want: "total number of iterations"},
+		{spec: "cosine to 0.5", want: "between 0 and the base"},
+		{spec: "cosine to", want: "minimum"},
+		{spec: "cosine over", want: "horizon"},
 		{spec: "constant 0.1", want: `"0.1"`},
 	}
 	for _, tc := range tests {
