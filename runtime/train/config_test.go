@@ -109,7 +109,7 @@ func TestConfigErrors(t *testing.T) {
 		{"l2 -1", "l2 -1"},
 		{"decay everything", "decay everything"},
 		{"schedule step 0.1 every 10 fortnights", "schedule step 0.1 every 10 fortnights: schedule step: \"fortnights\" is not a unit"},
-		{"schedule cosine", "unknown kind \"cosine\""},
+		{"schedule cosine to 9", "between 0 and the base"},
 		{"warmup -5", "warmup -5"},
 		{"augment rotate", "augment rotate: unknown augmentation \"rotate\""},
 		{"augment crop", "crop needs its padding"},

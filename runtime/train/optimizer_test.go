@@ -394,7 +394,7 @@ func TestNewOptimizerErrors(t *testing.T) {
 		info *nn.Info
 		want string
 	}{
-		{OptimizerConfig{Method: "adam"}, nil, `"adam"`},
+		{OptimizerConfig{Method: "adagrad"}, nil, `"adagrad"`},
 		{OptimizerConfig{Method: "sgd", Momentum: 0.9}, nil, "momentum 0.9"},
 		{OptimizerConfig{Method: "momentum"}, nil, "momentum in (0, 1)"},
 		{OptimizerConfig{Method: "nesterov", Momentum: 1}, nil, "nesterov"},
