@@ -46,6 +46,10 @@ type layerArgs struct {
 	options      map[string]value
 	// words are the Syntax.Words the layer says.
 	words map[string]bool
+	// names are the layers a merge names; from is the layer "from NAME" names as the
+	// layer's input.
+	names []value
+	from  *value
 }
 
 // sortArgs assigns each argument of a layer to its role, reporting unknown, repeated and
@@ -62,6 +66,10 @@ func sortArgs(kind Kind, def Syntax, args []*dsl.Arg, errs *dsl.ErrorList) layer
 			la.number = &v
 		case a.Dims != "" && def.Dims != "" && la.dims == nil:
 			la.dims = &v
+		case a.Word == fromWord:
+			i = sortFrom(args, i, &la, errs)
+		case a.Word != "" && def.Names != "":
+			la.names = append(la.names, v)
 		case a.Number != "" || a.Dims != "":
 			*errs = append(*errs, dsl.Errorf(a.Pos, "unexpected %s %s: %s", argKind(a), a.Text(), takes(kind, def, a)))
 		default:
@@ -69,6 +77,25 @@ func sortArgs(kind Kind, def Syntax, args []*dsl.Arg, errs *dsl.ErrorList) layer
 		}
 	}
 	return la
+}
+
+// fromWord names the layer whose output a layer reads, instead of the one before it.
+const fromWord = "from"
+
+// sortFrom reads the name after "from" at args[i] and returns the index of the last
+// argument used.
+func sortFrom(args []*dsl.Arg, i int, la *layerArgs, errs *dsl.ErrorList) int {
+	a := args[i]
+	if i+1 >= len(args) || args[i+1].Word == "" {
+		*errs = append(*errs, dsl.Errorf(a.Pos, "from needs the name of a layer before this one, e.g. from conv1"))
+		return i
+	}
+	if la.from != nil {
+		*errs = append(*errs, dsl.Errorf(a.Pos, "repeated from: the layer already reads %s", la.from.text))
+		return i + 1
+	}
+	la.from = &value{pos: args[i+1].Pos, text: args[i+1].Word}
+	return i + 1
 }
 
 // sortWord handles the word at args[i]: a flag, or an option whose value is attached

@@ -11,8 +11,10 @@ type Ref struct {
 	// Rand draws the uniform numbers in [0, 1) of dropout masks, in the order generated
 	// code draws them.
 	Rand func() float32
-	// In and Out are the layer's input and output (Out is set for Backward64).
+	// In and Out are the layer's input and output (Out is set for Backward64); Ins are a
+	// merge's inputs (In is Ins[0]).
 	In, Out []float64
+	Ins     [][]float64
 	// State is what Forward64 kept for Backward64 (dropout's mask).
 	State []float64
 }
@@ -26,8 +28,9 @@ func at(s Shape, n, c, y, x int) int {
 // implements it). Values between nodes are named "<layer>/out", and "<layer>/<step>"
 // inside a layer that takes several nodes.
 type ONNXGraph interface {
-	// Cur names the value flowing into the layer.
+	// Cur names the value flowing into the layer; Inputs names a merge's inputs.
 	Cur() string
+	Inputs() []string
 	// Image makes the current value [N, C, H, W] again after a full layer, whose output
 	// is flat ([N, features]); SetFlat says the layer's output is flat.
 	Image(l *Layer)

@@ -64,6 +64,10 @@ type checker struct {
 	// which shapes are no longer checked but every layer's own arguments still are.
 	cur Shape
 	ok  bool
+	// known[i] says whether layer i's output shape is known (it and its inputs were
+	// valid); inputKnown the same of the network's input.
+	known      []bool
+	inputKnown bool
 }
 
 func (c *checker) errorf(pos lexer.Position, format string, args ...any) {
@@ -98,19 +102,19 @@ func (c *checker) layers(f *dsl.File) {
 			switch {
 			case i == 0:
 				c.cur, c.ok = c.input(dl, la)
-				c.net.Input = c.cur
+				c.net.Input, c.inputKnown = c.cur, c.ok
 			case first.Kind.Text == string(Input):
 				c.errorf(dl.Kind.Pos, "input is already given at line %d; a spec has one input", first.Pos.Line)
 				c.input(dl, la) // report its own mistakes too
 			default:
 				c.errorf(dl.Kind.Pos, "input must be the first layer")
 				c.cur, c.ok = c.input(dl, la) // check what follows against it all the same
-				c.net.Input = c.cur
+				c.net.Input, c.inputKnown = c.cur, c.ok
 			}
 			continue
 		}
-		l := &Layer{Pos: dl.Pos, Kind: kind, In: c.cur, LRMult: 1}
-		c.name(l, dl)
+		l := &Layer{Pos: dl.Pos, Kind: kind, In: c.cur, LRMult: 1, Inputs: []int{len(c.net.Layers) - 1}}
+		registered := c.name(l, dl)
 		if kind.IsLoss() && i != len(f.Layers)-1 {
 			c.errorf(dl.Kind.Pos, "the loss %s must be the last layer", kind)
 		}
@@ -118,13 +122,23 @@ func (c *checker) layers(f *dsl.File) {
 			c.errorf(dl.Kind.Pos, "the loss %s reads the input directly: put the layers it scores before it, e.g. full 10",
 				kind)
 		}
-		if c.build(l, t, la) && c.ok {
-			c.cur = l.Out
-		} else {
-			c.ok = false
+		c.ok = c.connect(l, t, dl, &la)
+		for _, in := range l.Inputs {
+			l.InputNames = append(l.InputNames, c.inputName(in))
+			l.InShapes = append(l.InShapes, c.inputShape(in))
 		}
+		built := c.build(l, t, la)
+		c.known = append(c.known, built && c.ok)
+		c.ok = built && c.ok
+		c.cur = l.Out
 		c.net.Layers = append(c.net.Layers, l)
+		if registered {
+			u := c.names[l.Name]
+			u.index = len(c.net.Layers) - 1
+			c.names[l.Name] = u
+		}
 	}
+	c.unused()
 	if last := f.Layers[len(f.Layers)-1]; !Kind(last.Kind.Text).IsLoss() {
 		c.errorf(last.Pos, "the network has no loss: end it with %s", lossNames())
 	}
@@ -144,8 +158,9 @@ func (c *checker) input(dl *dsl.Layer, la layerArgs) (s Shape, ok bool) {
 	return s, c.checkSize(la.dims.pos, "input", s)
 }
 
-// name gives l its spec name or its kind and index, rejecting duplicates.
-func (c *checker) name(l *Layer, dl *dsl.Layer) {
+// name gives l its spec name or its kind and index, rejecting duplicates; it reports
+// whether it registered the name.
+func (c *checker) name(l *Layer, dl *dsl.Layer) bool {
 	c.counts[l.Kind]++
 	l.Name = fmt.Sprintf("%s%d", l.Kind, c.counts[l.Kind])
 	pos := dl.Pos
@@ -163,9 +178,10 @@ func (c *checker) name(l *Layer, dl *dsl.Layer) {
 		} else {
 			c.errorf(pos, "layer name %q is already %s at %d:%d", l.Name, used, prev.pos.Line, prev.pos.Column)
 		}
-		return
+		return false
 	}
-	c.names[l.Name] = nameUse{pos, l.Kind, dl.Name == nil}
+	c.names[l.Name] = nameUse{pos, l.Kind, dl.Name == nil, -1}
+	return true
 }
 
 // nameUse is where a layer name is first used, by which kind of layer, and whether the
@@ -174,6 +190,77 @@ type nameUse struct {
 	pos  lexer.Position
 	kind Kind
 	auto bool
+	// index is the layer's index in Net.Layers once it is checked, else -1.
+	index int
+}
+
+// connect sets the layer's inputs: the one from names (else the layer before), then the
+// layers a merge names, reporting names that are unknown or not before the layer. It
+// reports whether every input's shape is known.
+func (c *checker) connect(l *Layer, t *LayerType, dl *dsl.Layer, la *layerArgs) bool {
+	known := func(i int) bool {
+		if i < 0 {
+			return c.inputKnown
+		}
+		return c.known[i]
+	}
+	ok := c.ok // the shape flowing from the line before
+	if la.from != nil {
+		if i, found := c.lookup(*la.from); found {
+			l.Inputs[0], l.In, ok = i, c.net.Layers[i].Out, known(i)
+		} else {
+			ok = false
+		}
+	}
+	if t.Syntax.Names != "" && len(la.names) == 0 {
+		c.errorf(dl.Kind.Pos, "%s needs the %s, e.g. %s", l.Kind, t.Syntax.Names, t.Syntax.Example)
+		return false
+	}
+	for _, v := range la.names {
+		i, found := c.lookup(v)
+		if !found {
+			ok = false
+			continue
+		}
+		l.Inputs = append(l.Inputs, i)
+		ok = ok && known(i)
+	}
+	if l.Inputs[0] < 0 && len(l.Inputs) > 1 {
+		c.errorf(dl.Kind.Pos, "%s reads the network's input; a merge reads layers: put one before it", l.Kind)
+		return false
+	}
+	return ok
+}
+
+// lookup finds the layer a name refers to, which must come before the layer naming it.
+func (c *checker) lookup(v value) (int, bool) {
+	use, ok := c.names[v.text]
+	switch {
+	case !ok:
+		c.errorf(v.pos, "no layer is named %q before this one", v.text)
+		return 0, false
+	case use.index < 0:
+		c.errorf(v.pos, "layer %q is this one or comes after it; a layer reads only layers before it", v.text)
+		return 0, false
+	}
+	return use.index, true
+}
+
+// unused reports every layer but the loss whose output no layer reads.
+func (c *checker) unused() {
+	read := make([]bool, len(c.net.Layers))
+	for _, l := range c.net.Layers {
+		for _, i := range l.Inputs {
+			if i >= 0 {
+				read[i] = true
+			}
+		}
+	}
+	for i, l := range c.net.Layers {
+		if !read[i] && !l.Kind.IsLoss() && i != len(c.net.Layers)-1 {
+			c.errorf(l.Pos, "the output of %s is never read: merge it (add %s) or remove the layer", l.Name, l.Name)
+		}
+	}
 }
 
 // checkSize rejects activations too large to index; what names them ("input", "output").
@@ -245,12 +332,13 @@ func (c *checker) window(l *Layer, la layerArgs, kh, kw, sh, sw, ph, pw int) (oh
 		return 0, 0, false
 	}
 	// The last (h − kh) mod sh padded rows are never reached; the last ph of them are
-	// padding.
+	// padding. A kernel smaller than its stride skips input between windows by design
+	// (a 1x1 stride-2 projection), so its last rows are no surprise.
 	var unused []string
-	if r := (h-kh)%sh - ph; r > 0 {
+	if r := (h-kh)%sh - ph; r > 0 && kh >= sh {
 		unused = append(unused, plural(r, "row"))
 	}
-	if r := (w-kw)%sw - pw; r > 0 {
+	if r := (w-kw)%sw - pw; r > 0 && kw >= sw {
 		unused = append(unused, plural(r, "column"))
 	}
 	if len(unused) > 0 && !la.words[floorWord] {
@@ -336,4 +424,20 @@ func (c *checker) layout() {
 
 func before(a, b lexer.Position) bool {
 	return a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column)
+}
+
+// inputName names layer i, or the network's input for -1.
+func (c *checker) inputName(i int) string {
+	if i < 0 {
+		return "input"
+	}
+	return c.net.Layers[i].Name
+}
+
+// inputShape is the output shape of layer i, or the network's input shape for -1.
+func (c *checker) inputShape(i int) Shape {
+	if i < 0 {
+		return c.net.Input
+	}
+	return c.net.Layers[i].Out
 }

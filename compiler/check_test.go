@@ -474,15 +474,17 @@ func TestWarnings(t *testing.T) {
 		{"input 1x7x8 | conv 2 3x3 s2 p1 | softmax", nil},
 		{"input 3x32x32 | conv 8 3x3 stride2 pad1 | softmax", nil},
 		// Two unused rows, one of them padding.
-		{"input 1x11x11 | conv 2 3x3 s4 p1 | softmax", []string{
-			"1:17: warning: stride 4x4 leaves the last 1 row and 1 column of its 11x11 input unused (kernel 3x3); say floor if that is meant",
+		{"input 1x10x10 | conv 2 4x4 s3 p1 | softmax", []string{
+			"1:17: warning: stride 3x3 leaves the last 1 row and 1 column of its 10x10 input unused (kernel 4x4); say floor if that is meant",
 		}},
 		// floor says it is meant.
 		{"input 1x8x8 | conv 2 3x3 s2 floor | pool 3x3 s3 floor | softmax", nil},
-		{"input 1x10x10\nconv 1 2x2 s3x1 | pool 3x2 s3 | softmax", []string{
-			"2:1: warning: stride 3x1 leaves the last 2 rows of its 10x10 input unused (kernel 2x2); say floor if that is meant",
-			"2:19: warning: stride 3x3 leaves the last 1 column of its 3x9 input unused (window 3x2); say floor if that is meant",
+		{"input 1x10x10\nconv 1 3x3 s3x1 | pool 3x3 s3 | softmax", []string{
+			"2:1: warning: stride 3x1 leaves the last 1 row of its 10x10 input unused (kernel 3x3); say floor if that is meant",
+			"2:19: warning: stride 3x3 leaves the last 2 columns of its 3x8 input unused (window 3x3); say floor if that is meant",
 		}},
+		// A kernel smaller than its stride skips input by design: a 1x1 stride-2 projection.
+		{"input 1x8x8\nconv 1 1x1 s2 | softmax", nil},
 	}
 	for _, tt := range tests {
 		net := compile(t, tt.src)

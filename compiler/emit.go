@@ -29,9 +29,11 @@ type Emitter interface {
 	// layer-specific scratch name) of layer i: s.<layer><part>.
 	Buf(i int, part string) *jen.Statement
 	// In and InGrad are the whole-batch input of layer i and the buffer that receives
-	// the gradient with respect to it.
+	// the gradient with respect to it; Input and InputGrad the same of a merge's input k.
 	In(i int) *jen.Statement
 	InGrad(i int) *jen.Statement
+	Input(i, k int) *jen.Statement
+	InputGrad(i, k int) *jen.Statement
 	// Param slices n parameters from offset off; GradParam slices the gradients layer i
 	// accumulates into: the worker's for a per-image layer, the network's for a batch
 	// layer.

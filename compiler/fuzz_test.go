@@ -71,13 +71,20 @@ func checkNet(t *testing.T, n *Net) {
 	}
 	positive("input", n.Input)
 	params, buffers, macs := 0, 0, int64(0)
-	prev := n.Input
 	for i, l := range n.Layers {
 		positive(l.Name+" output", l.Out)
-		if l.In != prev {
-			t.Fatalf("%s: input %s, previous output %s", l.Name, l.In, prev)
+		for k, in := range l.Inputs {
+			want := n.Input
+			if in >= i || in < -1 {
+				t.Fatalf("%s reads layer %d", l.Name, in)
+			}
+			if in >= 0 {
+				want = n.Layers[in].Out
+			}
+			if l.InShapes[k] != want || (k == 0 && l.In != want) {
+				t.Fatalf("%s: input %d is %s, the output it reads %s", l.Name, k, l.InShapes[k], want)
+			}
 		}
-		prev = l.Out
 		if i < len(n.Layers)-1 && l.Kind.IsLoss() {
 			t.Fatalf("loss %s before the end", l.Name)
 		}

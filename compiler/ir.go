@@ -25,6 +25,8 @@ const (
 	Full      Kind = "full"
 	Dropout   Kind = "dropout"
 	BN        Kind = "bn"
+	Add       Kind = "add"
+	Concat    Kind = "concat"
 	Norm      Kind = "norm"
 	MeanSub   Kind = "meansub"
 	Softmax   Kind = "softmax"
@@ -91,8 +93,17 @@ type Layer struct {
 	Name string
 	Kind Kind
 	// In and Out are the input and output shapes per image. A full layer's input is
-	// flattened in C,H,W order; its output is Units×1×1.
+	// flattened in C,H,W order; its output is Units×1×1. A merge's In is its first
+	// input's.
 	In, Out Shape
+	// Inputs are the indexes in Net.Layers of the layers whose outputs this one reads, -1
+	// for the network's input: the layer before it, or the one it names with from, then
+	// for a merge the layers it names.
+	Inputs []int
+	// InputNames are the names of Inputs, "input" for the network's input; InShapes their
+	// output shapes (InShapes[0] is In).
+	InputNames []string
+	InShapes   []Shape
 
 	// Conv: Filters output channels of KH×KW kernels, strides SH, SW, padding PH, PW,
 	// Groups groups. Pool uses KH, KW, SH, SW. Full: Filters is the number of units.

@@ -114,7 +114,7 @@ func planPool(p *planner, i int) {
 	// A 2×2 stride-2 max pooling right after a conv or full layer with a fused ReLU does
 	// that ReLU's backward pass too (kernels.MaxUnpool2Relu): no gradient passes where the
 	// pooled maximum, a ReLU output, is zero.
-	if lp.Pool == PoolMaxS2 && l.KH == 2 && i >= 2 && p.layers[i-1].Fused {
+	if lp.Pool == PoolMaxS2 && l.KH == 2 && p.onlyReader(i) && p.layers[i-1].Fused {
 		lp.FoldsReLU, p.layers[i-2].ReLUFolded = true, true
 	}
 }

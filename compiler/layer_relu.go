@@ -41,10 +41,12 @@ var _ = register(&LayerType{
 
 // planReLU fuses a ReLU into the conv or full layer before it, which then applies it as
 // its output is stored; the ReLU has no code of its own and shares that layer's buffers.
+// Only a ReLU that is the one reader of that layer can.
 func planReLU(p *planner, i int) {
-	if i > 0 {
-		if prev := p.net.Layers[i-1].Kind; prev == Conv || prev == Full {
-			p.layers[i].Fused, p.layers[i-1].FuseReLU = true, true
-		}
+	if !p.onlyReader(i) {
+		return
+	}
+	if prev := p.net.Layers[i-1].Kind; prev == Conv || prev == Full {
+		p.layers[i].Fused, p.layers[i-1].FuseReLU = true, true
 	}
 }

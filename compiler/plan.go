@@ -28,6 +28,13 @@ type LayerPlan struct {
 	ReLUFolded, FoldsReLU bool
 	// LRNPow34 is set on a norm layer whose beta is 0.75, computed by kernels.DivPow34.
 	LRNPow34 bool
+	// InGrads locates, for each input, where the layer writes the gradient with respect
+	// to it: -1 for the input's own Grad, else a buffer of its own (per image, like Out),
+	// because several layers read that input and their gradients must be summed.
+	// GradSums lists the reads whose buffers are added into this layer's Grad before its
+	// backward pass.
+	InGrads  []int
+	GradSums []Read
 	// TransposedWeightGrad is set on a GEMM conv layer deeper (input channels × taps, per
 	// group) than it has filters: its weight gradient is computed transposed, dWᵀ =
 	// col·doutᵀ, into the worker's dcol and added transposed, so that GEMM transposes the
@@ -91,8 +98,50 @@ func plan(n *Net) NetPlan {
 	}
 	p.plan.Layers = p.layers
 	p.layoutBuffers()
+	p.layoutGradSums()
 	p.stages()
 	return p.plan
+}
+
+// Read is one layer's read of another's output: its input Input.
+type Read struct{ Layer, Input int }
+
+// consumers returns, for every layer, the reads of its output, in layer order.
+func consumers(n *Net) [][]Read {
+	c := make([][]Read, len(n.Layers))
+	for i, l := range n.Layers {
+		for k, p := range l.Inputs {
+			if p >= 0 {
+				c[p] = append(c[p], Read{i, k})
+			}
+		}
+	}
+	return c
+}
+
+// layoutGradSums gives every read of a layer with several readers but the last its own
+// gradient buffer, summed into the layer's Grad before its backward pass (the last reader
+// runs its backward pass first and writes the Grad itself). The sums of a fused ReLU are
+// its producer's, whose backward pass is also the ReLU's.
+func (pl *planner) layoutGradSums() {
+	n, p := pl.net, &pl.plan
+	for i := range n.Layers {
+		pl.layers[i].InGrads = make([]int, len(n.Layers[i].Inputs))
+		for k := range pl.layers[i].InGrads {
+			pl.layers[i].InGrads[k] = -1
+		}
+	}
+	for prod, reads := range consumers(n) {
+		owner := prod
+		if pl.layers[prod].Fused {
+			owner = prod - 1
+		}
+		for _, r := range reads[:max(len(reads)-1, 0)] {
+			pl.layers[r.Layer].InGrads[r.Input] = p.ImageFloats
+			p.ImageFloats += n.Layers[prod].Out.Size()
+			pl.layers[owner].GradSums = append(pl.layers[owner].GradSums, r)
+		}
+	}
 }
 
 // setPlan plans the network and points every layer at its entry in the plan.
@@ -112,6 +161,22 @@ type planner struct {
 	// aux and argmax are the sizes, per image, of the auxiliary float buffer and the
 	// argmax int buffer each layer asked for.
 	aux, argmax map[int]int
+}
+
+// onlyReader reports whether layer i reads the layer just before it and is the only layer
+// that reads it.
+func (p *planner) onlyReader(i int) bool {
+	if i == 0 || p.net.Layers[i].Inputs[0] != i-1 || len(p.net.Layers[i].Inputs) > 1 {
+		return false
+	}
+	for j, l := range p.net.Layers {
+		for k, in := range l.Inputs {
+			if in == i-1 && (j != i || k != 0) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // scratch makes each worker's scratch space (Col) at least n floats.

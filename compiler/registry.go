@@ -52,6 +52,8 @@ type LayerType struct {
 	// gradients to r.DParams.
 	Forward64  func(l *Layer, r *Ref) []float64
 	Backward64 func(l *Layer, r *Ref, dy []float64) []float64
+	// MergeBackward64 is a merge's Backward64: the gradient with respect to each input.
+	MergeBackward64 func(l *Layer, r *Ref, dy []float64) [][]float64
 	// Loss64 is a loss's reference: the mean loss of the batch of scores s and its
 	// gradient.
 	Loss64 func(l *Layer, s []float64, batch int, labels []int32, targets []float64) (float64, []float64)
@@ -93,6 +95,9 @@ type Syntax struct {
 	Words []string
 	// OptionalDims lets the dimensions be left out (pool's global takes the whole input).
 	OptionalDims bool
+	// Names says what the layer names a merge takes are ("layers to add"); a merge's
+	// words are all layer names.
+	Names string
 	// Example is a complete layer, shown in errors and docs.
 	Example string
 }

@@ -26,8 +26,11 @@ func TestRegistryComplete(t *testing.T) {
 				t.Errorf("%s: a loss needs EmitLoss and Loss64", name)
 			}
 		default:
-			if lt.Emit == nil || lt.Forward64 == nil || lt.Backward64 == nil {
-				t.Errorf("%s: needs Emit, Forward64 and Backward64", name)
+			if lt.Emit == nil || lt.Forward64 == nil || (lt.Backward64 == nil) == (lt.MergeBackward64 == nil) {
+				t.Errorf("%s: needs Emit, Forward64 and Backward64 (or, a merge, MergeBackward64)", name)
+			}
+			if (lt.Syntax.Names != "") != (lt.MergeBackward64 != nil) {
+				t.Errorf("%s: a merge takes names and has MergeBackward64, other layers neither", name)
 			}
 			if (lt.ONNX == nil) != lt.InferenceIdentity {
 				t.Errorf("%s: needs an ONNX function, or InferenceIdentity if it is the identity at inference", name)
@@ -48,11 +51,13 @@ func TestKindExamples(t *testing.T) {
 			example = string(lt.Kind)
 		}
 		var spec string
-		switch lt.Role {
-		case RoleInput:
+		switch {
+		case lt.Role == RoleInput:
 			spec = example + " | full 2 | softmax"
-		case RoleLoss:
+		case lt.Role == RoleLoss:
 			spec = "input 3x32x32 | full 4 | " + example
+		case lt.Syntax.Names != "": // a merge of conv1's output with itself
+			spec = "input 3x32x32 | conv 3 1x1 | " + example + " | full 2 | softmax"
 		default:
 			spec = "input 3x32x32 | " + example + " | full 2 | softmax"
 		}

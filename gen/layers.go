@@ -29,7 +29,7 @@ func (g *generator) layer(i int, l *compiler.Layer) {
 	name := compiler.Local(l.Name)
 	g.f.Comment(fmt.Sprintf("%sForward computes %s for %s.", name, what, scope))
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Forward").Params(params...).Block(c.Forward...)
-	bwd := c.Backward
+	bwd := append(g.gradSums(i), c.Backward...)
 	if g.inputGradOptional(i) && len(c.Input) > 0 {
 		bwd = append(bwd, jen.Comment("Nothing before this layer learns: the input gradient is for ws.InputGrad only."),
 			jen.If(sel("s", "ws", "InputGrad").Op("==").Nil()).Block(jen.Return()))
@@ -37,6 +37,26 @@ func (g *generator) layer(i int, l *compiler.Layer) {
 	bwd = append(bwd, c.Input...)
 	g.f.Comment(fmt.Sprintf("%sBackward propagates the gradient through %s for %s.", name, l.Name, scope))
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Backward").Params(params...).Block(bwd...)
+}
+
+// gradSums adds into layer i's output gradient what the other layers reading it wrote into
+// buffers of their own (see compiler.LayerPlan.GradSums), image by image for a per-image
+// layer: the gradient of a layer several read is the sum of theirs.
+func (g *generator) gradSums(i int) []jen.Code {
+	l := g.net.Layers[i]
+	var code []jen.Code
+	for _, r := range l.Plan.GradSums {
+		n := g.net.Layers[r.Layer].InShapes[r.Input].Size()
+		src, dst := sel("s", g.gradInField(r.Layer, r.Input)), sel("s", g.field(i, "Grad"))
+		if l.Plan.PerImage {
+			src, dst = image(src, n), image(dst, n)
+		}
+		code = append(code, jen.Qual(kernelsPath, "Add").Call(src, dst))
+	}
+	if len(code) > 0 {
+		code = append([]jen.Code{jen.Comment("Several layers read this one: add the gradients the others wrote apart.")}, code...)
+	}
+	return code
 }
 
 // loss emits <loss>Loss, which computes the mean loss of the batch from the scores and
@@ -100,6 +120,12 @@ func (g *generator) In(i int) *jen.Statement { return sel("s", g.inField(i)) }
 
 // InGrad is the buffer that receives the gradient with respect to layer i's input.
 func (g *generator) InGrad(i int) *jen.Statement { return g.inGrad(i) }
+
+// Input is a merge's input k for the whole batch.
+func (g *generator) Input(i, k int) *jen.Statement { return sel("s", g.inputField(i, k)) }
+
+// InputGrad is the buffer that receives the gradient with respect to a merge's input k.
+func (g *generator) InputGrad(i, k int) *jen.Statement { return g.inputGrad(i, k) }
 
 // Param slices n parameters from off.
 func (g *generator) Param(off, n int) *jen.Statement { return param(off, n) }

@@ -38,20 +38,41 @@ func (g *generator) field(i int, kind string) string {
 }
 
 // inField names the state field of layer i's input.
-func (g *generator) inField(i int) string {
-	if i == 0 {
+func (g *generator) inField(i int) string { return g.inputField(i, 0) }
+
+// inputField names the state field of layer i's input k: the output of the layer it
+// reads, or the network's input x.
+func (g *generator) inputField(i, k int) string {
+	p := g.net.Layers[i].Inputs[k]
+	if p < 0 {
 		return "x"
 	}
-	return g.field(i-1, "Out")
+	return g.field(p, "Out")
 }
 
-// inGrad is the buffer that receives the gradient with respect to layer i's input: the
-// previous layer's output gradient, or the workspace's InputGrad for the first layer.
-func (g *generator) inGrad(i int) *jen.Statement {
-	if i == 0 {
+// inGrad is the buffer that receives the gradient with respect to layer i's input.
+func (g *generator) inGrad(i int) *jen.Statement { return g.inputGrad(i, 0) }
+
+// inputGrad is the buffer that receives the gradient with respect to layer i's input k:
+// the output gradient of the layer it reads (or the workspace's InputGrad for the
+// network's input) or, when several layers read that one, a buffer of layer i's own,
+// summed into it later (see compiler.LayerPlan.InGrads).
+func (g *generator) inputGrad(i, k int) *jen.Statement {
+	l := g.net.Layers[i]
+	switch p := l.Inputs[k]; {
+	case l.Plan.InGrads[k] >= 0:
+		return sel("s", g.gradInField(i, k))
+	case p < 0:
 		return sel("s", "ws", "InputGrad")
+	default:
+		return sel("s", g.field(p, "Grad"))
 	}
-	return sel("s", g.field(i-1, "Grad"))
+}
+
+// gradInField names the state field of layer i's own buffer for the gradient of its
+// input k.
+func (g *generator) gradInField(i, k int) string {
+	return local(g.net.Layers[i].Name) + fmt.Sprintf("In%dGrad", k)
 }
 
 // inputGradOptional reports whether the gradient with respect to layer i's input is
@@ -190,6 +211,14 @@ func (g *generator) stateType() {
 			{"Aux", l.Plan.Aux, size, "Buf", jen.Float32()},
 			{"Col", l.Plan.KeptCol, l.Plan.Col, "Buf", jen.Float32()},
 			{"Arg", l.Plan.Index, size, "Index", jen.Int32()},
+		}
+		for k, off := range l.Plan.InGrads {
+			bufs = append(bufs, struct {
+				kind      string
+				off, size int
+				src       string
+				typ       jen.Code
+			}{fmt.Sprintf("In%dGrad", k), off, l.InShapes[k].Size(), "Buf", jen.Float32()})
 		}
 		for _, b := range bufs {
 			if b.off < 0 {

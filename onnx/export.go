@@ -135,13 +135,17 @@ func model(net *compiler.Net, params []float32) (*message, error) {
 		return nil, fmt.Errorf("onnx: %s has %d parameters, got %d", net.Name, want, len(params))
 	}
 	g := &graph{params: params, cur: InputName}
-	for _, l := range net.Layers[:len(net.Layers)-1] {
+	outs := make([]value, len(net.Layers)) // each layer's output value
+	for i, l := range net.Layers[:len(net.Layers)-1] {
+		g.read(l, outs)
 		g.layer(l)
+		outs[i] = value{g.cur, g.flat}
 	}
 	loss := net.Loss()
 	if !loss.Kind.IsLoss() {
 		return nil, fmt.Errorf("onnx: the last layer %s is a %s, not a loss", loss.Name, loss.Kind)
 	}
+	g.read(loss, outs)
 	// The scores are the loss's input, flattened to [N, outputs].
 	if !g.flat {
 		g.node("Flatten", loss.Name+"/flatten", ScoresName, []string{g.cur}, intAttr("axis", 1))
@@ -188,10 +192,36 @@ type graph struct {
 	nodes  []node
 	inits  []*message
 	// cur names the value flowing into the next layer; flat says it is [N, features]
-	// (after a full layer) rather than [N, C, H, W].
-	cur  string
+	// (after a full layer) rather than [N, C, H, W]. inputs are the values a merge reads.
+	cur    string
+	flat   bool
+	inputs []string
+}
+
+// value is a named value between nodes and whether it is flat.
+type value struct {
+	name string
 	flat bool
 }
+
+// read makes the values layer l reads the current ones: its first input, and for a merge
+// all of them.
+func (g *graph) read(l *compiler.Layer, outs []value) {
+	g.inputs = g.inputs[:0]
+	for k, p := range l.Inputs {
+		v := value{InputName, false}
+		if p >= 0 {
+			v = outs[p]
+		}
+		if k == 0 {
+			g.cur, g.flat = v.name, v.flat
+		}
+		g.inputs = append(g.inputs, v.name)
+	}
+}
+
+// Inputs names the values a merge reads.
+func (g *graph) Inputs() []string { return append([]string(nil), g.inputs...) }
 
 // node is one NodeProto; attrs are encoded AttributeProtos.
 type node struct {

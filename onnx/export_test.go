@@ -403,6 +403,9 @@ var ortSpecs = []struct{ name, src string }{
 	{"groups-stride", "input 4x11x11\nconv 8 3x3 stride2 pad1 group2 | relu\nconv 6 5x3 stride2x1 pad2x1 group2 | relu | pool max 3x3 s2\nfull 6 | relu | dropout 0.5\nfull 3 | softmax"},
 	{"after-full", "input 2x5x5\nfull 8 | relu\nmeansub channel\nnorm size3 alpha1\nconv 6 1x1 | tanh\nsvm"},
 	{"leaky", "input 3x8x8\nconv 4 3x3 pad1 | leaky | pool max 2x2\nfull 6 | leaky 0.2\nfull 3 | leaky 0 | softmax"},
+	{"graph", "input 3x8x8\nconv 4 3x3 p1 nobias | bn | b0: relu\nconv 4 3x3 p1 | relu | add b0 | b1: relu\n" +
+		"conv 8 1x1 s2 nobias from b1 | r2: bn | conv 8 3x3 s2 p1 from b1 | add r2 | a: relu\n" +
+		"conv 2 1x1 | c: concat a | conv 8 1x1 from a | add a a | concat c | pool avg global\nfull 3 | softmax"},
 	{"bn-nobias-global", "input 3x8x8\nconv 6 3x3 p1 nobias | bn | relu\nconv 6 3x3 s2 p1 group6 nobias | bn | relu | " +
 		"conv 8 1x1 nobias | bn | pool avg global\nfull 6 | bn | full 3 | softmax"},
 }

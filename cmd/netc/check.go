@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/netc-dev/netc/compiler"
@@ -92,34 +93,58 @@ type summary struct {
 }
 
 type layerSummary struct {
-	Name    string `json:"name"`
-	Kind    string `json:"kind"`
-	Options string `json:"options,omitempty"`
-	Output  [3]int `json:"output"`
-	Params  int    `json:"params"`
-	MACs    int64  `json:"macs"`
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"`
+	Inputs  []string `json:"inputs"`
+	Options string   `json:"options,omitempty"`
+	Output  [3]int   `json:"output"`
+	Params  int      `json:"params"`
+	MACs    int64    `json:"macs"`
 }
 
 func summarize(net *compiler.Net) summary {
 	s := summary{Spec: net.Path, Input: [3]int{net.Input.C, net.Input.H, net.Input.W}, Params: net.Params, MACs: net.MACs, Layers: []layerSummary{}}
 	for _, l := range net.Layers {
 		s.Layers = append(s.Layers, layerSummary{
-			Name: l.Name, Kind: string(l.Kind), Options: l.Options(),
+			Name: l.Name, Kind: string(l.Kind), Inputs: l.InputNames, Options: l.Options(),
 			Output: [3]int{l.Out.C, l.Out.H, l.Out.W}, Params: l.Params, MACs: l.MACs,
 		})
 	}
 	return s
 }
 
+// printTable prints each layer's options, output, parameters and multiply-adds; for a
+// graph (a layer reading other than the layer before it) also the layers each one reads.
 func printTable(w io.Writer, net *compiler.Net) {
 	fmt.Fprintf(w, "%s: input %s\n", net.Path, net.Input)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "layer\tkind\toptions\toutput\tparams\tmult-adds\t")
-	for _, l := range net.Layers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Name, l.Kind, l.Options(), l.Out, commas(int64(l.Params)), commas(l.MACs))
+	graph := isGraph(net)
+	reads, head := func(*compiler.Layer) string { return "" }, "layer\tkind\t"
+	if graph {
+		reads = func(l *compiler.Layer) string { return strings.Join(l.InputNames, " ") + "\t" }
+		head += "reads\t"
 	}
-	fmt.Fprintf(tw, "total\t\t\t\t%s\t%s\t\n", commas(int64(net.Params)), commas(net.MACs))
+	fmt.Fprintln(tw, head+"options\toutput\tparams\tmult-adds\t")
+	for _, l := range net.Layers {
+		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\t%s\t\n", l.Name, l.Kind, reads(l), l.Options(), l.Out,
+			commas(int64(l.Params)), commas(l.MACs))
+	}
+	total := "total\t\t\t\t"
+	if graph {
+		total += "\t"
+	}
+	fmt.Fprintf(tw, "%s%s\t%s\t\n", total, commas(int64(net.Params)), commas(net.MACs))
 	tw.Flush()
+}
+
+// isGraph reports whether a layer of net reads other than the layer before it.
+func isGraph(net *compiler.Net) bool {
+	for i, l := range net.Layers {
+		if len(l.Inputs) != 1 || l.Inputs[0] != i-1 {
+			return true
+		}
+	}
+	return false
 }
 
 // commas formats n with thousands separators: 60965224 → "60,965,224".

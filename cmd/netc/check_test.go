@@ -19,7 +19,7 @@ func runNetc(args ...string) (status int, stdout, stderr string) {
 
 func TestCheckSpecs(t *testing.T) {
 	specs, err := filepath.Glob("../../specs/*.net")
-	if err != nil || len(specs) != 7 {
+	if err != nil || len(specs) != 8 {
 		t.Fatalf("specs %v, %v", specs, err)
 	}
 	status, out, errOut := runNetc(append([]string{"check"}, specs...)...)
@@ -32,6 +32,7 @@ func TestCheckSpecs(t *testing.T) {
 		`total\s+6,440\s+1,775,680`,
 		`total\s+5,994\s+786,560`,
 		`total\s+136,778\s+16,525,824`, // mobile-cifar, as its PyTorch twin
+		`total\s+272,474\s+40,813,184`, // resnet20, as its PyTorch twin
 	} {
 		if !regexp.MustCompile(total).MatchString(out) {
 			t.Errorf("output lacks %s:\n%s", total, out)
@@ -55,6 +56,43 @@ func TestCheckSpecs(t *testing.T) {
 	}
 }
 
+// TestCheckGraph checks that a graph's table says what each layer reads, and that -json
+// carries it.
+func TestCheckGraph(t *testing.T) {
+	path := "../../testdata/layers/graph.net"
+	status, out, errOut := runNetc("check", path)
+	if status != 0 || errOut != "" {
+		t.Fatalf("status %d, stderr:\n%s", status, errOut)
+	}
+	for _, line := range []string{
+		`(?m)^\s+layer\s+kind\s+reads\s+options\s+output\s+params\s+mult-adds$`,
+		`(?m)^\s+add1\s+add\s+bn3 b0\s+4x8x8\s+0\s+0$`,
+		`(?m)^\s+conv6\s+conv\s+b1\s+8 1x1 s2 p0 nobias\s+8x4x4\s+32\s+512$`,
+		`(?m)^\s+total\s+1,511\s+41,014$`,
+	} {
+		if !regexp.MustCompile(line).MatchString(out) {
+			t.Errorf("output lacks %s:\n%s", line, out)
+		}
+	}
+	status, out, _ = runNetc("check", "-json", path)
+	var got struct {
+		Layers []struct {
+			Name   string
+			Inputs []string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); status != 0 || err != nil {
+		t.Fatalf("check -json: status %d, %v:\n%s", status, err, out)
+	}
+	reads := map[string]string{}
+	for _, l := range got.Layers {
+		reads[l.Name] = strings.Join(l.Inputs, " ")
+	}
+	if reads["add3"] != "conv8 a a" || reads["conv1"] != "input" {
+		t.Errorf("check -json: add3 reads %q, conv1 %q; want conv8 a a, input", reads["add3"], reads["conv1"])
+	}
+}
+
 func TestCheckBadSpec(t *testing.T) {
 	path := "../../testdata/bad/many-mistakes.net"
 	status, out, errOut := runNetc("check", path)
@@ -70,7 +108,7 @@ conv 16 5x5 stride1 s2 pad2 | relu      # repeated option
 ` + path + `:4:13: group 3 does not divide the 20 filters
 conv 20 5x5 group3 | relu | pool max 2x2  # group does not divide the filters
             ^
-` + path + `:5:1: unknown layer "poool" (known: input, bn, conv, dropout, full, meansub, norm, pool, leaky, relu, sigmoid, tanh, euclidean, softmax, svm)
+` + path + `:5:1: unknown layer "poool" (known: input, add, bn, concat, conv, dropout, full, meansub, norm, pool, leaky, relu, sigmoid, tanh, euclidean, softmax, svm)
 poool 2x2                                 # unknown layer
 ^
 ` + path + `:6:11: the loss softmax must be the last layer
@@ -148,6 +186,7 @@ func TestCheckJSON(t *testing.T) {
 		Input  [3]int
 		Layers []struct {
 			Name, Kind, Options string
+			Inputs              []string
 			Output              [3]int
 			Params              int
 			MACs                int64

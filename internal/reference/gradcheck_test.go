@@ -72,8 +72,8 @@ func kinkDistance(net *compiler.Net, params, x []float64, batch int, labels []in
 	p := &pass{net: net, params: params, batch: batch, train: train, rng: &rng}
 	p.forward(x)
 	dist := math.Inf(1)
-	for i, l := range net.Layers {
-		in := p.acts[i]
+	for _, l := range net.Layers {
+		in := p.acts[l.Inputs[0]+1]
 		switch {
 		case l.Kind == compiler.ReLU || l.Kind == compiler.Leaky:
 			for _, v := range in {
@@ -159,6 +159,13 @@ var gradCases = []struct {
 		"input 2x6x6\nconv 4 3x3 p1 nobias | bn | relu | conv 3 3x3 s2 nobias | bn | pool avg global | full 3 | softmax", true, false},
 	{"conv/bn/global-avg/test",
 		"input 2x5x5\nconv 3 3x3 | bn | pool avg global | full 3 | svm", false, false},
+	{"residual/add/relu",
+		"input 2x5x5\nconv 3 3x3 p1 | a: relu | conv 3 3x3 p1 | add a | relu | full 3 | softmax", false, false},
+	{"projection/from/bn/add/train",
+		"input 2x6x6\nconv 4 3x3 p1 | a: relu | conv 4 3x3 s2 p1 nobias | b: bn\n" +
+			"conv 4 1x1 s2 nobias from a | bn | add b | relu | full 3 | softmax", true, false},
+	{"concat/three-readers",
+		"input 2x4x4\nconv 3 3x3 p1 | a: tanh | conv 2 1x1 | c: concat a | conv 3 1x1 from a | add a a | concat c | full 3 | svm", false, false},
 	{"conv-5x5-p2/relu/lrn/maxpool-overlap/relu/full/softmax",
 		"input 3x8x8\nconv 6 5x5 p2 | relu | norm size5 alpha1 beta0.75 k1 | pool max 3x3 s2 | full 4 | relu | full 3 | softmax", false, false},
 }

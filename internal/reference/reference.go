@@ -135,22 +135,25 @@ type pass struct {
 	train  bool
 	rng    *nn.RNG
 	// acts[0] is the input; acts[i+1] is the output of layer i (for every layer but the
-	// loss), so acts[len(acts)-1] holds the scores.
+	// loss).
 	acts [][]float64
 	// refs[i] is what layer i's reference saw in the forward pass, and kept for the
 	// backward pass.
 	refs []*compiler.Ref
 }
 
-func (p *pass) scores() []float64 { return p.acts[len(p.acts)-1] }
-
-// forward computes every layer's output up to the scores, each by its kind's Forward64.
+// forward computes every layer's output up to the scores, each by its kind's Forward64
+// on the outputs of the layers it reads.
 func (p *pass) forward(x []float64) {
 	layers := p.net.Layers[:len(p.net.Layers)-1]
 	p.acts = [][]float64{x}
 	p.refs = make([]*compiler.Ref, len(layers))
 	for i, l := range layers {
-		r := &compiler.Ref{Params: p.params, Batch: p.batch, Train: p.train, In: p.acts[i]}
+		r := &compiler.Ref{Params: p.params, Batch: p.batch, Train: p.train}
+		for _, in := range l.Inputs {
+			r.Ins = append(r.Ins, p.acts[in+1])
+		}
+		r.In = r.Ins[0]
 		if p.rng != nil {
 			r.Rand = p.rng.Float32
 		}
@@ -159,18 +162,40 @@ func (p *pass) forward(x []float64) {
 	}
 }
 
+// scores returns the loss's input.
+func (p *pass) scores() []float64 { return p.acts[p.net.Loss().Inputs[0]+1] }
+
 // backward propagates the gradient of the loss with respect to the scores back through
-// every layer, each by its kind's Backward64, returning the gradients of the parameters
-// and of the input.
+// every layer, each by its kind's Backward64 (or a merge's MergeBackward64), summing the
+// gradients of a layer several read, and returns the gradients of the parameters and of
+// the input.
 func (p *pass) backward(dscores []float64) (dparams, dinput []float64) {
 	dparams = make([]float64, len(p.params))
-	d := dscores
+	grads := make([][]float64, len(p.net.Layers)) // grads[i+1]: of layer i's output; grads[0]: of the input
+	grads[p.net.Loss().Inputs[0]+1] = dscores
 	for i := len(p.net.Layers) - 2; i >= 0; i-- {
 		l, r := p.net.Layers[i], p.refs[i]
 		r.Out, r.DParams = p.acts[i+1], dparams
-		d = l.Type().Backward64(l, r, d)
+		dy := grads[i+1]
+		if dy == nil {
+			dy = make([]float64, len(r.Out))
+		}
+		var dins [][]float64
+		if t := l.Type(); t.MergeBackward64 != nil {
+			dins = t.MergeBackward64(l, r, dy)
+		} else {
+			dins = [][]float64{t.Backward64(l, r, dy)}
+		}
+		for k, in := range l.Inputs {
+			if grads[in+1] == nil {
+				grads[in+1] = make([]float64, len(dins[k]))
+			}
+			for j, d := range dins[k] {
+				grads[in+1][j] += d
+			}
+		}
 	}
-	return dparams, d
+	return dparams, grads[0]
 }
 
 // lossForward computes the loss layer l on the scores s (batch × N) and its gradient with
