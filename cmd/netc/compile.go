@@ -19,7 +19,8 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("compile", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "output `directory` (default: ./NAME, NAME the package name)")
-	pkg := fs.String("pkg", "", "package `name` (default: the spec's file name, letters and digits only)")
+	pkg := fs.String("pkg", "", "package `name` (default: the spec's file name, letters and digits only, with \"net\" "+
+		"before a leading digit, a keyword or main)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: netc compile [-o DIR] [-pkg NAME] FILE")
 		fs.PrintDefaults()
@@ -32,8 +33,13 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	path := files[0]
-	net, ok := load(path, stderr)
+	if *pkg != "" {
+		if err := gen.CheckPackageName(*pkg); err != nil {
+			fmt.Fprintf(stderr, "netc: %v\n", err)
+			return 2
+		}
+	}
+	net, ok := load(files[0], stderr)
 	if !ok {
 		return 1
 	}
