@@ -16,9 +16,10 @@ func init() {
 const benchUsage = `usage: netc bench SPEC [-train] [-batch N] [-threads T] [-duration D]
        netc bench gemm N
 
-Bench compiles the spec, runs warm-up steps and then steady-state steps on random data, and
-prints the time and GFLOP/s of each layer and, as its last line, "img/s N". With -train a
-step is forward, loss, backward and an SGD-momentum update with weight decay.
+Bench builds the spec's program (see "netc help") and runs it: warm-up steps, then
+steady-state steps on random data; it prints the time and GFLOP/s of each layer and, as
+its last line, "img/s N". With -train a step is forward, loss, backward and an
+SGD-momentum update with weight decay.
 "bench gemm N" times an N×N×N single-precision matrix product and prints "GFLOP/s N".
 `
 
@@ -30,13 +31,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if args[0] == "gemm" {
 		return benchGemm(args[1:], stdout, stderr)
 	}
-	net, ok := load(args[0], stderr)
+	net, ok := loadSpec(args[0], stderr)
 	if !ok {
 		return 1
 	}
-	return runGenerated(net, []string{"github.com/netc-dev/netc/runtime/nn", "github.com/netc-dev/netc/runtime/bench"},
-		"os.Exit(bench.Main(func(seed uint64) nn.Network { return New(seed) }, os.Args[1:], os.Stdout, os.Stderr))",
-		args[1:], stdout, stderr)
+	return runProgram(net, "bench", args[1:], stdout, stderr)
 }
 
 func benchGemm(args []string, stdout, stderr io.Writer) int {

@@ -37,7 +37,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	status := 0
 	for i, path := range files {
-		net, ok := load(path, stderr)
+		net, ok := loadSpec(path, stderr)
 		if !ok {
 			status = 1
 			continue
@@ -67,6 +67,11 @@ func load(path string, stderr io.Writer) (*compiler.Net, bool) {
 		fmt.Fprintf(stderr, "netc: %v\n", err)
 		return nil, false
 	}
+	return compileSource(path, src, stderr)
+}
+
+// compileSource compiles the spec src read from path, printing its warnings and errors.
+func compileSource(path string, src []byte, stderr io.Writer) (*compiler.Net, bool) {
 	net, err := compiler.Compile(path, src)
 	if net != nil && len(net.Warnings) > 0 {
 		fmt.Fprint(stderr, net.Warnings.Render(src))

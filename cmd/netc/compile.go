@@ -39,7 +39,7 @@ func runCompile(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	net, ok := load(files[0], stderr)
+	net, ok := loadSpec(files[0], stderr)
 	if !ok {
 		return 1
 	}

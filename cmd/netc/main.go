@@ -17,10 +17,15 @@
 //	netc tune SPEC [-trials N] [-fine N] [-epochs E] [-o FILE]
 //	                                      search learning rate and L2, coarse to fine
 //	netc plot [-log] RUNDIR               redraw a training run's charts
+//	netc version                          print netc's version and its runtime's
 //
-// train, bench, tune and predict build a program from the spec's generated code under
-// _netc/ at the root of the current Go module (netc's own, or one that requires it) and
-// run it.
+// train, bench, tune and predict run the spec's program: the generated code with a fixed
+// main whose subcommands are those four (package runtime/cli). netc builds it once per spec
+// and netc version, in any folder and offline: the binary carries the source of netc's
+// runtime and writes it once as a module into its cache ($NETC_CACHE, default netc/ in
+// the user's cache folder), which the program's go.mod points at; the Go toolchain and
+// the module cache do the rest. SPEC is a file, or the name of a reference spec netc
+// carries (lenet-mnist, cifar-small, vgg-style, alexnet, caffe-lenet).
 //
 // A spec is a chain of layers, one per line or joined by "|", with an optional training
 // section:
@@ -32,10 +37,11 @@
 //	[train]
 //	lr 0.01
 //
-// To generate a network inside your own module, put a line like this in a Go file of the
-// package directory that should hold it:
+// To generate a network inside your own module, make netc one of its tools (go get -tool
+// github.com/netc-dev/netc/cmd/netc) and put a line like this in a Go file of the package
+// directory that should hold it:
 //
-//	//go:generate go run github.com/netc-dev/netc/cmd/netc compile -o . -pkg mynet mynet.net
+//	//go:generate go tool netc compile -o . -pkg mynet mynet.net
 //
 // Errors in a spec are reported as "file:line:col: message", followed by the source line
 // and a caret; netc exits with status 1 when a spec has errors and 2 on bad usage.

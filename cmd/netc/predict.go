@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 )
 
 func init() {
@@ -14,9 +13,9 @@ func init() {
 const predictUsage = `usage: netc predict SPEC --weights W [--input X.safetensors | IMAGE...] [-o OUT.safetensors]
                     [--top K] [--labels FILE] [--resize | --crop] [--batch N] [--normalize] [--force]
 
-Predict compiles the spec into a program (in _netc/ at the root of the current Go module,
-which must be netc's or require it), builds it and runs it: it loads the weights W (netc
-export's safetensors or a checkpoint of netc train) and runs the network in test mode.
+Predict builds the spec's program (see "netc help") and runs it: it loads the weights W
+(netc export's safetensors or a checkpoint of netc train) and runs the network in test
+mode.
 
 With --input, the tensor "input" [N, C, H, W] of the file is the network's input as it is
 (--normalize applies the training preprocessing first); -o writes the tensors "logits" and
@@ -33,20 +32,14 @@ from --labels (one per line), the weights' metadata, or the data set of the inpu
 `
 
 func runPredict(args []string, stdout, stderr io.Writer) int {
-	i := slices.IndexFunc(args, func(a string) bool { return strings.HasSuffix(a, ".net") })
+	i := specIndex(args)
 	if i < 0 {
-		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-			i = 0
-		} else {
-			fmt.Fprint(stderr, predictUsage)
-			return 2
-		}
+		fmt.Fprint(stderr, predictUsage)
+		return 2
 	}
-	net, ok := load(args[i], stderr)
+	net, ok := loadSpec(args[i], stderr)
 	if !ok {
 		return 1
 	}
-	rest := slices.Concat(args[:i], args[i+1:])
-	return runGenerated(net, []string{"github.com/netc-dev/netc/runtime/predict"},
-		"os.Exit(predict.Main(New, os.Args[1:]))", rest, stdout, stderr)
+	return runProgram(net, "predict", slices.Concat(args[:i], args[i+1:]), stdout, stderr)
 }

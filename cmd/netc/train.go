@@ -4,10 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
-	"strings"
 
 	"github.com/netc-dev/netc/runtime/train"
 )
@@ -18,10 +15,9 @@ func init() {
 
 const trainUsage = `usage: netc train SPEC [flags]
 
-Train compiles the spec into a program (in _netc/ at the root of the current Go module,
-which must be netc's or require it), builds it and runs it with the flags: it loads the data
-set, holds out a validation split from the end of the training set, prints the initial
-loss, one line per epoch (loss, training and validation accuracy, learning rate, img/s)
+Train builds the spec's program (see "netc help") and runs it with the flags: it loads
+the data set, holds out a validation split from the end of the training set, prints the
+initial loss, one line per epoch (loss, training and validation accuracy, learning rate, img/s)
 and, as its last line, "test accuracy A". The spec's [train] section gives the defaults,
 which the flags override. A run folder (runs/SPEC-TIME unless --run) receives the metrics
 (iters.csv, epochs.csv), the checkpoint of each epoch (checkpoint.safetensors, and
@@ -36,10 +32,7 @@ flags (defaults here are netc's; "netc train SPEC -h" shows the spec's):
 `
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
-	i := slices.IndexFunc(args, func(a string) bool { return strings.HasSuffix(a, ".net") })
-	if i < 0 {
-		i = slices.IndexFunc(args, func(a string) bool { return !strings.HasPrefix(a, "-") })
-	}
+	i := specIndex(args)
 	if i < 0 {
 		fmt.Fprint(stderr, trainUsage)
 		fs := flag.NewFlagSet("train", flag.ContinueOnError)
@@ -49,16 +42,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 		return 2
 	}
-	net, ok := load(args[i], stderr)
+	net, ok := loadSpec(args[i], stderr)
 	if !ok {
 		return 1
 	}
-	rest := slices.Concat(args[:i], args[i+1:])
-	// Ctrl-C reaches the training program too (the terminal signals the whole process
-	// group); it writes a checkpoint and exits, and netc waits for it.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt)
-	defer signal.Stop(sig)
-	return runGenerated(net, []string{"github.com/netc-dev/netc/runtime/train"},
-		"os.Exit(train.Main(New, os.Args[1:]))", rest, stdout, stderr)
+	return runProgram(net, "train", slices.Concat(args[:i], args[i+1:]), stdout, stderr)
 }

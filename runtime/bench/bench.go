@@ -2,9 +2,8 @@
 // of a whole training step (forward, loss, backward and an SGD-momentum update with weight
 // decay — the step of PyTorch's torch_bench.py), and the time each layer takes.
 //
-// netc bench builds a program that calls Main on the generated package:
-//
-//	func main() { os.Exit(bench.Main(func(seed uint64) nn.Network { return cifarsmall.New(seed) }, os.Args[1:], os.Stdout, os.Stderr)) }
+// netc bench runs Main as the bench subcommand of the program it builds from a spec (see
+// package cli).
 package bench
 
 import (

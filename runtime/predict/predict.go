@@ -1,12 +1,9 @@
 // Package predict is the inference program of a generated network: Main loads trained
 // weights and runs the network, in test mode, on a tensor of inputs or on image files.
-// `netc predict SPEC ...` builds a program of the spec's generated code whose main is
+// `netc predict SPEC ...` runs it as the predict subcommand of the program netc builds
+// from the spec (see package cli):
 //
-//	func main() { os.Exit(predict.Main(New, os.Args[1:])) }
-//
-// Usage of that program:
-//
-//	PROGRAM --weights W [--input X.safetensors | IMAGE...] [-o OUT.safetensors]
+//	PROGRAM predict --weights W [--input X.safetensors | IMAGE...] [-o OUT.safetensors]
 //	        [--top K] [--labels FILE] [--resize | --crop] [--batch N] [--normalize] [--force]
 //
 // W is a weights file of netc export or a checkpoint of netc train (see package weights);
@@ -67,10 +64,9 @@ const (
 const DefaultTop = 3
 
 // Main runs the prediction program of the network that newNet (a generated package's
-// New) makes, with the command-line arguments args, writing to os.Stdout and os.Stderr;
-// it returns the exit status.
-func Main[N nn.Network](newNet func(seed uint64) N, args []string) int {
-	return Run(newNet(1), args, os.Stdout, os.Stderr)
+// New, wrapped) makes, with the command-line arguments args; it returns the exit status.
+func Main(newNet func(seed uint64) nn.Network, args []string, stdout, stderr io.Writer) int {
+	return Run(newNet(1), args, stdout, stderr)
 }
 
 // Run is Main for a network already made (its parameters are overwritten by the weights).

@@ -6,8 +6,9 @@
 //
 // # Training a generated network
 //
-// Main is a whole training program for a generated package. With the package made by
-// `netc compile` or go generate, a downstream program is
+// Main is the train subcommand of the program netc builds from a spec. With the package
+// made by `netc compile` or go generate, a downstream program with every subcommand
+// (train, bench, tune, predict) is
 //
 //	package main
 //
@@ -15,13 +16,13 @@
 //		"os"
 //
 //		"example.com/me/mynet"
-//		"github.com/netc-dev/netc/runtime/train"
+//		"github.com/netc-dev/netc/runtime/cli"
 //	)
 //
-//	func main() { os.Exit(train.Main(mynet.New, os.Args[1:])) }
+//	func main() { os.Exit(cli.Main(mynet.New, os.Args[1:])) }
 //
-// and `go run . --data mnist --epochs 3` trains it (`-h` lists the flags with the spec's
-// values as defaults); `netc train SPEC [flags]` builds and runs exactly this program.
+// and `go run . train --data mnist --epochs 3` trains it (`train -h` lists the flags with
+// the spec's values as defaults); `netc train SPEC [flags]` builds and runs such a program.
 // The same loop is a Go API:
 //
 //	net := mynet.New(1)

@@ -22,19 +22,18 @@ import (
 // validation split (--val), trains (TrainContext; Ctrl-C stops after the current
 // iteration with a checkpoint to resume from) and returns the exit status: 0 on
 // success, 1 on failure (including divergence and a failed overfit check), 2 on bad
-// usage, 130 when interrupted. Output goes to os.Stdout, errors to os.Stderr.
+// usage, 130 when interrupted.
 //
-// newNet is the generated package's New, e.g.
-//
-//	func main() { os.Exit(train.Main(lenetmnist.New, os.Args[1:])) }
-func Main[N nn.Network](newNet func(seed uint64) N, args []string) int {
+// newNet makes the network from a seed (a generated package's New, wrapped); the program
+// netc builds calls Main through package cli as its train subcommand.
+func Main(newNet func(seed uint64) nn.Network, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop() // a second Ctrl-C kills at once
 	}()
-	return mainRun(ctx, func(seed uint64) nn.Network { return newNet(seed) }, args, os.Stdout, os.Stderr)
+	return mainRun(ctx, newNet, args, stdout, stderr)
 }
 
 // mainRun is Main with its context and writers given.

@@ -14,9 +14,8 @@ import (
 // Main is the command line of a search program (netc tune): it loads the data set,
 // samples the training images, runs Search, prints the table sorted by validation
 // accuracy and the best settings as a spec's [train] section (also written to -o).
-func Main[N nn.Network](newNet func(seed uint64) N, args []string, stdout, stderr io.Writer) int {
-	mk := func(seed uint64) nn.Network { return newNet(seed) }
-	info := mk(1).Info()
+func Main(newNet func(seed uint64) nn.Network, args []string, stdout, stderr io.Writer) int {
+	info := newNet(1).Info()
 	base, err := train.ConfigFromInfo(info)
 	if err != nil {
 		fmt.Fprintf(stderr, "tune: %v\n", err)
@@ -68,7 +67,7 @@ func Main[N nn.Network](newNet func(seed uint64) N, args []string, stdout, stder
 	}
 	fmt.Fprintf(stdout, "tune %s on %s: %d+%d trials of %d epoch(s) on %d images, validation %d\n",
 		info.Name, name, o.Trials, o.Fine, base.Epochs, trainSet.Len(), valSet.Len())
-	trials, err := Search(mk, trainSet, valSet, base, o)
+	trials, err := Search(newNet, trainSet, valSet, base, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "tune: %v\n", err)
 		return 1

@@ -4,9 +4,8 @@
 // accuracy; trials whose loss exceeds 3× the initial loss are abandoned at once. A second
 // stage samples narrower ranges around the best trials of the first.
 //
-// netc tune builds a program that calls Main on the generated package:
-//
-//	func main() { os.Exit(tune.Main(mynet.New, os.Args[1:], os.Stdout, os.Stderr)) }
+// netc tune runs Main as the tune subcommand of the program it builds from a spec (see
+// package cli).
 package tune
 
 import (
