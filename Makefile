@@ -10,9 +10,11 @@ build:
 	$(GO) build ./...
 
 # The whole suite: vet (the generated packages under testdata too), the tests on the
-# default kernel path, again with the pure-Go kernels, and each SIMD path the CPU has.
+# default kernel path (and examples/mnist's, a module of its own), again with the pure-Go
+# kernels, and each SIMD path the CPU has.
 test: vet
 	$(GO) test -count=1 ./... ./testdata/golden/...
+	cd examples/mnist && $(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./runtime/... ./gen
 	$(MAKE) test-kernels
 
@@ -24,11 +26,12 @@ test-kernels:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./... ./testdata/golden/...
+	cd examples/mnist && $(GO) vet ./...
 
 # Rewrite the golden generated packages and the example's generated code.
 golden:
 	$(GO) test ./gen -run 'TestGolden' -update
-	$(GO) generate ./examples/...
+	cd examples/mnist && $(GO) generate ./...
 
 # Regenerate everything generated: assembly (needs the avo module in runtime/kernels/asm) and code.
 generate: golden
