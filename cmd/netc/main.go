@@ -98,5 +98,8 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\ntrain, bench, tune and predict build the spec's program, once per spec and netc version\n"+
+		"(in $NETC_CACHE, default netc/ in the user's cache folder), and run it. SPEC is a file or\n"+
+		"the name of a reference spec netc carries:\n  "+strings.Join(referenceSpecs(), ", "))
 	fmt.Fprintln(w, "\nRun 'netc <command> -h' for a command's flags.")
 }

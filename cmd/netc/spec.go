@@ -36,6 +36,16 @@ func referenceSpec(arg string) (string, []byte, bool) {
 	return p, src, err == nil
 }
 
+// referenceSpecs returns the names of the reference specs netc carries.
+func referenceSpecs() []string {
+	files, _ := fs.Glob(netc.Specs, "specs/*.net") // the pattern is valid
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = strings.TrimSuffix(path.Base(f), ".net")
+	}
+	return names
+}
+
 // specIndex returns the index in args of the spec argument of train, predict and the
 // like, whose flags may come before it: the first argument naming a .net file, else the
 // first that does not start with '-'; -1 if there is none.
