@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/netc-dev/netc/internal/flagargs"
-	"github.com/netc-dev/netc/runtime/monitor"
+	"github.com/netc-dev/netc/runtime/charts"
 )
 
 func init() {
@@ -30,9 +30,9 @@ func runPlot(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	err = monitor.WriteAll(dirs[0], *logScale)
+	err = charts.WriteAll(dirs[0], *logScale)
 	switch {
-	case errors.Is(err, monitor.ErrNoEpochs):
+	case errors.Is(err, charts.ErrNoEpochs):
 		fmt.Fprintf(stderr, "netc: %v (drew the loss and learning rate only)\n", err)
 	case err != nil:
 		fmt.Fprintf(stderr, "netc: %v\n", err)

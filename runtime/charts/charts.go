@@ -1,4 +1,4 @@
-package monitor
+package charts
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/netc-dev/netc/internal/atomicfile"
+	"github.com/netc-dev/netc/runtime/monitor"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -51,19 +52,19 @@ var (
 	colorGrid      = color.RGBA{R: 218, G: 218, B: 218, A: 255}
 )
 
-// WriteAll reads the metrics of the run folder dir (see ReadMetrics) and writes the
+// WriteAll reads the metrics of the run folder dir (see monitor.ReadMetrics) and writes the
 // charts loss.png (PlotLoss, with logScale), accuracy.png (PlotAccuracy) and lr.png
 // (PlotLR) into it. It is what `netc plot RUNDIR` calls, and can be called during
 // training. With no iteration recorded it is an error and nothing is written; with
 // iterations but no finished epoch, loss.png and lr.png are written and the returned
 // error wraps ErrNoEpochs.
 func WriteAll(dir string, logScale bool) error {
-	iters, epochs, err := ReadMetrics(dir)
+	iters, epochs, err := monitor.ReadMetrics(dir)
 	if err != nil {
 		return err
 	}
 	if len(iters) == 0 {
-		return fmt.Errorf("monitor: %s: no training iteration recorded in %s", dir, ItersFile)
+		return fmt.Errorf("charts: %s: no training iteration recorded in %s", dir, monitor.ItersFile)
 	}
 	if err := PlotLoss(iters, filepath.Join(dir, LossPNG), logScale); err != nil {
 		return err
@@ -72,7 +73,7 @@ func WriteAll(dir string, logScale bool) error {
 		return err
 	}
 	if len(epochs) == 0 {
-		return fmt.Errorf("monitor: %s: %w in %s; %s not written", dir, ErrNoEpochs, EpochsFile, AccuracyPNG)
+		return fmt.Errorf("charts: %s: %w in %s; %s not written", dir, ErrNoEpochs, monitor.EpochsFile, AccuracyPNG)
 	}
 	return PlotAccuracy(epochs, filepath.Join(dir, AccuracyPNG))
 }
@@ -87,9 +88,9 @@ func WriteAll(dir string, logScale bool) error {
 // curve is drawn from the minimum and maximum of small buckets of iterations and the
 // smoothed one from every k-th point, which looks the same and draws much faster. An
 // empty slice, or one without a drawable loss, is an error.
-func PlotLoss(iters []IterRecord, path string, logScale bool) error {
+func PlotLoss(iters []monitor.IterRecord, path string, logScale bool) error {
 	if len(iters) == 0 {
-		return fmt.Errorf("monitor: PlotLoss %s: no iterations", path)
+		return fmt.Errorf("charts: PlotLoss %s: no iterations", path)
 	}
 	pts := make(plotter.XYs, 0, len(iters))
 	nonFinite, nonPositive := 0, 0
@@ -108,7 +109,7 @@ func PlotLoss(iters []IterRecord, path string, logScale bool) error {
 		if logScale {
 			what = "positive finite"
 		}
-		return fmt.Errorf("monitor: PlotLoss %s: no %s loss among %d iterations", path, what, len(iters))
+		return fmt.Errorf("charts: PlotLoss %s: no %s loss among %d iterations", path, what, len(iters))
 	}
 	window := min(max(len(pts)/25, 1), 200)
 	smooth := ema(pts, window)
@@ -125,13 +126,13 @@ func PlotLoss(iters []IterRecord, path string, logScale bool) error {
 	}
 	raw, err := plotter.NewLine(decimate(pts, maxRawPoints))
 	if err != nil {
-		return fmt.Errorf("monitor: PlotLoss %s: %w", path, err)
+		return fmt.Errorf("charts: PlotLoss %s: %w", path, err)
 	}
 	raw.Color = colorLightBlue
 	raw.Width = vg.Points(0.6)
 	sm, err := plotter.NewLine(stride(smooth, maxRawPoints))
 	if err != nil {
-		return fmt.Errorf("monitor: PlotLoss %s: %w", path, err)
+		return fmt.Errorf("charts: PlotLoss %s: %w", path, err)
 	}
 	sm.Color = colorBlue
 	sm.Width = vg.Points(1.8)
@@ -144,7 +145,7 @@ func PlotLoss(iters []IterRecord, path string, logScale bool) error {
 	}
 	if len(pts) == 1 {
 		if err := addPoints(p, pts, colorBlue); err != nil {
-			return fmt.Errorf("monitor: PlotLoss %s: %w", path, err)
+			return fmt.Errorf("charts: PlotLoss %s: %w", path, err)
 		}
 	}
 	if logScale {
@@ -165,9 +166,9 @@ func PlotLoss(iters []IterRecord, path string, logScale bool) error {
 // (accuracy not measured) are left out, and a series with none is left out of the
 // legend. The Y axis shows at least 0.1 of accuracy, and stays inside [0, 1] when the
 // accuracies do. An empty slice, or one without any accuracy, is an error.
-func PlotAccuracy(epochs []EpochRecord, path string) error {
+func PlotAccuracy(epochs []monitor.EpochRecord, path string) error {
 	if len(epochs) == 0 {
-		return fmt.Errorf("monitor: PlotAccuracy %s: no epochs", path)
+		return fmt.Errorf("charts: PlotAccuracy %s: no epochs", path)
 	}
 	var train, val plotter.XYs
 	for _, r := range epochs {
@@ -179,7 +180,7 @@ func PlotAccuracy(epochs []EpochRecord, path string) error {
 		}
 	}
 	if len(train) == 0 && len(val) == 0 {
-		return fmt.Errorf("monitor: PlotAccuracy %s: no accuracy among %d epochs", path, len(epochs))
+		return fmt.Errorf("charts: PlotAccuracy %s: no accuracy among %d epochs", path, len(epochs))
 	}
 	p := newPlot("Accuracy", "epoch", "accuracy")
 	last := epochs[len(epochs)-1]
@@ -198,7 +199,7 @@ func PlotAccuracy(epochs []EpochRecord, path string) error {
 		}
 		l, sc, err := plotter.NewLinePoints(s.xys)
 		if err != nil {
-			return fmt.Errorf("monitor: PlotAccuracy %s: %w", path, err)
+			return fmt.Errorf("charts: PlotAccuracy %s: %w", path, err)
 		}
 		l.Color = s.c
 		l.Width = vg.Points(1.8)
@@ -230,9 +231,9 @@ func PlotAccuracy(epochs []EpochRecord, path string) error {
 // logarithmic when the rates are all positive and span at least a factor of 10 (step or
 // exponential decay), linear otherwise. Non-finite rates are skipped. An empty slice is
 // an error.
-func PlotLR(iters []IterRecord, path string) error {
+func PlotLR(iters []monitor.IterRecord, path string) error {
 	if len(iters) == 0 {
-		return fmt.Errorf("monitor: PlotLR %s: no iterations", path)
+		return fmt.Errorf("charts: PlotLR %s: no iterations", path)
 	}
 	pts := make(plotter.XYs, 0, len(iters))
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -244,21 +245,21 @@ func PlotLR(iters []IterRecord, path string) error {
 		lo, hi = min(lo, r.LR), max(hi, r.LR)
 	}
 	if len(pts) == 0 {
-		return fmt.Errorf("monitor: PlotLR %s: no finite learning rate among %d iterations", path, len(iters))
+		return fmt.Errorf("charts: PlotLR %s: no finite learning rate among %d iterations", path, len(iters))
 	}
 	p := newPlot("Learning rate", "iteration", "learning rate")
 	p.X.Tick.Marker = niceTicks{integer: true}
 	p.Title.Text += fmt.Sprintf(" (from %s to %s)", fmtNum(pts[0].Y), fmtNum(pts[len(pts)-1].Y))
 	l, err := plotter.NewLine(decimate(pts, maxRawPoints))
 	if err != nil {
-		return fmt.Errorf("monitor: PlotLR %s: %w", path, err)
+		return fmt.Errorf("charts: PlotLR %s: %w", path, err)
 	}
 	l.Color = colorBlue
 	l.Width = vg.Points(1.8)
 	p.Add(l)
 	if len(pts) == 1 {
 		if err := addPoints(p, pts, colorBlue); err != nil {
-			return fmt.Errorf("monitor: PlotLR %s: %w", path, err)
+			return fmt.Errorf("charts: PlotLR %s: %w", path, err)
 		}
 	}
 	if lo > 0 && hi >= 10*lo {
@@ -366,16 +367,12 @@ func addPoints(p *plot.Plot, pts plotter.XYs, c color.Color) error {
 func savePNG(p *plot.Plot, path string) error {
 	c := vgimg.NewWith(vgimg.UseWH(PlotWidth, PlotHeight), vgimg.UseDPI(PlotDPI))
 	p.Draw(draw.New(c))
-	return writeAtomic(path, func(f io.Writer) error {
+	err := atomicfile.Write(path, func(f io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(f)
 		return err
 	})
-}
-
-// writeAtomic writes path at once (see atomicfile.Write).
-func writeAtomic(path string, write func(io.Writer) error) error {
-	if err := atomicfile.Write(path, write); err != nil {
-		return fmt.Errorf("monitor: %s: %w", path, err)
+	if err != nil {
+		return fmt.Errorf("charts: %s: %w", path, err)
 	}
 	return nil
 }

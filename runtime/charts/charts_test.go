@@ -1,4 +1,4 @@
-package monitor
+package charts
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netc-dev/netc/runtime/monitor"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 )
@@ -18,11 +19,11 @@ import (
 // syntheticRun returns realistic records: 10 epochs of 39 iterations with a loss decaying
 // from ln 10 with noise, a step learning rate, and accuracies that rise with a growing
 // gap between training and validation.
-func syntheticRun() ([]IterRecord, []EpochRecord) {
+func syntheticRun() ([]monitor.IterRecord, []monitor.EpochRecord) {
 	const itersPerEpoch, nEpochs = 39, 10
 	rng := rand.New(rand.NewPCG(1, 2))
-	var iters []IterRecord
-	var epochs []EpochRecord
+	var iters []monitor.IterRecord
+	var epochs []monitor.EpochRecord
 	lr := 0.01
 	for e := 1; e <= nEpochs; e++ {
 		if e == 6 || e == 9 {
@@ -34,11 +35,11 @@ func syntheticRun() ([]IterRecord, []EpochRecord) {
 			base := 0.6 + 1.7*math.Exp(-float64(it)/80)
 			loss := base * math.Exp(0.25*rng.NormFloat64())
 			sum += loss
-			iters = append(iters, IterRecord{Iter: it, Epoch: float64(it) / itersPerEpoch, Loss: loss, LR: lr})
+			iters = append(iters, monitor.IterRecord{Iter: it, Epoch: float64(it) / itersPerEpoch, Loss: loss, LR: lr})
 		}
 		train := 0.9 - 0.7*math.Exp(-float64(e)/3)
 		val := 0.7 - 0.5*math.Exp(-float64(e)/2.5)
-		epochs = append(epochs, EpochRecord{Epoch: e, Loss: sum / itersPerEpoch, TrainAcc: train, ValAcc: val,
+		epochs = append(epochs, monitor.EpochRecord{Epoch: e, Loss: sum / itersPerEpoch, TrainAcc: train, ValAcc: val,
 			LR: lr, ImgPerSec: 1500 + 50*rng.Float64(), Seconds: 3.3})
 	}
 	return iters, epochs
@@ -147,17 +148,37 @@ func TestPlots(t *testing.T) {
 	}
 }
 
-func TestWriteAll(t *testing.T) {
-	iters, epochs := syntheticRun()
-	dir := t.TempDir()
-	m, err := NewMetricsWriter(dir)
+// iter is an iteration's record.
+func iter(i int, epoch, loss, lr float64) monitor.IterRecord {
+	return monitor.IterRecord{Iter: i, Epoch: epoch, Loss: loss, LR: lr}
+}
+
+// writeRun writes the metrics files of a run with these records into dir.
+func writeRun(t *testing.T, dir string, iters []monitor.IterRecord, epochs []monitor.EpochRecord) {
+	t.Helper()
+	m, err := monitor.NewMetricsWriter(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeRecords(t, m, iters, epochs)
+	for _, r := range iters {
+		if err := m.WriteIter(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range epochs {
+		if err := m.WriteEpoch(r); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestWriteAll(t *testing.T) {
+	iters, epochs := syntheticRun()
+	dir := t.TempDir()
+	writeRun(t, dir, iters, epochs)
 	if err := WriteAll(dir, true); err != nil {
 		t.Fatal(err)
 	}
@@ -167,10 +188,8 @@ func TestWriteAll(t *testing.T) {
 
 	// Only iterations so far: loss and learning rate, and ErrNoEpochs.
 	dir = t.TempDir()
-	m, _ = NewMetricsWriter(dir)
-	writeRecords(t, m, iters[:20], nil)
-	m.Close()
-	err = WriteAll(dir, false)
+	writeRun(t, dir, iters[:20], nil)
+	err := WriteAll(dir, false)
 	if !errors.Is(err, ErrNoEpochs) {
 		t.Fatalf("WriteAll without epochs: %v, want ErrNoEpochs", err)
 	}
@@ -180,15 +199,20 @@ func TestWriteAll(t *testing.T) {
 		t.Error("accuracy.png written without epochs")
 	}
 
-	if err := WriteAll(t.TempDir(), false); err == nil || !strings.Contains(err.Error(), ItersFile) {
+	if err := WriteAll(t.TempDir(), false); err == nil || !strings.Contains(err.Error(), monitor.ItersFile) {
 		t.Errorf("WriteAll of an empty folder: %v", err)
+	}
+	dir = t.TempDir()
+	writeRun(t, dir, nil, nil)
+	if err := WriteAll(dir, false); err == nil || !strings.Contains(err.Error(), "no training iteration") {
+		t.Errorf("WriteAll with no rows: %v", err)
 	}
 }
 
 func TestPlotEdgeCases(t *testing.T) {
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
-	one := []IterRecord{{Iter: 1, Epoch: 0.01, Loss: 2.3, LR: 0.1}}
+	one := []monitor.IterRecord{{Iter: 1, Epoch: 0.01, Loss: 2.3, LR: 0.1}}
 	if err := PlotLoss(one, p("one.png"), false); err != nil {
 		t.Error(err)
 	} else {
@@ -200,18 +224,20 @@ func TestPlotEdgeCases(t *testing.T) {
 	if err := PlotLR(one, p("one-lr.png")); err != nil {
 		t.Error(err)
 	}
-	if err := PlotAccuracy([]EpochRecord{{Epoch: 1, TrainAcc: 0.3, ValAcc: 0.3}}, p("one-acc.png")); err != nil {
+	if err := PlotAccuracy([]monitor.EpochRecord{{Epoch: 1, TrainAcc: 0.3, ValAcc: 0.3}}, p("one-acc.png")); err != nil {
 		t.Error(err)
 	} else {
 		checkPNG(t, p("one-acc.png"), pngW, pngH)
 	}
 	// No validation set.
-	if err := PlotAccuracy([]EpochRecord{{Epoch: 1, TrainAcc: 0.3, ValAcc: math.NaN()}, {Epoch: 2, TrainAcc: 0.5, ValAcc: math.NaN()}}, p("noval.png")); err != nil {
+	noVal := []monitor.EpochRecord{{Epoch: 1, TrainAcc: 0.3, ValAcc: math.NaN()}, {Epoch: 2, TrainAcc: 0.5, ValAcc: math.NaN()}}
+	if err := PlotAccuracy(noVal, p("noval.png")); err != nil {
 		t.Error(err)
 	}
 
 	// A diverging run: NaN and Inf losses are skipped.
-	div := []IterRecord{{1, 0.1, 2.3, 1}, {2, 0.2, 5, 1}, {3, 0.3, 80, 1}, {4, 0.4, math.Inf(1), 1}, {5, 0.5, math.NaN(), 1}}
+	div := []monitor.IterRecord{iter(1, 0.1, 2.3, 1), iter(2, 0.2, 5, 1), iter(3, 0.3, 80, 1),
+		iter(4, 0.4, math.Inf(1), 1), iter(5, 0.5, math.NaN(), 1)}
 	for _, log := range []bool{false, true} {
 		if err := PlotLoss(div, p("div.png"), log); err != nil {
 			t.Errorf("diverging, log %v: %v", log, err)
@@ -220,11 +246,12 @@ func TestPlotEdgeCases(t *testing.T) {
 		}
 	}
 	// A loss that reaches 0 (SVM) on a log scale.
-	if err := PlotLoss([]IterRecord{{1, 1, 1, 1}, {2, 1, 0.5, 1}, {3, 1, 0, 1}}, p("zero.png"), true); err != nil {
+	zero := []monitor.IterRecord{iter(1, 1, 1, 1), iter(2, 1, 0.5, 1), iter(3, 1, 0, 1)}
+	if err := PlotLoss(zero, p("zero.png"), true); err != nil {
 		t.Error(err)
 	}
 	// A flat loss and learning rate.
-	flat := []IterRecord{{1, 1, 1, 0.1}, {2, 2, 1, 0.1}, {3, 3, 1, 0.1}}
+	flat := []monitor.IterRecord{iter(1, 1, 1, 0.1), iter(2, 2, 1, 0.1), iter(3, 3, 1, 0.1)}
 	if err := PlotLoss(flat, p("flat.png"), true); err != nil {
 		t.Error(err)
 	}
@@ -234,10 +261,10 @@ func TestPlotEdgeCases(t *testing.T) {
 
 	for name, err := range map[string]error{
 		"empty loss":    PlotLoss(nil, p("x.png"), false),
-		"all NaN loss":  PlotLoss([]IterRecord{{1, 1, math.NaN(), 1}}, p("x.png"), false),
+		"all NaN loss":  PlotLoss([]monitor.IterRecord{iter(1, 1, math.NaN(), 1)}, p("x.png"), false),
 		"empty lr":      PlotLR(nil, p("x.png")),
 		"empty epochs":  PlotAccuracy(nil, p("x.png")),
-		"no accuracies": PlotAccuracy([]EpochRecord{{Epoch: 1, TrainAcc: math.NaN(), ValAcc: math.NaN()}}, p("x.png")),
+		"no accuracies": PlotAccuracy([]monitor.EpochRecord{{Epoch: 1, TrainAcc: math.NaN(), ValAcc: math.NaN()}}, p("x.png")),
 	} {
 		if err == nil {
 			t.Errorf("%s: no error", name)
@@ -271,9 +298,9 @@ func TestLogTicks(t *testing.T) {
 }
 
 func TestSmoothing(t *testing.T) {
-	pts := make([]IterRecord, 0, 1000)
+	pts := make([]monitor.IterRecord, 0, 1000)
 	for i := 1; i <= 1000; i++ {
-		pts = append(pts, IterRecord{Iter: i, Loss: 1 + 0.5*float64(i%2)})
+		pts = append(pts, monitor.IterRecord{Iter: i, Loss: 1 + 0.5*float64(i%2)})
 	}
 	xys := toXYs(pts)
 	s := ema(xys, 40)
@@ -294,7 +321,7 @@ func TestSmoothing(t *testing.T) {
 	}
 }
 
-func toXYs(rs []IterRecord) plotter.XYs {
+func toXYs(rs []monitor.IterRecord) plotter.XYs {
 	xys := make(plotter.XYs, len(rs))
 	for i, r := range rs {
 		xys[i] = plotter.XY{X: float64(r.Iter), Y: r.Loss}

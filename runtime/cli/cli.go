@@ -7,6 +7,9 @@
 // where New is the generated package's constructor (in the program netc builds, the
 // generated code is package main itself). A downstream module gets the same program by
 // calling Main with its generated package's New.
+//
+// The program links no plotting library: the charts of a training run (package charts)
+// are drawn by netc train when the program has finished, or by netc plot RUNDIR.
 package cli
 
 import (

@@ -1,7 +1,8 @@
 // Package monitor is what one watches while a netc network trains ("babysitting the
 // learning process"): the metrics files of a run folder, the progress display of an
-// epoch, charts of the loss, accuracy and learning rate, and a picture of the first
-// convolution layer's filters.
+// epoch and a picture of the first convolution layer's filters. The charts of the loss,
+// accuracy and learning rate are package charts, apart, so that a program that trains
+// does not link the plotting library.
 //
 // # Metrics files
 //
@@ -22,22 +23,6 @@
 // A Progress per epoch draws a progress bar (iterations, running loss, img/s, elapsed
 // and remaining time) when writing to a terminal, and stays quiet otherwise except for
 // one plain line per DefaultPlainInterval in slow epochs.
-//
-// # Charts
-//
-// PlotLoss, PlotAccuracy and PlotLR draw 768×480 PNG charts with gonum.org/v1/plot;
-// WriteAll draws all three (loss.png, accuracy.png, lr.png) from a run folder's metrics,
-// which is what `netc plot RUNDIR` does:
-//
-//	if err := monitor.WriteAll(runDir, false); err != nil && !errors.Is(err, monitor.ErrNoEpochs) {
-//		return err
-//	}
-//
-// What to look for (CS231n's advice): a loss that decreases quickly then levels off is
-// a good learning rate; one that decreases linearly and slowly is too low a rate, one
-// that drops and plateaus early too high, one that explodes (NaN/Inf, counted in the
-// title) far too high. A large gap between training and validation accuracy is
-// overfitting (more regularization, more data); no gap means the model could be bigger.
 //
 // # Filters
 //

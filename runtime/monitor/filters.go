@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/netc-dev/netc/internal/atomicfile"
 	"github.com/netc-dev/netc/runtime/nn"
 )
 
@@ -51,10 +52,14 @@ func FilterGrid(info *nn.Info, params []float32, path string) error {
 		return fmt.Errorf("monitor: FilterGrid %s: %w", path, err)
 	}
 	data := withText(buf.Bytes(), "Title", title, "Description", desc)
-	return writeAtomic(path, func(f io.Writer) error {
+	err = atomicfile.Write(path, func(f io.Writer) error {
 		_, err := f.Write(data)
 		return err
 	})
+	if err != nil {
+		return fmt.Errorf("monitor: %s: %w", path, err)
+	}
+	return nil
 }
 
 // firstConvWeight finds the first convolution layer and its weight tensor.

@@ -52,9 +52,11 @@
 //
 // With cfg.RunDir set (Main's default is runs/<spec>-<yyyymmdd-hhmmss>) the run writes
 // iters.csv and epochs.csv (package monitor), checkpoint.safetensors at the end of each
-// epoch, best.safetensors at each new best validation accuracy, and at the end the
-// charts loss.png, accuracy.png and lr.png and the first convolution's filters.png
-// (failing to draw them is a warning, not an error).
+// epoch, best.safetensors at each new best validation accuracy, and at the end the first
+// convolution's filters.png (failing to draw it is a warning, not an error). The charts
+// loss.png, accuracy.png and lr.png are package charts' WriteAll, which netc train calls
+// when the program has finished (and netc plot on demand), so that a training program
+// does not link the plotting library.
 //
 // # Sanity checks
 //

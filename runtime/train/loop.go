@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -686,17 +685,15 @@ func (t *trainer) stop(what string, cause error) error {
 	return nil
 }
 
-// finish evaluates the test set and draws the charts; the test accuracy is the last
-// line printed.
+// finish evaluates the test set and draws the first convolution's filters (the charts
+// of the metrics are package charts', drawn by netc train after the program); the test
+// accuracy is the last line printed.
 func (t *trainer) finish(testSet *data.Dataset, res *Result) {
 	if t.runDir != "" {
 		if err := t.metrics.Close(); err != nil {
 			fmt.Fprintf(t.out, "warning: %v\n", err)
 		}
 		t.metrics = nil
-		if err := monitor.WriteAll(t.runDir, false); err != nil && !errors.Is(err, monitor.ErrNoEpochs) {
-			fmt.Fprintf(t.out, "warning: charts: %v\n", err)
-		}
 		for _, l := range t.info.Layers {
 			if l.Kind == "conv" {
 				if err := monitor.FilterGrid(t.info, t.net.Params(), filepath.Join(t.runDir, "filters.png")); err != nil {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/netc-dev/netc/runtime/charts"
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/monitor"
 	"github.com/netc-dev/netc/runtime/nn"
@@ -131,7 +132,11 @@ func TestTrainMNIST(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	// The charts and the filter grid of this real run decode, and are not blank.
+	// The filter grid of this real run, and its charts drawn from the metrics as netc
+	// train does, decode and are not blank.
+	if err := charts.WriteAll(cfg.RunDir, false); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []string{"loss.png", "accuracy.png", "lr.png", "filters.png"} {
 		expectPicture(t, filepath.Join(cfg.RunDir, f))
 	}
