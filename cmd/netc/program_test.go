@@ -188,3 +188,24 @@ func TestCompilePackageNames(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecIndex finds the spec among flags whose values may be any word.
+func TestSpecIndex(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"a.net", "--epochs", "1"}, 0},
+		{[]string{"--epochs", "1", "a.net"}, 2},
+		{[]string{"--weights", "w.safetensors", "lenet-mnist", "img.png"}, 2},
+		{[]string{"--data", "mnist", "lenet-mnist"}, 2},
+		{[]string{"myspec", "--epochs", "1"}, 0},
+		{[]string{"--epochs", "1", "myspec"}, -1},
+		{[]string{"--weights", "w.safetensors", "img.png"}, -1},
+		{nil, -1},
+	} {
+		if got := specIndex(tc.args); got != tc.want {
+			t.Errorf("specIndex(%q) = %d, want %d", tc.args, got, tc.want)
+		}
+	}
+}

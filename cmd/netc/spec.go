@@ -48,7 +48,8 @@ func referenceSpecs() []string {
 
 // specIndex returns the index in args of the spec argument of train, predict and the
 // like, whose flags may come before it: the first argument naming a .net file, else the
-// first that does not start with '-'; -1 if there is none.
+// first naming a reference spec, else the first argument if it is no flag; -1 if none.
+// Only these are sure not to be the value of a flag.
 func specIndex(args []string) int {
 	for i, a := range args {
 		if strings.HasSuffix(a, ".net") {
@@ -56,9 +57,12 @@ func specIndex(args []string) int {
 		}
 	}
 	for i, a := range args {
-		if !strings.HasPrefix(a, "-") {
+		if _, _, ok := referenceSpec(a); ok {
 			return i
 		}
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return 0
 	}
 	return -1
 }
