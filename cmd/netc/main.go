@@ -25,7 +25,7 @@
 // runtime and writes it once as a module into its cache ($NETC_CACHE, default netc/ in
 // the user's cache folder), which the program's go.mod points at; the Go toolchain and
 // the module cache do the rest. SPEC is a file, or the name of a reference spec netc
-// carries (lenet-mnist, cifar-small, vgg-style, alexnet, caffe-lenet).
+// carries, one of specs/ in netc's repository (lenet-mnist, cifar-small, ...).
 //
 // A spec is a chain of layers, one per line or joined by "|", with an optional training
 // section:
