@@ -10,10 +10,11 @@ import (
 
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/nn"
+	"github.com/netc-dev/netc/runtime/train/settings"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 )
 
-func settings(kv ...string) []nn.Setting {
+func trainSection(kv ...string) []nn.Setting {
 	var out []nn.Setting
 	for _, line := range kv {
 		w := strings.Fields(line)
@@ -25,12 +26,14 @@ func settings(kv ...string) []nn.Setting {
 func TestDefaultConfig(t *testing.T) {
 	c := DefaultConfig(nil)
 	want := Config{
-		Batch: 64, Epochs: 10, LR: 0.01,
-		Optimizer:  OptimizerConfig{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4},
-		Init:       nn.InitHe,
-		Seed:       1,
-		Preprocess: data.MeanChannel,
-		Val:        ValAuto,
+		Recipe: settings.Recipe{
+			Batch: 64, Epochs: 10, LR: 0.01,
+			Optimizer:  OptimizerConfig{Method: "momentum", Momentum: 0.9, WeightDecay: 5e-4},
+			Init:       nn.InitHe,
+			Seed:       1,
+			Preprocess: data.MeanChannel,
+			Val:        ValAuto,
+		},
 		Divergence: 3,
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -52,25 +55,28 @@ func TestConfigFromInfo(t *testing.T) {
 	if c.Batch != 64 || c.Epochs != 3 || c.LR != 0.03 || !slices.Equal(c.Schedule, []string{"poly", "1"}) || c.Optimizer.Momentum != 0.9 || c.Optimizer.WeightDecay != 5e-4 || c.Preprocess != data.MeanChannel {
 		t.Errorf("lenet-mnist config %+v", c)
 	}
-	info := &nn.Info{Name: "x", Init: "he", Train: settings(
+	info := &nn.Info{Name: "x", Init: "he", Train: trainSection(
 		"batch 32", "epochs 7", "lr 0.1", "optimizer nesterov 0.95", "l2 1e-3", "l1 1e-5",
 		"maxnorm 3", "decay biases", "schedule step 0.1 every 10 epochs", "warmup 500",
-		"augment flip crop 4", "init gaussian 0.01", "seed 42", "val 0.2", "preprocess image std")}
+		"augment flip crop 4", "init gaussian 0.01", "seed 42", "val 0.2", "preprocess image std", "threads 2")}
 	c, err = ConfigFromInfo(info)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{
-		Batch: 32, Epochs: 7, LR: 0.1,
-		Schedule:   strings.Fields("step 0.1 every 10 epochs"),
-		Warmup:     []string{"500"},
-		Optimizer:  OptimizerConfig{Method: "nesterov", Momentum: 0.95, WeightDecay: 1e-3, L1: 1e-5, MaxNorm: 3, DecayBiases: true},
-		Init:       nn.InitGaussian,
-		InitStd:    0.01,
-		Seed:       42,
-		Augment:    data.Augment{Flip: true, CropPad: 4},
-		Preprocess: data.MeanImage, PreprocessStd: true,
-		Val:        0.2,
+		Recipe: settings.Recipe{
+			Batch: 32, Epochs: 7, LR: 0.1,
+			Schedule:   strings.Fields("step 0.1 every 10 epochs"),
+			Warmup:     []string{"500"},
+			Optimizer:  OptimizerConfig{Method: "nesterov", Momentum: 0.95, WeightDecay: 1e-3, L1: 1e-5, MaxNorm: 3, DecayBiases: true},
+			Init:       nn.InitGaussian,
+			InitStd:    0.01,
+			Seed:       42,
+			Augment:    data.Augment{Flip: true, CropPad: 4},
+			Preprocess: data.MeanImage, PreprocessStd: true,
+			Val:     0.2,
+			Threads: 2,
+		},
 		Divergence: 3,
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -84,13 +90,13 @@ func TestConfigFromInfo(t *testing.T) {
 		n    int
 		want int
 	}{{ValAuto, 60000, 5000}, {ValAuto, 50000, 5000}, {ValAuto, 4000, 400}, {0, 4000, 0}, {123, 4000, 123}, {9999, 100, 99}} {
-		c := Config{Val: tc.val}
+		c := Config{Recipe: settings.Recipe{Val: tc.val}}
 		if got := c.ValCount(tc.n); got != tc.want {
 			t.Errorf("Val %v: ValCount(%d) = %d, want %d", tc.val, tc.n, got, tc.want)
 		}
 	}
 	// sgd clears the momentum; momentum 0 switches to sgd.
-	c, err = ConfigFromInfo(&nn.Info{Name: "x", Train: settings("optimizer sgd", "augment none", "preprocess none")})
+	c, err = ConfigFromInfo(&nn.Info{Name: "x", Train: trainSection("optimizer sgd", "augment none", "preprocess none")})
 	if err != nil || c.Optimizer.Method != "sgd" || c.Optimizer.Momentum != 0 || c.Augment.Enabled() || c.Preprocess != data.MeanNone {
 		t.Errorf("sgd: %+v, %v", c, err)
 	}
@@ -98,29 +104,33 @@ func TestConfigFromInfo(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ setting, want string }{
-		{"batch 0", "batch 0: \"0\" is not a positive whole number"},
-		{"batch 6.5", "batch 6.5"},
-		{"epochs -1", "epochs -1"},
-		{"lr 0", "lr 0: the learning rate must be positive"},
-		{"lr x", "lr x: \"x\" is not a number"},
-		{"optimizer adam", "optimizer adam: unknown optimizer \"adam\""},
+		{"batch 0", `batch: "0" is not a whole number ≥ 1 (e.g. batch 64)`},
+		{"batch 6.5", `batch: "6.5" is not a whole number`},
+		{"epochs -1", `epochs: "-1" is not a whole number ≥ 1`},
+		{"lr 0", `lr: "0" must be a number > 0`},
+		{"lr x", `lr: "x" is not a finite number`},
+		{"optimizer adam", `"adam" is not an optimizer netc has; they are sgd, momentum [MU] and nesterov [MU]`},
 		{"optimizer momentum 1.5", "momentum \"1.5\" is not a number in (0, 1)"},
 		{"optimizer sgd 0.9", "sgd takes no momentum"},
-		{"l2 -1", "l2 -1"},
-		{"decay everything", "decay everything"},
-		{"schedule step 0.1 every 10 fortnights", "schedule step 0.1 every 10 fortnights: schedule step: \"fortnights\" is not a unit"},
+		{"l2 -1", `l2: "-1" is negative`},
+		{"decay everything", `decay: "everything" is not one of weights, biases`},
+		{"schedule step 0.1 every 10 fortnights", `schedule step: "fortnights" is not a unit`},
+		{"schedule linear", `"linear" is not a kind of schedule; the kinds are constant, step,`},
 		{"schedule cosine to 9", "between 0 and the base"},
-		{"warmup -5", "warmup -5"},
-		{"augment rotate", "augment rotate: unknown augmentation \"rotate\""},
+		{"warmup -5", `warmup: length "-5" is negative`},
+		{"augment rotate", `augment: "rotate" is not an augmentation`},
 		{"augment crop", "crop needs its padding"},
-		{"init orthogonal", "init orthogonal"},
-		{"seed -3", "seed -3"},
-		{"val 12.5", "val 12.5"},
-		{"preprocess median", "preprocess median: unknown mean \"median\""},
-		{"preprocess channel norm", "unexpected \"norm\""},
+		{"init orthogonal", `init: "orthogonal" is not an initialization`},
+		{"seed -3", `seed: "-3" is not a whole number ≥ 0`},
+		{"val 12.5", `val: "12.5" is neither a count`},
+		{"val -5", `val: "-5" is neither a count`},
+		{"threads 100000", `threads: 100000 is more than 256`},
+		{"momentum 0.9", "momentum: unknown setting"},
+		{"preprocess median", `preprocess: "median" is not a mean`},
+		{"preprocess channel norm", `unexpected "norm"`},
 		{"colour red", "colour: unknown setting"},
 	} {
-		_, err := ConfigFromInfo(&nn.Info{Name: "spec", Train: settings(tc.setting)})
+		_, err := ConfigFromInfo(&nn.Info{Name: "spec", Train: trainSection(tc.setting)})
 		if err == nil {
 			t.Errorf("%s: no error", tc.setting)
 			continue
@@ -139,19 +149,22 @@ func TestFlagsOverride(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c.RegisterFlags(fs)
-	err = fs.Parse(strings.Fields("--epochs 5 --batch 128 --lr 0.05 --seed 7 --l2 0 --momentum 0 --overfit 20 --val 1000 " +
+	err = fs.Parse(strings.Fields("--epochs 5 --batch 128 --lr 0.05 --seed 7 --l2 0 --optimizer sgd --overfit 20 --val 1000 " +
 		"--run r --resume ck --data fashion-mnist --data-dir d --threads 1 --init xavier --max-iters 9 -augment flip -preprocess none"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{
-		Batch: 128, Epochs: 5, LR: 0.05, Schedule: []string{"poly", "1"},
-		Optimizer:  OptimizerConfig{Method: "sgd"},
-		Init:       nn.InitXavier,
-		Seed:       7,
-		Augment:    data.Augment{Flip: true},
-		Preprocess: data.MeanNone,
-		Val:        1000, Overfit: 20, RunDir: "r", Resume: "ck", MaxIters: 9, Threads: 1,
+		Recipe: settings.Recipe{
+			Batch: 128, Epochs: 5, LR: 0.05, Schedule: []string{"poly", "1"},
+			Optimizer:  OptimizerConfig{Method: "sgd"},
+			Init:       nn.InitXavier,
+			Seed:       7,
+			Augment:    data.Augment{Flip: true},
+			Preprocess: data.MeanNone,
+			Val:        1000, Threads: 1,
+		},
+		Overfit: 20, RunDir: "r", Resume: "ck", MaxIters: 9,
 		Divergence: 3, Data: "fashion-mnist", DataDir: "d",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -199,11 +212,13 @@ func TestValidate(t *testing.T) {
 		mod  func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.Batch = 0 }, "batch 0"},
-		{func(c *Config) { c.LR = -1 }, "lr -1"},
+		{func(c *Config) { c.Batch = 0 }, `batch: "0"`},
+		{func(c *Config) { c.LR = -1 }, `lr: "-1"`},
 		{func(c *Config) { c.Divergence = 0.5 }, "divergence factor 0.5"},
-		{func(c *Config) { c.Optimizer.Method = "nesterov"; c.Optimizer.Momentum = 0 }, "nesterov needs a momentum"},
-		{func(c *Config) { c.Preprocess = "median" }, "preprocess \"median\""},
+		{func(c *Config) { c.Optimizer.Method = "nesterov"; c.Optimizer.Momentum = 0 }, `momentum "0" is not a number in (0, 1)`},
+		{func(c *Config) { c.Optimizer.Method = "sgd"; c.Optimizer.Momentum = 0.9 }, "given with method sgd"},
+		{func(c *Config) { c.Threads = -1 }, `threads: "-1"`},
+		{func(c *Config) { c.Preprocess = "median" }, `preprocess: "median" is not a mean`},
 		{func(c *Config) { c.Schedule = []string{"poly"} }, "schedule poly: missing power"},
 	} {
 		c := DefaultConfig(nil)

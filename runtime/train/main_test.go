@@ -28,7 +28,7 @@ func TestMainProgram(t *testing.T) {
 	}{
 		{name: "help", args: []string{"-h"}, status: 0, stderr: []string{"usage: lenet-mnist [flags]", "-epochs", "(default 3)", "-data set"}},
 		{name: "unknown flag", args: []string{"--bogus"}, status: 2, stderr: []string{"flag provided but not defined: -bogus"}},
-		{name: "bad value", args: []string{"--lr", "fast"}, status: 2, stderr: []string{`invalid value "fast" for flag -lr: lr fast: "fast" is not a number`}},
+		{name: "bad value", args: []string{"--lr", "fast"}, status: 2, stderr: []string{`invalid value "fast" for flag -lr: lr: "fast" is not a finite number (e.g. lr 0.01)`}},
 		{name: "argument", args: []string{"extra"}, status: 2, stderr: []string{`unexpected argument "extra"`}},
 		{name: "bad data", args: []string{"--data", "imagenet"}, status: 1, stderr: []string{`unknown data set "imagenet"`}},
 		{name: "wrong shape", args: []string{"--data", "cifar10"}, status: 1, stderr: []string{"train: the training images are 3x32x32, network lenet-mnist takes 1x28x28"}},

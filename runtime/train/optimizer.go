@@ -8,20 +8,21 @@ import (
 
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
+	"github.com/netc-dev/netc/runtime/train/settings"
 )
 
 // Optimizer methods accepted in OptimizerConfig.Method.
 const (
 	// MethodSGD is plain stochastic gradient descent: w -= lr·g.
-	MethodSGD = "sgd"
+	MethodSGD = settings.MethodSGD
 	// MethodMomentum is PyTorch's SGD with momentum (see Optimizer).
-	MethodMomentum = "momentum"
+	MethodMomentum = settings.MethodMomentum
 	// MethodNesterov is PyTorch's SGD with Nesterov momentum (see Optimizer).
-	MethodNesterov = "nesterov"
+	MethodNesterov = settings.MethodNesterov
 	// MethodAdam is PyTorch's Adam, weight decay added to the gradient (see Optimizer).
-	MethodAdam = "adam"
+	MethodAdam = settings.MethodAdam
 	// MethodAdamW is PyTorch's AdamW, weight decay decoupled from the gradient.
-	MethodAdamW = "adamw"
+	MethodAdamW = settings.MethodAdamW
 )
 
 // Adam's defaults, PyTorch's.
@@ -31,30 +32,10 @@ const (
 	DefaultAdamEps = 1e-8
 )
 
-// OptimizerConfig configures an Optimizer. The zero value is plain SGD without
-// regularization.
-type OptimizerConfig struct {
-	// Method is "sgd", "momentum", "nesterov", "adam" or "adamw". Empty means "sgd" when
-	// Momentum is 0 and "momentum" otherwise.
-	Method string
-	// Momentum is μ in [0, 1); momentum and nesterov need it positive, the others 0.
-	Momentum float32
-	// Beta1, Beta2 and Eps are Adam's; zero means PyTorch's defaults (0.9, 0.999, 1e-8).
-	Beta1, Beta2, Eps float32
-	// WeightDecay is the L2 coefficient: wd·w is added to the gradient, as PyTorch's
-	// weight_decay (the loss term is wd/2·‖w‖²).
-	WeightDecay float32
-	// L1 is the L1 coefficient: l1·sign(w) is added to the gradient (the loss term is
-	// l1·‖w‖₁; sign(0) = 0). WeightDecay and L1 together make the elastic net.
-	L1 float32
-	// MaxNorm, if positive, bounds the L2 norm of each output unit's incoming weights:
-	// after the update, every Shape[0] slice (row) of a weight tensor whose norm exceeds
-	// MaxNorm is rescaled to norm MaxNorm (Srivastava et al., 2014). Biases are never
-	// constrained. 0 turns it off.
-	MaxNorm float32
-	// DecayBiases applies WeightDecay and L1 to biases too; by default they are excluded.
-	DecayBiases bool
-}
+// OptimizerConfig configures an Optimizer: the method, its parameters and the
+// regularization (see settings.Optimizer, which the [train] settings write). The zero
+// value is plain SGD without regularization.
+type OptimizerConfig = settings.Optimizer
 
 // method codes, resolved once by NewOptimizer.
 const (
