@@ -40,7 +40,7 @@ func Check(path string, src []byte, f *dsl.File) (*Net, error) {
 	}
 	c.layers(f)
 	if f.Train != nil {
-		c.net.Train = checkTrain(f.Train, &c.errs)
+		c.net.Train = checkTrain(f.Train, c.net.Input, &c.errs)
 	}
 	if len(c.errs) > 0 {
 		sort.SliceStable(c.errs, func(i, j int) bool { return before(c.errs[i].Pos, c.errs[j].Pos) })

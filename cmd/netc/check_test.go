@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -120,15 +122,52 @@ full 10 | softmax | dropout 1.5           # loss not last, dropout out of range
 ` + path + `:7:1: the network has no loss: end it with euclidean, softmax or svm
 relu                                      # no loss at the end
 ^
-` + path + `:11:1: repeated training setting lr
+` + path + `:11:1: repeated training setting lr (first at line 10)
 lr 0.02
 ^
-` + path + `:12:1: unknown training setting "momentum" (known: batch, epochs, lr, optimizer, l2, l1, maxnorm, decay, schedule, warmup, augment, init, seed, val, preprocess)
+` + path + `:12:1: unknown training setting "momentum" (known: batch, epochs, lr, optimizer, l2, l1, maxnorm, decay, schedule, warmup, augment, init, seed, val, preprocess, threads)
 momentum 0.9
 ^
 `
 	if errOut != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, want)
+	}
+}
+
+// TestCheckTrainValues checks that netc check and netc compile refuse every value of a
+// [train] section that netc train would refuse, all in one run, each at its word: the
+// file's "# want" lines, in order, each followed by its line and a caret.
+func TestCheckTrainValues(t *testing.T) {
+	path := "../../testdata/bad/train-values.net"
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	var want strings.Builder
+	for _, line := range lines {
+		w, ok := strings.CutPrefix(line, "# want ")
+		if !ok {
+			continue
+		}
+		var row, col int
+		if _, err := fmt.Sscanf(w, "%d:%d:", &row, &col); err != nil {
+			t.Fatalf("want line %q: %v", w, err)
+		}
+		fmt.Fprintf(&want, "%s:%s\n%s\n%s^\n", path, w, lines[row-1], strings.Repeat(" ", col-1))
+	}
+	if strings.Count(want.String(), "^") < 15 {
+		t.Fatalf("%s declares too few errors:\n%s", path, want.String())
+	}
+	for _, cmd := range []string{"check", "compile"} {
+		args := []string{cmd, path}
+		if cmd == "compile" {
+			args = []string{cmd, "-o", t.TempDir(), path}
+		}
+		status, out, errOut := runNetc(args...)
+		if status != 1 || out != "" || errOut != want.String() {
+			t.Errorf("netc %s: status %d, stdout %q, stderr:\n%s\nwant status 1 and:\n%s", cmd, status, out, errOut, want.String())
+		}
 	}
 }
 
