@@ -11,7 +11,7 @@
 //
 //	[train]
 //	batch 64
-//	momentum 0.9
+//	optimizer momentum 0.9
 //	lr 0.01
 //
 // Every layer is an optional name followed by a colon, a kind and its arguments: numbers

@@ -29,6 +29,9 @@ func TestTable(t *testing.T) {
 			t.Errorf("row %d %q: key repeated or missing args, doc or arity: %+v", i, s.Key, s)
 		}
 		seen[s.Key] = true
+		if strings.Contains(s.Doc, "`") {
+			t.Errorf("%s: a backquote in the doc would name the flag's value in -h", s.Key)
+		}
 		if !strings.HasPrefix(s.Example, s.Key+" ") {
 			t.Errorf("%s: example %q is not a line of its key", s.Key, s.Example)
 		}
