@@ -63,10 +63,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		s := &settings.Table[i]
 		fs.Var(&settingFlag{c: c, s: s}, s.Key, s.Doc+": "+s.Args)
 	}
-	fs.Var(intFlag{&c.Overfit}, "overfit", "sanity check: train on the first `N` training images without regularization until 100% training accuracy")
+	fs.Var(intFlag{&c.Overfit}, "overfit",
+		"sanity check: train on the first `N` training images without regularization until 100% training accuracy")
 	fs.StringVar(&c.RunDir, "run", c.RunDir, "run `folder` for metrics, checkpoints and charts (default runs/SPEC-TIME)")
 	fs.StringVar(&c.Resume, "resume", c.Resume, "continue exactly from this checkpoint `file`")
-	fs.StringVar(&c.Weights, "weights", c.Weights, "start from the matching tensors of this checkpoint `file` (fine-tuning)")
+	fs.StringVar(&c.Weights, "weights", c.Weights,
+		"start from the matching tensors of this checkpoint `file` (fine-tuning)")
 	fs.Var(intFlag{&c.MaxIters}, "max-iters", "stop after `N` iterations in all, writing a checkpoint (0 = no limit)")
 	fs.StringVar(&c.Data, "data", c.Data, "data `set`: mnist, fashion-mnist or cifar10 (default from the input shape)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`folder` of the data set (default: its standard location)")

@@ -260,7 +260,8 @@ func (p *scanner) over(ipe, totalIters int) (int, error) {
 		}
 	}
 	if total <= 0 {
-		return 0, p.errorAt(-1, "needs the total number of iterations, which is unknown (%d); say \"over N epochs\"", totalIters)
+		return 0, p.errorAt(-1, "needs the total number of iterations, which is unknown (%d); "+
+			"say \"over N epochs\"", totalIters)
 	}
 	return total, nil
 }
@@ -331,8 +332,8 @@ func ParseSchedule(words []string, base float32, itersPerEpoch, totalIters int) 
 			s.total, err = p.over(itersPerEpoch, totalIters)
 		}
 	default:
-		return Schedule{}, &wordError{word: first, msg: fmt.Sprintf("schedule: %q is not a kind of schedule; the kinds are %s",
-			words[first], scheduleKinds)}
+		msg := fmt.Sprintf("schedule: %q is not a kind of schedule; the kinds are %s", words[first], scheduleKinds)
+		return Schedule{}, &wordError{word: first, msg: msg}
 	}
 	if err != nil {
 		return Schedule{}, err

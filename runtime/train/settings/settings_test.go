@@ -70,7 +70,7 @@ func TestApply(t *testing.T) {
 		{"maxnorm 3", func(r *Recipe) { r.Optimizer.MaxNorm = 3 }},
 		{"decay biases", func(r *Recipe) { r.Optimizer.DecayBiases = true }},
 		{"decay all", func(r *Recipe) { r.Optimizer.DecayBiases = true }},
-		{"schedule multistep 0.1 at 20 30 epochs", func(r *Recipe) { r.Schedule = strings.Fields("multistep 0.1 at 20 30 epochs") }},
+		{"schedule exp 0.9 per epoch", func(r *Recipe) { r.Schedule = strings.Fields("exp 0.9 per epoch") }},
 		{"schedule constant", func(r *Recipe) {}},
 		{"schedule 1/t 0.5 per epoch", func(r *Recipe) { r.Schedule = strings.Fields("1/t 0.5 per epoch") }},
 		{"warmup 2 epochs from 0.1", func(r *Recipe) { r.Warmup = strings.Fields("2 epochs from 0.1") }},
@@ -138,17 +138,18 @@ func TestErrors(t *testing.T) {
 		{"lr 0", mnist, 0, `lr: "0" must be a number > 0`},
 		{"lr NaN", mnist, 0, `lr: "NaN" is not a finite number`},
 		{"lr 1e39", mnist, 0, `lr: "1e39" is not a finite number`},
-		{"optimizer adam", mnist, 0, `optimizer: "adam" is not an optimizer netc has; they are sgd, momentum [MU] and nesterov [MU]`},
+		{"optimizer adam", mnist, 0,
+			`optimizer: "adam" is not an optimizer netc has; they are sgd, momentum [MU] and nesterov [MU]`},
 		{"optimizer adamw 0.9", mnist, 0, `optimizer: "adamw" is not an optimizer netc has`},
 		{"optimizer sgd 0.9", mnist, 1, `optimizer: sgd takes no momentum`},
 		{"optimizer momentum 1", mnist, 1, `optimizer: momentum "1" is not a number in (0, 1)`},
 		{"l1 -0.1", mnist, 0, `l1: "-0.1" is negative; it must be ≥ 0`},
 		{"maxnorm x", mnist, 0, `maxnorm: "x" is not a finite number`},
 		{"decay some", mnist, 0, `decay: "some" is not one of weights, biases`},
-		{"schedule linear", mnist, 0, `schedule: "linear" is not a kind of schedule; the kinds are constant, step, multistep,`},
+		{"schedule linear", mnist, 0, `schedule: "linear" is not a kind of schedule; the kinds are constant, step,`},
 		{"schedule step 0.1 every 10 fortnights", mnist, 4, `schedule step: "fortnights" is not a unit`},
 		{"schedule step 0.1 every", mnist, 3, `schedule step: missing period`},
-		{"schedule multistep 0.1 at 30 20 epochs", mnist, 4, `schedule multistep: milestone "20" is not after the one before it`},
+		{"schedule multistep 0.1 at 30 20 epochs", mnist, 4, `schedule multistep: milestone "20" is not after`},
 		{"schedule poly -2", mnist, 1, `schedule poly: power "-2" must be positive`},
 		{"warmup -5", mnist, 0, `warmup: length "-5" is negative`},
 		{"warmup 5 from 2", mnist, 2, `warmup: start factor "2" is not in [0, 1]`},
@@ -185,7 +186,8 @@ func TestErrors(t *testing.T) {
 		}
 	}
 	r := DefaultRecipe()
-	if err := set(&r, "momentum 0.9", mnist); err == nil || !strings.Contains(err.Error(), "momentum: unknown setting (known: batch,") {
+	err := set(&r, "momentum 0.9", mnist)
+	if err == nil || !strings.Contains(err.Error(), "momentum: unknown setting (known: batch,") {
 		t.Errorf("unknown key: %v", err)
 	}
 }
@@ -229,7 +231,7 @@ func TestString(t *testing.T) {
 	if got := r.String(); got != want {
 		t.Errorf("String:\n got %s\nwant %s", got, want)
 	}
-	for _, line := range []string{"augment flip crop 2", "schedule step 0.1 every 10 epochs", "init gaussian 0.02", "val 0.1"} {
+	for _, line := range []string{"augment flip crop 2", "schedule exp 0.9", "init gaussian 0.02", "val 0.1"} {
 		if err := set(&r, line, Input{}); err != nil {
 			t.Fatal(err)
 		}
