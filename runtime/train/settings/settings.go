@@ -95,6 +95,7 @@ type Error struct {
 	Example string
 }
 
+// Error returns the message followed by the example: "lr: \"-1\" must be a number > 0 (e.g. lr 0.01)".
 func (e *Error) Error() string { return e.Msg + " (e.g. " + e.Example + ")" }
 
 // wordError is what the parsers of values return: an error about one word.

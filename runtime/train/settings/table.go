@@ -26,7 +26,7 @@ var Table = []Setting{
 		func(r *Recipe) string { return strconv.Itoa(r.Epochs) }),
 	define(Setting{Key: "lr", Args: "F > 0", Min: 1, Max: 1, Example: "lr 0.01",
 		Doc: "base learning rate"},
-		number(false),
+		positive,
 		func(r *Recipe, v float32) { r.LR = v },
 		func(r *Recipe) string { return formatF32(r.LR) }),
 	define(Setting{Key: "optimizer", Args: "sgd | momentum [MU] | nesterov [MU]", Min: 1, Max: 2,
@@ -34,17 +34,17 @@ var Table = []Setting{
 		parseMethod, applyMethod, formatMethod),
 	define(Setting{Key: "l2", Args: "F ≥ 0", Min: 1, Max: 1, Example: "l2 5e-4",
 		Doc: "L2 weight decay (PyTorch's weight_decay)"},
-		number(true),
+		nonNegative,
 		func(r *Recipe, v float32) { r.Optimizer.WeightDecay = v },
 		func(r *Recipe) string { return formatF32(r.Optimizer.WeightDecay) }),
 	define(Setting{Key: "l1", Args: "F ≥ 0", Min: 1, Max: 1, Example: "l1 1e-5",
 		Doc: "L1 regularization"},
-		number(true),
+		nonNegative,
 		func(r *Recipe, v float32) { r.Optimizer.L1 = v },
 		func(r *Recipe) string { return formatF32(r.Optimizer.L1) }),
 	define(Setting{Key: "maxnorm", Args: "F ≥ 0", Min: 1, Max: 1, Example: "maxnorm 3",
 		Doc: "bound on the norm of each unit's incoming weights; 0 is off"},
-		number(true),
+		nonNegative,
 		func(r *Recipe, v float32) { r.Optimizer.MaxNorm = v },
 		func(r *Recipe) string { return formatF32(r.Optimizer.MaxNorm) }),
 	define(Setting{Key: "decay", Args: "weights | biases", Min: 1, Max: 1, Example: "decay biases",
@@ -125,20 +125,24 @@ func wholeNumber(lo, hi int) func([]string, Input) (int, error) {
 	}
 }
 
-// number reads one finite number, > 0 or, if zero is allowed, ≥ 0.
-func number(zero bool) func([]string, Input) (float32, error) {
-	return func(words []string, _ Input) (float32, error) {
-		v, err := strconv.ParseFloat(words[0], 64)
-		switch {
-		case err != nil || math.IsNaN(v) || math.IsInf(float64(float32(v)), 0):
-			return 0, badWord(0, "%q is not a finite number", words[0])
-		case zero && v < 0:
-			return 0, badWord(0, "%q is negative; it must be ≥ 0", words[0])
-		case !zero && v <= 0:
-			return 0, badWord(0, "%q must be a number > 0", words[0])
-		}
-		return float32(v), nil
+// positive reads one finite number > 0.
+func positive(words []string, _ Input) (float32, error) { return number(words[0], false) }
+
+// nonNegative reads one finite number ≥ 0.
+func nonNegative(words []string, _ Input) (float32, error) { return number(words[0], true) }
+
+// number reads w as a float32 number > 0 or, if zero is allowed, ≥ 0.
+func number(w string, zero bool) (float32, error) {
+	v, err := strconv.ParseFloat(w, 64)
+	switch {
+	case err != nil || math.IsNaN(v) || math.IsInf(float64(float32(v)), 0):
+		return 0, badWord(0, "%q is not a finite number", w)
+	case zero && v < 0:
+		return 0, badWord(0, "%q is negative; it must be ≥ 0", w)
+	case !zero && v <= 0:
+		return 0, badWord(0, "%q must be a number > 0", w)
 	}
+	return float32(v), nil
 }
 
 // oneOf reads one of the given words (in any case) and returns it in lower case.
