@@ -77,6 +77,10 @@ type Config struct {
 	// Data and DataDir name the data set ("mnist", "fashion-mnist" or "cifar10") and its
 	// folder ("" for the default) for Main; Train does not use them.
 	Data, DataDir string
+
+	// input is the network's input shape, which bounds some settings (the padding of
+	// augment crop): set by DefaultConfig, zero (unknown) without a network.
+	input settings.Input
 }
 
 // DefaultConfig returns the default configuration for the network described by info
@@ -86,25 +90,25 @@ type Config struct {
 // initialization scheme (He when none), and divergence factor 3.
 func DefaultConfig(info *nn.Info) Config {
 	c := Config{Recipe: settings.DefaultRecipe(), Divergence: DefaultDivergence}
-	if info != nil && info.Init != "" {
-		if s, err := nn.ParseInitScheme(info.Init); err == nil {
-			c.Init = s
-		}
+	if info == nil {
+		return c
+	}
+	c.input = settings.Input{C: info.InC, H: info.InH, W: info.InW}
+	if s, err := nn.ParseInitScheme(info.Init); err == nil {
+		c.Init = s
 	}
 	return c
 }
 
 // ConfigFromInfo returns DefaultConfig(info) overridden by the network's [train]
-// section (info.Train), read for its input shape. Errors name the network and the
-// setting.
+// section (info.Train). Errors name the network and the setting.
 func ConfigFromInfo(info *nn.Info) (Config, error) {
 	if info == nil {
 		return Config{}, fmt.Errorf("train: nil network info")
 	}
 	c := DefaultConfig(info)
-	in := settings.Input{C: info.InC, H: info.InH, W: info.InW}
 	for _, s := range info.Train {
-		if err := c.Recipe.Set(s.Key, s.Values, in); err != nil {
+		if err := c.Set(s.Key, s.Values); err != nil {
 			return Config{}, fmt.Errorf("%s [train] %w", info.Name, err)
 		}
 	}
@@ -114,15 +118,15 @@ func ConfigFromInfo(info *nn.Info) (Config, error) {
 	return c, nil
 }
 
-// Set applies one setting, as a key of settings.Table and its value words, for an
-// input of unknown shape. Errors start with the key.
+// Set applies one setting, as a key of settings.Table and its value words, for the
+// network of DefaultConfig. Errors start with the key.
 func (c *Config) Set(key string, values []string) error {
-	return c.Recipe.Set(key, values, settings.Input{})
+	return c.Recipe.Set(key, values, c.input)
 }
 
 // Validate checks the configuration as a whole; every error names the setting.
 func (c *Config) Validate() error {
-	if err := c.Recipe.Validate(); err != nil {
+	if err := c.Recipe.Validate(c.input); err != nil {
 		return err
 	}
 	switch {

@@ -142,6 +142,11 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: error %q, want it to start with \"spec [train]\" and contain %q", tc.setting, err, tc.want)
 		}
 	}
+	// The crop must fit the network's input (it made every training step panic).
+	info := &nn.Info{Name: "mnist", InC: 1, InH: 28, InW: 28, Train: trainSection("augment flip crop 29")}
+	if _, err := ConfigFromInfo(info); err == nil || !strings.Contains(err.Error(), "does not fit the 28x28 input") {
+		t.Errorf("crop 29 on 28x28: %v", err)
+	}
 }
 
 func TestFlagsOverride(t *testing.T) {
@@ -170,6 +175,7 @@ func TestFlagsOverride(t *testing.T) {
 		},
 		Overfit: 20, RunDir: "r", Resume: "ck", MaxIters: 9,
 		Divergence: 3, Data: "fashion-mnist", DataDir: "d",
+		input: settings.Input{C: 1, H: 28, W: 28},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -185,12 +191,15 @@ func TestFlagsOverride(t *testing.T) {
 	if strings.Join(c.Schedule, " ") != "multistep 0.1 at 20 30 epochs" || c.Optimizer.Method != "nesterov" || c.Optimizer.Momentum != 0.9 {
 		t.Errorf("schedule %q, optimizer %+v", c.Schedule, c.Optimizer)
 	}
-	// Bad values name the flag.
-	for _, args := range [][]string{{"--lr", "fast"}, {"--batch", "0"}, {"--epochs", "x"}, {"--schedule", "step"}, {"--overfit", "-1"}, {"--augment", "spin"}} {
+	// Bad values name the flag; the crop must fit the network's 28x28 input.
+	for _, args := range [][]string{
+		{"--lr", "fast"}, {"--batch", "0"}, {"--epochs", "x"}, {"--schedule", "step"}, {"--overfit", "-1"},
+		{"--augment", "spin"}, {"--augment", "crop 28"}, {"--val", "-1"},
+	} {
 		fs := flag.NewFlagSet("x", flag.ContinueOnError)
 		var out strings.Builder
 		fs.SetOutput(&out)
-		c := DefaultConfig(nil)
+		c := DefaultConfig(lenetmnist.New(1).Info())
 		c.RegisterFlags(fs)
 		err := fs.Parse(args)
 		if err == nil || !strings.Contains(err.Error(), args[0][2:]) {

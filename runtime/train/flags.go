@@ -28,7 +28,7 @@ func (f *settingFlag) Set(s string) error {
 	if len(words) == 0 {
 		return fmt.Errorf("empty value")
 	}
-	return f.s.Apply(&f.c.Recipe, words, settings.Input{})
+	return f.s.Apply(&f.c.Recipe, words, f.c.input)
 }
 
 // intFlag binds a non-negative int field.

@@ -142,12 +142,13 @@ func (r *Recipe) Set(key string, values []string, in Input) error {
 	return s.Apply(r, values, in)
 }
 
-// Validate checks every value of r by the rule that reads it from a [train] section:
-// each setting's words (Format) must read back (Apply).
-func (r *Recipe) Validate() error {
+// Validate checks every value of r, for an input of shape in (the zero Input when
+// unknown), by the rule that reads it from a [train] section: each setting's words
+// (Format) must read back (Apply).
+func (r *Recipe) Validate(in Input) error {
 	for i := range Table {
 		readBack := *r
-		if err := readBack.Set(Table[i].Key, strings.Fields(Table[i].Format(r)), Input{}); err != nil {
+		if err := readBack.Set(Table[i].Key, strings.Fields(Table[i].Format(r)), in); err != nil {
 			return err
 		}
 	}

@@ -194,8 +194,8 @@ func TestErrors(t *testing.T) {
 
 // TestValidate checks that Validate refuses what Apply would not have written.
 func TestValidate(t *testing.T) {
-	if r := DefaultRecipe(); r.Validate() != nil {
-		t.Errorf("default recipe: %v", r.Validate())
+	if r := DefaultRecipe(); r.Validate(mnist) != nil {
+		t.Errorf("default recipe: %v", r.Validate(mnist))
 	}
 	for _, tc := range []struct {
 		mod  func(r *Recipe)
@@ -210,11 +210,12 @@ func TestValidate(t *testing.T) {
 		{func(r *Recipe) { r.Init = nn.InitScheme(9) }, `init: "InitScheme(9)"`},
 		{func(r *Recipe) { r.Preprocess = "median" }, `preprocess: "median"`},
 		{func(r *Recipe) { r.Threads = 1000 }, `threads: 1000 is more than 256`},
+		{func(r *Recipe) { r.Augment.CropPad = 28 }, `augment: crop padding 28 does not fit the 28x28 input`},
 	} {
 		r := DefaultRecipe()
 		tc.mod(&r)
 		before := r
-		err := r.Validate()
+		err := r.Validate(mnist)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q…", err, tc.want)
 		}
