@@ -10,29 +10,43 @@ import (
 
 // checkTrain checks the training section against the schema of package settings: known
 // keys, each once, and values that netc train will read, for an input of shape in (the
-// zero Shape when the input is not known). It reports every bad line, at the word at
-// fault, and returns the good ones.
+// zero Shape when the input is not known), each alone and then together. It reports
+// every bad line, at the word at fault, and returns the good ones.
 func checkTrain(t *dsl.Train, in Shape, errs *dsl.ErrorList) []Setting {
 	first := map[string]int{} // key → line of its first use
+	where := map[string]*dsl.Setting{}
+	recipe := settings.DefaultRecipe()
+	ok := true
 	var out []Setting
 	for _, s := range t.Settings {
 		key := s.Key.Text
-		def, ok := settings.Lookup(key)
-		if !ok {
+		def, _ := settings.Lookup(key)
+		_, repeated := first[key]
+		switch {
+		case def == nil:
 			*errs = append(*errs, dsl.Errorf(s.Key.Pos, "unknown training setting %q (known: %s)", key, settings.Keys()))
+			ok = false
+			continue
+		case repeated:
+			*errs = append(*errs, dsl.Errorf(s.Key.Pos, "repeated training setting %s (first at line %d)", key, first[key]))
+			ok = false
 			continue
 		}
-		if line, seen := first[key]; seen {
-			*errs = append(*errs, dsl.Errorf(s.Key.Pos, "repeated training setting %s (first at line %d)", key, line))
-			continue
-		}
-		first[key] = s.Key.Pos.Line
-		words, pos := settingWords(s)
-		if err := def.Check(words, settings.Input{C: in.C, H: in.H, W: in.W}); err != nil {
-			*errs = append(*errs, dsl.Errorf(errorPos(err, s.Key.Pos, pos), "%v", err))
+		first[key], where[key] = s.Key.Pos.Line, s
+		words, _ := settingWords(s)
+		if err := def.Apply(&recipe, words, settings.Input{C: in.C, H: in.H, W: in.W}); err != nil {
+			*errs = append(*errs, dsl.Errorf(errorPos(err, s), "%v", err))
+			ok = false
 			continue
 		}
 		out = append(out, Setting{Pos: s.Pos, Key: key, Values: words})
+	}
+	if err := recipe.Coherent(); ok && err != nil {
+		pos := t.Pos
+		if bad := (*settings.Error)(nil); errors.As(err, &bad) && where[bad.Key] != nil {
+			pos = errorPos(err, where[bad.Key])
+		}
+		*errs = append(*errs, dsl.Errorf(pos, "%v", err))
 	}
 	return out
 }
@@ -56,12 +70,13 @@ func settingWords(s *dsl.Setting) ([]string, []lexer.Position) {
 	return words, pos
 }
 
-// errorPos returns where the error err of a setting is: at the word it names (or the
-// last, for a missing one), else at the key.
-func errorPos(err error, key lexer.Position, words []lexer.Position) lexer.Position {
+// errorPos returns where the error err of the setting s is: at the word it names (or
+// the last, for a missing one), else at the key.
+func errorPos(err error, s *dsl.Setting) lexer.Position {
+	_, words := settingWords(s)
 	var bad *settings.Error
 	if !errors.As(err, &bad) || bad.Word < 0 || len(words) == 0 {
-		return key
+		return s.Key.Pos
 	}
 	return words[min(bad.Word, len(words)-1)]
 }

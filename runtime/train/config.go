@@ -136,6 +136,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("max-iters %d: must be ≥ 0", c.MaxIters)
 	case math.IsNaN(c.Divergence) || c.Divergence < 0 || (c.Divergence > 0 && c.Divergence <= 1):
 		return fmt.Errorf("divergence factor %g: must be 0 (off) or more than 1", c.Divergence)
+	case c.Resume != "" && (c.Optimizer.Method == MethodAdam || c.Optimizer.Method == MethodAdamW):
+		// Resuming would restart Adam's second moment and bias correction from zero.
+		return fmt.Errorf("resume with optimizer %s: checkpoints do not hold Adam's second moment "+
+			"and step count yet", c.Optimizer.Method)
 	}
 	// The settings read back one by one; the method and momentum must also agree.
 	if _, err := NewOptimizer(c.Optimizer, &nn.Info{}); err != nil {

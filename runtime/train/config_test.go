@@ -112,7 +112,7 @@ func TestConfigErrors(t *testing.T) {
 		{"epochs -1", `epochs: "-1" is not a whole number ≥ 1`},
 		{"lr 0", `lr: "0" must be a number > 0`},
 		{"lr x", `lr: "x" is not a finite number`},
-		{"optimizer adam", `"adam" is not an optimizer netc has; they are sgd, momentum [MU] and nesterov [MU]`},
+		{"optimizer adagrad", `"adagrad" is not an optimizer netc has; they are sgd, momentum [MU], nesterov [MU], adam`},
 		{"optimizer momentum 1.5", "momentum \"1.5\" is not a number in (0, 1)"},
 		{"optimizer sgd 0.9", "sgd takes no momentum"},
 		{"l2 -1", `l2: "-1" is negative`},
@@ -231,6 +231,8 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Optimizer.Method = "nesterov"; c.Optimizer.Momentum = 0 }, `momentum "0" is not`},
 		{func(c *Config) { c.Optimizer.Method = "sgd"; c.Optimizer.Momentum = 0.9 }, "given with method sgd"},
 		{func(c *Config) { c.Threads = -1 }, `threads: "-1"`},
+		{func(c *Config) { c.Optimizer = OptimizerConfig{Method: "adam"}; c.Resume = "ck" }, "checkpoints do not hold"},
+		{func(c *Config) { c.Schedule = strings.Fields("cosine to 0.1") }, `minimum "0.1" must be`},
 		{func(c *Config) { c.Preprocess = "median" }, `preprocess: "median" is not a mean`},
 		{func(c *Config) { c.Schedule = []string{"poly"} }, "schedule poly: missing power"},
 	} {

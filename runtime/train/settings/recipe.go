@@ -144,7 +144,7 @@ func (r *Recipe) Set(key string, values []string, in Input) error {
 
 // Validate checks every value of r, for an input of shape in (the zero Input when
 // unknown), by the rule that reads it from a [train] section: each setting's words
-// (Format) must read back (Apply).
+// (Format) must read back (Apply); then the settings together (Coherent).
 func (r *Recipe) Validate(in Input) error {
 	for i := range Table {
 		readBack := *r
@@ -152,7 +152,19 @@ func (r *Recipe) Validate(in Input) error {
 			return err
 		}
 	}
-	return nil
+	return r.Coherent()
+}
+
+// Coherent checks what no setting can check alone, once all are read: that the schedule
+// suits the learning rate (a cosine schedule's minimum is at most lr). The error is an
+// *Error of the setting to change.
+func (r *Recipe) Coherent() error {
+	_, err := ParseSchedule(r.Schedule, r.LR, 1000, 10000)
+	if err == nil {
+		return nil
+	}
+	s, _ := Lookup("schedule")
+	return s.wrap(err)
 }
 
 // String describes the recipe on one line, every setting of Table in its order:

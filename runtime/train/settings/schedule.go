@@ -360,7 +360,7 @@ func (p *scanner) cosineMin(base float64) (float64, error) {
 	p.i++
 	v, at, err := p.number("minimum")
 	if err == nil && (v < 0 || v > base) {
-		err = p.errorAt(at, "minimum %q must be between 0 and the base learning rate %g", p.words[at], base)
+		err = p.errorAt(at, "minimum %q must be between 0 and the base learning rate %g", p.words[at], float32(base))
 	}
 	return v, err
 }

@@ -2,7 +2,7 @@
 // section, which are also the flags of netc train. Table holds one Setting per key — its
 // arity, an example, a one-line doc, how its words are parsed and where the value goes
 // in a Recipe — and everything else iterates it: the compiler checks [train] sections
-// with Check, package train applies them (Recipe.Set) and registers its flags from it,
+// with Apply and Recipe.Coherent, package train applies them (Recipe.Set) and registers its flags from it,
 // Recipe.String describes a recipe, and the README's table of settings is checked
 // against it. Adding a setting is adding a row.
 //
@@ -130,35 +130,33 @@ func Keys() string {
 	return strings.Join(keys, ", ")
 }
 
-// Check reports whether values (the words after the key) are a valid value of s for
-// an input of shape in; the error is an *Error.
-func (s *Setting) Check(values []string, in Input) error {
-	r := DefaultRecipe()
-	return s.Apply(&r, values, in)
-}
-
 // Apply parses values and writes the value into r; on error r is unchanged and the
 // error is an *Error.
 func (s *Setting) Apply(r *Recipe, values []string, in Input) error {
-	fail := func(word int, msg string) error {
-		return &Error{Key: s.Key, Word: word, Msg: msg, Example: s.Example}
-	}
 	switch {
 	case len(values) < s.Min:
-		return fail(len(values), fmt.Sprintf("%s takes %s", s.Key, s.arity()))
+		return s.fail(len(values), fmt.Sprintf("%s takes %s", s.Key, s.arity()))
 	case len(values) > s.Max:
-		return fail(s.Max, fmt.Sprintf("%s takes %s, not %d", s.Key, s.arity(), len(values)))
+		return s.fail(s.Max, fmt.Sprintf("%s takes %s, not %d", s.Key, s.arity(), len(values)))
 	}
-	err := s.set(r, values, in)
+	return s.wrap(s.set(r, values, in))
+}
+
+// fail returns the *Error of s about its word at index word.
+func (s *Setting) fail(word int, msg string) error {
+	return &Error{Key: s.Key, Word: word, Msg: msg, Example: s.Example}
+}
+
+// wrap turns an error of a parser of s's values into an *Error (nil stays nil).
+func (s *Setting) wrap(err error) error {
 	var we *wordError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &we):
-		return fail(we.word, withKey(s.Key, we.msg))
-	default:
-		return fail(-1, withKey(s.Key, err.Error()))
+		return s.fail(we.word, withKey(s.Key, we.msg))
 	}
+	return s.fail(-1, withKey(s.Key, err.Error()))
 }
 
 // withKey starts msg with the key unless it does already ("schedule step: ...").

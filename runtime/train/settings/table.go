@@ -29,8 +29,9 @@ var Table = []Setting{
 		positive,
 		func(r *Recipe, v float32) { r.LR = v },
 		func(r *Recipe) string { return formatF32(r.LR) }),
-	define(Setting{Key: "optimizer", Args: "sgd | momentum [MU] | nesterov [MU]", Min: 1, Max: 2,
-		Example: "optimizer momentum 0.9", Doc: "update rule; MU in (0, 1), 0.9 by default"},
+	define(Setting{Key: "optimizer", Args: "sgd | momentum [MU] | nesterov [MU] | adam | adamw", Min: 1, Max: 2,
+		Example: "optimizer momentum 0.9",
+		Doc:     "update rule; MU in (0, 1), 0.9 by default; adam and adamw are PyTorch's, betas 0.9 and 0.999"},
 		parseMethod, applyMethod, formatMethod),
 	define(Setting{Key: "l2", Args: "F ≥ 0", Min: 1, Max: 1, Example: "l2 5e-4",
 		Doc: "L2 weight decay (PyTorch's weight_decay)"},
@@ -54,7 +55,7 @@ var Table = []Setting{
 		formatDecay),
 	define(Setting{Key: "schedule", Min: 1, Max: Many,
 		Args: "constant | step G every N UNIT | multistep G at M… UNIT | exp G | natexp K | inv G [P] | " +
-			"1/t K | sqrt | poly P",
+			"1/t K | sqrt | poly P | cosine [to MIN]",
 		Example: "schedule step 0.1 every 10 epochs",
 		Doc:     "learning-rate schedule; UNIT is epochs or iterations (formulas: go doc ./runtime/train/settings)"},
 		parseSchedule,
@@ -167,9 +168,9 @@ type method struct {
 func parseMethod(words []string, _ Input) (method, error) {
 	m := method{name: strings.ToLower(words[0])}
 	switch m.name {
-	case MethodSGD:
+	case MethodSGD, MethodAdam, MethodAdamW:
 		if len(words) > 1 {
-			return m, badWord(1, "sgd takes no momentum (that is optimizer momentum %s)", words[1])
+			return m, badWord(1, "%s takes no momentum (that is optimizer momentum %s)", m.name, words[1])
 		}
 	case MethodMomentum, MethodNesterov:
 		if len(words) > 1 {
@@ -180,17 +181,18 @@ func parseMethod(words []string, _ Input) (method, error) {
 			m.mu = float32(v)
 		}
 	default:
-		return m, badWord(0, "%q is not an optimizer netc has; they are sgd, momentum [MU] and nesterov [MU]", words[0])
+		return m, badWord(0, "%q is not an optimizer netc has; they are sgd, momentum [MU], nesterov [MU], "+
+			"adam and adamw", words[0])
 	}
 	return m, nil
 }
 
 // applyMethod sets the method; momentum and nesterov without MU keep the momentum the
-// recipe has, or take DefaultMomentum if it has none.
+// recipe has, or take DefaultMomentum if it has none; the others have none.
 func applyMethod(r *Recipe, m method) {
 	o := &r.Optimizer
 	switch {
-	case m.name == MethodSGD:
+	case m.name != MethodMomentum && m.name != MethodNesterov:
 		o.Momentum = 0
 	case m.mu > 0:
 		o.Momentum = m.mu
@@ -216,10 +218,10 @@ func formatMethod(r *Recipe) string {
 			name = MethodSGD
 		}
 	}
-	if name == MethodSGD {
-		return name
+	if name == MethodMomentum || name == MethodNesterov {
+		return name + " " + formatF32(o.Momentum)
 	}
-	return name + " " + formatF32(o.Momentum)
+	return name
 }
 
 // parseSchedule checks the words of a schedule with ParseSchedule; the rates it gives
