@@ -67,6 +67,7 @@ func TestApply(t *testing.T) {
 		{"optimizer adam", func(r *Recipe) { r.Optimizer.Method, r.Optimizer.Momentum = "adam", 0 }},
 		{"optimizer AdamW", func(r *Recipe) { r.Optimizer.Method, r.Optimizer.Momentum = "adamw", 0 }},
 		{"schedule cosine to 1e-4", func(r *Recipe) { r.Schedule = strings.Fields("cosine to 1e-4") }},
+		{"schedule cosine to 5", func(r *Recipe) { r.Schedule = strings.Fields("cosine to 5") }}, // lr may follow
 		{"optimizer Momentum 0.5", func(r *Recipe) { r.Optimizer.Momentum = 0.5 }},
 		{"l2 0", func(r *Recipe) { r.Optimizer.WeightDecay = 0 }},
 		{"l1 1e-5", func(r *Recipe) { r.Optimizer.L1 = 1e-5 }},

@@ -225,9 +225,10 @@ func formatMethod(r *Recipe) string {
 }
 
 // parseSchedule checks the words of a schedule with ParseSchedule; the rates it gives
-// depend on the run, which is not known yet.
+// depend on the run, which is not known yet, and the bounds that depend on the learning
+// rate (cosine's minimum) are Recipe.Coherent's, so the base here bounds nothing.
 func parseSchedule(words []string, _ Input) ([]string, error) {
-	if _, err := ParseSchedule(words, 1, 1000, 10000); err != nil {
+	if _, err := ParseSchedule(words, math.MaxFloat32, 1000, 10000); err != nil {
 		return nil, err
 	}
 	if len(words) == 1 && strings.EqualFold(words[0], "constant") {
