@@ -11,10 +11,11 @@ package netc
 import "embed"
 
 // Source holds go.mod, go.sum and the Go and assembly files of runtime/... and internal/...
-// (test files too; netc skips them when it writes the module out). runtime/kernels/asm,
-// the avo generator, is a module of its own and is left out.
+// (test files too; netc skips them when it writes the module out); packages two levels
+// down are listed one by one, as runtime/kernels/asm, the avo generator, is a module of
+// its own and cannot be embedded.
 //
-//go:embed go.mod go.sum runtime/*/*.go runtime/*/*.s internal/*/*.go
+//go:embed go.mod go.sum runtime/*/*.go runtime/train/settings/*.go runtime/*/*.s internal/*/*.go
 var Source embed.FS
 
 // Specs holds the reference specs, specs/NAME.net, which netc finds by NAME.
