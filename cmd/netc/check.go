@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/netc-dev/netc/compiler"
 	"github.com/netc-dev/netc/dsl"
 	"github.com/netc-dev/netc/internal/flagargs"
+	"github.com/netc-dev/netc/internal/limits"
 )
 
 func init() {
@@ -62,7 +62,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 // load reads and compiles a spec, printing its warnings and errors (with the source line
 // and a caret) to stderr. It reports whether the spec is valid.
 func load(path string, stderr io.Writer) (*compiler.Net, bool) {
-	src, err := os.ReadFile(path)
+	src, err := limits.ReadStream(path, limits.MaxSpecSize, "limits.MaxSpecSize")
 	if err != nil {
 		fmt.Fprintf(stderr, "netc: %v\n", err)
 		return nil, false
