@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"maps"
+	"math"
+	"slices"
 	"testing"
 )
 
@@ -25,6 +27,7 @@ func FuzzRead(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
+	f.Add(nonFiniteFile(f))
 
 	kinds := []error{ErrShortFile, ErrHeaderTooLarge, ErrTruncated, ErrInvalidHeader, ErrDuplicateName,
 		ErrUnknownDType, ErrInvalidShape, ErrInvalidOffsets}
@@ -66,6 +69,13 @@ func FuzzRead(f *testing.F) {
 					t.Fatalf("Float32(%q) of %s: %v", tn.Name, tn.DType, err)
 				}
 			}
+			if err == nil {
+				// FiniteFloat32 refuses exactly the tensors that hold NaN or ±Inf.
+				_, ferr := file.FiniteFloat32(tn.Name, tn.Shape)
+				if bad := slices.ContainsFunc(v, notFinite); bad != errors.Is(ferr, ErrNotFinite) || (!bad && ferr != nil) {
+					t.Fatalf("FiniteFloat32(%q) = %v, non-finite values: %v", tn.Name, ferr, bad)
+				}
+			}
 		}
 		var w1, w2 bytes.Buffer
 		if err := Write(&w1, tensors, file.Metadata()); err != nil {
@@ -84,3 +94,17 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// nonFiniteFile returns a file whose tensors hold NaN (F32) and +Inf (F16, 0x7c00).
+func nonFiniteFile(tb testing.TB) []byte {
+	var buf bytes.Buffer
+	if err := Write(&buf, []Tensor{
+		Float32Tensor("w", []int{3}, []float32{1, float32(math.NaN()), 2}),
+		{Name: "h", DType: "F16", Shape: []int{1}, Data: []byte{0x00, 0x7c}},
+	}, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func notFinite(x float32) bool { return math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) }

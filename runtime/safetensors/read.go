@@ -9,12 +9,13 @@ import (
 	"io"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/netc-dev/netc/internal/limits"
 )
 
 // File is a validated safetensors file held in memory.
@@ -39,8 +40,11 @@ func Read(data []byte) (*File, error) {
 }
 
 // ReadFile reads, parses and validates the safetensors file at path. Errors name the path.
+// The path must name a regular file: a directory, device or named pipe is refused (with an
+// error matching limits.ErrNotRegular) before anything is read, so that a pipe cannot hang
+// the reader.
 func ReadFile(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := limits.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -468,6 +472,22 @@ func (f *File) Float32(name string, wantShape []int) ([]float32, error) {
 		return out, nil
 	}
 	return nil, newErr(f.path, name, ErrWrongDType, "has dtype %s, want F32, F16, BF16 or F64", e.dtype)
+}
+
+// FiniteFloat32 is Float32 for values that must be numbers, such as weights: a tensor
+// holding NaN or ±Inf gives ErrNotFinite, naming the first such value.
+func (f *File) FiniteFloat32(name string, wantShape []int) ([]float32, error) {
+	v, err := f.Float32(name, wantShape)
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, newErr(f.path, name, ErrNotFinite,
+				"value %d of %d is %v (saved from a run that diverged?)", i, len(v), x)
+		}
+	}
+	return v, nil
 }
 
 func shapeMatches(got, want []int) bool {

@@ -93,6 +93,8 @@ var (
 	ErrWrongDType = errors.New("wrong dtype")
 	// ErrWrongShape: the tensor's shape is not the one asked for.
 	ErrWrongShape = errors.New("wrong shape")
+	// ErrNotFinite: a tensor asked for as weights (FiniteFloat32) holds NaN or ±Inf.
+	ErrNotFinite = errors.New("not finite")
 )
 
 // Error is the error returned by every function of this package for a bad file, a bad
