@@ -182,9 +182,11 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	return c, nil
 }
 
-// checkSpec refuses a checkpoint made for another spec than the network's.
+// checkSpec refuses a checkpoint made for another spec than the network's, by the hash of
+// the spec's source: the same source under another file name (another network name) is
+// the same network.
 func (c *Checkpoint) checkSpec(info *nn.Info) error {
-	if c.SpecHash == info.SpecHash && c.Network == info.Name {
+	if c.SpecHash == info.SpecHash {
 		return nil
 	}
 	if c.Network == info.Name {
@@ -200,13 +202,13 @@ func (c *Checkpoint) checkSpec(info *nn.Info) error {
 func (c *Checkpoint) restoreTensors(info *nn.Info, params, vel []float32) error {
 	for i := range info.Params {
 		p := &info.Params[i]
-		w, err := c.file.Float32(p.Name, p.Shape)
+		w, err := c.file.FiniteFloat32(p.Name, p.Shape)
 		if err != nil {
 			return err
 		}
 		copy(p.Data(params), w)
 		if len(vel) > 0 && !p.Buffer {
-			v, err := c.file.Float32(VelocityPrefix+p.Name, p.Shape)
+			v, err := c.file.FiniteFloat32(VelocityPrefix+p.Name, p.Shape)
 			if err != nil {
 				if errors.Is(err, safetensors.ErrNotFound) {
 					return fmt.Errorf("%s: the checkpoint has no momentum for %s (was it trained with plain SGD?): %w", c.Path, p.Name, err)
@@ -227,7 +229,7 @@ func (c *Checkpoint) restoreTensors(info *nn.Info, params, vel []float32) error 
 // the file's other tensors (momentum, or layers the network lacks) are ignored. The
 // spec hash is not checked: this is how a network starts from another's weights. It is
 // an error only when the file cannot be read or a matching tensor cannot be converted to
-// float32; loading nothing is not an error, so check loaded.
+// float32 or holds NaN or ±Inf; loading nothing is not an error, so check loaded.
 func LoadWeights(path string, net nn.Network) (loaded, skipped []string, err error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
@@ -242,7 +244,7 @@ func LoadWeights(path string, net nn.Network) (loaded, skipped []string, err err
 			skipped = append(skipped, p.Name)
 			continue
 		}
-		w, err := f.Float32(p.Name, p.Shape)
+		w, err := f.FiniteFloat32(p.Name, p.Shape)
 		if err != nil {
 			return loaded, skipped, err
 		}

@@ -465,6 +465,14 @@ func TestResumeRefusesOtherSpec(t *testing.T) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
 	}
+	// The same spec source under another file name is the same network.
+	n := lenetmnist.New(1)
+	renamed := &otherVersion{Network: n, info: *n.Info()}
+	renamed.info.Name = "my-lenet"
+	train, _ = mnist(t, 200, 0)
+	if _, err := Train(renamed, train, nil, nil, cfg, nil); err != nil {
+		t.Errorf("resuming under another name: %v", err)
+	}
 	// A different batch size cannot resume exactly either.
 	cfg.Batch = 32
 	train, _ = mnist(t, 200, 0)

@@ -163,28 +163,31 @@ func Open(path string) (*File, error) {
 var ErrOtherSpec = errors.New("weights of another spec")
 
 // CheckSpec returns an error wrapping ErrOtherSpec when the file says it holds the weights
-// of another spec than network (by name) or another version of it (by hash). A file that
-// does not say (one written by another program) passes.
+// of another spec: by the hash of the spec's source when the file records one (so the same
+// source under another file name, which names the network, passes), else by the network's
+// name. A file that says neither (one written by another program) passes.
 func (f *File) CheckSpec(network, specHash string) error {
 	m := f.Meta
 	switch {
-	case m.Network != "" && m.Network != network:
-		return fmt.Errorf("%s: %w: trained for spec %q (hash %.12s), not %q (hash %.12s)",
-			f.Path, ErrOtherSpec, m.Network, m.SpecHash, network, specHash)
-	case m.SpecHash != "" && m.SpecHash != specHash:
+	case m.SpecHash != "" && m.SpecHash == specHash:
+		return nil
+	case m.SpecHash != "" && m.Network == network:
 		return fmt.Errorf("%s: %w: trained for another version of spec %q (hash %.12s, this one's is %.12s)",
 			f.Path, ErrOtherSpec, network, m.SpecHash, specHash)
+	case m.SpecHash != "" || (m.Network != "" && m.Network != network):
+		return fmt.Errorf("%s: %w: trained for spec %q (hash %.12s), not %q (hash %.12s)",
+			f.Path, ErrOtherSpec, m.Network, m.SpecHash, network, specHash)
 	}
 	return nil
 }
 
 // Read copies every tensor of ts from the file into params (the network's flat
 // parameters). Each must be in the file with exactly its shape, in F32 or a float dtype
-// converted to it; otherwise params is left unchanged and the error lists every tensor
-// that is missing, of another shape or of another dtype — one *safetensors.Error each,
-// joined, naming the file and the tensor and matching safetensors.ErrNotFound,
-// ErrWrongShape or ErrWrongDType with errors.Is. Tensors of the file that ts does not
-// name (momentum, other layers) are ignored.
+// converted to it, and hold no NaN or ±Inf; otherwise params is left unchanged and the
+// error lists every tensor that is missing, of another shape or dtype, or not finite —
+// one *safetensors.Error each, joined, naming the file and the tensor and matching
+// safetensors.ErrNotFound, ErrWrongShape, ErrWrongDType or ErrNotFinite with errors.Is.
+// Tensors of the file that ts does not name (momentum, other layers) are ignored.
 func (f *File) Read(ts []Tensor, params []float32) error {
 	vals := make([][]float32, len(ts))
 	var errs []error
@@ -193,7 +196,7 @@ func (f *File) Read(ts []Tensor, params []float32) error {
 		if t.Offset < 0 || t.Size < 0 || t.Offset+t.Size > len(params) {
 			return fmt.Errorf("weights: tensor %q at [%d, %d) outside the %d parameters", t.Name, t.Offset, t.Offset+t.Size, len(params))
 		}
-		v, err := f.Tensors.Float32(t.Name, t.Shape)
+		v, err := f.Tensors.FiniteFloat32(t.Name, t.Shape)
 		if err != nil {
 			// The first missing tensor's error lists the file's tensors; the others
 			// need not repeat the list.

@@ -36,12 +36,12 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 }
 
 // oddParams gives net's parameters values whose bits a lossy path would change: a
-// negative zero, a subnormal, the largest float32, an infinity and a NaN with a payload.
+// negative zero, a subnormal, the largest float32 and the most negative one. (NaN and
+// ±Inf are refused on loading; TestMalformed checks that.)
 func oddParams(net nn.Network) {
 	p := net.Params()
 	copy(p, []float32{
-		float32(math.Copysign(0, -1)), math.Float32frombits(1), math.MaxFloat32,
-		float32(math.Inf(-1)), math.Float32frombits(0x7fc0beef),
+		float32(math.Copysign(0, -1)), math.Float32frombits(1), math.MaxFloat32, -math.MaxFloat32,
 	})
 }
 
@@ -282,7 +282,8 @@ func TestMalformed(t *testing.T) {
 	hugeHeader := binary.LittleEndian.AppendUint64(nil, 200_000_000)
 	hugeHeader = append(hugeHeader, goodBytes[8:]...)
 	badMeta := maps(must(safetensors.Read(goodBytes)).Metadata(), weights.KeyPreprocess, `{"kind": 3}`)
-	otherSpec := maps(must(safetensors.Read(goodBytes)).Metadata(), weights.KeyNetwork, "cifar-small")
+	otherSpec := maps(maps(must(safetensors.Read(goodBytes)).Metadata(), weights.KeyNetwork, "cifar-small"),
+		weights.KeySpecHash, cifarsmall.New(1).Info().SpecHash)
 
 	for _, tc := range []struct {
 		name     string
@@ -299,6 +300,10 @@ func TestMalformed(t *testing.T) {
 			safetensors.ErrWrongDType, []string{`tensor "conv1.bias": wrong dtype: has dtype I32`}, false},
 		{"wrong shape", tensors(change("conv2.weight", func(t *safetensors.Tensor) { t.Shape = []int{16, 8, 25} }), nil),
 			safetensors.ErrWrongShape, []string{`tensor "conv2.weight": wrong shape: has shape [16 8 25], want [16 8 5 5]`}, false},
+		{"not finite", tensors(change("conv2.bias", func(t *safetensors.Tensor) {
+			t.Data = slices.Clone(t.Data)
+			binary.LittleEndian.PutUint32(t.Data[4*3:], math.Float32bits(float32(math.NaN())))
+		}), nil), safetensors.ErrNotFinite, []string{`tensor "conv2.bias": not finite: value 3 of 16 is NaN`}, false},
 		{"missing tensor", tensors(without("full1.bias"), nil),
 			safetensors.ErrNotFound, []string{`tensor "full1.bias": tensor not found`}, false},
 		{"bad preprocess", tensors(func(ts []safetensors.Tensor) []safetensors.Tensor { return ts }, badMeta),
@@ -381,6 +386,17 @@ func TestCheckSpec(t *testing.T) {
 	}
 	if err := f.CheckSpec("lenet-mnist", "def"); !errors.Is(err, weights.ErrOtherSpec) || !strings.Contains(err.Error(), "another version of spec") {
 		t.Error(err)
+	}
+	// The same source under another file name (so another network name) is the same spec.
+	if err := f.CheckSpec("my-lenet", "abc"); err != nil {
+		t.Errorf("same hash, another name: %v", err)
+	}
+	if err := f.CheckSpec("my-lenet", "def"); !errors.Is(err, weights.ErrOtherSpec) || !strings.Contains(err.Error(), `trained for spec "lenet-mnist"`) {
+		t.Errorf("another hash and name: %v", err)
+	}
+	f.Meta = weights.Meta{Network: "lenet-mnist"} // written without a hash: the name decides
+	if err := f.CheckSpec("cifar-small", "abc"); !errors.Is(err, weights.ErrOtherSpec) {
+		t.Errorf("no hash, another name: %v", err)
 	}
 	f.Meta = weights.Meta{}
 	if err := f.CheckSpec("anything", "x"); err != nil {
