@@ -7,7 +7,9 @@ import (
 	_ "image/gif" // image.Decode reads GIF too
 	_ "image/jpeg"
 	_ "image/png"
-	"os"
+	"io"
+
+	"github.com/netc-dev/netc/internal/limits"
 
 	"golang.org/x/image/draw"
 )
@@ -24,13 +26,31 @@ const (
 	Crop
 )
 
-// ReadImage decodes the PNG, JPEG or GIF file at path; errors name it.
+// MaxImagePixels is the largest image (width × height) that ReadImage decodes: 8192×8192,
+// 64 Mpixels, which decode into at most 512 MiB. The size is read from the image's header
+// before anything is decoded, so a small file claiming a huge image costs nothing.
+const MaxImagePixels = 8192 * 8192
+
+// ReadImage decodes the PNG, JPEG or GIF file at path; errors name it. The path must be a
+// regular file; its header's dimensions are checked against MaxImagePixels before the
+// image is decoded.
 func ReadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	f, err := limits.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a PNG, JPEG or GIF image: %v", path, err)
+	}
+	if px := limits.Product(cfg.Width, cfg.Height); px > MaxImagePixels {
+		return nil, &limits.SizeError{What: fmt.Sprintf("%s: a %dx%d image", path, cfg.Width, cfg.Height),
+			Size: px, Limit: MaxImagePixels, Unit: "pixels", Name: "predict.MaxImagePixels"}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
 	img, _, err := image.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a PNG, JPEG or GIF image: %v", path, err)

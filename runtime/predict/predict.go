@@ -47,6 +47,7 @@ import (
 	"strings"
 
 	"github.com/netc-dev/netc/internal/flagargs"
+	"github.com/netc-dev/netc/internal/limits"
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/safetensors"
@@ -249,9 +250,10 @@ func WriteOutput(path string, info *nn.Info, logits, probs []float32, classes []
 }
 
 // ReadLabels reads class names, one per non-empty line (spaces around a name trimmed),
-// from the file at path; there must be exactly classes of them.
+// from the regular file at path, of at most limits.MaxTextSize bytes; there must be
+// exactly classes of them.
 func ReadLabels(path string, classes int) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := limits.ReadFile(path, limits.MaxTextSize, "limits.MaxTextSize")
 	if err != nil {
 		return nil, err
 	}
