@@ -1,6 +1,10 @@
 package data
 
-import "github.com/netc-dev/netc/runtime/nn"
+import (
+	"fmt"
+
+	"github.com/netc-dev/netc/runtime/nn"
+)
 
 // Augment is the live augmentation applied to each training image each epoch: a random
 // horizontal flip (probability 1/2, when Flip is set; leave it off for digits) followed by a
@@ -13,6 +17,20 @@ type Augment struct {
 	Flip bool
 	// CropPad is the zero padding of random crops; 0 (or less) disables them.
 	CropPad int
+}
+
+// Check returns an error unless a can augment images of h×w pixels: a negative CropPad,
+// or one of at least the image's height or width (whose crops could hold nothing but
+// padding), is refused.
+func (a Augment) Check(h, w int) error {
+	switch {
+	case a.CropPad < 0:
+		return fmt.Errorf("augment crop %d: must be ≥ 0", a.CropPad)
+	case a.CropPad >= min(h, w):
+		return fmt.Errorf("augment crop %d: must be less than the images' side (%dx%d), "+
+			"or a crop can miss the image entirely", a.CropPad, h, w)
+	}
+	return nil
 }
 
 // Enabled reports whether a changes images at all.
@@ -45,7 +63,8 @@ func (a Augment) Apply(rng *nn.RNG, dst, src []float32, c, h, w int) {
 // Transform writes into dst the image src (c×h×w, C,H,W order), mirrored left to right if
 // flip, then zero-padded by pad on each side and cropped back to h×w at offset (ox, oy) of
 // the padded image: dst[ch][y][x] = flipped[ch][y+oy-pad][x+ox-pad], or 0 outside the image.
-// ox and oy are normally in [0, 2*pad]; others just give more zeros. dst and src must have
+// ox and oy are normally in [0, 2*pad]; others just give more zeros, and so does a pad
+// larger than the image (no offset reads outside src). dst and src must have
 // c*h*w elements and must not overlap. It allocates nothing.
 func Transform(dst, src []float32, c, h, w, pad int, flip bool, ox, oy int) {
 	hw := h * w
@@ -56,8 +75,9 @@ func Transform(dst, src []float32, c, h, w, pad int, flip bool, ox, oy int) {
 	}
 	dx, dy := ox-pad, oy-pad // dst (x, y) reads source column x+dx, row y+dy
 	x0, x1 := max(0, -dx), min(w, w-dx)
-	if x1 < x0 {
-		x0, x1 = 0, 0
+	if x1 <= x0 { // no column of the crop falls on the image (a pad wider than it)
+		clear(dst)
+		return
 	}
 	for ch := 0; ch < c; ch++ {
 		sp, dp := src[ch*hw:(ch+1)*hw], dst[ch*hw:(ch+1)*hw]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/netc-dev/netc/runtime/nn"
@@ -52,7 +53,9 @@ func TestTransform(t *testing.T) {
 	const c, h, w = 2, 3, 5
 	src := randomImage(c, h, w, 1)
 	dst := make([]float32, len(src))
-	for _, pad := range []int{0, 1, 2, 4} {
+	// Pads of 6 and 9 are wider than the image: crops that miss it must give zeros, not
+	// slice src out of range.
+	for _, pad := range []int{0, 1, 2, 4, 6, 9} {
 		for _, flip := range []bool{false, true} {
 			for oy := 0; oy <= 2*pad; oy++ {
 				for ox := 0; ox <= 2*pad; ox++ {
@@ -65,6 +68,25 @@ func TestTransform(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+func TestAugmentCheck(t *testing.T) {
+	for _, tc := range []struct {
+		a    Augment
+		ok   bool
+		want string
+	}{
+		{Augment{Flip: true, CropPad: 27}, true, ""},
+		{Augment{CropPad: 0}, true, ""},
+		{Augment{CropPad: 28}, false, "augment crop 28: must be less than the images' side (28x28)"},
+		{Augment{CropPad: 29}, false, "augment crop 29"},
+		{Augment{CropPad: -1}, false, "augment crop -1: must be ≥ 0"},
+	} {
+		err := tc.a.Check(28, 28)
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v.Check(28, 28) = %v, want %q", tc.a, err, tc.want)
 		}
 	}
 }

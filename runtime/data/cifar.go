@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/netc-dev/netc/internal/limits"
 )
 
 // CIFAR-10 binary layout: each record is one label byte then a 32×32 image as 1,024 red,
@@ -16,6 +18,10 @@ const (
 	cifarRecordSize = 1 + 3*cifarSide*cifarSide // 3,073 bytes
 	cifarBatches    = 5
 )
+
+// MaxCIFARBatchSize is the largest CIFAR-10 batch file ReadCIFAR10 reads: 256 MiB, some
+// 87,000 images, eight times a standard batch of 10,000. A batch must be a regular file.
+const MaxCIFARBatchSize = 1 << 28
 
 // CIFAR10ClassNames are the standard CIFAR-10 class names, indexed by label; [ReadCIFAR10]
 // uses them when the folder has no batches.meta.txt.
@@ -77,7 +83,7 @@ func cifarHasFiles(dir string) bool {
 // that file does not exist.
 func cifarNames(dir string) ([]string, error) {
 	p := filepath.Join(dir, "batches.meta.txt")
-	b, err := os.ReadFile(p)
+	b, err := limits.ReadFile(p, limits.MaxTextSize, "limits.MaxTextSize")
 	if errors.Is(err, fs.ErrNotExist) {
 		return append([]string(nil), CIFAR10ClassNames...), nil
 	}
@@ -104,7 +110,7 @@ func readCIFARFiles(paths []string, names []string) (*Dataset, error) {
 	raws := make([][]byte, len(paths))
 	total := 0
 	for i, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := limits.ReadFile(p, MaxCIFARBatchSize, "data.MaxCIFARBatchSize")
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("data: CIFAR-10 batch %s not found: %w", p, err)

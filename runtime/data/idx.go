@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/netc-dev/netc/internal/limits"
 )
 
 // IDX file names, as distributed with MNIST and Fashion-MNIST; each may also be gzipped
@@ -27,6 +29,13 @@ const (
 	idxImagesMagic = 0x00000803
 	idxLabelsMagic = 0x00000801
 )
+
+// MaxIDXBytes is the largest data section of an IDX file that ReadIDXFiles reads: 1 GiB of
+// pixels (4 GiB once converted to float32), twenty times MNIST's training images. The
+// header's dimensions are checked against it before anything else is read, and a gzipped
+// file is never decompressed past the size its header declares, so a gzip bomb costs at
+// most that.
+const MaxIDXBytes = 1 << 30
 
 // maxPrealloc caps the buffer allocated up front from a header's claimed size, so a corrupt
 // header cannot make the reader allocate gigabytes before it finds the file is short.
@@ -115,7 +124,7 @@ func ReadIDXFiles(imagesPath, labelsPath string) (*Dataset, error) {
 // readIDX reads an unsigned-byte IDX file whose magic must be magic (which also fixes the
 // number of dimensions), returning its dimensions and its data.
 func readIDX(path string, magic uint32) (dims []int, body []byte, err error) {
-	f, err := os.Open(path)
+	f, err := limits.OpenFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("data: IDX file %s (or %s.gz) not found: %w", path, path, err)
@@ -155,9 +164,10 @@ func readIDX(path string, magic uint32) (dims []int, body []byte, err error) {
 			return nil, nil, formatErr(path, "dimension %d is 0", i)
 		}
 		dims[i] = int(v)
-		size *= uint64(v)
-		if size > 1<<40 {
-			return nil, nil, formatErr(path, "implausible dimensions %v", dims[:i+1])
+		size *= uint64(v) // at most 2^30 · 2^32: no overflow
+		if size > MaxIDXBytes {
+			return nil, nil, formatErr(path, "dimensions %v need %d data bytes or more, "+
+				"over the limit of %d bytes (data.MaxIDXBytes)", dims[:i+1], size, MaxIDXBytes)
 		}
 	}
 	body, err = readN(r, size)

@@ -131,7 +131,11 @@ func TestReadIDXMalformed(t *testing.T) {
 		{"trailing data", IDXTrainLabels, append(append([]byte{}, tl...), 7), IDXTrainLabels, "trailing"},
 		{"count mismatch", IDXTrainLabels, idxBytes(0x801, []uint32{2}, []byte{0, 1}), IDXTrainLabels, "2 labels but"},
 		{"zero width", IDXTestImages, idxBytes(0x803, []uint32{2, 2, 0}, nil), IDXTestImages, "dimension 2 is 0"},
-		{"huge dimensions", IDXTestImages, idxBytes(0x803, []uint32{1 << 31, 1 << 20, 1 << 20}, nil), IDXTestImages, "implausible"},
+		{"huge dimensions", IDXTestImages, idxBytes(0x803, []uint32{1 << 31, 1 << 20, 1 << 20}, nil), IDXTestImages, "(data.MaxIDXBytes)"},
+		{"over the limit", IDXTestImages, idxBytes(0x803, []uint32{1 << 11, 1 << 10, 1 << 10}, nil), IDXTestImages,
+			"dimensions [2048 1024 1024] need 2147483648 data bytes or more, over the limit of 1073741824 bytes"},
+		// A gzip bomb: 10 MB of zeros after data that its header says is 12 bytes.
+		{"gzip bomb", IDXTestImages, gz(append(slices.Clone(si), make([]byte, 10<<20)...)), IDXTestImages, "trailing data"},
 		{"missing", IDXTestLabels, nil, IDXTestLabels, "not found"},
 	}
 	for _, tc := range tests {
