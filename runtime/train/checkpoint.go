@@ -179,7 +179,52 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 			return nil, bad(j.key, err)
 		}
 	}
+	if key, err := c.validate(); err != nil {
+		return nil, bad(key, err)
+	}
 	return c, nil
+}
+
+// validate checks that the metadata is consistent, as carefully as the tensors: it
+// returns the key of the first wrong value and what is wrong with it. A damaged or
+// hand-edited checkpoint must not show a training accuracy of 1862.5 or stop a resumed
+// run with a false divergence.
+func (c *Checkpoint) validate() (key string, err error) {
+	ep := c.epoch
+	switch {
+	case c.ItersPerEpoch < 1:
+		return metaItersEpoch, errors.New("must be at least 1")
+	case c.Epoch != c.Iter/c.ItersPerEpoch:
+		return metaEpoch, fmt.Errorf("iteration %d of %d per epoch is in epoch %d",
+			c.Iter, c.ItersPerEpoch, c.Iter/c.ItersPerEpoch)
+	case c.Iter > 0 && !(finite(c.InitialLoss) && c.InitialLoss > 0):
+		return metaInitialLoss, errors.New("must be a finite number > 0 (the divergence test compares with it)")
+	case !math.IsNaN(c.BestVal) && !(c.BestVal >= 0 && c.BestVal <= 1):
+		return metaBestVal, errors.New("an accuracy must be in [0, 1] (or NaN for none yet)")
+	case ep.Seen < 0 || ep.Correct < 0 || ep.Correct > ep.Seen:
+		return metaEpochState, fmt.Errorf("%d correct of %d seen", ep.Correct, ep.Seen)
+	case !nonNegative(ep.LossSum) || !nonNegative(ep.TrainSec) || !nonNegative(ep.Sec):
+		return metaEpochState, errors.New("the loss sum and times must be finite numbers ≥ 0")
+	case c.Loader.Epoch < 0 || c.Loader.Epoch > c.Epoch || c.Loader.Pos < 0:
+		return metaLoader, fmt.Errorf("epoch %d, position %d: want epoch in [0, %d] and a position ≥ 0",
+			c.Loader.Epoch, c.Loader.Pos, c.Epoch)
+	}
+	for _, v := range c.Preprocess.StdDev { // JSON has no NaN or Inf: only the sign can be wrong
+		if v <= 0 {
+			return metaPreprocess, fmt.Errorf("standard deviation %v: must be > 0", v)
+		}
+	}
+	return "", nil
+}
+
+// checkLoader checks that the checkpoint's loader position lies within a training set of
+// n images (its size is not known when the checkpoint is read).
+func (c *Checkpoint) checkLoader(n int) error {
+	if c.Loader.Pos > n {
+		return fmt.Errorf("%s: checkpoint metadata %s: position %d is past the %d training images (another training set?)",
+			c.Path, metaLoader, c.Loader.Pos, n)
+	}
+	return nil
 }
 
 // checkSpec refuses a checkpoint made for another spec than the network's, by the hash of
@@ -265,6 +310,9 @@ func sameShape(a, b []int) bool {
 	}
 	return true
 }
+
+// nonNegative reports whether v is a finite number ≥ 0.
+func nonNegative(v float64) bool { return finite(v) && v >= 0 }
 
 // finite reports whether v is neither NaN nor infinite.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

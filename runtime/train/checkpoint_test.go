@@ -193,3 +193,85 @@ func TestReadCheckpointErrors(t *testing.T) {
 		t.Errorf("bad loader state: %v", err)
 	}
 }
+
+// TestCheckpointMetadataValidated: every inconsistent metadata value is refused, naming
+// its key, instead of showing an accuracy of 1862.5 or stopping a resumed run with a false
+// divergence; so are non-finite tensors.
+func TestCheckpointMetadataValidated(t *testing.T) {
+	dir := t.TempDir()
+	n := lenetmnist.New(1)
+	tr := checkpointer(t, n)
+	tr.iter, tr.ep = 25, epochState{LossSum: 12, Correct: 3, Seen: 4}
+	tr.loader.SetState(data.LoaderState{Seed: 1, Epoch: 2, Pos: 5})
+	good := filepath.Join(dir, "good.safetensors")
+	if err := tr.saveCheckpoint(good); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadCheckpoint(good); err != nil {
+		t.Fatalf("a good checkpoint: %v", err)
+	}
+	f, err := safetensors.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewrite := func(name, key, value string, tensors []safetensors.Tensor) string {
+		md := f.Metadata()
+		if key != "" {
+			md[key] = value
+		}
+		path := filepath.Join(dir, name+".safetensors")
+		if err := safetensors.WriteFile(path, tensors, md); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, tc := range []struct{ key, value, want string }{
+		{metaEpochState, `{"loss_sum":12,"correct":149,"seen":8}`, "149 correct of 8 seen"},
+		{metaEpochState, `{"loss_sum":-1,"correct":1,"seen":8}`, "finite numbers ≥ 0"},
+		{metaInitialLoss, "-2.3", "must be a finite number > 0"},
+		{metaInitialLoss, "NaN", "must be a finite number > 0"},
+		{metaBestVal, "1.5", "must be in [0, 1]"},
+		{metaItersEpoch, "0", "must be at least 1"},
+		{metaEpoch, "7", "iteration 25 of 10 per epoch is in epoch 2"},
+		{metaLoader, `{"seed":1,"epoch":9,"pos":5}`, "want epoch in [0, 2]"},
+		{metaLoader, `{"seed":1,"epoch":2,"pos":-3}`, "position ≥ 0"},
+		{metaPreprocess, `{"kind":"none","std":true,"c":1,"h":28,"w":28,"std_dev":[0]}`, "standard deviation 0"},
+	} {
+		path := rewrite(tc.key, tc.key, tc.value, f.Tensors())
+		_, err := ReadCheckpoint(path)
+		if err == nil || !strings.Contains(err.Error(), "checkpoint metadata "+tc.key) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: %v, want %q", tc.key, tc.value, err, tc.want)
+		}
+	}
+
+	// The loader's position must lie within the training set resumed on.
+	ck, err := ReadCheckpoint(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ck.checkLoader(5); err != nil {
+		t.Errorf("position 5 of 5 images: %v", err)
+	}
+	if err := ck.checkLoader(4); err == nil || !strings.Contains(err.Error(), "position 5 is past the 4 training images") {
+		t.Errorf("position 5 of 4 images: %v", err)
+	}
+
+	// A NaN weight or velocity: the checkpoint reads, but resuming from it is refused.
+	for _, name := range []string{"conv1.bias", VelocityPrefix + "full1.weight"} {
+		ts := f.Tensors()
+		for i := range ts {
+			if ts[i].Name == name {
+				ts[i].Data = bytes.Clone(ts[i].Data)
+				copy(ts[i].Data[4:], []byte{0, 0, 0xc0, 0x7f}) // value 1: NaN
+			}
+		}
+		ck, err := ReadCheckpoint(rewrite("nan", "", "", ts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = ck.restoreTensors(n.Info(), make([]float32, len(n.Params())), make([]float32, len(n.Params())))
+		if !errors.Is(err, safetensors.ErrNotFinite) || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("NaN in %s: %v", name, err)
+		}
+	}
+}

@@ -345,6 +345,9 @@ func (t *trainer) setup(trainSet *data.Dataset, ck *Checkpoint) error {
 	if ck.ItersPerEpoch != t.ipe {
 		return fmt.Errorf("train: resume: %s has %d iterations per epoch, this run %d (another batch size or training set?)", ck.Path, ck.ItersPerEpoch, t.ipe)
 	}
+	if err := ck.checkLoader(trainSet.Len()); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
 	if err := ck.restoreTensors(t.info, t.net.Params(), t.opt.Velocity()); err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
