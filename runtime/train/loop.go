@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netc-dev/netc/internal/atomicfile"
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/monitor"
 	"github.com/netc-dev/netc/runtime/nn"
@@ -76,6 +77,7 @@ type trainer struct {
 	epochStart  time.Time  // when this process started (or resumed) the current epoch
 
 	runDir  string
+	lock    *runLock // of runDir
 	metrics *monitor.MetricsWriter
 	ckpt    string // last checkpoint written
 }
@@ -147,6 +149,7 @@ func TrainContext(ctx context.Context, net nn.Network, trainSet, valSet, testSet
 				err = fmt.Errorf("train: closing the metrics: %w", cerr)
 			}
 		}
+		t.lock.release()
 		if res != nil {
 			res.Seconds = time.Since(start).Seconds()
 		}
@@ -361,7 +364,9 @@ func (t *trainer) setup(trainSet *data.Dataset, ck *Checkpoint) error {
 	return nil
 }
 
-// openRun creates the run folder and its metrics files.
+// openRun creates and locks the run folder, removes the temporary files of writes that
+// a killed run left there, cuts the metrics back to the checkpoint's iteration when
+// resuming, and opens the metrics files.
 func (t *trainer) openRun(ck *Checkpoint) error {
 	t.runDir = t.cfg.RunDir
 	if t.runDir == "" && ck != nil {
@@ -372,6 +377,20 @@ func (t *trainer) openRun(ck *Checkpoint) error {
 	}
 	if err := os.MkdirAll(t.runDir, 0o755); err != nil {
 		return fmt.Errorf("train: run folder: %w", err)
+	}
+	var err error
+	if t.lock, err = lockRunDir(t.runDir); err != nil {
+		return err
+	}
+	if removed, err := atomicfile.CleanTemps(t.runDir); err != nil {
+		return fmt.Errorf("train: run folder: %w", err)
+	} else if len(removed) > 0 {
+		fmt.Fprintf(t.out, "removed the temporary files of interrupted writes from %s: %s\n", t.runDir, strings.Join(removed, ", "))
+	}
+	if ck != nil {
+		if err := truncateMetrics(t.runDir, ck.Iter, ck.Epoch); err != nil {
+			return err
+		}
 	}
 	m, err := monitor.OpenMetricsWriter(t.runDir, ck != nil)
 	if err != nil {

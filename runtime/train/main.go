@@ -88,7 +88,13 @@ func mainRun(ctx context.Context, newNet func(seed uint64) nn.Network, args []st
 			return 1
 		}
 		if cfg.RunDir == "" && cfg.Resume == "" {
-			cfg.RunDir = DefaultRunDir(info.Name, time.Now())
+			if cfg.RunDir, err = NewRunDir(info.Name, time.Now()); err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
+				return 1
+			}
+			// If the run fails before writing anything, the empty folder goes (and runs/
+			// with it if that leaves it empty); os.Remove leaves folders with files alone.
+			defer func(dir string) { os.Remove(dir); os.Remove(filepath.Dir(dir)) }(cfg.RunDir)
 		}
 	}
 	fmt.Fprintf(stdout, "data %s: %s training images, %s test\n", name, commas(trainAll.Len()), commas(lenOf(test)))
@@ -102,12 +108,6 @@ func mainRun(ctx context.Context, newNet func(seed uint64) nn.Network, args []st
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
 	return 1
-}
-
-// DefaultRunDir returns the default run folder of a network trained from now on:
-// runs/<name>-<yyyymmdd-hhmmss>.
-func DefaultRunDir(name string, now time.Time) string {
-	return filepath.Join("runs", name+"-"+now.Format("20060102-150405"))
 }
 
 // lenOf returns the number of images of ds, 0 for nil.
