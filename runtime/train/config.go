@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/netc-dev/netc/runtime/data"
@@ -149,10 +150,11 @@ func (c *Config) Validate() error {
 }
 
 // ValCount returns the number of validation images to carve from a training set of n
-// images: Val itself when ≥ 1 (at most n−1), round(Val·n) for a fraction, 0 for 0, and
-// by default (negative Val) 5,000 when n ≥ 50,000 (MNIST, Fashion-MNIST and CIFAR-10,
-// like the PyTorch anchor's held-out images) and 10% of n otherwise.
-func (c *Config) ValCount(n int) int {
+// images: Val itself when ≥ 1, round(Val·n) for a fraction, 0 for 0, and by default
+// (ValAuto) 5,000 when n ≥ 50,000 (MNIST, Fashion-MNIST and CIFAR-10, like the PyTorch
+// anchor's held-out images) and 10% of n otherwise. A count that leaves no image to
+// train on is an error.
+func (c *Config) ValCount(n int) (int, error) {
 	var v int
 	switch {
 	case c.Val < 0:
@@ -166,7 +168,11 @@ func (c *Config) ValCount(n int) int {
 	default:
 		v = int(math.Round(c.Val * float64(n)))
 	}
-	return max(0, min(v, n-1))
+	if v >= n && v > 0 {
+		return 0, fmt.Errorf("val %s: %s validation images would leave none of the %s training images to train on",
+			strconv.FormatFloat(c.Val, 'f', -1, 64), commas(v), commas(n))
+	}
+	return max(0, v), nil
 }
 
 // summary is the configuration as recorded in a checkpoint.

@@ -85,17 +85,20 @@ func TestConfigFromInfo(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
 	}
-	if got := c.ValCount(1000); got != 200 {
-		t.Errorf("ValCount(1000) with val 0.2 = %d", got)
+	if got, err := c.ValCount(1000); got != 200 || err != nil {
+		t.Errorf("ValCount(1000) with val 0.2 = %d, %v", got, err)
 	}
+	// want -1: an error, since no image would be left to train on.
 	for _, tc := range []struct {
 		val  float64
 		n    int
 		want int
-	}{{ValAuto, 60000, 5000}, {ValAuto, 50000, 5000}, {ValAuto, 4000, 400}, {0, 4000, 0}, {123, 4000, 123}, {9999, 100, 99}} {
+	}{{ValAuto, 60000, 5000}, {ValAuto, 50000, 5000}, {ValAuto, 4000, 400}, {0, 4000, 0}, {123, 4000, 123},
+		{99, 100, 99}, {9999, 100, -1}, {60000, 60000, -1}, {1e6, 60000, -1}, {0.9999, 100, -1}, {0, 0, 0}} {
 		c := Config{Recipe: settings.Recipe{Val: tc.val}}
-		if got := c.ValCount(tc.n); got != tc.want {
-			t.Errorf("Val %v: ValCount(%d) = %d, want %d", tc.val, tc.n, got, tc.want)
+		got, err := c.ValCount(tc.n)
+		if (tc.want < 0) != (err != nil) || (err == nil && got != tc.want) {
+			t.Errorf("Val %v: ValCount(%d) = %d, %v; want %d", tc.val, tc.n, got, err, tc.want)
 		}
 	}
 	// sgd clears the momentum; momentum 0 switches to sgd.

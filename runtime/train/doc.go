@@ -29,7 +29,8 @@
 //	cfg, err := train.ConfigFromInfo(net.Info())  // the spec's [train] over the defaults
 //	cfg.Epochs, cfg.RunDir = 5, "runs/try1"
 //	trainSet, test, err := data.Load("mnist", "")
-//	trainSet, val, err := trainSet.Split(cfg.ValCount(trainSet.Len()))
+//	nVal, err := cfg.ValCount(trainSet.Len())
+//	trainSet, val, err := trainSet.Split(nVal)
 //	res, err := train.Train(net, trainSet, val, test, cfg, os.Stdout)
 //
 // Train preprocesses the three sets in place (statistics of the training split only),

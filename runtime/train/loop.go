@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netc-dev/netc/internal/atomicfile"
+	"github.com/netc-dev/netc/internal/limits"
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/monitor"
 	"github.com/netc-dev/netc/runtime/nn"
@@ -315,6 +316,13 @@ func (t *trainer) setup(trainSet *data.Dataset, ck *Checkpoint) error {
 			t.batch = n
 		}
 	}
+	what := fmt.Sprintf("train: batch %d of network %s", t.batch, t.info.Name)
+	if err := limits.CheckMemory(what, t.info.BatchBytes(t.batch)); err != nil {
+		return err
+	}
+	if err := cfg.Augment.Check(trainSet.H, trainSet.W); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	t.size, t.outputs = t.info.InputSize(), t.info.Outputs
 	t.loader = data.NewLoader(trainSet, t.batch, subSeed(cfg.Seed, streamLoader))
 	t.loader.Augment = cfg.Augment
@@ -385,7 +393,8 @@ func (t *trainer) openRun(ck *Checkpoint) error {
 	if removed, err := atomicfile.CleanTemps(t.runDir); err != nil {
 		return fmt.Errorf("train: run folder: %w", err)
 	} else if len(removed) > 0 {
-		fmt.Fprintf(t.out, "removed the temporary files of interrupted writes from %s: %s\n", t.runDir, strings.Join(removed, ", "))
+		fmt.Fprintf(t.out, "removed the temporary files of interrupted writes from %s: %s\n",
+			t.runDir, strings.Join(removed, ", "))
 	}
 	if ck != nil {
 		if err := truncateMetrics(t.runDir, ck.Iter, ck.Epoch); err != nil {

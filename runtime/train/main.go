@@ -83,7 +83,12 @@ func mainRun(ctx context.Context, newNet func(seed uint64) nn.Network, args []st
 	if cfg.Overfit > 0 {
 		trainSet, test = trainAll, nil
 	} else {
-		if trainSet, valSet, err = trainAll.Split(cfg.ValCount(trainAll.Len())); err != nil {
+		nVal, err := cfg.ValCount(trainAll.Len())
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
+			return 2
+		}
+		if trainSet, valSet, err = trainAll.Split(nVal); err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", info.Name, err)
 			return 1
 		}
