@@ -48,7 +48,11 @@ func benchGemm(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "netc: bench gemm: size %q is not a positive number\n", args[0])
 		return 2
 	}
-	fmt.Fprintf(stdout, "sgemm %d×%d×%d, kernels %s\n", n, n, n, kernels.Path())
-	fmt.Fprintf(stdout, "GFLOP/s %.1f\n", kernels.BenchGemm(n, 2*time.Second))
+	gflops, err := kernels.BenchGemm(n, 2*time.Second)
+	if err != nil {
+		fmt.Fprintf(stderr, "netc: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "sgemm %d×%d×%d, kernels %s\nGFLOP/s %.1f\n", n, n, n, kernels.Path(), gflops)
 	return 0
 }

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/netc-dev/netc/internal/limits"
 	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/train"
 )
@@ -93,10 +94,19 @@ func (s *Stepper) Step() {
 	}
 }
 
-// Run measures net.
+// Run measures net. The batch must fit in the machine's memory and the threads be at
+// most limits.MaxThreads; both are checked before anything is allocated.
 func Run(net nn.Network, o Options) (*Result, error) {
 	if o.Batch < 1 {
 		return nil, fmt.Errorf("bench: batch %d, want at least 1", o.Batch)
+	}
+	if err := limits.CheckThreads(o.Threads); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	info := net.Info()
+	what := fmt.Sprintf("bench: batch %d of network %s", o.Batch, info.Name)
+	if err := limits.CheckMemory(what, info.BatchBytes(o.Batch)); err != nil {
+		return nil, err
 	}
 	if o.Threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.Threads))

@@ -1,15 +1,27 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/netc-dev/netc/internal/limits"
 )
+
+// MaxBenchGemm is the largest n that BenchGemm takes: one 8192×8192×8192 product is 1.1
+// TFLOP, seconds to tens of seconds on a few cores, and its three matrices take 768 MiB.
+const MaxBenchGemm = 8192
 
 // BenchGemm times C = A·B for n×n matrices with Sgemm (all cores, the selected path) for
 // about dur after a warm-up call, and returns the rate in GFLOP/s (2·n³ flops per call).
-func BenchGemm(n int, dur time.Duration) (gflops float64) {
-	if n <= 0 {
-		return 0
+// n must be in [1, MaxBenchGemm], and the matrices must fit in the machine's memory.
+func BenchGemm(n int, dur time.Duration) (gflops float64, err error) {
+	if n < 1 || n > MaxBenchGemm {
+		return 0, fmt.Errorf("bench gemm %d: the size must be between 1 and %d (kernels.MaxBenchGemm)", n, MaxBenchGemm)
+	}
+	what := fmt.Sprintf("bench gemm %d: three matrices", n)
+	if err := limits.CheckMemory(what, 3*4*limits.Product(n, n)); err != nil {
+		return 0, err
 	}
 	r := rand.New(rand.NewPCG(uint64(n), 1))
 	a := make([]float32, n*n)
@@ -30,5 +42,5 @@ func BenchGemm(n int, dur time.Duration) (gflops float64) {
 			break
 		}
 	}
-	return 2 * float64(n) * float64(n) * float64(n) * float64(calls) / elapsed.Seconds() / 1e9
+	return 2 * float64(n) * float64(n) * float64(n) * float64(calls) / elapsed.Seconds() / 1e9, nil
 }

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,8 +125,14 @@ func BenchmarkIm2col(b *testing.B) {
 }
 
 func TestBenchGemm(t *testing.T) {
-	if g := BenchGemm(48, 5*time.Millisecond); !(g > 0) {
-		t.Fatalf("BenchGemm = %v", g)
+	if g, err := BenchGemm(48, 5*time.Millisecond); !(g > 0) || err != nil {
+		t.Fatalf("BenchGemm = %v, %v", g, err)
+	}
+	// Sizes that cannot make sense are refused before anything is allocated.
+	for _, n := range []int{0, -3, MaxBenchGemm + 1, 1 << 40} {
+		if _, err := BenchGemm(n, time.Millisecond); err == nil || !strings.Contains(err.Error(), "(kernels.MaxBenchGemm)") {
+			t.Errorf("BenchGemm(%d): %v", n, err)
+		}
 	}
 }
 
