@@ -41,6 +41,22 @@ func Main(newNet func(seed uint64) nn.Network, args []string, stdout, stderr io.
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	usage := func(err error) int {
+		fmt.Fprintf(stderr, "tune: %v\n", err)
+		fs.Usage()
+		return 2
+	}
+	switch {
+	case base.Validate() != nil:
+		return usage(base.Validate())
+	case *images < 0:
+		return usage(fmt.Errorf("-images %d: must be ≥ 0 (0: all)", *images))
+	case *val < 0:
+		return usage(fmt.Errorf("-val %d: must be ≥ 0", *val))
+	case o.Trials < 1 || o.Fine < 0 || o.Parallel < 1:
+		return usage(fmt.Errorf("-trials %d, -fine %d, -parallel %d: want at least 1, 0 and 1",
+			o.Trials, o.Fine, o.Parallel))
+	}
 	name := *dataName
 	if name == "" {
 		if name, err = data.ForShape(info.InC, info.InH, info.InW); err != nil {
@@ -52,6 +68,9 @@ func Main(newNet func(seed uint64) nn.Network, args []string, stdout, stderr io.
 	if err != nil {
 		fmt.Fprintf(stderr, "tune: %v\n", err)
 		return 1
+	}
+	if *val >= all.Len() {
+		return usage(fmt.Errorf("-val %d: the training set has %d images; leave some to train on", *val, all.Len()))
 	}
 	trainSet, valSet, err := all.Split(*val)
 	if err != nil {
@@ -73,7 +92,12 @@ func Main(newNet func(seed uint64) nn.Network, args []string, stdout, stderr io.
 		return 1
 	}
 	PrintTable(stdout, trials)
-	section := Section(info, trials[0])
+	top, err := Best(trials)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	section := Section(info, top)
 	fmt.Fprintf(stdout, "\nbest settings:\n%s", section)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(section), 0o644); err != nil {

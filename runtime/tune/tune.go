@@ -71,7 +71,7 @@ func Search(newNet func(seed uint64) nn.Network, trainSet, valSet *data.Dataset,
 	run(newNet, trainSet, valSet, base, coarse, o)
 	sorted := best(coarse)
 	var fine []Trial
-	if o.Fine > 0 && sorted[0].ValAcc > 0 {
+	if o.Fine > 0 && sorted[0].OK() && sorted[0].ValAcc > 0 {
 		// Around the best three: half a decade either way.
 		for i, t := range sorted[:min(3, len(sorted))] {
 			n := o.Fine / 3
@@ -136,10 +136,20 @@ func clone(ds *data.Dataset) *data.Dataset {
 	return ds.Subset(idx)
 }
 
-// best returns the trials sorted by validation accuracy, best first (ties by number).
+// OK reports whether the trial ran to its end: it neither diverged nor failed.
+func (t Trial) OK() bool { return !t.Diverged && t.Err == nil }
+
+// best returns the trials sorted by validation accuracy, best first (ties by number),
+// trials that diverged or failed last.
 func best(ts []Trial) []Trial {
 	out := slices.Clone(ts)
 	slices.SortStableFunc(out, func(a, b Trial) int {
+		if a.OK() != b.OK() {
+			if a.OK() {
+				return -1
+			}
+			return 1
+		}
 		if a.ValAcc != b.ValAcc {
 			if a.ValAcc > b.ValAcc {
 				return -1
@@ -149,6 +159,23 @@ func best(ts []Trial) []Trial {
 		return a.N - b.N
 	})
 	return out
+}
+
+// Best returns the best of trials sorted as Search returns them: the first that ran to
+// its end. When every trial diverged or failed there is no best, and the error says so
+// with the first failure's cause.
+func Best(trials []Trial) (Trial, error) {
+	if len(trials) > 0 && trials[0].OK() {
+		return trials[0], nil
+	}
+	for _, t := range trials {
+		if t.Err != nil {
+			return Trial{}, fmt.Errorf("tune: every one of the %d trials diverged or failed, "+
+				"so there are no best settings; trial %d: %w", len(trials), t.N, t.Err)
+		}
+	}
+	return Trial{}, fmt.Errorf("tune: every one of the %d trials diverged, so there are no best settings; "+
+		"try smaller learning rates", len(trials))
 }
 
 // PrintTable writes the trials as the lecture's table: val_acc, lr, reg, trial.

@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -93,5 +94,54 @@ func TestSection(t *testing.T) {
 	want := "[train]\nbatch 64\nlr 0.0123\nl2 0.000321\n"
 	if got != want {
 		t.Errorf("Section = %q, want %q", got, want)
+	}
+}
+
+// TestBest: with every trial diverged or failed there is no best (netc tune used to exit
+// 0 and print the failed trial 0 as "best settings"); otherwise the best is the first
+// trial that ran to its end, even at a lower accuracy than a failed one's 0.
+func TestBest(t *testing.T) {
+	boom := errors.New("out of data")
+	for _, tc := range []struct {
+		name   string
+		trials []Trial
+		want   int    // the best trial's N, or -1
+		err    string // in the error when want is -1
+	}{
+		{"all diverged", []Trial{{N: 0, Diverged: true}, {N: 1, Diverged: true}}, -1, "every one of the 2 trials diverged"},
+		{"all failed", []Trial{{N: 0, Diverged: true}, {N: 2, Err: boom}}, -1, "trial 2: out of data"},
+		{"one ran", []Trial{{N: 3, ValAcc: 0}, {N: 0, Err: boom}, {N: 1, Diverged: true}}, 3, ""},
+		{"none", nil, -1, "every one of the 0 trials"},
+	} {
+		got, err := Best(best(tc.trials))
+		switch {
+		case tc.want < 0 && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: %v, want an error saying %q", tc.name, err, tc.err)
+		case tc.want >= 0 && (err != nil || got.N != tc.want):
+			t.Errorf("%s: trial %d, %v; want trial %d", tc.name, got.N, err, tc.want)
+		}
+	}
+}
+
+// TestMainRefusesBadFlags: flags that make every trial fail are usage errors, before any
+// trial runs.
+func TestMainRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-epochs", "0"}, "epochs 0: must be at least 1"},
+		{[]string{"-images", "-1"}, "-images -1"},
+		{[]string{"-val", "-5"}, "-val -5"},
+		{[]string{"-val", "60000"}, "-val 60000: the training set has 60000 images"},
+		{[]string{"-trials", "0"}, "-trials 0"},
+	} {
+		var stdout, stderr strings.Builder
+		if status := Main(newLenet, tc.args, &stdout, &stderr); status != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: status %d, stderr %q; want 2 and %q", tc.args, status, stderr.String(), tc.want)
+		}
+		if strings.Contains(stdout.String(), "best settings") {
+			t.Errorf("%q: printed best settings:\n%s", tc.args, stdout.String())
+		}
 	}
 }
