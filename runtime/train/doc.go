@@ -51,13 +51,18 @@
 //
 // # Run folder
 //
-// With cfg.RunDir set (Main's default is runs/<spec>-<yyyymmdd-hhmmss>) the run writes
-// iters.csv and epochs.csv (package monitor), checkpoint.safetensors at the end of each
-// epoch, best.safetensors at each new best validation accuracy, and at the end the first
-// convolution's filters.png (failing to draw it is a warning, not an error). The charts
-// loss.png, accuracy.png and lr.png are package charts' WriteAll, which netc train calls
-// when the program has finished (and netc plot on demand), so that a training program
-// does not link the plotting library.
+// With cfg.RunDir set (Main's default is a new folder runs/<spec>-<yyyymmdd-hhmmss>,
+// with -2, -3, ... added when a run started in the same second has it; see NewRunDir) the
+// run writes iters.csv and epochs.csv (package monitor), checkpoint.safetensors at the end
+// of each epoch, best.safetensors at each new best validation accuracy, and at the end the
+// first convolution's filters.png (failing to draw it is a warning, not an error). The
+// charts loss.png, accuracy.png and lr.png are package charts' WriteAll, which netc train
+// calls when the program has finished (and netc plot on demand), so that a training
+// program does not link the plotting library. While it writes, the run holds the folder's
+// lock (LockFile): a second run in the same folder is refused, naming the process. On
+// opening the folder it removes the temporary files of writes that a killed run left
+// behind and, when resuming, cuts the metrics files back to the checkpoint's iteration,
+// so that no row is written twice.
 //
 // # Sanity checks
 //
