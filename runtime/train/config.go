@@ -137,6 +137,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("max-iters %d: must be ≥ 0", c.MaxIters)
 	case math.IsNaN(c.Divergence) || c.Divergence < 0 || (c.Divergence > 0 && c.Divergence <= 1):
 		return fmt.Errorf("divergence factor %g: must be 0 (off) or more than 1", c.Divergence)
+	case math.IsNaN(c.Val) || (c.Val >= 1 && c.Val != math.Trunc(c.Val)) || (c.Val < 0 && c.Val != ValAuto):
+		// The flags and [train] refuse these too; a Config built in Go is checked here.
+		return fmt.Errorf("val %g: must be a count of images, a fraction in [0, 1), or auto", c.Val)
 	case c.Resume != "" && (c.Optimizer.Method == MethodAdam || c.Optimizer.Method == MethodAdamW):
 		// Resuming would restart Adam's second moment and bias correction from zero.
 		return fmt.Errorf("resume with optimizer %s: checkpoints do not hold Adam's second moment "+

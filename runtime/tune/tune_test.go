@@ -130,7 +130,7 @@ func TestMainRefusesBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-epochs", "0"}, "epochs 0: must be at least 1"},
+		{[]string{"-epochs", "0"}, `epochs: "0" is not a whole number ≥ 1`},
 		{[]string{"-images", "-1"}, "-images -1"},
 		{[]string{"-val", "-5"}, "-val -5"},
 		{[]string{"-val", "60000"}, "-val 60000: the training set has 60000 images"},
