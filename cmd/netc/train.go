@@ -31,7 +31,10 @@ best.safetensors for the best validation accuracy) and the filters; netc draws t
 
 Sanity checks: --overfit N trains on N images without regularization and must reach 100%
 training accuracy; training stops at once when the loss is NaN, infinite or more than
-3× the initial loss.
+3× the initial loss. After the first epoch and at the end, a loss not below the initial
+loss or an accuracy at chance gets a warning naming the likely cause and the flag to
+change; a run that ends so exits with status 3. The end prints the test set's per-class
+accuracy and confusion matrix (confusion.png in the run folder).
 
 flags (defaults here are netc's; "netc train SPEC -h" shows the spec's):
 `

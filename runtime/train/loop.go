@@ -45,6 +45,13 @@ type Result struct {
 	Preprocess data.Preprocess
 	// Seconds is the wall time of the call.
 	Seconds float64
+	// Confusion is the confusion matrix of the test set at the end (nil without a test
+	// set or when the run stopped early).
+	Confusion *monitor.Confusion
+	// NotLearning is set when the finished run did not learn: its loss did not fall
+	// below the initial loss, or its accuracy stayed at chance. Main then exits with
+	// ExitNotLearning.
+	NotLearning *NotLearning
 }
 
 // trainer is the state of one run.
@@ -74,6 +81,10 @@ type trainer struct {
 	lrF32       float32 // lrF32 as the float64 of the same shortest decimal, lrF64,
 	lrF64       float64 // for the metrics files (0.01, not 0.009999999776482582)
 	lastLoss    float64
+	peakLoss    float64 // highest batch loss from the second iteration on, for diagnose
+	peakIter    int
+	regStart    float64    // regularization term of the loss at the start
+	trainChance float64    // share of the training set's most frequent class
 	ep          epochState // running sums of the current epoch
 	epochStart  time.Time  // when this process started (or resumed) the current epoch
 
@@ -177,6 +188,7 @@ func TrainContext(ctx context.Context, net nn.Network, trainSet, valSet, testSet
 	if err := t.setup(trainSet, ck); err != nil {
 		return nil, err
 	}
+	t.regStart, t.trainChance = t.opt.regLoss(t.net.Params()), chanceOf(trainSet)
 	if err := t.openRun(ck); err != nil {
 		return nil, err
 	}
@@ -187,7 +199,7 @@ func TrainContext(ctx context.Context, net nn.Network, trainSet, valSet, testSet
 	if err != nil || res.Stopped {
 		return res, err
 	}
-	t.finish(testSet, res)
+	t.finish(valSet, testSet, res)
 	return res, nil
 }
 
@@ -507,6 +519,8 @@ func (t *trainer) step() error {
 	t.lastLR, t.lastLoss = lr, loss
 	if t.iter == 1 {
 		t.initialLoss = loss
+	} else if loss > t.peakLoss {
+		t.peakLoss, t.peakIter = loss, t.iter
 	}
 	if t.metrics != nil {
 		if err := t.metrics.WriteIter(monitor.IterRecord{Iter: t.iter, Epoch: float64(t.iter) / float64(t.ipe), Loss: loss, LR: t.lr64(lr)}); err != nil {
@@ -539,18 +553,12 @@ func (t *trainer) lr64(lr float32) float64 {
 	return t.lrF64
 }
 
-// correct counts the images whose highest score (the first, on ties) is their label.
+// correct counts the images whose predicted class (monitor.Predicted: the highest
+// score, the first on ties, NaN ignored) is their label.
 func correct(scores []float32, labels []int32, outputs int) int {
 	c := 0
 	for i, l := range labels {
-		s := scores[i*outputs : (i+1)*outputs]
-		best := 0
-		for j := 1; j < len(s); j++ {
-			if s[j] > s[best] {
-				best = j
-			}
-		}
-		if int32(best) == l && !math.IsNaN(float64(s[best])) {
+		if monitor.Predicted(scores[i*outputs:(i+1)*outputs]) == int(l) {
 			c++
 		}
 	}
@@ -558,9 +566,9 @@ func correct(scores []float32, labels []int32, outputs int) int {
 }
 
 // evaluate returns the accuracy on ds in test mode (dropout off), batch after batch on
-// the training workspace; the last, short batch is padded with zeros, whose scores are
-// ignored.
-func (t *trainer) evaluate(ds *data.Dataset) float64 {
+// the training workspace, and counts its predictions in conf unless conf is nil; the
+// last, short batch is padded with zeros, whose scores are ignored.
+func (t *trainer) evaluate(ds *data.Dataset, conf *monitor.Confusion) float64 {
 	if ds == nil || ds.Len() == 0 {
 		return math.NaN()
 	}
@@ -575,6 +583,9 @@ func (t *trainer) evaluate(ds *data.Dataset) float64 {
 		}
 		scores := t.net.Forward(t.ws, x, false)
 		good += correct(scores, ds.Labels[i:i+n], t.outputs)
+		if conf != nil {
+			conf.AddScores(scores[:n*t.outputs], ds.Labels[i:i+n])
+		}
 	}
 	return float64(good) / float64(ds.Len())
 }
@@ -649,7 +660,11 @@ func (t *trainer) run(ctx context.Context, valSet *data.Dataset, res *Result) er
 
 // endEpoch evaluates, prints and records a finished epoch and writes its checkpoint.
 func (t *trainer) endEpoch(epoch int, valSet *data.Dataset, res *Result) error {
-	val := t.evaluate(valSet)
+	var valConf *monitor.Confusion // the predictions diagnose looks at after the first epoch
+	if epoch == 1 && t.cfg.Epochs > 1 {
+		valConf = monitor.NewConfusion(t.outputs, nil)
+	}
+	val := t.evaluate(valSet, valConf)
 	ep := t.ep
 	sec := ep.Sec + time.Since(t.epochStart).Seconds()
 	rec := monitor.EpochRecord{
@@ -669,6 +684,11 @@ func (t *trainer) endEpoch(epoch int, valSet *data.Dataset, res *Result) error {
 		epoch, t.cfg.Epochs, rec.Loss, rec.TrainAcc, valText, t.lastLR, rec.ImgPerSec, sec)
 	res.Epochs = append(res.Epochs, rec)
 	res.TrainAcc, res.ValAcc = rec.TrainAcc, val
+	if epoch == 1 && t.cfg.Epochs > 1 { // the last epoch is checked by finish
+		if d := t.diagnose(epoch, rec.Loss, t.accuracyToCheck(rec.TrainAcc, val, valSet, valConf)); d != nil {
+			fmt.Fprintf(t.out, "warning: %v\n", d)
+		}
+	}
 	if t.metrics != nil {
 		if err := t.metrics.WriteEpoch(rec); err != nil {
 			return fmt.Errorf("train: %w", err)
@@ -718,10 +738,11 @@ func (t *trainer) stop(what string, cause error) error {
 	return nil
 }
 
-// finish evaluates the test set and draws the first convolution's filters (the charts
-// of the metrics are package charts', drawn by netc train after the program); the test
-// accuracy is the last line printed.
-func (t *trainer) finish(testSet *data.Dataset, res *Result) {
+// finish evaluates the test set with its per-class results, draws the first
+// convolution's filters (the charts of the metrics are package charts', drawn by netc
+// train after the program) and checks that the run learned (on the test accuracy, else
+// the last validation or training accuracy); the test accuracy is the last line printed.
+func (t *trainer) finish(valSet, testSet *data.Dataset, res *Result) {
 	if t.runDir != "" {
 		if err := t.metrics.Close(); err != nil {
 			fmt.Fprintf(t.out, "warning: %v\n", err)
@@ -736,9 +757,39 @@ func (t *trainer) finish(testSet *data.Dataset, res *Result) {
 			}
 		}
 	}
-	res.TestAcc = t.evaluate(testSet)
+	m := t.accuracyToCheck(res.TrainAcc, res.ValAcc, valSet, nil)
+	if testSet != nil && testSet.Len() > 0 {
+		res.Confusion = monitor.NewConfusion(t.outputs, testSet.ClassNames)
+		res.TestAcc = t.evaluate(testSet, res.Confusion)
+		m = measured{res.TestAcc, chanceOf(testSet), "test", res.Confusion}
+		t.printConfusion(res.Confusion)
+	}
+	loss := math.NaN()
+	if len(res.Epochs) > 0 {
+		loss = res.Epochs[len(res.Epochs)-1].Loss
+	}
+	if res.NotLearning = t.diagnose(t.iter/t.ipe, loss, m); res.NotLearning != nil {
+		fmt.Fprintf(t.out, "warning: %v\n", res.NotLearning)
+	}
 	if !math.IsNaN(res.TestAcc) {
 		fmt.Fprintf(t.out, "test accuracy %.4f\n", res.TestAcc)
+	}
+}
+
+// printConfusion prints the test set's per-class accuracy and confusion matrix and
+// draws it as confusion.png in the run folder.
+func (t *trainer) printConfusion(c *monitor.Confusion) {
+	fmt.Fprintf(t.out, "test set: %s images, accuracy %.4f; per class (rows: true class, columns: predicted):\n",
+		commas(c.Total()), c.Accuracy())
+	if err := c.WriteTable(t.out); err != nil {
+		fmt.Fprintf(t.out, "warning: %v\n", err)
+	}
+	if t.runDir == "" {
+		return
+	}
+	title := fmt.Sprintf("%s on the test set: accuracy %.4f (%s images)", t.info.Name, c.Accuracy(), commas(c.Total()))
+	if err := c.WritePNG(filepath.Join(t.runDir, monitor.ConfusionPNG), title); err != nil {
+		fmt.Fprintf(t.out, "warning: %v\n", err)
 	}
 }
 
@@ -792,7 +843,7 @@ func (t *trainer) overfit(trainSet *data.Dataset, res *Result) error {
 			continue
 		}
 		prev := acc
-		acc, loss = t.evaluate(small), t.ep.LossSum/float64(t.ep.Seen)
+		acc, loss = t.evaluate(small, nil), t.ep.LossSum/float64(t.ep.Seen)
 		done := acc == 1 && loss < OverfitLoss
 		if t.iter%every < t.ipe || (acc == 1 && prev < 1) || done {
 			fmt.Fprintf(t.out, "iteration %d  loss %.4f  train %.4f\n", t.iter, loss, acc)

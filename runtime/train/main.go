@@ -22,7 +22,8 @@ import (
 // validation split (--val), trains (TrainContext; Ctrl-C stops after the current
 // iteration with a checkpoint to resume from) and returns the exit status: 0 on
 // success, 1 on failure (including divergence and a failed overfit check), 2 on bad
-// usage, 130 when interrupted.
+// usage, ExitNotLearning (3) when the run finished but did not learn (Result.NotLearning),
+// 130 when interrupted.
 //
 // newNet makes the network from a seed (a generated package's New, wrapped); the program
 // netc builds calls Main through package cli as its train subcommand.
@@ -103,8 +104,11 @@ func mainRun(ctx context.Context, newNet func(seed uint64) nn.Network, args []st
 		}
 	}
 	fmt.Fprintf(stdout, "data %s: %s training images, %s test\n", name, commas(trainAll.Len()), commas(lenOf(test)))
-	_, err = TrainContext(ctx, net, trainSet, valSet, test, cfg, stdout)
+	res, err := TrainContext(ctx, net, trainSet, valSet, test, cfg, stdout)
 	switch {
+	case err == nil && res.NotLearning != nil:
+		fmt.Fprintf(stderr, "%s: the run did not learn (see the warning above)\n", info.Name)
+		return ExitNotLearning
 	case err == nil:
 		return 0
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):

@@ -11,14 +11,18 @@ import (
 
 	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
+	"github.com/netc-dev/netc/testdata/golden/vggstyle"
 )
 
 func newLenet(seed uint64) nn.Network { return lenetmnist.New(seed) }
+
+func newVGG(seed uint64) nn.Network { return vggstyle.New(seed) }
 
 func TestMainProgram(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name   string
+		net    func(seed uint64) nn.Network // nil: lenet-mnist
 		args   []string
 		cancel bool
 		status int
@@ -37,6 +41,12 @@ func TestMainProgram(t *testing.T) {
 		{name: "max-iters", args: []string{"--max-iters", "3", "--run", filepath.Join(dir, "run")}, status: 0,
 			stdout: []string{"data mnist: 60,000 training images, 10,000 test", "55,000 training images (860 iterations of 64 per epoch), 5,000 validation, 10,000 test"},
 			last:   "stopped after 3 iterations (max-iters); resume with --resume " + filepath.Join(dir, "run", CheckpointFile)},
+		// vgg-style on 1,300 CIFAR-10 images (21 iterations, cheap under purego) at lr 1.
+		{name: "did not learn", net: newVGG, status: ExitNotLearning,
+			args: []string{"--lr", "1", "--epochs", "1", "--val", "2700", "--run", filepath.Join(dir, "dead")},
+			stdout: []string{"warning: the network is not learning after epoch 1",
+				"the learning rate is too high; try --lr 0.1 (now 1)"},
+			stderr: []string{"vgg-style: the run did not learn"}, last: "test accuracy 0.1"},
 		{name: "interrupted", args: []string{"--run", filepath.Join(dir, "int")}, cancel: true, status: 130,
 			last: "interrupted after 0 iterations; resume with --resume", stderr: []string{"lenet-mnist: interrupted"}},
 	} {
@@ -47,7 +57,11 @@ func TestMainProgram(t *testing.T) {
 			}
 			defer cancel()
 			var stdout, stderr bytes.Buffer
-			status := mainRun(ctx, newLenet, tc.args, &stdout, &stderr)
+			newNet := tc.net
+			if newNet == nil {
+				newNet = newLenet
+			}
+			status := mainRun(ctx, newNet, tc.args, &stdout, &stderr)
 			if status != tc.status {
 				t.Errorf("status %d, want %d\nstdout:\n%s\nstderr:\n%s", status, tc.status, stdout.String(), stderr.String())
 			}
