@@ -10,7 +10,7 @@ func init() {
 	register(command{"predict", "run a trained network on a tensor of inputs or on images", runPredict})
 }
 
-const predictUsage = `usage: netc predict SPEC --weights W [--input X.safetensors | IMAGE...] [-o OUT.safetensors]
+const predictUsage = `usage: netc predict SPEC --weights W [--input X.safetensors | IMAGE... | --data SET] [-o OUT.safetensors]
                     [--top K] [--labels FILE] [--resize | --crop] [--batch N] [--normalize] [--force]
 
 Predict builds the spec's program (see "netc help") and runs it: it loads the weights W
@@ -27,6 +27,10 @@ pixels scaled to [0, 1] and the preprocessing recorded with the weights applied;
 per file gives the top K classes (default 3) with their probabilities. Class names come
 from --labels (one per line), the weights' metadata, or the data set of the input shape
 (CIFAR-10 for 3x32x32; the class numbers, i.e. MNIST's digits, for 1x28x28).
+
+With --data SET (mnist, fashion-mnist or cifar10) it runs on the labelled --split (test,
+the default, or train) of the data set, prints the per-class accuracy and the confusion
+matrix, draws it as --confusion FILE (confusion.png) and ends with "accuracy A on N images".
 
 "netc predict SPEC -h" lists the program's flags.
 `

@@ -383,7 +383,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{[]string{img}, 2, "--weights FILE is required"},
 		{[]string{"--weights", w}, 2, "nothing to predict"},
-		{[]string{"--weights", w, "--input", noInput, img}, 2, "either --input or image files"},
+		{[]string{"--weights", w, "--input", noInput, img}, 2, "give one of --input, image files and --data"},
 		{[]string{"--weights", w, img, "--resize", "--crop"}, 2, "exclude each other"},
 		{[]string{"--weights", w, img, "--top", "0"}, 2, "--top must be at least 1"},
 		{[]string{"--weights", w, img, "--normalize"}, 2, "--normalize applies to --input only"},
