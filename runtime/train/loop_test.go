@@ -581,6 +581,9 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.metrics.Close()
+	if tr.ws.InputGrad != nil || tr.short == nil || tr.short.InputGrad != nil {
+		t.Error("the training workspaces compute the input gradient, which nothing reads")
+	}
 	for range 2 * tr.ipe { // warm up: the loader's permutation, the worker pool
 		if err := tr.step(); err != nil {
 			t.Fatal(err)
