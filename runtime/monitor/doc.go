@@ -1,8 +1,8 @@
 // Package monitor is what one watches while a netc network trains ("babysitting the
 // learning process"): the metrics files of a run folder, the progress display of an
-// epoch and a picture of the first convolution layer's filters. The charts of the loss,
-// accuracy and learning rate are package charts, apart, so that a program that trains
-// does not link the plotting library.
+// epoch, a picture of the first convolution layer's filters and the confusion matrix of a
+// labelled set. The charts of the loss, accuracy and learning rate are package charts,
+// apart, so that a program that trains does not link the plotting library.
 //
 // # Metrics files
 //
@@ -23,6 +23,15 @@
 // A Progress per epoch draws a progress bar (iterations, running loss, img/s, elapsed
 // and remaining time) when writing to a terminal, and stays quiet otherwise except for
 // one plain line per DefaultPlainInterval in slow epochs.
+//
+// # Confusion matrix
+//
+// A Confusion counts, per true class, the images predicted as each class (Predicted:
+// the highest score); WriteTable prints per-class accuracy and the matrix, WritePNG
+// draws it (confusion.png in a run folder), cells colored by their share of the row, the
+// counts and class names kept exactly in the PNG's text chunks. A bright cell off the
+// diagonal is a pair of classes the network mixes up; a whole column filled is a network
+// that predicts one class for everything, as a dead network does.
 //
 // # Filters
 //
