@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"fmt"
+	"github.com/netc-dev/netc/internal/atomicfile"
 	"image"
 	"image/color"
 	"image/png"
@@ -389,8 +390,15 @@ func (c *Confusion) WritePNG(path, title string) error {
 		counts.WriteByte('\n')
 	}
 	data := withText(buf.Bytes(), "Title", title, "Classes", strings.Join(c.Names, "\n"), "Counts", counts.String())
-	return writeAtomic(path, func(f io.Writer) error {
+	return atomicfile.Write(path, func(f io.Writer) error {
 		_, err := f.Write(data)
 		return err
 	})
 }
+
+// The colours of the matrix: a cell's share of its row mixes white towards colorBlue;
+// colorGrid frames the cells. (Package charts draws with the same ones.)
+var (
+	colorBlue = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	colorGrid = color.RGBA{R: 218, G: 218, B: 218, A: 255}
+)
