@@ -11,51 +11,27 @@ import (
 	"github.com/netc-dev/netc/compiler"
 	"github.com/netc-dev/netc/internal/reference"
 	"github.com/netc-dev/netc/runtime/nn"
-	"github.com/netc-dev/netc/testdata/golden/alexnet"
-	"github.com/netc-dev/netc/testdata/golden/bigkernel"
-	"github.com/netc-dev/netc/testdata/golden/bigpool"
-	"github.com/netc-dev/netc/testdata/golden/cifarsmall"
-	"github.com/netc-dev/netc/testdata/golden/graph"
-	"github.com/netc-dev/netc/testdata/golden/leaky"
-	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
-	"github.com/netc-dev/netc/testdata/golden/lrnmean"
-	"github.com/netc-dev/netc/testdata/golden/meanimage"
-	"github.com/netc-dev/netc/testdata/golden/mobilecifar"
-	"github.com/netc-dev/netc/testdata/golden/modern"
-	"github.com/netc-dev/netc/testdata/golden/pointwise"
-	"github.com/netc-dev/netc/testdata/golden/resnet20"
-	"github.com/netc-dev/netc/testdata/golden/stridegroups"
-	"github.com/netc-dev/netc/testdata/golden/vggstyle"
 )
 
-// goldenNets are the checked-in generated packages with the specs they came from. Between
-// them they use every layer kind and option.
-var goldenNets = []struct {
-	spec string
-	new  func(seed uint64) nn.Network
-}{
-	{"specs/cifar-small.net", func(s uint64) nn.Network { return cifarsmall.New(s) }},
-	{"specs/vgg-style.net", func(s uint64) nn.Network { return vggstyle.New(s) }},
-	{"specs/lenet-mnist.net", func(s uint64) nn.Network { return lenetmnist.New(s) }},
-	{"specs/alexnet.net", func(s uint64) nn.Network { return alexnet.New(s) }},
-	{"testdata/layers/stridegroups.net", func(s uint64) nn.Network { return stridegroups.New(s) }},
-	{"testdata/layers/bigkernel.net", func(s uint64) nn.Network { return bigkernel.New(s) }},
-	{"testdata/layers/pointwise.net", func(s uint64) nn.Network { return pointwise.New(s) }},
-	{"testdata/layers/lrnmean.net", func(s uint64) nn.Network { return lrnmean.New(s) }},
-	{"testdata/layers/meanimage.net", func(s uint64) nn.Network { return meanimage.New(s) }},
-	{"testdata/layers/bigpool.net", func(s uint64) nn.Network { return bigpool.New(s) }},
-	{"testdata/layers/leaky.net", func(s uint64) nn.Network { return leaky.New(s) }},
-	{"testdata/layers/modern.net", func(s uint64) nn.Network { return modern.New(s) }},
-	{"testdata/layers/graph.net", func(s uint64) nn.Network { return graph.New(s) }},
-	{"specs/mobile-cifar.net", func(s uint64) nn.Network { return mobilecifar.New(s) }},
-	{"specs/resnet20.net", func(s uint64) nn.Network { return resnet20.New(s) }},
+// A goldenNet is a generated package under testdata/golden, the spec it is generated from
+// (relative to the module root) and its New. The list, goldenNets, is generated with the
+// packages (see TestGolden).
+type goldenNet struct {
+	pkg, spec string
+	new       func(seed uint64) nn.Network
 }
 
-// TestAgainstReference runs every golden network, batch 1, 3 and 17, in training mode
-// (dropout on) with random parameters and inputs, and compares its scores, loss, parameter
-// gradients and input gradient with the float64 reference implementation.
+// TestAgainstReference runs every golden package on disk, batch 1, 3 and 17, in training
+// mode (dropout on) with random parameters and inputs, and compares its scores, loss,
+// parameter gradients and input gradient with the float64 reference implementation.
 func TestAgainstReference(t *testing.T) {
-	for _, gn := range goldenNets {
+	for _, dir := range goldenDirs(t) {
+		i := slices.IndexFunc(goldenNets, func(n goldenNet) bool { return n.pkg == dir })
+		if i < 0 {
+			t.Errorf("testdata/golden/%s is not in %s; run go test ./gen -update", dir, goldenNetsFile)
+			continue
+		}
+		gn := goldenNets[i]
 		// Batch 17 takes the GEMM path of full layers (batches up to 16 use dot products).
 		batches := []int{1, 3, 17}
 		if gn.spec == "specs/resnet20.net" {
@@ -66,7 +42,7 @@ func TestAgainstReference(t *testing.T) {
 			batches = []int{1, 2, 17}
 		}
 		for _, batch := range batches {
-			t.Run(fmt.Sprintf("%s/batch%d", filepath.Base(gn.spec), batch), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/batch%d", gn.pkg, batch), func(t *testing.T) {
 				if gn.spec == "specs/alexnet.net" && (testing.Short() || batch == 17) {
 					t.Skip("AlexNet's reference pass takes a while")
 				}
@@ -157,6 +133,7 @@ func expectClose(t *testing.T, what string, got []float32, want []float64) {
 		maxRef = math.Max(maxRef, math.Abs(want[i]))
 	}
 	if !(maxDiff <= 1e-4*math.Max(maxRef, 1e-3)) {
-		t.Errorf("%s: max difference %.3g at %d (got %g, want %g), reference magnitude %.3g", what, maxDiff, worst, got[worst], want[worst], maxRef)
+		t.Errorf("%s: max difference %.3g at %d (got %g, want %g), reference magnitude %.3g",
+			what, maxDiff, worst, got[worst], want[worst], maxRef)
 	}
 }
