@@ -98,8 +98,8 @@ func checkGolden(t *testing.T, name string, code []byte) {
 		t.Errorf("%v (go test ./gen -update writes it)", err)
 		return
 	}
-	if !bytes.Equal(code, want) {
-		t.Errorf("generated code differs from %s; run go test ./gen -update and review the diff", name)
+	if d := unifiedDiff(name, "generated", want, code); d != "" {
+		t.Errorf("generated code differs from %s (go test ./gen -update rewrites it):\n%s", name, truncateLines(d, 400))
 	}
 }
 
