@@ -2,7 +2,7 @@
 GO ?= go
 SPECS := $(wildcard specs/*.net)
 
-.PHONY: all build test test-kernels vet golden generate bench fuzz demo clean
+.PHONY: all build test test-kernels vet golden generate check-generate bench fuzz demo clean
 
 all: build test
 
@@ -28,14 +28,27 @@ vet:
 	$(GO) vet ./... ./testdata/golden/...
 	cd examples/mnist && $(GO) vet ./...
 
-# Rewrite the golden generated packages and the example's generated code.
+# Rewrite the golden generated packages (with gen/goldennets_test.go, the list of them the
+# tests import) and the example's generated code.
 golden:
-	$(GO) test ./gen -run 'TestGolden' -update
+	$(GO) test ./gen -run 'TestGolden$$' -update
 	cd examples/mnist && $(GO) generate ./...
 
-# Regenerate everything generated: assembly (needs the avo module in runtime/kernels/asm) and code.
+# Regenerate everything generated: assembly (with avo, from the module in runtime/kernels/asm)
+# and code.
 generate: golden
 	$(GO) generate ./runtime/kernels
+
+# Where generate writes.
+GENERATED := runtime/kernels testdata/golden gen/goldennets_test.go examples
+
+# Regenerate everything, then fail if that changed or added a file under GENERATED: the
+# checked-in assembly, golden packages or example are stale. Run it on a committed tree (CI
+# does): uncommitted edits there count as differences.
+check-generate: generate
+	git diff --exit-code -- $(GENERATED)
+	@new="$$(git ls-files --others --exclude-standard -- $(GENERATED))"; \
+	test -z "$$new" || { echo "generate wrote files that are not committed:"; echo "$$new"; exit 1; }
 
 bench:
 	./scripts/bench.sh
