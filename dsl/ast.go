@@ -27,7 +27,7 @@ import "github.com/alecthomas/participle/v2/lexer"
 type File struct {
 	Pos lexer.Position
 
-	Layers []*Layer `parser:"EOL? ( @@ ( ( '|' EOL? | EOL ) @@ )* ( '|' EOL? | EOL )? )?"`
+	Layers []*Layer `parser:"EOL? ( @@ ( ( '|' EOL? | EOL ) @@ )* EOL? )?"`
 	Train  *Train   `parser:"@@?"`
 }
 

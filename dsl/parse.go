@@ -39,7 +39,8 @@ func Parse(path string, src []byte) (*File, error) {
 	}
 	var uerr *participle.UnexpectedTokenError
 	if errors.As(err, &uerr) {
-		return nil, ErrorList{{Pos: uerr.Position(), Msg: syntaxMessage(uerr, f != nil && f.Train != nil)}}
+		afterName := tokenBefore(src, uerr.Unexpected.Pos.Offset) == ":"
+		return nil, ErrorList{{Pos: uerr.Position(), Msg: syntaxMessage(uerr, f != nil && f.Train != nil, afterName)}}
 	}
 	var perr participle.Error
 	if errors.As(err, &perr) {
@@ -49,8 +50,9 @@ func Parse(path string, src []byte) (*File, error) {
 }
 
 // syntaxMessage explains an unexpected token in the words of the spec language rather than
-// the grammar's. inTrain tells whether the parser had reached the training section.
-func syntaxMessage(e *participle.UnexpectedTokenError, inTrain bool) string {
+// the grammar's. inTrain tells whether the parser had reached the training section,
+// afterName whether the token follows a layer's name and its colon.
+func syntaxMessage(e *participle.UnexpectedTokenError, inTrain, afterName bool) string {
 	what := fmt.Sprintf("%q", e.Unexpected.Value)
 	switch {
 	case e.Unexpected.EOF():
@@ -66,10 +68,33 @@ func syntaxMessage(e *participle.UnexpectedTokenError, inTrain bool) string {
 		return "unexpected " + what + ": the only section is [train]"
 	case strings.Contains(expect, `(expected "]"`):
 		return "unexpected " + what + `: expected "]" to close [train`
-	case strings.Contains(expect, "(expected Ident"):
+	case afterName && strings.Contains(expect, "(expected Ident"):
 		return "unexpected " + what + ": expected a layer kind after the layer's name, e.g. c1: conv 16 5x5"
 	case inTrain:
 		return "unexpected " + what + " in the training section: write one setting per line, e.g. lr 0.01"
 	}
 	return "unexpected " + what + ": expected a layer, e.g. conv 16 5x5"
+}
+
+// tokenBefore returns the last token of src before offset other than blanks, comments and
+// line breaks, or "" if there is none.
+func tokenBefore(src []byte, offset int) string {
+	lex, err := specLexer.LexString("", string(src[:offset]))
+	if err != nil {
+		return ""
+	}
+	skip := map[lexer.TokenType]bool{}
+	for _, name := range []string{"EOL", "Comment", "Whitespace"} {
+		skip[specLexer.Symbols()[name]] = true
+	}
+	last := ""
+	for {
+		tok, err := lex.Next()
+		if err != nil || tok.EOF() {
+			return last
+		}
+		if !skip[tok.Type] {
+			last = tok.Value
+		}
+	}
 }
