@@ -53,6 +53,9 @@ check-generate: generate
 bench:
 	./scripts/bench.sh
 
+# Fuzz the compiler for a minute: every input must compile or fail with positioned errors,
+# and the first accepted network of each shape class is generated, built and run (plain
+# go test does this for the seed corpus only).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime 60s ./compiler
 
