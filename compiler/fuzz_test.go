@@ -44,6 +44,10 @@ var chainSeeds = []string{
 	// A loss reading a conv or pool output.
 	"input 2x4x4 | conv 3 3x3 | svm",
 	"input 2x4x4 | conv 3 3x3 | pool avg 2x2 | euclidean",
+	// A loss reading the input (issue 15).
+	"input 1x28x28 | softmax",
+	"input 2x3x3 | svm",
+	"input 4x1x1 | euclidean",
 	// A trailing "|" (issue 15), which is a syntax error.
 	"input 1x4x4 | full 10 | softmax |",
 	"input 1x4x4\nfull 10 | softmax |\n\n[train]\nlr 0.1\n",
