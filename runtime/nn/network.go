@@ -1,6 +1,8 @@
 // Package nn is what netc-generated networks link to: the Network interface that the
 // training loop and every tool use, the per-batch Workspace, parameter metadata, seeded
-// random numbers and initialization. It is named nn, not runtime, so that it does not
+// random numbers and initialization, and what every generated package would otherwise
+// repeat: Split (the batch split over the workers, their gradients, the loops over the
+// images), Packing and Ones. It is named nn, not runtime, so that it does not
 // shadow Go's own runtime package. The kernels generated code calls are in
 // runtime/kernels; the tools (training, data, export, benchmarks) live in the other
 // packages under runtime/.
@@ -36,8 +38,9 @@ type Network interface {
 type Workspace struct {
 	// Batch is the number of images the workspace was sized for.
 	Batch int
-	// Buf holds activations, their gradients and scratch space, at offsets fixed by the
-	// generated code.
+	// Buf holds every image's activations, their gradients and what else the layers keep
+	// per image, at offsets fixed by the generated code; the workers' scratch space is
+	// Private's.
 	Buf []float32
 	// Index holds integer state of the last Forward, such as the argmax of max pools.
 	Index []int32
@@ -55,11 +58,12 @@ type Workspace struct {
 	Profile *Profile
 	// Workers is the number of goroutines the generated code splits a batch over.
 	Workers int
-	// Private is the generated code's own state for this workspace.
+	// Private is the generated code's own state for this workspace (which embeds a Split).
 	Private any
 }
 
-// NewWorkspace returns a workspace of the given sizes. Generated code calls it.
+// NewWorkspace returns a workspace of the given sizes, with no Private state; generated
+// code makes its workspaces with Split.Init, which calls it.
 func NewWorkspace(batch, floats, ints, inputSize int) *Workspace {
 	return &Workspace{
 		Batch:     batch,
