@@ -1,8 +1,10 @@
 package compiler
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -47,6 +49,14 @@ type Emitter interface {
 	// Direct is the direct convolution a per-image layer calls (kernels.DirectConv's
 	// signature).
 	Direct() *jen.Statement
+	// Batch is the number of images of the pass, Train whether it is a training pass, and
+	// Workspace the nn.Workspace it runs on (RNG, Targets, InputGrad).
+	Batch() *jen.Statement
+	Train() *jen.Statement
+	Workspace() *jen.Statement
+	// ParallelFor runs the state's method of that name, func(lo, hi int), over the ranges
+	// of [0, n) in parallel.
+	ParallelFor(n int, method string) *jen.Statement
 	// Helper emits package-level code once under name; Decl emits it unconditionally.
 	Helper(name string, code ...jen.Code)
 	Decl(code ...jen.Code)
@@ -63,6 +73,43 @@ func lit(v any) *jen.Statement { return jen.Lit(v) }
 func list(items ...jen.Code) *jen.Statement { return jen.List(items...) }
 
 func kernel(fn string) *jen.Statement { return jen.Qual(KernelsPath, fn) }
+
+// call is fn(args...), the arguments wrapped when they are many (see Wrap).
+func call(fn *jen.Statement, args ...jen.Code) *jen.Statement { return fn.Call(Wrap(args...)...) }
+
+// Generated lines stay within 120 columns (gen's TestLineLength): the items of a call or
+// composite literal longer than maxItems characters wrap at itemsWidth, which leaves room
+// for the indentation and what comes before.
+const maxItems, itemsWidth = 96, 80
+
+// Wrap returns items as they are if they take at most maxItems characters, and else puts
+// a line break before each item that would take its line past itemsWidth: the arguments
+// of a long call, the fields of a long literal.
+func Wrap(items ...jen.Code) []jen.Code {
+	widths, total := make([]int, len(items)), 0
+	for i, item := range items {
+		widths[i] = width(item) + len(", ")
+		total += widths[i]
+	}
+	if total <= maxItems {
+		return items
+	}
+	out := make([]jen.Code, len(items))
+	line := 0
+	for i, item := range items {
+		if line > 0 && line+widths[i] > itemsWidth {
+			item, line = jen.Line().Add(item), 0
+		}
+		out[i], line = item, line+widths[i]
+	}
+	return out
+}
+
+// width is the length of code as generated, near enough: its rendering, with each run of
+// white space counted as one character.
+func width(c jen.Code) int {
+	return utf8.RuneCountInString(strings.Join(strings.Fields(fmt.Sprintf("%#v", c)), " "))
+}
 
 // sel is a selector chain: sel("s", "ws", "RNG") is s.ws.RNG.
 func sel(names ...string) *jen.Statement {

@@ -48,17 +48,17 @@ func emitBN(e Emitter, i int, l *Layer) LayerCode {
 	c, hw := l.In.C, l.In.H*l.In.W
 	stats := []jen.Code{e.Param(l.WeightOff, c), e.Param(l.BiasOff, c), e.Param(l.BufferOff, c), e.Param(l.BufferOff+c, c)}
 	args := func(in, out jen.Code) []jen.Code {
-		return append([]jen.Code{in, out, sel("s", "batch"), lit(c), lit(hw)}, stats...)
+		return append([]jen.Code{in, out, e.Batch(), lit(c), lit(hw)}, stats...)
 	}
 	fwd := []jen.Code{
-		jen.If(sel("s", "train")).Block(
-			kernel("BatchNormTrain").Call(append(args(e.In(i), e.Buf(i, "Out")), lit(float32(bnMomentum)), lit(float32(bnEps)))...),
+		jen.If(e.Train()).Block(
+			call(kernel("BatchNormTrain"), append(args(e.In(i), e.Buf(i, "Out")), lit(float32(bnMomentum)), lit(float32(bnEps)))...),
 			jen.Return()),
-		kernel("BatchNormInfer").Call(append(args(e.In(i), e.Buf(i, "Out")), lit(float32(bnEps)))...),
+		call(kernel("BatchNormInfer"), append(args(e.In(i), e.Buf(i, "Out")), lit(float32(bnEps)))...),
 	}
 	bwd := []jen.Code{
 		jen.Comment("The input gradient and those of the scale and shift come from one pass over the batch."),
-		kernel("BatchNormBackward").Call(e.In(i), e.Buf(i, "Grad"), e.InGrad(i), sel("s", "batch"), lit(c), lit(hw),
+		call(kernel("BatchNormBackward"), e.In(i), e.Buf(i, "Grad"), e.InGrad(i), e.Batch(), lit(c), lit(hw),
 			e.Param(l.WeightOff, c), lit(float32(bnEps)), e.GradParam(i, l.WeightOff, c), e.GradParam(i, l.BiasOff, c)),
 	}
 	return LayerCode{Forward: fwd, Backward: bwd}

@@ -156,15 +156,21 @@ func emitConv(e Emitter, i int, l *Layer) LayerCode {
 	k := l.In.C / l.Groups * l.KH * l.KW // GEMM depth per group
 	fg := l.Filters / l.Groups
 	w := e.Param(l.WeightOff, l.Weights())
-	col := id("col").Op(":=").Add(e.Scratch("col"))
+	// The im2col matrix: the input itself (pointwise), the layer's own (kept for the
+	// backward pass), or the worker's scratch.
 	kept := l.Plan.KeptCol >= 0
-	if kept {
+	var col *jen.Statement
+	switch {
+	case l.Plan.Conv == ConvPointwise:
+		col = id("col").Op(":=").Id("in")
+	case kept:
 		col = id("col").Op(":=").Add(image(e.Buf(i, "Col"), l.Plan.Col))
+	default:
+		col = id("col").Op(":=").Add(e.Scratch("col"))
 	}
 	fwd := e.Views(i, "in", "out")
 	switch l.Plan.Conv {
 	case ConvPointwise:
-		col = id("col").Op(":=").Id("in")
 		fwd = append(fwd, col)
 	case ConvUnrolled:
 		fwd = append(fwd, col, id(name+"Im2col").Call(id("in"), id("col")))
@@ -173,7 +179,7 @@ func emitConv(e Emitter, i int, l *Layer) LayerCode {
 		fwd = append(fwd, col, kernelCall("Im2col", l, id("in"), id("col")))
 	}
 	fwd = append(fwd, id("weights").Op(":=").Add(w))
-	fwd = append(fwd, groups(l, e.Gemm().Call(jen.False(), jen.False(), lit(fg), lit(ohw), lit(k), lit(1),
+	fwd = append(fwd, groups(l, call(e.Gemm(), jen.False(), jen.False(), lit(fg), lit(ohw), lit(k), lit(1),
 		gs(l, "weights", fg*k), lit(k), gs(l, "col", k*ohw), lit(ohw), lit(0), gs(l, "out", fg*ohw), lit(ohw)))...)
 	fwd = append(fwd, convBiasAct(e, l)...)
 
@@ -187,7 +193,7 @@ func emitConv(e Emitter, i int, l *Layer) LayerCode {
 	}
 	input = append(input, id("weights").Op(":=").Add(w), jen.Comment("dcol = Wᵀ·dout, per group."))
 	input = append(input, groups(l,
-		e.Gemm().Call(jen.True(), jen.False(), lit(k), lit(ohw), lit(fg), lit(1),
+		call(e.Gemm(), jen.True(), jen.False(), lit(k), lit(ohw), lit(fg), lit(1),
 			gs(l, "weights", fg*k), lit(k), gs(l, "dout", fg*ohw), lit(ohw), lit(0), gs(l, "dcol", k*ohw), lit(ohw)))...)
 	switch l.Plan.Conv {
 	case ConvUnrolled:
@@ -336,14 +342,14 @@ func convOutGrad(e Emitter, i int, l *Layer, withIn bool) []jen.Code {
 func convWeightGrad(e Emitter, l *Layer, k, fg, ohw int) []jen.Code {
 	if !l.Plan.TransposedWeightGrad {
 		return append([]jen.Code{jen.Comment("dW += dout·colᵀ, per group.")}, groups(l,
-			e.Gemm().Call(jen.False(), jen.True(), lit(fg), lit(k), lit(ohw), lit(1),
+			call(e.Gemm(), jen.False(), jen.True(), lit(fg), lit(k), lit(ohw), lit(1),
 				gs(l, "dout", fg*ohw), lit(ohw), gs(l, "col", k*ohw), lit(ohw), lit(1), gs(l, "dw", fg*k), lit(k)))...)
 	}
 	return append([]jen.Code{
 		jen.Comment("dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group."),
 		id("dwT").Op(":=").Add(e.Scratch("dcol")).Index(jen.Empty(), lit(k*fg)),
 	}, groups(l,
-		e.Gemm().Call(jen.False(), jen.True(), lit(k), lit(fg), lit(ohw), lit(1),
+		call(e.Gemm(), jen.False(), jen.True(), lit(k), lit(fg), lit(ohw), lit(1),
 			gs(l, "col", k*ohw), lit(ohw), gs(l, "dout", fg*ohw), lit(ohw), lit(0), id("dwT"), lit(fg)),
 		kernel("AddTransposed").Call(gs(l, "dw", fg*k), id("dwT"), lit(fg), lit(k)))...)
 }

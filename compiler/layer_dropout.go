@@ -45,16 +45,16 @@ func emitDropout(e Emitter, i int, l *Layer) LayerCode {
 	din, dout := e.InGrad(i), e.Buf(i, "Grad")
 	fwd := []jen.Code{
 		list(id("in"), id("out"), id("mask")).Op(":=").List(in, out, mask),
-		jen.If(jen.Op("!").Add(sel("s", "train"))).Block(jen.Copy(id("out"), id("in")), jen.Return()),
+		jen.If(jen.Op("!").Add(e.Train())).Block(jen.Copy(id("out"), id("in")), jen.Return()),
 		jen.For(id("j").Op(":=").Range().Id("mask")).Block(
 			id("m").Op(":=").Lit(float32(0)),
-			jen.If(sel("s", "ws", "RNG").Dot("Float32").Call().Op(">=").Lit(p)).Block(id("m").Op("=").Lit(keep)),
+			jen.If(e.Workspace().Dot("RNG").Dot("Float32").Call().Op(">=").Lit(p)).Block(id("m").Op("=").Lit(keep)),
 			id("mask").Index(id("j")).Op("=").Id("m"),
 			id("out").Index(id("j")).Op("=").Id("in").Index(id("j")).Op("*").Id("m")),
 	}
 	bwd := []jen.Code{
 		list(id("din"), id("dout"), id("mask")).Op(":=").List(din, dout, e.Buf(i, "Aux")),
-		jen.If(jen.Op("!").Add(sel("s", "train"))).Block(jen.Copy(id("din"), id("dout")), jen.Return()),
+		jen.If(jen.Op("!").Add(e.Train())).Block(jen.Copy(id("din"), id("dout")), jen.Return()),
 		jen.For(list(id("j"), id("m")).Op(":=").Range().Id("mask")).Block(
 			id("din").Index(id("j")).Op("=").Id("dout").Index(id("j")).Op("*").Id("m")),
 	}

@@ -20,8 +20,8 @@ func emitEuclidean(e Emitter, l *Layer) (string, []jen.Code) {
 		[]jen.Code{
 			jen.For(list(id("j"), id("v")).Op(":=").Range().Id("row")).Block(
 				id("t").Op(":=").Lit(float32(0)),
-				jen.If(sel("s", "ws", "Targets").Op("!=").Nil()).Block(
-					id("t").Op("=").Add(sel("s", "ws", "Targets")).Index(id("img").Op("*").Lit(n).Op("+").Id("j")),
+				jen.If(e.Workspace().Dot("Targets").Op("!=").Nil()).Block(
+					id("t").Op("=").Add(e.Workspace().Dot("Targets")).Index(id("img").Op("*").Lit(n).Op("+").Id("j")),
 				).Else().If(id("j").Op("==").Int().Parens(id("y"))).Block(id("t").Op("=").Lit(float32(1))),
 				id("diff").Op(":=").Id("v").Op("-").Id("t"),
 				id("total").Op("+=").Float64().Parens(id("diff").Op("*").Id("diff")).Op("/").Lit(2),

@@ -49,22 +49,23 @@ func planFull(p *planner, i int) {
 }
 
 // emitFull emits a fully connected layer on the whole batch as one GEMM, out = x·Wᵀ, with
-// the bias (and ReLU) added per row. Backward: dW = doutᵀ·x, db = Σ dout, dx = dout·W.
+// the bias (and ReLU) added per row. Backward: dW = doutᵀ·x, db = Σ dout, dx = dout·W,
+// overwriting the gradients of the weights and bias (see nn.Split.ClearGrads).
 func emitFull(e Emitter, i int, l *Layer) LayerCode {
 	k, n := l.In.Size(), l.Filters
 	in, out := e.In(i), e.Buf(i, "Out")
 	din, dout := e.InGrad(i), e.Buf(i, "Grad")
 	w, b := e.Param(l.WeightOff, l.Weights()), e.Param(l.BiasOff, n)
-	gemm := func(args ...jen.Code) jen.Code { return kernel("Sgemm").Call(args...) }
-	batch := sel("s", "batch")
+	gemm := func(args ...jen.Code) jen.Code { return call(kernel("Sgemm"), args...) }
+	batch := e.Batch()
 	rowBody := []jen.Code{id("v").Op("+=").Id("bias").Index(id("j"))}
 	if l.Plan.FuseReLU {
 		rowBody = append(rowBody, id("v").Op("=").Max(id("v"), lit(float32(0))))
 	}
 	rowBody = append(rowBody, id("row").Index(id("j")).Op("=").Id("v"))
-	rows := sel("s", Local(l.Name)+"RowsRun").Call(lit(0), lit(n))
+	rows := sel("s", Local(l.Name)+"Rows").Call(lit(0), lit(n))
 	if l.Plan.ParallelRows {
-		rows = kernel("ParallelFor").Call(lit(n), sel("s", Local(l.Name)+"Rows"))
+		rows = e.ParallelFor(n, Local(l.Name)+"Rows")
 	}
 	fwd := []jen.Code{
 		jen.If(batch.Clone().Op("<=").Lit(l.Plan.DotBatch)).Block(rows, jen.Return()),
@@ -84,13 +85,14 @@ func emitFull(e Emitter, i int, l *Layer) LayerCode {
 		gemm(jen.True(), jen.False(), lit(n), lit(k), batch, lit(1), dout, lit(n), in, lit(k), lit(0),
 			e.GradParam(i, l.WeightOff, l.Weights()), lit(k)),
 		id("db").Op(":=").Add(e.GradParam(i, l.BiasOff, n)),
+		jen.Clear(id("db")),
 		ForRange("img", lit(0), batch.Clone(),
 			kernel("Add").Call(dout.Clone().Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n)), id("db"))))
 	input := []jen.Code{gemm(jen.False(), jen.False(), batch, lit(k), lit(n), lit(1), dout, lit(n), w, lit(k), lit(0), din, lit(k))}
 	return LayerCode{fwd, bwd, input}
 }
 
-// fullRows returns <layer>RowsRun, which computes outputs [lo, hi) of a full layer for
+// fullRows returns <layer>Rows, which computes outputs [lo, hi) of a full layer for
 // every image of the batch as dot products of weight rows with the inputs.
 func fullRows(e Emitter, i int, l *Layer) []jen.Code {
 	k, n := l.In.Size(), l.Filters
@@ -101,7 +103,7 @@ func fullRows(e Emitter, i int, l *Layer) []jen.Code {
 		body = append(body, id("v").Op("=").Max(id("v"), lit(float32(0))))
 	}
 	body = append(body, e.Buf(i, "Out").Index(id("img").Op("*").Lit(n).Op("+").Id("j")).Op("=").Id("v"))
-	name := Local(l.Name) + "RowsRun"
+	name := Local(l.Name) + "Rows"
 	return []jen.Code{
 		jen.Comment(fmt.Sprintf("%s computes outputs [lo, hi) of %s for every image as dot products, reading each",
 			name, l.Name)),
@@ -111,7 +113,7 @@ func fullRows(e Emitter, i int, l *Layer) []jen.Code {
 			id("bias").Op(":=").Add(e.Param(l.BiasOff, n)),
 			ForRange("j", id("lo"), id("hi"),
 				id("wj").Op(":=").Id("weights").Index(id("j").Op("*").Lit(k), id("j").Op("*").Lit(k).Op("+").Lit(k)),
-				ForRange("img", lit(0), sel("s", "batch"), body...))),
+				ForRange("img", lit(0), e.Batch(), body...))),
 	}
 }
 

@@ -27,15 +27,15 @@ func (g *generator) layer(i int, l *compiler.Layer) {
 		scope = "image img, on worker w"
 	}
 	name := compiler.Local(l.Name)
-	g.f.Comment(fmt.Sprintf("%sForward computes %s for %s.", name, what, scope))
+	g.comment(fmt.Sprintf("%sForward computes %s for %s.", name, what, scope))
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Forward").Params(params...).Block(c.Forward...)
 	bwd := append(g.gradSums(i), c.Backward...)
 	if g.inputGradOptional(i) && len(c.Input) > 0 {
 		bwd = append(bwd, jen.Comment("Nothing before this layer learns: the input gradient is for ws.InputGrad only."),
-			jen.If(sel("s", "ws", "InputGrad").Op("==").Nil()).Block(jen.Return()))
+			jen.If(g.Workspace().Dot("InputGrad").Op("==").Nil()).Block(jen.Return()))
 	}
 	bwd = append(bwd, c.Input...)
-	g.f.Comment(fmt.Sprintf("%sBackward propagates the gradient through %s for %s.", name, l.Name, scope))
+	g.comment(fmt.Sprintf("%sBackward propagates the gradient through %s for %s.", name, l.Name, scope))
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Backward").Params(params...).Block(bwd...)
 }
 
@@ -62,25 +62,24 @@ func (g *generator) gradSums(i int) []jen.Code {
 // loss emits <loss>Loss, which computes the mean loss of the batch from the scores and
 // writes its gradient with respect to them, around the per-image code of the loss's kind.
 func (g *generator) loss(i int, l *compiler.Layer, t *compiler.LayerType) {
-	n := l.In.Size()
 	head := []jen.Code{
 		list(id("scores"), id("grad")).Op(":=").List(g.In(i), g.InGrad(i)),
-		id("inv").Op(":=").Lit(float32(1)).Op("/").Float32().Parens(sel("s", "batch")),
+		id("inv").Op(":=").Lit(float32(1)).Op("/").Float32().Parens(g.Batch()),
 		jen.Var().Id("total").Float64(),
 	}
 	perImage := []jen.Code{
-		id("row").Op(":=").Id("scores").Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n)),
-		id("d").Op(":=").Id("grad").Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n)),
+		id("row").Op(":=").Id("scores").Index(id("img").Op("*").Id("Outputs"), id("img").Op("*").Id("Outputs").Op("+").Id("Outputs")),
+		id("d").Op(":=").Id("grad").Index(id("img").Op("*").Id("Outputs"), id("img").Op("*").Id("Outputs").Op("+").Id("Outputs")),
 	}
-	checkLabel := jen.If(id("y").Op("<").Lit(0).Op("||").Id("y").Op(">=").Lit(n)).Block(
-		jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": label %d of image %d is outside [0, %d)"), id("y"), id("img"), lit(n))))
+	checkLabel := jen.If(id("y").Op("<").Lit(0).Op("||").Id("y").Op(">=").Id("Outputs")).Block(
+		jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": label %d of image %d is outside [0, %d)"), id("y"), id("img"), id("Outputs"))))
 	doc, code := t.EmitLoss(g, l)
 	perImage = append(perImage, code...)
 	body := append(head,
 		jen.For(list(id("img"), id("y")).Op(":=").Range().Id("labels")).Block(append([]jen.Code{checkLabel}, perImage...)...),
-		jen.Return(jen.Float32().Parens(id("total").Op("/").Float64().Parens(sel("s", "batch")))))
+		jen.Return(jen.Float32().Parens(id("total").Op("/").Float64().Parens(g.Batch()))))
 	name := compiler.Local(l.Name) + "Loss"
-	g.f.Comment(fmt.Sprintf("%s returns the mean over the batch of %s.", name, doc))
+	g.comment(fmt.Sprintf("%s returns the mean over the batch of %s.", name, doc))
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name).Params(id("labels").Index().Int32()).Float32().Block(body...)
 }
 
@@ -140,13 +139,35 @@ func (g *generator) GradParam(i, off, n int) *jen.Statement {
 }
 
 // Scratch is the worker's scratch buffer, "col" or "dcol".
-func (g *generator) Scratch(name string) *jen.Statement { return sel("s", name).Index(id("w")) }
+func (g *generator) Scratch(name string) *jen.Statement { return g.use(name).Index(id("w")) }
 
-// Gemm is the state's matrix product.
-func (g *generator) Gemm() *jen.Statement { return sel("s", "gemm") }
+// Gemm is the state's matrix product (nn.Split's Sgemm).
+func (g *generator) Gemm() *jen.Statement { return sel("s", "Sgemm") }
 
-// Direct is the state's direct convolution.
-func (g *generator) Direct() *jen.Statement { return sel("s", "direct") }
+// Direct is the state's direct convolution (nn.Split's DirectConv).
+func (g *generator) Direct() *jen.Statement { return sel("s", "DirectConv") }
+
+// Batch is the batch size, nn.Split's Batch.
+func (g *generator) Batch() *jen.Statement { return sel("s", "Batch") }
+
+// Train is the state's training flag.
+func (g *generator) Train() *jen.Statement { return g.use("train") }
+
+// Workspace is the workspace, nn.Split's Workspace.
+func (g *generator) Workspace() *jen.Statement { return sel("s", "Workspace") }
+
+// ParallelFor runs the state's method over [0, n) in parallel with nn.Split's ParallelFor.
+func (g *generator) ParallelFor(n int, method string) *jen.Statement {
+	return sel("s", "ParallelFor").Call(lit(n), jen.Parens(jen.Op("*").Id("state")).Dot(method))
+}
+
+// use records that the layers' code reads state field name (see stateUse), and selects it.
+func (g *generator) use(name string) *jen.Statement {
+	if g.used != nil {
+		g.used[name] = true
+	}
+	return sel("s", name)
+}
 
 // Helper emits a package-level helper once.
 func (g *generator) Helper(name string, code ...jen.Code) {

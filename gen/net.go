@@ -63,7 +63,7 @@ func (g *generator) inputGrad(i, k int) *jen.Statement {
 	case l.Plan.InGrads[k] >= 0:
 		return sel("s", g.gradInField(i, k))
 	case p < 0:
-		return sel("s", "ws", "InputGrad")
+		return g.Workspace().Dot("InputGrad")
 	default:
 		return sel("s", g.field(p, "Grad"))
 	}
@@ -101,7 +101,7 @@ func param(off, n int) *jen.Statement {
 // gradParam slices worker w's gradient accumulator at parameter offset off.
 func (g *generator) gradParam(off, n int) *jen.Statement {
 	lo := off - g.net.Plan.PrivLo
-	return sel("s", "grads").Index(id("w")).Index(lit(lo), lit(lo+n))
+	return sel("s", "Grads").Index(id("w")).Index(lit(lo), lit(lo+n))
 }
 
 func (g *generator) netType() {
@@ -152,50 +152,62 @@ func (g *generator) method(doc, name string, params []jen.Code, result jen.Code,
 }
 
 // stateType emits the generated code's private part of a workspace and NewWorkspace,
-// which lays it out.
+// which lays it out; nn.Split, which the state embeds, does what every network does alike.
 func (g *generator) stateType() {
-	n := g.net
 	fields := []jen.Code{
+		jen.Comment("Split is the batch split over the workers, with their gradients of params[privLo:privHi]."),
+		jen.Qual(runtimePath, "Split").Types(jen.Op("*").Id("state")),
 		id("net").Op("*").Id("Net"),
-		id("ws").Op("*").Qual(runtimePath, "Workspace"),
-		jen.Comment("batch images are split into chunks, one per worker."),
-		id("batch").Op(",").Id("chunks").Int(),
-		jen.Comment("nextImage is the next image a forward pass's chunks have not claimed."),
-		id("nextImage").Qual("sync/atomic", "Int32"),
-		jen.Comment("x is the input of the last Forward; train its mode."),
+		jen.Comment("x is the input of the last Forward; train, if a layer needs it, its mode."),
 		id("x").Index().Float32(),
-		id("train").Bool(),
-		jen.Comment("gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial."),
-		id("gemm").Func().Params(jen.Bool(), jen.Bool(), jen.Int(), jen.Int(), jen.Int(), jen.Float32(), jen.Index().Float32(), jen.Int(), jen.Index().Float32(), jen.Int(), jen.Float32(), jen.Index().Float32(), jen.Int()),
-		jen.Comment("grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the"),
-		jen.Comment("network's own)."),
-		id("grads").Index().Index().Float32(),
 	}
-	if n.Plan.Col > 0 {
+	if g.readsTrain() {
+		fields = append(fields, id("train").Bool())
+	}
+	switch col, dcol := g.workerCols(); {
+	case col && dcol:
 		fields = append(fields,
-			jen.Comment("col and dcol are each worker's im2col matrices."),
+			jen.Comment("col and dcol are each worker's im2col matrix and its gradient."),
 			id("col").Op(",").Id("dcol").Index().Index().Float32())
+	case col:
+		fields = append(fields, jen.Comment("col is each worker's im2col matrix."), id("col").Index().Index().Float32())
+	case dcol:
+		fields = append(fields, jen.Comment("dcol is each worker's im2col gradient."), id("dcol").Index().Index().Float32())
 	}
-	scratch := g.scratch()
 	setup := []jen.Code{
-		jen.If(id("batch").Op("<").Lit(1)).Block(jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": NewWorkspace: batch %d, want at least 1"), id("batch")))),
-		id("chunks").Op(":=").Min(id("batch"), jen.Qual(kernelsPath, "Workers").Call()),
-		jen.Comment("Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones."),
-		id("perWorker").Op(":=").Add(scratchSize(scratch, true, id("privHi").Op("-").Id("privLo"))),
-		id("shared").Op(":=").Add(scratchSize(scratch, false, nil)),
-		id("ws").Op(":=").Qual(runtimePath, "NewWorkspace").Call(
-			id("batch"),
-			id("batch").Op("*").Id("imageFloats").Op("+").Id("chunks").Op("*").Id("perWorker").Op("+").Id("shared"),
-			id("batch").Op("*").Id("imageInts"),
-			id("InputSize")),
-		id("s").Op(":=").Op("&").Id("state").Values(jen.Dict{
-			id("net"): id("n"), id("ws"): id("ws"), id("batch"): id("batch"), id("chunks"): id("chunks"),
-			id("gemm"): jen.Qual(kernelsPath, "SgemmSerial"),
-		}),
-		jen.If(id("chunks").Op("==").Lit(1)).Block(sel("s", "gemm").Op("=").Qual(kernelsPath, "Sgemm")),
-		sel("ws", "Workers").Op("=").Id("chunks"),
+		id("s").Op(":=").Op("&").Id("state").Values(jen.Dict{id("net"): id("n")}),
+		id("ws").Op(":=").Id("s").Dot("Init").Call(id("s"), id("batch"), jen.Qual(runtimePath, "Layout").Add(fieldsMultiline(
+			"Package", lit(g.pkg),
+			"ImageFloats", id("imageFloats"),
+			"ImageInts", id("imageInts"),
+			"InputSize", id("InputSize"),
+			"Grads", sel("n", "grads").Index(id("privLo"), id("privHi"))))),
 	}
-	for i, l := range n.Layers {
+	imageFields, imageSetup := g.imageBuffers()
+	fields, setup = append(fields, imageFields...), append(setup, imageSetup...)
+	fields = append(fields, g.directFields()...)
+	setup = append(setup, g.scratchSetup()...)
+	setup = append(setup, jen.Return(id("ws")))
+
+	g.f.Comment("state is the network's private part of a workspace: the buffers of every layer for")
+	g.f.Comment("the whole batch, and each worker's scratch space.")
+	g.f.Type().Id("state").Struct(fields...)
+	g.method("NewWorkspace allocates every buffer a batch of the given size needs.", "NewWorkspace",
+		[]jen.Code{id("batch").Int()}, jen.Op("*").Qual(runtimePath, "Workspace"), setup...)
+
+	g.f.Comment("stateOf returns the state of a workspace made by n.NewWorkspace.")
+	g.f.Func().Params(id("n").Op("*").Id("Net")).Id("stateOf").
+		Params(id("ws").Op("*").Qual(runtimePath, "Workspace")).Op("*").Id("state").Block(
+		list(id("s"), id("ok")).Op(":=").Add(sel("ws", "Private").Assert(jen.Op("*").Id("state"))),
+		jen.If(jen.Op("!").Id("ok").Op("||").Add(sel("s", "net")).Op("!=").Id("n")).Block(
+			jen.Panic(lit(g.pkg+": workspace was not made by this network's NewWorkspace"))),
+		jen.Return(id("s")))
+}
+
+// imageBuffers returns the state fields of the layers' buffers for the whole batch, and
+// the statements that slice them out of the workspace.
+func (g *generator) imageBuffers() (fields, setup []jen.Code) {
+	for i, l := range g.net.Layers {
 		if l.Plan.Fused || l.Kind.IsLoss() {
 			continue
 		}
@@ -226,96 +238,60 @@ func (g *generator) stateType() {
 			}
 			name := g.field(i, b.kind)
 			fields = append(fields, id(name).Index().Add(b.typ))
-			setup = append(setup, sel("s", name).Op("=").Add(sel("ws", b.src).Index(lit(b.off).Op("*").Id("batch"), lit(b.off+b.size).Op("*").Id("batch"))))
+			setup = append(setup, sel("s", name).Op("=").Add(sel("ws", b.src).Index(
+				lit(b.off).Op("*").Id("batch"), lit(b.off+b.size).Op("*").Id("batch"))))
 		}
 	}
-	setup = append(setup,
-		id("rest").Op(":=").Add(sel("ws", "Buf").Index(id("batch").Op("*").Id("imageFloats"), jen.Empty())),
-		id("take").Op(":=").Func().Params(id("size").Int()).Index().Float32().Block(
-			id("b").Op(":=").Id("rest").Index(jen.Empty(), id("size")).Index(jen.Empty(), id("size"), id("size")),
-			id("rest").Op("=").Id("rest").Index(id("size"), jen.Empty()),
-			jen.Return(id("b"))),
-	)
-	var perWorker, shared []jen.Code
-	for _, b := range scratch {
-		if b.perWorker {
-			perWorker = append(perWorker, sel("s", b.field).Op("=").Append(sel("s", b.field), id("take").Call(b.size)))
-		} else {
-			shared = append(shared, sel("s", b.field).Op("=").Id("take").Call(b.size))
-		}
+	return fields, setup
+}
+
+// directFields returns the state fields that the direct convolutions need.
+func (g *generator) directFields() []jen.Code {
+	if len(g.directLayers()) == 0 {
+		return nil
 	}
-	setup = append(setup, jen.For(id("w").Op(":=").Lit(0), id("w").Op("<").Id("chunks"), id("w").Op("++")).Block(append(perWorker,
-		id("g").Op(":=").Id("take").Call(id("privHi").Op("-").Id("privLo")),
-		jen.If(id("w").Op("==").Lit(0)).Block(id("g").Op("=").Add(sel("n", "grads").Index(id("privLo"), id("privHi")))),
-		sel("s", "grads").Op("=").Append(sel("s", "grads"), id("g")))...))
-	setup = append(setup, shared...)
-	if len(g.directLayers()) > 0 {
-		fields = append(fields,
-			jen.Comment("direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial."),
-			id("direct").Func().Params(jen.Index().Float32(), jen.Int(), jen.Int(), jen.Int(), jen.Index().Float32(), jen.Index().Int32(), jen.Index().Float32(), jen.Int()),
-			jen.Comment("packedFrom is the weights the direct convolutions' weights were last packed from;"),
-			jen.Comment("flippedStale is set when they have not been packed flipped since."),
-			id("packedFrom").Index().Float32(),
-			id("flippedStale").Bool())
-		setup = append(setup,
-			sel("s", "direct").Op("=").Qual(kernelsPath, "DirectConvSerial"),
-			jen.If(id("chunks").Op("==").Lit(1)).Block(sel("s", "direct").Op("=").Qual(kernelsPath, "DirectConv")))
+	fields := []jen.Code{
+		jen.Comment("packing records the weights the direct convolutions' weights were packed from."),
+		id("packing").Qual(runtimePath, "Packing"),
 	}
 	for _, l := range g.directLayers() {
 		name := local(l.Name)
 		fields = append(fields,
-			jen.Comment(name+"Packed and "+name+"Flipped are "+name+"'s weights packed for the forward pass and"),
-			jen.Comment("the input gradient; "+name+"Pad and "+name+"GradPad each worker's padded input and output gradient,"),
-			jen.Comment(name+"DoutT its transposed output gradient and "+name+"GradAcc its transposed weight gradient."),
+			jen.Comment(name+"Packed and "+name+"Flipped are "+name+"'s weights packed for the forward pass"),
+			jen.Comment("and the input gradient; "+name+"Pad and "+name+"GradPad each worker's padded input and"),
+			jen.Comment("output gradient, "+name+"DoutT its transposed output gradient and "+name+"GradAcc its"),
+			jen.Comment("transposed weight gradient."),
 			id(name+"Packed").Op(",").Id(name+"Flipped").Index().Float32(),
-			id(name+"Pad").Op(",").Id(name+"GradPad").Op(",").Id(name+"DoutT").Op(",").Id(name+"GradAcc").Index().Index().Float32())
+			id(name+"Pad").Op(",").Id(name+"GradPad").Op(",").Id(name+"DoutT").Op(",").Id(name+"GradAcc").
+				Index().Index().Float32())
 	}
-	for si, st := range n.Plan.Stages {
-		if st.PerImage {
-			for _, dir := range []string{"forward", "backward"} {
-				name := fmt.Sprintf("%sImages%d", dir, si)
-				fields = append(fields, id(name).Func().Params(jen.Int(), jen.Int()))
-				setup = append(setup, sel("s", name).Op("=").Add(sel("s", name+"Run")))
-			}
-		}
-	}
-	for _, l := range n.Layers {
-		if l.Plan.ParallelRows {
-			name := local(l.Name) + "Rows"
-			fields = append(fields, id(name).Func().Params(jen.Int(), jen.Int()))
-			setup = append(setup, sel("s", name).Op("=").Add(sel("s", name+"Run")))
-		}
-	}
-	setup = append(setup, sel("ws", "Private").Op("=").Id("s"), jen.Return(id("ws")))
-
-	g.f.Comment("state is the network's private part of a workspace: the buffers of every layer for")
-	g.f.Comment("the whole batch, and each worker's scratch space.")
-	g.f.Type().Id("state").Struct(fields...)
-	g.method("NewWorkspace allocates every buffer a batch of the given size needs.", "NewWorkspace",
-		[]jen.Code{id("batch").Int()}, jen.Op("*").Qual(runtimePath, "Workspace"), setup...)
-
-	g.f.Comment("stateOf returns the state of a workspace made by n.NewWorkspace.")
-	g.f.Func().Params(id("n").Op("*").Id("Net")).Id("stateOf").Params(id("ws").Op("*").Qual(runtimePath, "Workspace")).Op("*").Id("state").Block(
-		list(id("s"), id("ok")).Op(":=").Add(sel("ws", "Private").Assert(jen.Op("*").Id("state"))),
-		jen.If(jen.Op("!").Id("ok").Op("||").Add(sel("s", "net")).Op("!=").Id("n")).Block(
-			jen.Panic(lit(g.pkg+": workspace was not made by this network's NewWorkspace"))),
-		jen.Return(id("s")))
-
-	g.f.Comment("start and tick record the time of each layer when the workspace has a Profile.")
-	g.f.Func().Params(id("s").Op("*").Id("state")).Id("start").Params(id("w").Int()).Block(
-		jen.If(id("p").Op(":=").Add(sel("s", "ws", "Profile")), id("p").Op("!=").Nil()).Block(sel("p", "Start").Call(id("w"))))
-	g.f.Func().Params(id("s").Op("*").Id("state")).Id("tick").Params(id("w"), id("layer").Int(), id("backward").Bool()).Block(
-		jen.If(id("p").Op(":=").Add(sel("s", "ws", "Profile")), id("p").Op("!=").Nil()).Block(sel("p", "Tick").Call(id("w"), id("layer"), id("backward"))))
-
-	g.f.Comment("claim returns the next image of the forward pass for the chunk that asks (batch or")
-	g.f.Comment("more when none is left).")
-	g.f.Func().Params(id("s").Op("*").Id("state")).Id("claim").Params().Int().Block(
-		jen.Return(jen.Int().Parens(sel("s", "nextImage").Dot("Add").Call(lit(1))).Op("-").Lit(1)))
-
-	g.f.Comment("images returns the range of images of chunk w.")
-	g.f.Func().Params(id("s").Op("*").Id("state")).Id("images").Params(id("w").Int()).Params(jen.Int(), jen.Int()).Block(
-		jen.Return(id("w").Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks")), parens(id("w").Op("+").Lit(1)).Op("*").Add(sel("s", "batch")).Op("/").Add(sel("s", "chunks"))))
+	return fields
 }
+
+// scratchSetup allocates the scratch buffers: one per worker, or one in all.
+func (g *generator) scratchSetup() []jen.Code {
+	var setup []jen.Code
+	if len(g.directLayers()) > 0 {
+		setup = append(setup, sel("s", "packing").Op("=").Qual(runtimePath, "NewPacking").Call(
+			id("directHi").Op("-").Id("directLo")))
+	}
+	for _, b := range g.scratch() {
+		alloc := jen.Make(jen.Index().Float32(), b.size)
+		if b.perWorker {
+			alloc = sel("s", "PerChunk").Call(b.size)
+		}
+		setup = append(setup, sel("s", b.field).Op("=").Add(alloc))
+	}
+	return setup
+}
+
+// workerCols reports whether the layers use the workers' im2col matrix (col) and its
+// gradient (dcol) as scratch space.
+func (g *generator) workerCols() (col, dcol bool) { return g.uses["col"], g.uses["dcol"] }
+
+// readsTrain reports whether a layer behaves differently in training (dropout, batch
+// norm).
+func (g *generator) readsTrain() bool { return g.uses["train"] }
 
 // scratchBuf is a buffer of a workspace's scratch space: a state field and its size (a
 // constant, or a call of the kernels' size function), one per worker or one in all.
@@ -330,8 +306,12 @@ type scratchBuf struct {
 // writes them, and only inside.
 func (g *generator) scratch() []scratchBuf {
 	var bufs []scratchBuf
-	if g.net.Plan.Col > 0 {
-		bufs = append(bufs, scratchBuf{"col", id("colSize"), true}, scratchBuf{"dcol", id("colSize"), true})
+	col, dcol := g.workerCols()
+	if col {
+		bufs = append(bufs, scratchBuf{"col", id("colSize"), true})
+	}
+	if dcol {
+		bufs = append(bufs, scratchBuf{"dcol", id("colSize"), true})
 	}
 	size := func(fn string, args ...int) jen.Code {
 		var a []jen.Code
@@ -339,12 +319,6 @@ func (g *generator) scratch() []scratchBuf {
 			a = append(a, lit(v))
 		}
 		return jen.Qual(kernelsPath, fn).Call(a...)
-	}
-	if len(g.directLayers()) > 0 {
-		// The weights Packed (and, unless flippedStale, Flipped) were last packed from;
-		// being zero like them at first, they start out consistent.
-		lo, hi := g.directWeights()
-		bufs = append(bufs, scratchBuf{"packedFrom", lit(hi - lo), false})
 	}
 	for _, l := range g.directLayers() {
 		name := local(l.Name)
@@ -361,56 +335,40 @@ func (g *generator) scratch() []scratchBuf {
 	return bufs
 }
 
-// scratchSize is first (if not nil) plus the sizes of the per-worker (or shared) buffers,
-// or 0 if that is nothing.
-func scratchSize(bufs []scratchBuf, perWorker bool, first jen.Code) *jen.Statement {
-	terms := []jen.Code{}
-	if first != nil {
-		terms = append(terms, first)
-	}
-	for _, b := range bufs {
-		if b.perWorker == perWorker {
-			terms = append(terms, b.size)
-		}
-	}
-	if len(terms) == 0 {
-		return lit(0)
-	}
-	sum := jen.Add(terms[0])
-	for _, t := range terms[1:] {
-		sum = sum.Op("+").Add(t)
-	}
-	return sum
-}
-
 func list(items ...jen.Code) *jen.Statement { return jen.List(items...) }
-
-func parens(c jen.Code) *jen.Statement { return jen.Parens(c) }
 
 // scores is the field holding the network's scores: the loss layer's input.
 func (g *generator) scores() string { return g.inField(len(g.net.Layers) - 1) }
+
+// stageFunc is the method expression of the function of per-image stage si: for
+// "forward", (*state).forwardImages0.
+func stageFunc(dir string, si int) *jen.Statement {
+	return jen.Parens(jen.Op("*").Id("state")).Dot(fmt.Sprintf("%sImages%d", dir, si))
+}
 
 func (g *generator) forward() {
 	n := g.net
 	body := []jen.Code{
 		id("s").Op(":=").Id("n").Dot("stateOf").Call(id("ws")),
-		jen.If(jen.Len(id("x")).Op("!=").Add(sel("s", "batch")).Op("*").Id("InputSize")).Block(
-			jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": Forward: %d input values, want %d (batch %d)"), jen.Len(id("x")), sel("s", "batch").Op("*").Id("InputSize"), sel("s", "batch")))),
-		list(sel("s", "x"), sel("s", "train")).Op("=").List(id("x"), id("train")),
+		sel("s", "CheckInput").Call(id("x")),
+		sel("s", "x").Op("=").Id("x"),
+	}
+	if g.readsTrain() {
+		body = append(body, sel("s", "train").Op("=").Id("train"))
 	}
 	if len(g.directLayers()) > 0 {
 		body = append(body, sel("s", "packWeights").Call(jen.False()))
 	}
 	for si, st := range n.Plan.Stages {
 		if st.PerImage {
-			body = append(body, sel("s", "nextImage").Dot("Store").Call(lit(0)),
-				jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("forwardImages%d", si))))
+			body = append(body, sel("s", "ForwardImages").Call(stageFunc("forward", si)))
 			continue
 		}
-		body = append(body, sel("s", "start").Call(lit(0)))
+		body = append(body, sel("s", "Start").Call(lit(0)))
 		for _, i := range st.Layers {
 			if !n.Layers[i].Kind.IsLoss() {
-				body = append(body, sel("s", local(n.Layers[i].Name)+"Forward").Call(), sel("s", "tick").Call(lit(0), lit(i), jen.False()))
+				body = append(body, sel("s", local(n.Layers[i].Name)+"Forward").Call(),
+					sel("s", "Tick").Call(lit(0), lit(i), jen.False()))
 			}
 		}
 	}
@@ -418,7 +376,8 @@ func (g *generator) forward() {
 	g.method("Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and\n"+
 		"returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is\n"+
 		"active in training mode only.", "Forward",
-		[]jen.Code{id("ws").Op("*").Qual(runtimePath, "Workspace"), id("x").Index().Float32(), id("train").Bool()}, jen.Index().Float32(), body...)
+		[]jen.Code{id("ws").Op("*").Qual(runtimePath, "Workspace"), id("x").Index().Float32(), id("train").Bool()},
+		jen.Index().Float32(), body...)
 }
 
 func (g *generator) backward() {
@@ -426,115 +385,82 @@ func (g *generator) backward() {
 	loss := n.Loss()
 	body := []jen.Code{
 		id("s").Op(":=").Id("n").Dot("stateOf").Call(id("ws")),
-		jen.If(jen.Len(id("labels")).Op("!=").Add(sel("s", "batch"))).Block(
-			jen.Panic(jen.Qual("fmt", "Sprintf").Call(lit(g.pkg+": Backward: %d labels, want %d"), jen.Len(id("labels")), sel("s", "batch")))),
-		sel("s", "start").Call(lit(0)),
+		sel("s", "CheckLabels").Call(id("labels")),
+		sel("s", "Start").Call(lit(0)),
 		id("loss").Op(":=").Add(sel("s", local(loss.Name)+"Loss")).Call(id("labels")),
-		sel("s", "tick").Call(lit(0), lit(len(n.Layers)-1), jen.True()),
+		sel("s", "Tick").Call(lit(0), lit(len(n.Layers)-1), jen.True()),
 	}
-	body = append(body, g.clearGrads()...)
-	body = append(body, jen.For(list(id("_"), id("g")).Op(":=").Range().Add(sel("s", "grads").Index(lit(1), jen.Empty()))).Block(jen.Clear(id("g"))))
+	body = append(body, sel("s", "ClearGrads").Call())
 	if len(g.directLayers()) > 0 {
 		body = append(body, sel("s", "packWeights").Call(jen.True()))
 	}
 	for si := len(n.Plan.Stages) - 1; si >= 0; si-- {
 		st := n.Plan.Stages[si]
 		if st.PerImage {
-			body = append(body, jen.Qual(kernelsPath, "ParallelFor").Call(sel("s", "chunks"), sel("s", fmt.Sprintf("backwardImages%d", si))))
+			flush := jen.Nil()
+			if len(g.stageDirect(st)) > 0 {
+				flush = stageFunc("flush", si)
+			}
+			body = append(body, sel("s", "BackwardImages").Call(stageFunc("backward", si), flush))
 			continue
 		}
-		body = append(body, sel("s", "start").Call(lit(0)))
+		body = append(body, sel("s", "Start").Call(lit(0)))
 		for k := len(st.Layers) - 1; k >= 0; k-- {
 			if l := n.Layers[st.Layers[k]]; !l.Kind.IsLoss() {
-				body = append(body, sel("s", local(l.Name)+"Backward").Call(), sel("s", "tick").Call(lit(0), lit(st.Layers[k]), jen.True()))
+				body = append(body, sel("s", local(l.Name)+"Backward").Call(),
+					sel("s", "Tick").Call(lit(0), lit(st.Layers[k]), jen.True()))
 			}
 		}
 	}
-	body = append(body,
-		jen.For(list(id("_"), id("g")).Op(":=").Range().Add(sel("s", "grads").Index(lit(1), jen.Empty()))).Block(
-			jen.Qual(kernelsPath, "Add").Call(id("g"), sel("s", "grads").Index(lit(0)))),
-		jen.Return(id("loss")))
+	body = append(body, sel("s", "FoldGrads").Call(), jen.Return(id("loss")))
 	g.method("Backward computes the loss of the last Forward on ws against labels, overwrites\n"+
 		"Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the batch.", "Backward",
 		[]jen.Code{id("ws").Op("*").Qual(runtimePath, "Workspace"), id("labels").Index().Int32()}, jen.Float32(), body...)
 }
 
-// clearGrads emits the clearing of the gradients that Backward accumulates: all but the
-// weight gradients of full layers, which their GEMM overwrites (most of a network like
-// AlexNet's, hundreds of megabytes a step).
-func (g *generator) clearGrads() []jen.Code {
-	var code []jen.Code
-	from := 0
-	for _, l := range g.net.Layers {
-		if l.Kind != compiler.Full {
-			continue
-		}
-		if from < l.WeightOff {
-			code = append(code, jen.Clear(sel("n", "grads").Index(litOrEmpty(from), lit(l.WeightOff))))
-		}
-		from = l.WeightOff + l.Weights()
-	}
-	code = append(code, jen.Clear(sel("n", "grads").Index(litOrEmpty(from), jen.Empty())))
-	if len(code) > 1 {
-		code = append([]jen.Code{jen.Comment("The full layers' weight gradients are overwritten, the others accumulated.")}, code...)
-	}
-	return code
-}
-
-// litOrEmpty is n as a slice bound, or nothing for 0.
-func litOrEmpty(n int) jen.Code {
-	if n == 0 {
-		return jen.Empty()
-	}
-	return lit(n)
-}
-
-// imageStage emits the two functions that run a per-image stage forward and backward on
-// the images of a range of chunks.
+// imageStage emits the functions that run per-image stage si on one image, forward and
+// backward, which nn.Split calls for every image of the batch, and the one that flushes
+// the weight gradients its direct convolutions accumulate over a worker's images.
 func (g *generator) imageStage(si int, st compiler.Stage) {
 	n := g.net
-	var names []string
-	for _, i := range st.Layers {
-		names = append(names, n.Layers[i].Name)
-	}
-	for _, dir := range []string{"Forward", "Backward"} {
+	names := rangeText(n.Layers[st.Layers[0]].Name, n.Layers[st.Layers[len(st.Layers)-1]].Name)
+	for _, dir := range []string{"forward", "backward"} {
 		var calls []jen.Code
 		for k := range st.Layers {
 			i := st.Layers[k]
-			if dir == "Backward" {
+			if dir == "backward" {
 				i = st.Layers[len(st.Layers)-1-k]
 			}
-			calls = append(calls, sel("s", local(n.Layers[i].Name)+dir).Call(id("img"), id("w")),
-				sel("s", "tick").Call(id("w"), lit(i), jen.Lit(dir == "Backward")))
+			calls = append(calls, sel("s", local(n.Layers[i].Name)+upper(dir)).Call(id("img"), id("w")),
+				sel("s", "Tick").Call(id("w"), lit(i), jen.Lit(dir == "backward")))
 		}
-		calls = append([]jen.Code{sel("s", "start").Call(id("w"))}, calls...)
-		name := fmt.Sprintf("%sImages%dRun", lower(dir), si)
-		var chunk []jen.Code
-		if dir == "Forward" {
-			// Images are independent going forward: a chunk claims them one at a time, so
-			// that a core slowed by other work takes fewer. Backward, each chunk sums its
-			// own images' gradients, which must not depend on timing.
-			g.f.Comment(fmt.Sprintf("%s runs %s forward on images claimed one at a time, with the buffers of", name, rangeText(names)))
-			g.f.Comment("chunks [lo, hi).")
-			chunk = []jen.Code{jen.For(id("img").Op(":=").Id("s").Dot("claim").Call(), id("img").Op("<").Add(sel("s", "batch")), id("img").Op("=").Id("s").Dot("claim").Call()).Block(calls...)}
-		} else {
-			g.f.Comment(fmt.Sprintf("%s runs %s %s on the images of chunks [lo, hi).", name, rangeText(names), lower(dir)))
-			chunk = []jen.Code{
-				list(id("first"), id("end")).Op(":=").Add(sel("s", "images")).Call(id("w")),
-				jen.For(id("img").Op(":=").Id("first"), id("img").Op("<").Id("end"), id("img").Op("++")).Block(calls...),
-			}
-		}
-		if dir == "Backward" {
-			for _, i := range st.Layers {
-				if l := n.Layers[i]; l.Plan.Conv == compiler.ConvDirect {
-					chunk = append(chunk, jen.Qual(kernelsPath, "FlushDirectWeightGrad").Call(g.gradParam(l.WeightOff, l.Weights()),
-						sel("s", local(l.Name)+"GradAcc").Index(id("w")), lit(l.Filters), lit(l.In.C*l.KH*l.KW)))
-				}
-			}
-		}
-		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name).Params(id("lo"), id("hi").Int()).Block(
-			jen.For(id("w").Op(":=").Id("lo"), id("w").Op("<").Id("hi"), id("w").Op("++")).Block(chunk...))
+		name := fmt.Sprintf("%sImages%d", dir, si)
+		g.f.Comment(fmt.Sprintf("%s runs %s %s on image img, with the buffers of worker w.", name, names, dir))
+		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name).Params(id("img"), id("w").Int()).Block(calls...)
 	}
+	direct := g.stageDirect(st)
+	if len(direct) == 0 {
+		return
+	}
+	var flush []jen.Code
+	for _, l := range direct {
+		flush = append(flush, jen.Qual(kernelsPath, "FlushDirectWeightGrad").Call(g.gradParam(l.WeightOff, l.Weights()),
+			sel("s", local(l.Name)+"GradAcc").Index(id("w")), lit(l.Filters), lit(l.In.C*l.KH*l.KW)))
+	}
+	g.f.Comment(fmt.Sprintf("flushImages%d adds the weight gradients that the direct convolutions of %s", si, names))
+	g.f.Comment("accumulated over worker w's images to the worker's gradients.")
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id(fmt.Sprintf("flushImages%d", si)).Params(id("w").Int()).Block(flush...)
+}
+
+// stageDirect are the layers of stage st computed by direct convolution.
+func (g *generator) stageDirect(st compiler.Stage) []*compiler.Layer {
+	var ls []*compiler.Layer
+	for _, i := range st.Layers {
+		if l := g.net.Layers[i]; l.Plan.Conv == compiler.ConvDirect {
+			ls = append(ls, l)
+		}
+	}
+	return ls
 }
 
 // directLayers are the conv layers computed by direct convolution.
@@ -562,15 +488,13 @@ func (g *generator) packWeights() {
 		fwd = append(fwd, jen.Qual(kernelsPath, "PackDirect").Call(sel("s", name+"Packed"), w, lit(l.Filters), lit(l.In.C*l.KH*l.KW), lit(l.Out.W)))
 		bwd = append(bwd, jen.Qual(kernelsPath, "PackDirectFlipped").Call(sel("s", name+"Flipped"), w, lit(l.Filters), lit(l.In.C), lit(l.KH), lit(l.KW), lit(l.In.W)))
 	}
-	lo, hi := g.directWeights()
 	g.f.Comment("packWeights packs the weights of the direct convolutions for the forward pass if they")
 	g.f.Comment("have changed since they were last packed, and flipped for the input gradients too when")
 	g.f.Comment("backward is set and they have changed since they were last packed so.")
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id("packWeights").Params(id("backward").Bool()).Block(
-		jen.If(jen.Qual(kernelsPath, "Changed").Call(sel("s", "packedFrom"), param(lo, hi-lo))).Block(
-			append(fwd, sel("s", "flippedStale").Op("=").True())...),
-		jen.If(id("backward").Op("&&").Add(sel("s", "flippedStale"))).Block(
-			append(bwd, sel("s", "flippedStale").Op("=").False())...))
+		jen.If(sel("s", "packing", "Changed").Call(sel("s", "net", "params").Index(id("directLo"), id("directHi")))).
+			Block(fwd...),
+		jen.If(id("backward").Op("&&").Add(sel("s", "packing", "FlippedStale").Call())).Block(bwd...))
 }
 
 // directWeights returns the span of parameters holding every direct convolution's weights.
@@ -583,11 +507,12 @@ func (g *generator) directWeights() (lo, hi int) {
 	return lo, hi
 }
 
-func lower(s string) string { return string(s[0]+'a'-'A') + s[1:] }
+func upper(s string) string { return string(s[0]-'a'+'A') + s[1:] }
 
-func rangeText(names []string) string {
-	if len(names) == 1 {
-		return names[0]
+// rangeText names a run of layers by its first and last: "conv1 … pool3", or "conv1".
+func rangeText(first, last string) string {
+	if first == last {
+		return first
 	}
-	return names[0] + " … " + names[len(names)-1]
+	return first + " … " + last
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -50,16 +49,15 @@ const (
 	imageInts   = 4704
 	privLo      = 0
 	privHi      = 13248
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 13216
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 784)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(784)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "mnist",
 	SpecHash:  "3b9747ef070172210c0f0d2ae87f0e76e0426f8584b00e19c98bcc25ac7cf0ac",
@@ -81,12 +79,18 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{10, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 400, Shape: []int{16, 1, 5, 5}, FanIn: 25, FanOut: 400, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 400, Size: 16, Shape: []int{16}, FanIn: 25, FanOut: 400, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 3, Offset: 416, Size: 12800, Shape: []int{32, 16, 5, 5}, FanIn: 400, FanOut: 800, LRMult: 1.0},
-		{Name: "conv2.bias", Layer: 3, Offset: 13216, Size: 32, Shape: []int{32}, FanIn: 400, FanOut: 800, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 6, Offset: 13248, Size: 15680, Shape: []int{10, 1568}, FanIn: 1568, FanOut: 10, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 6, Offset: 28928, Size: 10, Shape: []int{10}, FanIn: 1568, FanOut: 10, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 400,
+			Shape: []int{16, 1, 5, 5}, FanIn: 25, FanOut: 400, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 400, Size: 16, Shape: []int{16},
+			FanIn: 25, FanOut: 400, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 3, Offset: 416, Size: 12800,
+			Shape: []int{32, 16, 5, 5}, FanIn: 400, FanOut: 800, LRMult: 1.0},
+		{Name: "conv2.bias", Layer: 3, Offset: 13216, Size: 32, Shape: []int{32},
+			FanIn: 400, FanOut: 800, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 6, Offset: 13248, Size: 15680,
+			Shape: []int{10, 1568}, FanIn: 1568, FanOut: 10, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 6, Offset: 28928, Size: 10, Shape: []int{10},
+			FanIn: 1568, FanOut: 10, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
@@ -154,20 +158,11 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads     [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x         []float32
 	conv1Out  []float32
 	conv1Grad []float32
 	pool1Out  []float32
@@ -180,47 +175,32 @@ type state struct {
 	pool2Arg  []int32
 	full1Out  []float32
 	full1Grad []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
-	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass
+	// and the input gradient; conv2Pad and conv2GradPad each worker's padded input and
+	// output gradient, conv2DoutT its transposed output gradient and conv2GradAcc its
+	// transposed weight gradient.
 	conv2Packed, conv2Flipped                        []float32
 	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("mnist: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + kernels.DirectSrcSize(1, 32, 32) + kernels.DirectSrcSize(16, 32, 32) + kernels.DirectGradSize(784, 16) + kernels.DirectGradSize(25, 16) + kernels.DirectSrcSize(16, 18, 18) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectGradSize(196, 32) + kernels.DirectGradSize(400, 32)
-	shared := 13216 + kernels.DirectPackedSize(16, 25) + kernels.DirectPackedSize(1, 400) + kernels.DirectPackedSize(32, 400) + kernels.DirectPackedSize(16, 800)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "mnist",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 12544*batch]
 	s.conv1Grad = ws.Buf[12544*batch : 25088*batch]
 	s.pool1Out = ws.Buf[25088*batch : 28224*batch]
@@ -233,39 +213,19 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool2Arg = ws.Index[3136*batch : 4704*batch]
 	s.full1Out = ws.Buf[47040*batch : 47050*batch]
 	s.full1Grad = ws.Buf[47050*batch : 47060*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(1, 32, 32)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(16, 32, 32)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(784, 16)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(25, 16)))
-		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(16, 18, 18)))
-		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(196, 32)))
-		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(400, 32)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(13216)
-	s.conv1Packed = take(kernels.DirectPackedSize(16, 25))
-	s.conv1Flipped = take(kernels.DirectPackedSize(1, 400))
-	s.conv2Packed = take(kernels.DirectPackedSize(32, 400))
-	s.conv2Flipped = take(kernels.DirectPackedSize(16, 800))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(16, 25))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(1, 400))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(1, 32, 32))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(16, 32, 32))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(784, 16))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(25, 16))
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(32, 400))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(16, 800))
+	s.conv2Pad = s.PerChunk(kernels.DirectSrcSize(16, 18, 18))
+	s.conv2GradPad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv2DoutT = s.PerChunk(kernels.DirectGradSize(196, 32))
+	s.conv2GradAcc = s.PerChunk(kernels.DirectGradSize(400, 32))
 	return ws
 }
 
@@ -278,29 +238,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -308,16 +245,13 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("mnist: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 6, false)
+	s.Tick(0, 6, false)
 	return s.full1Out
 }
 
@@ -327,26 +261,17 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("mnist: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 7, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:13248])
-	clear(n.grads[28928:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 7, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 6, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 6, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -354,54 +279,45 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:13216]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:400], 16, 25, 28)
 		kernels.PackDirect(s.conv2Packed, s.net.params[416:13216], 32, 400, 14)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:400], 16, 1, 5, 5, 28)
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[416:13216], 32, 16, 5, 5, 14)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 … pool2 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 2, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 3, false)
-			s.pool2Forward(img, w)
-			s.tick(w, 5, false)
-		}
-	}
+// forwardImages0 runs conv1 … pool2 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 2, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
+	s.pool2Forward(img, w)
+	s.Tick(w, 5, false)
 }
 
-// backwardImages0Run runs conv1 … pool2 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool2Backward(img, w)
-			s.tick(w, 5, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 3, true)
-			s.pool1Backward(img, w)
-			s.tick(w, 2, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:400], s.conv1GradAcc[w], 16, 25)
-		kernels.FlushDirectWeightGrad(s.grads[w][416:13216], s.conv2GradAcc[w], 32, 400)
-	}
+// backwardImages0 runs conv1 … pool2 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool2Backward(img, w)
+	s.Tick(w, 5, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.pool1Backward(img, w)
+	s.Tick(w, 2, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
+}
+
+// flushImages0 adds the weight gradients that the direct convolutions of conv1 … pool2
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:400], s.conv1GradAcc[w], 16, 25)
+	kernels.FlushDirectWeightGrad(s.Grads[w][416:13216], s.conv2GradAcc[w], 32, 400)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -412,13 +328,14 @@ var (
 	conv1GradOffs = kernels.ConvOffsets(16, 5, 5, 32, 32)
 )
 
-// conv1Forward computes conv1 (conv 16 5x5 s1 p2, 1x28x28 → 16x28x28) and the ReLU after it for image img, on worker w.
+// conv1Forward computes conv1 (conv 16 5x5 s1 p2, 1x28x28 → 16x28x28) and the ReLU after it
+// for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	out := s.conv1Out[img*12544 : img*12544+12544]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 1, 28, 28, 2, 2)
-	s.direct(out, 16, 28, 28, s.conv1Packed, conv1Offs, pad, 32)
+	s.DirectConv(out, 16, 28, 28, s.conv1Packed, conv1Offs, pad, 32)
 	kernels.BiasAct(out, s.net.params[400:416], 16, 784, true)
 }
 
@@ -426,7 +343,7 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*12544 : img*12544+12544]
-	db := s.grads[w][400:416]
+	db := s.Grads[w][400:416]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 16; f++ {
 		db[f] += kernels.Dot(dout[f*784:f*784+784], ones[:784])
@@ -438,13 +355,13 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 25, 16, 784)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 16, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*784 : img*784+784]
+	din := s.Workspace.InputGrad[img*784 : img*784+784]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 28, 28, 2, 2)
-	s.direct(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, dpad, 32)
+	s.DirectConv(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, dpad, 32)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 16x28x28 → 16x14x14) for image img, on worker w.
@@ -473,13 +390,14 @@ var (
 	conv2GradOffs = kernels.ConvOffsets(32, 5, 5, 18, 18)
 )
 
-// conv2Forward computes conv2 (conv 32 5x5 s1 p2, 16x14x14 → 32x14x14) and the ReLU after it for image img, on worker w.
+// conv2Forward computes conv2 (conv 32 5x5 s1 p2, 16x14x14 → 32x14x14) and the ReLU after it
+// for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.pool1Out[img*3136 : img*3136+3136]
 	out := s.conv2Out[img*6272 : img*6272+6272]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 16, 14, 14, 2, 2)
-	s.direct(out, 32, 14, 14, s.conv2Packed, conv2Offs, pad, 18)
+	s.DirectConv(out, 32, 14, 14, s.conv2Packed, conv2Offs, pad, 18)
 	kernels.BiasAct(out, s.net.params[13216:13248], 32, 196, true)
 }
 
@@ -487,7 +405,7 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*3136 : img*3136+3136]
 	dout := s.conv2Grad[img*6272 : img*6272+6272]
-	db := s.grads[w][13216:13248]
+	db := s.Grads[w][13216:13248]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 32; f++ {
 		db[f] += kernels.Dot(dout[f*196:f*196+196], ones[:196])
@@ -501,7 +419,7 @@ func (s *state) conv2Backward(img, w int) {
 	din := s.pool1Grad[img*3136 : img*3136+3136]
 	dpad := s.conv2GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 14, 14, 2, 2)
-	s.direct(din, 16, 14, 14, s.conv2Flipped, conv2GradOffs, dpad, 18)
+	s.DirectConv(din, 16, 14, 14, s.conv2Flipped, conv2GradOffs, dpad, 18)
 }
 
 // pool2Forward computes pool2 (pool max 2x2 s2, 32x14x14 → 32x7x7) for image img, on worker w.
@@ -522,14 +440,14 @@ func (s *state) pool2Backward(img, w int) {
 	kernels.MaxUnpool2Relu(dout, out, arg, 32, 14, 14, din)
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[13248:28928]
 	bias := s.net.params[28928:28938]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*1568 : j*1568+1568]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool2Out[img*1568:img*1568+1568]) + bias[j]
 			s.full1Out[img*10+j] = v
 		}
@@ -538,14 +456,15 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 10, 32x7x7 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 10)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 10)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 10, 1568, 1, s.pool2Out, 1568, s.net.params[13248:28928], 1568, 0, out, 10)
+	kernels.Sgemm(false, true, s.Batch, 10, 1568, 1, s.pool2Out, 1568, s.net.params[13248:28928],
+		1568, 0, out, 10)
 	bias := s.net.params[28928:28938]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*10 : img*10+10]
 		for j, v := range row {
 			v += bias[j]
@@ -556,25 +475,29 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 10, 1568, s.batch, 1, s.full1Grad, 10, s.pool2Out, 1568, 0, s.net.grads[13248:28928], 1568)
+	kernels.Sgemm(true, false, 10, 1568, s.Batch, 1, s.full1Grad, 10, s.pool2Out, 1568, 0,
+		s.net.grads[13248:28928], 1568)
 	db := s.net.grads[28928:28938]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*10:img*10+10], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 1568, 10, 1, s.full1Grad, 10, s.net.params[13248:28928], 1568, 0, s.pool2Grad, 1568)
+	kernels.Sgemm(false, false, s.Batch, 1568, 10, 1, s.full1Grad, 10, s.net.params[13248:28928],
+		1568, 0, s.pool2Grad, 1568)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 10 {
-			panic(fmt.Sprintf("mnist: label %d of image %d is outside [0, %d)", y, img, 10))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("mnist: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*10 : img*10+10]
-		d := grad[img*10 : img*10+10]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -592,5 +515,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

@@ -161,7 +161,7 @@ func (s *Split[S]) parallelRows(lo, hi int) { s.rows(s.state, lo, hi) }
 
 // ClearGrads zeroes the gradient accumulators of every chunk, the first (the network's
 // own gradients of what the per-image layers learn) included. The layers that learn
-// outside them, full layers, overwrite their gradients.
+// outside them, the batch layers (full, batch norm), overwrite their gradients.
 func (s *Split[S]) ClearGrads() {
 	for _, g := range s.Grads {
 		clear(g)

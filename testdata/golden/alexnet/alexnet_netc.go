@@ -37,7 +37,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -69,13 +68,9 @@ const (
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 3025)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(3025)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "alexnet",
 	SpecHash:  "309cb951eedcc810f2705be80b6e15d783449a090d83a4ed3802d32426ae3663",
@@ -112,22 +107,38 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{1000, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 34848, Shape: []int{96, 3, 11, 11}, FanIn: 363, FanOut: 11616, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 34848, Size: 96, Shape: []int{96}, FanIn: 363, FanOut: 11616, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 4, Offset: 34944, Size: 307200, Shape: []int{256, 48, 5, 5}, FanIn: 1200, FanOut: 3200, LRMult: 1.0},
-		{Name: "conv2.bias", Layer: 4, Offset: 342144, Size: 256, Shape: []int{256}, FanIn: 1200, FanOut: 3200, LRMult: 1.0, Bias: true},
-		{Name: "conv3.weight", Layer: 8, Offset: 342400, Size: 884736, Shape: []int{384, 256, 3, 3}, FanIn: 2304, FanOut: 3456, LRMult: 1.0},
-		{Name: "conv3.bias", Layer: 8, Offset: 1227136, Size: 384, Shape: []int{384}, FanIn: 2304, FanOut: 3456, LRMult: 1.0, Bias: true},
-		{Name: "conv4.weight", Layer: 10, Offset: 1227520, Size: 663552, Shape: []int{384, 192, 3, 3}, FanIn: 1728, FanOut: 1728, LRMult: 1.0},
-		{Name: "conv4.bias", Layer: 10, Offset: 1891072, Size: 384, Shape: []int{384}, FanIn: 1728, FanOut: 1728, LRMult: 1.0, Bias: true},
-		{Name: "conv5.weight", Layer: 12, Offset: 1891456, Size: 442368, Shape: []int{256, 192, 3, 3}, FanIn: 1728, FanOut: 1152, LRMult: 1.0},
-		{Name: "conv5.bias", Layer: 12, Offset: 2333824, Size: 256, Shape: []int{256}, FanIn: 1728, FanOut: 1152, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 15, Offset: 2334080, Size: 37748736, Shape: []int{4096, 9216}, FanIn: 9216, FanOut: 4096, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 15, Offset: 40082816, Size: 4096, Shape: []int{4096}, FanIn: 9216, FanOut: 4096, LRMult: 1.0, Bias: true},
-		{Name: "full2.weight", Layer: 18, Offset: 40086912, Size: 16777216, Shape: []int{4096, 4096}, FanIn: 4096, FanOut: 4096, LRMult: 1.0},
-		{Name: "full2.bias", Layer: 18, Offset: 56864128, Size: 4096, Shape: []int{4096}, FanIn: 4096, FanOut: 4096, LRMult: 1.0, Bias: true},
-		{Name: "full3.weight", Layer: 21, Offset: 56868224, Size: 4096000, Shape: []int{1000, 4096}, FanIn: 4096, FanOut: 1000, LRMult: 1.0},
-		{Name: "full3.bias", Layer: 21, Offset: 60964224, Size: 1000, Shape: []int{1000}, FanIn: 4096, FanOut: 1000, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 34848,
+			Shape: []int{96, 3, 11, 11}, FanIn: 363, FanOut: 11616, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 34848, Size: 96, Shape: []int{96},
+			FanIn: 363, FanOut: 11616, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 4, Offset: 34944, Size: 307200,
+			Shape: []int{256, 48, 5, 5}, FanIn: 1200, FanOut: 3200, LRMult: 1.0},
+		{Name: "conv2.bias", Layer: 4, Offset: 342144, Size: 256, Shape: []int{256},
+			FanIn: 1200, FanOut: 3200, LRMult: 1.0, Bias: true},
+		{Name: "conv3.weight", Layer: 8, Offset: 342400, Size: 884736,
+			Shape: []int{384, 256, 3, 3}, FanIn: 2304, FanOut: 3456, LRMult: 1.0},
+		{Name: "conv3.bias", Layer: 8, Offset: 1227136, Size: 384, Shape: []int{384},
+			FanIn: 2304, FanOut: 3456, LRMult: 1.0, Bias: true},
+		{Name: "conv4.weight", Layer: 10, Offset: 1227520, Size: 663552,
+			Shape: []int{384, 192, 3, 3}, FanIn: 1728, FanOut: 1728, LRMult: 1.0},
+		{Name: "conv4.bias", Layer: 10, Offset: 1891072, Size: 384, Shape: []int{384},
+			FanIn: 1728, FanOut: 1728, LRMult: 1.0, Bias: true},
+		{Name: "conv5.weight", Layer: 12, Offset: 1891456, Size: 442368,
+			Shape: []int{256, 192, 3, 3}, FanIn: 1728, FanOut: 1152, LRMult: 1.0},
+		{Name: "conv5.bias", Layer: 12, Offset: 2333824, Size: 256, Shape: []int{256},
+			FanIn: 1728, FanOut: 1152, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 15, Offset: 2334080, Size: 37748736,
+			Shape: []int{4096, 9216}, FanIn: 9216, FanOut: 4096, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 15, Offset: 40082816, Size: 4096,
+			Shape: []int{4096}, FanIn: 9216, FanOut: 4096, LRMult: 1.0, Bias: true},
+		{Name: "full2.weight", Layer: 18, Offset: 40086912, Size: 16777216,
+			Shape: []int{4096, 4096}, FanIn: 4096, FanOut: 4096, LRMult: 1.0},
+		{Name: "full2.bias", Layer: 18, Offset: 56864128, Size: 4096,
+			Shape: []int{4096}, FanIn: 4096, FanOut: 4096, LRMult: 1.0, Bias: true},
+		{Name: "full3.weight", Layer: 21, Offset: 56868224, Size: 4096000,
+			Shape: []int{1000, 4096}, FanIn: 4096, FanOut: 1000, LRMult: 1.0},
+		{Name: "full3.bias", Layer: 21, Offset: 60964224, Size: 1000,
+			Shape: []int{1000}, FanIn: 4096, FanOut: 1000, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"128"}},
@@ -227,89 +238,65 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
 	x     []float32
 	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads [][]float32
-	// col and dcol are each worker's im2col matrices.
-	col, dcol       [][]float32
-	conv1Out        []float32
-	conv1Grad       []float32
-	norm1Out        []float32
-	norm1Grad       []float32
-	norm1Aux        []float32
-	pool1Out        []float32
-	pool1Grad       []float32
-	pool1Arg        []int32
-	conv2Out        []float32
-	conv2Grad       []float32
-	norm2Out        []float32
-	norm2Grad       []float32
-	norm2Aux        []float32
-	pool2Out        []float32
-	pool2Grad       []float32
-	pool2Arg        []int32
-	conv3Out        []float32
-	conv3Grad       []float32
-	conv3Col        []float32
-	conv4Out        []float32
-	conv4Grad       []float32
-	conv4Col        []float32
-	conv5Out        []float32
-	conv5Grad       []float32
-	pool3Out        []float32
-	pool3Grad       []float32
-	pool3Arg        []int32
-	full1Out        []float32
-	full1Grad       []float32
-	dropout1Out     []float32
-	dropout1Grad    []float32
-	dropout1Aux     []float32
-	full2Out        []float32
-	full2Grad       []float32
-	dropout2Out     []float32
-	dropout2Grad    []float32
-	dropout2Aux     []float32
-	full3Out        []float32
-	full3Grad       []float32
-	forwardImages0  func(int, int)
-	backwardImages0 func(int, int)
-	full1Rows       func(int, int)
-	full2Rows       func(int, int)
-	full3Rows       func(int, int)
+	// col and dcol are each worker's im2col matrix and its gradient.
+	col, dcol    [][]float32
+	conv1Out     []float32
+	conv1Grad    []float32
+	norm1Out     []float32
+	norm1Grad    []float32
+	norm1Aux     []float32
+	pool1Out     []float32
+	pool1Grad    []float32
+	pool1Arg     []int32
+	conv2Out     []float32
+	conv2Grad    []float32
+	norm2Out     []float32
+	norm2Grad    []float32
+	norm2Aux     []float32
+	pool2Out     []float32
+	pool2Grad    []float32
+	pool2Arg     []int32
+	conv3Out     []float32
+	conv3Grad    []float32
+	conv3Col     []float32
+	conv4Out     []float32
+	conv4Grad    []float32
+	conv4Col     []float32
+	conv5Out     []float32
+	conv5Grad    []float32
+	pool3Out     []float32
+	pool3Grad    []float32
+	pool3Arg     []int32
+	full1Out     []float32
+	full1Grad    []float32
+	dropout1Out  []float32
+	dropout1Grad []float32
+	dropout1Aux  []float32
+	full2Out     []float32
+	full2Grad    []float32
+	dropout2Out  []float32
+	dropout2Grad []float32
+	dropout2Aux  []float32
+	full3Out     []float32
+	full3Grad    []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("alexnet: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + colSize + colSize
-	shared := 0
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "alexnet",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 290400*batch]
 	s.conv1Grad = ws.Buf[290400*batch : 580800*batch]
 	s.norm1Out = ws.Buf[580800*batch : 871200*batch]
@@ -349,27 +336,8 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.dropout2Aux = ws.Buf[3986464*batch : 3990560*batch]
 	s.full3Out = ws.Buf[3990560*batch : 3991560*batch]
 	s.full3Grad = ws.Buf[3991560*batch : 3992560*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	s.full1Rows = s.full1RowsRun
-	s.full2Rows = s.full2RowsRun
-	s.full3Rows = s.full3RowsRun
-	ws.Private = s
+	s.col = s.PerChunk(colSize)
+	s.dcol = s.PerChunk(colSize)
 	return ws
 }
 
@@ -382,29 +350,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -412,23 +357,21 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("alexnet: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.CheckInput(x)
+	s.x = x
+	s.train = train
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 15, false)
+	s.Tick(0, 15, false)
 	s.dropout1Forward()
-	s.tick(0, 17, false)
+	s.Tick(0, 17, false)
 	s.full2Forward()
-	s.tick(0, 18, false)
+	s.Tick(0, 18, false)
 	s.dropout2Forward()
-	s.tick(0, 20, false)
+	s.Tick(0, 20, false)
 	s.full3Forward()
-	s.tick(0, 21, false)
+	s.Tick(0, 21, false)
 	return s.full3Out
 }
 
@@ -438,106 +381,84 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("alexnet: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 22, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:2334080])
-	clear(n.grads[40082816:40086912])
-	clear(n.grads[56864128:56868224])
-	clear(n.grads[60964224:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
-	s.start(0)
+	s.Tick(0, 22, true)
+	s.ClearGrads()
+	s.Start(0)
 	s.full3Backward()
-	s.tick(0, 21, true)
+	s.Tick(0, 21, true)
 	s.dropout2Backward()
-	s.tick(0, 20, true)
+	s.Tick(0, 20, true)
 	s.full2Backward()
-	s.tick(0, 18, true)
+	s.Tick(0, 18, true)
 	s.dropout1Backward()
-	s.tick(0, 17, true)
+	s.Tick(0, 17, true)
 	s.full1Backward()
-	s.tick(0, 15, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 15, true)
+	s.BackwardImages((*state).backwardImages0, nil)
+	s.FoldGrads()
 	return loss
 }
 
-// forwardImages0Run runs conv1 … pool3 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.norm1Forward(img, w)
-			s.tick(w, 2, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 3, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 4, false)
-			s.norm2Forward(img, w)
-			s.tick(w, 6, false)
-			s.pool2Forward(img, w)
-			s.tick(w, 7, false)
-			s.conv3Forward(img, w)
-			s.tick(w, 8, false)
-			s.conv4Forward(img, w)
-			s.tick(w, 10, false)
-			s.conv5Forward(img, w)
-			s.tick(w, 12, false)
-			s.pool3Forward(img, w)
-			s.tick(w, 14, false)
-		}
-	}
+// forwardImages0 runs conv1 … pool3 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.norm1Forward(img, w)
+	s.Tick(w, 2, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 3, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 4, false)
+	s.norm2Forward(img, w)
+	s.Tick(w, 6, false)
+	s.pool2Forward(img, w)
+	s.Tick(w, 7, false)
+	s.conv3Forward(img, w)
+	s.Tick(w, 8, false)
+	s.conv4Forward(img, w)
+	s.Tick(w, 10, false)
+	s.conv5Forward(img, w)
+	s.Tick(w, 12, false)
+	s.pool3Forward(img, w)
+	s.Tick(w, 14, false)
 }
 
-// backwardImages0Run runs conv1 … pool3 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool3Backward(img, w)
-			s.tick(w, 14, true)
-			s.conv5Backward(img, w)
-			s.tick(w, 12, true)
-			s.conv4Backward(img, w)
-			s.tick(w, 10, true)
-			s.conv3Backward(img, w)
-			s.tick(w, 8, true)
-			s.pool2Backward(img, w)
-			s.tick(w, 7, true)
-			s.norm2Backward(img, w)
-			s.tick(w, 6, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 4, true)
-			s.pool1Backward(img, w)
-			s.tick(w, 3, true)
-			s.norm1Backward(img, w)
-			s.tick(w, 2, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-	}
+// backwardImages0 runs conv1 … pool3 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool3Backward(img, w)
+	s.Tick(w, 14, true)
+	s.conv5Backward(img, w)
+	s.Tick(w, 12, true)
+	s.conv4Backward(img, w)
+	s.Tick(w, 10, true)
+	s.conv3Backward(img, w)
+	s.Tick(w, 8, true)
+	s.pool2Backward(img, w)
+	s.Tick(w, 7, true)
+	s.norm2Backward(img, w)
+	s.Tick(w, 6, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 4, true)
+	s.pool1Backward(img, w)
+	s.Tick(w, 3, true)
+	s.norm1Backward(img, w)
+	s.Tick(w, 2, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
-// conv1Forward computes conv1 (conv 96 11x11 s4 p0, 3x227x227 → 96x55x55) and the ReLU after it for image img, on worker w.
+// conv1Forward computes conv1 (conv 96 11x11 s4 p0, 3x227x227 → 96x55x55) and the ReLU after
+// it for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*154587 : img*154587+154587]
 	out := s.conv1Out[img*290400 : img*290400+290400]
 	col := s.col[w]
 	kernels.Im2col(in, 3, 227, 227, 11, 11, 4, 4, 0, 0, col)
 	weights := s.net.params[0:34848]
-	s.gemm(false, false, 96, 3025, 363, 1, weights, 363, col, 3025, 0, out, 3025)
+	s.Sgemm(false, false, 96, 3025, 363, 1, weights, 363, col, 3025, 0, out, 3025)
 	kernels.BiasAct(out, s.net.params[34848:34944], 96, 3025, true)
 }
 
@@ -546,32 +467,33 @@ func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*154587 : img*154587+154587]
 	dout := s.conv1Grad[img*290400 : img*290400+290400]
 	kernels.ReluBackward(s.conv1Out[img*290400:img*290400+290400], dout)
-	db := s.grads[w][34848:34944]
+	db := s.Grads[w][34848:34944]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 96; f++ {
 		db[f] += kernels.Dot(dout[f*3025:f*3025+3025], ones[:3025])
 	}
-	dw := s.grads[w][0:34848]
+	dw := s.Grads[w][0:34848]
 	col := s.col[w]
 	kernels.Im2col(in, 3, 227, 227, 11, 11, 4, 4, 0, 0, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:34848]
-	s.gemm(false, true, 363, 96, 3025, 1, col, 3025, dout, 3025, 0, dwT, 96)
+	s.Sgemm(false, true, 363, 96, 3025, 1, col, 3025, dout, 3025, 0, dwT, 96)
 	kernels.AddTransposed(dw, dwT, 96, 363)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*154587 : img*154587+154587]
+	din := s.Workspace.InputGrad[img*154587 : img*154587+154587]
 	dcol := s.dcol[w]
 	weights := s.net.params[0:34848]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 363, 3025, 96, 1, weights, 363, dout, 3025, 0, dcol, 3025)
+	s.Sgemm(true, false, 363, 3025, 96, 1, weights, 363, dout, 3025, 0, dcol, 3025)
 	clear(din)
 	kernels.Col2im(dcol, 3, 227, 227, 11, 11, 4, 4, 0, 0, din)
 }
 
-// norm1Forward computes norm1 (norm size5 alpha0.0001 beta0.75 k1, 96x55x55 → 96x55x55) for image img, on worker w.
+// norm1Forward computes norm1 (norm size5 alpha0.0001 beta0.75 k1, 96x55x55 → 96x55x55) for
+// image img, on worker w.
 func (s *state) norm1Forward(img, w int) {
 	in := s.conv1Out[img*290400 : img*290400+290400]
 	out := s.norm1Out[img*290400 : img*290400+290400]
@@ -1048,7 +970,8 @@ func conv2Col2im(colAll, imageAll []float32) {
 	}
 }
 
-// conv2Forward computes conv2 (conv 256 5x5 s1 p2 g2, 96x27x27 → 256x27x27) and the ReLU after it for image img, on worker w.
+// conv2Forward computes conv2 (conv 256 5x5 s1 p2 g2, 96x27x27 → 256x27x27) and the ReLU
+// after it for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.pool1Out[img*69984 : img*69984+69984]
 	out := s.conv2Out[img*186624 : img*186624+186624]
@@ -1056,7 +979,8 @@ func (s *state) conv2Forward(img, w int) {
 	conv2Im2col(in, col)
 	weights := s.net.params[34944:342144]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, false, 128, 729, 1200, 1, weights[g*153600:g*153600+153600], 1200, col[g*874800:g*874800+874800], 729, 0, out[g*93312:g*93312+93312], 729)
+		s.Sgemm(false, false, 128, 729, 1200, 1, weights[g*153600:g*153600+153600], 1200,
+			col[g*874800:g*874800+874800], 729, 0, out[g*93312:g*93312+93312], 729)
 	}
 	kernels.BiasAct(out, s.net.params[342144:342400], 256, 729, true)
 }
@@ -1066,18 +990,19 @@ func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*69984 : img*69984+69984]
 	dout := s.conv2Grad[img*186624 : img*186624+186624]
 	kernels.ReluBackward(s.conv2Out[img*186624:img*186624+186624], dout)
-	db := s.grads[w][342144:342400]
+	db := s.Grads[w][342144:342400]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 256; f++ {
 		db[f] += kernels.Dot(dout[f*729:f*729+729], ones[:729])
 	}
-	dw := s.grads[w][34944:342144]
+	dw := s.Grads[w][34944:342144]
 	col := s.col[w]
 	conv2Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:153600]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, true, 1200, 128, 729, 1, col[g*874800:g*874800+874800], 729, dout[g*93312:g*93312+93312], 729, 0, dwT, 128)
+		s.Sgemm(false, true, 1200, 128, 729, 1, col[g*874800:g*874800+874800], 729,
+			dout[g*93312:g*93312+93312], 729, 0, dwT, 128)
 		kernels.AddTransposed(dw[g*153600:g*153600+153600], dwT, 128, 1200)
 	}
 	din := s.pool1Grad[img*69984 : img*69984+69984]
@@ -1085,13 +1010,15 @@ func (s *state) conv2Backward(img, w int) {
 	weights := s.net.params[34944:342144]
 	// dcol = Wᵀ·dout, per group.
 	for g := 0; g < 2; g++ {
-		s.gemm(true, false, 1200, 729, 128, 1, weights[g*153600:g*153600+153600], 1200, dout[g*93312:g*93312+93312], 729, 0, dcol[g*874800:g*874800+874800], 729)
+		s.Sgemm(true, false, 1200, 729, 128, 1, weights[g*153600:g*153600+153600], 1200,
+			dout[g*93312:g*93312+93312], 729, 0, dcol[g*874800:g*874800+874800], 729)
 	}
 	clear(din)
 	conv2Col2im(dcol, din)
 }
 
-// norm2Forward computes norm2 (norm size5 alpha0.0001 beta0.75 k1, 256x27x27 → 256x27x27) for image img, on worker w.
+// norm2Forward computes norm2 (norm size5 alpha0.0001 beta0.75 k1, 256x27x27 → 256x27x27)
+// for image img, on worker w.
 func (s *state) norm2Forward(img, w int) {
 	in := s.conv2Out[img*186624 : img*186624+186624]
 	out := s.norm2Out[img*186624 : img*186624+186624]
@@ -1302,14 +1229,15 @@ func conv3Col2im(colAll, imageAll []float32) {
 	}
 }
 
-// conv3Forward computes conv3 (conv 384 3x3 s1 p1, 256x13x13 → 384x13x13) and the ReLU after it for image img, on worker w.
+// conv3Forward computes conv3 (conv 384 3x3 s1 p1, 256x13x13 → 384x13x13) and the ReLU after
+// it for image img, on worker w.
 func (s *state) conv3Forward(img, w int) {
 	in := s.pool2Out[img*43264 : img*43264+43264]
 	out := s.conv3Out[img*64896 : img*64896+64896]
 	col := s.conv3Col[img*389376 : img*389376+389376]
 	conv3Im2col(in, col)
 	weights := s.net.params[342400:1227136]
-	s.gemm(false, false, 384, 169, 2304, 1, weights, 2304, col, 169, 0, out, 169)
+	s.Sgemm(false, false, 384, 169, 2304, 1, weights, 2304, col, 169, 0, out, 169)
 	kernels.BiasAct(out, s.net.params[1227136:1227520], 384, 169, true)
 }
 
@@ -1317,23 +1245,23 @@ func (s *state) conv3Forward(img, w int) {
 func (s *state) conv3Backward(img, w int) {
 	dout := s.conv3Grad[img*64896 : img*64896+64896]
 	kernels.ReluBackward(s.conv3Out[img*64896:img*64896+64896], dout)
-	db := s.grads[w][1227136:1227520]
+	db := s.Grads[w][1227136:1227520]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 384; f++ {
 		db[f] += kernels.Dot(dout[f*169:f*169+169], ones[:169])
 	}
-	dw := s.grads[w][342400:1227136]
+	dw := s.Grads[w][342400:1227136]
 	// The forward pass kept the im2col matrix.
 	col := s.conv3Col[img*389376 : img*389376+389376]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:884736]
-	s.gemm(false, true, 2304, 384, 169, 1, col, 169, dout, 169, 0, dwT, 384)
+	s.Sgemm(false, true, 2304, 384, 169, 1, col, 169, dout, 169, 0, dwT, 384)
 	kernels.AddTransposed(dw, dwT, 384, 2304)
 	din := s.pool2Grad[img*43264 : img*43264+43264]
 	dcol := s.dcol[w]
 	weights := s.net.params[342400:1227136]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 2304, 169, 384, 1, weights, 2304, dout, 169, 0, dcol, 169)
+	s.Sgemm(true, false, 2304, 169, 384, 1, weights, 2304, dout, 169, 0, dcol, 169)
 	clear(din)
 	conv3Col2im(dcol, din)
 }
@@ -1492,7 +1420,8 @@ func conv4Col2im(colAll, imageAll []float32) {
 	}
 }
 
-// conv4Forward computes conv4 (conv 384 3x3 s1 p1 g2, 384x13x13 → 384x13x13) and the ReLU after it for image img, on worker w.
+// conv4Forward computes conv4 (conv 384 3x3 s1 p1 g2, 384x13x13 → 384x13x13) and the ReLU
+// after it for image img, on worker w.
 func (s *state) conv4Forward(img, w int) {
 	in := s.conv3Out[img*64896 : img*64896+64896]
 	out := s.conv4Out[img*64896 : img*64896+64896]
@@ -1500,7 +1429,8 @@ func (s *state) conv4Forward(img, w int) {
 	conv4Im2col(in, col)
 	weights := s.net.params[1227520:1891072]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, false, 192, 169, 1728, 1, weights[g*331776:g*331776+331776], 1728, col[g*292032:g*292032+292032], 169, 0, out[g*32448:g*32448+32448], 169)
+		s.Sgemm(false, false, 192, 169, 1728, 1, weights[g*331776:g*331776+331776], 1728,
+			col[g*292032:g*292032+292032], 169, 0, out[g*32448:g*32448+32448], 169)
 	}
 	kernels.BiasAct(out, s.net.params[1891072:1891456], 384, 169, true)
 }
@@ -1509,18 +1439,19 @@ func (s *state) conv4Forward(img, w int) {
 func (s *state) conv4Backward(img, w int) {
 	dout := s.conv4Grad[img*64896 : img*64896+64896]
 	kernels.ReluBackward(s.conv4Out[img*64896:img*64896+64896], dout)
-	db := s.grads[w][1891072:1891456]
+	db := s.Grads[w][1891072:1891456]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 384; f++ {
 		db[f] += kernels.Dot(dout[f*169:f*169+169], ones[:169])
 	}
-	dw := s.grads[w][1227520:1891072]
+	dw := s.Grads[w][1227520:1891072]
 	// The forward pass kept the im2col matrix.
 	col := s.conv4Col[img*584064 : img*584064+584064]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:331776]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, true, 1728, 192, 169, 1, col[g*292032:g*292032+292032], 169, dout[g*32448:g*32448+32448], 169, 0, dwT, 192)
+		s.Sgemm(false, true, 1728, 192, 169, 1, col[g*292032:g*292032+292032], 169,
+			dout[g*32448:g*32448+32448], 169, 0, dwT, 192)
 		kernels.AddTransposed(dw[g*331776:g*331776+331776], dwT, 192, 1728)
 	}
 	din := s.conv3Grad[img*64896 : img*64896+64896]
@@ -1528,7 +1459,8 @@ func (s *state) conv4Backward(img, w int) {
 	weights := s.net.params[1227520:1891072]
 	// dcol = Wᵀ·dout, per group.
 	for g := 0; g < 2; g++ {
-		s.gemm(true, false, 1728, 169, 192, 1, weights[g*331776:g*331776+331776], 1728, dout[g*32448:g*32448+32448], 169, 0, dcol[g*292032:g*292032+292032], 169)
+		s.Sgemm(true, false, 1728, 169, 192, 1, weights[g*331776:g*331776+331776], 1728,
+			dout[g*32448:g*32448+32448], 169, 0, dcol[g*292032:g*292032+292032], 169)
 	}
 	clear(din)
 	conv4Col2im(dcol, din)
@@ -1688,7 +1620,8 @@ func conv5Col2im(colAll, imageAll []float32) {
 	}
 }
 
-// conv5Forward computes conv5 (conv 256 3x3 s1 p1 g2, 384x13x13 → 256x13x13) and the ReLU after it for image img, on worker w.
+// conv5Forward computes conv5 (conv 256 3x3 s1 p1 g2, 384x13x13 → 256x13x13) and the ReLU
+// after it for image img, on worker w.
 func (s *state) conv5Forward(img, w int) {
 	in := s.conv4Out[img*64896 : img*64896+64896]
 	out := s.conv5Out[img*43264 : img*43264+43264]
@@ -1696,7 +1629,8 @@ func (s *state) conv5Forward(img, w int) {
 	conv5Im2col(in, col)
 	weights := s.net.params[1891456:2333824]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, false, 128, 169, 1728, 1, weights[g*221184:g*221184+221184], 1728, col[g*292032:g*292032+292032], 169, 0, out[g*21632:g*21632+21632], 169)
+		s.Sgemm(false, false, 128, 169, 1728, 1, weights[g*221184:g*221184+221184], 1728,
+			col[g*292032:g*292032+292032], 169, 0, out[g*21632:g*21632+21632], 169)
 	}
 	kernels.BiasAct(out, s.net.params[2333824:2334080], 256, 169, true)
 }
@@ -1706,18 +1640,19 @@ func (s *state) conv5Backward(img, w int) {
 	in := s.conv4Out[img*64896 : img*64896+64896]
 	dout := s.conv5Grad[img*43264 : img*43264+43264]
 	kernels.ReluBackward(s.conv5Out[img*43264:img*43264+43264], dout)
-	db := s.grads[w][2333824:2334080]
+	db := s.Grads[w][2333824:2334080]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 256; f++ {
 		db[f] += kernels.Dot(dout[f*169:f*169+169], ones[:169])
 	}
-	dw := s.grads[w][1891456:2333824]
+	dw := s.Grads[w][1891456:2333824]
 	col := s.col[w]
 	conv5Im2col(in, col)
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:221184]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, true, 1728, 128, 169, 1, col[g*292032:g*292032+292032], 169, dout[g*21632:g*21632+21632], 169, 0, dwT, 128)
+		s.Sgemm(false, true, 1728, 128, 169, 1, col[g*292032:g*292032+292032], 169,
+			dout[g*21632:g*21632+21632], 169, 0, dwT, 128)
 		kernels.AddTransposed(dw[g*221184:g*221184+221184], dwT, 128, 1728)
 	}
 	din := s.conv4Grad[img*64896 : img*64896+64896]
@@ -1725,7 +1660,8 @@ func (s *state) conv5Backward(img, w int) {
 	weights := s.net.params[1891456:2333824]
 	// dcol = Wᵀ·dout, per group.
 	for g := 0; g < 2; g++ {
-		s.gemm(true, false, 1728, 169, 128, 1, weights[g*221184:g*221184+221184], 1728, dout[g*21632:g*21632+21632], 169, 0, dcol[g*292032:g*292032+292032], 169)
+		s.Sgemm(true, false, 1728, 169, 128, 1, weights[g*221184:g*221184+221184], 1728,
+			dout[g*21632:g*21632+21632], 169, 0, dcol[g*292032:g*292032+292032], 169)
 	}
 	clear(din)
 	conv5Col2im(dcol, din)
@@ -1748,14 +1684,14 @@ func (s *state) pool3Backward(img, w int) {
 	kernels.MaxPoolBackward(dout, arg, din)
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[2334080:40082816]
 	bias := s.net.params[40082816:40086912]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*9216 : j*9216+9216]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool3Out[img*9216:img*9216+9216]) + bias[j]
 			v = max(v, float32(0))
 			s.full1Out[img*4096+j] = v
@@ -1763,16 +1699,18 @@ func (s *state) full1RowsRun(lo, hi int) {
 	}
 }
 
-// full1Forward computes full1 (full 4096, 256x6x6 → 4096x1x1) and the ReLU after it for the whole batch.
+// full1Forward computes full1 (full 4096, 256x6x6 → 4096x1x1) and the ReLU after it for the
+// whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		kernels.ParallelFor(4096, s.full1Rows)
+	if s.Batch <= 16 {
+		s.ParallelFor(4096, (*state).full1Rows)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 4096, 9216, 1, s.pool3Out, 9216, s.net.params[2334080:40082816], 9216, 0, out, 4096)
+	kernels.Sgemm(false, true, s.Batch, 4096, 9216, 1, s.pool3Out, 9216,
+		s.net.params[2334080:40082816], 9216, 0, out, 4096)
 	bias := s.net.params[40082816:40086912]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*4096 : img*4096+4096]
 		for j, v := range row {
 			v += bias[j]
@@ -1785,12 +1723,15 @@ func (s *state) full1Forward() {
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
 	kernels.ReluBackward(s.full1Out, s.full1Grad)
-	kernels.Sgemm(true, false, 4096, 9216, s.batch, 1, s.full1Grad, 4096, s.pool3Out, 9216, 0, s.net.grads[2334080:40082816], 9216)
+	kernels.Sgemm(true, false, 4096, 9216, s.Batch, 1, s.full1Grad, 4096, s.pool3Out, 9216, 0,
+		s.net.grads[2334080:40082816], 9216)
 	db := s.net.grads[40082816:40086912]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*4096:img*4096+4096], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 9216, 4096, 1, s.full1Grad, 4096, s.net.params[2334080:40082816], 9216, 0, s.pool3Grad, 9216)
+	kernels.Sgemm(false, false, s.Batch, 9216, 4096, 1, s.full1Grad, 4096,
+		s.net.params[2334080:40082816], 9216, 0, s.pool3Grad, 9216)
 }
 
 // dropout1Forward computes dropout1 (dropout 0.5, 4096x1x1 → 4096x1x1) for the whole batch.
@@ -1802,7 +1743,7 @@ func (s *state) dropout1Forward() {
 	}
 	for j := range mask {
 		m := float32(0)
-		if s.ws.RNG.Float32() >= float32(0.5) {
+		if s.Workspace.RNG.Float32() >= float32(0.5) {
 			m = float32(2)
 		}
 		mask[j] = m
@@ -1822,14 +1763,14 @@ func (s *state) dropout1Backward() {
 	}
 }
 
-// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// full2Rows computes outputs [lo, hi) of full2 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full2RowsRun(lo, hi int) {
+func (s *state) full2Rows(lo, hi int) {
 	weights := s.net.params[40086912:56864128]
 	bias := s.net.params[56864128:56868224]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*4096 : j*4096+4096]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.dropout1Out[img*4096:img*4096+4096]) + bias[j]
 			v = max(v, float32(0))
 			s.full2Out[img*4096+j] = v
@@ -1837,16 +1778,18 @@ func (s *state) full2RowsRun(lo, hi int) {
 	}
 }
 
-// full2Forward computes full2 (full 4096, 4096x1x1 → 4096x1x1) and the ReLU after it for the whole batch.
+// full2Forward computes full2 (full 4096, 4096x1x1 → 4096x1x1) and the ReLU after it for the
+// whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 16 {
-		kernels.ParallelFor(4096, s.full2Rows)
+	if s.Batch <= 16 {
+		s.ParallelFor(4096, (*state).full2Rows)
 		return
 	}
 	out := s.full2Out
-	kernels.Sgemm(false, true, s.batch, 4096, 4096, 1, s.dropout1Out, 4096, s.net.params[40086912:56864128], 4096, 0, out, 4096)
+	kernels.Sgemm(false, true, s.Batch, 4096, 4096, 1, s.dropout1Out, 4096,
+		s.net.params[40086912:56864128], 4096, 0, out, 4096)
 	bias := s.net.params[56864128:56868224]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*4096 : img*4096+4096]
 		for j, v := range row {
 			v += bias[j]
@@ -1859,12 +1802,15 @@ func (s *state) full2Forward() {
 // full2Backward propagates the gradient through full2 for the whole batch.
 func (s *state) full2Backward() {
 	kernels.ReluBackward(s.full2Out, s.full2Grad)
-	kernels.Sgemm(true, false, 4096, 4096, s.batch, 1, s.full2Grad, 4096, s.dropout1Out, 4096, 0, s.net.grads[40086912:56864128], 4096)
+	kernels.Sgemm(true, false, 4096, 4096, s.Batch, 1, s.full2Grad, 4096, s.dropout1Out, 4096, 0,
+		s.net.grads[40086912:56864128], 4096)
 	db := s.net.grads[56864128:56868224]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full2Grad[img*4096:img*4096+4096], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 4096, 4096, 1, s.full2Grad, 4096, s.net.params[40086912:56864128], 4096, 0, s.dropout1Grad, 4096)
+	kernels.Sgemm(false, false, s.Batch, 4096, 4096, 1, s.full2Grad, 4096,
+		s.net.params[40086912:56864128], 4096, 0, s.dropout1Grad, 4096)
 }
 
 // dropout2Forward computes dropout2 (dropout 0.5, 4096x1x1 → 4096x1x1) for the whole batch.
@@ -1876,7 +1822,7 @@ func (s *state) dropout2Forward() {
 	}
 	for j := range mask {
 		m := float32(0)
-		if s.ws.RNG.Float32() >= float32(0.5) {
+		if s.Workspace.RNG.Float32() >= float32(0.5) {
 			m = float32(2)
 		}
 		mask[j] = m
@@ -1896,14 +1842,14 @@ func (s *state) dropout2Backward() {
 	}
 }
 
-// full3RowsRun computes outputs [lo, hi) of full3 for every image as dot products, reading each
+// full3Rows computes outputs [lo, hi) of full3 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full3RowsRun(lo, hi int) {
+func (s *state) full3Rows(lo, hi int) {
 	weights := s.net.params[56868224:60964224]
 	bias := s.net.params[60964224:60965224]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*4096 : j*4096+4096]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.dropout2Out[img*4096:img*4096+4096]) + bias[j]
 			s.full3Out[img*1000+j] = v
 		}
@@ -1912,14 +1858,15 @@ func (s *state) full3RowsRun(lo, hi int) {
 
 // full3Forward computes full3 (full 1000, 4096x1x1 → 1000x1x1) for the whole batch.
 func (s *state) full3Forward() {
-	if s.batch <= 16 {
-		kernels.ParallelFor(1000, s.full3Rows)
+	if s.Batch <= 16 {
+		s.ParallelFor(1000, (*state).full3Rows)
 		return
 	}
 	out := s.full3Out
-	kernels.Sgemm(false, true, s.batch, 1000, 4096, 1, s.dropout2Out, 4096, s.net.params[56868224:60964224], 4096, 0, out, 1000)
+	kernels.Sgemm(false, true, s.Batch, 1000, 4096, 1, s.dropout2Out, 4096,
+		s.net.params[56868224:60964224], 4096, 0, out, 1000)
 	bias := s.net.params[60964224:60965224]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*1000 : img*1000+1000]
 		for j, v := range row {
 			v += bias[j]
@@ -1930,25 +1877,29 @@ func (s *state) full3Forward() {
 
 // full3Backward propagates the gradient through full3 for the whole batch.
 func (s *state) full3Backward() {
-	kernels.Sgemm(true, false, 1000, 4096, s.batch, 1, s.full3Grad, 1000, s.dropout2Out, 4096, 0, s.net.grads[56868224:60964224], 4096)
+	kernels.Sgemm(true, false, 1000, 4096, s.Batch, 1, s.full3Grad, 1000, s.dropout2Out, 4096, 0,
+		s.net.grads[56868224:60964224], 4096)
 	db := s.net.grads[60964224:60965224]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full3Grad[img*1000:img*1000+1000], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 4096, 1000, 1, s.full3Grad, 1000, s.net.params[56868224:60964224], 4096, 0, s.dropout2Grad, 4096)
+	kernels.Sgemm(false, false, s.Batch, 4096, 1000, 1, s.full3Grad, 1000,
+		s.net.params[56868224:60964224], 4096, 0, s.dropout2Grad, 4096)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full3Out, s.full3Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 1000 {
-			panic(fmt.Sprintf("alexnet: label %d of image %d is outside [0, %d)", y, img, 1000))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("alexnet: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*1000 : img*1000+1000]
-		d := grad[img*1000 : img*1000+1000]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -1966,5 +1917,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

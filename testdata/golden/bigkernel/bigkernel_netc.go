@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -53,13 +52,9 @@ const (
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 64)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(64)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "bigkernel",
 	SpecHash:  "f3f068bde8bacf0fe58707afc701d6b5070a7d6de9837b97c811400a6784a9f5",
@@ -81,12 +76,18 @@ var info = nn.Info{
 		{Name: "svm1", Kind: "svm", Out: [3]int{3, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 588, Shape: []int{4, 3, 7, 7}, FanIn: 147, FanOut: 196, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 588, Size: 4, Shape: []int{4}, FanIn: 147, FanOut: 196, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 3, Offset: 592, Size: 216, Shape: []int{6, 36}, FanIn: 36, FanOut: 6, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 3, Offset: 808, Size: 6, Shape: []int{6}, FanIn: 36, FanOut: 6, LRMult: 1.0, Bias: true},
-		{Name: "full2.weight", Layer: 6, Offset: 814, Size: 18, Shape: []int{3, 6}, FanIn: 6, FanOut: 3, LRMult: 1.0},
-		{Name: "full2.bias", Layer: 6, Offset: 832, Size: 3, Shape: []int{3}, FanIn: 6, FanOut: 3, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 588, Shape: []int{4, 3, 7, 7},
+			FanIn: 147, FanOut: 196, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 588, Size: 4, Shape: []int{4},
+			FanIn: 147, FanOut: 196, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 3, Offset: 592, Size: 216, Shape: []int{6, 36},
+			FanIn: 36, FanOut: 6, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 3, Offset: 808, Size: 6, Shape: []int{6}, FanIn: 36,
+			FanOut: 6, LRMult: 1.0, Bias: true},
+		{Name: "full2.weight", Layer: 6, Offset: 814, Size: 18, Shape: []int{3, 6},
+			FanIn: 6, FanOut: 3, LRMult: 1.0},
+		{Name: "full2.bias", Layer: 6, Offset: 832, Size: 3, Shape: []int{3}, FanIn: 6,
+			FanOut: 3, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{},
 }
@@ -147,60 +148,39 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
 	x     []float32
 	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads [][]float32
-	// col and dcol are each worker's im2col matrices.
-	col, dcol       [][]float32
-	conv1Out        []float32
-	conv1Grad       []float32
-	conv1Col        []float32
-	pool1Out        []float32
-	pool1Grad       []float32
-	pool1Arg        []int32
-	full1Out        []float32
-	full1Grad       []float32
-	dropout1Out     []float32
-	dropout1Grad    []float32
-	dropout1Aux     []float32
-	full2Out        []float32
-	full2Grad       []float32
-	forwardImages0  func(int, int)
-	backwardImages0 func(int, int)
+	// dcol is each worker's im2col gradient.
+	dcol         [][]float32
+	conv1Out     []float32
+	conv1Grad    []float32
+	conv1Col     []float32
+	pool1Out     []float32
+	pool1Grad    []float32
+	pool1Arg     []int32
+	full1Out     []float32
+	full1Grad    []float32
+	dropout1Out  []float32
+	dropout1Grad []float32
+	dropout1Aux  []float32
+	full2Out     []float32
+	full2Grad    []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("bigkernel: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + colSize + colSize
-	shared := 0
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "bigkernel",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 256*batch]
 	s.conv1Grad = ws.Buf[256*batch : 512*batch]
 	s.conv1Col = ws.Buf[512*batch : 9920*batch]
@@ -214,24 +194,7 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.dropout1Aux = ws.Buf[10016*batch : 10022*batch]
 	s.full2Out = ws.Buf[10022*batch : 10025*batch]
 	s.full2Grad = ws.Buf[10025*batch : 10028*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.dcol = s.PerChunk(colSize)
 	return ws
 }
 
@@ -244,29 +207,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -274,19 +214,17 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("bigkernel: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.CheckInput(x)
+	s.x = x
+	s.train = train
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 3, false)
+	s.Tick(0, 3, false)
 	s.dropout1Forward()
-	s.tick(0, 5, false)
+	s.Tick(0, 5, false)
 	s.full2Forward()
-	s.tick(0, 6, false)
+	s.Tick(0, 6, false)
 	return s.full2Out
 }
 
@@ -296,69 +234,48 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("bigkernel: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.svm1Loss(labels)
-	s.tick(0, 7, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:592])
-	clear(n.grads[808:814])
-	clear(n.grads[832:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
-	s.start(0)
+	s.Tick(0, 7, true)
+	s.ClearGrads()
+	s.Start(0)
 	s.full2Backward()
-	s.tick(0, 6, true)
+	s.Tick(0, 6, true)
 	s.dropout1Backward()
-	s.tick(0, 5, true)
+	s.Tick(0, 5, true)
 	s.full1Backward()
-	s.tick(0, 3, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 3, true)
+	s.BackwardImages((*state).backwardImages0, nil)
+	s.FoldGrads()
 	return loss
 }
 
-// forwardImages0Run runs conv1 … pool1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 2, false)
-		}
-	}
+// forwardImages0 runs conv1 … pool1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 2, false)
 }
 
-// backwardImages0Run runs conv1 … pool1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool1Backward(img, w)
-			s.tick(w, 2, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-	}
+// backwardImages0 runs conv1 … pool1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool1Backward(img, w)
+	s.Tick(w, 2, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
-// conv1Forward computes conv1 (conv 4 7x7 s2 p3, 3x15x15 → 4x8x8) and the ReLU after it for image img, on worker w.
+// conv1Forward computes conv1 (conv 4 7x7 s2 p3, 3x15x15 → 4x8x8) and the ReLU after it for
+// image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*675 : img*675+675]
 	out := s.conv1Out[img*256 : img*256+256]
 	col := s.conv1Col[img*9408 : img*9408+9408]
 	kernels.Im2col(in, 3, 15, 15, 7, 7, 2, 2, 3, 3, col)
 	weights := s.net.params[0:588]
-	s.gemm(false, false, 4, 64, 147, 1, weights, 147, col, 64, 0, out, 64)
+	s.Sgemm(false, false, 4, 64, 147, 1, weights, 147, col, 64, 0, out, 64)
 	kernels.BiasAct(out, s.net.params[588:592], 4, 64, true)
 }
 
@@ -366,27 +283,27 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*256 : img*256+256]
 	kernels.ReluBackward(s.conv1Out[img*256:img*256+256], dout)
-	db := s.grads[w][588:592]
+	db := s.Grads[w][588:592]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 4; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
-	dw := s.grads[w][0:588]
+	dw := s.Grads[w][0:588]
 	// The forward pass kept the im2col matrix.
 	col := s.conv1Col[img*9408 : img*9408+9408]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:588]
-	s.gemm(false, true, 147, 4, 64, 1, col, 64, dout, 64, 0, dwT, 4)
+	s.Sgemm(false, true, 147, 4, 64, 1, col, 64, dout, 64, 0, dwT, 4)
 	kernels.AddTransposed(dw, dwT, 4, 147)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*675 : img*675+675]
+	din := s.Workspace.InputGrad[img*675 : img*675+675]
 	dcol := s.dcol[w]
 	weights := s.net.params[0:588]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 147, 64, 4, 1, weights, 147, dout, 64, 0, dcol, 64)
+	s.Sgemm(true, false, 147, 64, 4, 1, weights, 147, dout, 64, 0, dcol, 64)
 	clear(din)
 	kernels.Col2im(dcol, 3, 15, 15, 7, 7, 2, 2, 3, 3, din)
 }
@@ -408,14 +325,14 @@ func (s *state) pool1Backward(img, w int) {
 	kernels.MaxPoolBackward(dout, arg, din)
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[592:808]
 	bias := s.net.params[808:814]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*36 : j*36+36]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool1Out[img*36:img*36+36]) + bias[j]
 			v = max(v, float32(0))
 			s.full1Out[img*6+j] = v
@@ -425,14 +342,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 6, 4x3x3 → 6x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 6)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 6)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 6, 36, 1, s.pool1Out, 36, s.net.params[592:808], 36, 0, out, 6)
+	kernels.Sgemm(false, true, s.Batch, 6, 36, 1, s.pool1Out, 36, s.net.params[592:808], 36, 0, out, 6)
 	bias := s.net.params[808:814]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*6 : img*6+6]
 		for j, v := range row {
 			v += bias[j]
@@ -445,12 +362,13 @@ func (s *state) full1Forward() {
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
 	kernels.ReluBackward(s.full1Out, s.full1Grad)
-	kernels.Sgemm(true, false, 6, 36, s.batch, 1, s.full1Grad, 6, s.pool1Out, 36, 0, s.net.grads[592:808], 36)
+	kernels.Sgemm(true, false, 6, 36, s.Batch, 1, s.full1Grad, 6, s.pool1Out, 36, 0, s.net.grads[592:808], 36)
 	db := s.net.grads[808:814]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*6:img*6+6], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 36, 6, 1, s.full1Grad, 6, s.net.params[592:808], 36, 0, s.pool1Grad, 36)
+	kernels.Sgemm(false, false, s.Batch, 36, 6, 1, s.full1Grad, 6, s.net.params[592:808], 36, 0, s.pool1Grad, 36)
 }
 
 // dropout1Forward computes dropout1 (dropout 0.3, 6x1x1 → 6x1x1) for the whole batch.
@@ -462,7 +380,7 @@ func (s *state) dropout1Forward() {
 	}
 	for j := range mask {
 		m := float32(0)
-		if s.ws.RNG.Float32() >= float32(0.3) {
+		if s.Workspace.RNG.Float32() >= float32(0.3) {
 			m = float32(1.4285715)
 		}
 		mask[j] = m
@@ -482,14 +400,14 @@ func (s *state) dropout1Backward() {
 	}
 }
 
-// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// full2Rows computes outputs [lo, hi) of full2 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full2RowsRun(lo, hi int) {
+func (s *state) full2Rows(lo, hi int) {
 	weights := s.net.params[814:832]
 	bias := s.net.params[832:835]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*6 : j*6+6]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.dropout1Out[img*6:img*6+6]) + bias[j]
 			s.full2Out[img*3+j] = v
 		}
@@ -498,14 +416,14 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 3, 6x1x1 → 3x1x1) for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 16 {
-		s.full2RowsRun(0, 3)
+	if s.Batch <= 16 {
+		s.full2Rows(0, 3)
 		return
 	}
 	out := s.full2Out
-	kernels.Sgemm(false, true, s.batch, 3, 6, 1, s.dropout1Out, 6, s.net.params[814:832], 6, 0, out, 3)
+	kernels.Sgemm(false, true, s.Batch, 3, 6, 1, s.dropout1Out, 6, s.net.params[814:832], 6, 0, out, 3)
 	bias := s.net.params[832:835]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*3 : img*3+3]
 		for j, v := range row {
 			v += bias[j]
@@ -516,25 +434,27 @@ func (s *state) full2Forward() {
 
 // full2Backward propagates the gradient through full2 for the whole batch.
 func (s *state) full2Backward() {
-	kernels.Sgemm(true, false, 3, 6, s.batch, 1, s.full2Grad, 3, s.dropout1Out, 6, 0, s.net.grads[814:832], 6)
+	kernels.Sgemm(true, false, 3, 6, s.Batch, 1, s.full2Grad, 3, s.dropout1Out, 6, 0, s.net.grads[814:832], 6)
 	db := s.net.grads[832:835]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full2Grad[img*3:img*3+3], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 6, 3, 1, s.full2Grad, 3, s.net.params[814:832], 6, 0, s.dropout1Grad, 6)
+	kernels.Sgemm(false, false, s.Batch, 6, 3, 1, s.full2Grad, 3, s.net.params[814:832], 6, 0, s.dropout1Grad, 6)
 }
 
-// svm1Loss returns the mean over the batch of the multiclass SVM hinge loss, Σ_{j≠y} max(0, s_j − s_y + 2), and its gradient.
+// svm1Loss returns the mean over the batch of the multiclass SVM hinge loss, Σ_{j≠y} max(0,
+// s_j − s_y + 2), and its gradient.
 func (s *state) svm1Loss(labels []int32) float32 {
 	scores, grad := s.full2Out, s.full2Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 3 {
-			panic(fmt.Sprintf("bigkernel: label %d of image %d is outside [0, %d)", y, img, 3))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("bigkernel: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*3 : img*3+3]
-		d := grad[img*3 : img*3+3]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		clear(d)
 		sy := row[y]
 		for j, v := range row {
@@ -548,5 +468,5 @@ func (s *state) svm1Loss(labels []int32) float32 {
 			}
 		}
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -50,16 +49,15 @@ const (
 	imageInts   = 147
 	privLo      = 0
 	privHi      = 83
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 81
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 324)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(324)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "bigpool",
 	SpecHash:  "b036affe587b46f6d116fb3f3aadda2d63ae3f5ffe16b262f477ff746b5b154f",
@@ -81,12 +79,18 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{3, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "first.weight", Layer: 0, Offset: 0, Size: 54, Shape: []int{3, 2, 3, 3}, FanIn: 18, FanOut: 27, LRMult: 1.0},
-		{Name: "first.bias", Layer: 0, Offset: 54, Size: 3, Shape: []int{3}, FanIn: 18, FanOut: 27, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 3, Offset: 57, Size: 24, Shape: []int{2, 3, 2, 2}, FanIn: 12, FanOut: 8, LRMult: 1.0},
-		{Name: "conv2.bias", Layer: 3, Offset: 81, Size: 2, Shape: []int{2}, FanIn: 12, FanOut: 8, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 6, Offset: 83, Size: 6, Shape: []int{3, 2}, FanIn: 2, FanOut: 3, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 6, Offset: 89, Size: 3, Shape: []int{3}, FanIn: 2, FanOut: 3, LRMult: 1.0, Bias: true},
+		{Name: "first.weight", Layer: 0, Offset: 0, Size: 54, Shape: []int{3, 2, 3, 3},
+			FanIn: 18, FanOut: 27, LRMult: 1.0},
+		{Name: "first.bias", Layer: 0, Offset: 54, Size: 3, Shape: []int{3}, FanIn: 18,
+			FanOut: 27, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 3, Offset: 57, Size: 24, Shape: []int{2, 3, 2, 2},
+			FanIn: 12, FanOut: 8, LRMult: 1.0},
+		{Name: "conv2.bias", Layer: 3, Offset: 81, Size: 2, Shape: []int{2}, FanIn: 12,
+			FanOut: 8, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 6, Offset: 83, Size: 6, Shape: []int{3, 2},
+			FanIn: 2, FanOut: 3, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 6, Offset: 89, Size: 3, Shape: []int{3}, FanIn: 2,
+			FanOut: 3, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{},
 }
@@ -147,20 +151,11 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads        [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x            []float32
 	firstOut     []float32
 	firstGrad    []float32
 	bigOut       []float32
@@ -174,47 +169,32 @@ type state struct {
 	pool2Grad    []float32
 	full1Out     []float32
 	full1Grad    []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// firstPacked and firstFlipped are first's weights packed for the forward pass and
-	// the input gradient; firstPad and firstGradPad each worker's padded input and output gradient,
-	// firstDoutT its transposed output gradient and firstGradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// firstPacked and firstFlipped are first's weights packed for the forward pass
+	// and the input gradient; firstPad and firstGradPad each worker's padded input and
+	// output gradient, firstDoutT its transposed output gradient and firstGradAcc its
+	// transposed weight gradient.
 	firstPacked, firstFlipped                        []float32
 	firstPad, firstGradPad, firstDoutT, firstGradAcc [][]float32
-	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
-	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass
+	// and the input gradient; conv2Pad and conv2GradPad each worker's padded input and
+	// output gradient, conv2DoutT its transposed output gradient and conv2GradAcc its
+	// transposed weight gradient.
 	conv2Packed, conv2Flipped                        []float32
 	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("bigpool: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + kernels.DirectSrcSize(2, 20, 20) + kernels.DirectSrcSize(3, 22, 22) + kernels.DirectGradSize(324, 3) + kernels.DirectGradSize(18, 3) + kernels.DirectSrcSize(3, 7, 7) + kernels.DirectSrcSize(2, 8, 8) + kernels.DirectGradSize(36, 2) + kernels.DirectGradSize(12, 2)
-	shared := 81 + kernels.DirectPackedSize(3, 18) + kernels.DirectPackedSize(2, 27) + kernels.DirectPackedSize(2, 12) + kernels.DirectPackedSize(3, 8)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "bigpool",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.firstOut = ws.Buf[0*batch : 972*batch]
 	s.firstGrad = ws.Buf[972*batch : 1944*batch]
 	s.bigOut = ws.Buf[1944*batch : 2091*batch]
@@ -228,39 +208,19 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool2Grad = ws.Buf[2528*batch : 2530*batch]
 	s.full1Out = ws.Buf[2530*batch : 2533*batch]
 	s.full1Grad = ws.Buf[2533*batch : 2536*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.firstPad = append(s.firstPad, take(kernels.DirectSrcSize(2, 20, 20)))
-		s.firstGradPad = append(s.firstGradPad, take(kernels.DirectSrcSize(3, 22, 22)))
-		s.firstDoutT = append(s.firstDoutT, take(kernels.DirectGradSize(324, 3)))
-		s.firstGradAcc = append(s.firstGradAcc, take(kernels.DirectGradSize(18, 3)))
-		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(3, 7, 7)))
-		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(2, 8, 8)))
-		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(36, 2)))
-		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(12, 2)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(81)
-	s.firstPacked = take(kernels.DirectPackedSize(3, 18))
-	s.firstFlipped = take(kernels.DirectPackedSize(2, 27))
-	s.conv2Packed = take(kernels.DirectPackedSize(2, 12))
-	s.conv2Flipped = take(kernels.DirectPackedSize(3, 8))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.firstPacked = make([]float32, kernels.DirectPackedSize(3, 18))
+	s.firstFlipped = make([]float32, kernels.DirectPackedSize(2, 27))
+	s.firstPad = s.PerChunk(kernels.DirectSrcSize(2, 20, 20))
+	s.firstGradPad = s.PerChunk(kernels.DirectSrcSize(3, 22, 22))
+	s.firstDoutT = s.PerChunk(kernels.DirectGradSize(324, 3))
+	s.firstGradAcc = s.PerChunk(kernels.DirectGradSize(18, 3))
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(2, 12))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(3, 8))
+	s.conv2Pad = s.PerChunk(kernels.DirectSrcSize(3, 7, 7))
+	s.conv2GradPad = s.PerChunk(kernels.DirectSrcSize(2, 8, 8))
+	s.conv2DoutT = s.PerChunk(kernels.DirectGradSize(36, 2))
+	s.conv2GradAcc = s.PerChunk(kernels.DirectGradSize(12, 2))
 	return ws
 }
 
@@ -273,29 +233,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -303,16 +240,13 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("bigpool: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 6, false)
+	s.Tick(0, 6, false)
 	return s.full1Out
 }
 
@@ -322,26 +256,17 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("bigpool: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 7, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:83])
-	clear(n.grads[89:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 7, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 6, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 6, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -349,58 +274,49 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:81]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.firstPacked, s.net.params[0:54], 3, 18, 18)
 		kernels.PackDirect(s.conv2Packed, s.net.params[57:81], 2, 12, 6)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.firstFlipped, s.net.params[0:54], 3, 2, 3, 3, 20)
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[57:81], 2, 3, 2, 2, 7)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs first … pool2 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.firstForward(img, w)
-			s.tick(w, 0, false)
-			s.bigForward(img, w)
-			s.tick(w, 2, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 3, false)
-			s.sigmoid1Forward(img, w)
-			s.tick(w, 4, false)
-			s.pool2Forward(img, w)
-			s.tick(w, 5, false)
-		}
-	}
+// forwardImages0 runs first … pool2 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.firstForward(img, w)
+	s.Tick(w, 0, false)
+	s.bigForward(img, w)
+	s.Tick(w, 2, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
+	s.sigmoid1Forward(img, w)
+	s.Tick(w, 4, false)
+	s.pool2Forward(img, w)
+	s.Tick(w, 5, false)
 }
 
-// backwardImages0Run runs first … pool2 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool2Backward(img, w)
-			s.tick(w, 5, true)
-			s.sigmoid1Backward(img, w)
-			s.tick(w, 4, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 3, true)
-			s.bigBackward(img, w)
-			s.tick(w, 2, true)
-			s.firstBackward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:54], s.firstGradAcc[w], 3, 18)
-		kernels.FlushDirectWeightGrad(s.grads[w][57:81], s.conv2GradAcc[w], 2, 12)
-	}
+// backwardImages0 runs first … pool2 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool2Backward(img, w)
+	s.Tick(w, 5, true)
+	s.sigmoid1Backward(img, w)
+	s.Tick(w, 4, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.bigBackward(img, w)
+	s.Tick(w, 2, true)
+	s.firstBackward(img, w)
+	s.Tick(w, 0, true)
+}
+
+// flushImages0 adds the weight gradients that the direct convolutions of first … pool2
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:54], s.firstGradAcc[w], 3, 18)
+	kernels.FlushDirectWeightGrad(s.Grads[w][57:81], s.conv2GradAcc[w], 2, 12)
 }
 
 // firstOffs and firstGradOffs locate the kernel taps in the padded input and output gradient,
@@ -411,13 +327,14 @@ var (
 	firstGradOffs = kernels.ConvOffsets(3, 3, 3, 22, 22)
 )
 
-// firstForward computes first (conv 3 3x3 s1 p0, 2x20x20 → 3x18x18) and the ReLU after it for image img, on worker w.
+// firstForward computes first (conv 3 3x3 s1 p0, 2x20x20 → 3x18x18) and the ReLU after it
+// for image img, on worker w.
 func (s *state) firstForward(img, w int) {
 	in := s.x[img*800 : img*800+800]
 	out := s.firstOut[img*972 : img*972+972]
 	pad := s.firstPad[w]
 	kernels.PadInto(pad, in, 2, 20, 20, 0, 0)
-	s.direct(out, 3, 18, 18, s.firstPacked, firstOffs, pad, 20)
+	s.DirectConv(out, 3, 18, 18, s.firstPacked, firstOffs, pad, 20)
 	kernels.BiasAct(out, s.net.params[54:57], 3, 324, true)
 }
 
@@ -426,7 +343,7 @@ func (s *state) firstBackward(img, w int) {
 	in := s.x[img*800 : img*800+800]
 	dout := s.firstGrad[img*972 : img*972+972]
 	kernels.ReluBackward(s.firstOut[img*972:img*972+972], dout)
-	db := s.grads[w][54:57]
+	db := s.Grads[w][54:57]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 3; f++ {
 		db[f] += kernels.Dot(dout[f*324:f*324+324], ones[:324])
@@ -438,13 +355,13 @@ func (s *state) firstBackward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 18, 3, 324)
 	kernels.DirectWeightGrad(s.firstGradAcc[w], 3, pad, firstOffs, firstPixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*800 : img*800+800]
+	din := s.Workspace.InputGrad[img*800 : img*800+800]
 	dpad := s.firstGradPad[w]
 	kernels.PadInto(dpad, dout, 3, 18, 18, 2, 2)
-	s.direct(din, 2, 20, 20, s.firstFlipped, firstGradOffs, dpad, 22)
+	s.DirectConv(din, 2, 20, 20, s.firstFlipped, firstGradOffs, dpad, 22)
 }
 
 // bigForward computes big (pool max 6x6 s2, 3x18x18 → 3x7x7) for image img, on worker w.
@@ -478,7 +395,7 @@ func (s *state) conv2Forward(img, w int) {
 	out := s.conv2Out[img*72 : img*72+72]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 3, 7, 7, 0, 0)
-	s.direct(out, 2, 6, 6, s.conv2Packed, conv2Offs, pad, 7)
+	s.DirectConv(out, 2, 6, 6, s.conv2Packed, conv2Offs, pad, 7)
 	kernels.BiasAct(out, s.net.params[81:83], 2, 36, false)
 }
 
@@ -486,7 +403,7 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.bigOut[img*147 : img*147+147]
 	dout := s.conv2Grad[img*72 : img*72+72]
-	db := s.grads[w][81:83]
+	db := s.Grads[w][81:83]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 2; f++ {
 		db[f] += kernels.Dot(dout[f*36:f*36+36], ones[:36])
@@ -500,7 +417,7 @@ func (s *state) conv2Backward(img, w int) {
 	din := s.bigGrad[img*147 : img*147+147]
 	dpad := s.conv2GradPad[w]
 	kernels.PadInto(dpad, dout, 2, 6, 6, 1, 1)
-	s.direct(din, 3, 7, 7, s.conv2Flipped, conv2GradOffs, dpad, 8)
+	s.DirectConv(din, 3, 7, 7, s.conv2Flipped, conv2GradOffs, dpad, 8)
 }
 
 // sigmoid1Forward computes sigmoid1 (sigmoid , 2x6x6 → 2x6x6) for image img, on worker w.
@@ -538,14 +455,14 @@ func (s *state) pool2Backward(img, w int) {
 	kernels.AvgPoolBackward(dout, 2, 6, 6, 6, 6, 1, 1, din)
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[83:89]
 	bias := s.net.params[89:92]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*2 : j*2+2]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool2Out[img*2:img*2+2]) + bias[j]
 			s.full1Out[img*3+j] = v
 		}
@@ -554,14 +471,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 3, 2x1x1 → 3x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 3)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 3)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 3, 2, 1, s.pool2Out, 2, s.net.params[83:89], 2, 0, out, 3)
+	kernels.Sgemm(false, true, s.Batch, 3, 2, 1, s.pool2Out, 2, s.net.params[83:89], 2, 0, out, 3)
 	bias := s.net.params[89:92]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*3 : img*3+3]
 		for j, v := range row {
 			v += bias[j]
@@ -572,25 +489,27 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 3, 2, s.batch, 1, s.full1Grad, 3, s.pool2Out, 2, 0, s.net.grads[83:89], 2)
+	kernels.Sgemm(true, false, 3, 2, s.Batch, 1, s.full1Grad, 3, s.pool2Out, 2, 0, s.net.grads[83:89], 2)
 	db := s.net.grads[89:92]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*3:img*3+3], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 2, 3, 1, s.full1Grad, 3, s.net.params[83:89], 2, 0, s.pool2Grad, 2)
+	kernels.Sgemm(false, false, s.Batch, 2, 3, 1, s.full1Grad, 3, s.net.params[83:89], 2, 0, s.pool2Grad, 2)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 3 {
-			panic(fmt.Sprintf("bigpool: label %d of image %d is outside [0, %d)", y, img, 3))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("bigpool: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*3 : img*3+3]
-		d := grad[img*3 : img*3+3]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -608,5 +527,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

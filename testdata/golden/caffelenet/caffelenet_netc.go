@@ -22,7 +22,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -51,16 +50,15 @@ const (
 	colSize     = 32000
 	privLo      = 0
 	privHi      = 25570
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 500
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 576)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(576)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "caffe-lenet",
 	SpecHash:  "ebd98e8077ffe232f1607ad2638092671f38db6fd5f5de6490ff922cc15d42cb",
@@ -82,14 +80,22 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{10, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 500, Shape: []int{20, 1, 5, 5}, FanIn: 25, FanOut: 500, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 500, Size: 20, Shape: []int{20}, FanIn: 25, FanOut: 500, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 2, Offset: 520, Size: 25000, Shape: []int{50, 20, 5, 5}, FanIn: 500, FanOut: 1250, LRMult: 1.0},
-		{Name: "conv2.bias", Layer: 2, Offset: 25520, Size: 50, Shape: []int{50}, FanIn: 500, FanOut: 1250, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 4, Offset: 25570, Size: 400000, Shape: []int{500, 800}, FanIn: 800, FanOut: 500, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 4, Offset: 425570, Size: 500, Shape: []int{500}, FanIn: 800, FanOut: 500, LRMult: 1.0, Bias: true},
-		{Name: "full2.weight", Layer: 6, Offset: 426070, Size: 5000, Shape: []int{10, 500}, FanIn: 500, FanOut: 10, LRMult: 1.0},
-		{Name: "full2.bias", Layer: 6, Offset: 431070, Size: 10, Shape: []int{10}, FanIn: 500, FanOut: 10, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 500,
+			Shape: []int{20, 1, 5, 5}, FanIn: 25, FanOut: 500, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 500, Size: 20, Shape: []int{20},
+			FanIn: 25, FanOut: 500, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 2, Offset: 520, Size: 25000,
+			Shape: []int{50, 20, 5, 5}, FanIn: 500, FanOut: 1250, LRMult: 1.0},
+		{Name: "conv2.bias", Layer: 2, Offset: 25520, Size: 50, Shape: []int{50},
+			FanIn: 500, FanOut: 1250, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 4, Offset: 25570, Size: 400000,
+			Shape: []int{500, 800}, FanIn: 800, FanOut: 500, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 4, Offset: 425570, Size: 500, Shape: []int{500},
+			FanIn: 800, FanOut: 500, LRMult: 1.0, Bias: true},
+		{Name: "full2.weight", Layer: 6, Offset: 426070, Size: 5000,
+			Shape: []int{10, 500}, FanIn: 500, FanOut: 10, LRMult: 1.0},
+		{Name: "full2.bias", Layer: 6, Offset: 431070, Size: 10, Shape: []int{10},
+			FanIn: 500, FanOut: 10, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
@@ -164,22 +170,13 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads [][]float32
-	// col and dcol are each worker's im2col matrices.
-	col, dcol [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x []float32
+	// dcol is each worker's im2col gradient.
+	dcol      [][]float32
 	conv1Out  []float32
 	conv1Grad []float32
 	pool1Out  []float32
@@ -195,42 +192,26 @@ type state struct {
 	full1Grad []float32
 	full2Out  []float32
 	full2Grad []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("caffelenet: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + colSize + colSize + kernels.DirectSrcSize(1, 28, 28) + kernels.DirectSrcSize(20, 32, 32) + kernels.DirectGradSize(576, 20) + kernels.DirectGradSize(25, 20)
-	shared := 500 + kernels.DirectPackedSize(20, 25) + kernels.DirectPackedSize(1, 500)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "caffelenet",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 11520*batch]
 	s.conv1Grad = ws.Buf[11520*batch : 23040*batch]
 	s.pool1Out = ws.Buf[23040*batch : 25920*batch]
@@ -246,35 +227,14 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.full1Grad = ws.Buf[69300*batch : 69800*batch]
 	s.full2Out = ws.Buf[69800*batch : 69810*batch]
 	s.full2Grad = ws.Buf[69810*batch : 69820*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(1, 28, 28)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(20, 32, 32)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(576, 20)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(25, 20)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(500)
-	s.conv1Packed = take(kernels.DirectPackedSize(20, 25))
-	s.conv1Flipped = take(kernels.DirectPackedSize(1, 500))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.dcol = s.PerChunk(colSize)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(20, 25))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(1, 500))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(1, 28, 28))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(20, 32, 32))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(576, 20))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(25, 20))
 	return ws
 }
 
@@ -287,29 +247,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -317,18 +254,15 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("caffelenet: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 4, false)
+	s.Tick(0, 4, false)
 	s.full2Forward()
-	s.tick(0, 6, false)
+	s.Tick(0, 6, false)
 	return s.full2Out
 }
 
@@ -338,29 +272,19 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("caffelenet: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 7, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:25570])
-	clear(n.grads[425570:426070])
-	clear(n.grads[431070:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 7, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full2Backward()
-	s.tick(0, 6, true)
+	s.Tick(0, 6, true)
 	s.full1Backward()
-	s.tick(0, 4, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 4, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -368,51 +292,42 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:500]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:500], 20, 25, 24)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:500], 20, 1, 5, 5, 28)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 … pool2 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 1, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 2, false)
-			s.pool2Forward(img, w)
-			s.tick(w, 3, false)
-		}
-	}
+// forwardImages0 runs conv1 … pool2 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 1, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 2, false)
+	s.pool2Forward(img, w)
+	s.Tick(w, 3, false)
 }
 
-// backwardImages0Run runs conv1 … pool2 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool2Backward(img, w)
-			s.tick(w, 3, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 2, true)
-			s.pool1Backward(img, w)
-			s.tick(w, 1, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:500], s.conv1GradAcc[w], 20, 25)
-	}
+// backwardImages0 runs conv1 … pool2 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 2, true)
+	s.pool1Backward(img, w)
+	s.Tick(w, 1, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
+}
+
+// flushImages0 adds the weight gradients that the direct convolutions of conv1 … pool2
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:500], s.conv1GradAcc[w], 20, 25)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -429,7 +344,7 @@ func (s *state) conv1Forward(img, w int) {
 	out := s.conv1Out[img*11520 : img*11520+11520]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 1, 28, 28, 0, 0)
-	s.direct(out, 20, 24, 24, s.conv1Packed, conv1Offs, pad, 28)
+	s.DirectConv(out, 20, 24, 24, s.conv1Packed, conv1Offs, pad, 28)
 	kernels.BiasAct(out, s.net.params[500:520], 20, 576, false)
 }
 
@@ -437,7 +352,7 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*784 : img*784+784]
 	dout := s.conv1Grad[img*11520 : img*11520+11520]
-	db := s.grads[w][500:520]
+	db := s.Grads[w][500:520]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 20; f++ {
 		db[f] += kernels.Dot(dout[f*576:f*576+576], ones[:576])
@@ -449,13 +364,13 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 25, 20, 576)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 20, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*784 : img*784+784]
+	din := s.Workspace.InputGrad[img*784 : img*784+784]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 20, 24, 24, 4, 4)
-	s.direct(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, dpad, 32)
+	s.DirectConv(din, 1, 28, 28, s.conv1Flipped, conv1GradOffs, dpad, 32)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 20x24x24 → 20x12x12) for image img, on worker w.
@@ -949,30 +864,30 @@ func (s *state) conv2Forward(img, w int) {
 	col := s.conv2Col[img*32000 : img*32000+32000]
 	conv2Im2col(in, col)
 	weights := s.net.params[520:25520]
-	s.gemm(false, false, 50, 64, 500, 1, weights, 500, col, 64, 0, out, 64)
+	s.Sgemm(false, false, 50, 64, 500, 1, weights, 500, col, 64, 0, out, 64)
 	kernels.BiasAct(out, s.net.params[25520:25570], 50, 64, false)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*3200 : img*3200+3200]
-	db := s.grads[w][25520:25570]
+	db := s.Grads[w][25520:25570]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 50; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
 	}
-	dw := s.grads[w][520:25520]
+	dw := s.Grads[w][520:25520]
 	// The forward pass kept the im2col matrix.
 	col := s.conv2Col[img*32000 : img*32000+32000]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:25000]
-	s.gemm(false, true, 500, 50, 64, 1, col, 64, dout, 64, 0, dwT, 50)
+	s.Sgemm(false, true, 500, 50, 64, 1, col, 64, dout, 64, 0, dwT, 50)
 	kernels.AddTransposed(dw, dwT, 50, 500)
 	din := s.pool1Grad[img*2880 : img*2880+2880]
 	dcol := s.dcol[w]
 	weights := s.net.params[520:25520]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 500, 64, 50, 1, weights, 500, dout, 64, 0, dcol, 64)
+	s.Sgemm(true, false, 500, 64, 50, 1, weights, 500, dout, 64, 0, dcol, 64)
 	clear(din)
 	conv2Col2im(dcol, din)
 }
@@ -993,14 +908,14 @@ func (s *state) pool2Backward(img, w int) {
 	kernels.MaxUnpool2(dout, arg, 50, 8, 8, din)
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[25570:425570]
 	bias := s.net.params[425570:426070]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*800 : j*800+800]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool2Out[img*800:img*800+800]) + bias[j]
 			v = max(v, float32(0))
 			s.full1Out[img*500+j] = v
@@ -1010,14 +925,15 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 500, 50x4x4 → 500x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 500)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 500)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 500, 800, 1, s.pool2Out, 800, s.net.params[25570:425570], 800, 0, out, 500)
+	kernels.Sgemm(false, true, s.Batch, 500, 800, 1, s.pool2Out, 800, s.net.params[25570:425570],
+		800, 0, out, 500)
 	bias := s.net.params[425570:426070]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*500 : img*500+500]
 		for j, v := range row {
 			v += bias[j]
@@ -1030,22 +946,25 @@ func (s *state) full1Forward() {
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
 	kernels.ReluBackward(s.full1Out, s.full1Grad)
-	kernels.Sgemm(true, false, 500, 800, s.batch, 1, s.full1Grad, 500, s.pool2Out, 800, 0, s.net.grads[25570:425570], 800)
+	kernels.Sgemm(true, false, 500, 800, s.Batch, 1, s.full1Grad, 500, s.pool2Out, 800, 0,
+		s.net.grads[25570:425570], 800)
 	db := s.net.grads[425570:426070]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*500:img*500+500], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 800, 500, 1, s.full1Grad, 500, s.net.params[25570:425570], 800, 0, s.pool2Grad, 800)
+	kernels.Sgemm(false, false, s.Batch, 800, 500, 1, s.full1Grad, 500,
+		s.net.params[25570:425570], 800, 0, s.pool2Grad, 800)
 }
 
-// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// full2Rows computes outputs [lo, hi) of full2 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full2RowsRun(lo, hi int) {
+func (s *state) full2Rows(lo, hi int) {
 	weights := s.net.params[426070:431070]
 	bias := s.net.params[431070:431080]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*500 : j*500+500]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.full1Out[img*500:img*500+500]) + bias[j]
 			s.full2Out[img*10+j] = v
 		}
@@ -1054,14 +973,15 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 10, 500x1x1 → 10x1x1) for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 16 {
-		s.full2RowsRun(0, 10)
+	if s.Batch <= 16 {
+		s.full2Rows(0, 10)
 		return
 	}
 	out := s.full2Out
-	kernels.Sgemm(false, true, s.batch, 10, 500, 1, s.full1Out, 500, s.net.params[426070:431070], 500, 0, out, 10)
+	kernels.Sgemm(false, true, s.Batch, 10, 500, 1, s.full1Out, 500, s.net.params[426070:431070],
+		500, 0, out, 10)
 	bias := s.net.params[431070:431080]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*10 : img*10+10]
 		for j, v := range row {
 			v += bias[j]
@@ -1072,25 +992,29 @@ func (s *state) full2Forward() {
 
 // full2Backward propagates the gradient through full2 for the whole batch.
 func (s *state) full2Backward() {
-	kernels.Sgemm(true, false, 10, 500, s.batch, 1, s.full2Grad, 10, s.full1Out, 500, 0, s.net.grads[426070:431070], 500)
+	kernels.Sgemm(true, false, 10, 500, s.Batch, 1, s.full2Grad, 10, s.full1Out, 500, 0,
+		s.net.grads[426070:431070], 500)
 	db := s.net.grads[431070:431080]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full2Grad[img*10:img*10+10], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 500, 10, 1, s.full2Grad, 10, s.net.params[426070:431070], 500, 0, s.full1Grad, 500)
+	kernels.Sgemm(false, false, s.Batch, 500, 10, 1, s.full2Grad, 10,
+		s.net.params[426070:431070], 500, 0, s.full1Grad, 500)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full2Out, s.full2Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 10 {
-			panic(fmt.Sprintf("caffelenet: label %d of image %d is outside [0, %d)", y, img, 10))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("caffelenet: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*10 : img*10+10]
-		d := grad[img*10 : img*10+10]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -1108,5 +1032,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -53,16 +52,15 @@ const (
 	imageInts   = 5696
 	privLo      = 0
 	privHi      = 19256
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 19236
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 1024)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(1024)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "cifar-small-finetune",
 	SpecHash:  "3468a9adefdb83abb585e1e291d380e750f64238fb361dfa62e4e27647fabd7a",
@@ -87,14 +85,22 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{10, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 1200, Shape: []int{16, 3, 5, 5}, FanIn: 75, FanOut: 400, LRMult: 0.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 1200, Size: 16, Shape: []int{16}, FanIn: 75, FanOut: 400, LRMult: 0.0, Bias: true},
-		{Name: "conv2.weight", Layer: 3, Offset: 1216, Size: 8000, Shape: []int{20, 16, 5, 5}, FanIn: 400, FanOut: 500, LRMult: 0.1},
-		{Name: "conv2.bias", Layer: 3, Offset: 9216, Size: 20, Shape: []int{20}, FanIn: 400, FanOut: 500, LRMult: 0.1, Bias: true},
-		{Name: "conv3.weight", Layer: 6, Offset: 9236, Size: 10000, Shape: []int{20, 20, 5, 5}, FanIn: 500, FanOut: 500, LRMult: 0.1},
-		{Name: "conv3.bias", Layer: 6, Offset: 19236, Size: 20, Shape: []int{20}, FanIn: 500, FanOut: 500, LRMult: 0.1, Bias: true},
-		{Name: "head.weight", Layer: 9, Offset: 19256, Size: 3200, Shape: []int{10, 320}, FanIn: 320, FanOut: 10, LRMult: 1.0},
-		{Name: "head.bias", Layer: 9, Offset: 22456, Size: 10, Shape: []int{10}, FanIn: 320, FanOut: 10, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 1200,
+			Shape: []int{16, 3, 5, 5}, FanIn: 75, FanOut: 400, LRMult: 0.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 1200, Size: 16, Shape: []int{16},
+			FanIn: 75, FanOut: 400, LRMult: 0.0, Bias: true},
+		{Name: "conv2.weight", Layer: 3, Offset: 1216, Size: 8000,
+			Shape: []int{20, 16, 5, 5}, FanIn: 400, FanOut: 500, LRMult: 0.1},
+		{Name: "conv2.bias", Layer: 3, Offset: 9216, Size: 20, Shape: []int{20},
+			FanIn: 400, FanOut: 500, LRMult: 0.1, Bias: true},
+		{Name: "conv3.weight", Layer: 6, Offset: 9236, Size: 10000,
+			Shape: []int{20, 20, 5, 5}, FanIn: 500, FanOut: 500, LRMult: 0.1},
+		{Name: "conv3.bias", Layer: 6, Offset: 19236, Size: 20, Shape: []int{20},
+			FanIn: 500, FanOut: 500, LRMult: 0.1, Bias: true},
+		{Name: "head.weight", Layer: 9, Offset: 19256, Size: 3200,
+			Shape: []int{10, 320}, FanIn: 320, FanOut: 10, LRMult: 1.0},
+		{Name: "head.bias", Layer: 9, Offset: 22456, Size: 10, Shape: []int{10},
+			FanIn: 320, FanOut: 10, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
@@ -169,20 +175,11 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads     [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x         []float32
 	conv1Out  []float32
 	conv1Grad []float32
 	pool1Out  []float32
@@ -200,52 +197,38 @@ type state struct {
 	pool3Arg  []int32
 	headOut   []float32
 	headGrad  []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
-	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass
+	// and the input gradient; conv2Pad and conv2GradPad each worker's padded input and
+	// output gradient, conv2DoutT its transposed output gradient and conv2GradAcc its
+	// transposed weight gradient.
 	conv2Packed, conv2Flipped                        []float32
 	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
-	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass and
-	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient,
-	// conv3DoutT its transposed output gradient and conv3GradAcc its transposed weight gradient.
+	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass
+	// and the input gradient; conv3Pad and conv3GradPad each worker's padded input and
+	// output gradient, conv3DoutT its transposed output gradient and conv3GradAcc its
+	// transposed weight gradient.
 	conv3Packed, conv3Flipped                        []float32
 	conv3Pad, conv3GradPad, conv3DoutT, conv3GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("cifarsmallfinetune: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 36, 36) + kernels.DirectSrcSize(16, 36, 36) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(75, 16) + kernels.DirectSrcSize(16, 20, 20) + kernels.DirectSrcSize(20, 20, 20) + kernels.DirectGradSize(256, 20) + kernels.DirectGradSize(400, 20) + kernels.DirectSrcSize(20, 12, 12) + kernels.DirectSrcSize(20, 12, 12) + kernels.DirectGradSize(64, 20) + kernels.DirectGradSize(500, 20)
-	shared := 19236 + kernels.DirectPackedSize(16, 75) + kernels.DirectPackedSize(3, 400) + kernels.DirectPackedSize(20, 400) + kernels.DirectPackedSize(16, 500) + kernels.DirectPackedSize(20, 500) + kernels.DirectPackedSize(20, 500)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "cifarsmallfinetune",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 16384*batch]
 	s.conv1Grad = ws.Buf[16384*batch : 32768*batch]
 	s.pool1Out = ws.Buf[32768*batch : 36864*batch]
@@ -263,45 +246,25 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool3Arg = ws.Index[5376*batch : 5696*batch]
 	s.headOut = ws.Buf[56960*batch : 56970*batch]
 	s.headGrad = ws.Buf[56970*batch : 56980*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 36, 36)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(16, 36, 36)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(1024, 16)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(75, 16)))
-		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(16, 20, 20)))
-		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(20, 20, 20)))
-		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(256, 20)))
-		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(400, 20)))
-		s.conv3Pad = append(s.conv3Pad, take(kernels.DirectSrcSize(20, 12, 12)))
-		s.conv3GradPad = append(s.conv3GradPad, take(kernels.DirectSrcSize(20, 12, 12)))
-		s.conv3DoutT = append(s.conv3DoutT, take(kernels.DirectGradSize(64, 20)))
-		s.conv3GradAcc = append(s.conv3GradAcc, take(kernels.DirectGradSize(500, 20)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(19236)
-	s.conv1Packed = take(kernels.DirectPackedSize(16, 75))
-	s.conv1Flipped = take(kernels.DirectPackedSize(3, 400))
-	s.conv2Packed = take(kernels.DirectPackedSize(20, 400))
-	s.conv2Flipped = take(kernels.DirectPackedSize(16, 500))
-	s.conv3Packed = take(kernels.DirectPackedSize(20, 500))
-	s.conv3Flipped = take(kernels.DirectPackedSize(20, 500))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(16, 75))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 400))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 36, 36))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(16, 36, 36))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(1024, 16))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(75, 16))
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(20, 400))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(16, 500))
+	s.conv2Pad = s.PerChunk(kernels.DirectSrcSize(16, 20, 20))
+	s.conv2GradPad = s.PerChunk(kernels.DirectSrcSize(20, 20, 20))
+	s.conv2DoutT = s.PerChunk(kernels.DirectGradSize(256, 20))
+	s.conv2GradAcc = s.PerChunk(kernels.DirectGradSize(400, 20))
+	s.conv3Packed = make([]float32, kernels.DirectPackedSize(20, 500))
+	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(20, 500))
+	s.conv3Pad = s.PerChunk(kernels.DirectSrcSize(20, 12, 12))
+	s.conv3GradPad = s.PerChunk(kernels.DirectSrcSize(20, 12, 12))
+	s.conv3DoutT = s.PerChunk(kernels.DirectGradSize(64, 20))
+	s.conv3GradAcc = s.PerChunk(kernels.DirectGradSize(500, 20))
 	return ws
 }
 
@@ -314,29 +277,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -344,16 +284,13 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("cifarsmallfinetune: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.headForward()
-	s.tick(0, 9, false)
+	s.Tick(0, 9, false)
 	return s.headOut
 }
 
@@ -363,26 +300,17 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("cifarsmallfinetune: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 10, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:19256])
-	clear(n.grads[22456:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 10, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.headBackward()
-	s.tick(0, 9, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 9, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -390,65 +318,56 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:19236]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:1200], 16, 75, 32)
 		kernels.PackDirect(s.conv2Packed, s.net.params[1216:9216], 20, 400, 16)
 		kernels.PackDirect(s.conv3Packed, s.net.params[9236:19236], 20, 500, 8)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:1200], 16, 3, 5, 5, 32)
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[1216:9216], 20, 16, 5, 5, 16)
 		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[9236:19236], 20, 20, 5, 5, 8)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 … pool3 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 2, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 3, false)
-			s.pool2Forward(img, w)
-			s.tick(w, 5, false)
-			s.conv3Forward(img, w)
-			s.tick(w, 6, false)
-			s.pool3Forward(img, w)
-			s.tick(w, 8, false)
-		}
-	}
+// forwardImages0 runs conv1 … pool3 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 2, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
+	s.pool2Forward(img, w)
+	s.Tick(w, 5, false)
+	s.conv3Forward(img, w)
+	s.Tick(w, 6, false)
+	s.pool3Forward(img, w)
+	s.Tick(w, 8, false)
 }
 
-// backwardImages0Run runs conv1 … pool3 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool3Backward(img, w)
-			s.tick(w, 8, true)
-			s.conv3Backward(img, w)
-			s.tick(w, 6, true)
-			s.pool2Backward(img, w)
-			s.tick(w, 5, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 3, true)
-			s.pool1Backward(img, w)
-			s.tick(w, 2, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:1200], s.conv1GradAcc[w], 16, 75)
-		kernels.FlushDirectWeightGrad(s.grads[w][1216:9216], s.conv2GradAcc[w], 20, 400)
-		kernels.FlushDirectWeightGrad(s.grads[w][9236:19236], s.conv3GradAcc[w], 20, 500)
-	}
+// backwardImages0 runs conv1 … pool3 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool3Backward(img, w)
+	s.Tick(w, 8, true)
+	s.conv3Backward(img, w)
+	s.Tick(w, 6, true)
+	s.pool2Backward(img, w)
+	s.Tick(w, 5, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.pool1Backward(img, w)
+	s.Tick(w, 2, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
+}
+
+// flushImages0 adds the weight gradients that the direct convolutions of conv1 … pool3
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:1200], s.conv1GradAcc[w], 16, 75)
+	kernels.FlushDirectWeightGrad(s.Grads[w][1216:9216], s.conv2GradAcc[w], 20, 400)
+	kernels.FlushDirectWeightGrad(s.Grads[w][9236:19236], s.conv3GradAcc[w], 20, 500)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -459,13 +378,14 @@ var (
 	conv1GradOffs = kernels.ConvOffsets(16, 5, 5, 36, 36)
 )
 
-// conv1Forward computes conv1 (conv 16 5x5 s1 p2, 3x32x32 → 16x32x32) and the ReLU after it for image img, on worker w.
+// conv1Forward computes conv1 (conv 16 5x5 s1 p2, 3x32x32 → 16x32x32) and the ReLU after it
+// for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	out := s.conv1Out[img*16384 : img*16384+16384]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 32, 32, 2, 2)
-	s.direct(out, 16, 32, 32, s.conv1Packed, conv1Offs, pad, 36)
+	s.DirectConv(out, 16, 32, 32, s.conv1Packed, conv1Offs, pad, 36)
 	kernels.BiasAct(out, s.net.params[1200:1216], 16, 1024, true)
 }
 
@@ -473,7 +393,7 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*16384 : img*16384+16384]
-	db := s.grads[w][1200:1216]
+	db := s.Grads[w][1200:1216]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 16; f++ {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
@@ -485,13 +405,13 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 75, 16, 1024)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 16, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*3072 : img*3072+3072]
+	din := s.Workspace.InputGrad[img*3072 : img*3072+3072]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 2, 2)
-	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 36)
+	s.DirectConv(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 36)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 16x32x32 → 16x16x16) for image img, on worker w.
@@ -520,13 +440,14 @@ var (
 	conv2GradOffs = kernels.ConvOffsets(20, 5, 5, 20, 20)
 )
 
-// conv2Forward computes conv2 (conv 20 5x5 s1 p2, 16x16x16 → 20x16x16) and the ReLU after it for image img, on worker w.
+// conv2Forward computes conv2 (conv 20 5x5 s1 p2, 16x16x16 → 20x16x16) and the ReLU after it
+// for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.pool1Out[img*4096 : img*4096+4096]
 	out := s.conv2Out[img*5120 : img*5120+5120]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 16, 16, 16, 2, 2)
-	s.direct(out, 20, 16, 16, s.conv2Packed, conv2Offs, pad, 20)
+	s.DirectConv(out, 20, 16, 16, s.conv2Packed, conv2Offs, pad, 20)
 	kernels.BiasAct(out, s.net.params[9216:9236], 20, 256, true)
 }
 
@@ -534,7 +455,7 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*4096 : img*4096+4096]
 	dout := s.conv2Grad[img*5120 : img*5120+5120]
-	db := s.grads[w][9216:9236]
+	db := s.Grads[w][9216:9236]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 20; f++ {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
@@ -548,7 +469,7 @@ func (s *state) conv2Backward(img, w int) {
 	din := s.pool1Grad[img*4096 : img*4096+4096]
 	dpad := s.conv2GradPad[w]
 	kernels.PadInto(dpad, dout, 20, 16, 16, 2, 2)
-	s.direct(din, 16, 16, 16, s.conv2Flipped, conv2GradOffs, dpad, 20)
+	s.DirectConv(din, 16, 16, 16, s.conv2Flipped, conv2GradOffs, dpad, 20)
 }
 
 // pool2Forward computes pool2 (pool max 2x2 s2, 20x16x16 → 20x8x8) for image img, on worker w.
@@ -577,13 +498,14 @@ var (
 	conv3GradOffs = kernels.ConvOffsets(20, 5, 5, 12, 12)
 )
 
-// conv3Forward computes conv3 (conv 20 5x5 s1 p2, 20x8x8 → 20x8x8) and the ReLU after it for image img, on worker w.
+// conv3Forward computes conv3 (conv 20 5x5 s1 p2, 20x8x8 → 20x8x8) and the ReLU after it for
+// image img, on worker w.
 func (s *state) conv3Forward(img, w int) {
 	in := s.pool2Out[img*1280 : img*1280+1280]
 	out := s.conv3Out[img*1280 : img*1280+1280]
 	pad := s.conv3Pad[w]
 	kernels.PadInto(pad, in, 20, 8, 8, 2, 2)
-	s.direct(out, 20, 8, 8, s.conv3Packed, conv3Offs, pad, 12)
+	s.DirectConv(out, 20, 8, 8, s.conv3Packed, conv3Offs, pad, 12)
 	kernels.BiasAct(out, s.net.params[19236:19256], 20, 64, true)
 }
 
@@ -591,7 +513,7 @@ func (s *state) conv3Forward(img, w int) {
 func (s *state) conv3Backward(img, w int) {
 	in := s.pool2Out[img*1280 : img*1280+1280]
 	dout := s.conv3Grad[img*1280 : img*1280+1280]
-	db := s.grads[w][19236:19256]
+	db := s.Grads[w][19236:19256]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 20; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
@@ -605,7 +527,7 @@ func (s *state) conv3Backward(img, w int) {
 	din := s.pool2Grad[img*1280 : img*1280+1280]
 	dpad := s.conv3GradPad[w]
 	kernels.PadInto(dpad, dout, 20, 8, 8, 2, 2)
-	s.direct(din, 20, 8, 8, s.conv3Flipped, conv3GradOffs, dpad, 12)
+	s.DirectConv(din, 20, 8, 8, s.conv3Flipped, conv3GradOffs, dpad, 12)
 }
 
 // pool3Forward computes pool3 (pool max 2x2 s2, 20x8x8 → 20x4x4) for image img, on worker w.
@@ -626,14 +548,14 @@ func (s *state) pool3Backward(img, w int) {
 	kernels.MaxUnpool2Relu(dout, out, arg, 20, 8, 8, din)
 }
 
-// headRowsRun computes outputs [lo, hi) of head for every image as dot products, reading each
+// headRows computes outputs [lo, hi) of head for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) headRowsRun(lo, hi int) {
+func (s *state) headRows(lo, hi int) {
 	weights := s.net.params[19256:22456]
 	bias := s.net.params[22456:22466]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*320 : j*320+320]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool3Out[img*320:img*320+320]) + bias[j]
 			s.headOut[img*10+j] = v
 		}
@@ -642,14 +564,14 @@ func (s *state) headRowsRun(lo, hi int) {
 
 // headForward computes head (full 10, 20x4x4 → 10x1x1) for the whole batch.
 func (s *state) headForward() {
-	if s.batch <= 16 {
-		s.headRowsRun(0, 10)
+	if s.Batch <= 16 {
+		s.headRows(0, 10)
 		return
 	}
 	out := s.headOut
-	kernels.Sgemm(false, true, s.batch, 10, 320, 1, s.pool3Out, 320, s.net.params[19256:22456], 320, 0, out, 10)
+	kernels.Sgemm(false, true, s.Batch, 10, 320, 1, s.pool3Out, 320, s.net.params[19256:22456], 320, 0, out, 10)
 	bias := s.net.params[22456:22466]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*10 : img*10+10]
 		for j, v := range row {
 			v += bias[j]
@@ -660,25 +582,29 @@ func (s *state) headForward() {
 
 // headBackward propagates the gradient through head for the whole batch.
 func (s *state) headBackward() {
-	kernels.Sgemm(true, false, 10, 320, s.batch, 1, s.headGrad, 10, s.pool3Out, 320, 0, s.net.grads[19256:22456], 320)
+	kernels.Sgemm(true, false, 10, 320, s.Batch, 1, s.headGrad, 10, s.pool3Out, 320, 0,
+		s.net.grads[19256:22456], 320)
 	db := s.net.grads[22456:22466]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.headGrad[img*10:img*10+10], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 320, 10, 1, s.headGrad, 10, s.net.params[19256:22456], 320, 0, s.pool3Grad, 320)
+	kernels.Sgemm(false, false, s.Batch, 320, 10, 1, s.headGrad, 10, s.net.params[19256:22456],
+		320, 0, s.pool3Grad, 320)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.headOut, s.headGrad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 10 {
-			panic(fmt.Sprintf("cifarsmallfinetune: label %d of image %d is outside [0, %d)", y, img, 10))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("cifarsmallfinetune: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*10 : img*10+10]
-		d := grad[img*10 : img*10+10]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -696,5 +622,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

@@ -41,7 +41,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -70,16 +69,15 @@ const (
 	colSize     = 576
 	privLo      = 0
 	privHi      = 1454
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 1300
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 64)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(64)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "graph",
 	SpecHash:  "69156ecdd235d0609f025d32fb90310af8d746c218b0fbb7e62b1f09a55deee5",
@@ -120,42 +118,78 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{3, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 108, Shape: []int{4, 3, 3, 3}, FanIn: 27, FanOut: 36, LRMult: 1.0},
-		{Name: "bn1.weight", Layer: 1, Offset: 108, Size: 4, Shape: []int{4}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn1.bias", Layer: 1, Offset: 112, Size: 4, Shape: []int{4}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 3, Offset: 116, Size: 144, Shape: []int{4, 4, 3, 3}, FanIn: 36, FanOut: 36, LRMult: 1.0},
-		{Name: "bn2.weight", Layer: 4, Offset: 260, Size: 4, Shape: []int{4}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn2.bias", Layer: 4, Offset: 264, Size: 4, Shape: []int{4}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv3.weight", Layer: 6, Offset: 268, Size: 144, Shape: []int{4, 4, 3, 3}, FanIn: 36, FanOut: 36, LRMult: 1.0},
-		{Name: "bn3.weight", Layer: 7, Offset: 412, Size: 4, Shape: []int{4}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn3.bias", Layer: 7, Offset: 416, Size: 4, Shape: []int{4}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv4.weight", Layer: 10, Offset: 420, Size: 288, Shape: []int{8, 4, 3, 3}, FanIn: 36, FanOut: 72, LRMult: 1.0},
-		{Name: "bn4.weight", Layer: 11, Offset: 708, Size: 8, Shape: []int{8}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn4.bias", Layer: 11, Offset: 716, Size: 8, Shape: []int{8}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv5.weight", Layer: 13, Offset: 724, Size: 576, Shape: []int{8, 8, 3, 3}, FanIn: 72, FanOut: 72, LRMult: 1.0},
-		{Name: "r2.weight", Layer: 14, Offset: 1300, Size: 8, Shape: []int{8}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "r2.bias", Layer: 14, Offset: 1308, Size: 8, Shape: []int{8}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv6.weight", Layer: 15, Offset: 1316, Size: 32, Shape: []int{8, 4, 1, 1}, FanIn: 4, FanOut: 8, LRMult: 1.0},
-		{Name: "bn6.weight", Layer: 16, Offset: 1348, Size: 8, Shape: []int{8}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn6.bias", Layer: 16, Offset: 1356, Size: 8, Shape: []int{8}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv7.weight", Layer: 19, Offset: 1364, Size: 16, Shape: []int{2, 8, 1, 1}, FanIn: 8, FanOut: 2, LRMult: 1.0},
-		{Name: "conv7.bias", Layer: 19, Offset: 1380, Size: 2, Shape: []int{2}, FanIn: 8, FanOut: 2, LRMult: 1.0, Bias: true},
-		{Name: "conv8.weight", Layer: 21, Offset: 1382, Size: 64, Shape: []int{8, 8, 1, 1}, FanIn: 8, FanOut: 8, LRMult: 1.0},
-		{Name: "conv8.bias", Layer: 21, Offset: 1446, Size: 8, Shape: []int{8}, FanIn: 8, FanOut: 8, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 25, Offset: 1454, Size: 54, Shape: []int{3, 18}, FanIn: 18, FanOut: 3, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 25, Offset: 1508, Size: 3, Shape: []int{3}, FanIn: 18, FanOut: 3, LRMult: 1.0, Bias: true},
-		{Name: "bn1.running_mean", Layer: 1, Offset: 1511, Size: 4, Shape: []int{4}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn1.running_var", Layer: 1, Offset: 1515, Size: 4, Shape: []int{4}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn2.running_mean", Layer: 4, Offset: 1519, Size: 4, Shape: []int{4}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn2.running_var", Layer: 4, Offset: 1523, Size: 4, Shape: []int{4}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn3.running_mean", Layer: 7, Offset: 1527, Size: 4, Shape: []int{4}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn3.running_var", Layer: 7, Offset: 1531, Size: 4, Shape: []int{4}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn4.running_mean", Layer: 11, Offset: 1535, Size: 8, Shape: []int{8}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn4.running_var", Layer: 11, Offset: 1543, Size: 8, Shape: []int{8}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "r2.running_mean", Layer: 14, Offset: 1551, Size: 8, Shape: []int{8}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "r2.running_var", Layer: 14, Offset: 1559, Size: 8, Shape: []int{8}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn6.running_mean", Layer: 16, Offset: 1567, Size: 8, Shape: []int{8}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn6.running_var", Layer: 16, Offset: 1575, Size: 8, Shape: []int{8}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 108, Shape: []int{4, 3, 3, 3},
+			FanIn: 27, FanOut: 36, LRMult: 1.0},
+		{Name: "bn1.weight", Layer: 1, Offset: 108, Size: 4, Shape: []int{4}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn1.bias", Layer: 1, Offset: 112, Size: 4, Shape: []int{4}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 3, Offset: 116, Size: 144,
+			Shape: []int{4, 4, 3, 3}, FanIn: 36, FanOut: 36, LRMult: 1.0},
+		{Name: "bn2.weight", Layer: 4, Offset: 260, Size: 4, Shape: []int{4}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn2.bias", Layer: 4, Offset: 264, Size: 4, Shape: []int{4}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv3.weight", Layer: 6, Offset: 268, Size: 144,
+			Shape: []int{4, 4, 3, 3}, FanIn: 36, FanOut: 36, LRMult: 1.0},
+		{Name: "bn3.weight", Layer: 7, Offset: 412, Size: 4, Shape: []int{4}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn3.bias", Layer: 7, Offset: 416, Size: 4, Shape: []int{4}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv4.weight", Layer: 10, Offset: 420, Size: 288,
+			Shape: []int{8, 4, 3, 3}, FanIn: 36, FanOut: 72, LRMult: 1.0},
+		{Name: "bn4.weight", Layer: 11, Offset: 708, Size: 8, Shape: []int{8}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn4.bias", Layer: 11, Offset: 716, Size: 8, Shape: []int{8}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv5.weight", Layer: 13, Offset: 724, Size: 576,
+			Shape: []int{8, 8, 3, 3}, FanIn: 72, FanOut: 72, LRMult: 1.0},
+		{Name: "r2.weight", Layer: 14, Offset: 1300, Size: 8, Shape: []int{8}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "r2.bias", Layer: 14, Offset: 1308, Size: 8, Shape: []int{8}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv6.weight", Layer: 15, Offset: 1316, Size: 32,
+			Shape: []int{8, 4, 1, 1}, FanIn: 4, FanOut: 8, LRMult: 1.0},
+		{Name: "bn6.weight", Layer: 16, Offset: 1348, Size: 8, Shape: []int{8},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn6.bias", Layer: 16, Offset: 1356, Size: 8, Shape: []int{8}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv7.weight", Layer: 19, Offset: 1364, Size: 16,
+			Shape: []int{2, 8, 1, 1}, FanIn: 8, FanOut: 2, LRMult: 1.0},
+		{Name: "conv7.bias", Layer: 19, Offset: 1380, Size: 2, Shape: []int{2},
+			FanIn: 8, FanOut: 2, LRMult: 1.0, Bias: true},
+		{Name: "conv8.weight", Layer: 21, Offset: 1382, Size: 64,
+			Shape: []int{8, 8, 1, 1}, FanIn: 8, FanOut: 8, LRMult: 1.0},
+		{Name: "conv8.bias", Layer: 21, Offset: 1446, Size: 8, Shape: []int{8},
+			FanIn: 8, FanOut: 8, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 25, Offset: 1454, Size: 54, Shape: []int{3, 18},
+			FanIn: 18, FanOut: 3, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 25, Offset: 1508, Size: 3, Shape: []int{3},
+			FanIn: 18, FanOut: 3, LRMult: 1.0, Bias: true},
+		{Name: "bn1.running_mean", Layer: 1, Offset: 1511, Size: 4, Shape: []int{4},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn1.running_var", Layer: 1, Offset: 1515, Size: 4, Shape: []int{4},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn2.running_mean", Layer: 4, Offset: 1519, Size: 4, Shape: []int{4},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn2.running_var", Layer: 4, Offset: 1523, Size: 4, Shape: []int{4},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn3.running_mean", Layer: 7, Offset: 1527, Size: 4, Shape: []int{4},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn3.running_var", Layer: 7, Offset: 1531, Size: 4, Shape: []int{4},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn4.running_mean", Layer: 11, Offset: 1535, Size: 8, Shape: []int{8},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn4.running_var", Layer: 11, Offset: 1543, Size: 8, Shape: []int{8},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "r2.running_mean", Layer: 14, Offset: 1551, Size: 8, Shape: []int{8},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "r2.running_var", Layer: 14, Offset: 1559, Size: 8, Shape: []int{8},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn6.running_mean", Layer: 16, Offset: 1567, Size: 8, Shape: []int{8},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn6.running_var", Layer: 16, Offset: 1575, Size: 8, Shape: []int{8},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
 	},
 	Train: []nn.Setting{},
 }
@@ -306,22 +340,14 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
 	x     []float32
 	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads [][]float32
-	// col and dcol are each worker's im2col matrices.
-	col, dcol    [][]float32
+	// dcol is each worker's im2col gradient.
+	dcol         [][]float32
 	conv1Out     []float32
 	conv1Grad    []float32
 	bn1Out       []float32
@@ -382,69 +408,44 @@ type state struct {
 	pool1Grad    []float32
 	full1Out     []float32
 	full1Grad    []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
-	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass
+	// and the input gradient; conv2Pad and conv2GradPad each worker's padded input and
+	// output gradient, conv2DoutT its transposed output gradient and conv2GradAcc its
+	// transposed weight gradient.
 	conv2Packed, conv2Flipped                        []float32
 	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
-	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass and
-	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient,
-	// conv3DoutT its transposed output gradient and conv3GradAcc its transposed weight gradient.
+	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass
+	// and the input gradient; conv3Pad and conv3GradPad each worker's padded input and
+	// output gradient, conv3DoutT its transposed output gradient and conv3GradAcc its
+	// transposed weight gradient.
 	conv3Packed, conv3Flipped                        []float32
 	conv3Pad, conv3GradPad, conv3DoutT, conv3GradAcc [][]float32
-	// conv5Packed and conv5Flipped are conv5's weights packed for the forward pass and
-	// the input gradient; conv5Pad and conv5GradPad each worker's padded input and output gradient,
-	// conv5DoutT its transposed output gradient and conv5GradAcc its transposed weight gradient.
+	// conv5Packed and conv5Flipped are conv5's weights packed for the forward pass
+	// and the input gradient; conv5Pad and conv5GradPad each worker's padded input and
+	// output gradient, conv5DoutT its transposed output gradient and conv5GradAcc its
+	// transposed weight gradient.
 	conv5Packed, conv5Flipped                        []float32
 	conv5Pad, conv5GradPad, conv5DoutT, conv5GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
-	forwardImages2                                   func(int, int)
-	backwardImages2                                  func(int, int)
-	forwardImages4                                   func(int, int)
-	backwardImages4                                  func(int, int)
-	forwardImages6                                   func(int, int)
-	backwardImages6                                  func(int, int)
-	forwardImages8                                   func(int, int)
-	backwardImages8                                  func(int, int)
-	forwardImages10                                  func(int, int)
-	backwardImages10                                 func(int, int)
-	forwardImages12                                  func(int, int)
-	backwardImages12                                 func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("graph: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + colSize + colSize + kernels.DirectSrcSize(3, 10, 10) + kernels.DirectSrcSize(4, 10, 10) + kernels.DirectGradSize(64, 4) + kernels.DirectGradSize(27, 4) + kernels.DirectSrcSize(4, 10, 10) + kernels.DirectSrcSize(4, 10, 10) + kernels.DirectGradSize(64, 4) + kernels.DirectGradSize(36, 4) + kernels.DirectSrcSize(4, 10, 10) + kernels.DirectSrcSize(4, 10, 10) + kernels.DirectGradSize(64, 4) + kernels.DirectGradSize(36, 4) + kernels.DirectSrcSize(8, 6, 6) + kernels.DirectSrcSize(8, 6, 6) + kernels.DirectGradSize(16, 8) + kernels.DirectGradSize(72, 8)
-	shared := 1300 + kernels.DirectPackedSize(4, 27) + kernels.DirectPackedSize(3, 36) + kernels.DirectPackedSize(4, 36) + kernels.DirectPackedSize(4, 36) + kernels.DirectPackedSize(4, 36) + kernels.DirectPackedSize(4, 36) + kernels.DirectPackedSize(8, 72) + kernels.DirectPackedSize(8, 72)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "graph",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 256*batch]
 	s.conv1Grad = ws.Buf[256*batch : 512*batch]
 	s.bn1Out = ws.Buf[512*batch : 768*batch]
@@ -505,65 +506,32 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool1Grad = ws.Buf[9554*batch : 9572*batch]
 	s.full1Out = ws.Buf[9572*batch : 9575*batch]
 	s.full1Grad = ws.Buf[9575*batch : 9578*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 10, 10)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(4, 10, 10)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(64, 4)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(27, 4)))
-		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(4, 10, 10)))
-		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(4, 10, 10)))
-		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(64, 4)))
-		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(36, 4)))
-		s.conv3Pad = append(s.conv3Pad, take(kernels.DirectSrcSize(4, 10, 10)))
-		s.conv3GradPad = append(s.conv3GradPad, take(kernels.DirectSrcSize(4, 10, 10)))
-		s.conv3DoutT = append(s.conv3DoutT, take(kernels.DirectGradSize(64, 4)))
-		s.conv3GradAcc = append(s.conv3GradAcc, take(kernels.DirectGradSize(36, 4)))
-		s.conv5Pad = append(s.conv5Pad, take(kernels.DirectSrcSize(8, 6, 6)))
-		s.conv5GradPad = append(s.conv5GradPad, take(kernels.DirectSrcSize(8, 6, 6)))
-		s.conv5DoutT = append(s.conv5DoutT, take(kernels.DirectGradSize(16, 8)))
-		s.conv5GradAcc = append(s.conv5GradAcc, take(kernels.DirectGradSize(72, 8)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(1300)
-	s.conv1Packed = take(kernels.DirectPackedSize(4, 27))
-	s.conv1Flipped = take(kernels.DirectPackedSize(3, 36))
-	s.conv2Packed = take(kernels.DirectPackedSize(4, 36))
-	s.conv2Flipped = take(kernels.DirectPackedSize(4, 36))
-	s.conv3Packed = take(kernels.DirectPackedSize(4, 36))
-	s.conv3Flipped = take(kernels.DirectPackedSize(4, 36))
-	s.conv5Packed = take(kernels.DirectPackedSize(8, 72))
-	s.conv5Flipped = take(kernels.DirectPackedSize(8, 72))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	s.forwardImages2 = s.forwardImages2Run
-	s.backwardImages2 = s.backwardImages2Run
-	s.forwardImages4 = s.forwardImages4Run
-	s.backwardImages4 = s.backwardImages4Run
-	s.forwardImages6 = s.forwardImages6Run
-	s.backwardImages6 = s.backwardImages6Run
-	s.forwardImages8 = s.forwardImages8Run
-	s.backwardImages8 = s.backwardImages8Run
-	s.forwardImages10 = s.forwardImages10Run
-	s.backwardImages10 = s.backwardImages10Run
-	s.forwardImages12 = s.forwardImages12Run
-	s.backwardImages12 = s.backwardImages12Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.dcol = s.PerChunk(colSize)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(4, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 36))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 10, 10))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(4, 10, 10))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(64, 4))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(27, 4))
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(4, 36))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(4, 36))
+	s.conv2Pad = s.PerChunk(kernels.DirectSrcSize(4, 10, 10))
+	s.conv2GradPad = s.PerChunk(kernels.DirectSrcSize(4, 10, 10))
+	s.conv2DoutT = s.PerChunk(kernels.DirectGradSize(64, 4))
+	s.conv2GradAcc = s.PerChunk(kernels.DirectGradSize(36, 4))
+	s.conv3Packed = make([]float32, kernels.DirectPackedSize(4, 36))
+	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(4, 36))
+	s.conv3Pad = s.PerChunk(kernels.DirectSrcSize(4, 10, 10))
+	s.conv3GradPad = s.PerChunk(kernels.DirectSrcSize(4, 10, 10))
+	s.conv3DoutT = s.PerChunk(kernels.DirectGradSize(64, 4))
+	s.conv3GradAcc = s.PerChunk(kernels.DirectGradSize(36, 4))
+	s.conv5Packed = make([]float32, kernels.DirectPackedSize(8, 72))
+	s.conv5Flipped = make([]float32, kernels.DirectPackedSize(8, 72))
+	s.conv5Pad = s.PerChunk(kernels.DirectSrcSize(8, 6, 6))
+	s.conv5GradPad = s.PerChunk(kernels.DirectSrcSize(8, 6, 6))
+	s.conv5DoutT = s.PerChunk(kernels.DirectGradSize(16, 8))
+	s.conv5GradAcc = s.PerChunk(kernels.DirectGradSize(72, 8))
 	return ws
 }
 
@@ -576,29 +544,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -606,46 +551,38 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("graph: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
+	s.train = train
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.bn1Forward()
-	s.tick(0, 1, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages2)
-	s.start(0)
+	s.Tick(0, 1, false)
+	s.ForwardImages((*state).forwardImages2)
+	s.Start(0)
 	s.bn2Forward()
-	s.tick(0, 4, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages4)
-	s.start(0)
+	s.Tick(0, 4, false)
+	s.ForwardImages((*state).forwardImages4)
+	s.Start(0)
 	s.bn3Forward()
-	s.tick(0, 7, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages6)
-	s.start(0)
+	s.Tick(0, 7, false)
+	s.ForwardImages((*state).forwardImages6)
+	s.Start(0)
 	s.bn4Forward()
-	s.tick(0, 11, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages8)
-	s.start(0)
+	s.Tick(0, 11, false)
+	s.ForwardImages((*state).forwardImages8)
+	s.Start(0)
 	s.r2Forward()
-	s.tick(0, 14, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages10)
-	s.start(0)
+	s.Tick(0, 14, false)
+	s.ForwardImages((*state).forwardImages10)
+	s.Start(0)
 	s.bn6Forward()
-	s.tick(0, 16, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages12)
-	s.start(0)
+	s.Tick(0, 16, false)
+	s.ForwardImages((*state).forwardImages12)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 25, false)
+	s.Tick(0, 25, false)
 	return s.full1Out
 }
 
@@ -655,50 +592,41 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("graph: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 26, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:1454])
-	clear(n.grads[1508:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 26, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 25, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages12)
-	s.start(0)
+	s.Tick(0, 25, true)
+	s.BackwardImages((*state).backwardImages12, nil)
+	s.Start(0)
 	s.bn6Backward()
-	s.tick(0, 16, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages10)
-	s.start(0)
+	s.Tick(0, 16, true)
+	s.BackwardImages((*state).backwardImages10, nil)
+	s.Start(0)
 	s.r2Backward()
-	s.tick(0, 14, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages8)
-	s.start(0)
+	s.Tick(0, 14, true)
+	s.BackwardImages((*state).backwardImages8, (*state).flushImages8)
+	s.Start(0)
 	s.bn4Backward()
-	s.tick(0, 11, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages6)
-	s.start(0)
+	s.Tick(0, 11, true)
+	s.BackwardImages((*state).backwardImages6, nil)
+	s.Start(0)
 	s.bn3Backward()
-	s.tick(0, 7, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages4)
-	s.start(0)
+	s.Tick(0, 7, true)
+	s.BackwardImages((*state).backwardImages4, (*state).flushImages4)
+	s.Start(0)
 	s.bn2Backward()
-	s.tick(0, 4, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages2)
-	s.start(0)
+	s.Tick(0, 4, true)
+	s.BackwardImages((*state).backwardImages2, (*state).flushImages2)
+	s.Start(0)
 	s.bn1Backward()
-	s.tick(0, 1, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 1, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -706,240 +634,174 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:1300]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:108], 4, 27, 8)
 		kernels.PackDirect(s.conv2Packed, s.net.params[116:260], 4, 36, 8)
 		kernels.PackDirect(s.conv3Packed, s.net.params[268:412], 4, 36, 8)
 		kernels.PackDirect(s.conv5Packed, s.net.params[724:1300], 8, 72, 4)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:108], 4, 3, 3, 3, 8)
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[116:260], 4, 4, 3, 3, 8)
 		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[268:412], 4, 4, 3, 3, 8)
 		kernels.PackDirectFlipped(s.conv5Flipped, s.net.params[724:1300], 8, 8, 3, 3, 4)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-		}
-	}
+// forwardImages0 runs conv1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
 }
 
-// backwardImages0Run runs conv1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:108], s.conv1GradAcc[w], 4, 27)
-	}
+// backwardImages0 runs conv1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
-// forwardImages2Run runs b0 … conv2 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.b0Forward(img, w)
-			s.tick(w, 2, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 3, false)
-		}
-	}
+// flushImages0 adds the weight gradients that the direct convolutions of conv1
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:108], s.conv1GradAcc[w], 4, 27)
 }
 
-// backwardImages2Run runs b0 … conv2 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv2Backward(img, w)
-			s.tick(w, 3, true)
-			s.b0Backward(img, w)
-			s.tick(w, 2, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][116:260], s.conv2GradAcc[w], 4, 36)
-	}
+// forwardImages2 runs b0 … conv2 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages2(img, w int) {
+	s.b0Forward(img, w)
+	s.Tick(w, 2, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
 }
 
-// forwardImages4Run runs relu2 … conv3 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages4Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu2Forward(img, w)
-			s.tick(w, 5, false)
-			s.conv3Forward(img, w)
-			s.tick(w, 6, false)
-		}
-	}
+// backwardImages2 runs b0 … conv2 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages2(img, w int) {
+	s.conv2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.b0Backward(img, w)
+	s.Tick(w, 2, true)
 }
 
-// backwardImages4Run runs relu2 … conv3 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages4Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv3Backward(img, w)
-			s.tick(w, 6, true)
-			s.relu2Backward(img, w)
-			s.tick(w, 5, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][268:412], s.conv3GradAcc[w], 4, 36)
-	}
+// flushImages2 adds the weight gradients that the direct convolutions of b0 … conv2
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages2(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][116:260], s.conv2GradAcc[w], 4, 36)
 }
 
-// forwardImages6Run runs add1 … conv4 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages6Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add1Forward(img, w)
-			s.tick(w, 8, false)
-			s.b1Forward(img, w)
-			s.tick(w, 9, false)
-			s.conv4Forward(img, w)
-			s.tick(w, 10, false)
-		}
-	}
+// forwardImages4 runs relu2 … conv3 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages4(img, w int) {
+	s.relu2Forward(img, w)
+	s.Tick(w, 5, false)
+	s.conv3Forward(img, w)
+	s.Tick(w, 6, false)
 }
 
-// backwardImages6Run runs add1 … conv4 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages6Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv4Backward(img, w)
-			s.tick(w, 10, true)
-			s.b1Backward(img, w)
-			s.tick(w, 9, true)
-			s.add1Backward(img, w)
-			s.tick(w, 8, true)
-		}
-	}
+// backwardImages4 runs relu2 … conv3 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages4(img, w int) {
+	s.conv3Backward(img, w)
+	s.Tick(w, 6, true)
+	s.relu2Backward(img, w)
+	s.Tick(w, 5, true)
 }
 
-// forwardImages8Run runs relu4 … conv5 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages8Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu4Forward(img, w)
-			s.tick(w, 12, false)
-			s.conv5Forward(img, w)
-			s.tick(w, 13, false)
-		}
-	}
+// flushImages4 adds the weight gradients that the direct convolutions of relu2 … conv3
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages4(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][268:412], s.conv3GradAcc[w], 4, 36)
 }
 
-// backwardImages8Run runs relu4 … conv5 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages8Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv5Backward(img, w)
-			s.tick(w, 13, true)
-			s.relu4Backward(img, w)
-			s.tick(w, 12, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][724:1300], s.conv5GradAcc[w], 8, 72)
-	}
+// forwardImages6 runs add1 … conv4 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages6(img, w int) {
+	s.add1Forward(img, w)
+	s.Tick(w, 8, false)
+	s.b1Forward(img, w)
+	s.Tick(w, 9, false)
+	s.conv4Forward(img, w)
+	s.Tick(w, 10, false)
 }
 
-// forwardImages10Run runs conv6 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages10Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv6Forward(img, w)
-			s.tick(w, 15, false)
-		}
-	}
+// backwardImages6 runs add1 … conv4 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages6(img, w int) {
+	s.conv4Backward(img, w)
+	s.Tick(w, 10, true)
+	s.b1Backward(img, w)
+	s.Tick(w, 9, true)
+	s.add1Backward(img, w)
+	s.Tick(w, 8, true)
 }
 
-// backwardImages10Run runs conv6 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages10Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv6Backward(img, w)
-			s.tick(w, 15, true)
-		}
-	}
+// forwardImages8 runs relu4 … conv5 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages8(img, w int) {
+	s.relu4Forward(img, w)
+	s.Tick(w, 12, false)
+	s.conv5Forward(img, w)
+	s.Tick(w, 13, false)
 }
 
-// forwardImages12Run runs add2 … pool1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages12Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add2Forward(img, w)
-			s.tick(w, 17, false)
-			s.aForward(img, w)
-			s.tick(w, 18, false)
-			s.conv7Forward(img, w)
-			s.tick(w, 19, false)
-			s.cForward(img, w)
-			s.tick(w, 20, false)
-			s.conv8Forward(img, w)
-			s.tick(w, 21, false)
-			s.add3Forward(img, w)
-			s.tick(w, 22, false)
-			s.concat2Forward(img, w)
-			s.tick(w, 23, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 24, false)
-		}
-	}
+// backwardImages8 runs relu4 … conv5 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages8(img, w int) {
+	s.conv5Backward(img, w)
+	s.Tick(w, 13, true)
+	s.relu4Backward(img, w)
+	s.Tick(w, 12, true)
 }
 
-// backwardImages12Run runs add2 … pool1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages12Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool1Backward(img, w)
-			s.tick(w, 24, true)
-			s.concat2Backward(img, w)
-			s.tick(w, 23, true)
-			s.add3Backward(img, w)
-			s.tick(w, 22, true)
-			s.conv8Backward(img, w)
-			s.tick(w, 21, true)
-			s.cBackward(img, w)
-			s.tick(w, 20, true)
-			s.conv7Backward(img, w)
-			s.tick(w, 19, true)
-			s.aBackward(img, w)
-			s.tick(w, 18, true)
-			s.add2Backward(img, w)
-			s.tick(w, 17, true)
-		}
-	}
+// flushImages8 adds the weight gradients that the direct convolutions of relu4 … conv5
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages8(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][724:1300], s.conv5GradAcc[w], 8, 72)
+}
+
+// forwardImages10 runs conv6 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages10(img, w int) {
+	s.conv6Forward(img, w)
+	s.Tick(w, 15, false)
+}
+
+// backwardImages10 runs conv6 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages10(img, w int) {
+	s.conv6Backward(img, w)
+	s.Tick(w, 15, true)
+}
+
+// forwardImages12 runs add2 … pool1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages12(img, w int) {
+	s.add2Forward(img, w)
+	s.Tick(w, 17, false)
+	s.aForward(img, w)
+	s.Tick(w, 18, false)
+	s.conv7Forward(img, w)
+	s.Tick(w, 19, false)
+	s.cForward(img, w)
+	s.Tick(w, 20, false)
+	s.conv8Forward(img, w)
+	s.Tick(w, 21, false)
+	s.add3Forward(img, w)
+	s.Tick(w, 22, false)
+	s.concat2Forward(img, w)
+	s.Tick(w, 23, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 24, false)
+}
+
+// backwardImages12 runs add2 … pool1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages12(img, w int) {
+	s.pool1Backward(img, w)
+	s.Tick(w, 24, true)
+	s.concat2Backward(img, w)
+	s.Tick(w, 23, true)
+	s.add3Backward(img, w)
+	s.Tick(w, 22, true)
+	s.conv8Backward(img, w)
+	s.Tick(w, 21, true)
+	s.cBackward(img, w)
+	s.Tick(w, 20, true)
+	s.conv7Backward(img, w)
+	s.Tick(w, 19, true)
+	s.aBackward(img, w)
+	s.Tick(w, 18, true)
+	s.add2Backward(img, w)
+	s.Tick(w, 17, true)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -956,7 +818,7 @@ func (s *state) conv1Forward(img, w int) {
 	out := s.conv1Out[img*256 : img*256+256]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
-	s.direct(out, 4, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
+	s.DirectConv(out, 4, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
@@ -970,28 +832,33 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 27, 4, 64)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 4, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*192 : img*192+192]
+	din := s.Workspace.InputGrad[img*192 : img*192+192]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 4, 8, 8, 1, 1)
-	s.direct(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
+	s.DirectConv(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
 }
 
 // bn1Forward computes bn1 (bn , 4x8x8 → 4x8x8) for the whole batch.
 func (s *state) bn1Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.batch, 4, 64, s.net.params[108:112], s.net.params[112:116], s.net.params[1511:1515], s.net.params[1515:1519], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 4, 64, s.net.params[108:112],
+			s.net.params[112:116], s.net.params[1511:1515], s.net.params[1515:1519],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.batch, 4, 64, s.net.params[108:112], s.net.params[112:116], s.net.params[1511:1515], s.net.params[1515:1519], float32(1e-05))
+	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.Batch, 4, 64, s.net.params[108:112],
+		s.net.params[112:116], s.net.params[1511:1515], s.net.params[1515:1519],
+		float32(1e-05))
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
 func (s *state) bn1Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.batch, 4, 64, s.net.params[108:112], float32(1e-05), s.net.grads[108:112], s.net.grads[112:116])
+	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.Batch, 4, 64, s.net.params[108:112],
+		float32(1e-05), s.net.grads[108:112], s.net.grads[112:116])
 }
 
 // step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
@@ -1038,7 +905,7 @@ func (s *state) conv2Forward(img, w int) {
 	out := s.conv2Out[img*256 : img*256+256]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 4, 8, 8, 1, 1)
-	s.direct(out, 4, 8, 8, s.conv2Packed, conv2Offs, pad, 10)
+	s.DirectConv(out, 4, 8, 8, s.conv2Packed, conv2Offs, pad, 10)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
@@ -1054,22 +921,27 @@ func (s *state) conv2Backward(img, w int) {
 	din := s.conv2In0Grad[img*256 : img*256+256]
 	dpad := s.conv2GradPad[w]
 	kernels.PadInto(dpad, dout, 4, 8, 8, 1, 1)
-	s.direct(din, 4, 8, 8, s.conv2Flipped, conv2GradOffs, dpad, 10)
+	s.DirectConv(din, 4, 8, 8, s.conv2Flipped, conv2GradOffs, dpad, 10)
 }
 
 // bn2Forward computes bn2 (bn , 4x8x8 → 4x8x8) for the whole batch.
 func (s *state) bn2Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.batch, 4, 64, s.net.params[260:264], s.net.params[264:268], s.net.params[1519:1523], s.net.params[1523:1527], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 4, 64, s.net.params[260:264],
+			s.net.params[264:268], s.net.params[1519:1523], s.net.params[1523:1527],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.batch, 4, 64, s.net.params[260:264], s.net.params[264:268], s.net.params[1519:1523], s.net.params[1523:1527], float32(1e-05))
+	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.Batch, 4, 64, s.net.params[260:264],
+		s.net.params[264:268], s.net.params[1519:1523], s.net.params[1523:1527],
+		float32(1e-05))
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
 func (s *state) bn2Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.batch, 4, 64, s.net.params[260:264], float32(1e-05), s.net.grads[260:264], s.net.grads[264:268])
+	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.Batch, 4, 64, s.net.params[260:264],
+		float32(1e-05), s.net.grads[260:264], s.net.grads[264:268])
 }
 
 // relu2Forward computes relu2 (relu , 4x8x8 → 4x8x8) for image img, on worker w.
@@ -1106,7 +978,7 @@ func (s *state) conv3Forward(img, w int) {
 	out := s.conv3Out[img*256 : img*256+256]
 	pad := s.conv3Pad[w]
 	kernels.PadInto(pad, in, 4, 8, 8, 1, 1)
-	s.direct(out, 4, 8, 8, s.conv3Packed, conv3Offs, pad, 10)
+	s.DirectConv(out, 4, 8, 8, s.conv3Packed, conv3Offs, pad, 10)
 }
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
@@ -1122,22 +994,27 @@ func (s *state) conv3Backward(img, w int) {
 	din := s.relu2Grad[img*256 : img*256+256]
 	dpad := s.conv3GradPad[w]
 	kernels.PadInto(dpad, dout, 4, 8, 8, 1, 1)
-	s.direct(din, 4, 8, 8, s.conv3Flipped, conv3GradOffs, dpad, 10)
+	s.DirectConv(din, 4, 8, 8, s.conv3Flipped, conv3GradOffs, dpad, 10)
 }
 
 // bn3Forward computes bn3 (bn , 4x8x8 → 4x8x8) for the whole batch.
 func (s *state) bn3Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.batch, 4, 64, s.net.params[412:416], s.net.params[416:420], s.net.params[1527:1531], s.net.params[1531:1535], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 4, 64, s.net.params[412:416],
+			s.net.params[416:420], s.net.params[1527:1531], s.net.params[1531:1535],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.batch, 4, 64, s.net.params[412:416], s.net.params[416:420], s.net.params[1527:1531], s.net.params[1531:1535], float32(1e-05))
+	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.Batch, 4, 64, s.net.params[412:416],
+		s.net.params[416:420], s.net.params[1527:1531], s.net.params[1531:1535],
+		float32(1e-05))
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
 func (s *state) bn3Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.batch, 4, 64, s.net.params[412:416], float32(1e-05), s.net.grads[412:416], s.net.grads[416:420])
+	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.Batch, 4, 64, s.net.params[412:416],
+		float32(1e-05), s.net.grads[412:416], s.net.grads[416:420])
 }
 
 // add1Forward computes add1 (add , 4x8x8 → 4x8x8) for image img, on worker w.
@@ -1405,24 +1282,24 @@ func (s *state) conv4Forward(img, w int) {
 	col := s.conv4Col[img*576 : img*576+576]
 	conv4Im2col(in, col)
 	weights := s.net.params[420:708]
-	s.gemm(false, false, 8, 16, 36, 1, weights, 36, col, 16, 0, out, 16)
+	s.Sgemm(false, false, 8, 16, 36, 1, weights, 36, col, 16, 0, out, 16)
 }
 
 // conv4Backward propagates the gradient through conv4 for image img, on worker w.
 func (s *state) conv4Backward(img, w int) {
 	dout := s.conv4Grad[img*128 : img*128+128]
-	dw := s.grads[w][420:708]
+	dw := s.Grads[w][420:708]
 	// The forward pass kept the im2col matrix.
 	col := s.conv4Col[img*576 : img*576+576]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:288]
-	s.gemm(false, true, 36, 8, 16, 1, col, 16, dout, 16, 0, dwT, 8)
+	s.Sgemm(false, true, 36, 8, 16, 1, col, 16, dout, 16, 0, dwT, 8)
 	kernels.AddTransposed(dw, dwT, 8, 36)
 	din := s.conv4In0Grad[img*256 : img*256+256]
 	dcol := s.dcol[w]
 	weights := s.net.params[420:708]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 36, 16, 8, 1, weights, 36, dout, 16, 0, dcol, 16)
+	s.Sgemm(true, false, 36, 16, 8, 1, weights, 36, dout, 16, 0, dcol, 16)
 	clear(din)
 	conv4Col2im(dcol, din)
 }
@@ -1430,16 +1307,21 @@ func (s *state) conv4Backward(img, w int) {
 // bn4Forward computes bn4 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) bn4Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.batch, 8, 16, s.net.params[708:716], s.net.params[716:724], s.net.params[1535:1543], s.net.params[1543:1551], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 8, 16, s.net.params[708:716],
+			s.net.params[716:724], s.net.params[1535:1543], s.net.params[1543:1551],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.batch, 8, 16, s.net.params[708:716], s.net.params[716:724], s.net.params[1535:1543], s.net.params[1543:1551], float32(1e-05))
+	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.Batch, 8, 16, s.net.params[708:716],
+		s.net.params[716:724], s.net.params[1535:1543], s.net.params[1543:1551],
+		float32(1e-05))
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
 func (s *state) bn4Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.batch, 8, 16, s.net.params[708:716], float32(1e-05), s.net.grads[708:716], s.net.grads[716:724])
+	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.Batch, 8, 16, s.net.params[708:716],
+		float32(1e-05), s.net.grads[708:716], s.net.grads[716:724])
 }
 
 // relu4Forward computes relu4 (relu , 8x4x4 → 8x4x4) for image img, on worker w.
@@ -1476,7 +1358,7 @@ func (s *state) conv5Forward(img, w int) {
 	out := s.conv5Out[img*128 : img*128+128]
 	pad := s.conv5Pad[w]
 	kernels.PadInto(pad, in, 8, 4, 4, 1, 1)
-	s.direct(out, 8, 4, 4, s.conv5Packed, conv5Offs, pad, 6)
+	s.DirectConv(out, 8, 4, 4, s.conv5Packed, conv5Offs, pad, 6)
 }
 
 // conv5Backward propagates the gradient through conv5 for image img, on worker w.
@@ -1492,22 +1374,27 @@ func (s *state) conv5Backward(img, w int) {
 	din := s.relu4Grad[img*128 : img*128+128]
 	dpad := s.conv5GradPad[w]
 	kernels.PadInto(dpad, dout, 8, 4, 4, 1, 1)
-	s.direct(din, 8, 4, 4, s.conv5Flipped, conv5GradOffs, dpad, 6)
+	s.DirectConv(din, 8, 4, 4, s.conv5Flipped, conv5GradOffs, dpad, 6)
 }
 
 // r2Forward computes r2 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) r2Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv5Out, s.r2Out, s.batch, 8, 16, s.net.params[1300:1308], s.net.params[1308:1316], s.net.params[1551:1559], s.net.params[1559:1567], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv5Out, s.r2Out, s.Batch, 8, 16, s.net.params[1300:1308],
+			s.net.params[1308:1316], s.net.params[1551:1559], s.net.params[1559:1567],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv5Out, s.r2Out, s.batch, 8, 16, s.net.params[1300:1308], s.net.params[1308:1316], s.net.params[1551:1559], s.net.params[1559:1567], float32(1e-05))
+	kernels.BatchNormInfer(s.conv5Out, s.r2Out, s.Batch, 8, 16, s.net.params[1300:1308],
+		s.net.params[1308:1316], s.net.params[1551:1559], s.net.params[1559:1567],
+		float32(1e-05))
 }
 
 // r2Backward propagates the gradient through r2 for the whole batch.
 func (s *state) r2Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv5Out, s.r2Grad, s.conv5Grad, s.batch, 8, 16, s.net.params[1300:1308], float32(1e-05), s.net.grads[1300:1308], s.net.grads[1308:1316])
+	kernels.BatchNormBackward(s.conv5Out, s.r2Grad, s.conv5Grad, s.Batch, 8, 16, s.net.params[1300:1308],
+		float32(1e-05), s.net.grads[1300:1308], s.net.grads[1308:1316])
 }
 
 // conv6Im2col lays out an image (4x8x8) as the 4×16 matrix whose row (c·1 + ki)·1 + kj
@@ -1557,22 +1444,22 @@ func (s *state) conv6Forward(img, w int) {
 	col := s.conv6Col[img*64 : img*64+64]
 	conv6Im2col(in, col)
 	weights := s.net.params[1316:1348]
-	s.gemm(false, false, 8, 16, 4, 1, weights, 4, col, 16, 0, out, 16)
+	s.Sgemm(false, false, 8, 16, 4, 1, weights, 4, col, 16, 0, out, 16)
 }
 
 // conv6Backward propagates the gradient through conv6 for image img, on worker w.
 func (s *state) conv6Backward(img, w int) {
 	dout := s.conv6Grad[img*128 : img*128+128]
-	dw := s.grads[w][1316:1348]
+	dw := s.Grads[w][1316:1348]
 	// The forward pass kept the im2col matrix.
 	col := s.conv6Col[img*64 : img*64+64]
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 8, 4, 16, 1, dout, 16, col, 16, 1, dw, 4)
+	s.Sgemm(false, true, 8, 4, 16, 1, dout, 16, col, 16, 1, dw, 4)
 	din := s.b1Grad[img*256 : img*256+256]
 	dcol := s.dcol[w]
 	weights := s.net.params[1316:1348]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 4, 16, 8, 1, weights, 4, dout, 16, 0, dcol, 16)
+	s.Sgemm(true, false, 4, 16, 8, 1, weights, 4, dout, 16, 0, dcol, 16)
 	clear(din)
 	conv6Col2im(dcol, din)
 }
@@ -1580,16 +1467,21 @@ func (s *state) conv6Backward(img, w int) {
 // bn6Forward computes bn6 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) bn6Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.batch, 8, 16, s.net.params[1348:1356], s.net.params[1356:1364], s.net.params[1567:1575], s.net.params[1575:1583], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 8, 16, s.net.params[1348:1356],
+			s.net.params[1356:1364], s.net.params[1567:1575], s.net.params[1575:1583],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.batch, 8, 16, s.net.params[1348:1356], s.net.params[1356:1364], s.net.params[1567:1575], s.net.params[1575:1583], float32(1e-05))
+	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.Batch, 8, 16, s.net.params[1348:1356],
+		s.net.params[1356:1364], s.net.params[1567:1575], s.net.params[1575:1583],
+		float32(1e-05))
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
 func (s *state) bn6Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.batch, 8, 16, s.net.params[1348:1356], float32(1e-05), s.net.grads[1348:1356], s.net.grads[1356:1364])
+	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.Batch, 8, 16, s.net.params[1348:1356],
+		float32(1e-05), s.net.grads[1348:1356], s.net.grads[1356:1364])
 }
 
 // add2Forward computes add2 (add , 8x4x4 → 8x4x4) for image img, on worker w.
@@ -1637,7 +1529,7 @@ func (s *state) conv7Forward(img, w int) {
 	out := s.conv7Out[img*32 : img*32+32]
 	col := in
 	weights := s.net.params[1364:1380]
-	s.gemm(false, false, 2, 16, 8, 1, weights, 8, col, 16, 0, out, 16)
+	s.Sgemm(false, false, 2, 16, 8, 1, weights, 8, col, 16, 0, out, 16)
 	kernels.BiasAct(out, s.net.params[1380:1382], 2, 16, false)
 }
 
@@ -1645,22 +1537,22 @@ func (s *state) conv7Forward(img, w int) {
 func (s *state) conv7Backward(img, w int) {
 	in := s.aOut[img*128 : img*128+128]
 	dout := s.conv7Grad[img*32 : img*32+32]
-	db := s.grads[w][1380:1382]
+	db := s.Grads[w][1380:1382]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 2; f++ {
 		db[f] += kernels.Dot(dout[f*16:f*16+16], ones[:16])
 	}
-	dw := s.grads[w][1364:1380]
+	dw := s.Grads[w][1364:1380]
 	col := in
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:16]
-	s.gemm(false, true, 8, 2, 16, 1, col, 16, dout, 16, 0, dwT, 2)
+	s.Sgemm(false, true, 8, 2, 16, 1, col, 16, dout, 16, 0, dwT, 2)
 	kernels.AddTransposed(dw, dwT, 2, 8)
 	din := s.conv7In0Grad[img*128 : img*128+128]
 	dcol := din
 	weights := s.net.params[1364:1380]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 8, 16, 2, 1, weights, 8, dout, 16, 0, dcol, 16)
+	s.Sgemm(true, false, 8, 16, 2, 1, weights, 8, dout, 16, 0, dcol, 16)
 }
 
 // cForward computes c (concat , 2x4x4 → 10x4x4) for image img, on worker w.
@@ -1683,7 +1575,7 @@ func (s *state) conv8Forward(img, w int) {
 	out := s.conv8Out[img*128 : img*128+128]
 	col := in
 	weights := s.net.params[1382:1446]
-	s.gemm(false, false, 8, 16, 8, 1, weights, 8, col, 16, 0, out, 16)
+	s.Sgemm(false, false, 8, 16, 8, 1, weights, 8, col, 16, 0, out, 16)
 	kernels.BiasAct(out, s.net.params[1446:1454], 8, 16, false)
 }
 
@@ -1691,20 +1583,20 @@ func (s *state) conv8Forward(img, w int) {
 func (s *state) conv8Backward(img, w int) {
 	in := s.aOut[img*128 : img*128+128]
 	dout := s.conv8Grad[img*128 : img*128+128]
-	db := s.grads[w][1446:1454]
+	db := s.Grads[w][1446:1454]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 8; f++ {
 		db[f] += kernels.Dot(dout[f*16:f*16+16], ones[:16])
 	}
-	dw := s.grads[w][1382:1446]
+	dw := s.Grads[w][1382:1446]
 	col := in
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 8, 8, 16, 1, dout, 16, col, 16, 1, dw, 8)
+	s.Sgemm(false, true, 8, 8, 16, 1, dout, 16, col, 16, 1, dw, 8)
 	din := s.conv8In0Grad[img*128 : img*128+128]
 	dcol := din
 	weights := s.net.params[1382:1446]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 8, 16, 8, 1, weights, 8, dout, 16, 0, dcol, 16)
+	s.Sgemm(true, false, 8, 16, 8, 1, weights, 8, dout, 16, 0, dcol, 16)
 }
 
 // add3Forward computes add3 (add , 8x4x4 → 8x4x4) for image img, on worker w.
@@ -1763,14 +1655,14 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[1454:1508]
 	bias := s.net.params[1508:1511]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*18 : j*18+18]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool1Out[img*18:img*18+18]) + bias[j]
 			s.full1Out[img*3+j] = v
 		}
@@ -1779,14 +1671,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 3, 18x1x1 → 3x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 3)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 3)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 3, 18, 1, s.pool1Out, 18, s.net.params[1454:1508], 18, 0, out, 3)
+	kernels.Sgemm(false, true, s.Batch, 3, 18, 1, s.pool1Out, 18, s.net.params[1454:1508], 18, 0, out, 3)
 	bias := s.net.params[1508:1511]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*3 : img*3+3]
 		for j, v := range row {
 			v += bias[j]
@@ -1797,25 +1689,28 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 3, 18, s.batch, 1, s.full1Grad, 3, s.pool1Out, 18, 0, s.net.grads[1454:1508], 18)
+	kernels.Sgemm(true, false, 3, 18, s.Batch, 1, s.full1Grad, 3, s.pool1Out, 18, 0, s.net.grads[1454:1508], 18)
 	db := s.net.grads[1508:1511]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*3:img*3+3], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 18, 3, 1, s.full1Grad, 3, s.net.params[1454:1508], 18, 0, s.pool1Grad, 18)
+	kernels.Sgemm(false, false, s.Batch, 18, 3, 1, s.full1Grad, 3, s.net.params[1454:1508], 18,
+		0, s.pool1Grad, 18)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 3 {
-			panic(fmt.Sprintf("graph: label %d of image %d is outside [0, %d)", y, img, 3))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("graph: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*3 : img*3+3]
-		d := grad[img*3 : img*3+3]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -1833,5 +1728,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -51,16 +50,15 @@ const (
 	imageInts   = 64
 	privLo      = 0
 	privHi      = 260
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 256
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 64)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(64)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "leaky",
 	SpecHash:  "23154017f46a94c33a7654739f4d760a1e41c9c8aab2d7cb957d632cf38f0893",
@@ -83,14 +81,22 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{3, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 108, Shape: []int{4, 3, 3, 3}, FanIn: 27, FanOut: 36, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 108, Size: 4, Shape: []int{4}, FanIn: 27, FanOut: 36, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 3, Offset: 112, Size: 144, Shape: []int{4, 4, 3, 3}, FanIn: 36, FanOut: 36, LRMult: 1.0},
-		{Name: "conv2.bias", Layer: 3, Offset: 256, Size: 4, Shape: []int{4}, FanIn: 36, FanOut: 36, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 5, Offset: 260, Size: 96, Shape: []int{6, 16}, FanIn: 16, FanOut: 6, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 5, Offset: 356, Size: 6, Shape: []int{6}, FanIn: 16, FanOut: 6, LRMult: 1.0, Bias: true},
-		{Name: "full2.weight", Layer: 7, Offset: 362, Size: 18, Shape: []int{3, 6}, FanIn: 6, FanOut: 3, LRMult: 1.0},
-		{Name: "full2.bias", Layer: 7, Offset: 380, Size: 3, Shape: []int{3}, FanIn: 6, FanOut: 3, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 108, Shape: []int{4, 3, 3, 3},
+			FanIn: 27, FanOut: 36, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 108, Size: 4, Shape: []int{4}, FanIn: 27,
+			FanOut: 36, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 3, Offset: 112, Size: 144,
+			Shape: []int{4, 4, 3, 3}, FanIn: 36, FanOut: 36, LRMult: 1.0},
+		{Name: "conv2.bias", Layer: 3, Offset: 256, Size: 4, Shape: []int{4}, FanIn: 36,
+			FanOut: 36, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 5, Offset: 260, Size: 96, Shape: []int{6, 16},
+			FanIn: 16, FanOut: 6, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 5, Offset: 356, Size: 6, Shape: []int{6}, FanIn: 16,
+			FanOut: 6, LRMult: 1.0, Bias: true},
+		{Name: "full2.weight", Layer: 7, Offset: 362, Size: 18, Shape: []int{3, 6},
+			FanIn: 6, FanOut: 3, LRMult: 1.0},
+		{Name: "full2.bias", Layer: 7, Offset: 380, Size: 3, Shape: []int{3}, FanIn: 6,
+			FanOut: 3, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{},
 }
@@ -157,20 +163,11 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads      [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x          []float32
 	conv1Out   []float32
 	conv1Grad  []float32
 	leaky1Out  []float32
@@ -188,49 +185,32 @@ type state struct {
 	leaky3Grad []float32
 	full2Out   []float32
 	full2Grad  []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
-	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass
+	// and the input gradient; conv2Pad and conv2GradPad each worker's padded input and
+	// output gradient, conv2DoutT its transposed output gradient and conv2GradAcc its
+	// transposed weight gradient.
 	conv2Packed, conv2Flipped                        []float32
 	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
-	forwardImages2                                   func(int, int)
-	backwardImages2                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("leaky: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 10, 10) + kernels.DirectSrcSize(4, 10, 10) + kernels.DirectGradSize(64, 4) + kernels.DirectGradSize(27, 4) + kernels.DirectSrcSize(4, 4, 4) + kernels.DirectSrcSize(4, 6, 6) + kernels.DirectGradSize(4, 4) + kernels.DirectGradSize(36, 4)
-	shared := 256 + kernels.DirectPackedSize(4, 27) + kernels.DirectPackedSize(3, 36) + kernels.DirectPackedSize(4, 36) + kernels.DirectPackedSize(4, 36)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "leaky",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 256*batch]
 	s.conv1Grad = ws.Buf[256*batch : 512*batch]
 	s.leaky1Out = ws.Buf[512*batch : 768*batch]
@@ -248,41 +228,19 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.leaky3Grad = ws.Buf[1234*batch : 1240*batch]
 	s.full2Out = ws.Buf[1240*batch : 1243*batch]
 	s.full2Grad = ws.Buf[1243*batch : 1246*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 10, 10)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(4, 10, 10)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(64, 4)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(27, 4)))
-		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(4, 4, 4)))
-		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(4, 6, 6)))
-		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(4, 4)))
-		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(36, 4)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(256)
-	s.conv1Packed = take(kernels.DirectPackedSize(4, 27))
-	s.conv1Flipped = take(kernels.DirectPackedSize(3, 36))
-	s.conv2Packed = take(kernels.DirectPackedSize(4, 36))
-	s.conv2Flipped = take(kernels.DirectPackedSize(4, 36))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	s.forwardImages2 = s.forwardImages2Run
-	s.backwardImages2 = s.backwardImages2Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(4, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 36))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 10, 10))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(4, 10, 10))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(64, 4))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(27, 4))
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(4, 36))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(4, 36))
+	s.conv2Pad = s.PerChunk(kernels.DirectSrcSize(4, 4, 4))
+	s.conv2GradPad = s.PerChunk(kernels.DirectSrcSize(4, 6, 6))
+	s.conv2DoutT = s.PerChunk(kernels.DirectGradSize(4, 4))
+	s.conv2GradAcc = s.PerChunk(kernels.DirectGradSize(36, 4))
 	return ws
 }
 
@@ -295,29 +253,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -325,21 +260,17 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("leaky: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 5, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages2)
-	s.start(0)
+	s.Tick(0, 5, false)
+	s.ForwardImages((*state).forwardImages2)
+	s.Start(0)
 	s.full2Forward()
-	s.tick(0, 7, false)
+	s.Tick(0, 7, false)
 	return s.full2Out
 }
 
@@ -349,31 +280,21 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("leaky: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 8, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:260])
-	clear(n.grads[356:362])
-	clear(n.grads[380:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 8, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full2Backward()
-	s.tick(0, 7, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages2)
-	s.start(0)
+	s.Tick(0, 7, true)
+	s.BackwardImages((*state).backwardImages2, nil)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 5, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 5, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -381,82 +302,61 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:256]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:108], 4, 27, 8)
 		kernels.PackDirect(s.conv2Packed, s.net.params[112:256], 4, 36, 2)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:108], 4, 3, 3, 3, 8)
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[112:256], 4, 4, 3, 3, 4)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 … leaky2 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.leaky1Forward(img, w)
-			s.tick(w, 1, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 2, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 3, false)
-			s.leaky2Forward(img, w)
-			s.tick(w, 4, false)
-		}
-	}
+// forwardImages0 runs conv1 … leaky2 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.leaky1Forward(img, w)
+	s.Tick(w, 1, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 2, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
+	s.leaky2Forward(img, w)
+	s.Tick(w, 4, false)
 }
 
-// backwardImages0Run runs conv1 … leaky2 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.leaky2Backward(img, w)
-			s.tick(w, 4, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 3, true)
-			s.pool1Backward(img, w)
-			s.tick(w, 2, true)
-			s.leaky1Backward(img, w)
-			s.tick(w, 1, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:108], s.conv1GradAcc[w], 4, 27)
-		kernels.FlushDirectWeightGrad(s.grads[w][112:256], s.conv2GradAcc[w], 4, 36)
-	}
+// backwardImages0 runs conv1 … leaky2 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.leaky2Backward(img, w)
+	s.Tick(w, 4, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.pool1Backward(img, w)
+	s.Tick(w, 2, true)
+	s.leaky1Backward(img, w)
+	s.Tick(w, 1, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
-// forwardImages2Run runs leaky3 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.leaky3Forward(img, w)
-			s.tick(w, 6, false)
-		}
-	}
+// flushImages0 adds the weight gradients that the direct convolutions of conv1 … leaky2
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:108], s.conv1GradAcc[w], 4, 27)
+	kernels.FlushDirectWeightGrad(s.Grads[w][112:256], s.conv2GradAcc[w], 4, 36)
 }
 
-// backwardImages2Run runs leaky3 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.leaky3Backward(img, w)
-			s.tick(w, 6, true)
-		}
-	}
+// forwardImages2 runs leaky3 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages2(img, w int) {
+	s.leaky3Forward(img, w)
+	s.Tick(w, 6, false)
+}
+
+// backwardImages2 runs leaky3 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages2(img, w int) {
+	s.leaky3Backward(img, w)
+	s.Tick(w, 6, true)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -473,7 +373,7 @@ func (s *state) conv1Forward(img, w int) {
 	out := s.conv1Out[img*256 : img*256+256]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
-	s.direct(out, 4, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
+	s.DirectConv(out, 4, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
 	kernels.BiasAct(out, s.net.params[108:112], 4, 64, false)
 }
 
@@ -481,7 +381,7 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*192 : img*192+192]
 	dout := s.conv1Grad[img*256 : img*256+256]
-	db := s.grads[w][108:112]
+	db := s.Grads[w][108:112]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 4; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
@@ -493,13 +393,13 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 27, 4, 64)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 4, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*192 : img*192+192]
+	din := s.Workspace.InputGrad[img*192 : img*192+192]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 4, 8, 8, 1, 1)
-	s.direct(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
+	s.DirectConv(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
 }
 
 // leaky1Forward computes leaky1 (leaky 0.1, 4x8x8 → 4x8x8) for image img, on worker w.
@@ -554,7 +454,7 @@ func (s *state) conv2Forward(img, w int) {
 	out := s.conv2Out[img*16 : img*16+16]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 4, 4, 4, 0, 0)
-	s.direct(out, 4, 2, 2, s.conv2Packed, conv2Offs, pad, 4)
+	s.DirectConv(out, 4, 2, 2, s.conv2Packed, conv2Offs, pad, 4)
 	kernels.BiasAct(out, s.net.params[256:260], 4, 4, false)
 }
 
@@ -562,7 +462,7 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.pool1Out[img*64 : img*64+64]
 	dout := s.conv2Grad[img*16 : img*16+16]
-	db := s.grads[w][256:260]
+	db := s.Grads[w][256:260]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 4; f++ {
 		db[f] += kernels.Dot(dout[f*4:f*4+4], ones[:4])
@@ -576,7 +476,7 @@ func (s *state) conv2Backward(img, w int) {
 	din := s.pool1Grad[img*64 : img*64+64]
 	dpad := s.conv2GradPad[w]
 	kernels.PadInto(dpad, dout, 4, 2, 2, 2, 2)
-	s.direct(din, 4, 4, 4, s.conv2Flipped, conv2GradOffs, dpad, 6)
+	s.DirectConv(din, 4, 4, 4, s.conv2Flipped, conv2GradOffs, dpad, 6)
 }
 
 // leaky2Forward computes leaky2 (leaky 0.2, 4x2x2 → 4x2x2) for image img, on worker w.
@@ -601,14 +501,14 @@ func (s *state) leaky2Backward(img, w int) {
 	}
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[260:356]
 	bias := s.net.params[356:362]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*16 : j*16+16]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.leaky2Out[img*16:img*16+16]) + bias[j]
 			s.full1Out[img*6+j] = v
 		}
@@ -617,14 +517,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 6, 4x2x2 → 6x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 6)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 6)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 6, 16, 1, s.leaky2Out, 16, s.net.params[260:356], 16, 0, out, 6)
+	kernels.Sgemm(false, true, s.Batch, 6, 16, 1, s.leaky2Out, 16, s.net.params[260:356], 16, 0, out, 6)
 	bias := s.net.params[356:362]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*6 : img*6+6]
 		for j, v := range row {
 			v += bias[j]
@@ -635,12 +535,14 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 6, 16, s.batch, 1, s.full1Grad, 6, s.leaky2Out, 16, 0, s.net.grads[260:356], 16)
+	kernels.Sgemm(true, false, 6, 16, s.Batch, 1, s.full1Grad, 6, s.leaky2Out, 16, 0, s.net.grads[260:356], 16)
 	db := s.net.grads[356:362]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*6:img*6+6], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 16, 6, 1, s.full1Grad, 6, s.net.params[260:356], 16, 0, s.leaky2Grad, 16)
+	kernels.Sgemm(false, false, s.Batch, 16, 6, 1, s.full1Grad, 6, s.net.params[260:356], 16, 0,
+		s.leaky2Grad, 16)
 }
 
 // leaky3Forward computes leaky3 (leaky 0, 6x1x1 → 6x1x1) for image img, on worker w.
@@ -665,14 +567,14 @@ func (s *state) leaky3Backward(img, w int) {
 	}
 }
 
-// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// full2Rows computes outputs [lo, hi) of full2 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full2RowsRun(lo, hi int) {
+func (s *state) full2Rows(lo, hi int) {
 	weights := s.net.params[362:380]
 	bias := s.net.params[380:383]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*6 : j*6+6]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.leaky3Out[img*6:img*6+6]) + bias[j]
 			s.full2Out[img*3+j] = v
 		}
@@ -681,14 +583,14 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 3, 6x1x1 → 3x1x1) for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 16 {
-		s.full2RowsRun(0, 3)
+	if s.Batch <= 16 {
+		s.full2Rows(0, 3)
 		return
 	}
 	out := s.full2Out
-	kernels.Sgemm(false, true, s.batch, 3, 6, 1, s.leaky3Out, 6, s.net.params[362:380], 6, 0, out, 3)
+	kernels.Sgemm(false, true, s.Batch, 3, 6, 1, s.leaky3Out, 6, s.net.params[362:380], 6, 0, out, 3)
 	bias := s.net.params[380:383]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*3 : img*3+3]
 		for j, v := range row {
 			v += bias[j]
@@ -699,25 +601,27 @@ func (s *state) full2Forward() {
 
 // full2Backward propagates the gradient through full2 for the whole batch.
 func (s *state) full2Backward() {
-	kernels.Sgemm(true, false, 3, 6, s.batch, 1, s.full2Grad, 3, s.leaky3Out, 6, 0, s.net.grads[362:380], 6)
+	kernels.Sgemm(true, false, 3, 6, s.Batch, 1, s.full2Grad, 3, s.leaky3Out, 6, 0, s.net.grads[362:380], 6)
 	db := s.net.grads[380:383]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full2Grad[img*3:img*3+3], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 6, 3, 1, s.full2Grad, 3, s.net.params[362:380], 6, 0, s.leaky3Grad, 6)
+	kernels.Sgemm(false, false, s.Batch, 6, 3, 1, s.full2Grad, 3, s.net.params[362:380], 6, 0, s.leaky3Grad, 6)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full2Out, s.full2Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 3 {
-			panic(fmt.Sprintf("leaky: label %d of image %d is outside [0, %d)", y, img, 3))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("leaky: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*3 : img*3+3]
-		d := grad[img*3 : img*3+3]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -735,5 +639,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -50,16 +49,15 @@ const (
 	colSize     = 512
 	privLo      = 0
 	privHi      = 224
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 216
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 64)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(64)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "lrnmean",
 	SpecHash:  "92c59d9b411507a7b6b20b7743f628c432cfad08c4715b996cc058a97e1f5e92",
@@ -80,11 +78,16 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{4, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 1, Offset: 0, Size: 216, Shape: []int{8, 3, 3, 3}, FanIn: 27, FanOut: 72, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 1, Offset: 216, Size: 8, Shape: []int{8}, FanIn: 27, FanOut: 72, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 5, Offset: 224, Size: 512, Shape: []int{4, 128}, FanIn: 128, FanOut: 4, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 5, Offset: 736, Size: 4, Shape: []int{4}, FanIn: 128, FanOut: 4, LRMult: 1.0, Bias: true},
-		{Name: "meansub1.mean", Layer: 0, Offset: 740, Size: 3, Shape: []int{3}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "conv1.weight", Layer: 1, Offset: 0, Size: 216, Shape: []int{8, 3, 3, 3},
+			FanIn: 27, FanOut: 72, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 1, Offset: 216, Size: 8, Shape: []int{8}, FanIn: 27,
+			FanOut: 72, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 5, Offset: 224, Size: 512, Shape: []int{4, 128},
+			FanIn: 128, FanOut: 4, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 5, Offset: 736, Size: 4, Shape: []int{4},
+			FanIn: 128, FanOut: 4, LRMult: 1.0, Bias: true},
+		{Name: "meansub1.mean", Layer: 0, Offset: 740, Size: 3, Shape: []int{3},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
 	},
 	Train: []nn.Setting{},
 }
@@ -142,22 +145,13 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads [][]float32
-	// col and dcol are each worker's im2col matrices.
-	col, dcol    [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x []float32
+	// col is each worker's im2col matrix.
+	col          [][]float32
 	meansub1Out  []float32
 	meansub1Grad []float32
 	conv1Out     []float32
@@ -172,42 +166,26 @@ type state struct {
 	pool1Arg     []int32
 	full1Out     []float32
 	full1Grad    []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("lrnmean: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + colSize + colSize + kernels.DirectSrcSize(3, 10, 10) + kernels.DirectSrcSize(8, 10, 10) + kernels.DirectGradSize(64, 8) + kernels.DirectGradSize(27, 8)
-	shared := 216 + kernels.DirectPackedSize(8, 27) + kernels.DirectPackedSize(3, 72)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "lrnmean",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.meansub1Out = ws.Buf[0*batch : 192*batch]
 	s.meansub1Grad = ws.Buf[192*batch : 384*batch]
 	s.conv1Out = ws.Buf[384*batch : 896*batch]
@@ -222,35 +200,14 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool1Arg = ws.Index[0*batch : 128*batch]
 	s.full1Out = ws.Buf[4224*batch : 4228*batch]
 	s.full1Grad = ws.Buf[4228*batch : 4232*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 10, 10)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(8, 10, 10)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(64, 8)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(27, 8)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(216)
-	s.conv1Packed = take(kernels.DirectPackedSize(8, 27))
-	s.conv1Flipped = take(kernels.DirectPackedSize(3, 72))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.col = s.PerChunk(colSize)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(8, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 72))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 10, 10))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(8, 10, 10))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(64, 8))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(27, 8))
 	return ws
 }
 
@@ -263,29 +220,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -293,16 +227,13 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("lrnmean: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 5, false)
+	s.Tick(0, 5, false)
 	return s.full1Out
 }
 
@@ -312,26 +243,17 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("lrnmean: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 6, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:224])
-	clear(n.grads[736:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 6, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 5, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 5, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -339,55 +261,46 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:216]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:216], 8, 27, 8)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:216], 8, 3, 3, 3, 8)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs meansub1 … pool1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.meansub1Forward(img, w)
-			s.tick(w, 0, false)
-			s.conv1Forward(img, w)
-			s.tick(w, 1, false)
-			s.norm1Forward(img, w)
-			s.tick(w, 2, false)
-			s.relu1Forward(img, w)
-			s.tick(w, 3, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 4, false)
-		}
-	}
+// forwardImages0 runs meansub1 … pool1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.meansub1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.conv1Forward(img, w)
+	s.Tick(w, 1, false)
+	s.norm1Forward(img, w)
+	s.Tick(w, 2, false)
+	s.relu1Forward(img, w)
+	s.Tick(w, 3, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 4, false)
 }
 
-// backwardImages0Run runs meansub1 … pool1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool1Backward(img, w)
-			s.tick(w, 4, true)
-			s.relu1Backward(img, w)
-			s.tick(w, 3, true)
-			s.norm1Backward(img, w)
-			s.tick(w, 2, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 1, true)
-			s.meansub1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:216], s.conv1GradAcc[w], 8, 27)
-	}
+// backwardImages0 runs meansub1 … pool1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool1Backward(img, w)
+	s.Tick(w, 4, true)
+	s.relu1Backward(img, w)
+	s.Tick(w, 3, true)
+	s.norm1Backward(img, w)
+	s.Tick(w, 2, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 1, true)
+	s.meansub1Backward(img, w)
+	s.Tick(w, 0, true)
+}
+
+// flushImages0 adds the weight gradients that the direct convolutions of meansub1 … pool1
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:216], s.conv1GradAcc[w], 8, 27)
 }
 
 // meansub1Forward computes meansub1 (meansub channel, 3x8x8 → 3x8x8) for image img, on worker w.
@@ -407,11 +320,11 @@ func (s *state) meansub1Forward(img, w int) {
 // meansub1Backward propagates the gradient through meansub1 for image img, on worker w.
 func (s *state) meansub1Backward(img, w int) {
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
 	dout := s.meansub1Grad[img*192 : img*192+192]
-	din := s.ws.InputGrad[img*192 : img*192+192]
+	din := s.Workspace.InputGrad[img*192 : img*192+192]
 	copy(din, dout)
 }
 
@@ -429,7 +342,7 @@ func (s *state) conv1Forward(img, w int) {
 	out := s.conv1Out[img*512 : img*512+512]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
-	s.direct(out, 8, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
+	s.DirectConv(out, 8, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
 	kernels.BiasAct(out, s.net.params[216:224], 8, 64, false)
 }
 
@@ -437,7 +350,7 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.meansub1Out[img*192 : img*192+192]
 	dout := s.conv1Grad[img*512 : img*512+512]
-	db := s.grads[w][216:224]
+	db := s.Grads[w][216:224]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 8; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
@@ -449,16 +362,17 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 27, 8, 64)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 8, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
 	din := s.meansub1Grad[img*192 : img*192+192]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 8, 8, 8, 1, 1)
-	s.direct(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
+	s.DirectConv(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
 }
 
-// norm1Forward computes norm1 (norm size5 alpha0.0001 beta0.75 k1, 8x8x8 → 8x8x8) for image img, on worker w.
+// norm1Forward computes norm1 (norm size5 alpha0.0001 beta0.75 k1, 8x8x8 → 8x8x8) for image
+// img, on worker w.
 func (s *state) norm1Forward(img, w int) {
 	in := s.conv1Out[img*512 : img*512+512]
 	out := s.norm1Out[img*512 : img*512+512]
@@ -542,14 +456,14 @@ func (s *state) pool1Backward(img, w int) {
 	kernels.MaxUnpool2(dout, arg, 8, 8, 8, din)
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[224:736]
 	bias := s.net.params[736:740]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*128 : j*128+128]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool1Out[img*128:img*128+128]) + bias[j]
 			s.full1Out[img*4+j] = v
 		}
@@ -558,14 +472,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 4, 8x4x4 → 4x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 4)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 4)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 4, 128, 1, s.pool1Out, 128, s.net.params[224:736], 128, 0, out, 4)
+	kernels.Sgemm(false, true, s.Batch, 4, 128, 1, s.pool1Out, 128, s.net.params[224:736], 128, 0, out, 4)
 	bias := s.net.params[736:740]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*4 : img*4+4]
 		for j, v := range row {
 			v += bias[j]
@@ -576,25 +490,28 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 4, 128, s.batch, 1, s.full1Grad, 4, s.pool1Out, 128, 0, s.net.grads[224:736], 128)
+	kernels.Sgemm(true, false, 4, 128, s.Batch, 1, s.full1Grad, 4, s.pool1Out, 128, 0, s.net.grads[224:736], 128)
 	db := s.net.grads[736:740]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*4:img*4+4], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 128, 4, 1, s.full1Grad, 4, s.net.params[224:736], 128, 0, s.pool1Grad, 128)
+	kernels.Sgemm(false, false, s.Batch, 128, 4, 1, s.full1Grad, 4, s.net.params[224:736], 128,
+		0, s.pool1Grad, 128)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 4 {
-			panic(fmt.Sprintf("lrnmean: label %d of image %d is outside [0, %d)", y, img, 4))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("lrnmean: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*4 : img*4+4]
-		d := grad[img*4 : img*4+4]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -612,5 +529,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

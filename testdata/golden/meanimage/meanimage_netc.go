@@ -21,7 +21,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -51,6 +50,7 @@ const (
 	privHi      = 0
 )
 
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "meanimage",
 	SpecHash:  "7a0076faabe02326e374560ecd60ed0f1bb2e88ccd115c51f6e744ccfb403c89",
@@ -71,11 +71,16 @@ var info = nn.Info{
 		{Name: "euclidean1", Kind: "euclidean", Out: [3]int{2, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "full1.weight", Layer: 3, Offset: 0, Size: 96, Shape: []int{3, 32}, FanIn: 32, FanOut: 3, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 3, Offset: 96, Size: 3, Shape: []int{3}, FanIn: 32, FanOut: 3, LRMult: 1.0, Bias: true},
-		{Name: "full2.weight", Layer: 5, Offset: 99, Size: 6, Shape: []int{2, 3}, FanIn: 3, FanOut: 2, LRMult: 1.0},
-		{Name: "full2.bias", Layer: 5, Offset: 105, Size: 2, Shape: []int{2}, FanIn: 3, FanOut: 2, LRMult: 1.0, Bias: true},
-		{Name: "meansub1.mean", Layer: 0, Offset: 107, Size: 50, Shape: []int{2, 5, 5}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "full1.weight", Layer: 3, Offset: 0, Size: 96, Shape: []int{3, 32},
+			FanIn: 32, FanOut: 3, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 3, Offset: 96, Size: 3, Shape: []int{3}, FanIn: 32,
+			FanOut: 3, LRMult: 1.0, Bias: true},
+		{Name: "full2.weight", Layer: 5, Offset: 99, Size: 6, Shape: []int{2, 3},
+			FanIn: 3, FanOut: 2, LRMult: 1.0},
+		{Name: "full2.bias", Layer: 5, Offset: 105, Size: 2, Shape: []int{2}, FanIn: 3,
+			FanOut: 2, LRMult: 1.0, Bias: true},
+		{Name: "meansub1.mean", Layer: 0, Offset: 107, Size: 50, Shape: []int{2, 5, 5},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
 	},
 	Train: []nn.Setting{},
 }
@@ -133,56 +138,34 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads           [][]float32
-	meansub1Out     []float32
-	meansub1Grad    []float32
-	pool1Out        []float32
-	pool1Grad       []float32
-	pool1Arg        []int32
-	tanh1Out        []float32
-	tanh1Grad       []float32
-	full1Out        []float32
-	full1Grad       []float32
-	full2Out        []float32
-	full2Grad       []float32
-	forwardImages0  func(int, int)
-	backwardImages0 func(int, int)
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x            []float32
+	meansub1Out  []float32
+	meansub1Grad []float32
+	pool1Out     []float32
+	pool1Grad    []float32
+	pool1Arg     []int32
+	tanh1Out     []float32
+	tanh1Grad    []float32
+	full1Out     []float32
+	full1Grad    []float32
+	full2Out     []float32
+	full2Grad    []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("meanimage: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo
-	shared := 0
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "meanimage",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.meansub1Out = ws.Buf[0*batch : 50*batch]
 	s.meansub1Grad = ws.Buf[50*batch : 100*batch]
 	s.pool1Out = ws.Buf[100*batch : 132*batch]
@@ -194,22 +177,6 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.full1Grad = ws.Buf[231*batch : 234*batch]
 	s.full2Out = ws.Buf[234*batch : 236*batch]
 	s.full2Grad = ws.Buf[236*batch : 238*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
 	return ws
 }
 
@@ -222,29 +189,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -252,17 +196,14 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("meanimage: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.CheckInput(x)
+	s.x = x
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 3, false)
+	s.Tick(0, 3, false)
 	s.full2Forward()
-	s.tick(0, 5, false)
+	s.Tick(0, 5, false)
 	return s.full2Out
 }
 
@@ -272,60 +213,39 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("meanimage: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.euclidean1Loss(labels)
-	s.tick(0, 6, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[96:99])
-	clear(n.grads[105:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
-	s.start(0)
+	s.Tick(0, 6, true)
+	s.ClearGrads()
+	s.Start(0)
 	s.full2Backward()
-	s.tick(0, 5, true)
+	s.Tick(0, 5, true)
 	s.full1Backward()
-	s.tick(0, 3, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 3, true)
+	s.BackwardImages((*state).backwardImages0, nil)
+	s.FoldGrads()
 	return loss
 }
 
-// forwardImages0Run runs meansub1 … tanh1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.meansub1Forward(img, w)
-			s.tick(w, 0, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 1, false)
-			s.tanh1Forward(img, w)
-			s.tick(w, 2, false)
-		}
-	}
+// forwardImages0 runs meansub1 … tanh1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.meansub1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 1, false)
+	s.tanh1Forward(img, w)
+	s.Tick(w, 2, false)
 }
 
-// backwardImages0Run runs meansub1 … tanh1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.tanh1Backward(img, w)
-			s.tick(w, 2, true)
-			s.pool1Backward(img, w)
-			s.tick(w, 1, true)
-			s.meansub1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-	}
+// backwardImages0 runs meansub1 … tanh1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.tanh1Backward(img, w)
+	s.Tick(w, 2, true)
+	s.pool1Backward(img, w)
+	s.Tick(w, 1, true)
+	s.meansub1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
 // meansub1Forward computes meansub1 (meansub image, 2x5x5 → 2x5x5) for image img, on worker w.
@@ -341,11 +261,11 @@ func (s *state) meansub1Forward(img, w int) {
 // meansub1Backward propagates the gradient through meansub1 for image img, on worker w.
 func (s *state) meansub1Backward(img, w int) {
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
 	dout := s.meansub1Grad[img*50 : img*50+50]
-	din := s.ws.InputGrad[img*50 : img*50+50]
+	din := s.Workspace.InputGrad[img*50 : img*50+50]
 	copy(din, dout)
 }
 
@@ -389,7 +309,7 @@ func (s *state) pool1Forward(img, w int) {
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
 func (s *state) pool1Backward(img, w int) {
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
 	dout := s.pool1Grad[img*32 : img*32+32]
@@ -413,7 +333,7 @@ func (s *state) tanh1Forward(img, w int) {
 // tanh1Backward propagates the gradient through tanh1 for image img, on worker w.
 func (s *state) tanh1Backward(img, w int) {
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
 	out := s.tanh1Out[img*32 : img*32+32]
@@ -425,14 +345,14 @@ func (s *state) tanh1Backward(img, w int) {
 	}
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[0:96]
 	bias := s.net.params[96:99]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*32 : j*32+32]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.tanh1Out[img*32:img*32+32]) + bias[j]
 			v = max(v, float32(0))
 			s.full1Out[img*3+j] = v
@@ -442,14 +362,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 3, 2x4x4 → 3x1x1) and the ReLU after it for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 3)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 3)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 3, 32, 1, s.tanh1Out, 32, s.net.params[0:96], 32, 0, out, 3)
+	kernels.Sgemm(false, true, s.Batch, 3, 32, 1, s.tanh1Out, 32, s.net.params[0:96], 32, 0, out, 3)
 	bias := s.net.params[96:99]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*3 : img*3+3]
 		for j, v := range row {
 			v += bias[j]
@@ -462,26 +382,27 @@ func (s *state) full1Forward() {
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
 	kernels.ReluBackward(s.full1Out, s.full1Grad)
-	kernels.Sgemm(true, false, 3, 32, s.batch, 1, s.full1Grad, 3, s.tanh1Out, 32, 0, s.net.grads[0:96], 32)
+	kernels.Sgemm(true, false, 3, 32, s.Batch, 1, s.full1Grad, 3, s.tanh1Out, 32, 0, s.net.grads[0:96], 32)
 	db := s.net.grads[96:99]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*3:img*3+3], db)
 	}
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	kernels.Sgemm(false, false, s.batch, 32, 3, 1, s.full1Grad, 3, s.net.params[0:96], 32, 0, s.tanh1Grad, 32)
+	kernels.Sgemm(false, false, s.Batch, 32, 3, 1, s.full1Grad, 3, s.net.params[0:96], 32, 0, s.tanh1Grad, 32)
 }
 
-// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// full2Rows computes outputs [lo, hi) of full2 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full2RowsRun(lo, hi int) {
+func (s *state) full2Rows(lo, hi int) {
 	weights := s.net.params[99:105]
 	bias := s.net.params[105:107]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*3 : j*3+3]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.full1Out[img*3:img*3+3]) + bias[j]
 			s.full2Out[img*2+j] = v
 		}
@@ -490,14 +411,14 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 2, 3x1x1 → 2x1x1) for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 16 {
-		s.full2RowsRun(0, 2)
+	if s.Batch <= 16 {
+		s.full2Rows(0, 2)
 		return
 	}
 	out := s.full2Out
-	kernels.Sgemm(false, true, s.batch, 2, 3, 1, s.full1Out, 3, s.net.params[99:105], 3, 0, out, 2)
+	kernels.Sgemm(false, true, s.Batch, 2, 3, 1, s.full1Out, 3, s.net.params[99:105], 3, 0, out, 2)
 	bias := s.net.params[105:107]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*2 : img*2+2]
 		for j, v := range row {
 			v += bias[j]
@@ -508,29 +429,31 @@ func (s *state) full2Forward() {
 
 // full2Backward propagates the gradient through full2 for the whole batch.
 func (s *state) full2Backward() {
-	kernels.Sgemm(true, false, 2, 3, s.batch, 1, s.full2Grad, 2, s.full1Out, 3, 0, s.net.grads[99:105], 3)
+	kernels.Sgemm(true, false, 2, 3, s.Batch, 1, s.full2Grad, 2, s.full1Out, 3, 0, s.net.grads[99:105], 3)
 	db := s.net.grads[105:107]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full2Grad[img*2:img*2+2], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 3, 2, 1, s.full2Grad, 2, s.net.params[99:105], 3, 0, s.full1Grad, 3)
+	kernels.Sgemm(false, false, s.Batch, 3, 2, 1, s.full2Grad, 2, s.net.params[99:105], 3, 0, s.full1Grad, 3)
 }
 
-// euclidean1Loss returns the mean over the batch of the euclidean loss, Σ (s − t)²/2 with t the workspace's Targets (one-hot labels when nil), and its gradient.
+// euclidean1Loss returns the mean over the batch of the euclidean loss, Σ (s − t)²/2 with t
+// the workspace's Targets (one-hot labels when nil), and its gradient.
 func (s *state) euclidean1Loss(labels []int32) float32 {
 	scores, grad := s.full2Out, s.full2Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 2 {
-			panic(fmt.Sprintf("meanimage: label %d of image %d is outside [0, %d)", y, img, 2))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("meanimage: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*2 : img*2+2]
-		d := grad[img*2 : img*2+2]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		for j, v := range row {
 			t := float32(0)
-			if s.ws.Targets != nil {
-				t = s.ws.Targets[img*2+j]
+			if s.Workspace.Targets != nil {
+				t = s.Workspace.Targets[img*2+j]
 			} else if j == int(y) {
 				t = float32(1)
 			}
@@ -539,5 +462,5 @@ func (s *state) euclidean1Loss(labels []int32) float32 {
 			d[j] = diff * inv
 		}
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

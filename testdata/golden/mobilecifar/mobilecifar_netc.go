@@ -50,7 +50,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -78,16 +77,15 @@ const (
 	imageInts   = 0
 	privLo      = 0
 	privHi      = 133696
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 864
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 1024)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(1024)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "mobile-cifar",
 	SpecHash:  "a101d9616513069323b7a02bc0e57872eba3071e8d7ad9847a1b50ad570216a0",
@@ -137,63 +135,127 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{10, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 864, Shape: []int{32, 3, 3, 3}, FanIn: 27, FanOut: 288, LRMult: 1.0},
-		{Name: "bn1.weight", Layer: 1, Offset: 864, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn1.bias", Layer: 1, Offset: 896, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 3, Offset: 928, Size: 288, Shape: []int{32, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
-		{Name: "bn2.weight", Layer: 4, Offset: 1216, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn2.bias", Layer: 4, Offset: 1248, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv3.weight", Layer: 6, Offset: 1280, Size: 2048, Shape: []int{64, 32, 1, 1}, FanIn: 32, FanOut: 64, LRMult: 1.0},
-		{Name: "bn3.weight", Layer: 7, Offset: 3328, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn3.bias", Layer: 7, Offset: 3392, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv4.weight", Layer: 9, Offset: 3456, Size: 576, Shape: []int{64, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
-		{Name: "bn4.weight", Layer: 10, Offset: 4032, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn4.bias", Layer: 10, Offset: 4096, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv5.weight", Layer: 12, Offset: 4160, Size: 8192, Shape: []int{128, 64, 1, 1}, FanIn: 64, FanOut: 128, LRMult: 1.0},
-		{Name: "bn5.weight", Layer: 13, Offset: 12352, Size: 128, Shape: []int{128}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn5.bias", Layer: 13, Offset: 12480, Size: 128, Shape: []int{128}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv6.weight", Layer: 15, Offset: 12608, Size: 1152, Shape: []int{128, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
-		{Name: "bn6.weight", Layer: 16, Offset: 13760, Size: 128, Shape: []int{128}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn6.bias", Layer: 16, Offset: 13888, Size: 128, Shape: []int{128}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv7.weight", Layer: 18, Offset: 14016, Size: 16384, Shape: []int{128, 128, 1, 1}, FanIn: 128, FanOut: 128, LRMult: 1.0},
-		{Name: "bn7.weight", Layer: 19, Offset: 30400, Size: 128, Shape: []int{128}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn7.bias", Layer: 19, Offset: 30528, Size: 128, Shape: []int{128}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv8.weight", Layer: 21, Offset: 30656, Size: 1152, Shape: []int{128, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
-		{Name: "bn8.weight", Layer: 22, Offset: 31808, Size: 128, Shape: []int{128}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn8.bias", Layer: 22, Offset: 31936, Size: 128, Shape: []int{128}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv9.weight", Layer: 24, Offset: 32064, Size: 32768, Shape: []int{256, 128, 1, 1}, FanIn: 128, FanOut: 256, LRMult: 1.0},
-		{Name: "bn9.weight", Layer: 25, Offset: 64832, Size: 256, Shape: []int{256}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn9.bias", Layer: 25, Offset: 65088, Size: 256, Shape: []int{256}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv10.weight", Layer: 27, Offset: 65344, Size: 2304, Shape: []int{256, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
-		{Name: "bn10.weight", Layer: 28, Offset: 67648, Size: 256, Shape: []int{256}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn10.bias", Layer: 28, Offset: 67904, Size: 256, Shape: []int{256}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv11.weight", Layer: 30, Offset: 68160, Size: 65536, Shape: []int{256, 256, 1, 1}, FanIn: 256, FanOut: 256, LRMult: 1.0},
-		{Name: "bn11.weight", Layer: 31, Offset: 133696, Size: 256, Shape: []int{256}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn11.bias", Layer: 31, Offset: 133952, Size: 256, Shape: []int{256}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 34, Offset: 134208, Size: 2560, Shape: []int{10, 256}, FanIn: 256, FanOut: 10, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 34, Offset: 136768, Size: 10, Shape: []int{10}, FanIn: 256, FanOut: 10, LRMult: 1.0, Bias: true},
-		{Name: "bn1.running_mean", Layer: 1, Offset: 136778, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn1.running_var", Layer: 1, Offset: 136810, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn2.running_mean", Layer: 4, Offset: 136842, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn2.running_var", Layer: 4, Offset: 136874, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn3.running_mean", Layer: 7, Offset: 136906, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn3.running_var", Layer: 7, Offset: 136970, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn4.running_mean", Layer: 10, Offset: 137034, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn4.running_var", Layer: 10, Offset: 137098, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn5.running_mean", Layer: 13, Offset: 137162, Size: 128, Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn5.running_var", Layer: 13, Offset: 137290, Size: 128, Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn6.running_mean", Layer: 16, Offset: 137418, Size: 128, Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn6.running_var", Layer: 16, Offset: 137546, Size: 128, Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn7.running_mean", Layer: 19, Offset: 137674, Size: 128, Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn7.running_var", Layer: 19, Offset: 137802, Size: 128, Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn8.running_mean", Layer: 22, Offset: 137930, Size: 128, Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn8.running_var", Layer: 22, Offset: 138058, Size: 128, Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn9.running_mean", Layer: 25, Offset: 138186, Size: 256, Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn9.running_var", Layer: 25, Offset: 138442, Size: 256, Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn10.running_mean", Layer: 28, Offset: 138698, Size: 256, Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn10.running_var", Layer: 28, Offset: 138954, Size: 256, Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn11.running_mean", Layer: 31, Offset: 139210, Size: 256, Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn11.running_var", Layer: 31, Offset: 139466, Size: 256, Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 864,
+			Shape: []int{32, 3, 3, 3}, FanIn: 27, FanOut: 288, LRMult: 1.0},
+		{Name: "bn1.weight", Layer: 1, Offset: 864, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn1.bias", Layer: 1, Offset: 896, Size: 32, Shape: []int{32}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 3, Offset: 928, Size: 288,
+			Shape: []int{32, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
+		{Name: "bn2.weight", Layer: 4, Offset: 1216, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn2.bias", Layer: 4, Offset: 1248, Size: 32, Shape: []int{32}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv3.weight", Layer: 6, Offset: 1280, Size: 2048,
+			Shape: []int{64, 32, 1, 1}, FanIn: 32, FanOut: 64, LRMult: 1.0},
+		{Name: "bn3.weight", Layer: 7, Offset: 3328, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn3.bias", Layer: 7, Offset: 3392, Size: 64, Shape: []int{64}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv4.weight", Layer: 9, Offset: 3456, Size: 576,
+			Shape: []int{64, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
+		{Name: "bn4.weight", Layer: 10, Offset: 4032, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn4.bias", Layer: 10, Offset: 4096, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv5.weight", Layer: 12, Offset: 4160, Size: 8192,
+			Shape: []int{128, 64, 1, 1}, FanIn: 64, FanOut: 128, LRMult: 1.0},
+		{Name: "bn5.weight", Layer: 13, Offset: 12352, Size: 128, Shape: []int{128},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn5.bias", Layer: 13, Offset: 12480, Size: 128, Shape: []int{128},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv6.weight", Layer: 15, Offset: 12608, Size: 1152,
+			Shape: []int{128, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
+		{Name: "bn6.weight", Layer: 16, Offset: 13760, Size: 128, Shape: []int{128},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn6.bias", Layer: 16, Offset: 13888, Size: 128, Shape: []int{128},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv7.weight", Layer: 18, Offset: 14016, Size: 16384,
+			Shape: []int{128, 128, 1, 1}, FanIn: 128, FanOut: 128, LRMult: 1.0},
+		{Name: "bn7.weight", Layer: 19, Offset: 30400, Size: 128, Shape: []int{128},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn7.bias", Layer: 19, Offset: 30528, Size: 128, Shape: []int{128},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv8.weight", Layer: 21, Offset: 30656, Size: 1152,
+			Shape: []int{128, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
+		{Name: "bn8.weight", Layer: 22, Offset: 31808, Size: 128, Shape: []int{128},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn8.bias", Layer: 22, Offset: 31936, Size: 128, Shape: []int{128},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv9.weight", Layer: 24, Offset: 32064, Size: 32768,
+			Shape: []int{256, 128, 1, 1}, FanIn: 128, FanOut: 256, LRMult: 1.0},
+		{Name: "bn9.weight", Layer: 25, Offset: 64832, Size: 256, Shape: []int{256},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn9.bias", Layer: 25, Offset: 65088, Size: 256, Shape: []int{256},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv10.weight", Layer: 27, Offset: 65344, Size: 2304,
+			Shape: []int{256, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
+		{Name: "bn10.weight", Layer: 28, Offset: 67648, Size: 256, Shape: []int{256},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn10.bias", Layer: 28, Offset: 67904, Size: 256, Shape: []int{256},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv11.weight", Layer: 30, Offset: 68160, Size: 65536,
+			Shape: []int{256, 256, 1, 1}, FanIn: 256, FanOut: 256, LRMult: 1.0},
+		{Name: "bn11.weight", Layer: 31, Offset: 133696, Size: 256, Shape: []int{256},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn11.bias", Layer: 31, Offset: 133952, Size: 256, Shape: []int{256},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 34, Offset: 134208, Size: 2560,
+			Shape: []int{10, 256}, FanIn: 256, FanOut: 10, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 34, Offset: 136768, Size: 10, Shape: []int{10},
+			FanIn: 256, FanOut: 10, LRMult: 1.0, Bias: true},
+		{Name: "bn1.running_mean", Layer: 1, Offset: 136778, Size: 32, Shape: []int{32},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn1.running_var", Layer: 1, Offset: 136810, Size: 32, Shape: []int{32},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn2.running_mean", Layer: 4, Offset: 136842, Size: 32, Shape: []int{32},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn2.running_var", Layer: 4, Offset: 136874, Size: 32, Shape: []int{32},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn3.running_mean", Layer: 7, Offset: 136906, Size: 64, Shape: []int{64},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn3.running_var", Layer: 7, Offset: 136970, Size: 64, Shape: []int{64},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn4.running_mean", Layer: 10, Offset: 137034, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn4.running_var", Layer: 10, Offset: 137098, Size: 64, Shape: []int{64},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn5.running_mean", Layer: 13, Offset: 137162, Size: 128,
+			Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn5.running_var", Layer: 13, Offset: 137290, Size: 128,
+			Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn6.running_mean", Layer: 16, Offset: 137418, Size: 128,
+			Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn6.running_var", Layer: 16, Offset: 137546, Size: 128,
+			Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn7.running_mean", Layer: 19, Offset: 137674, Size: 128,
+			Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn7.running_var", Layer: 19, Offset: 137802, Size: 128,
+			Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn8.running_mean", Layer: 22, Offset: 137930, Size: 128,
+			Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn8.running_var", Layer: 22, Offset: 138058, Size: 128,
+			Shape: []int{128}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn9.running_mean", Layer: 25, Offset: 138186, Size: 256,
+			Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn9.running_var", Layer: 25, Offset: 138442, Size: 256,
+			Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn10.running_mean", Layer: 28, Offset: 138698, Size: 256,
+			Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn10.running_var", Layer: 28, Offset: 138954, Size: 256,
+			Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn11.running_mean", Layer: 31, Offset: 139210, Size: 256,
+			Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn11.running_var", Layer: 31, Offset: 139466, Size: 256,
+			Shape: []int{256}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
@@ -413,20 +475,12 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads      [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x          []float32
+	train      bool
 	conv1Out   []float32
 	conv1Grad  []float32
 	bn1Out     []float32
@@ -497,64 +551,26 @@ type state struct {
 	pool1Grad  []float32
 	full1Out   []float32
 	full1Grad  []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
-	forwardImages2                                   func(int, int)
-	backwardImages2                                  func(int, int)
-	forwardImages4                                   func(int, int)
-	backwardImages4                                  func(int, int)
-	forwardImages6                                   func(int, int)
-	backwardImages6                                  func(int, int)
-	forwardImages8                                   func(int, int)
-	backwardImages8                                  func(int, int)
-	forwardImages10                                  func(int, int)
-	backwardImages10                                 func(int, int)
-	forwardImages12                                  func(int, int)
-	backwardImages12                                 func(int, int)
-	forwardImages14                                  func(int, int)
-	backwardImages14                                 func(int, int)
-	forwardImages16                                  func(int, int)
-	backwardImages16                                 func(int, int)
-	forwardImages18                                  func(int, int)
-	backwardImages18                                 func(int, int)
-	forwardImages20                                  func(int, int)
-	backwardImages20                                 func(int, int)
-	forwardImages22                                  func(int, int)
-	backwardImages22                                 func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("mobilecifar: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 34, 34) + kernels.DirectSrcSize(32, 34, 34) + kernels.DirectGradSize(1024, 32) + kernels.DirectGradSize(27, 32)
-	shared := 864 + kernels.DirectPackedSize(32, 27) + kernels.DirectPackedSize(3, 288)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "mobilecifar",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 32768*batch]
 	s.conv1Grad = ws.Buf[32768*batch : 65536*batch]
 	s.bn1Out = ws.Buf[65536*batch : 98304*batch]
@@ -625,55 +641,13 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool1Grad = ws.Buf[1818880*batch : 1819136*batch]
 	s.full1Out = ws.Buf[1819136*batch : 1819146*batch]
 	s.full1Grad = ws.Buf[1819146*batch : 1819156*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 34, 34)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(32, 34, 34)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(1024, 32)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(27, 32)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(864)
-	s.conv1Packed = take(kernels.DirectPackedSize(32, 27))
-	s.conv1Flipped = take(kernels.DirectPackedSize(3, 288))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	s.forwardImages2 = s.forwardImages2Run
-	s.backwardImages2 = s.backwardImages2Run
-	s.forwardImages4 = s.forwardImages4Run
-	s.backwardImages4 = s.backwardImages4Run
-	s.forwardImages6 = s.forwardImages6Run
-	s.backwardImages6 = s.backwardImages6Run
-	s.forwardImages8 = s.forwardImages8Run
-	s.backwardImages8 = s.backwardImages8Run
-	s.forwardImages10 = s.forwardImages10Run
-	s.backwardImages10 = s.backwardImages10Run
-	s.forwardImages12 = s.forwardImages12Run
-	s.backwardImages12 = s.backwardImages12Run
-	s.forwardImages14 = s.forwardImages14Run
-	s.backwardImages14 = s.backwardImages14Run
-	s.forwardImages16 = s.forwardImages16Run
-	s.backwardImages16 = s.backwardImages16Run
-	s.forwardImages18 = s.forwardImages18Run
-	s.backwardImages18 = s.backwardImages18Run
-	s.forwardImages20 = s.forwardImages20Run
-	s.backwardImages20 = s.backwardImages20Run
-	s.forwardImages22 = s.forwardImages22Run
-	s.backwardImages22 = s.backwardImages22Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(32, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 288))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 34, 34))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(32, 34, 34))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(1024, 32))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(27, 32))
 	return ws
 }
 
@@ -686,29 +660,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -716,71 +667,58 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("mobilecifar: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
+	s.train = train
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.bn1Forward()
-	s.tick(0, 1, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages2)
-	s.start(0)
+	s.Tick(0, 1, false)
+	s.ForwardImages((*state).forwardImages2)
+	s.Start(0)
 	s.bn2Forward()
-	s.tick(0, 4, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages4)
-	s.start(0)
+	s.Tick(0, 4, false)
+	s.ForwardImages((*state).forwardImages4)
+	s.Start(0)
 	s.bn3Forward()
-	s.tick(0, 7, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages6)
-	s.start(0)
+	s.Tick(0, 7, false)
+	s.ForwardImages((*state).forwardImages6)
+	s.Start(0)
 	s.bn4Forward()
-	s.tick(0, 10, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages8)
-	s.start(0)
+	s.Tick(0, 10, false)
+	s.ForwardImages((*state).forwardImages8)
+	s.Start(0)
 	s.bn5Forward()
-	s.tick(0, 13, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages10)
-	s.start(0)
+	s.Tick(0, 13, false)
+	s.ForwardImages((*state).forwardImages10)
+	s.Start(0)
 	s.bn6Forward()
-	s.tick(0, 16, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages12)
-	s.start(0)
+	s.Tick(0, 16, false)
+	s.ForwardImages((*state).forwardImages12)
+	s.Start(0)
 	s.bn7Forward()
-	s.tick(0, 19, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages14)
-	s.start(0)
+	s.Tick(0, 19, false)
+	s.ForwardImages((*state).forwardImages14)
+	s.Start(0)
 	s.bn8Forward()
-	s.tick(0, 22, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages16)
-	s.start(0)
+	s.Tick(0, 22, false)
+	s.ForwardImages((*state).forwardImages16)
+	s.Start(0)
 	s.bn9Forward()
-	s.tick(0, 25, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages18)
-	s.start(0)
+	s.Tick(0, 25, false)
+	s.ForwardImages((*state).forwardImages18)
+	s.Start(0)
 	s.bn10Forward()
-	s.tick(0, 28, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages20)
-	s.start(0)
+	s.Tick(0, 28, false)
+	s.ForwardImages((*state).forwardImages20)
+	s.Start(0)
 	s.bn11Forward()
-	s.tick(0, 31, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages22)
-	s.start(0)
+	s.Tick(0, 31, false)
+	s.ForwardImages((*state).forwardImages22)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 34, false)
+	s.Tick(0, 34, false)
 	return s.full1Out
 }
 
@@ -790,70 +728,61 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("mobilecifar: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 35, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:134208])
-	clear(n.grads[136768:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 35, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 34, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages22)
-	s.start(0)
+	s.Tick(0, 34, true)
+	s.BackwardImages((*state).backwardImages22, nil)
+	s.Start(0)
 	s.bn11Backward()
-	s.tick(0, 31, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages20)
-	s.start(0)
+	s.Tick(0, 31, true)
+	s.BackwardImages((*state).backwardImages20, nil)
+	s.Start(0)
 	s.bn10Backward()
-	s.tick(0, 28, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages18)
-	s.start(0)
+	s.Tick(0, 28, true)
+	s.BackwardImages((*state).backwardImages18, nil)
+	s.Start(0)
 	s.bn9Backward()
-	s.tick(0, 25, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages16)
-	s.start(0)
+	s.Tick(0, 25, true)
+	s.BackwardImages((*state).backwardImages16, nil)
+	s.Start(0)
 	s.bn8Backward()
-	s.tick(0, 22, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages14)
-	s.start(0)
+	s.Tick(0, 22, true)
+	s.BackwardImages((*state).backwardImages14, nil)
+	s.Start(0)
 	s.bn7Backward()
-	s.tick(0, 19, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages12)
-	s.start(0)
+	s.Tick(0, 19, true)
+	s.BackwardImages((*state).backwardImages12, nil)
+	s.Start(0)
 	s.bn6Backward()
-	s.tick(0, 16, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages10)
-	s.start(0)
+	s.Tick(0, 16, true)
+	s.BackwardImages((*state).backwardImages10, nil)
+	s.Start(0)
 	s.bn5Backward()
-	s.tick(0, 13, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages8)
-	s.start(0)
+	s.Tick(0, 13, true)
+	s.BackwardImages((*state).backwardImages8, nil)
+	s.Start(0)
 	s.bn4Backward()
-	s.tick(0, 10, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages6)
-	s.start(0)
+	s.Tick(0, 10, true)
+	s.BackwardImages((*state).backwardImages6, nil)
+	s.Start(0)
 	s.bn3Backward()
-	s.tick(0, 7, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages4)
-	s.start(0)
+	s.Tick(0, 7, true)
+	s.BackwardImages((*state).backwardImages4, nil)
+	s.Start(0)
 	s.bn2Backward()
-	s.tick(0, 4, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages2)
-	s.start(0)
+	s.Tick(0, 4, true)
+	s.BackwardImages((*state).backwardImages2, nil)
+	s.Start(0)
 	s.bn1Backward()
-	s.tick(0, 1, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 1, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -861,347 +790,206 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:864]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:864], 32, 27, 32)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:864], 32, 3, 3, 3, 32)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-		}
-	}
+// forwardImages0 runs conv1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
 }
 
-// backwardImages0Run runs conv1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:864], s.conv1GradAcc[w], 32, 27)
-	}
+// backwardImages0 runs conv1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
-// forwardImages2Run runs relu1 … conv2 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu1Forward(img, w)
-			s.tick(w, 2, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 3, false)
-		}
-	}
+// flushImages0 adds the weight gradients that the direct convolutions of conv1
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:864], s.conv1GradAcc[w], 32, 27)
 }
 
-// backwardImages2Run runs relu1 … conv2 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv2Backward(img, w)
-			s.tick(w, 3, true)
-			s.relu1Backward(img, w)
-			s.tick(w, 2, true)
-		}
-	}
+// forwardImages2 runs relu1 … conv2 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages2(img, w int) {
+	s.relu1Forward(img, w)
+	s.Tick(w, 2, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
 }
 
-// forwardImages4Run runs relu2 … conv3 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages4Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu2Forward(img, w)
-			s.tick(w, 5, false)
-			s.conv3Forward(img, w)
-			s.tick(w, 6, false)
-		}
-	}
+// backwardImages2 runs relu1 … conv2 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages2(img, w int) {
+	s.conv2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.relu1Backward(img, w)
+	s.Tick(w, 2, true)
 }
 
-// backwardImages4Run runs relu2 … conv3 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages4Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv3Backward(img, w)
-			s.tick(w, 6, true)
-			s.relu2Backward(img, w)
-			s.tick(w, 5, true)
-		}
-	}
+// forwardImages4 runs relu2 … conv3 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages4(img, w int) {
+	s.relu2Forward(img, w)
+	s.Tick(w, 5, false)
+	s.conv3Forward(img, w)
+	s.Tick(w, 6, false)
 }
 
-// forwardImages6Run runs relu3 … conv4 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages6Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu3Forward(img, w)
-			s.tick(w, 8, false)
-			s.conv4Forward(img, w)
-			s.tick(w, 9, false)
-		}
-	}
+// backwardImages4 runs relu2 … conv3 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages4(img, w int) {
+	s.conv3Backward(img, w)
+	s.Tick(w, 6, true)
+	s.relu2Backward(img, w)
+	s.Tick(w, 5, true)
 }
 
-// backwardImages6Run runs relu3 … conv4 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages6Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv4Backward(img, w)
-			s.tick(w, 9, true)
-			s.relu3Backward(img, w)
-			s.tick(w, 8, true)
-		}
-	}
+// forwardImages6 runs relu3 … conv4 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages6(img, w int) {
+	s.relu3Forward(img, w)
+	s.Tick(w, 8, false)
+	s.conv4Forward(img, w)
+	s.Tick(w, 9, false)
 }
 
-// forwardImages8Run runs relu4 … conv5 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages8Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu4Forward(img, w)
-			s.tick(w, 11, false)
-			s.conv5Forward(img, w)
-			s.tick(w, 12, false)
-		}
-	}
+// backwardImages6 runs relu3 … conv4 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages6(img, w int) {
+	s.conv4Backward(img, w)
+	s.Tick(w, 9, true)
+	s.relu3Backward(img, w)
+	s.Tick(w, 8, true)
 }
 
-// backwardImages8Run runs relu4 … conv5 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages8Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv5Backward(img, w)
-			s.tick(w, 12, true)
-			s.relu4Backward(img, w)
-			s.tick(w, 11, true)
-		}
-	}
+// forwardImages8 runs relu4 … conv5 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages8(img, w int) {
+	s.relu4Forward(img, w)
+	s.Tick(w, 11, false)
+	s.conv5Forward(img, w)
+	s.Tick(w, 12, false)
 }
 
-// forwardImages10Run runs relu5 … conv6 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages10Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu5Forward(img, w)
-			s.tick(w, 14, false)
-			s.conv6Forward(img, w)
-			s.tick(w, 15, false)
-		}
-	}
+// backwardImages8 runs relu4 … conv5 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages8(img, w int) {
+	s.conv5Backward(img, w)
+	s.Tick(w, 12, true)
+	s.relu4Backward(img, w)
+	s.Tick(w, 11, true)
 }
 
-// backwardImages10Run runs relu5 … conv6 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages10Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv6Backward(img, w)
-			s.tick(w, 15, true)
-			s.relu5Backward(img, w)
-			s.tick(w, 14, true)
-		}
-	}
+// forwardImages10 runs relu5 … conv6 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages10(img, w int) {
+	s.relu5Forward(img, w)
+	s.Tick(w, 14, false)
+	s.conv6Forward(img, w)
+	s.Tick(w, 15, false)
 }
 
-// forwardImages12Run runs relu6 … conv7 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages12Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu6Forward(img, w)
-			s.tick(w, 17, false)
-			s.conv7Forward(img, w)
-			s.tick(w, 18, false)
-		}
-	}
+// backwardImages10 runs relu5 … conv6 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages10(img, w int) {
+	s.conv6Backward(img, w)
+	s.Tick(w, 15, true)
+	s.relu5Backward(img, w)
+	s.Tick(w, 14, true)
 }
 
-// backwardImages12Run runs relu6 … conv7 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages12Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv7Backward(img, w)
-			s.tick(w, 18, true)
-			s.relu6Backward(img, w)
-			s.tick(w, 17, true)
-		}
-	}
+// forwardImages12 runs relu6 … conv7 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages12(img, w int) {
+	s.relu6Forward(img, w)
+	s.Tick(w, 17, false)
+	s.conv7Forward(img, w)
+	s.Tick(w, 18, false)
 }
 
-// forwardImages14Run runs relu7 … conv8 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages14Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu7Forward(img, w)
-			s.tick(w, 20, false)
-			s.conv8Forward(img, w)
-			s.tick(w, 21, false)
-		}
-	}
+// backwardImages12 runs relu6 … conv7 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages12(img, w int) {
+	s.conv7Backward(img, w)
+	s.Tick(w, 18, true)
+	s.relu6Backward(img, w)
+	s.Tick(w, 17, true)
 }
 
-// backwardImages14Run runs relu7 … conv8 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages14Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv8Backward(img, w)
-			s.tick(w, 21, true)
-			s.relu7Backward(img, w)
-			s.tick(w, 20, true)
-		}
-	}
+// forwardImages14 runs relu7 … conv8 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages14(img, w int) {
+	s.relu7Forward(img, w)
+	s.Tick(w, 20, false)
+	s.conv8Forward(img, w)
+	s.Tick(w, 21, false)
 }
 
-// forwardImages16Run runs relu8 … conv9 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages16Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu8Forward(img, w)
-			s.tick(w, 23, false)
-			s.conv9Forward(img, w)
-			s.tick(w, 24, false)
-		}
-	}
+// backwardImages14 runs relu7 … conv8 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages14(img, w int) {
+	s.conv8Backward(img, w)
+	s.Tick(w, 21, true)
+	s.relu7Backward(img, w)
+	s.Tick(w, 20, true)
 }
 
-// backwardImages16Run runs relu8 … conv9 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages16Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv9Backward(img, w)
-			s.tick(w, 24, true)
-			s.relu8Backward(img, w)
-			s.tick(w, 23, true)
-		}
-	}
+// forwardImages16 runs relu8 … conv9 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages16(img, w int) {
+	s.relu8Forward(img, w)
+	s.Tick(w, 23, false)
+	s.conv9Forward(img, w)
+	s.Tick(w, 24, false)
 }
 
-// forwardImages18Run runs relu9 … conv10 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages18Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu9Forward(img, w)
-			s.tick(w, 26, false)
-			s.conv10Forward(img, w)
-			s.tick(w, 27, false)
-		}
-	}
+// backwardImages16 runs relu8 … conv9 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages16(img, w int) {
+	s.conv9Backward(img, w)
+	s.Tick(w, 24, true)
+	s.relu8Backward(img, w)
+	s.Tick(w, 23, true)
 }
 
-// backwardImages18Run runs relu9 … conv10 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages18Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv10Backward(img, w)
-			s.tick(w, 27, true)
-			s.relu9Backward(img, w)
-			s.tick(w, 26, true)
-		}
-	}
+// forwardImages18 runs relu9 … conv10 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages18(img, w int) {
+	s.relu9Forward(img, w)
+	s.Tick(w, 26, false)
+	s.conv10Forward(img, w)
+	s.Tick(w, 27, false)
 }
 
-// forwardImages20Run runs relu10 … conv11 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages20Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu10Forward(img, w)
-			s.tick(w, 29, false)
-			s.conv11Forward(img, w)
-			s.tick(w, 30, false)
-		}
-	}
+// backwardImages18 runs relu9 … conv10 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages18(img, w int) {
+	s.conv10Backward(img, w)
+	s.Tick(w, 27, true)
+	s.relu9Backward(img, w)
+	s.Tick(w, 26, true)
 }
 
-// backwardImages20Run runs relu10 … conv11 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages20Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv11Backward(img, w)
-			s.tick(w, 30, true)
-			s.relu10Backward(img, w)
-			s.tick(w, 29, true)
-		}
-	}
+// forwardImages20 runs relu10 … conv11 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages20(img, w int) {
+	s.relu10Forward(img, w)
+	s.Tick(w, 29, false)
+	s.conv11Forward(img, w)
+	s.Tick(w, 30, false)
 }
 
-// forwardImages22Run runs relu11 … pool1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages22Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu11Forward(img, w)
-			s.tick(w, 32, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 33, false)
-		}
-	}
+// backwardImages20 runs relu10 … conv11 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages20(img, w int) {
+	s.conv11Backward(img, w)
+	s.Tick(w, 30, true)
+	s.relu10Backward(img, w)
+	s.Tick(w, 29, true)
 }
 
-// backwardImages22Run runs relu11 … pool1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages22Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool1Backward(img, w)
-			s.tick(w, 33, true)
-			s.relu11Backward(img, w)
-			s.tick(w, 32, true)
-		}
-	}
+// forwardImages22 runs relu11 … pool1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages22(img, w int) {
+	s.relu11Forward(img, w)
+	s.Tick(w, 32, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 33, false)
+}
+
+// backwardImages22 runs relu11 … pool1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages22(img, w int) {
+	s.pool1Backward(img, w)
+	s.Tick(w, 33, true)
+	s.relu11Backward(img, w)
+	s.Tick(w, 32, true)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -1212,13 +1000,14 @@ var (
 	conv1GradOffs = kernels.ConvOffsets(32, 3, 3, 34, 34)
 )
 
-// conv1Forward computes conv1 (conv 32 3x3 s1 p1 nobias, 3x32x32 → 32x32x32) for image img, on worker w.
+// conv1Forward computes conv1 (conv 32 3x3 s1 p1 nobias, 3x32x32 → 32x32x32) for image img,
+// on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	out := s.conv1Out[img*32768 : img*32768+32768]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
-	s.direct(out, 32, 32, 32, s.conv1Packed, conv1Offs, pad, 34)
+	s.DirectConv(out, 32, 32, 32, s.conv1Packed, conv1Offs, pad, 34)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
@@ -1232,28 +1021,33 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 27, 32, 1024)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 32, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*3072 : img*3072+3072]
+	din := s.Workspace.InputGrad[img*3072 : img*3072+3072]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 32, 32, 1, 1)
-	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
+	s.DirectConv(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
 }
 
 // bn1Forward computes bn1 (bn , 32x32x32 → 32x32x32) for the whole batch.
 func (s *state) bn1Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.batch, 32, 1024, s.net.params[864:896], s.net.params[896:928], s.net.params[136778:136810], s.net.params[136810:136842], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 32, 1024, s.net.params[864:896],
+			s.net.params[896:928], s.net.params[136778:136810],
+			s.net.params[136810:136842], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.batch, 32, 1024, s.net.params[864:896], s.net.params[896:928], s.net.params[136778:136810], s.net.params[136810:136842], float32(1e-05))
+	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.Batch, 32, 1024, s.net.params[864:896],
+		s.net.params[896:928], s.net.params[136778:136810],
+		s.net.params[136810:136842], float32(1e-05))
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
 func (s *state) bn1Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.batch, 32, 1024, s.net.params[864:896], float32(1e-05), s.net.grads[864:896], s.net.grads[896:928])
+	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.Batch, 32, 1024, s.net.params[864:896],
+		float32(1e-05), s.net.grads[864:896], s.net.grads[896:928])
 }
 
 // step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
@@ -1299,7 +1093,8 @@ var conv2Geom = kernels.DepthwiseGeom{
 	W:  32,
 }
 
-// conv2Forward computes conv2 (conv 32 3x3 s1 p1 g32 nobias, 32x32x32 → 32x32x32) for image img, on worker w.
+// conv2Forward computes conv2 (conv 32 3x3 s1 p1 g32 nobias, 32x32x32 → 32x32x32) for image
+// img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.relu1Out[img*32768 : img*32768+32768]
 	out := s.conv2Out[img*32768 : img*32768+32768]
@@ -1310,7 +1105,7 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.relu1Out[img*32768 : img*32768+32768]
 	dout := s.conv2Grad[img*32768 : img*32768+32768]
-	kernels.DepthwiseConvWeightGrad(s.grads[w][928:1216], in, dout, conv2Geom)
+	kernels.DepthwiseConvWeightGrad(s.Grads[w][928:1216], in, dout, conv2Geom)
 	din := s.relu1Grad[img*32768 : img*32768+32768]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[928:1216], conv2Geom)
 }
@@ -1318,16 +1113,21 @@ func (s *state) conv2Backward(img, w int) {
 // bn2Forward computes bn2 (bn , 32x32x32 → 32x32x32) for the whole batch.
 func (s *state) bn2Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.batch, 32, 1024, s.net.params[1216:1248], s.net.params[1248:1280], s.net.params[136842:136874], s.net.params[136874:136906], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 32, 1024, s.net.params[1216:1248],
+			s.net.params[1248:1280], s.net.params[136842:136874],
+			s.net.params[136874:136906], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.batch, 32, 1024, s.net.params[1216:1248], s.net.params[1248:1280], s.net.params[136842:136874], s.net.params[136874:136906], float32(1e-05))
+	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.Batch, 32, 1024, s.net.params[1216:1248],
+		s.net.params[1248:1280], s.net.params[136842:136874],
+		s.net.params[136874:136906], float32(1e-05))
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
 func (s *state) bn2Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.batch, 32, 1024, s.net.params[1216:1248], float32(1e-05), s.net.grads[1216:1248], s.net.grads[1248:1280])
+	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.Batch, 32, 1024, s.net.params[1216:1248],
+		float32(1e-05), s.net.grads[1216:1248], s.net.grads[1248:1280])
 }
 
 // relu2Forward computes relu2 (relu , 32x32x32 → 32x32x32) for image img, on worker w.
@@ -1350,43 +1150,49 @@ func (s *state) relu2Backward(img, w int) {
 	}
 }
 
-// conv3Forward computes conv3 (conv 64 1x1 s1 p0 nobias, 32x32x32 → 64x32x32) for image img, on worker w.
+// conv3Forward computes conv3 (conv 64 1x1 s1 p0 nobias, 32x32x32 → 64x32x32) for image img,
+// on worker w.
 func (s *state) conv3Forward(img, w int) {
 	in := s.relu2Out[img*32768 : img*32768+32768]
 	out := s.conv3Out[img*65536 : img*65536+65536]
 	col := in
 	weights := s.net.params[1280:3328]
-	s.gemm(false, false, 64, 1024, 32, 1, weights, 32, col, 1024, 0, out, 1024)
+	s.Sgemm(false, false, 64, 1024, 32, 1, weights, 32, col, 1024, 0, out, 1024)
 }
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
 	in := s.relu2Out[img*32768 : img*32768+32768]
 	dout := s.conv3Grad[img*65536 : img*65536+65536]
-	dw := s.grads[w][1280:3328]
+	dw := s.Grads[w][1280:3328]
 	col := in
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 64, 32, 1024, 1, dout, 1024, col, 1024, 1, dw, 32)
+	s.Sgemm(false, true, 64, 32, 1024, 1, dout, 1024, col, 1024, 1, dw, 32)
 	din := s.relu2Grad[img*32768 : img*32768+32768]
 	dcol := din
 	weights := s.net.params[1280:3328]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 32, 1024, 64, 1, weights, 32, dout, 1024, 0, dcol, 1024)
+	s.Sgemm(true, false, 32, 1024, 64, 1, weights, 32, dout, 1024, 0, dcol, 1024)
 }
 
 // bn3Forward computes bn3 (bn , 64x32x32 → 64x32x32) for the whole batch.
 func (s *state) bn3Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.batch, 64, 1024, s.net.params[3328:3392], s.net.params[3392:3456], s.net.params[136906:136970], s.net.params[136970:137034], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 64, 1024, s.net.params[3328:3392],
+			s.net.params[3392:3456], s.net.params[136906:136970],
+			s.net.params[136970:137034], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.batch, 64, 1024, s.net.params[3328:3392], s.net.params[3392:3456], s.net.params[136906:136970], s.net.params[136970:137034], float32(1e-05))
+	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.Batch, 64, 1024, s.net.params[3328:3392],
+		s.net.params[3392:3456], s.net.params[136906:136970],
+		s.net.params[136970:137034], float32(1e-05))
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
 func (s *state) bn3Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.batch, 64, 1024, s.net.params[3328:3392], float32(1e-05), s.net.grads[3328:3392], s.net.grads[3392:3456])
+	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.Batch, 64, 1024, s.net.params[3328:3392],
+		float32(1e-05), s.net.grads[3328:3392], s.net.grads[3392:3456])
 }
 
 // relu3Forward computes relu3 (relu , 64x32x32 → 64x32x32) for image img, on worker w.
@@ -1424,7 +1230,8 @@ var conv4Geom = kernels.DepthwiseGeom{
 	W:  32,
 }
 
-// conv4Forward computes conv4 (conv 64 3x3 s2 p1 g64 nobias, 64x32x32 → 64x16x16) for image img, on worker w.
+// conv4Forward computes conv4 (conv 64 3x3 s2 p1 g64 nobias, 64x32x32 → 64x16x16) for image
+// img, on worker w.
 func (s *state) conv4Forward(img, w int) {
 	in := s.relu3Out[img*65536 : img*65536+65536]
 	out := s.conv4Out[img*16384 : img*16384+16384]
@@ -1435,7 +1242,7 @@ func (s *state) conv4Forward(img, w int) {
 func (s *state) conv4Backward(img, w int) {
 	in := s.relu3Out[img*65536 : img*65536+65536]
 	dout := s.conv4Grad[img*16384 : img*16384+16384]
-	kernels.DepthwiseConvWeightGrad(s.grads[w][3456:4032], in, dout, conv4Geom)
+	kernels.DepthwiseConvWeightGrad(s.Grads[w][3456:4032], in, dout, conv4Geom)
 	din := s.relu3Grad[img*65536 : img*65536+65536]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[3456:4032], conv4Geom)
 }
@@ -1443,16 +1250,21 @@ func (s *state) conv4Backward(img, w int) {
 // bn4Forward computes bn4 (bn , 64x16x16 → 64x16x16) for the whole batch.
 func (s *state) bn4Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.batch, 64, 256, s.net.params[4032:4096], s.net.params[4096:4160], s.net.params[137034:137098], s.net.params[137098:137162], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 64, 256, s.net.params[4032:4096],
+			s.net.params[4096:4160], s.net.params[137034:137098],
+			s.net.params[137098:137162], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.batch, 64, 256, s.net.params[4032:4096], s.net.params[4096:4160], s.net.params[137034:137098], s.net.params[137098:137162], float32(1e-05))
+	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.Batch, 64, 256, s.net.params[4032:4096],
+		s.net.params[4096:4160], s.net.params[137034:137098],
+		s.net.params[137098:137162], float32(1e-05))
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
 func (s *state) bn4Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.batch, 64, 256, s.net.params[4032:4096], float32(1e-05), s.net.grads[4032:4096], s.net.grads[4096:4160])
+	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.Batch, 64, 256, s.net.params[4032:4096],
+		float32(1e-05), s.net.grads[4032:4096], s.net.grads[4096:4160])
 }
 
 // relu4Forward computes relu4 (relu , 64x16x16 → 64x16x16) for image img, on worker w.
@@ -1475,43 +1287,50 @@ func (s *state) relu4Backward(img, w int) {
 	}
 }
 
-// conv5Forward computes conv5 (conv 128 1x1 s1 p0 nobias, 64x16x16 → 128x16x16) for image img, on worker w.
+// conv5Forward computes conv5 (conv 128 1x1 s1 p0 nobias, 64x16x16 → 128x16x16) for image
+// img, on worker w.
 func (s *state) conv5Forward(img, w int) {
 	in := s.relu4Out[img*16384 : img*16384+16384]
 	out := s.conv5Out[img*32768 : img*32768+32768]
 	col := in
 	weights := s.net.params[4160:12352]
-	s.gemm(false, false, 128, 256, 64, 1, weights, 64, col, 256, 0, out, 256)
+	s.Sgemm(false, false, 128, 256, 64, 1, weights, 64, col, 256, 0, out, 256)
 }
 
 // conv5Backward propagates the gradient through conv5 for image img, on worker w.
 func (s *state) conv5Backward(img, w int) {
 	in := s.relu4Out[img*16384 : img*16384+16384]
 	dout := s.conv5Grad[img*32768 : img*32768+32768]
-	dw := s.grads[w][4160:12352]
+	dw := s.Grads[w][4160:12352]
 	col := in
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 128, 64, 256, 1, dout, 256, col, 256, 1, dw, 64)
+	s.Sgemm(false, true, 128, 64, 256, 1, dout, 256, col, 256, 1, dw, 64)
 	din := s.relu4Grad[img*16384 : img*16384+16384]
 	dcol := din
 	weights := s.net.params[4160:12352]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 64, 256, 128, 1, weights, 64, dout, 256, 0, dcol, 256)
+	s.Sgemm(true, false, 64, 256, 128, 1, weights, 64, dout, 256, 0, dcol, 256)
 }
 
 // bn5Forward computes bn5 (bn , 128x16x16 → 128x16x16) for the whole batch.
 func (s *state) bn5Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.batch, 128, 256, s.net.params[12352:12480], s.net.params[12480:12608], s.net.params[137162:137290], s.net.params[137290:137418], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.Batch, 128, 256, s.net.params[12352:12480],
+			s.net.params[12480:12608], s.net.params[137162:137290],
+			s.net.params[137290:137418], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv5Out, s.bn5Out, s.batch, 128, 256, s.net.params[12352:12480], s.net.params[12480:12608], s.net.params[137162:137290], s.net.params[137290:137418], float32(1e-05))
+	kernels.BatchNormInfer(s.conv5Out, s.bn5Out, s.Batch, 128, 256, s.net.params[12352:12480],
+		s.net.params[12480:12608], s.net.params[137162:137290],
+		s.net.params[137290:137418], float32(1e-05))
 }
 
 // bn5Backward propagates the gradient through bn5 for the whole batch.
 func (s *state) bn5Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv5Out, s.bn5Grad, s.conv5Grad, s.batch, 128, 256, s.net.params[12352:12480], float32(1e-05), s.net.grads[12352:12480], s.net.grads[12480:12608])
+	kernels.BatchNormBackward(s.conv5Out, s.bn5Grad, s.conv5Grad, s.Batch, 128, 256,
+		s.net.params[12352:12480], float32(1e-05), s.net.grads[12352:12480],
+		s.net.grads[12480:12608])
 }
 
 // relu5Forward computes relu5 (relu , 128x16x16 → 128x16x16) for image img, on worker w.
@@ -1549,7 +1368,8 @@ var conv6Geom = kernels.DepthwiseGeom{
 	W:  16,
 }
 
-// conv6Forward computes conv6 (conv 128 3x3 s1 p1 g128 nobias, 128x16x16 → 128x16x16) for image img, on worker w.
+// conv6Forward computes conv6 (conv 128 3x3 s1 p1 g128 nobias, 128x16x16 → 128x16x16) for
+// image img, on worker w.
 func (s *state) conv6Forward(img, w int) {
 	in := s.relu5Out[img*32768 : img*32768+32768]
 	out := s.conv6Out[img*32768 : img*32768+32768]
@@ -1560,7 +1380,7 @@ func (s *state) conv6Forward(img, w int) {
 func (s *state) conv6Backward(img, w int) {
 	in := s.relu5Out[img*32768 : img*32768+32768]
 	dout := s.conv6Grad[img*32768 : img*32768+32768]
-	kernels.DepthwiseConvWeightGrad(s.grads[w][12608:13760], in, dout, conv6Geom)
+	kernels.DepthwiseConvWeightGrad(s.Grads[w][12608:13760], in, dout, conv6Geom)
 	din := s.relu5Grad[img*32768 : img*32768+32768]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[12608:13760], conv6Geom)
 }
@@ -1568,16 +1388,22 @@ func (s *state) conv6Backward(img, w int) {
 // bn6Forward computes bn6 (bn , 128x16x16 → 128x16x16) for the whole batch.
 func (s *state) bn6Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.batch, 128, 256, s.net.params[13760:13888], s.net.params[13888:14016], s.net.params[137418:137546], s.net.params[137546:137674], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 128, 256, s.net.params[13760:13888],
+			s.net.params[13888:14016], s.net.params[137418:137546],
+			s.net.params[137546:137674], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.batch, 128, 256, s.net.params[13760:13888], s.net.params[13888:14016], s.net.params[137418:137546], s.net.params[137546:137674], float32(1e-05))
+	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.Batch, 128, 256, s.net.params[13760:13888],
+		s.net.params[13888:14016], s.net.params[137418:137546],
+		s.net.params[137546:137674], float32(1e-05))
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
 func (s *state) bn6Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.batch, 128, 256, s.net.params[13760:13888], float32(1e-05), s.net.grads[13760:13888], s.net.grads[13888:14016])
+	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.Batch, 128, 256,
+		s.net.params[13760:13888], float32(1e-05), s.net.grads[13760:13888],
+		s.net.grads[13888:14016])
 }
 
 // relu6Forward computes relu6 (relu , 128x16x16 → 128x16x16) for image img, on worker w.
@@ -1600,43 +1426,50 @@ func (s *state) relu6Backward(img, w int) {
 	}
 }
 
-// conv7Forward computes conv7 (conv 128 1x1 s1 p0 nobias, 128x16x16 → 128x16x16) for image img, on worker w.
+// conv7Forward computes conv7 (conv 128 1x1 s1 p0 nobias, 128x16x16 → 128x16x16) for image
+// img, on worker w.
 func (s *state) conv7Forward(img, w int) {
 	in := s.relu6Out[img*32768 : img*32768+32768]
 	out := s.conv7Out[img*32768 : img*32768+32768]
 	col := in
 	weights := s.net.params[14016:30400]
-	s.gemm(false, false, 128, 256, 128, 1, weights, 128, col, 256, 0, out, 256)
+	s.Sgemm(false, false, 128, 256, 128, 1, weights, 128, col, 256, 0, out, 256)
 }
 
 // conv7Backward propagates the gradient through conv7 for image img, on worker w.
 func (s *state) conv7Backward(img, w int) {
 	in := s.relu6Out[img*32768 : img*32768+32768]
 	dout := s.conv7Grad[img*32768 : img*32768+32768]
-	dw := s.grads[w][14016:30400]
+	dw := s.Grads[w][14016:30400]
 	col := in
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 128, 128, 256, 1, dout, 256, col, 256, 1, dw, 128)
+	s.Sgemm(false, true, 128, 128, 256, 1, dout, 256, col, 256, 1, dw, 128)
 	din := s.relu6Grad[img*32768 : img*32768+32768]
 	dcol := din
 	weights := s.net.params[14016:30400]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 128, 256, 128, 1, weights, 128, dout, 256, 0, dcol, 256)
+	s.Sgemm(true, false, 128, 256, 128, 1, weights, 128, dout, 256, 0, dcol, 256)
 }
 
 // bn7Forward computes bn7 (bn , 128x16x16 → 128x16x16) for the whole batch.
 func (s *state) bn7Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.batch, 128, 256, s.net.params[30400:30528], s.net.params[30528:30656], s.net.params[137674:137802], s.net.params[137802:137930], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.Batch, 128, 256, s.net.params[30400:30528],
+			s.net.params[30528:30656], s.net.params[137674:137802],
+			s.net.params[137802:137930], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv7Out, s.bn7Out, s.batch, 128, 256, s.net.params[30400:30528], s.net.params[30528:30656], s.net.params[137674:137802], s.net.params[137802:137930], float32(1e-05))
+	kernels.BatchNormInfer(s.conv7Out, s.bn7Out, s.Batch, 128, 256, s.net.params[30400:30528],
+		s.net.params[30528:30656], s.net.params[137674:137802],
+		s.net.params[137802:137930], float32(1e-05))
 }
 
 // bn7Backward propagates the gradient through bn7 for the whole batch.
 func (s *state) bn7Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv7Out, s.bn7Grad, s.conv7Grad, s.batch, 128, 256, s.net.params[30400:30528], float32(1e-05), s.net.grads[30400:30528], s.net.grads[30528:30656])
+	kernels.BatchNormBackward(s.conv7Out, s.bn7Grad, s.conv7Grad, s.Batch, 128, 256,
+		s.net.params[30400:30528], float32(1e-05), s.net.grads[30400:30528],
+		s.net.grads[30528:30656])
 }
 
 // relu7Forward computes relu7 (relu , 128x16x16 → 128x16x16) for image img, on worker w.
@@ -1674,7 +1507,8 @@ var conv8Geom = kernels.DepthwiseGeom{
 	W:  16,
 }
 
-// conv8Forward computes conv8 (conv 128 3x3 s2 p1 g128 nobias, 128x16x16 → 128x8x8) for image img, on worker w.
+// conv8Forward computes conv8 (conv 128 3x3 s2 p1 g128 nobias, 128x16x16 → 128x8x8) for
+// image img, on worker w.
 func (s *state) conv8Forward(img, w int) {
 	in := s.relu7Out[img*32768 : img*32768+32768]
 	out := s.conv8Out[img*8192 : img*8192+8192]
@@ -1685,7 +1519,7 @@ func (s *state) conv8Forward(img, w int) {
 func (s *state) conv8Backward(img, w int) {
 	in := s.relu7Out[img*32768 : img*32768+32768]
 	dout := s.conv8Grad[img*8192 : img*8192+8192]
-	kernels.DepthwiseConvWeightGrad(s.grads[w][30656:31808], in, dout, conv8Geom)
+	kernels.DepthwiseConvWeightGrad(s.Grads[w][30656:31808], in, dout, conv8Geom)
 	din := s.relu7Grad[img*32768 : img*32768+32768]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[30656:31808], conv8Geom)
 }
@@ -1693,16 +1527,22 @@ func (s *state) conv8Backward(img, w int) {
 // bn8Forward computes bn8 (bn , 128x8x8 → 128x8x8) for the whole batch.
 func (s *state) bn8Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.batch, 128, 64, s.net.params[31808:31936], s.net.params[31936:32064], s.net.params[137930:138058], s.net.params[138058:138186], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.Batch, 128, 64, s.net.params[31808:31936],
+			s.net.params[31936:32064], s.net.params[137930:138058],
+			s.net.params[138058:138186], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv8Out, s.bn8Out, s.batch, 128, 64, s.net.params[31808:31936], s.net.params[31936:32064], s.net.params[137930:138058], s.net.params[138058:138186], float32(1e-05))
+	kernels.BatchNormInfer(s.conv8Out, s.bn8Out, s.Batch, 128, 64, s.net.params[31808:31936],
+		s.net.params[31936:32064], s.net.params[137930:138058],
+		s.net.params[138058:138186], float32(1e-05))
 }
 
 // bn8Backward propagates the gradient through bn8 for the whole batch.
 func (s *state) bn8Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv8Out, s.bn8Grad, s.conv8Grad, s.batch, 128, 64, s.net.params[31808:31936], float32(1e-05), s.net.grads[31808:31936], s.net.grads[31936:32064])
+	kernels.BatchNormBackward(s.conv8Out, s.bn8Grad, s.conv8Grad, s.Batch, 128, 64,
+		s.net.params[31808:31936], float32(1e-05), s.net.grads[31808:31936],
+		s.net.grads[31936:32064])
 }
 
 // relu8Forward computes relu8 (relu , 128x8x8 → 128x8x8) for image img, on worker w.
@@ -1725,43 +1565,50 @@ func (s *state) relu8Backward(img, w int) {
 	}
 }
 
-// conv9Forward computes conv9 (conv 256 1x1 s1 p0 nobias, 128x8x8 → 256x8x8) for image img, on worker w.
+// conv9Forward computes conv9 (conv 256 1x1 s1 p0 nobias, 128x8x8 → 256x8x8) for image img,
+// on worker w.
 func (s *state) conv9Forward(img, w int) {
 	in := s.relu8Out[img*8192 : img*8192+8192]
 	out := s.conv9Out[img*16384 : img*16384+16384]
 	col := in
 	weights := s.net.params[32064:64832]
-	s.gemm(false, false, 256, 64, 128, 1, weights, 128, col, 64, 0, out, 64)
+	s.Sgemm(false, false, 256, 64, 128, 1, weights, 128, col, 64, 0, out, 64)
 }
 
 // conv9Backward propagates the gradient through conv9 for image img, on worker w.
 func (s *state) conv9Backward(img, w int) {
 	in := s.relu8Out[img*8192 : img*8192+8192]
 	dout := s.conv9Grad[img*16384 : img*16384+16384]
-	dw := s.grads[w][32064:64832]
+	dw := s.Grads[w][32064:64832]
 	col := in
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 256, 128, 64, 1, dout, 64, col, 64, 1, dw, 128)
+	s.Sgemm(false, true, 256, 128, 64, 1, dout, 64, col, 64, 1, dw, 128)
 	din := s.relu8Grad[img*8192 : img*8192+8192]
 	dcol := din
 	weights := s.net.params[32064:64832]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 128, 64, 256, 1, weights, 128, dout, 64, 0, dcol, 64)
+	s.Sgemm(true, false, 128, 64, 256, 1, weights, 128, dout, 64, 0, dcol, 64)
 }
 
 // bn9Forward computes bn9 (bn , 256x8x8 → 256x8x8) for the whole batch.
 func (s *state) bn9Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv9Out, s.bn9Out, s.batch, 256, 64, s.net.params[64832:65088], s.net.params[65088:65344], s.net.params[138186:138442], s.net.params[138442:138698], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv9Out, s.bn9Out, s.Batch, 256, 64, s.net.params[64832:65088],
+			s.net.params[65088:65344], s.net.params[138186:138442],
+			s.net.params[138442:138698], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv9Out, s.bn9Out, s.batch, 256, 64, s.net.params[64832:65088], s.net.params[65088:65344], s.net.params[138186:138442], s.net.params[138442:138698], float32(1e-05))
+	kernels.BatchNormInfer(s.conv9Out, s.bn9Out, s.Batch, 256, 64, s.net.params[64832:65088],
+		s.net.params[65088:65344], s.net.params[138186:138442],
+		s.net.params[138442:138698], float32(1e-05))
 }
 
 // bn9Backward propagates the gradient through bn9 for the whole batch.
 func (s *state) bn9Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv9Out, s.bn9Grad, s.conv9Grad, s.batch, 256, 64, s.net.params[64832:65088], float32(1e-05), s.net.grads[64832:65088], s.net.grads[65088:65344])
+	kernels.BatchNormBackward(s.conv9Out, s.bn9Grad, s.conv9Grad, s.Batch, 256, 64,
+		s.net.params[64832:65088], float32(1e-05), s.net.grads[64832:65088],
+		s.net.grads[65088:65344])
 }
 
 // relu9Forward computes relu9 (relu , 256x8x8 → 256x8x8) for image img, on worker w.
@@ -1799,7 +1646,8 @@ var conv10Geom = kernels.DepthwiseGeom{
 	W:  8,
 }
 
-// conv10Forward computes conv10 (conv 256 3x3 s1 p1 g256 nobias, 256x8x8 → 256x8x8) for image img, on worker w.
+// conv10Forward computes conv10 (conv 256 3x3 s1 p1 g256 nobias, 256x8x8 → 256x8x8) for
+// image img, on worker w.
 func (s *state) conv10Forward(img, w int) {
 	in := s.relu9Out[img*16384 : img*16384+16384]
 	out := s.conv10Out[img*16384 : img*16384+16384]
@@ -1810,7 +1658,7 @@ func (s *state) conv10Forward(img, w int) {
 func (s *state) conv10Backward(img, w int) {
 	in := s.relu9Out[img*16384 : img*16384+16384]
 	dout := s.conv10Grad[img*16384 : img*16384+16384]
-	kernels.DepthwiseConvWeightGrad(s.grads[w][65344:67648], in, dout, conv10Geom)
+	kernels.DepthwiseConvWeightGrad(s.Grads[w][65344:67648], in, dout, conv10Geom)
 	din := s.relu9Grad[img*16384 : img*16384+16384]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[65344:67648], conv10Geom)
 }
@@ -1818,16 +1666,22 @@ func (s *state) conv10Backward(img, w int) {
 // bn10Forward computes bn10 (bn , 256x8x8 → 256x8x8) for the whole batch.
 func (s *state) bn10Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.batch, 256, 64, s.net.params[67648:67904], s.net.params[67904:68160], s.net.params[138698:138954], s.net.params[138954:139210], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.Batch, 256, 64, s.net.params[67648:67904],
+			s.net.params[67904:68160], s.net.params[138698:138954],
+			s.net.params[138954:139210], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv10Out, s.bn10Out, s.batch, 256, 64, s.net.params[67648:67904], s.net.params[67904:68160], s.net.params[138698:138954], s.net.params[138954:139210], float32(1e-05))
+	kernels.BatchNormInfer(s.conv10Out, s.bn10Out, s.Batch, 256, 64, s.net.params[67648:67904],
+		s.net.params[67904:68160], s.net.params[138698:138954],
+		s.net.params[138954:139210], float32(1e-05))
 }
 
 // bn10Backward propagates the gradient through bn10 for the whole batch.
 func (s *state) bn10Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv10Out, s.bn10Grad, s.conv10Grad, s.batch, 256, 64, s.net.params[67648:67904], float32(1e-05), s.net.grads[67648:67904], s.net.grads[67904:68160])
+	kernels.BatchNormBackward(s.conv10Out, s.bn10Grad, s.conv10Grad, s.Batch, 256, 64,
+		s.net.params[67648:67904], float32(1e-05), s.net.grads[67648:67904],
+		s.net.grads[67904:68160])
 }
 
 // relu10Forward computes relu10 (relu , 256x8x8 → 256x8x8) for image img, on worker w.
@@ -1850,43 +1704,50 @@ func (s *state) relu10Backward(img, w int) {
 	}
 }
 
-// conv11Forward computes conv11 (conv 256 1x1 s1 p0 nobias, 256x8x8 → 256x8x8) for image img, on worker w.
+// conv11Forward computes conv11 (conv 256 1x1 s1 p0 nobias, 256x8x8 → 256x8x8) for image
+// img, on worker w.
 func (s *state) conv11Forward(img, w int) {
 	in := s.relu10Out[img*16384 : img*16384+16384]
 	out := s.conv11Out[img*16384 : img*16384+16384]
 	col := in
 	weights := s.net.params[68160:133696]
-	s.gemm(false, false, 256, 64, 256, 1, weights, 256, col, 64, 0, out, 64)
+	s.Sgemm(false, false, 256, 64, 256, 1, weights, 256, col, 64, 0, out, 64)
 }
 
 // conv11Backward propagates the gradient through conv11 for image img, on worker w.
 func (s *state) conv11Backward(img, w int) {
 	in := s.relu10Out[img*16384 : img*16384+16384]
 	dout := s.conv11Grad[img*16384 : img*16384+16384]
-	dw := s.grads[w][68160:133696]
+	dw := s.Grads[w][68160:133696]
 	col := in
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 256, 256, 64, 1, dout, 64, col, 64, 1, dw, 256)
+	s.Sgemm(false, true, 256, 256, 64, 1, dout, 64, col, 64, 1, dw, 256)
 	din := s.relu10Grad[img*16384 : img*16384+16384]
 	dcol := din
 	weights := s.net.params[68160:133696]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 256, 64, 256, 1, weights, 256, dout, 64, 0, dcol, 64)
+	s.Sgemm(true, false, 256, 64, 256, 1, weights, 256, dout, 64, 0, dcol, 64)
 }
 
 // bn11Forward computes bn11 (bn , 256x8x8 → 256x8x8) for the whole batch.
 func (s *state) bn11Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.batch, 256, 64, s.net.params[133696:133952], s.net.params[133952:134208], s.net.params[139210:139466], s.net.params[139466:139722], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.Batch, 256, 64, s.net.params[133696:133952],
+			s.net.params[133952:134208], s.net.params[139210:139466],
+			s.net.params[139466:139722], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv11Out, s.bn11Out, s.batch, 256, 64, s.net.params[133696:133952], s.net.params[133952:134208], s.net.params[139210:139466], s.net.params[139466:139722], float32(1e-05))
+	kernels.BatchNormInfer(s.conv11Out, s.bn11Out, s.Batch, 256, 64, s.net.params[133696:133952],
+		s.net.params[133952:134208], s.net.params[139210:139466],
+		s.net.params[139466:139722], float32(1e-05))
 }
 
 // bn11Backward propagates the gradient through bn11 for the whole batch.
 func (s *state) bn11Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv11Out, s.bn11Grad, s.conv11Grad, s.batch, 256, 64, s.net.params[133696:133952], float32(1e-05), s.net.grads[133696:133952], s.net.grads[133952:134208])
+	kernels.BatchNormBackward(s.conv11Out, s.bn11Grad, s.conv11Grad, s.Batch, 256, 64,
+		s.net.params[133696:133952], float32(1e-05), s.net.grads[133696:133952],
+		s.net.grads[133952:134208])
 }
 
 // relu11Forward computes relu11 (relu , 256x8x8 → 256x8x8) for image img, on worker w.
@@ -1935,14 +1796,14 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[134208:136768]
 	bias := s.net.params[136768:136778]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*256 : j*256+256]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool1Out[img*256:img*256+256]) + bias[j]
 			s.full1Out[img*10+j] = v
 		}
@@ -1951,14 +1812,15 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 10, 256x1x1 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 10)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 10)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 10, 256, 1, s.pool1Out, 256, s.net.params[134208:136768], 256, 0, out, 10)
+	kernels.Sgemm(false, true, s.Batch, 10, 256, 1, s.pool1Out, 256, s.net.params[134208:136768],
+		256, 0, out, 10)
 	bias := s.net.params[136768:136778]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*10 : img*10+10]
 		for j, v := range row {
 			v += bias[j]
@@ -1969,25 +1831,29 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 10, 256, s.batch, 1, s.full1Grad, 10, s.pool1Out, 256, 0, s.net.grads[134208:136768], 256)
+	kernels.Sgemm(true, false, 10, 256, s.Batch, 1, s.full1Grad, 10, s.pool1Out, 256, 0,
+		s.net.grads[134208:136768], 256)
 	db := s.net.grads[136768:136778]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*10:img*10+10], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 256, 10, 1, s.full1Grad, 10, s.net.params[134208:136768], 256, 0, s.pool1Grad, 256)
+	kernels.Sgemm(false, false, s.Batch, 256, 10, 1, s.full1Grad, 10,
+		s.net.params[134208:136768], 256, 0, s.pool1Grad, 256)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 10 {
-			panic(fmt.Sprintf("mobilecifar: label %d of image %d is outside [0, %d)", y, img, 10))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("mobilecifar: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*10 : img*10+10]
-		d := grad[img*10 : img*10+10]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -2005,5 +1871,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -56,16 +55,15 @@ const (
 	imageInts   = 0
 	privLo      = 0
 	privHi      = 282
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 162
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 64)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(64)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "modern",
 	SpecHash:  "f4a985022802c568237bcbcb685f94c133075fb785a9c338382bd453f540d0a5",
@@ -93,26 +91,46 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{3, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 162, Shape: []int{6, 3, 3, 3}, FanIn: 27, FanOut: 54, LRMult: 1.0},
-		{Name: "bn1.weight", Layer: 1, Offset: 162, Size: 6, Shape: []int{6}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn1.bias", Layer: 1, Offset: 168, Size: 6, Shape: []int{6}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 3, Offset: 174, Size: 54, Shape: []int{6, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
-		{Name: "conv2.bias", Layer: 3, Offset: 228, Size: 6, Shape: []int{6}, FanIn: 9, FanOut: 9, LRMult: 1.0, Bias: true},
-		{Name: "conv3.weight", Layer: 5, Offset: 234, Size: 48, Shape: []int{8, 6, 1, 1}, FanIn: 6, FanOut: 8, LRMult: 1.0},
-		{Name: "bn2.weight", Layer: 6, Offset: 282, Size: 8, Shape: []int{8}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn2.bias", Layer: 6, Offset: 290, Size: 8, Shape: []int{8}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 9, Offset: 298, Size: 48, Shape: []int{6, 8}, FanIn: 8, FanOut: 6, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 9, Offset: 346, Size: 6, Shape: []int{6}, FanIn: 8, FanOut: 6, LRMult: 1.0, Bias: true},
-		{Name: "bn3.weight", Layer: 11, Offset: 352, Size: 6, Shape: []int{6}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn3.bias", Layer: 11, Offset: 358, Size: 6, Shape: []int{6}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "full2.weight", Layer: 12, Offset: 364, Size: 18, Shape: []int{3, 6}, FanIn: 6, FanOut: 3, LRMult: 1.0},
-		{Name: "full2.bias", Layer: 12, Offset: 382, Size: 3, Shape: []int{3}, FanIn: 6, FanOut: 3, LRMult: 1.0, Bias: true},
-		{Name: "bn1.running_mean", Layer: 1, Offset: 385, Size: 6, Shape: []int{6}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn1.running_var", Layer: 1, Offset: 391, Size: 6, Shape: []int{6}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn2.running_mean", Layer: 6, Offset: 397, Size: 8, Shape: []int{8}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn2.running_var", Layer: 6, Offset: 405, Size: 8, Shape: []int{8}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn3.running_mean", Layer: 11, Offset: 413, Size: 6, Shape: []int{6}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn3.running_var", Layer: 11, Offset: 419, Size: 6, Shape: []int{6}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 162, Shape: []int{6, 3, 3, 3},
+			FanIn: 27, FanOut: 54, LRMult: 1.0},
+		{Name: "bn1.weight", Layer: 1, Offset: 162, Size: 6, Shape: []int{6}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn1.bias", Layer: 1, Offset: 168, Size: 6, Shape: []int{6}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 3, Offset: 174, Size: 54,
+			Shape: []int{6, 1, 3, 3}, FanIn: 9, FanOut: 9, LRMult: 1.0},
+		{Name: "conv2.bias", Layer: 3, Offset: 228, Size: 6, Shape: []int{6}, FanIn: 9,
+			FanOut: 9, LRMult: 1.0, Bias: true},
+		{Name: "conv3.weight", Layer: 5, Offset: 234, Size: 48,
+			Shape: []int{8, 6, 1, 1}, FanIn: 6, FanOut: 8, LRMult: 1.0},
+		{Name: "bn2.weight", Layer: 6, Offset: 282, Size: 8, Shape: []int{8}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn2.bias", Layer: 6, Offset: 290, Size: 8, Shape: []int{8}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 9, Offset: 298, Size: 48, Shape: []int{6, 8},
+			FanIn: 8, FanOut: 6, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 9, Offset: 346, Size: 6, Shape: []int{6}, FanIn: 8,
+			FanOut: 6, LRMult: 1.0, Bias: true},
+		{Name: "bn3.weight", Layer: 11, Offset: 352, Size: 6, Shape: []int{6}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn3.bias", Layer: 11, Offset: 358, Size: 6, Shape: []int{6}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "full2.weight", Layer: 12, Offset: 364, Size: 18, Shape: []int{3, 6},
+			FanIn: 6, FanOut: 3, LRMult: 1.0},
+		{Name: "full2.bias", Layer: 12, Offset: 382, Size: 3, Shape: []int{3}, FanIn: 6,
+			FanOut: 3, LRMult: 1.0, Bias: true},
+		{Name: "bn1.running_mean", Layer: 1, Offset: 385, Size: 6, Shape: []int{6},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn1.running_var", Layer: 1, Offset: 391, Size: 6, Shape: []int{6},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn2.running_mean", Layer: 6, Offset: 397, Size: 8, Shape: []int{8},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn2.running_var", Layer: 6, Offset: 405, Size: 8, Shape: []int{8},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn3.running_mean", Layer: 11, Offset: 413, Size: 6, Shape: []int{6},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn3.running_var", Layer: 11, Offset: 419, Size: 6, Shape: []int{6},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
 	},
 	Train: []nn.Setting{},
 }
@@ -215,20 +233,12 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads      [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x          []float32
+	train      bool
 	conv1Out   []float32
 	conv1Grad  []float32
 	bn1Out     []float32
@@ -253,48 +263,26 @@ type state struct {
 	bn3Grad    []float32
 	full2Out   []float32
 	full2Grad  []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
-	forwardImages2                                   func(int, int)
-	backwardImages2                                  func(int, int)
-	forwardImages4                                   func(int, int)
-	backwardImages4                                  func(int, int)
-	forwardImages6                                   func(int, int)
-	backwardImages6                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("modern: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 10, 10) + kernels.DirectSrcSize(6, 10, 10) + kernels.DirectGradSize(64, 6) + kernels.DirectGradSize(27, 6)
-	shared := 162 + kernels.DirectPackedSize(6, 27) + kernels.DirectPackedSize(3, 54)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "modern",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 384*batch]
 	s.conv1Grad = ws.Buf[384*batch : 768*batch]
 	s.bn1Out = ws.Buf[768*batch : 1152*batch]
@@ -319,39 +307,13 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.bn3Grad = ws.Buf[3310*batch : 3316*batch]
 	s.full2Out = ws.Buf[3316*batch : 3319*batch]
 	s.full2Grad = ws.Buf[3319*batch : 3322*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 10, 10)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(6, 10, 10)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(64, 6)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(27, 6)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(162)
-	s.conv1Packed = take(kernels.DirectPackedSize(6, 27))
-	s.conv1Flipped = take(kernels.DirectPackedSize(3, 54))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	s.forwardImages2 = s.forwardImages2Run
-	s.backwardImages2 = s.backwardImages2Run
-	s.forwardImages4 = s.forwardImages4Run
-	s.backwardImages4 = s.backwardImages4Run
-	s.forwardImages6 = s.forwardImages6Run
-	s.backwardImages6 = s.backwardImages6Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(6, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 54))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 10, 10))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(6, 10, 10))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(64, 6))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(27, 6))
 	return ws
 }
 
@@ -364,29 +326,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -394,33 +333,28 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("modern: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
+	s.train = train
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.bn1Forward()
-	s.tick(0, 1, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages2)
-	s.start(0)
+	s.Tick(0, 1, false)
+	s.ForwardImages((*state).forwardImages2)
+	s.Start(0)
 	s.bn2Forward()
-	s.tick(0, 6, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages4)
-	s.start(0)
+	s.Tick(0, 6, false)
+	s.ForwardImages((*state).forwardImages4)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 9, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages6)
-	s.start(0)
+	s.Tick(0, 9, false)
+	s.ForwardImages((*state).forwardImages6)
+	s.Start(0)
 	s.bn3Forward()
-	s.tick(0, 11, false)
+	s.Tick(0, 11, false)
 	s.full2Forward()
-	s.tick(0, 12, false)
+	s.Tick(0, 12, false)
 	return s.full2Out
 }
 
@@ -430,41 +364,31 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("modern: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 13, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:298])
-	clear(n.grads[346:364])
-	clear(n.grads[382:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 13, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full2Backward()
-	s.tick(0, 12, true)
+	s.Tick(0, 12, true)
 	s.bn3Backward()
-	s.tick(0, 11, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages6)
-	s.start(0)
+	s.Tick(0, 11, true)
+	s.BackwardImages((*state).backwardImages6, nil)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 9, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages4)
-	s.start(0)
+	s.Tick(0, 9, true)
+	s.BackwardImages((*state).backwardImages4, nil)
+	s.Start(0)
 	s.bn2Backward()
-	s.tick(0, 6, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages2)
-	s.start(0)
+	s.Tick(0, 6, true)
+	s.BackwardImages((*state).backwardImages2, nil)
+	s.Start(0)
 	s.bn1Backward()
-	s.tick(0, 1, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 1, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -472,123 +396,78 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:162]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:162], 6, 27, 8)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:162], 6, 3, 3, 3, 8)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-		}
-	}
+// forwardImages0 runs conv1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
 }
 
-// backwardImages0Run runs conv1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:162], s.conv1GradAcc[w], 6, 27)
-	}
+// backwardImages0 runs conv1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
-// forwardImages2Run runs relu1 … conv3 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu1Forward(img, w)
-			s.tick(w, 2, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 3, false)
-			s.conv3Forward(img, w)
-			s.tick(w, 5, false)
-		}
-	}
+// flushImages0 adds the weight gradients that the direct convolutions of conv1
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:162], s.conv1GradAcc[w], 6, 27)
 }
 
-// backwardImages2Run runs relu1 … conv3 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv3Backward(img, w)
-			s.tick(w, 5, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 3, true)
-			s.relu1Backward(img, w)
-			s.tick(w, 2, true)
-		}
-	}
+// forwardImages2 runs relu1 … conv3 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages2(img, w int) {
+	s.relu1Forward(img, w)
+	s.Tick(w, 2, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
+	s.conv3Forward(img, w)
+	s.Tick(w, 5, false)
 }
 
-// forwardImages4Run runs leaky1 … pool1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages4Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.leaky1Forward(img, w)
-			s.tick(w, 7, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 8, false)
-		}
-	}
+// backwardImages2 runs relu1 … conv3 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages2(img, w int) {
+	s.conv3Backward(img, w)
+	s.Tick(w, 5, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.relu1Backward(img, w)
+	s.Tick(w, 2, true)
 }
 
-// backwardImages4Run runs leaky1 … pool1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages4Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool1Backward(img, w)
-			s.tick(w, 8, true)
-			s.leaky1Backward(img, w)
-			s.tick(w, 7, true)
-		}
-	}
+// forwardImages4 runs leaky1 … pool1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages4(img, w int) {
+	s.leaky1Forward(img, w)
+	s.Tick(w, 7, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 8, false)
 }
 
-// forwardImages6Run runs tanh1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages6Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.tanh1Forward(img, w)
-			s.tick(w, 10, false)
-		}
-	}
+// backwardImages4 runs leaky1 … pool1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages4(img, w int) {
+	s.pool1Backward(img, w)
+	s.Tick(w, 8, true)
+	s.leaky1Backward(img, w)
+	s.Tick(w, 7, true)
 }
 
-// backwardImages6Run runs tanh1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages6Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.tanh1Backward(img, w)
-			s.tick(w, 10, true)
-		}
-	}
+// forwardImages6 runs tanh1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages6(img, w int) {
+	s.tanh1Forward(img, w)
+	s.Tick(w, 10, false)
+}
+
+// backwardImages6 runs tanh1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages6(img, w int) {
+	s.tanh1Backward(img, w)
+	s.Tick(w, 10, true)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -605,7 +484,7 @@ func (s *state) conv1Forward(img, w int) {
 	out := s.conv1Out[img*384 : img*384+384]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
-	s.direct(out, 6, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
+	s.DirectConv(out, 6, 8, 8, s.conv1Packed, conv1Offs, pad, 10)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
@@ -619,28 +498,33 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 27, 6, 64)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 6, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*192 : img*192+192]
+	din := s.Workspace.InputGrad[img*192 : img*192+192]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 6, 8, 8, 1, 1)
-	s.direct(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
+	s.DirectConv(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
 }
 
 // bn1Forward computes bn1 (bn , 6x8x8 → 6x8x8) for the whole batch.
 func (s *state) bn1Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.batch, 6, 64, s.net.params[162:168], s.net.params[168:174], s.net.params[385:391], s.net.params[391:397], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 6, 64, s.net.params[162:168],
+			s.net.params[168:174], s.net.params[385:391], s.net.params[391:397],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.batch, 6, 64, s.net.params[162:168], s.net.params[168:174], s.net.params[385:391], s.net.params[391:397], float32(1e-05))
+	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.Batch, 6, 64, s.net.params[162:168],
+		s.net.params[168:174], s.net.params[385:391], s.net.params[391:397],
+		float32(1e-05))
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
 func (s *state) bn1Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.batch, 6, 64, s.net.params[162:168], float32(1e-05), s.net.grads[162:168], s.net.grads[168:174])
+	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.Batch, 6, 64, s.net.params[162:168],
+		float32(1e-05), s.net.grads[162:168], s.net.grads[168:174])
 }
 
 // step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
@@ -686,7 +570,8 @@ var conv2Geom = kernels.DepthwiseGeom{
 	W:  8,
 }
 
-// conv2Forward computes conv2 (conv 6 3x3 s2 p1 g6, 6x8x8 → 6x4x4) and the ReLU after it for image img, on worker w.
+// conv2Forward computes conv2 (conv 6 3x3 s2 p1 g6, 6x8x8 → 6x4x4) and the ReLU after it for
+// image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.relu1Out[img*384 : img*384+384]
 	out := s.conv2Out[img*96 : img*96+96]
@@ -699,12 +584,12 @@ func (s *state) conv2Backward(img, w int) {
 	in := s.relu1Out[img*384 : img*384+384]
 	dout := s.conv2Grad[img*96 : img*96+96]
 	kernels.ReluBackward(s.conv2Out[img*96:img*96+96], dout)
-	db := s.grads[w][228:234]
+	db := s.Grads[w][228:234]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 6; f++ {
 		db[f] += kernels.Dot(dout[f*16:f*16+16], ones[:16])
 	}
-	kernels.DepthwiseConvWeightGrad(s.grads[w][174:228], in, dout, conv2Geom)
+	kernels.DepthwiseConvWeightGrad(s.Grads[w][174:228], in, dout, conv2Geom)
 	din := s.relu1Grad[img*384 : img*384+384]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[174:228], conv2Geom)
 }
@@ -715,37 +600,42 @@ func (s *state) conv3Forward(img, w int) {
 	out := s.conv3Out[img*128 : img*128+128]
 	col := in
 	weights := s.net.params[234:282]
-	s.gemm(false, false, 8, 16, 6, 1, weights, 6, col, 16, 0, out, 16)
+	s.Sgemm(false, false, 8, 16, 6, 1, weights, 6, col, 16, 0, out, 16)
 }
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
 	in := s.conv2Out[img*96 : img*96+96]
 	dout := s.conv3Grad[img*128 : img*128+128]
-	dw := s.grads[w][234:282]
+	dw := s.Grads[w][234:282]
 	col := in
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 8, 6, 16, 1, dout, 16, col, 16, 1, dw, 6)
+	s.Sgemm(false, true, 8, 6, 16, 1, dout, 16, col, 16, 1, dw, 6)
 	din := s.conv2Grad[img*96 : img*96+96]
 	dcol := din
 	weights := s.net.params[234:282]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 6, 16, 8, 1, weights, 6, dout, 16, 0, dcol, 16)
+	s.Sgemm(true, false, 6, 16, 8, 1, weights, 6, dout, 16, 0, dcol, 16)
 }
 
 // bn2Forward computes bn2 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) bn2Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv3Out, s.bn2Out, s.batch, 8, 16, s.net.params[282:290], s.net.params[290:298], s.net.params[397:405], s.net.params[405:413], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv3Out, s.bn2Out, s.Batch, 8, 16, s.net.params[282:290],
+			s.net.params[290:298], s.net.params[397:405], s.net.params[405:413],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv3Out, s.bn2Out, s.batch, 8, 16, s.net.params[282:290], s.net.params[290:298], s.net.params[397:405], s.net.params[405:413], float32(1e-05))
+	kernels.BatchNormInfer(s.conv3Out, s.bn2Out, s.Batch, 8, 16, s.net.params[282:290],
+		s.net.params[290:298], s.net.params[397:405], s.net.params[405:413],
+		float32(1e-05))
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
 func (s *state) bn2Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv3Out, s.bn2Grad, s.conv3Grad, s.batch, 8, 16, s.net.params[282:290], float32(1e-05), s.net.grads[282:290], s.net.grads[290:298])
+	kernels.BatchNormBackward(s.conv3Out, s.bn2Grad, s.conv3Grad, s.Batch, 8, 16, s.net.params[282:290],
+		float32(1e-05), s.net.grads[282:290], s.net.grads[290:298])
 }
 
 // leaky1Forward computes leaky1 (leaky 0.1, 8x4x4 → 8x4x4) for image img, on worker w.
@@ -796,14 +686,14 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[298:346]
 	bias := s.net.params[346:352]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*8 : j*8+8]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool1Out[img*8:img*8+8]) + bias[j]
 			s.full1Out[img*6+j] = v
 		}
@@ -812,14 +702,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 6, 8x1x1 → 6x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 6)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 6)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 6, 8, 1, s.pool1Out, 8, s.net.params[298:346], 8, 0, out, 6)
+	kernels.Sgemm(false, true, s.Batch, 6, 8, 1, s.pool1Out, 8, s.net.params[298:346], 8, 0, out, 6)
 	bias := s.net.params[346:352]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*6 : img*6+6]
 		for j, v := range row {
 			v += bias[j]
@@ -830,12 +720,13 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 6, 8, s.batch, 1, s.full1Grad, 6, s.pool1Out, 8, 0, s.net.grads[298:346], 8)
+	kernels.Sgemm(true, false, 6, 8, s.Batch, 1, s.full1Grad, 6, s.pool1Out, 8, 0, s.net.grads[298:346], 8)
 	db := s.net.grads[346:352]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*6:img*6+6], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 8, 6, 1, s.full1Grad, 6, s.net.params[298:346], 8, 0, s.pool1Grad, 8)
+	kernels.Sgemm(false, false, s.Batch, 8, 6, 1, s.full1Grad, 6, s.net.params[298:346], 8, 0, s.pool1Grad, 8)
 }
 
 // tanh1Forward computes tanh1 (tanh , 6x1x1 → 6x1x1) for image img, on worker w.
@@ -861,26 +752,31 @@ func (s *state) tanh1Backward(img, w int) {
 // bn3Forward computes bn3 (bn , 6x1x1 → 6x1x1) for the whole batch.
 func (s *state) bn3Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.tanh1Out, s.bn3Out, s.batch, 6, 1, s.net.params[352:358], s.net.params[358:364], s.net.params[413:419], s.net.params[419:425], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.tanh1Out, s.bn3Out, s.Batch, 6, 1, s.net.params[352:358],
+			s.net.params[358:364], s.net.params[413:419], s.net.params[419:425],
+			float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.tanh1Out, s.bn3Out, s.batch, 6, 1, s.net.params[352:358], s.net.params[358:364], s.net.params[413:419], s.net.params[419:425], float32(1e-05))
+	kernels.BatchNormInfer(s.tanh1Out, s.bn3Out, s.Batch, 6, 1, s.net.params[352:358],
+		s.net.params[358:364], s.net.params[413:419], s.net.params[419:425],
+		float32(1e-05))
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
 func (s *state) bn3Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.tanh1Out, s.bn3Grad, s.tanh1Grad, s.batch, 6, 1, s.net.params[352:358], float32(1e-05), s.net.grads[352:358], s.net.grads[358:364])
+	kernels.BatchNormBackward(s.tanh1Out, s.bn3Grad, s.tanh1Grad, s.Batch, 6, 1, s.net.params[352:358],
+		float32(1e-05), s.net.grads[352:358], s.net.grads[358:364])
 }
 
-// full2RowsRun computes outputs [lo, hi) of full2 for every image as dot products, reading each
+// full2Rows computes outputs [lo, hi) of full2 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full2RowsRun(lo, hi int) {
+func (s *state) full2Rows(lo, hi int) {
 	weights := s.net.params[364:382]
 	bias := s.net.params[382:385]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*6 : j*6+6]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.bn3Out[img*6:img*6+6]) + bias[j]
 			s.full2Out[img*3+j] = v
 		}
@@ -889,14 +785,14 @@ func (s *state) full2RowsRun(lo, hi int) {
 
 // full2Forward computes full2 (full 3, 6x1x1 → 3x1x1) for the whole batch.
 func (s *state) full2Forward() {
-	if s.batch <= 16 {
-		s.full2RowsRun(0, 3)
+	if s.Batch <= 16 {
+		s.full2Rows(0, 3)
 		return
 	}
 	out := s.full2Out
-	kernels.Sgemm(false, true, s.batch, 3, 6, 1, s.bn3Out, 6, s.net.params[364:382], 6, 0, out, 3)
+	kernels.Sgemm(false, true, s.Batch, 3, 6, 1, s.bn3Out, 6, s.net.params[364:382], 6, 0, out, 3)
 	bias := s.net.params[382:385]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*3 : img*3+3]
 		for j, v := range row {
 			v += bias[j]
@@ -907,25 +803,27 @@ func (s *state) full2Forward() {
 
 // full2Backward propagates the gradient through full2 for the whole batch.
 func (s *state) full2Backward() {
-	kernels.Sgemm(true, false, 3, 6, s.batch, 1, s.full2Grad, 3, s.bn3Out, 6, 0, s.net.grads[364:382], 6)
+	kernels.Sgemm(true, false, 3, 6, s.Batch, 1, s.full2Grad, 3, s.bn3Out, 6, 0, s.net.grads[364:382], 6)
 	db := s.net.grads[382:385]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full2Grad[img*3:img*3+3], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 6, 3, 1, s.full2Grad, 3, s.net.params[364:382], 6, 0, s.bn3Grad, 6)
+	kernels.Sgemm(false, false, s.Batch, 6, 3, 1, s.full2Grad, 3, s.net.params[364:382], 6, 0, s.bn3Grad, 6)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full2Out, s.full2Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 3 {
-			panic(fmt.Sprintf("modern: label %d of image %d is outside [0, %d)", y, img, 3))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("modern: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*3 : img*3+3]
-		d := grad[img*3 : img*3+3]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -943,5 +841,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

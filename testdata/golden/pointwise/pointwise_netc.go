@@ -20,7 +20,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -52,13 +51,9 @@ const (
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 36)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(36)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "pointwise",
 	SpecHash:  "9774e2c697d845383709856abdf9609daa8c3a1cdd819aa7c20c9b5b6d80f4b8",
@@ -78,12 +73,18 @@ var info = nn.Info{
 		{Name: "euclidean1", Kind: "euclidean", Out: [3]int{4, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 24, Shape: []int{6, 4, 1, 1}, FanIn: 4, FanOut: 6, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 24, Size: 6, Shape: []int{6}, FanIn: 4, FanOut: 6, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 2, Offset: 30, Size: 270, Shape: []int{5, 6, 3, 3}, FanIn: 54, FanOut: 45, LRMult: 1.0},
-		{Name: "conv2.bias", Layer: 2, Offset: 300, Size: 5, Shape: []int{5}, FanIn: 54, FanOut: 45, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 4, Offset: 305, Size: 240, Shape: []int{4, 60}, FanIn: 60, FanOut: 4, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 4, Offset: 545, Size: 4, Shape: []int{4}, FanIn: 60, FanOut: 4, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 24, Shape: []int{6, 4, 1, 1},
+			FanIn: 4, FanOut: 6, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 24, Size: 6, Shape: []int{6}, FanIn: 4,
+			FanOut: 6, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 2, Offset: 30, Size: 270,
+			Shape: []int{5, 6, 3, 3}, FanIn: 54, FanOut: 45, LRMult: 1.0},
+		{Name: "conv2.bias", Layer: 2, Offset: 300, Size: 5, Shape: []int{5}, FanIn: 54,
+			FanOut: 45, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 4, Offset: 305, Size: 240, Shape: []int{4, 60},
+			FanIn: 60, FanOut: 4, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 4, Offset: 545, Size: 4, Shape: []int{4}, FanIn: 60,
+			FanOut: 4, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{},
 }
@@ -144,59 +145,37 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads [][]float32
-	// col and dcol are each worker's im2col matrices.
-	col, dcol       [][]float32
-	conv1Out        []float32
-	conv1Grad       []float32
-	sigmoid1Out     []float32
-	sigmoid1Grad    []float32
-	conv2Out        []float32
-	conv2Grad       []float32
-	conv2Col        []float32
-	norm1Out        []float32
-	norm1Grad       []float32
-	norm1Aux        []float32
-	full1Out        []float32
-	full1Grad       []float32
-	forwardImages0  func(int, int)
-	backwardImages0 func(int, int)
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x []float32
+	// col and dcol are each worker's im2col matrix and its gradient.
+	col, dcol    [][]float32
+	conv1Out     []float32
+	conv1Grad    []float32
+	sigmoid1Out  []float32
+	sigmoid1Grad []float32
+	conv2Out     []float32
+	conv2Grad    []float32
+	conv2Col     []float32
+	norm1Out     []float32
+	norm1Grad    []float32
+	norm1Aux     []float32
+	full1Out     []float32
+	full1Grad    []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("pointwise: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + colSize + colSize
-	shared := 0
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "pointwise",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 216*batch]
 	s.conv1Grad = ws.Buf[216*batch : 432*batch]
 	s.sigmoid1Out = ws.Buf[432*batch : 648*batch]
@@ -209,24 +188,8 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.norm1Aux = ws.Buf[1752*batch : 1812*batch]
 	s.full1Out = ws.Buf[1812*batch : 1816*batch]
 	s.full1Grad = ws.Buf[1816*batch : 1820*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.col = s.PerChunk(colSize)
+	s.dcol = s.PerChunk(colSize)
 	return ws
 }
 
@@ -239,29 +202,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -269,15 +209,12 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("pointwise: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.CheckInput(x)
+	s.x = x
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 4, false)
+	s.Tick(0, 4, false)
 	return s.full1Out
 }
 
@@ -287,62 +224,41 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("pointwise: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.euclidean1Loss(labels)
-	s.tick(0, 5, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:305])
-	clear(n.grads[545:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
-	s.start(0)
+	s.Tick(0, 5, true)
+	s.ClearGrads()
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 4, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 4, true)
+	s.BackwardImages((*state).backwardImages0, nil)
+	s.FoldGrads()
 	return loss
 }
 
-// forwardImages0Run runs conv1 … norm1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.sigmoid1Forward(img, w)
-			s.tick(w, 1, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 2, false)
-			s.norm1Forward(img, w)
-			s.tick(w, 3, false)
-		}
-	}
+// forwardImages0 runs conv1 … norm1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.sigmoid1Forward(img, w)
+	s.Tick(w, 1, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 2, false)
+	s.norm1Forward(img, w)
+	s.Tick(w, 3, false)
 }
 
-// backwardImages0Run runs conv1 … norm1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.norm1Backward(img, w)
-			s.tick(w, 3, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 2, true)
-			s.sigmoid1Backward(img, w)
-			s.tick(w, 1, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-	}
+// backwardImages0 runs conv1 … norm1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.norm1Backward(img, w)
+	s.Tick(w, 3, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 2, true)
+	s.sigmoid1Backward(img, w)
+	s.Tick(w, 1, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
 // conv1Forward computes conv1 (conv 6 1x1 s1 p0, 4x6x6 → 6x6x6) for image img, on worker w.
@@ -351,7 +267,7 @@ func (s *state) conv1Forward(img, w int) {
 	out := s.conv1Out[img*216 : img*216+216]
 	col := in
 	weights := s.net.params[0:24]
-	s.gemm(false, false, 6, 36, 4, 1, weights, 4, col, 36, 0, out, 36)
+	s.Sgemm(false, false, 6, 36, 4, 1, weights, 4, col, 36, 0, out, 36)
 	kernels.BiasAct(out, s.net.params[24:30], 6, 36, false)
 }
 
@@ -359,24 +275,24 @@ func (s *state) conv1Forward(img, w int) {
 func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*144 : img*144+144]
 	dout := s.conv1Grad[img*216 : img*216+216]
-	db := s.grads[w][24:30]
+	db := s.Grads[w][24:30]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 6; f++ {
 		db[f] += kernels.Dot(dout[f*36:f*36+36], ones[:36])
 	}
-	dw := s.grads[w][0:24]
+	dw := s.Grads[w][0:24]
 	col := in
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 6, 4, 36, 1, dout, 36, col, 36, 1, dw, 4)
+	s.Sgemm(false, true, 6, 4, 36, 1, dout, 36, col, 36, 1, dw, 4)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*144 : img*144+144]
+	din := s.Workspace.InputGrad[img*144 : img*144+144]
 	dcol := din
 	weights := s.net.params[0:24]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 4, 36, 6, 1, weights, 4, dout, 36, 0, dcol, 36)
+	s.Sgemm(true, false, 4, 36, 6, 1, weights, 4, dout, 36, 0, dcol, 36)
 }
 
 // sigmoid1Forward computes sigmoid1 (sigmoid , 6x6x6 → 6x6x6) for image img, on worker w.
@@ -628,35 +544,36 @@ func (s *state) conv2Forward(img, w int) {
 	col := s.conv2Col[img*648 : img*648+648]
 	conv2Im2col(in, col)
 	weights := s.net.params[30:300]
-	s.gemm(false, false, 5, 12, 54, 1, weights, 54, col, 12, 0, out, 12)
+	s.Sgemm(false, false, 5, 12, 54, 1, weights, 54, col, 12, 0, out, 12)
 	kernels.BiasAct(out, s.net.params[300:305], 5, 12, false)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
 	dout := s.conv2Grad[img*60 : img*60+60]
-	db := s.grads[w][300:305]
+	db := s.Grads[w][300:305]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 5; f++ {
 		db[f] += kernels.Dot(dout[f*12:f*12+12], ones[:12])
 	}
-	dw := s.grads[w][30:300]
+	dw := s.Grads[w][30:300]
 	// The forward pass kept the im2col matrix.
 	col := s.conv2Col[img*648 : img*648+648]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:270]
-	s.gemm(false, true, 54, 5, 12, 1, col, 12, dout, 12, 0, dwT, 5)
+	s.Sgemm(false, true, 54, 5, 12, 1, col, 12, dout, 12, 0, dwT, 5)
 	kernels.AddTransposed(dw, dwT, 5, 54)
 	din := s.sigmoid1Grad[img*216 : img*216+216]
 	dcol := s.dcol[w]
 	weights := s.net.params[30:300]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 54, 12, 5, 1, weights, 54, dout, 12, 0, dcol, 12)
+	s.Sgemm(true, false, 54, 12, 5, 1, weights, 54, dout, 12, 0, dcol, 12)
 	clear(din)
 	conv2Col2im(dcol, din)
 }
 
-// norm1Forward computes norm1 (norm size3 alpha0.01 beta0.5 k2, 5x6x2 → 5x6x2) for image img, on worker w.
+// norm1Forward computes norm1 (norm size3 alpha0.01 beta0.5 k2, 5x6x2 → 5x6x2) for image
+// img, on worker w.
 func (s *state) norm1Forward(img, w int) {
 	in := s.conv2Out[img*60 : img*60+60]
 	out := s.norm1Out[img*60 : img*60+60]
@@ -708,14 +625,14 @@ func (s *state) norm1Backward(img, w int) {
 	}
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[305:545]
 	bias := s.net.params[545:549]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*60 : j*60+60]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.norm1Out[img*60:img*60+60]) + bias[j]
 			s.full1Out[img*4+j] = v
 		}
@@ -724,14 +641,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 4, 5x6x2 → 4x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 4)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 4)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 4, 60, 1, s.norm1Out, 60, s.net.params[305:545], 60, 0, out, 4)
+	kernels.Sgemm(false, true, s.Batch, 4, 60, 1, s.norm1Out, 60, s.net.params[305:545], 60, 0, out, 4)
 	bias := s.net.params[545:549]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*4 : img*4+4]
 		for j, v := range row {
 			v += bias[j]
@@ -742,29 +659,31 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 4, 60, s.batch, 1, s.full1Grad, 4, s.norm1Out, 60, 0, s.net.grads[305:545], 60)
+	kernels.Sgemm(true, false, 4, 60, s.Batch, 1, s.full1Grad, 4, s.norm1Out, 60, 0, s.net.grads[305:545], 60)
 	db := s.net.grads[545:549]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*4:img*4+4], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 60, 4, 1, s.full1Grad, 4, s.net.params[305:545], 60, 0, s.norm1Grad, 60)
+	kernels.Sgemm(false, false, s.Batch, 60, 4, 1, s.full1Grad, 4, s.net.params[305:545], 60, 0, s.norm1Grad, 60)
 }
 
-// euclidean1Loss returns the mean over the batch of the euclidean loss, Σ (s − t)²/2 with t the workspace's Targets (one-hot labels when nil), and its gradient.
+// euclidean1Loss returns the mean over the batch of the euclidean loss, Σ (s − t)²/2 with t
+// the workspace's Targets (one-hot labels when nil), and its gradient.
 func (s *state) euclidean1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 4 {
-			panic(fmt.Sprintf("pointwise: label %d of image %d is outside [0, %d)", y, img, 4))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("pointwise: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*4 : img*4+4]
-		d := grad[img*4 : img*4+4]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		for j, v := range row {
 			t := float32(0)
-			if s.ws.Targets != nil {
-				t = s.ws.Targets[img*4+j]
+			if s.Workspace.Targets != nil {
+				t = s.Workspace.Targets[img*4+j]
 			} else if j == int(y) {
 				t = float32(1)
 			}
@@ -773,5 +692,5 @@ func (s *state) euclidean1Loss(labels []int32) float32 {
 			d[j] = diff * inv
 		}
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

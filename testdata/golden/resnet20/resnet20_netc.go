@@ -87,7 +87,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -116,16 +115,15 @@ const (
 	colSize     = 36864
 	privLo      = 0
 	privHi      = 271696
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 271696
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 1024)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(1024)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "resnet20",
 	SpecHash:  "5a20d5b9f896c6c3c5b6726d1459f5e661648eda623688bbe9140e68f9183b22",
@@ -212,113 +210,231 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{10, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 432, Shape: []int{16, 3, 3, 3}, FanIn: 27, FanOut: 144, LRMult: 1.0},
-		{Name: "bn1.weight", Layer: 1, Offset: 432, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn1.bias", Layer: 1, Offset: 448, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 3, Offset: 464, Size: 2304, Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
-		{Name: "bn2.weight", Layer: 4, Offset: 2768, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn2.bias", Layer: 4, Offset: 2784, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv3.weight", Layer: 6, Offset: 2800, Size: 2304, Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
-		{Name: "bn3.weight", Layer: 7, Offset: 5104, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn3.bias", Layer: 7, Offset: 5120, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv4.weight", Layer: 10, Offset: 5136, Size: 2304, Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
-		{Name: "bn4.weight", Layer: 11, Offset: 7440, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn4.bias", Layer: 11, Offset: 7456, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv5.weight", Layer: 13, Offset: 7472, Size: 2304, Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
-		{Name: "bn5.weight", Layer: 14, Offset: 9776, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn5.bias", Layer: 14, Offset: 9792, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv6.weight", Layer: 17, Offset: 9808, Size: 2304, Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
-		{Name: "bn6.weight", Layer: 18, Offset: 12112, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn6.bias", Layer: 18, Offset: 12128, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv7.weight", Layer: 20, Offset: 12144, Size: 2304, Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
-		{Name: "bn7.weight", Layer: 21, Offset: 14448, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn7.bias", Layer: 21, Offset: 14464, Size: 16, Shape: []int{16}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv8.weight", Layer: 24, Offset: 14480, Size: 4608, Shape: []int{32, 16, 3, 3}, FanIn: 144, FanOut: 288, LRMult: 1.0},
-		{Name: "bn8.weight", Layer: 25, Offset: 19088, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn8.bias", Layer: 25, Offset: 19120, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv9.weight", Layer: 27, Offset: 19152, Size: 9216, Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
-		{Name: "r4.weight", Layer: 28, Offset: 28368, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "r4.bias", Layer: 28, Offset: 28400, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv10.weight", Layer: 29, Offset: 28432, Size: 512, Shape: []int{32, 16, 1, 1}, FanIn: 16, FanOut: 32, LRMult: 1.0},
-		{Name: "bn10.weight", Layer: 30, Offset: 28944, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn10.bias", Layer: 30, Offset: 28976, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv11.weight", Layer: 33, Offset: 29008, Size: 9216, Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
-		{Name: "bn11.weight", Layer: 34, Offset: 38224, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn11.bias", Layer: 34, Offset: 38256, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv12.weight", Layer: 36, Offset: 38288, Size: 9216, Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
-		{Name: "bn12.weight", Layer: 37, Offset: 47504, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn12.bias", Layer: 37, Offset: 47536, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv13.weight", Layer: 40, Offset: 47568, Size: 9216, Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
-		{Name: "bn13.weight", Layer: 41, Offset: 56784, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn13.bias", Layer: 41, Offset: 56816, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv14.weight", Layer: 43, Offset: 56848, Size: 9216, Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
-		{Name: "bn14.weight", Layer: 44, Offset: 66064, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn14.bias", Layer: 44, Offset: 66096, Size: 32, Shape: []int{32}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv15.weight", Layer: 47, Offset: 66128, Size: 18432, Shape: []int{64, 32, 3, 3}, FanIn: 288, FanOut: 576, LRMult: 1.0},
-		{Name: "bn15.weight", Layer: 48, Offset: 84560, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn15.bias", Layer: 48, Offset: 84624, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv16.weight", Layer: 50, Offset: 84688, Size: 36864, Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
-		{Name: "r7.weight", Layer: 51, Offset: 121552, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "r7.bias", Layer: 51, Offset: 121616, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv17.weight", Layer: 52, Offset: 121680, Size: 2048, Shape: []int{64, 32, 1, 1}, FanIn: 32, FanOut: 64, LRMult: 1.0},
-		{Name: "bn17.weight", Layer: 53, Offset: 123728, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn17.bias", Layer: 53, Offset: 123792, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv18.weight", Layer: 56, Offset: 123856, Size: 36864, Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
-		{Name: "bn18.weight", Layer: 57, Offset: 160720, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn18.bias", Layer: 57, Offset: 160784, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv19.weight", Layer: 59, Offset: 160848, Size: 36864, Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
-		{Name: "bn19.weight", Layer: 60, Offset: 197712, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn19.bias", Layer: 60, Offset: 197776, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv20.weight", Layer: 63, Offset: 197840, Size: 36864, Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
-		{Name: "bn20.weight", Layer: 64, Offset: 234704, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn20.bias", Layer: 64, Offset: 234768, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "conv21.weight", Layer: 66, Offset: 234832, Size: 36864, Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
-		{Name: "bn21.weight", Layer: 67, Offset: 271696, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
-		{Name: "bn21.bias", Layer: 67, Offset: 271760, Size: 64, Shape: []int{64}, FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 71, Offset: 271824, Size: 640, Shape: []int{10, 64}, FanIn: 64, FanOut: 10, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 71, Offset: 272464, Size: 10, Shape: []int{10}, FanIn: 64, FanOut: 10, LRMult: 1.0, Bias: true},
-		{Name: "bn1.running_mean", Layer: 1, Offset: 272474, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn1.running_var", Layer: 1, Offset: 272490, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn2.running_mean", Layer: 4, Offset: 272506, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn2.running_var", Layer: 4, Offset: 272522, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn3.running_mean", Layer: 7, Offset: 272538, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn3.running_var", Layer: 7, Offset: 272554, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn4.running_mean", Layer: 11, Offset: 272570, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn4.running_var", Layer: 11, Offset: 272586, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn5.running_mean", Layer: 14, Offset: 272602, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn5.running_var", Layer: 14, Offset: 272618, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn6.running_mean", Layer: 18, Offset: 272634, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn6.running_var", Layer: 18, Offset: 272650, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn7.running_mean", Layer: 21, Offset: 272666, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn7.running_var", Layer: 21, Offset: 272682, Size: 16, Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn8.running_mean", Layer: 25, Offset: 272698, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn8.running_var", Layer: 25, Offset: 272730, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "r4.running_mean", Layer: 28, Offset: 272762, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "r4.running_var", Layer: 28, Offset: 272794, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn10.running_mean", Layer: 30, Offset: 272826, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn10.running_var", Layer: 30, Offset: 272858, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn11.running_mean", Layer: 34, Offset: 272890, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn11.running_var", Layer: 34, Offset: 272922, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn12.running_mean", Layer: 37, Offset: 272954, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn12.running_var", Layer: 37, Offset: 272986, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn13.running_mean", Layer: 41, Offset: 273018, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn13.running_var", Layer: 41, Offset: 273050, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn14.running_mean", Layer: 44, Offset: 273082, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn14.running_var", Layer: 44, Offset: 273114, Size: 32, Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn15.running_mean", Layer: 48, Offset: 273146, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn15.running_var", Layer: 48, Offset: 273210, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "r7.running_mean", Layer: 51, Offset: 273274, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "r7.running_var", Layer: 51, Offset: 273338, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn17.running_mean", Layer: 53, Offset: 273402, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn17.running_var", Layer: 53, Offset: 273466, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn18.running_mean", Layer: 57, Offset: 273530, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn18.running_var", Layer: 57, Offset: 273594, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn19.running_mean", Layer: 60, Offset: 273658, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn19.running_var", Layer: 60, Offset: 273722, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn20.running_mean", Layer: 64, Offset: 273786, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn20.running_var", Layer: 64, Offset: 273850, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
-		{Name: "bn21.running_mean", Layer: 67, Offset: 273914, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
-		{Name: "bn21.running_var", Layer: 67, Offset: 273978, Size: 64, Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 432,
+			Shape: []int{16, 3, 3, 3}, FanIn: 27, FanOut: 144, LRMult: 1.0},
+		{Name: "bn1.weight", Layer: 1, Offset: 432, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn1.bias", Layer: 1, Offset: 448, Size: 16, Shape: []int{16}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 3, Offset: 464, Size: 2304,
+			Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
+		{Name: "bn2.weight", Layer: 4, Offset: 2768, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn2.bias", Layer: 4, Offset: 2784, Size: 16, Shape: []int{16}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv3.weight", Layer: 6, Offset: 2800, Size: 2304,
+			Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
+		{Name: "bn3.weight", Layer: 7, Offset: 5104, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn3.bias", Layer: 7, Offset: 5120, Size: 16, Shape: []int{16}, FanIn: 1,
+			FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv4.weight", Layer: 10, Offset: 5136, Size: 2304,
+			Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
+		{Name: "bn4.weight", Layer: 11, Offset: 7440, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn4.bias", Layer: 11, Offset: 7456, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv5.weight", Layer: 13, Offset: 7472, Size: 2304,
+			Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
+		{Name: "bn5.weight", Layer: 14, Offset: 9776, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn5.bias", Layer: 14, Offset: 9792, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv6.weight", Layer: 17, Offset: 9808, Size: 2304,
+			Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
+		{Name: "bn6.weight", Layer: 18, Offset: 12112, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn6.bias", Layer: 18, Offset: 12128, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv7.weight", Layer: 20, Offset: 12144, Size: 2304,
+			Shape: []int{16, 16, 3, 3}, FanIn: 144, FanOut: 144, LRMult: 1.0},
+		{Name: "bn7.weight", Layer: 21, Offset: 14448, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn7.bias", Layer: 21, Offset: 14464, Size: 16, Shape: []int{16},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv8.weight", Layer: 24, Offset: 14480, Size: 4608,
+			Shape: []int{32, 16, 3, 3}, FanIn: 144, FanOut: 288, LRMult: 1.0},
+		{Name: "bn8.weight", Layer: 25, Offset: 19088, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn8.bias", Layer: 25, Offset: 19120, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv9.weight", Layer: 27, Offset: 19152, Size: 9216,
+			Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
+		{Name: "r4.weight", Layer: 28, Offset: 28368, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "r4.bias", Layer: 28, Offset: 28400, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv10.weight", Layer: 29, Offset: 28432, Size: 512,
+			Shape: []int{32, 16, 1, 1}, FanIn: 16, FanOut: 32, LRMult: 1.0},
+		{Name: "bn10.weight", Layer: 30, Offset: 28944, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn10.bias", Layer: 30, Offset: 28976, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv11.weight", Layer: 33, Offset: 29008, Size: 9216,
+			Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
+		{Name: "bn11.weight", Layer: 34, Offset: 38224, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn11.bias", Layer: 34, Offset: 38256, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv12.weight", Layer: 36, Offset: 38288, Size: 9216,
+			Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
+		{Name: "bn12.weight", Layer: 37, Offset: 47504, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn12.bias", Layer: 37, Offset: 47536, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv13.weight", Layer: 40, Offset: 47568, Size: 9216,
+			Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
+		{Name: "bn13.weight", Layer: 41, Offset: 56784, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn13.bias", Layer: 41, Offset: 56816, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv14.weight", Layer: 43, Offset: 56848, Size: 9216,
+			Shape: []int{32, 32, 3, 3}, FanIn: 288, FanOut: 288, LRMult: 1.0},
+		{Name: "bn14.weight", Layer: 44, Offset: 66064, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn14.bias", Layer: 44, Offset: 66096, Size: 32, Shape: []int{32},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv15.weight", Layer: 47, Offset: 66128, Size: 18432,
+			Shape: []int{64, 32, 3, 3}, FanIn: 288, FanOut: 576, LRMult: 1.0},
+		{Name: "bn15.weight", Layer: 48, Offset: 84560, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn15.bias", Layer: 48, Offset: 84624, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv16.weight", Layer: 50, Offset: 84688, Size: 36864,
+			Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
+		{Name: "r7.weight", Layer: 51, Offset: 121552, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "r7.bias", Layer: 51, Offset: 121616, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv17.weight", Layer: 52, Offset: 121680, Size: 2048,
+			Shape: []int{64, 32, 1, 1}, FanIn: 32, FanOut: 64, LRMult: 1.0},
+		{Name: "bn17.weight", Layer: 53, Offset: 123728, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn17.bias", Layer: 53, Offset: 123792, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv18.weight", Layer: 56, Offset: 123856, Size: 36864,
+			Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
+		{Name: "bn18.weight", Layer: 57, Offset: 160720, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn18.bias", Layer: 57, Offset: 160784, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv19.weight", Layer: 59, Offset: 160848, Size: 36864,
+			Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
+		{Name: "bn19.weight", Layer: 60, Offset: 197712, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn19.bias", Layer: 60, Offset: 197776, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv20.weight", Layer: 63, Offset: 197840, Size: 36864,
+			Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
+		{Name: "bn20.weight", Layer: 64, Offset: 234704, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn20.bias", Layer: 64, Offset: 234768, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "conv21.weight", Layer: 66, Offset: 234832, Size: 36864,
+			Shape: []int{64, 64, 3, 3}, FanIn: 576, FanOut: 576, LRMult: 1.0},
+		{Name: "bn21.weight", Layer: 67, Offset: 271696, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true, Init: float32(1)},
+		{Name: "bn21.bias", Layer: 67, Offset: 271760, Size: 64, Shape: []int{64},
+			FanIn: 1, FanOut: 1, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 71, Offset: 271824, Size: 640,
+			Shape: []int{10, 64}, FanIn: 64, FanOut: 10, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 71, Offset: 272464, Size: 10, Shape: []int{10},
+			FanIn: 64, FanOut: 10, LRMult: 1.0, Bias: true},
+		{Name: "bn1.running_mean", Layer: 1, Offset: 272474, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn1.running_var", Layer: 1, Offset: 272490, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn2.running_mean", Layer: 4, Offset: 272506, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn2.running_var", Layer: 4, Offset: 272522, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn3.running_mean", Layer: 7, Offset: 272538, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn3.running_var", Layer: 7, Offset: 272554, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn4.running_mean", Layer: 11, Offset: 272570, Size: 16,
+			Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn4.running_var", Layer: 11, Offset: 272586, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn5.running_mean", Layer: 14, Offset: 272602, Size: 16,
+			Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn5.running_var", Layer: 14, Offset: 272618, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn6.running_mean", Layer: 18, Offset: 272634, Size: 16,
+			Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn6.running_var", Layer: 18, Offset: 272650, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn7.running_mean", Layer: 21, Offset: 272666, Size: 16,
+			Shape: []int{16}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn7.running_var", Layer: 21, Offset: 272682, Size: 16, Shape: []int{16},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn8.running_mean", Layer: 25, Offset: 272698, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn8.running_var", Layer: 25, Offset: 272730, Size: 32, Shape: []int{32},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "r4.running_mean", Layer: 28, Offset: 272762, Size: 32, Shape: []int{32},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "r4.running_var", Layer: 28, Offset: 272794, Size: 32, Shape: []int{32},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn10.running_mean", Layer: 30, Offset: 272826, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn10.running_var", Layer: 30, Offset: 272858, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn11.running_mean", Layer: 34, Offset: 272890, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn11.running_var", Layer: 34, Offset: 272922, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn12.running_mean", Layer: 37, Offset: 272954, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn12.running_var", Layer: 37, Offset: 272986, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn13.running_mean", Layer: 41, Offset: 273018, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn13.running_var", Layer: 41, Offset: 273050, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn14.running_mean", Layer: 44, Offset: 273082, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn14.running_var", Layer: 44, Offset: 273114, Size: 32,
+			Shape: []int{32}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn15.running_mean", Layer: 48, Offset: 273146, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn15.running_var", Layer: 48, Offset: 273210, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "r7.running_mean", Layer: 51, Offset: 273274, Size: 64, Shape: []int{64},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "r7.running_var", Layer: 51, Offset: 273338, Size: 64, Shape: []int{64},
+			FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true, Init: float32(1)},
+		{Name: "bn17.running_mean", Layer: 53, Offset: 273402, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn17.running_var", Layer: 53, Offset: 273466, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn18.running_mean", Layer: 57, Offset: 273530, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn18.running_var", Layer: 57, Offset: 273594, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn19.running_mean", Layer: 60, Offset: 273658, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn19.running_var", Layer: 60, Offset: 273722, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn20.running_mean", Layer: 64, Offset: 273786, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn20.running_var", Layer: 64, Offset: 273850, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
+		{Name: "bn21.running_mean", Layer: 67, Offset: 273914, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true},
+		{Name: "bn21.running_var", Layer: 67, Offset: 273978, Size: 64,
+			Shape: []int{64}, FanIn: 0, FanOut: 0, LRMult: 0.0, Buffer: true,
+			Init: float32(1)},
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
@@ -688,22 +804,14 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
 	x     []float32
 	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads [][]float32
-	// col and dcol are each worker's im2col matrices.
-	col, dcol     [][]float32
+	// dcol is each worker's im2col gradient.
+	dcol          [][]float32
 	conv1Out      []float32
 	conv1Grad     []float32
 	bn1Out        []float32
@@ -861,164 +969,122 @@ type state struct {
 	pool1Grad     []float32
 	full1Out      []float32
 	full1Grad     []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
-	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass
+	// and the input gradient; conv2Pad and conv2GradPad each worker's padded input and
+	// output gradient, conv2DoutT its transposed output gradient and conv2GradAcc its
+	// transposed weight gradient.
 	conv2Packed, conv2Flipped                        []float32
 	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
-	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass and
-	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient,
-	// conv3DoutT its transposed output gradient and conv3GradAcc its transposed weight gradient.
+	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass
+	// and the input gradient; conv3Pad and conv3GradPad each worker's padded input and
+	// output gradient, conv3DoutT its transposed output gradient and conv3GradAcc its
+	// transposed weight gradient.
 	conv3Packed, conv3Flipped                        []float32
 	conv3Pad, conv3GradPad, conv3DoutT, conv3GradAcc [][]float32
-	// conv4Packed and conv4Flipped are conv4's weights packed for the forward pass and
-	// the input gradient; conv4Pad and conv4GradPad each worker's padded input and output gradient,
-	// conv4DoutT its transposed output gradient and conv4GradAcc its transposed weight gradient.
+	// conv4Packed and conv4Flipped are conv4's weights packed for the forward pass
+	// and the input gradient; conv4Pad and conv4GradPad each worker's padded input and
+	// output gradient, conv4DoutT its transposed output gradient and conv4GradAcc its
+	// transposed weight gradient.
 	conv4Packed, conv4Flipped                        []float32
 	conv4Pad, conv4GradPad, conv4DoutT, conv4GradAcc [][]float32
-	// conv5Packed and conv5Flipped are conv5's weights packed for the forward pass and
-	// the input gradient; conv5Pad and conv5GradPad each worker's padded input and output gradient,
-	// conv5DoutT its transposed output gradient and conv5GradAcc its transposed weight gradient.
+	// conv5Packed and conv5Flipped are conv5's weights packed for the forward pass
+	// and the input gradient; conv5Pad and conv5GradPad each worker's padded input and
+	// output gradient, conv5DoutT its transposed output gradient and conv5GradAcc its
+	// transposed weight gradient.
 	conv5Packed, conv5Flipped                        []float32
 	conv5Pad, conv5GradPad, conv5DoutT, conv5GradAcc [][]float32
-	// conv6Packed and conv6Flipped are conv6's weights packed for the forward pass and
-	// the input gradient; conv6Pad and conv6GradPad each worker's padded input and output gradient,
-	// conv6DoutT its transposed output gradient and conv6GradAcc its transposed weight gradient.
+	// conv6Packed and conv6Flipped are conv6's weights packed for the forward pass
+	// and the input gradient; conv6Pad and conv6GradPad each worker's padded input and
+	// output gradient, conv6DoutT its transposed output gradient and conv6GradAcc its
+	// transposed weight gradient.
 	conv6Packed, conv6Flipped                        []float32
 	conv6Pad, conv6GradPad, conv6DoutT, conv6GradAcc [][]float32
-	// conv7Packed and conv7Flipped are conv7's weights packed for the forward pass and
-	// the input gradient; conv7Pad and conv7GradPad each worker's padded input and output gradient,
-	// conv7DoutT its transposed output gradient and conv7GradAcc its transposed weight gradient.
+	// conv7Packed and conv7Flipped are conv7's weights packed for the forward pass
+	// and the input gradient; conv7Pad and conv7GradPad each worker's padded input and
+	// output gradient, conv7DoutT its transposed output gradient and conv7GradAcc its
+	// transposed weight gradient.
 	conv7Packed, conv7Flipped                        []float32
 	conv7Pad, conv7GradPad, conv7DoutT, conv7GradAcc [][]float32
-	// conv9Packed and conv9Flipped are conv9's weights packed for the forward pass and
-	// the input gradient; conv9Pad and conv9GradPad each worker's padded input and output gradient,
-	// conv9DoutT its transposed output gradient and conv9GradAcc its transposed weight gradient.
+	// conv9Packed and conv9Flipped are conv9's weights packed for the forward pass
+	// and the input gradient; conv9Pad and conv9GradPad each worker's padded input and
+	// output gradient, conv9DoutT its transposed output gradient and conv9GradAcc its
+	// transposed weight gradient.
 	conv9Packed, conv9Flipped                        []float32
 	conv9Pad, conv9GradPad, conv9DoutT, conv9GradAcc [][]float32
-	// conv11Packed and conv11Flipped are conv11's weights packed for the forward pass and
-	// the input gradient; conv11Pad and conv11GradPad each worker's padded input and output gradient,
-	// conv11DoutT its transposed output gradient and conv11GradAcc its transposed weight gradient.
+	// conv11Packed and conv11Flipped are conv11's weights packed for the forward pass
+	// and the input gradient; conv11Pad and conv11GradPad each worker's padded input and
+	// output gradient, conv11DoutT its transposed output gradient and conv11GradAcc its
+	// transposed weight gradient.
 	conv11Packed, conv11Flipped                          []float32
 	conv11Pad, conv11GradPad, conv11DoutT, conv11GradAcc [][]float32
-	// conv12Packed and conv12Flipped are conv12's weights packed for the forward pass and
-	// the input gradient; conv12Pad and conv12GradPad each worker's padded input and output gradient,
-	// conv12DoutT its transposed output gradient and conv12GradAcc its transposed weight gradient.
+	// conv12Packed and conv12Flipped are conv12's weights packed for the forward pass
+	// and the input gradient; conv12Pad and conv12GradPad each worker's padded input and
+	// output gradient, conv12DoutT its transposed output gradient and conv12GradAcc its
+	// transposed weight gradient.
 	conv12Packed, conv12Flipped                          []float32
 	conv12Pad, conv12GradPad, conv12DoutT, conv12GradAcc [][]float32
-	// conv13Packed and conv13Flipped are conv13's weights packed for the forward pass and
-	// the input gradient; conv13Pad and conv13GradPad each worker's padded input and output gradient,
-	// conv13DoutT its transposed output gradient and conv13GradAcc its transposed weight gradient.
+	// conv13Packed and conv13Flipped are conv13's weights packed for the forward pass
+	// and the input gradient; conv13Pad and conv13GradPad each worker's padded input and
+	// output gradient, conv13DoutT its transposed output gradient and conv13GradAcc its
+	// transposed weight gradient.
 	conv13Packed, conv13Flipped                          []float32
 	conv13Pad, conv13GradPad, conv13DoutT, conv13GradAcc [][]float32
-	// conv14Packed and conv14Flipped are conv14's weights packed for the forward pass and
-	// the input gradient; conv14Pad and conv14GradPad each worker's padded input and output gradient,
-	// conv14DoutT its transposed output gradient and conv14GradAcc its transposed weight gradient.
+	// conv14Packed and conv14Flipped are conv14's weights packed for the forward pass
+	// and the input gradient; conv14Pad and conv14GradPad each worker's padded input and
+	// output gradient, conv14DoutT its transposed output gradient and conv14GradAcc its
+	// transposed weight gradient.
 	conv14Packed, conv14Flipped                          []float32
 	conv14Pad, conv14GradPad, conv14DoutT, conv14GradAcc [][]float32
-	// conv16Packed and conv16Flipped are conv16's weights packed for the forward pass and
-	// the input gradient; conv16Pad and conv16GradPad each worker's padded input and output gradient,
-	// conv16DoutT its transposed output gradient and conv16GradAcc its transposed weight gradient.
+	// conv16Packed and conv16Flipped are conv16's weights packed for the forward pass
+	// and the input gradient; conv16Pad and conv16GradPad each worker's padded input and
+	// output gradient, conv16DoutT its transposed output gradient and conv16GradAcc its
+	// transposed weight gradient.
 	conv16Packed, conv16Flipped                          []float32
 	conv16Pad, conv16GradPad, conv16DoutT, conv16GradAcc [][]float32
-	// conv18Packed and conv18Flipped are conv18's weights packed for the forward pass and
-	// the input gradient; conv18Pad and conv18GradPad each worker's padded input and output gradient,
-	// conv18DoutT its transposed output gradient and conv18GradAcc its transposed weight gradient.
+	// conv18Packed and conv18Flipped are conv18's weights packed for the forward pass
+	// and the input gradient; conv18Pad and conv18GradPad each worker's padded input and
+	// output gradient, conv18DoutT its transposed output gradient and conv18GradAcc its
+	// transposed weight gradient.
 	conv18Packed, conv18Flipped                          []float32
 	conv18Pad, conv18GradPad, conv18DoutT, conv18GradAcc [][]float32
-	// conv19Packed and conv19Flipped are conv19's weights packed for the forward pass and
-	// the input gradient; conv19Pad and conv19GradPad each worker's padded input and output gradient,
-	// conv19DoutT its transposed output gradient and conv19GradAcc its transposed weight gradient.
+	// conv19Packed and conv19Flipped are conv19's weights packed for the forward pass
+	// and the input gradient; conv19Pad and conv19GradPad each worker's padded input and
+	// output gradient, conv19DoutT its transposed output gradient and conv19GradAcc its
+	// transposed weight gradient.
 	conv19Packed, conv19Flipped                          []float32
 	conv19Pad, conv19GradPad, conv19DoutT, conv19GradAcc [][]float32
-	// conv20Packed and conv20Flipped are conv20's weights packed for the forward pass and
-	// the input gradient; conv20Pad and conv20GradPad each worker's padded input and output gradient,
-	// conv20DoutT its transposed output gradient and conv20GradAcc its transposed weight gradient.
+	// conv20Packed and conv20Flipped are conv20's weights packed for the forward pass
+	// and the input gradient; conv20Pad and conv20GradPad each worker's padded input and
+	// output gradient, conv20DoutT its transposed output gradient and conv20GradAcc its
+	// transposed weight gradient.
 	conv20Packed, conv20Flipped                          []float32
 	conv20Pad, conv20GradPad, conv20DoutT, conv20GradAcc [][]float32
-	// conv21Packed and conv21Flipped are conv21's weights packed for the forward pass and
-	// the input gradient; conv21Pad and conv21GradPad each worker's padded input and output gradient,
-	// conv21DoutT its transposed output gradient and conv21GradAcc its transposed weight gradient.
+	// conv21Packed and conv21Flipped are conv21's weights packed for the forward pass
+	// and the input gradient; conv21Pad and conv21GradPad each worker's padded input and
+	// output gradient, conv21DoutT its transposed output gradient and conv21GradAcc its
+	// transposed weight gradient.
 	conv21Packed, conv21Flipped                          []float32
 	conv21Pad, conv21GradPad, conv21DoutT, conv21GradAcc [][]float32
-	forwardImages0                                       func(int, int)
-	backwardImages0                                      func(int, int)
-	forwardImages2                                       func(int, int)
-	backwardImages2                                      func(int, int)
-	forwardImages4                                       func(int, int)
-	backwardImages4                                      func(int, int)
-	forwardImages6                                       func(int, int)
-	backwardImages6                                      func(int, int)
-	forwardImages8                                       func(int, int)
-	backwardImages8                                      func(int, int)
-	forwardImages10                                      func(int, int)
-	backwardImages10                                     func(int, int)
-	forwardImages12                                      func(int, int)
-	backwardImages12                                     func(int, int)
-	forwardImages14                                      func(int, int)
-	backwardImages14                                     func(int, int)
-	forwardImages16                                      func(int, int)
-	backwardImages16                                     func(int, int)
-	forwardImages18                                      func(int, int)
-	backwardImages18                                     func(int, int)
-	forwardImages20                                      func(int, int)
-	backwardImages20                                     func(int, int)
-	forwardImages22                                      func(int, int)
-	backwardImages22                                     func(int, int)
-	forwardImages24                                      func(int, int)
-	backwardImages24                                     func(int, int)
-	forwardImages26                                      func(int, int)
-	backwardImages26                                     func(int, int)
-	forwardImages28                                      func(int, int)
-	backwardImages28                                     func(int, int)
-	forwardImages30                                      func(int, int)
-	backwardImages30                                     func(int, int)
-	forwardImages32                                      func(int, int)
-	backwardImages32                                     func(int, int)
-	forwardImages34                                      func(int, int)
-	backwardImages34                                     func(int, int)
-	forwardImages36                                      func(int, int)
-	backwardImages36                                     func(int, int)
-	forwardImages38                                      func(int, int)
-	backwardImages38                                     func(int, int)
-	forwardImages40                                      func(int, int)
-	backwardImages40                                     func(int, int)
-	forwardImages42                                      func(int, int)
-	backwardImages42                                     func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("resnet20: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + colSize + colSize + kernels.DirectSrcSize(3, 34, 34) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(27, 16) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(144, 16) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(144, 16) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(144, 16) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(144, 16) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(144, 16) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectSrcSize(16, 34, 34) + kernels.DirectGradSize(1024, 16) + kernels.DirectGradSize(144, 16) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectGradSize(256, 32) + kernels.DirectGradSize(288, 32) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectGradSize(256, 32) + kernels.DirectGradSize(288, 32) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectGradSize(256, 32) + kernels.DirectGradSize(288, 32) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectGradSize(256, 32) + kernels.DirectGradSize(288, 32) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectSrcSize(32, 18, 18) + kernels.DirectGradSize(256, 32) + kernels.DirectGradSize(288, 32) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectGradSize(64, 64) + kernels.DirectGradSize(576, 64) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectGradSize(64, 64) + kernels.DirectGradSize(576, 64) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectGradSize(64, 64) + kernels.DirectGradSize(576, 64) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectGradSize(64, 64) + kernels.DirectGradSize(576, 64) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectSrcSize(64, 10, 10) + kernels.DirectGradSize(64, 64) + kernels.DirectGradSize(576, 64)
-	shared := 271696 + kernels.DirectPackedSize(16, 27) + kernels.DirectPackedSize(3, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(16, 144) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(32, 288) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576) + kernels.DirectPackedSize(64, 576)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "resnet20",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 16384*batch]
 	s.conv1Grad = ws.Buf[16384*batch : 32768*batch]
 	s.bn1Out = ws.Buf[32768*batch : 49152*batch]
@@ -1176,173 +1242,110 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool1Grad = ws.Buf[1413184*batch : 1413248*batch]
 	s.full1Out = ws.Buf[1413248*batch : 1413258*batch]
 	s.full1Grad = ws.Buf[1413258*batch : 1413268*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 34, 34)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(1024, 16)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(27, 16)))
-		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(1024, 16)))
-		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(144, 16)))
-		s.conv3Pad = append(s.conv3Pad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv3GradPad = append(s.conv3GradPad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv3DoutT = append(s.conv3DoutT, take(kernels.DirectGradSize(1024, 16)))
-		s.conv3GradAcc = append(s.conv3GradAcc, take(kernels.DirectGradSize(144, 16)))
-		s.conv4Pad = append(s.conv4Pad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv4GradPad = append(s.conv4GradPad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv4DoutT = append(s.conv4DoutT, take(kernels.DirectGradSize(1024, 16)))
-		s.conv4GradAcc = append(s.conv4GradAcc, take(kernels.DirectGradSize(144, 16)))
-		s.conv5Pad = append(s.conv5Pad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv5GradPad = append(s.conv5GradPad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv5DoutT = append(s.conv5DoutT, take(kernels.DirectGradSize(1024, 16)))
-		s.conv5GradAcc = append(s.conv5GradAcc, take(kernels.DirectGradSize(144, 16)))
-		s.conv6Pad = append(s.conv6Pad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv6GradPad = append(s.conv6GradPad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv6DoutT = append(s.conv6DoutT, take(kernels.DirectGradSize(1024, 16)))
-		s.conv6GradAcc = append(s.conv6GradAcc, take(kernels.DirectGradSize(144, 16)))
-		s.conv7Pad = append(s.conv7Pad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv7GradPad = append(s.conv7GradPad, take(kernels.DirectSrcSize(16, 34, 34)))
-		s.conv7DoutT = append(s.conv7DoutT, take(kernels.DirectGradSize(1024, 16)))
-		s.conv7GradAcc = append(s.conv7GradAcc, take(kernels.DirectGradSize(144, 16)))
-		s.conv9Pad = append(s.conv9Pad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv9GradPad = append(s.conv9GradPad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv9DoutT = append(s.conv9DoutT, take(kernels.DirectGradSize(256, 32)))
-		s.conv9GradAcc = append(s.conv9GradAcc, take(kernels.DirectGradSize(288, 32)))
-		s.conv11Pad = append(s.conv11Pad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv11GradPad = append(s.conv11GradPad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv11DoutT = append(s.conv11DoutT, take(kernels.DirectGradSize(256, 32)))
-		s.conv11GradAcc = append(s.conv11GradAcc, take(kernels.DirectGradSize(288, 32)))
-		s.conv12Pad = append(s.conv12Pad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv12GradPad = append(s.conv12GradPad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv12DoutT = append(s.conv12DoutT, take(kernels.DirectGradSize(256, 32)))
-		s.conv12GradAcc = append(s.conv12GradAcc, take(kernels.DirectGradSize(288, 32)))
-		s.conv13Pad = append(s.conv13Pad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv13GradPad = append(s.conv13GradPad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv13DoutT = append(s.conv13DoutT, take(kernels.DirectGradSize(256, 32)))
-		s.conv13GradAcc = append(s.conv13GradAcc, take(kernels.DirectGradSize(288, 32)))
-		s.conv14Pad = append(s.conv14Pad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv14GradPad = append(s.conv14GradPad, take(kernels.DirectSrcSize(32, 18, 18)))
-		s.conv14DoutT = append(s.conv14DoutT, take(kernels.DirectGradSize(256, 32)))
-		s.conv14GradAcc = append(s.conv14GradAcc, take(kernels.DirectGradSize(288, 32)))
-		s.conv16Pad = append(s.conv16Pad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv16GradPad = append(s.conv16GradPad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv16DoutT = append(s.conv16DoutT, take(kernels.DirectGradSize(64, 64)))
-		s.conv16GradAcc = append(s.conv16GradAcc, take(kernels.DirectGradSize(576, 64)))
-		s.conv18Pad = append(s.conv18Pad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv18GradPad = append(s.conv18GradPad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv18DoutT = append(s.conv18DoutT, take(kernels.DirectGradSize(64, 64)))
-		s.conv18GradAcc = append(s.conv18GradAcc, take(kernels.DirectGradSize(576, 64)))
-		s.conv19Pad = append(s.conv19Pad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv19GradPad = append(s.conv19GradPad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv19DoutT = append(s.conv19DoutT, take(kernels.DirectGradSize(64, 64)))
-		s.conv19GradAcc = append(s.conv19GradAcc, take(kernels.DirectGradSize(576, 64)))
-		s.conv20Pad = append(s.conv20Pad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv20GradPad = append(s.conv20GradPad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv20DoutT = append(s.conv20DoutT, take(kernels.DirectGradSize(64, 64)))
-		s.conv20GradAcc = append(s.conv20GradAcc, take(kernels.DirectGradSize(576, 64)))
-		s.conv21Pad = append(s.conv21Pad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv21GradPad = append(s.conv21GradPad, take(kernels.DirectSrcSize(64, 10, 10)))
-		s.conv21DoutT = append(s.conv21DoutT, take(kernels.DirectGradSize(64, 64)))
-		s.conv21GradAcc = append(s.conv21GradAcc, take(kernels.DirectGradSize(576, 64)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(271696)
-	s.conv1Packed = take(kernels.DirectPackedSize(16, 27))
-	s.conv1Flipped = take(kernels.DirectPackedSize(3, 144))
-	s.conv2Packed = take(kernels.DirectPackedSize(16, 144))
-	s.conv2Flipped = take(kernels.DirectPackedSize(16, 144))
-	s.conv3Packed = take(kernels.DirectPackedSize(16, 144))
-	s.conv3Flipped = take(kernels.DirectPackedSize(16, 144))
-	s.conv4Packed = take(kernels.DirectPackedSize(16, 144))
-	s.conv4Flipped = take(kernels.DirectPackedSize(16, 144))
-	s.conv5Packed = take(kernels.DirectPackedSize(16, 144))
-	s.conv5Flipped = take(kernels.DirectPackedSize(16, 144))
-	s.conv6Packed = take(kernels.DirectPackedSize(16, 144))
-	s.conv6Flipped = take(kernels.DirectPackedSize(16, 144))
-	s.conv7Packed = take(kernels.DirectPackedSize(16, 144))
-	s.conv7Flipped = take(kernels.DirectPackedSize(16, 144))
-	s.conv9Packed = take(kernels.DirectPackedSize(32, 288))
-	s.conv9Flipped = take(kernels.DirectPackedSize(32, 288))
-	s.conv11Packed = take(kernels.DirectPackedSize(32, 288))
-	s.conv11Flipped = take(kernels.DirectPackedSize(32, 288))
-	s.conv12Packed = take(kernels.DirectPackedSize(32, 288))
-	s.conv12Flipped = take(kernels.DirectPackedSize(32, 288))
-	s.conv13Packed = take(kernels.DirectPackedSize(32, 288))
-	s.conv13Flipped = take(kernels.DirectPackedSize(32, 288))
-	s.conv14Packed = take(kernels.DirectPackedSize(32, 288))
-	s.conv14Flipped = take(kernels.DirectPackedSize(32, 288))
-	s.conv16Packed = take(kernels.DirectPackedSize(64, 576))
-	s.conv16Flipped = take(kernels.DirectPackedSize(64, 576))
-	s.conv18Packed = take(kernels.DirectPackedSize(64, 576))
-	s.conv18Flipped = take(kernels.DirectPackedSize(64, 576))
-	s.conv19Packed = take(kernels.DirectPackedSize(64, 576))
-	s.conv19Flipped = take(kernels.DirectPackedSize(64, 576))
-	s.conv20Packed = take(kernels.DirectPackedSize(64, 576))
-	s.conv20Flipped = take(kernels.DirectPackedSize(64, 576))
-	s.conv21Packed = take(kernels.DirectPackedSize(64, 576))
-	s.conv21Flipped = take(kernels.DirectPackedSize(64, 576))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	s.forwardImages2 = s.forwardImages2Run
-	s.backwardImages2 = s.backwardImages2Run
-	s.forwardImages4 = s.forwardImages4Run
-	s.backwardImages4 = s.backwardImages4Run
-	s.forwardImages6 = s.forwardImages6Run
-	s.backwardImages6 = s.backwardImages6Run
-	s.forwardImages8 = s.forwardImages8Run
-	s.backwardImages8 = s.backwardImages8Run
-	s.forwardImages10 = s.forwardImages10Run
-	s.backwardImages10 = s.backwardImages10Run
-	s.forwardImages12 = s.forwardImages12Run
-	s.backwardImages12 = s.backwardImages12Run
-	s.forwardImages14 = s.forwardImages14Run
-	s.backwardImages14 = s.backwardImages14Run
-	s.forwardImages16 = s.forwardImages16Run
-	s.backwardImages16 = s.backwardImages16Run
-	s.forwardImages18 = s.forwardImages18Run
-	s.backwardImages18 = s.backwardImages18Run
-	s.forwardImages20 = s.forwardImages20Run
-	s.backwardImages20 = s.backwardImages20Run
-	s.forwardImages22 = s.forwardImages22Run
-	s.backwardImages22 = s.backwardImages22Run
-	s.forwardImages24 = s.forwardImages24Run
-	s.backwardImages24 = s.backwardImages24Run
-	s.forwardImages26 = s.forwardImages26Run
-	s.backwardImages26 = s.backwardImages26Run
-	s.forwardImages28 = s.forwardImages28Run
-	s.backwardImages28 = s.backwardImages28Run
-	s.forwardImages30 = s.forwardImages30Run
-	s.backwardImages30 = s.backwardImages30Run
-	s.forwardImages32 = s.forwardImages32Run
-	s.backwardImages32 = s.backwardImages32Run
-	s.forwardImages34 = s.forwardImages34Run
-	s.backwardImages34 = s.backwardImages34Run
-	s.forwardImages36 = s.forwardImages36Run
-	s.backwardImages36 = s.backwardImages36Run
-	s.forwardImages38 = s.forwardImages38Run
-	s.backwardImages38 = s.backwardImages38Run
-	s.forwardImages40 = s.forwardImages40Run
-	s.backwardImages40 = s.backwardImages40Run
-	s.forwardImages42 = s.forwardImages42Run
-	s.backwardImages42 = s.backwardImages42Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.dcol = s.PerChunk(colSize)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(16, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 144))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 34, 34))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(1024, 16))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(27, 16))
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv2Pad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv2GradPad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv2DoutT = s.PerChunk(kernels.DirectGradSize(1024, 16))
+	s.conv2GradAcc = s.PerChunk(kernels.DirectGradSize(144, 16))
+	s.conv3Packed = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv3Pad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv3GradPad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv3DoutT = s.PerChunk(kernels.DirectGradSize(1024, 16))
+	s.conv3GradAcc = s.PerChunk(kernels.DirectGradSize(144, 16))
+	s.conv4Packed = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv4Flipped = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv4Pad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv4GradPad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv4DoutT = s.PerChunk(kernels.DirectGradSize(1024, 16))
+	s.conv4GradAcc = s.PerChunk(kernels.DirectGradSize(144, 16))
+	s.conv5Packed = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv5Flipped = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv5Pad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv5GradPad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv5DoutT = s.PerChunk(kernels.DirectGradSize(1024, 16))
+	s.conv5GradAcc = s.PerChunk(kernels.DirectGradSize(144, 16))
+	s.conv6Packed = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv6Flipped = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv6Pad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv6GradPad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv6DoutT = s.PerChunk(kernels.DirectGradSize(1024, 16))
+	s.conv6GradAcc = s.PerChunk(kernels.DirectGradSize(144, 16))
+	s.conv7Packed = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv7Flipped = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv7Pad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv7GradPad = s.PerChunk(kernels.DirectSrcSize(16, 34, 34))
+	s.conv7DoutT = s.PerChunk(kernels.DirectGradSize(1024, 16))
+	s.conv7GradAcc = s.PerChunk(kernels.DirectGradSize(144, 16))
+	s.conv9Packed = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv9Flipped = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv9Pad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv9GradPad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv9DoutT = s.PerChunk(kernels.DirectGradSize(256, 32))
+	s.conv9GradAcc = s.PerChunk(kernels.DirectGradSize(288, 32))
+	s.conv11Packed = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv11Flipped = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv11Pad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv11GradPad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv11DoutT = s.PerChunk(kernels.DirectGradSize(256, 32))
+	s.conv11GradAcc = s.PerChunk(kernels.DirectGradSize(288, 32))
+	s.conv12Packed = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv12Flipped = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv12Pad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv12GradPad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv12DoutT = s.PerChunk(kernels.DirectGradSize(256, 32))
+	s.conv12GradAcc = s.PerChunk(kernels.DirectGradSize(288, 32))
+	s.conv13Packed = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv13Flipped = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv13Pad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv13GradPad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv13DoutT = s.PerChunk(kernels.DirectGradSize(256, 32))
+	s.conv13GradAcc = s.PerChunk(kernels.DirectGradSize(288, 32))
+	s.conv14Packed = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv14Flipped = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv14Pad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv14GradPad = s.PerChunk(kernels.DirectSrcSize(32, 18, 18))
+	s.conv14DoutT = s.PerChunk(kernels.DirectGradSize(256, 32))
+	s.conv14GradAcc = s.PerChunk(kernels.DirectGradSize(288, 32))
+	s.conv16Packed = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv16Flipped = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv16Pad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv16GradPad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv16DoutT = s.PerChunk(kernels.DirectGradSize(64, 64))
+	s.conv16GradAcc = s.PerChunk(kernels.DirectGradSize(576, 64))
+	s.conv18Packed = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv18Flipped = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv18Pad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv18GradPad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv18DoutT = s.PerChunk(kernels.DirectGradSize(64, 64))
+	s.conv18GradAcc = s.PerChunk(kernels.DirectGradSize(576, 64))
+	s.conv19Packed = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv19Flipped = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv19Pad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv19GradPad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv19DoutT = s.PerChunk(kernels.DirectGradSize(64, 64))
+	s.conv19GradAcc = s.PerChunk(kernels.DirectGradSize(576, 64))
+	s.conv20Packed = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv20Flipped = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv20Pad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv20GradPad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv20DoutT = s.PerChunk(kernels.DirectGradSize(64, 64))
+	s.conv20GradAcc = s.PerChunk(kernels.DirectGradSize(576, 64))
+	s.conv21Packed = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv21Flipped = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv21Pad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv21GradPad = s.PerChunk(kernels.DirectSrcSize(64, 10, 10))
+	s.conv21DoutT = s.PerChunk(kernels.DirectGradSize(64, 64))
+	s.conv21GradAcc = s.PerChunk(kernels.DirectGradSize(576, 64))
 	return ws
 }
 
@@ -1355,29 +1358,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -1385,121 +1365,98 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("resnet20: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
+	s.train = train
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.bn1Forward()
-	s.tick(0, 1, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages2)
-	s.start(0)
+	s.Tick(0, 1, false)
+	s.ForwardImages((*state).forwardImages2)
+	s.Start(0)
 	s.bn2Forward()
-	s.tick(0, 4, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages4)
-	s.start(0)
+	s.Tick(0, 4, false)
+	s.ForwardImages((*state).forwardImages4)
+	s.Start(0)
 	s.bn3Forward()
-	s.tick(0, 7, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages6)
-	s.start(0)
+	s.Tick(0, 7, false)
+	s.ForwardImages((*state).forwardImages6)
+	s.Start(0)
 	s.bn4Forward()
-	s.tick(0, 11, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages8)
-	s.start(0)
+	s.Tick(0, 11, false)
+	s.ForwardImages((*state).forwardImages8)
+	s.Start(0)
 	s.bn5Forward()
-	s.tick(0, 14, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages10)
-	s.start(0)
+	s.Tick(0, 14, false)
+	s.ForwardImages((*state).forwardImages10)
+	s.Start(0)
 	s.bn6Forward()
-	s.tick(0, 18, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages12)
-	s.start(0)
+	s.Tick(0, 18, false)
+	s.ForwardImages((*state).forwardImages12)
+	s.Start(0)
 	s.bn7Forward()
-	s.tick(0, 21, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages14)
-	s.start(0)
+	s.Tick(0, 21, false)
+	s.ForwardImages((*state).forwardImages14)
+	s.Start(0)
 	s.bn8Forward()
-	s.tick(0, 25, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages16)
-	s.start(0)
+	s.Tick(0, 25, false)
+	s.ForwardImages((*state).forwardImages16)
+	s.Start(0)
 	s.r4Forward()
-	s.tick(0, 28, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages18)
-	s.start(0)
+	s.Tick(0, 28, false)
+	s.ForwardImages((*state).forwardImages18)
+	s.Start(0)
 	s.bn10Forward()
-	s.tick(0, 30, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages20)
-	s.start(0)
+	s.Tick(0, 30, false)
+	s.ForwardImages((*state).forwardImages20)
+	s.Start(0)
 	s.bn11Forward()
-	s.tick(0, 34, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages22)
-	s.start(0)
+	s.Tick(0, 34, false)
+	s.ForwardImages((*state).forwardImages22)
+	s.Start(0)
 	s.bn12Forward()
-	s.tick(0, 37, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages24)
-	s.start(0)
+	s.Tick(0, 37, false)
+	s.ForwardImages((*state).forwardImages24)
+	s.Start(0)
 	s.bn13Forward()
-	s.tick(0, 41, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages26)
-	s.start(0)
+	s.Tick(0, 41, false)
+	s.ForwardImages((*state).forwardImages26)
+	s.Start(0)
 	s.bn14Forward()
-	s.tick(0, 44, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages28)
-	s.start(0)
+	s.Tick(0, 44, false)
+	s.ForwardImages((*state).forwardImages28)
+	s.Start(0)
 	s.bn15Forward()
-	s.tick(0, 48, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages30)
-	s.start(0)
+	s.Tick(0, 48, false)
+	s.ForwardImages((*state).forwardImages30)
+	s.Start(0)
 	s.r7Forward()
-	s.tick(0, 51, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages32)
-	s.start(0)
+	s.Tick(0, 51, false)
+	s.ForwardImages((*state).forwardImages32)
+	s.Start(0)
 	s.bn17Forward()
-	s.tick(0, 53, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages34)
-	s.start(0)
+	s.Tick(0, 53, false)
+	s.ForwardImages((*state).forwardImages34)
+	s.Start(0)
 	s.bn18Forward()
-	s.tick(0, 57, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages36)
-	s.start(0)
+	s.Tick(0, 57, false)
+	s.ForwardImages((*state).forwardImages36)
+	s.Start(0)
 	s.bn19Forward()
-	s.tick(0, 60, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages38)
-	s.start(0)
+	s.Tick(0, 60, false)
+	s.ForwardImages((*state).forwardImages38)
+	s.Start(0)
 	s.bn20Forward()
-	s.tick(0, 64, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages40)
-	s.start(0)
+	s.Tick(0, 64, false)
+	s.ForwardImages((*state).forwardImages40)
+	s.Start(0)
 	s.bn21Forward()
-	s.tick(0, 67, false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages42)
-	s.start(0)
+	s.Tick(0, 67, false)
+	s.ForwardImages((*state).forwardImages42)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 71, false)
+	s.Tick(0, 71, false)
 	return s.full1Out
 }
 
@@ -1509,110 +1466,101 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("resnet20: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 72, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:271824])
-	clear(n.grads[272464:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 72, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 71, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages42)
-	s.start(0)
+	s.Tick(0, 71, true)
+	s.BackwardImages((*state).backwardImages42, nil)
+	s.Start(0)
 	s.bn21Backward()
-	s.tick(0, 67, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages40)
-	s.start(0)
+	s.Tick(0, 67, true)
+	s.BackwardImages((*state).backwardImages40, (*state).flushImages40)
+	s.Start(0)
 	s.bn20Backward()
-	s.tick(0, 64, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages38)
-	s.start(0)
+	s.Tick(0, 64, true)
+	s.BackwardImages((*state).backwardImages38, (*state).flushImages38)
+	s.Start(0)
 	s.bn19Backward()
-	s.tick(0, 60, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages36)
-	s.start(0)
+	s.Tick(0, 60, true)
+	s.BackwardImages((*state).backwardImages36, (*state).flushImages36)
+	s.Start(0)
 	s.bn18Backward()
-	s.tick(0, 57, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages34)
-	s.start(0)
+	s.Tick(0, 57, true)
+	s.BackwardImages((*state).backwardImages34, (*state).flushImages34)
+	s.Start(0)
 	s.bn17Backward()
-	s.tick(0, 53, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages32)
-	s.start(0)
+	s.Tick(0, 53, true)
+	s.BackwardImages((*state).backwardImages32, nil)
+	s.Start(0)
 	s.r7Backward()
-	s.tick(0, 51, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages30)
-	s.start(0)
+	s.Tick(0, 51, true)
+	s.BackwardImages((*state).backwardImages30, (*state).flushImages30)
+	s.Start(0)
 	s.bn15Backward()
-	s.tick(0, 48, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages28)
-	s.start(0)
+	s.Tick(0, 48, true)
+	s.BackwardImages((*state).backwardImages28, nil)
+	s.Start(0)
 	s.bn14Backward()
-	s.tick(0, 44, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages26)
-	s.start(0)
+	s.Tick(0, 44, true)
+	s.BackwardImages((*state).backwardImages26, (*state).flushImages26)
+	s.Start(0)
 	s.bn13Backward()
-	s.tick(0, 41, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages24)
-	s.start(0)
+	s.Tick(0, 41, true)
+	s.BackwardImages((*state).backwardImages24, (*state).flushImages24)
+	s.Start(0)
 	s.bn12Backward()
-	s.tick(0, 37, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages22)
-	s.start(0)
+	s.Tick(0, 37, true)
+	s.BackwardImages((*state).backwardImages22, (*state).flushImages22)
+	s.Start(0)
 	s.bn11Backward()
-	s.tick(0, 34, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages20)
-	s.start(0)
+	s.Tick(0, 34, true)
+	s.BackwardImages((*state).backwardImages20, (*state).flushImages20)
+	s.Start(0)
 	s.bn10Backward()
-	s.tick(0, 30, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages18)
-	s.start(0)
+	s.Tick(0, 30, true)
+	s.BackwardImages((*state).backwardImages18, nil)
+	s.Start(0)
 	s.r4Backward()
-	s.tick(0, 28, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages16)
-	s.start(0)
+	s.Tick(0, 28, true)
+	s.BackwardImages((*state).backwardImages16, (*state).flushImages16)
+	s.Start(0)
 	s.bn8Backward()
-	s.tick(0, 25, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages14)
-	s.start(0)
+	s.Tick(0, 25, true)
+	s.BackwardImages((*state).backwardImages14, nil)
+	s.Start(0)
 	s.bn7Backward()
-	s.tick(0, 21, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages12)
-	s.start(0)
+	s.Tick(0, 21, true)
+	s.BackwardImages((*state).backwardImages12, (*state).flushImages12)
+	s.Start(0)
 	s.bn6Backward()
-	s.tick(0, 18, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages10)
-	s.start(0)
+	s.Tick(0, 18, true)
+	s.BackwardImages((*state).backwardImages10, (*state).flushImages10)
+	s.Start(0)
 	s.bn5Backward()
-	s.tick(0, 14, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages8)
-	s.start(0)
+	s.Tick(0, 14, true)
+	s.BackwardImages((*state).backwardImages8, (*state).flushImages8)
+	s.Start(0)
 	s.bn4Backward()
-	s.tick(0, 11, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages6)
-	s.start(0)
+	s.Tick(0, 11, true)
+	s.BackwardImages((*state).backwardImages6, (*state).flushImages6)
+	s.Start(0)
 	s.bn3Backward()
-	s.tick(0, 7, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages4)
-	s.start(0)
+	s.Tick(0, 7, true)
+	s.BackwardImages((*state).backwardImages4, (*state).flushImages4)
+	s.Start(0)
 	s.bn2Backward()
-	s.tick(0, 4, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages2)
-	s.start(0)
+	s.Tick(0, 4, true)
+	s.BackwardImages((*state).backwardImages2, (*state).flushImages2)
+	s.Start(0)
 	s.bn1Backward()
-	s.tick(0, 1, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 1, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -1620,7 +1568,7 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:271696]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:432], 16, 27, 32)
 		kernels.PackDirect(s.conv2Packed, s.net.params[464:2768], 16, 144, 32)
 		kernels.PackDirect(s.conv3Packed, s.net.params[2800:5104], 16, 144, 32)
@@ -1638,9 +1586,8 @@ func (s *state) packWeights(backward bool) {
 		kernels.PackDirect(s.conv19Packed, s.net.params[160848:197712], 64, 576, 8)
 		kernels.PackDirect(s.conv20Packed, s.net.params[197840:234704], 64, 576, 8)
 		kernels.PackDirect(s.conv21Packed, s.net.params[234832:271696], 64, 576, 8)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:432], 16, 3, 3, 3, 32)
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[464:2768], 16, 16, 3, 3, 32)
 		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[2800:5104], 16, 16, 3, 3, 32)
@@ -1658,665 +1605,485 @@ func (s *state) packWeights(backward bool) {
 		kernels.PackDirectFlipped(s.conv19Flipped, s.net.params[160848:197712], 64, 64, 3, 3, 8)
 		kernels.PackDirectFlipped(s.conv20Flipped, s.net.params[197840:234704], 64, 64, 3, 3, 8)
 		kernels.PackDirectFlipped(s.conv21Flipped, s.net.params[234832:271696], 64, 64, 3, 3, 8)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-		}
-	}
+// forwardImages0 runs conv1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
 }
 
-// backwardImages0Run runs conv1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:432], s.conv1GradAcc[w], 16, 27)
-	}
+// backwardImages0 runs conv1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
-// forwardImages2Run runs s0 … conv2 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.s0Forward(img, w)
-			s.tick(w, 2, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 3, false)
-		}
-	}
+// flushImages0 adds the weight gradients that the direct convolutions of conv1
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:432], s.conv1GradAcc[w], 16, 27)
 }
 
-// backwardImages2Run runs s0 … conv2 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages2Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv2Backward(img, w)
-			s.tick(w, 3, true)
-			s.s0Backward(img, w)
-			s.tick(w, 2, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][464:2768], s.conv2GradAcc[w], 16, 144)
-	}
+// forwardImages2 runs s0 … conv2 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages2(img, w int) {
+	s.s0Forward(img, w)
+	s.Tick(w, 2, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
 }
 
-// forwardImages4Run runs relu2 … conv3 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages4Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu2Forward(img, w)
-			s.tick(w, 5, false)
-			s.conv3Forward(img, w)
-			s.tick(w, 6, false)
-		}
-	}
+// backwardImages2 runs s0 … conv2 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages2(img, w int) {
+	s.conv2Backward(img, w)
+	s.Tick(w, 3, true)
+	s.s0Backward(img, w)
+	s.Tick(w, 2, true)
 }
 
-// backwardImages4Run runs relu2 … conv3 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages4Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv3Backward(img, w)
-			s.tick(w, 6, true)
-			s.relu2Backward(img, w)
-			s.tick(w, 5, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][2800:5104], s.conv3GradAcc[w], 16, 144)
-	}
+// flushImages2 adds the weight gradients that the direct convolutions of s0 … conv2
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages2(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][464:2768], s.conv2GradAcc[w], 16, 144)
 }
 
-// forwardImages6Run runs add1 … conv4 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages6Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add1Forward(img, w)
-			s.tick(w, 8, false)
-			s.b1Forward(img, w)
-			s.tick(w, 9, false)
-			s.conv4Forward(img, w)
-			s.tick(w, 10, false)
-		}
-	}
+// forwardImages4 runs relu2 … conv3 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages4(img, w int) {
+	s.relu2Forward(img, w)
+	s.Tick(w, 5, false)
+	s.conv3Forward(img, w)
+	s.Tick(w, 6, false)
 }
 
-// backwardImages6Run runs add1 … conv4 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages6Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv4Backward(img, w)
-			s.tick(w, 10, true)
-			s.b1Backward(img, w)
-			s.tick(w, 9, true)
-			s.add1Backward(img, w)
-			s.tick(w, 8, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][5136:7440], s.conv4GradAcc[w], 16, 144)
-	}
+// backwardImages4 runs relu2 … conv3 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages4(img, w int) {
+	s.conv3Backward(img, w)
+	s.Tick(w, 6, true)
+	s.relu2Backward(img, w)
+	s.Tick(w, 5, true)
 }
 
-// forwardImages8Run runs relu4 … conv5 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages8Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu4Forward(img, w)
-			s.tick(w, 12, false)
-			s.conv5Forward(img, w)
-			s.tick(w, 13, false)
-		}
-	}
+// flushImages4 adds the weight gradients that the direct convolutions of relu2 … conv3
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages4(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][2800:5104], s.conv3GradAcc[w], 16, 144)
 }
 
-// backwardImages8Run runs relu4 … conv5 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages8Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv5Backward(img, w)
-			s.tick(w, 13, true)
-			s.relu4Backward(img, w)
-			s.tick(w, 12, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][7472:9776], s.conv5GradAcc[w], 16, 144)
-	}
+// forwardImages6 runs add1 … conv4 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages6(img, w int) {
+	s.add1Forward(img, w)
+	s.Tick(w, 8, false)
+	s.b1Forward(img, w)
+	s.Tick(w, 9, false)
+	s.conv4Forward(img, w)
+	s.Tick(w, 10, false)
 }
 
-// forwardImages10Run runs add2 … conv6 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages10Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add2Forward(img, w)
-			s.tick(w, 15, false)
-			s.b2Forward(img, w)
-			s.tick(w, 16, false)
-			s.conv6Forward(img, w)
-			s.tick(w, 17, false)
-		}
-	}
+// backwardImages6 runs add1 … conv4 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages6(img, w int) {
+	s.conv4Backward(img, w)
+	s.Tick(w, 10, true)
+	s.b1Backward(img, w)
+	s.Tick(w, 9, true)
+	s.add1Backward(img, w)
+	s.Tick(w, 8, true)
 }
 
-// backwardImages10Run runs add2 … conv6 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages10Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv6Backward(img, w)
-			s.tick(w, 17, true)
-			s.b2Backward(img, w)
-			s.tick(w, 16, true)
-			s.add2Backward(img, w)
-			s.tick(w, 15, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][9808:12112], s.conv6GradAcc[w], 16, 144)
-	}
+// flushImages6 adds the weight gradients that the direct convolutions of add1 … conv4
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages6(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][5136:7440], s.conv4GradAcc[w], 16, 144)
 }
 
-// forwardImages12Run runs relu6 … conv7 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages12Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu6Forward(img, w)
-			s.tick(w, 19, false)
-			s.conv7Forward(img, w)
-			s.tick(w, 20, false)
-		}
-	}
+// forwardImages8 runs relu4 … conv5 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages8(img, w int) {
+	s.relu4Forward(img, w)
+	s.Tick(w, 12, false)
+	s.conv5Forward(img, w)
+	s.Tick(w, 13, false)
 }
 
-// backwardImages12Run runs relu6 … conv7 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages12Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv7Backward(img, w)
-			s.tick(w, 20, true)
-			s.relu6Backward(img, w)
-			s.tick(w, 19, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][12144:14448], s.conv7GradAcc[w], 16, 144)
-	}
+// backwardImages8 runs relu4 … conv5 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages8(img, w int) {
+	s.conv5Backward(img, w)
+	s.Tick(w, 13, true)
+	s.relu4Backward(img, w)
+	s.Tick(w, 12, true)
 }
 
-// forwardImages14Run runs add3 … conv8 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages14Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add3Forward(img, w)
-			s.tick(w, 22, false)
-			s.b3Forward(img, w)
-			s.tick(w, 23, false)
-			s.conv8Forward(img, w)
-			s.tick(w, 24, false)
-		}
-	}
+// flushImages8 adds the weight gradients that the direct convolutions of relu4 … conv5
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages8(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][7472:9776], s.conv5GradAcc[w], 16, 144)
 }
 
-// backwardImages14Run runs add3 … conv8 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages14Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv8Backward(img, w)
-			s.tick(w, 24, true)
-			s.b3Backward(img, w)
-			s.tick(w, 23, true)
-			s.add3Backward(img, w)
-			s.tick(w, 22, true)
-		}
-	}
+// forwardImages10 runs add2 … conv6 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages10(img, w int) {
+	s.add2Forward(img, w)
+	s.Tick(w, 15, false)
+	s.b2Forward(img, w)
+	s.Tick(w, 16, false)
+	s.conv6Forward(img, w)
+	s.Tick(w, 17, false)
 }
 
-// forwardImages16Run runs relu8 … conv9 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages16Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu8Forward(img, w)
-			s.tick(w, 26, false)
-			s.conv9Forward(img, w)
-			s.tick(w, 27, false)
-		}
-	}
+// backwardImages10 runs add2 … conv6 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages10(img, w int) {
+	s.conv6Backward(img, w)
+	s.Tick(w, 17, true)
+	s.b2Backward(img, w)
+	s.Tick(w, 16, true)
+	s.add2Backward(img, w)
+	s.Tick(w, 15, true)
 }
 
-// backwardImages16Run runs relu8 … conv9 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages16Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv9Backward(img, w)
-			s.tick(w, 27, true)
-			s.relu8Backward(img, w)
-			s.tick(w, 26, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][19152:28368], s.conv9GradAcc[w], 32, 288)
-	}
+// flushImages10 adds the weight gradients that the direct convolutions of add2 … conv6
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages10(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][9808:12112], s.conv6GradAcc[w], 16, 144)
 }
 
-// forwardImages18Run runs conv10 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages18Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv10Forward(img, w)
-			s.tick(w, 29, false)
-		}
-	}
+// forwardImages12 runs relu6 … conv7 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages12(img, w int) {
+	s.relu6Forward(img, w)
+	s.Tick(w, 19, false)
+	s.conv7Forward(img, w)
+	s.Tick(w, 20, false)
 }
 
-// backwardImages18Run runs conv10 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages18Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv10Backward(img, w)
-			s.tick(w, 29, true)
-		}
-	}
+// backwardImages12 runs relu6 … conv7 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages12(img, w int) {
+	s.conv7Backward(img, w)
+	s.Tick(w, 20, true)
+	s.relu6Backward(img, w)
+	s.Tick(w, 19, true)
 }
 
-// forwardImages20Run runs add4 … conv11 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages20Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add4Forward(img, w)
-			s.tick(w, 31, false)
-			s.b4Forward(img, w)
-			s.tick(w, 32, false)
-			s.conv11Forward(img, w)
-			s.tick(w, 33, false)
-		}
-	}
+// flushImages12 adds the weight gradients that the direct convolutions of relu6 … conv7
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages12(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][12144:14448], s.conv7GradAcc[w], 16, 144)
 }
 
-// backwardImages20Run runs add4 … conv11 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages20Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv11Backward(img, w)
-			s.tick(w, 33, true)
-			s.b4Backward(img, w)
-			s.tick(w, 32, true)
-			s.add4Backward(img, w)
-			s.tick(w, 31, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][29008:38224], s.conv11GradAcc[w], 32, 288)
-	}
+// forwardImages14 runs add3 … conv8 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages14(img, w int) {
+	s.add3Forward(img, w)
+	s.Tick(w, 22, false)
+	s.b3Forward(img, w)
+	s.Tick(w, 23, false)
+	s.conv8Forward(img, w)
+	s.Tick(w, 24, false)
 }
 
-// forwardImages22Run runs relu10 … conv12 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages22Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu10Forward(img, w)
-			s.tick(w, 35, false)
-			s.conv12Forward(img, w)
-			s.tick(w, 36, false)
-		}
-	}
+// backwardImages14 runs add3 … conv8 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages14(img, w int) {
+	s.conv8Backward(img, w)
+	s.Tick(w, 24, true)
+	s.b3Backward(img, w)
+	s.Tick(w, 23, true)
+	s.add3Backward(img, w)
+	s.Tick(w, 22, true)
 }
 
-// backwardImages22Run runs relu10 … conv12 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages22Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv12Backward(img, w)
-			s.tick(w, 36, true)
-			s.relu10Backward(img, w)
-			s.tick(w, 35, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][38288:47504], s.conv12GradAcc[w], 32, 288)
-	}
+// forwardImages16 runs relu8 … conv9 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages16(img, w int) {
+	s.relu8Forward(img, w)
+	s.Tick(w, 26, false)
+	s.conv9Forward(img, w)
+	s.Tick(w, 27, false)
 }
 
-// forwardImages24Run runs add5 … conv13 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages24Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add5Forward(img, w)
-			s.tick(w, 38, false)
-			s.b5Forward(img, w)
-			s.tick(w, 39, false)
-			s.conv13Forward(img, w)
-			s.tick(w, 40, false)
-		}
-	}
+// backwardImages16 runs relu8 … conv9 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages16(img, w int) {
+	s.conv9Backward(img, w)
+	s.Tick(w, 27, true)
+	s.relu8Backward(img, w)
+	s.Tick(w, 26, true)
 }
 
-// backwardImages24Run runs add5 … conv13 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages24Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv13Backward(img, w)
-			s.tick(w, 40, true)
-			s.b5Backward(img, w)
-			s.tick(w, 39, true)
-			s.add5Backward(img, w)
-			s.tick(w, 38, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][47568:56784], s.conv13GradAcc[w], 32, 288)
-	}
+// flushImages16 adds the weight gradients that the direct convolutions of relu8 … conv9
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages16(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][19152:28368], s.conv9GradAcc[w], 32, 288)
 }
 
-// forwardImages26Run runs relu12 … conv14 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages26Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu12Forward(img, w)
-			s.tick(w, 42, false)
-			s.conv14Forward(img, w)
-			s.tick(w, 43, false)
-		}
-	}
+// forwardImages18 runs conv10 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages18(img, w int) {
+	s.conv10Forward(img, w)
+	s.Tick(w, 29, false)
 }
 
-// backwardImages26Run runs relu12 … conv14 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages26Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv14Backward(img, w)
-			s.tick(w, 43, true)
-			s.relu12Backward(img, w)
-			s.tick(w, 42, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][56848:66064], s.conv14GradAcc[w], 32, 288)
-	}
+// backwardImages18 runs conv10 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages18(img, w int) {
+	s.conv10Backward(img, w)
+	s.Tick(w, 29, true)
 }
 
-// forwardImages28Run runs add6 … conv15 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages28Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add6Forward(img, w)
-			s.tick(w, 45, false)
-			s.b6Forward(img, w)
-			s.tick(w, 46, false)
-			s.conv15Forward(img, w)
-			s.tick(w, 47, false)
-		}
-	}
+// forwardImages20 runs add4 … conv11 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages20(img, w int) {
+	s.add4Forward(img, w)
+	s.Tick(w, 31, false)
+	s.b4Forward(img, w)
+	s.Tick(w, 32, false)
+	s.conv11Forward(img, w)
+	s.Tick(w, 33, false)
 }
 
-// backwardImages28Run runs add6 … conv15 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages28Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv15Backward(img, w)
-			s.tick(w, 47, true)
-			s.b6Backward(img, w)
-			s.tick(w, 46, true)
-			s.add6Backward(img, w)
-			s.tick(w, 45, true)
-		}
-	}
+// backwardImages20 runs add4 … conv11 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages20(img, w int) {
+	s.conv11Backward(img, w)
+	s.Tick(w, 33, true)
+	s.b4Backward(img, w)
+	s.Tick(w, 32, true)
+	s.add4Backward(img, w)
+	s.Tick(w, 31, true)
 }
 
-// forwardImages30Run runs relu14 … conv16 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages30Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu14Forward(img, w)
-			s.tick(w, 49, false)
-			s.conv16Forward(img, w)
-			s.tick(w, 50, false)
-		}
-	}
+// flushImages20 adds the weight gradients that the direct convolutions of add4 … conv11
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages20(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][29008:38224], s.conv11GradAcc[w], 32, 288)
 }
 
-// backwardImages30Run runs relu14 … conv16 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages30Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv16Backward(img, w)
-			s.tick(w, 50, true)
-			s.relu14Backward(img, w)
-			s.tick(w, 49, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][84688:121552], s.conv16GradAcc[w], 64, 576)
-	}
+// forwardImages22 runs relu10 … conv12 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages22(img, w int) {
+	s.relu10Forward(img, w)
+	s.Tick(w, 35, false)
+	s.conv12Forward(img, w)
+	s.Tick(w, 36, false)
 }
 
-// forwardImages32Run runs conv17 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages32Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv17Forward(img, w)
-			s.tick(w, 52, false)
-		}
-	}
+// backwardImages22 runs relu10 … conv12 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages22(img, w int) {
+	s.conv12Backward(img, w)
+	s.Tick(w, 36, true)
+	s.relu10Backward(img, w)
+	s.Tick(w, 35, true)
 }
 
-// backwardImages32Run runs conv17 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages32Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv17Backward(img, w)
-			s.tick(w, 52, true)
-		}
-	}
+// flushImages22 adds the weight gradients that the direct convolutions of relu10 … conv12
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages22(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][38288:47504], s.conv12GradAcc[w], 32, 288)
 }
 
-// forwardImages34Run runs add7 … conv18 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages34Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add7Forward(img, w)
-			s.tick(w, 54, false)
-			s.b7Forward(img, w)
-			s.tick(w, 55, false)
-			s.conv18Forward(img, w)
-			s.tick(w, 56, false)
-		}
-	}
+// forwardImages24 runs add5 … conv13 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages24(img, w int) {
+	s.add5Forward(img, w)
+	s.Tick(w, 38, false)
+	s.b5Forward(img, w)
+	s.Tick(w, 39, false)
+	s.conv13Forward(img, w)
+	s.Tick(w, 40, false)
 }
 
-// backwardImages34Run runs add7 … conv18 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages34Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv18Backward(img, w)
-			s.tick(w, 56, true)
-			s.b7Backward(img, w)
-			s.tick(w, 55, true)
-			s.add7Backward(img, w)
-			s.tick(w, 54, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][123856:160720], s.conv18GradAcc[w], 64, 576)
-	}
+// backwardImages24 runs add5 … conv13 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages24(img, w int) {
+	s.conv13Backward(img, w)
+	s.Tick(w, 40, true)
+	s.b5Backward(img, w)
+	s.Tick(w, 39, true)
+	s.add5Backward(img, w)
+	s.Tick(w, 38, true)
 }
 
-// forwardImages36Run runs relu16 … conv19 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages36Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu16Forward(img, w)
-			s.tick(w, 58, false)
-			s.conv19Forward(img, w)
-			s.tick(w, 59, false)
-		}
-	}
+// flushImages24 adds the weight gradients that the direct convolutions of add5 … conv13
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages24(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][47568:56784], s.conv13GradAcc[w], 32, 288)
 }
 
-// backwardImages36Run runs relu16 … conv19 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages36Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv19Backward(img, w)
-			s.tick(w, 59, true)
-			s.relu16Backward(img, w)
-			s.tick(w, 58, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][160848:197712], s.conv19GradAcc[w], 64, 576)
-	}
+// forwardImages26 runs relu12 … conv14 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages26(img, w int) {
+	s.relu12Forward(img, w)
+	s.Tick(w, 42, false)
+	s.conv14Forward(img, w)
+	s.Tick(w, 43, false)
 }
 
-// forwardImages38Run runs add8 … conv20 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages38Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add8Forward(img, w)
-			s.tick(w, 61, false)
-			s.b8Forward(img, w)
-			s.tick(w, 62, false)
-			s.conv20Forward(img, w)
-			s.tick(w, 63, false)
-		}
-	}
+// backwardImages26 runs relu12 … conv14 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages26(img, w int) {
+	s.conv14Backward(img, w)
+	s.Tick(w, 43, true)
+	s.relu12Backward(img, w)
+	s.Tick(w, 42, true)
 }
 
-// backwardImages38Run runs add8 … conv20 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages38Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv20Backward(img, w)
-			s.tick(w, 63, true)
-			s.b8Backward(img, w)
-			s.tick(w, 62, true)
-			s.add8Backward(img, w)
-			s.tick(w, 61, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][197840:234704], s.conv20GradAcc[w], 64, 576)
-	}
+// flushImages26 adds the weight gradients that the direct convolutions of relu12 … conv14
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages26(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][56848:66064], s.conv14GradAcc[w], 32, 288)
 }
 
-// forwardImages40Run runs relu18 … conv21 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages40Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.relu18Forward(img, w)
-			s.tick(w, 65, false)
-			s.conv21Forward(img, w)
-			s.tick(w, 66, false)
-		}
-	}
+// forwardImages28 runs add6 … conv15 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages28(img, w int) {
+	s.add6Forward(img, w)
+	s.Tick(w, 45, false)
+	s.b6Forward(img, w)
+	s.Tick(w, 46, false)
+	s.conv15Forward(img, w)
+	s.Tick(w, 47, false)
 }
 
-// backwardImages40Run runs relu18 … conv21 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages40Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.conv21Backward(img, w)
-			s.tick(w, 66, true)
-			s.relu18Backward(img, w)
-			s.tick(w, 65, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][234832:271696], s.conv21GradAcc[w], 64, 576)
-	}
+// backwardImages28 runs add6 … conv15 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages28(img, w int) {
+	s.conv15Backward(img, w)
+	s.Tick(w, 47, true)
+	s.b6Backward(img, w)
+	s.Tick(w, 46, true)
+	s.add6Backward(img, w)
+	s.Tick(w, 45, true)
 }
 
-// forwardImages42Run runs add9 … pool1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages42Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.add9Forward(img, w)
-			s.tick(w, 68, false)
-			s.b9Forward(img, w)
-			s.tick(w, 69, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 70, false)
-		}
-	}
+// forwardImages30 runs relu14 … conv16 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages30(img, w int) {
+	s.relu14Forward(img, w)
+	s.Tick(w, 49, false)
+	s.conv16Forward(img, w)
+	s.Tick(w, 50, false)
 }
 
-// backwardImages42Run runs add9 … pool1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages42Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool1Backward(img, w)
-			s.tick(w, 70, true)
-			s.b9Backward(img, w)
-			s.tick(w, 69, true)
-			s.add9Backward(img, w)
-			s.tick(w, 68, true)
-		}
-	}
+// backwardImages30 runs relu14 … conv16 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages30(img, w int) {
+	s.conv16Backward(img, w)
+	s.Tick(w, 50, true)
+	s.relu14Backward(img, w)
+	s.Tick(w, 49, true)
+}
+
+// flushImages30 adds the weight gradients that the direct convolutions of relu14 … conv16
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages30(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][84688:121552], s.conv16GradAcc[w], 64, 576)
+}
+
+// forwardImages32 runs conv17 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages32(img, w int) {
+	s.conv17Forward(img, w)
+	s.Tick(w, 52, false)
+}
+
+// backwardImages32 runs conv17 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages32(img, w int) {
+	s.conv17Backward(img, w)
+	s.Tick(w, 52, true)
+}
+
+// forwardImages34 runs add7 … conv18 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages34(img, w int) {
+	s.add7Forward(img, w)
+	s.Tick(w, 54, false)
+	s.b7Forward(img, w)
+	s.Tick(w, 55, false)
+	s.conv18Forward(img, w)
+	s.Tick(w, 56, false)
+}
+
+// backwardImages34 runs add7 … conv18 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages34(img, w int) {
+	s.conv18Backward(img, w)
+	s.Tick(w, 56, true)
+	s.b7Backward(img, w)
+	s.Tick(w, 55, true)
+	s.add7Backward(img, w)
+	s.Tick(w, 54, true)
+}
+
+// flushImages34 adds the weight gradients that the direct convolutions of add7 … conv18
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages34(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][123856:160720], s.conv18GradAcc[w], 64, 576)
+}
+
+// forwardImages36 runs relu16 … conv19 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages36(img, w int) {
+	s.relu16Forward(img, w)
+	s.Tick(w, 58, false)
+	s.conv19Forward(img, w)
+	s.Tick(w, 59, false)
+}
+
+// backwardImages36 runs relu16 … conv19 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages36(img, w int) {
+	s.conv19Backward(img, w)
+	s.Tick(w, 59, true)
+	s.relu16Backward(img, w)
+	s.Tick(w, 58, true)
+}
+
+// flushImages36 adds the weight gradients that the direct convolutions of relu16 … conv19
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages36(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][160848:197712], s.conv19GradAcc[w], 64, 576)
+}
+
+// forwardImages38 runs add8 … conv20 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages38(img, w int) {
+	s.add8Forward(img, w)
+	s.Tick(w, 61, false)
+	s.b8Forward(img, w)
+	s.Tick(w, 62, false)
+	s.conv20Forward(img, w)
+	s.Tick(w, 63, false)
+}
+
+// backwardImages38 runs add8 … conv20 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages38(img, w int) {
+	s.conv20Backward(img, w)
+	s.Tick(w, 63, true)
+	s.b8Backward(img, w)
+	s.Tick(w, 62, true)
+	s.add8Backward(img, w)
+	s.Tick(w, 61, true)
+}
+
+// flushImages38 adds the weight gradients that the direct convolutions of add8 … conv20
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages38(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][197840:234704], s.conv20GradAcc[w], 64, 576)
+}
+
+// forwardImages40 runs relu18 … conv21 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages40(img, w int) {
+	s.relu18Forward(img, w)
+	s.Tick(w, 65, false)
+	s.conv21Forward(img, w)
+	s.Tick(w, 66, false)
+}
+
+// backwardImages40 runs relu18 … conv21 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages40(img, w int) {
+	s.conv21Backward(img, w)
+	s.Tick(w, 66, true)
+	s.relu18Backward(img, w)
+	s.Tick(w, 65, true)
+}
+
+// flushImages40 adds the weight gradients that the direct convolutions of relu18 … conv21
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages40(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][234832:271696], s.conv21GradAcc[w], 64, 576)
+}
+
+// forwardImages42 runs add9 … pool1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages42(img, w int) {
+	s.add9Forward(img, w)
+	s.Tick(w, 68, false)
+	s.b9Forward(img, w)
+	s.Tick(w, 69, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 70, false)
+}
+
+// backwardImages42 runs add9 … pool1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages42(img, w int) {
+	s.pool1Backward(img, w)
+	s.Tick(w, 70, true)
+	s.b9Backward(img, w)
+	s.Tick(w, 69, true)
+	s.add9Backward(img, w)
+	s.Tick(w, 68, true)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2327,13 +2094,14 @@ var (
 	conv1GradOffs = kernels.ConvOffsets(16, 3, 3, 34, 34)
 )
 
-// conv1Forward computes conv1 (conv 16 3x3 s1 p1 nobias, 3x32x32 → 16x32x32) for image img, on worker w.
+// conv1Forward computes conv1 (conv 16 3x3 s1 p1 nobias, 3x32x32 → 16x32x32) for image img,
+// on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	out := s.conv1Out[img*16384 : img*16384+16384]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
-	s.direct(out, 16, 32, 32, s.conv1Packed, conv1Offs, pad, 34)
+	s.DirectConv(out, 16, 32, 32, s.conv1Packed, conv1Offs, pad, 34)
 }
 
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
@@ -2347,28 +2115,33 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 27, 16, 1024)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 16, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*3072 : img*3072+3072]
+	din := s.Workspace.InputGrad[img*3072 : img*3072+3072]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
-	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
+	s.DirectConv(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
 }
 
 // bn1Forward computes bn1 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn1Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.batch, 16, 1024, s.net.params[432:448], s.net.params[448:464], s.net.params[272474:272490], s.net.params[272490:272506], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 16, 1024, s.net.params[432:448],
+			s.net.params[448:464], s.net.params[272474:272490],
+			s.net.params[272490:272506], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.batch, 16, 1024, s.net.params[432:448], s.net.params[448:464], s.net.params[272474:272490], s.net.params[272490:272506], float32(1e-05))
+	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.Batch, 16, 1024, s.net.params[432:448],
+		s.net.params[448:464], s.net.params[272474:272490],
+		s.net.params[272490:272506], float32(1e-05))
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
 func (s *state) bn1Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.batch, 16, 1024, s.net.params[432:448], float32(1e-05), s.net.grads[432:448], s.net.grads[448:464])
+	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.Batch, 16, 1024, s.net.params[432:448],
+		float32(1e-05), s.net.grads[432:448], s.net.grads[448:464])
 }
 
 // step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
@@ -2409,13 +2182,14 @@ var (
 	conv2GradOffs = kernels.ConvOffsets(16, 3, 3, 34, 34)
 )
 
-// conv2Forward computes conv2 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img, on worker w.
+// conv2Forward computes conv2 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
+// on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.s0Out[img*16384 : img*16384+16384]
 	out := s.conv2Out[img*16384 : img*16384+16384]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
-	s.direct(out, 16, 32, 32, s.conv2Packed, conv2Offs, pad, 34)
+	s.DirectConv(out, 16, 32, 32, s.conv2Packed, conv2Offs, pad, 34)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
@@ -2431,22 +2205,27 @@ func (s *state) conv2Backward(img, w int) {
 	din := s.conv2In0Grad[img*16384 : img*16384+16384]
 	dpad := s.conv2GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
-	s.direct(din, 16, 32, 32, s.conv2Flipped, conv2GradOffs, dpad, 34)
+	s.DirectConv(din, 16, 32, 32, s.conv2Flipped, conv2GradOffs, dpad, 34)
 }
 
 // bn2Forward computes bn2 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn2Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.batch, 16, 1024, s.net.params[2768:2784], s.net.params[2784:2800], s.net.params[272506:272522], s.net.params[272522:272538], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 16, 1024, s.net.params[2768:2784],
+			s.net.params[2784:2800], s.net.params[272506:272522],
+			s.net.params[272522:272538], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.batch, 16, 1024, s.net.params[2768:2784], s.net.params[2784:2800], s.net.params[272506:272522], s.net.params[272522:272538], float32(1e-05))
+	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.Batch, 16, 1024, s.net.params[2768:2784],
+		s.net.params[2784:2800], s.net.params[272506:272522],
+		s.net.params[272522:272538], float32(1e-05))
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
 func (s *state) bn2Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.batch, 16, 1024, s.net.params[2768:2784], float32(1e-05), s.net.grads[2768:2784], s.net.grads[2784:2800])
+	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.Batch, 16, 1024, s.net.params[2768:2784],
+		float32(1e-05), s.net.grads[2768:2784], s.net.grads[2784:2800])
 }
 
 // relu2Forward computes relu2 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -2477,13 +2256,14 @@ var (
 	conv3GradOffs = kernels.ConvOffsets(16, 3, 3, 34, 34)
 )
 
-// conv3Forward computes conv3 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img, on worker w.
+// conv3Forward computes conv3 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
+// on worker w.
 func (s *state) conv3Forward(img, w int) {
 	in := s.relu2Out[img*16384 : img*16384+16384]
 	out := s.conv3Out[img*16384 : img*16384+16384]
 	pad := s.conv3Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
-	s.direct(out, 16, 32, 32, s.conv3Packed, conv3Offs, pad, 34)
+	s.DirectConv(out, 16, 32, 32, s.conv3Packed, conv3Offs, pad, 34)
 }
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
@@ -2499,22 +2279,27 @@ func (s *state) conv3Backward(img, w int) {
 	din := s.relu2Grad[img*16384 : img*16384+16384]
 	dpad := s.conv3GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
-	s.direct(din, 16, 32, 32, s.conv3Flipped, conv3GradOffs, dpad, 34)
+	s.DirectConv(din, 16, 32, 32, s.conv3Flipped, conv3GradOffs, dpad, 34)
 }
 
 // bn3Forward computes bn3 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn3Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.batch, 16, 1024, s.net.params[5104:5120], s.net.params[5120:5136], s.net.params[272538:272554], s.net.params[272554:272570], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 16, 1024, s.net.params[5104:5120],
+			s.net.params[5120:5136], s.net.params[272538:272554],
+			s.net.params[272554:272570], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.batch, 16, 1024, s.net.params[5104:5120], s.net.params[5120:5136], s.net.params[272538:272554], s.net.params[272554:272570], float32(1e-05))
+	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.Batch, 16, 1024, s.net.params[5104:5120],
+		s.net.params[5120:5136], s.net.params[272538:272554],
+		s.net.params[272554:272570], float32(1e-05))
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
 func (s *state) bn3Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.batch, 16, 1024, s.net.params[5104:5120], float32(1e-05), s.net.grads[5104:5120], s.net.grads[5120:5136])
+	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.Batch, 16, 1024, s.net.params[5104:5120],
+		float32(1e-05), s.net.grads[5104:5120], s.net.grads[5120:5136])
 }
 
 // add1Forward computes add1 (add , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -2561,13 +2346,14 @@ var (
 	conv4GradOffs = kernels.ConvOffsets(16, 3, 3, 34, 34)
 )
 
-// conv4Forward computes conv4 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img, on worker w.
+// conv4Forward computes conv4 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
+// on worker w.
 func (s *state) conv4Forward(img, w int) {
 	in := s.b1Out[img*16384 : img*16384+16384]
 	out := s.conv4Out[img*16384 : img*16384+16384]
 	pad := s.conv4Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
-	s.direct(out, 16, 32, 32, s.conv4Packed, conv4Offs, pad, 34)
+	s.DirectConv(out, 16, 32, 32, s.conv4Packed, conv4Offs, pad, 34)
 }
 
 // conv4Backward propagates the gradient through conv4 for image img, on worker w.
@@ -2583,22 +2369,27 @@ func (s *state) conv4Backward(img, w int) {
 	din := s.conv4In0Grad[img*16384 : img*16384+16384]
 	dpad := s.conv4GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
-	s.direct(din, 16, 32, 32, s.conv4Flipped, conv4GradOffs, dpad, 34)
+	s.DirectConv(din, 16, 32, 32, s.conv4Flipped, conv4GradOffs, dpad, 34)
 }
 
 // bn4Forward computes bn4 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn4Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.batch, 16, 1024, s.net.params[7440:7456], s.net.params[7456:7472], s.net.params[272570:272586], s.net.params[272586:272602], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 16, 1024, s.net.params[7440:7456],
+			s.net.params[7456:7472], s.net.params[272570:272586],
+			s.net.params[272586:272602], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.batch, 16, 1024, s.net.params[7440:7456], s.net.params[7456:7472], s.net.params[272570:272586], s.net.params[272586:272602], float32(1e-05))
+	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.Batch, 16, 1024, s.net.params[7440:7456],
+		s.net.params[7456:7472], s.net.params[272570:272586],
+		s.net.params[272586:272602], float32(1e-05))
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
 func (s *state) bn4Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.batch, 16, 1024, s.net.params[7440:7456], float32(1e-05), s.net.grads[7440:7456], s.net.grads[7456:7472])
+	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.Batch, 16, 1024, s.net.params[7440:7456],
+		float32(1e-05), s.net.grads[7440:7456], s.net.grads[7456:7472])
 }
 
 // relu4Forward computes relu4 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -2629,13 +2420,14 @@ var (
 	conv5GradOffs = kernels.ConvOffsets(16, 3, 3, 34, 34)
 )
 
-// conv5Forward computes conv5 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img, on worker w.
+// conv5Forward computes conv5 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
+// on worker w.
 func (s *state) conv5Forward(img, w int) {
 	in := s.relu4Out[img*16384 : img*16384+16384]
 	out := s.conv5Out[img*16384 : img*16384+16384]
 	pad := s.conv5Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
-	s.direct(out, 16, 32, 32, s.conv5Packed, conv5Offs, pad, 34)
+	s.DirectConv(out, 16, 32, 32, s.conv5Packed, conv5Offs, pad, 34)
 }
 
 // conv5Backward propagates the gradient through conv5 for image img, on worker w.
@@ -2651,22 +2443,27 @@ func (s *state) conv5Backward(img, w int) {
 	din := s.relu4Grad[img*16384 : img*16384+16384]
 	dpad := s.conv5GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
-	s.direct(din, 16, 32, 32, s.conv5Flipped, conv5GradOffs, dpad, 34)
+	s.DirectConv(din, 16, 32, 32, s.conv5Flipped, conv5GradOffs, dpad, 34)
 }
 
 // bn5Forward computes bn5 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn5Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.batch, 16, 1024, s.net.params[9776:9792], s.net.params[9792:9808], s.net.params[272602:272618], s.net.params[272618:272634], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.Batch, 16, 1024, s.net.params[9776:9792],
+			s.net.params[9792:9808], s.net.params[272602:272618],
+			s.net.params[272618:272634], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv5Out, s.bn5Out, s.batch, 16, 1024, s.net.params[9776:9792], s.net.params[9792:9808], s.net.params[272602:272618], s.net.params[272618:272634], float32(1e-05))
+	kernels.BatchNormInfer(s.conv5Out, s.bn5Out, s.Batch, 16, 1024, s.net.params[9776:9792],
+		s.net.params[9792:9808], s.net.params[272602:272618],
+		s.net.params[272618:272634], float32(1e-05))
 }
 
 // bn5Backward propagates the gradient through bn5 for the whole batch.
 func (s *state) bn5Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv5Out, s.bn5Grad, s.conv5Grad, s.batch, 16, 1024, s.net.params[9776:9792], float32(1e-05), s.net.grads[9776:9792], s.net.grads[9792:9808])
+	kernels.BatchNormBackward(s.conv5Out, s.bn5Grad, s.conv5Grad, s.Batch, 16, 1024, s.net.params[9776:9792],
+		float32(1e-05), s.net.grads[9776:9792], s.net.grads[9792:9808])
 }
 
 // add2Forward computes add2 (add , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -2713,13 +2510,14 @@ var (
 	conv6GradOffs = kernels.ConvOffsets(16, 3, 3, 34, 34)
 )
 
-// conv6Forward computes conv6 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img, on worker w.
+// conv6Forward computes conv6 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
+// on worker w.
 func (s *state) conv6Forward(img, w int) {
 	in := s.b2Out[img*16384 : img*16384+16384]
 	out := s.conv6Out[img*16384 : img*16384+16384]
 	pad := s.conv6Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
-	s.direct(out, 16, 32, 32, s.conv6Packed, conv6Offs, pad, 34)
+	s.DirectConv(out, 16, 32, 32, s.conv6Packed, conv6Offs, pad, 34)
 }
 
 // conv6Backward propagates the gradient through conv6 for image img, on worker w.
@@ -2735,22 +2533,28 @@ func (s *state) conv6Backward(img, w int) {
 	din := s.conv6In0Grad[img*16384 : img*16384+16384]
 	dpad := s.conv6GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
-	s.direct(din, 16, 32, 32, s.conv6Flipped, conv6GradOffs, dpad, 34)
+	s.DirectConv(din, 16, 32, 32, s.conv6Flipped, conv6GradOffs, dpad, 34)
 }
 
 // bn6Forward computes bn6 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn6Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.batch, 16, 1024, s.net.params[12112:12128], s.net.params[12128:12144], s.net.params[272634:272650], s.net.params[272650:272666], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 16, 1024, s.net.params[12112:12128],
+			s.net.params[12128:12144], s.net.params[272634:272650],
+			s.net.params[272650:272666], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.batch, 16, 1024, s.net.params[12112:12128], s.net.params[12128:12144], s.net.params[272634:272650], s.net.params[272650:272666], float32(1e-05))
+	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.Batch, 16, 1024, s.net.params[12112:12128],
+		s.net.params[12128:12144], s.net.params[272634:272650],
+		s.net.params[272650:272666], float32(1e-05))
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
 func (s *state) bn6Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.batch, 16, 1024, s.net.params[12112:12128], float32(1e-05), s.net.grads[12112:12128], s.net.grads[12128:12144])
+	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.Batch, 16, 1024,
+		s.net.params[12112:12128], float32(1e-05), s.net.grads[12112:12128],
+		s.net.grads[12128:12144])
 }
 
 // relu6Forward computes relu6 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -2781,13 +2585,14 @@ var (
 	conv7GradOffs = kernels.ConvOffsets(16, 3, 3, 34, 34)
 )
 
-// conv7Forward computes conv7 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img, on worker w.
+// conv7Forward computes conv7 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
+// on worker w.
 func (s *state) conv7Forward(img, w int) {
 	in := s.relu6Out[img*16384 : img*16384+16384]
 	out := s.conv7Out[img*16384 : img*16384+16384]
 	pad := s.conv7Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
-	s.direct(out, 16, 32, 32, s.conv7Packed, conv7Offs, pad, 34)
+	s.DirectConv(out, 16, 32, 32, s.conv7Packed, conv7Offs, pad, 34)
 }
 
 // conv7Backward propagates the gradient through conv7 for image img, on worker w.
@@ -2803,22 +2608,28 @@ func (s *state) conv7Backward(img, w int) {
 	din := s.relu6Grad[img*16384 : img*16384+16384]
 	dpad := s.conv7GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
-	s.direct(din, 16, 32, 32, s.conv7Flipped, conv7GradOffs, dpad, 34)
+	s.DirectConv(din, 16, 32, 32, s.conv7Flipped, conv7GradOffs, dpad, 34)
 }
 
 // bn7Forward computes bn7 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn7Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.batch, 16, 1024, s.net.params[14448:14464], s.net.params[14464:14480], s.net.params[272666:272682], s.net.params[272682:272698], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.Batch, 16, 1024, s.net.params[14448:14464],
+			s.net.params[14464:14480], s.net.params[272666:272682],
+			s.net.params[272682:272698], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv7Out, s.bn7Out, s.batch, 16, 1024, s.net.params[14448:14464], s.net.params[14464:14480], s.net.params[272666:272682], s.net.params[272682:272698], float32(1e-05))
+	kernels.BatchNormInfer(s.conv7Out, s.bn7Out, s.Batch, 16, 1024, s.net.params[14448:14464],
+		s.net.params[14464:14480], s.net.params[272666:272682],
+		s.net.params[272682:272698], float32(1e-05))
 }
 
 // bn7Backward propagates the gradient through bn7 for the whole batch.
 func (s *state) bn7Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv7Out, s.bn7Grad, s.conv7Grad, s.batch, 16, 1024, s.net.params[14448:14464], float32(1e-05), s.net.grads[14448:14464], s.net.grads[14464:14480])
+	kernels.BatchNormBackward(s.conv7Out, s.bn7Grad, s.conv7Grad, s.Batch, 16, 1024,
+		s.net.params[14448:14464], float32(1e-05), s.net.grads[14448:14464],
+		s.net.grads[14464:14480])
 }
 
 // add3Forward computes add3 (add , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -3079,31 +2890,32 @@ func conv8Col2im(colAll, imageAll []float32) {
 	}
 }
 
-// conv8Forward computes conv8 (conv 32 3x3 s2 p1 nobias, 16x32x32 → 32x16x16) for image img, on worker w.
+// conv8Forward computes conv8 (conv 32 3x3 s2 p1 nobias, 16x32x32 → 32x16x16) for image img,
+// on worker w.
 func (s *state) conv8Forward(img, w int) {
 	in := s.b3Out[img*16384 : img*16384+16384]
 	out := s.conv8Out[img*8192 : img*8192+8192]
 	col := s.conv8Col[img*36864 : img*36864+36864]
 	conv8Im2col(in, col)
 	weights := s.net.params[14480:19088]
-	s.gemm(false, false, 32, 256, 144, 1, weights, 144, col, 256, 0, out, 256)
+	s.Sgemm(false, false, 32, 256, 144, 1, weights, 144, col, 256, 0, out, 256)
 }
 
 // conv8Backward propagates the gradient through conv8 for image img, on worker w.
 func (s *state) conv8Backward(img, w int) {
 	dout := s.conv8Grad[img*8192 : img*8192+8192]
-	dw := s.grads[w][14480:19088]
+	dw := s.Grads[w][14480:19088]
 	// The forward pass kept the im2col matrix.
 	col := s.conv8Col[img*36864 : img*36864+36864]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:4608]
-	s.gemm(false, true, 144, 32, 256, 1, col, 256, dout, 256, 0, dwT, 32)
+	s.Sgemm(false, true, 144, 32, 256, 1, col, 256, dout, 256, 0, dwT, 32)
 	kernels.AddTransposed(dw, dwT, 32, 144)
 	din := s.conv8In0Grad[img*16384 : img*16384+16384]
 	dcol := s.dcol[w]
 	weights := s.net.params[14480:19088]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 144, 256, 32, 1, weights, 144, dout, 256, 0, dcol, 256)
+	s.Sgemm(true, false, 144, 256, 32, 1, weights, 144, dout, 256, 0, dcol, 256)
 	clear(din)
 	conv8Col2im(dcol, din)
 }
@@ -3111,16 +2923,22 @@ func (s *state) conv8Backward(img, w int) {
 // bn8Forward computes bn8 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn8Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.batch, 32, 256, s.net.params[19088:19120], s.net.params[19120:19152], s.net.params[272698:272730], s.net.params[272730:272762], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.Batch, 32, 256, s.net.params[19088:19120],
+			s.net.params[19120:19152], s.net.params[272698:272730],
+			s.net.params[272730:272762], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv8Out, s.bn8Out, s.batch, 32, 256, s.net.params[19088:19120], s.net.params[19120:19152], s.net.params[272698:272730], s.net.params[272730:272762], float32(1e-05))
+	kernels.BatchNormInfer(s.conv8Out, s.bn8Out, s.Batch, 32, 256, s.net.params[19088:19120],
+		s.net.params[19120:19152], s.net.params[272698:272730],
+		s.net.params[272730:272762], float32(1e-05))
 }
 
 // bn8Backward propagates the gradient through bn8 for the whole batch.
 func (s *state) bn8Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv8Out, s.bn8Grad, s.conv8Grad, s.batch, 32, 256, s.net.params[19088:19120], float32(1e-05), s.net.grads[19088:19120], s.net.grads[19120:19152])
+	kernels.BatchNormBackward(s.conv8Out, s.bn8Grad, s.conv8Grad, s.Batch, 32, 256,
+		s.net.params[19088:19120], float32(1e-05), s.net.grads[19088:19120],
+		s.net.grads[19120:19152])
 }
 
 // relu8Forward computes relu8 (relu , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3151,13 +2969,14 @@ var (
 	conv9GradOffs = kernels.ConvOffsets(32, 3, 3, 18, 18)
 )
 
-// conv9Forward computes conv9 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image img, on worker w.
+// conv9Forward computes conv9 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image img,
+// on worker w.
 func (s *state) conv9Forward(img, w int) {
 	in := s.relu8Out[img*8192 : img*8192+8192]
 	out := s.conv9Out[img*8192 : img*8192+8192]
 	pad := s.conv9Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
-	s.direct(out, 32, 16, 16, s.conv9Packed, conv9Offs, pad, 18)
+	s.DirectConv(out, 32, 16, 16, s.conv9Packed, conv9Offs, pad, 18)
 }
 
 // conv9Backward propagates the gradient through conv9 for image img, on worker w.
@@ -3173,22 +2992,27 @@ func (s *state) conv9Backward(img, w int) {
 	din := s.relu8Grad[img*8192 : img*8192+8192]
 	dpad := s.conv9GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 16, 16, 1, 1)
-	s.direct(din, 32, 16, 16, s.conv9Flipped, conv9GradOffs, dpad, 18)
+	s.DirectConv(din, 32, 16, 16, s.conv9Flipped, conv9GradOffs, dpad, 18)
 }
 
 // r4Forward computes r4 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) r4Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv9Out, s.r4Out, s.batch, 32, 256, s.net.params[28368:28400], s.net.params[28400:28432], s.net.params[272762:272794], s.net.params[272794:272826], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv9Out, s.r4Out, s.Batch, 32, 256, s.net.params[28368:28400],
+			s.net.params[28400:28432], s.net.params[272762:272794],
+			s.net.params[272794:272826], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv9Out, s.r4Out, s.batch, 32, 256, s.net.params[28368:28400], s.net.params[28400:28432], s.net.params[272762:272794], s.net.params[272794:272826], float32(1e-05))
+	kernels.BatchNormInfer(s.conv9Out, s.r4Out, s.Batch, 32, 256, s.net.params[28368:28400],
+		s.net.params[28400:28432], s.net.params[272762:272794],
+		s.net.params[272794:272826], float32(1e-05))
 }
 
 // r4Backward propagates the gradient through r4 for the whole batch.
 func (s *state) r4Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv9Out, s.r4Grad, s.conv9Grad, s.batch, 32, 256, s.net.params[28368:28400], float32(1e-05), s.net.grads[28368:28400], s.net.grads[28400:28432])
+	kernels.BatchNormBackward(s.conv9Out, s.r4Grad, s.conv9Grad, s.Batch, 32, 256, s.net.params[28368:28400],
+		float32(1e-05), s.net.grads[28368:28400], s.net.grads[28400:28432])
 }
 
 // conv10Im2col lays out an image (16x32x32) as the 16×256 matrix whose row (c·1 + ki)·1 + kj
@@ -3231,29 +3055,30 @@ func conv10Col2im(colAll, imageAll []float32) {
 	}
 }
 
-// conv10Forward computes conv10 (conv 32 1x1 s2 p0 nobias, 16x32x32 → 32x16x16) for image img, on worker w.
+// conv10Forward computes conv10 (conv 32 1x1 s2 p0 nobias, 16x32x32 → 32x16x16) for image
+// img, on worker w.
 func (s *state) conv10Forward(img, w int) {
 	in := s.b3Out[img*16384 : img*16384+16384]
 	out := s.conv10Out[img*8192 : img*8192+8192]
 	col := s.conv10Col[img*4096 : img*4096+4096]
 	conv10Im2col(in, col)
 	weights := s.net.params[28432:28944]
-	s.gemm(false, false, 32, 256, 16, 1, weights, 16, col, 256, 0, out, 256)
+	s.Sgemm(false, false, 32, 256, 16, 1, weights, 16, col, 256, 0, out, 256)
 }
 
 // conv10Backward propagates the gradient through conv10 for image img, on worker w.
 func (s *state) conv10Backward(img, w int) {
 	dout := s.conv10Grad[img*8192 : img*8192+8192]
-	dw := s.grads[w][28432:28944]
+	dw := s.Grads[w][28432:28944]
 	// The forward pass kept the im2col matrix.
 	col := s.conv10Col[img*4096 : img*4096+4096]
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 32, 16, 256, 1, dout, 256, col, 256, 1, dw, 16)
+	s.Sgemm(false, true, 32, 16, 256, 1, dout, 256, col, 256, 1, dw, 16)
 	din := s.b3Grad[img*16384 : img*16384+16384]
 	dcol := s.dcol[w]
 	weights := s.net.params[28432:28944]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 16, 256, 32, 1, weights, 16, dout, 256, 0, dcol, 256)
+	s.Sgemm(true, false, 16, 256, 32, 1, weights, 16, dout, 256, 0, dcol, 256)
 	clear(din)
 	conv10Col2im(dcol, din)
 }
@@ -3261,16 +3086,22 @@ func (s *state) conv10Backward(img, w int) {
 // bn10Forward computes bn10 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn10Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.batch, 32, 256, s.net.params[28944:28976], s.net.params[28976:29008], s.net.params[272826:272858], s.net.params[272858:272890], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.Batch, 32, 256, s.net.params[28944:28976],
+			s.net.params[28976:29008], s.net.params[272826:272858],
+			s.net.params[272858:272890], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv10Out, s.bn10Out, s.batch, 32, 256, s.net.params[28944:28976], s.net.params[28976:29008], s.net.params[272826:272858], s.net.params[272858:272890], float32(1e-05))
+	kernels.BatchNormInfer(s.conv10Out, s.bn10Out, s.Batch, 32, 256, s.net.params[28944:28976],
+		s.net.params[28976:29008], s.net.params[272826:272858],
+		s.net.params[272858:272890], float32(1e-05))
 }
 
 // bn10Backward propagates the gradient through bn10 for the whole batch.
 func (s *state) bn10Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv10Out, s.bn10Grad, s.conv10Grad, s.batch, 32, 256, s.net.params[28944:28976], float32(1e-05), s.net.grads[28944:28976], s.net.grads[28976:29008])
+	kernels.BatchNormBackward(s.conv10Out, s.bn10Grad, s.conv10Grad, s.Batch, 32, 256,
+		s.net.params[28944:28976], float32(1e-05), s.net.grads[28944:28976],
+		s.net.grads[28976:29008])
 }
 
 // add4Forward computes add4 (add , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3317,13 +3148,14 @@ var (
 	conv11GradOffs = kernels.ConvOffsets(32, 3, 3, 18, 18)
 )
 
-// conv11Forward computes conv11 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image img, on worker w.
+// conv11Forward computes conv11 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image
+// img, on worker w.
 func (s *state) conv11Forward(img, w int) {
 	in := s.b4Out[img*8192 : img*8192+8192]
 	out := s.conv11Out[img*8192 : img*8192+8192]
 	pad := s.conv11Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
-	s.direct(out, 32, 16, 16, s.conv11Packed, conv11Offs, pad, 18)
+	s.DirectConv(out, 32, 16, 16, s.conv11Packed, conv11Offs, pad, 18)
 }
 
 // conv11Backward propagates the gradient through conv11 for image img, on worker w.
@@ -3339,22 +3171,28 @@ func (s *state) conv11Backward(img, w int) {
 	din := s.conv11In0Grad[img*8192 : img*8192+8192]
 	dpad := s.conv11GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 16, 16, 1, 1)
-	s.direct(din, 32, 16, 16, s.conv11Flipped, conv11GradOffs, dpad, 18)
+	s.DirectConv(din, 32, 16, 16, s.conv11Flipped, conv11GradOffs, dpad, 18)
 }
 
 // bn11Forward computes bn11 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn11Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.batch, 32, 256, s.net.params[38224:38256], s.net.params[38256:38288], s.net.params[272890:272922], s.net.params[272922:272954], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.Batch, 32, 256, s.net.params[38224:38256],
+			s.net.params[38256:38288], s.net.params[272890:272922],
+			s.net.params[272922:272954], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv11Out, s.bn11Out, s.batch, 32, 256, s.net.params[38224:38256], s.net.params[38256:38288], s.net.params[272890:272922], s.net.params[272922:272954], float32(1e-05))
+	kernels.BatchNormInfer(s.conv11Out, s.bn11Out, s.Batch, 32, 256, s.net.params[38224:38256],
+		s.net.params[38256:38288], s.net.params[272890:272922],
+		s.net.params[272922:272954], float32(1e-05))
 }
 
 // bn11Backward propagates the gradient through bn11 for the whole batch.
 func (s *state) bn11Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv11Out, s.bn11Grad, s.conv11Grad, s.batch, 32, 256, s.net.params[38224:38256], float32(1e-05), s.net.grads[38224:38256], s.net.grads[38256:38288])
+	kernels.BatchNormBackward(s.conv11Out, s.bn11Grad, s.conv11Grad, s.Batch, 32, 256,
+		s.net.params[38224:38256], float32(1e-05), s.net.grads[38224:38256],
+		s.net.grads[38256:38288])
 }
 
 // relu10Forward computes relu10 (relu , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3385,13 +3223,14 @@ var (
 	conv12GradOffs = kernels.ConvOffsets(32, 3, 3, 18, 18)
 )
 
-// conv12Forward computes conv12 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image img, on worker w.
+// conv12Forward computes conv12 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image
+// img, on worker w.
 func (s *state) conv12Forward(img, w int) {
 	in := s.relu10Out[img*8192 : img*8192+8192]
 	out := s.conv12Out[img*8192 : img*8192+8192]
 	pad := s.conv12Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
-	s.direct(out, 32, 16, 16, s.conv12Packed, conv12Offs, pad, 18)
+	s.DirectConv(out, 32, 16, 16, s.conv12Packed, conv12Offs, pad, 18)
 }
 
 // conv12Backward propagates the gradient through conv12 for image img, on worker w.
@@ -3407,22 +3246,28 @@ func (s *state) conv12Backward(img, w int) {
 	din := s.relu10Grad[img*8192 : img*8192+8192]
 	dpad := s.conv12GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 16, 16, 1, 1)
-	s.direct(din, 32, 16, 16, s.conv12Flipped, conv12GradOffs, dpad, 18)
+	s.DirectConv(din, 32, 16, 16, s.conv12Flipped, conv12GradOffs, dpad, 18)
 }
 
 // bn12Forward computes bn12 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn12Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv12Out, s.bn12Out, s.batch, 32, 256, s.net.params[47504:47536], s.net.params[47536:47568], s.net.params[272954:272986], s.net.params[272986:273018], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv12Out, s.bn12Out, s.Batch, 32, 256, s.net.params[47504:47536],
+			s.net.params[47536:47568], s.net.params[272954:272986],
+			s.net.params[272986:273018], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv12Out, s.bn12Out, s.batch, 32, 256, s.net.params[47504:47536], s.net.params[47536:47568], s.net.params[272954:272986], s.net.params[272986:273018], float32(1e-05))
+	kernels.BatchNormInfer(s.conv12Out, s.bn12Out, s.Batch, 32, 256, s.net.params[47504:47536],
+		s.net.params[47536:47568], s.net.params[272954:272986],
+		s.net.params[272986:273018], float32(1e-05))
 }
 
 // bn12Backward propagates the gradient through bn12 for the whole batch.
 func (s *state) bn12Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv12Out, s.bn12Grad, s.conv12Grad, s.batch, 32, 256, s.net.params[47504:47536], float32(1e-05), s.net.grads[47504:47536], s.net.grads[47536:47568])
+	kernels.BatchNormBackward(s.conv12Out, s.bn12Grad, s.conv12Grad, s.Batch, 32, 256,
+		s.net.params[47504:47536], float32(1e-05), s.net.grads[47504:47536],
+		s.net.grads[47536:47568])
 }
 
 // add5Forward computes add5 (add , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3469,13 +3314,14 @@ var (
 	conv13GradOffs = kernels.ConvOffsets(32, 3, 3, 18, 18)
 )
 
-// conv13Forward computes conv13 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image img, on worker w.
+// conv13Forward computes conv13 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image
+// img, on worker w.
 func (s *state) conv13Forward(img, w int) {
 	in := s.b5Out[img*8192 : img*8192+8192]
 	out := s.conv13Out[img*8192 : img*8192+8192]
 	pad := s.conv13Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
-	s.direct(out, 32, 16, 16, s.conv13Packed, conv13Offs, pad, 18)
+	s.DirectConv(out, 32, 16, 16, s.conv13Packed, conv13Offs, pad, 18)
 }
 
 // conv13Backward propagates the gradient through conv13 for image img, on worker w.
@@ -3491,22 +3337,28 @@ func (s *state) conv13Backward(img, w int) {
 	din := s.conv13In0Grad[img*8192 : img*8192+8192]
 	dpad := s.conv13GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 16, 16, 1, 1)
-	s.direct(din, 32, 16, 16, s.conv13Flipped, conv13GradOffs, dpad, 18)
+	s.DirectConv(din, 32, 16, 16, s.conv13Flipped, conv13GradOffs, dpad, 18)
 }
 
 // bn13Forward computes bn13 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn13Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv13Out, s.bn13Out, s.batch, 32, 256, s.net.params[56784:56816], s.net.params[56816:56848], s.net.params[273018:273050], s.net.params[273050:273082], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv13Out, s.bn13Out, s.Batch, 32, 256, s.net.params[56784:56816],
+			s.net.params[56816:56848], s.net.params[273018:273050],
+			s.net.params[273050:273082], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv13Out, s.bn13Out, s.batch, 32, 256, s.net.params[56784:56816], s.net.params[56816:56848], s.net.params[273018:273050], s.net.params[273050:273082], float32(1e-05))
+	kernels.BatchNormInfer(s.conv13Out, s.bn13Out, s.Batch, 32, 256, s.net.params[56784:56816],
+		s.net.params[56816:56848], s.net.params[273018:273050],
+		s.net.params[273050:273082], float32(1e-05))
 }
 
 // bn13Backward propagates the gradient through bn13 for the whole batch.
 func (s *state) bn13Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv13Out, s.bn13Grad, s.conv13Grad, s.batch, 32, 256, s.net.params[56784:56816], float32(1e-05), s.net.grads[56784:56816], s.net.grads[56816:56848])
+	kernels.BatchNormBackward(s.conv13Out, s.bn13Grad, s.conv13Grad, s.Batch, 32, 256,
+		s.net.params[56784:56816], float32(1e-05), s.net.grads[56784:56816],
+		s.net.grads[56816:56848])
 }
 
 // relu12Forward computes relu12 (relu , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3537,13 +3389,14 @@ var (
 	conv14GradOffs = kernels.ConvOffsets(32, 3, 3, 18, 18)
 )
 
-// conv14Forward computes conv14 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image img, on worker w.
+// conv14Forward computes conv14 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image
+// img, on worker w.
 func (s *state) conv14Forward(img, w int) {
 	in := s.relu12Out[img*8192 : img*8192+8192]
 	out := s.conv14Out[img*8192 : img*8192+8192]
 	pad := s.conv14Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
-	s.direct(out, 32, 16, 16, s.conv14Packed, conv14Offs, pad, 18)
+	s.DirectConv(out, 32, 16, 16, s.conv14Packed, conv14Offs, pad, 18)
 }
 
 // conv14Backward propagates the gradient through conv14 for image img, on worker w.
@@ -3559,22 +3412,28 @@ func (s *state) conv14Backward(img, w int) {
 	din := s.relu12Grad[img*8192 : img*8192+8192]
 	dpad := s.conv14GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 16, 16, 1, 1)
-	s.direct(din, 32, 16, 16, s.conv14Flipped, conv14GradOffs, dpad, 18)
+	s.DirectConv(din, 32, 16, 16, s.conv14Flipped, conv14GradOffs, dpad, 18)
 }
 
 // bn14Forward computes bn14 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn14Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv14Out, s.bn14Out, s.batch, 32, 256, s.net.params[66064:66096], s.net.params[66096:66128], s.net.params[273082:273114], s.net.params[273114:273146], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv14Out, s.bn14Out, s.Batch, 32, 256, s.net.params[66064:66096],
+			s.net.params[66096:66128], s.net.params[273082:273114],
+			s.net.params[273114:273146], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv14Out, s.bn14Out, s.batch, 32, 256, s.net.params[66064:66096], s.net.params[66096:66128], s.net.params[273082:273114], s.net.params[273114:273146], float32(1e-05))
+	kernels.BatchNormInfer(s.conv14Out, s.bn14Out, s.Batch, 32, 256, s.net.params[66064:66096],
+		s.net.params[66096:66128], s.net.params[273082:273114],
+		s.net.params[273114:273146], float32(1e-05))
 }
 
 // bn14Backward propagates the gradient through bn14 for the whole batch.
 func (s *state) bn14Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv14Out, s.bn14Grad, s.conv14Grad, s.batch, 32, 256, s.net.params[66064:66096], float32(1e-05), s.net.grads[66064:66096], s.net.grads[66096:66128])
+	kernels.BatchNormBackward(s.conv14Out, s.bn14Grad, s.conv14Grad, s.Batch, 32, 256,
+		s.net.params[66064:66096], float32(1e-05), s.net.grads[66064:66096],
+		s.net.grads[66096:66128])
 }
 
 // add6Forward computes add6 (add , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3835,31 +3694,32 @@ func conv15Col2im(colAll, imageAll []float32) {
 	}
 }
 
-// conv15Forward computes conv15 (conv 64 3x3 s2 p1 nobias, 32x16x16 → 64x8x8) for image img, on worker w.
+// conv15Forward computes conv15 (conv 64 3x3 s2 p1 nobias, 32x16x16 → 64x8x8) for image img,
+// on worker w.
 func (s *state) conv15Forward(img, w int) {
 	in := s.b6Out[img*8192 : img*8192+8192]
 	out := s.conv15Out[img*4096 : img*4096+4096]
 	col := s.conv15Col[img*18432 : img*18432+18432]
 	conv15Im2col(in, col)
 	weights := s.net.params[66128:84560]
-	s.gemm(false, false, 64, 64, 288, 1, weights, 288, col, 64, 0, out, 64)
+	s.Sgemm(false, false, 64, 64, 288, 1, weights, 288, col, 64, 0, out, 64)
 }
 
 // conv15Backward propagates the gradient through conv15 for image img, on worker w.
 func (s *state) conv15Backward(img, w int) {
 	dout := s.conv15Grad[img*4096 : img*4096+4096]
-	dw := s.grads[w][66128:84560]
+	dw := s.Grads[w][66128:84560]
 	// The forward pass kept the im2col matrix.
 	col := s.conv15Col[img*18432 : img*18432+18432]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:18432]
-	s.gemm(false, true, 288, 64, 64, 1, col, 64, dout, 64, 0, dwT, 64)
+	s.Sgemm(false, true, 288, 64, 64, 1, col, 64, dout, 64, 0, dwT, 64)
 	kernels.AddTransposed(dw, dwT, 64, 288)
 	din := s.conv15In0Grad[img*8192 : img*8192+8192]
 	dcol := s.dcol[w]
 	weights := s.net.params[66128:84560]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 288, 64, 64, 1, weights, 288, dout, 64, 0, dcol, 64)
+	s.Sgemm(true, false, 288, 64, 64, 1, weights, 288, dout, 64, 0, dcol, 64)
 	clear(din)
 	conv15Col2im(dcol, din)
 }
@@ -3867,16 +3727,22 @@ func (s *state) conv15Backward(img, w int) {
 // bn15Forward computes bn15 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn15Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv15Out, s.bn15Out, s.batch, 64, 64, s.net.params[84560:84624], s.net.params[84624:84688], s.net.params[273146:273210], s.net.params[273210:273274], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv15Out, s.bn15Out, s.Batch, 64, 64, s.net.params[84560:84624],
+			s.net.params[84624:84688], s.net.params[273146:273210],
+			s.net.params[273210:273274], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv15Out, s.bn15Out, s.batch, 64, 64, s.net.params[84560:84624], s.net.params[84624:84688], s.net.params[273146:273210], s.net.params[273210:273274], float32(1e-05))
+	kernels.BatchNormInfer(s.conv15Out, s.bn15Out, s.Batch, 64, 64, s.net.params[84560:84624],
+		s.net.params[84624:84688], s.net.params[273146:273210],
+		s.net.params[273210:273274], float32(1e-05))
 }
 
 // bn15Backward propagates the gradient through bn15 for the whole batch.
 func (s *state) bn15Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv15Out, s.bn15Grad, s.conv15Grad, s.batch, 64, 64, s.net.params[84560:84624], float32(1e-05), s.net.grads[84560:84624], s.net.grads[84624:84688])
+	kernels.BatchNormBackward(s.conv15Out, s.bn15Grad, s.conv15Grad, s.Batch, 64, 64,
+		s.net.params[84560:84624], float32(1e-05), s.net.grads[84560:84624],
+		s.net.grads[84624:84688])
 }
 
 // relu14Forward computes relu14 (relu , 64x8x8 → 64x8x8) for image img, on worker w.
@@ -3907,13 +3773,14 @@ var (
 	conv16GradOffs = kernels.ConvOffsets(64, 3, 3, 10, 10)
 )
 
-// conv16Forward computes conv16 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img, on worker w.
+// conv16Forward computes conv16 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img,
+// on worker w.
 func (s *state) conv16Forward(img, w int) {
 	in := s.relu14Out[img*4096 : img*4096+4096]
 	out := s.conv16Out[img*4096 : img*4096+4096]
 	pad := s.conv16Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
-	s.direct(out, 64, 8, 8, s.conv16Packed, conv16Offs, pad, 10)
+	s.DirectConv(out, 64, 8, 8, s.conv16Packed, conv16Offs, pad, 10)
 }
 
 // conv16Backward propagates the gradient through conv16 for image img, on worker w.
@@ -3929,22 +3796,28 @@ func (s *state) conv16Backward(img, w int) {
 	din := s.relu14Grad[img*4096 : img*4096+4096]
 	dpad := s.conv16GradPad[w]
 	kernels.PadInto(dpad, dout, 64, 8, 8, 1, 1)
-	s.direct(din, 64, 8, 8, s.conv16Flipped, conv16GradOffs, dpad, 10)
+	s.DirectConv(din, 64, 8, 8, s.conv16Flipped, conv16GradOffs, dpad, 10)
 }
 
 // r7Forward computes r7 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) r7Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv16Out, s.r7Out, s.batch, 64, 64, s.net.params[121552:121616], s.net.params[121616:121680], s.net.params[273274:273338], s.net.params[273338:273402], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv16Out, s.r7Out, s.Batch, 64, 64, s.net.params[121552:121616],
+			s.net.params[121616:121680], s.net.params[273274:273338],
+			s.net.params[273338:273402], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv16Out, s.r7Out, s.batch, 64, 64, s.net.params[121552:121616], s.net.params[121616:121680], s.net.params[273274:273338], s.net.params[273338:273402], float32(1e-05))
+	kernels.BatchNormInfer(s.conv16Out, s.r7Out, s.Batch, 64, 64, s.net.params[121552:121616],
+		s.net.params[121616:121680], s.net.params[273274:273338],
+		s.net.params[273338:273402], float32(1e-05))
 }
 
 // r7Backward propagates the gradient through r7 for the whole batch.
 func (s *state) r7Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv16Out, s.r7Grad, s.conv16Grad, s.batch, 64, 64, s.net.params[121552:121616], float32(1e-05), s.net.grads[121552:121616], s.net.grads[121616:121680])
+	kernels.BatchNormBackward(s.conv16Out, s.r7Grad, s.conv16Grad, s.Batch, 64, 64,
+		s.net.params[121552:121616], float32(1e-05), s.net.grads[121552:121616],
+		s.net.grads[121616:121680])
 }
 
 // conv17Im2col lays out an image (32x16x16) as the 32×64 matrix whose row (c·1 + ki)·1 + kj
@@ -3987,29 +3860,30 @@ func conv17Col2im(colAll, imageAll []float32) {
 	}
 }
 
-// conv17Forward computes conv17 (conv 64 1x1 s2 p0 nobias, 32x16x16 → 64x8x8) for image img, on worker w.
+// conv17Forward computes conv17 (conv 64 1x1 s2 p0 nobias, 32x16x16 → 64x8x8) for image img,
+// on worker w.
 func (s *state) conv17Forward(img, w int) {
 	in := s.b6Out[img*8192 : img*8192+8192]
 	out := s.conv17Out[img*4096 : img*4096+4096]
 	col := s.conv17Col[img*2048 : img*2048+2048]
 	conv17Im2col(in, col)
 	weights := s.net.params[121680:123728]
-	s.gemm(false, false, 64, 64, 32, 1, weights, 32, col, 64, 0, out, 64)
+	s.Sgemm(false, false, 64, 64, 32, 1, weights, 32, col, 64, 0, out, 64)
 }
 
 // conv17Backward propagates the gradient through conv17 for image img, on worker w.
 func (s *state) conv17Backward(img, w int) {
 	dout := s.conv17Grad[img*4096 : img*4096+4096]
-	dw := s.grads[w][121680:123728]
+	dw := s.Grads[w][121680:123728]
 	// The forward pass kept the im2col matrix.
 	col := s.conv17Col[img*2048 : img*2048+2048]
 	// dW += dout·colᵀ, per group.
-	s.gemm(false, true, 64, 32, 64, 1, dout, 64, col, 64, 1, dw, 32)
+	s.Sgemm(false, true, 64, 32, 64, 1, dout, 64, col, 64, 1, dw, 32)
 	din := s.b6Grad[img*8192 : img*8192+8192]
 	dcol := s.dcol[w]
 	weights := s.net.params[121680:123728]
 	// dcol = Wᵀ·dout, per group.
-	s.gemm(true, false, 32, 64, 64, 1, weights, 32, dout, 64, 0, dcol, 64)
+	s.Sgemm(true, false, 32, 64, 64, 1, weights, 32, dout, 64, 0, dcol, 64)
 	clear(din)
 	conv17Col2im(dcol, din)
 }
@@ -4017,16 +3891,22 @@ func (s *state) conv17Backward(img, w int) {
 // bn17Forward computes bn17 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn17Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv17Out, s.bn17Out, s.batch, 64, 64, s.net.params[123728:123792], s.net.params[123792:123856], s.net.params[273402:273466], s.net.params[273466:273530], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv17Out, s.bn17Out, s.Batch, 64, 64, s.net.params[123728:123792],
+			s.net.params[123792:123856], s.net.params[273402:273466],
+			s.net.params[273466:273530], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv17Out, s.bn17Out, s.batch, 64, 64, s.net.params[123728:123792], s.net.params[123792:123856], s.net.params[273402:273466], s.net.params[273466:273530], float32(1e-05))
+	kernels.BatchNormInfer(s.conv17Out, s.bn17Out, s.Batch, 64, 64, s.net.params[123728:123792],
+		s.net.params[123792:123856], s.net.params[273402:273466],
+		s.net.params[273466:273530], float32(1e-05))
 }
 
 // bn17Backward propagates the gradient through bn17 for the whole batch.
 func (s *state) bn17Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv17Out, s.bn17Grad, s.conv17Grad, s.batch, 64, 64, s.net.params[123728:123792], float32(1e-05), s.net.grads[123728:123792], s.net.grads[123792:123856])
+	kernels.BatchNormBackward(s.conv17Out, s.bn17Grad, s.conv17Grad, s.Batch, 64, 64,
+		s.net.params[123728:123792], float32(1e-05), s.net.grads[123728:123792],
+		s.net.grads[123792:123856])
 }
 
 // add7Forward computes add7 (add , 64x8x8 → 64x8x8) for image img, on worker w.
@@ -4073,13 +3953,14 @@ var (
 	conv18GradOffs = kernels.ConvOffsets(64, 3, 3, 10, 10)
 )
 
-// conv18Forward computes conv18 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img, on worker w.
+// conv18Forward computes conv18 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img,
+// on worker w.
 func (s *state) conv18Forward(img, w int) {
 	in := s.b7Out[img*4096 : img*4096+4096]
 	out := s.conv18Out[img*4096 : img*4096+4096]
 	pad := s.conv18Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
-	s.direct(out, 64, 8, 8, s.conv18Packed, conv18Offs, pad, 10)
+	s.DirectConv(out, 64, 8, 8, s.conv18Packed, conv18Offs, pad, 10)
 }
 
 // conv18Backward propagates the gradient through conv18 for image img, on worker w.
@@ -4095,22 +3976,28 @@ func (s *state) conv18Backward(img, w int) {
 	din := s.conv18In0Grad[img*4096 : img*4096+4096]
 	dpad := s.conv18GradPad[w]
 	kernels.PadInto(dpad, dout, 64, 8, 8, 1, 1)
-	s.direct(din, 64, 8, 8, s.conv18Flipped, conv18GradOffs, dpad, 10)
+	s.DirectConv(din, 64, 8, 8, s.conv18Flipped, conv18GradOffs, dpad, 10)
 }
 
 // bn18Forward computes bn18 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn18Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv18Out, s.bn18Out, s.batch, 64, 64, s.net.params[160720:160784], s.net.params[160784:160848], s.net.params[273530:273594], s.net.params[273594:273658], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv18Out, s.bn18Out, s.Batch, 64, 64, s.net.params[160720:160784],
+			s.net.params[160784:160848], s.net.params[273530:273594],
+			s.net.params[273594:273658], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv18Out, s.bn18Out, s.batch, 64, 64, s.net.params[160720:160784], s.net.params[160784:160848], s.net.params[273530:273594], s.net.params[273594:273658], float32(1e-05))
+	kernels.BatchNormInfer(s.conv18Out, s.bn18Out, s.Batch, 64, 64, s.net.params[160720:160784],
+		s.net.params[160784:160848], s.net.params[273530:273594],
+		s.net.params[273594:273658], float32(1e-05))
 }
 
 // bn18Backward propagates the gradient through bn18 for the whole batch.
 func (s *state) bn18Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv18Out, s.bn18Grad, s.conv18Grad, s.batch, 64, 64, s.net.params[160720:160784], float32(1e-05), s.net.grads[160720:160784], s.net.grads[160784:160848])
+	kernels.BatchNormBackward(s.conv18Out, s.bn18Grad, s.conv18Grad, s.Batch, 64, 64,
+		s.net.params[160720:160784], float32(1e-05), s.net.grads[160720:160784],
+		s.net.grads[160784:160848])
 }
 
 // relu16Forward computes relu16 (relu , 64x8x8 → 64x8x8) for image img, on worker w.
@@ -4141,13 +4028,14 @@ var (
 	conv19GradOffs = kernels.ConvOffsets(64, 3, 3, 10, 10)
 )
 
-// conv19Forward computes conv19 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img, on worker w.
+// conv19Forward computes conv19 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img,
+// on worker w.
 func (s *state) conv19Forward(img, w int) {
 	in := s.relu16Out[img*4096 : img*4096+4096]
 	out := s.conv19Out[img*4096 : img*4096+4096]
 	pad := s.conv19Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
-	s.direct(out, 64, 8, 8, s.conv19Packed, conv19Offs, pad, 10)
+	s.DirectConv(out, 64, 8, 8, s.conv19Packed, conv19Offs, pad, 10)
 }
 
 // conv19Backward propagates the gradient through conv19 for image img, on worker w.
@@ -4163,22 +4051,28 @@ func (s *state) conv19Backward(img, w int) {
 	din := s.relu16Grad[img*4096 : img*4096+4096]
 	dpad := s.conv19GradPad[w]
 	kernels.PadInto(dpad, dout, 64, 8, 8, 1, 1)
-	s.direct(din, 64, 8, 8, s.conv19Flipped, conv19GradOffs, dpad, 10)
+	s.DirectConv(din, 64, 8, 8, s.conv19Flipped, conv19GradOffs, dpad, 10)
 }
 
 // bn19Forward computes bn19 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn19Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv19Out, s.bn19Out, s.batch, 64, 64, s.net.params[197712:197776], s.net.params[197776:197840], s.net.params[273658:273722], s.net.params[273722:273786], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv19Out, s.bn19Out, s.Batch, 64, 64, s.net.params[197712:197776],
+			s.net.params[197776:197840], s.net.params[273658:273722],
+			s.net.params[273722:273786], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv19Out, s.bn19Out, s.batch, 64, 64, s.net.params[197712:197776], s.net.params[197776:197840], s.net.params[273658:273722], s.net.params[273722:273786], float32(1e-05))
+	kernels.BatchNormInfer(s.conv19Out, s.bn19Out, s.Batch, 64, 64, s.net.params[197712:197776],
+		s.net.params[197776:197840], s.net.params[273658:273722],
+		s.net.params[273722:273786], float32(1e-05))
 }
 
 // bn19Backward propagates the gradient through bn19 for the whole batch.
 func (s *state) bn19Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv19Out, s.bn19Grad, s.conv19Grad, s.batch, 64, 64, s.net.params[197712:197776], float32(1e-05), s.net.grads[197712:197776], s.net.grads[197776:197840])
+	kernels.BatchNormBackward(s.conv19Out, s.bn19Grad, s.conv19Grad, s.Batch, 64, 64,
+		s.net.params[197712:197776], float32(1e-05), s.net.grads[197712:197776],
+		s.net.grads[197776:197840])
 }
 
 // add8Forward computes add8 (add , 64x8x8 → 64x8x8) for image img, on worker w.
@@ -4225,13 +4119,14 @@ var (
 	conv20GradOffs = kernels.ConvOffsets(64, 3, 3, 10, 10)
 )
 
-// conv20Forward computes conv20 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img, on worker w.
+// conv20Forward computes conv20 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img,
+// on worker w.
 func (s *state) conv20Forward(img, w int) {
 	in := s.b8Out[img*4096 : img*4096+4096]
 	out := s.conv20Out[img*4096 : img*4096+4096]
 	pad := s.conv20Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
-	s.direct(out, 64, 8, 8, s.conv20Packed, conv20Offs, pad, 10)
+	s.DirectConv(out, 64, 8, 8, s.conv20Packed, conv20Offs, pad, 10)
 }
 
 // conv20Backward propagates the gradient through conv20 for image img, on worker w.
@@ -4247,22 +4142,28 @@ func (s *state) conv20Backward(img, w int) {
 	din := s.conv20In0Grad[img*4096 : img*4096+4096]
 	dpad := s.conv20GradPad[w]
 	kernels.PadInto(dpad, dout, 64, 8, 8, 1, 1)
-	s.direct(din, 64, 8, 8, s.conv20Flipped, conv20GradOffs, dpad, 10)
+	s.DirectConv(din, 64, 8, 8, s.conv20Flipped, conv20GradOffs, dpad, 10)
 }
 
 // bn20Forward computes bn20 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn20Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv20Out, s.bn20Out, s.batch, 64, 64, s.net.params[234704:234768], s.net.params[234768:234832], s.net.params[273786:273850], s.net.params[273850:273914], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv20Out, s.bn20Out, s.Batch, 64, 64, s.net.params[234704:234768],
+			s.net.params[234768:234832], s.net.params[273786:273850],
+			s.net.params[273850:273914], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv20Out, s.bn20Out, s.batch, 64, 64, s.net.params[234704:234768], s.net.params[234768:234832], s.net.params[273786:273850], s.net.params[273850:273914], float32(1e-05))
+	kernels.BatchNormInfer(s.conv20Out, s.bn20Out, s.Batch, 64, 64, s.net.params[234704:234768],
+		s.net.params[234768:234832], s.net.params[273786:273850],
+		s.net.params[273850:273914], float32(1e-05))
 }
 
 // bn20Backward propagates the gradient through bn20 for the whole batch.
 func (s *state) bn20Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv20Out, s.bn20Grad, s.conv20Grad, s.batch, 64, 64, s.net.params[234704:234768], float32(1e-05), s.net.grads[234704:234768], s.net.grads[234768:234832])
+	kernels.BatchNormBackward(s.conv20Out, s.bn20Grad, s.conv20Grad, s.Batch, 64, 64,
+		s.net.params[234704:234768], float32(1e-05), s.net.grads[234704:234768],
+		s.net.grads[234768:234832])
 }
 
 // relu18Forward computes relu18 (relu , 64x8x8 → 64x8x8) for image img, on worker w.
@@ -4293,13 +4194,14 @@ var (
 	conv21GradOffs = kernels.ConvOffsets(64, 3, 3, 10, 10)
 )
 
-// conv21Forward computes conv21 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img, on worker w.
+// conv21Forward computes conv21 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img,
+// on worker w.
 func (s *state) conv21Forward(img, w int) {
 	in := s.relu18Out[img*4096 : img*4096+4096]
 	out := s.conv21Out[img*4096 : img*4096+4096]
 	pad := s.conv21Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
-	s.direct(out, 64, 8, 8, s.conv21Packed, conv21Offs, pad, 10)
+	s.DirectConv(out, 64, 8, 8, s.conv21Packed, conv21Offs, pad, 10)
 }
 
 // conv21Backward propagates the gradient through conv21 for image img, on worker w.
@@ -4315,22 +4217,28 @@ func (s *state) conv21Backward(img, w int) {
 	din := s.relu18Grad[img*4096 : img*4096+4096]
 	dpad := s.conv21GradPad[w]
 	kernels.PadInto(dpad, dout, 64, 8, 8, 1, 1)
-	s.direct(din, 64, 8, 8, s.conv21Flipped, conv21GradOffs, dpad, 10)
+	s.DirectConv(din, 64, 8, 8, s.conv21Flipped, conv21GradOffs, dpad, 10)
 }
 
 // bn21Forward computes bn21 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn21Forward() {
 	if s.train {
-		kernels.BatchNormTrain(s.conv21Out, s.bn21Out, s.batch, 64, 64, s.net.params[271696:271760], s.net.params[271760:271824], s.net.params[273914:273978], s.net.params[273978:274042], float32(0.1), float32(1e-05))
+		kernels.BatchNormTrain(s.conv21Out, s.bn21Out, s.Batch, 64, 64, s.net.params[271696:271760],
+			s.net.params[271760:271824], s.net.params[273914:273978],
+			s.net.params[273978:274042], float32(0.1), float32(1e-05))
 		return
 	}
-	kernels.BatchNormInfer(s.conv21Out, s.bn21Out, s.batch, 64, 64, s.net.params[271696:271760], s.net.params[271760:271824], s.net.params[273914:273978], s.net.params[273978:274042], float32(1e-05))
+	kernels.BatchNormInfer(s.conv21Out, s.bn21Out, s.Batch, 64, 64, s.net.params[271696:271760],
+		s.net.params[271760:271824], s.net.params[273914:273978],
+		s.net.params[273978:274042], float32(1e-05))
 }
 
 // bn21Backward propagates the gradient through bn21 for the whole batch.
 func (s *state) bn21Backward() {
 	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv21Out, s.bn21Grad, s.conv21Grad, s.batch, 64, 64, s.net.params[271696:271760], float32(1e-05), s.net.grads[271696:271760], s.net.grads[271760:271824])
+	kernels.BatchNormBackward(s.conv21Out, s.bn21Grad, s.conv21Grad, s.Batch, 64, 64,
+		s.net.params[271696:271760], float32(1e-05), s.net.grads[271696:271760],
+		s.net.grads[271760:271824])
 }
 
 // add9Forward computes add9 (add , 64x8x8 → 64x8x8) for image img, on worker w.
@@ -4393,14 +4301,14 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[271824:272464]
 	bias := s.net.params[272464:272474]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*64 : j*64+64]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool1Out[img*64:img*64+64]) + bias[j]
 			s.full1Out[img*10+j] = v
 		}
@@ -4409,14 +4317,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 10, 64x1x1 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 10)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 10)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 10, 64, 1, s.pool1Out, 64, s.net.params[271824:272464], 64, 0, out, 10)
+	kernels.Sgemm(false, true, s.Batch, 10, 64, 1, s.pool1Out, 64, s.net.params[271824:272464], 64, 0, out, 10)
 	bias := s.net.params[272464:272474]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*10 : img*10+10]
 		for j, v := range row {
 			v += bias[j]
@@ -4427,25 +4335,29 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 10, 64, s.batch, 1, s.full1Grad, 10, s.pool1Out, 64, 0, s.net.grads[271824:272464], 64)
+	kernels.Sgemm(true, false, 10, 64, s.Batch, 1, s.full1Grad, 10, s.pool1Out, 64, 0,
+		s.net.grads[271824:272464], 64)
 	db := s.net.grads[272464:272474]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*10:img*10+10], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 64, 10, 1, s.full1Grad, 10, s.net.params[271824:272464], 64, 0, s.pool1Grad, 64)
+	kernels.Sgemm(false, false, s.Batch, 64, 10, 1, s.full1Grad, 10, s.net.params[271824:272464],
+		64, 0, s.pool1Grad, 64)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 10 {
-			panic(fmt.Sprintf("resnet20: label %d of image %d is outside [0, %d)", y, img, 10))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("resnet20: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*10 : img*10+10]
-		d := grad[img*10 : img*10+10]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -4463,5 +4375,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -51,13 +50,9 @@ const (
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 25)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(25)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "stridegroups",
 	SpecHash:  "38d1998739c81f2fb53822b48331f6c1ca5029786480f4dd8a705e5d45dabd6a",
@@ -76,10 +71,14 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{5, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 24, Shape: []int{4, 1, 3, 2}, FanIn: 6, FanOut: 12, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 24, Size: 4, Shape: []int{4}, FanIn: 6, FanOut: 12, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 3, Offset: 28, Size: 80, Shape: []int{5, 16}, FanIn: 16, FanOut: 5, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 3, Offset: 108, Size: 5, Shape: []int{5}, FanIn: 16, FanOut: 5, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 24, Shape: []int{4, 1, 3, 2},
+			FanIn: 6, FanOut: 12, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 24, Size: 4, Shape: []int{4}, FanIn: 6,
+			FanOut: 12, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 3, Offset: 28, Size: 80, Shape: []int{5, 16},
+			FanIn: 16, FanOut: 5, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 3, Offset: 108, Size: 5, Shape: []int{5}, FanIn: 16,
+			FanOut: 5, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{},
 }
@@ -134,56 +133,34 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads [][]float32
-	// col and dcol are each worker's im2col matrices.
-	col, dcol       [][]float32
-	conv1Out        []float32
-	conv1Grad       []float32
-	conv1Col        []float32
-	tanh1Out        []float32
-	tanh1Grad       []float32
-	pool1Out        []float32
-	pool1Grad       []float32
-	full1Out        []float32
-	full1Grad       []float32
-	forwardImages0  func(int, int)
-	backwardImages0 func(int, int)
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x []float32
+	// dcol is each worker's im2col gradient.
+	dcol      [][]float32
+	conv1Out  []float32
+	conv1Grad []float32
+	conv1Col  []float32
+	tanh1Out  []float32
+	tanh1Grad []float32
+	pool1Out  []float32
+	pool1Grad []float32
+	full1Out  []float32
+	full1Grad []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("stridegroups: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + colSize + colSize
-	shared := 0
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "stridegroups",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 100*batch]
 	s.conv1Grad = ws.Buf[100*batch : 200*batch]
 	s.conv1Col = ws.Buf[200*batch : 500*batch]
@@ -193,24 +170,7 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool1Grad = ws.Buf[716*batch : 732*batch]
 	s.full1Out = ws.Buf[732*batch : 737*batch]
 	s.full1Grad = ws.Buf[737*batch : 742*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.col = append(s.col, take(colSize))
-		s.dcol = append(s.dcol, take(colSize))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.dcol = s.PerChunk(colSize)
 	return ws
 }
 
@@ -223,29 +183,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -253,15 +190,12 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("stridegroups: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.CheckInput(x)
+	s.x = x
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 3, false)
+	s.Tick(0, 3, false)
 	return s.full1Out
 }
 
@@ -271,58 +205,37 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("stridegroups: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 4, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:28])
-	clear(n.grads[108:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
-	s.start(0)
+	s.Tick(0, 4, true)
+	s.ClearGrads()
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 3, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 3, true)
+	s.BackwardImages((*state).backwardImages0, nil)
+	s.FoldGrads()
 	return loss
 }
 
-// forwardImages0Run runs conv1 … pool1 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.tanh1Forward(img, w)
-			s.tick(w, 1, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 2, false)
-		}
-	}
+// forwardImages0 runs conv1 … pool1 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.tanh1Forward(img, w)
+	s.Tick(w, 1, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 2, false)
 }
 
-// backwardImages0Run runs conv1 … pool1 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool1Backward(img, w)
-			s.tick(w, 2, true)
-			s.tanh1Backward(img, w)
-			s.tick(w, 1, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-	}
+// backwardImages0 runs conv1 … pool1 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool1Backward(img, w)
+	s.Tick(w, 2, true)
+	s.tanh1Backward(img, w)
+	s.Tick(w, 1, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
 }
 
 // conv1Im2col lays out an image (2x9x8) as the 12×25 matrix whose row (c·3 + ki)·2 + kj
@@ -493,7 +406,8 @@ func (s *state) conv1Forward(img, w int) {
 	conv1Im2col(in, col)
 	weights := s.net.params[0:24]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, false, 2, 25, 6, 1, weights[g*12:g*12+12], 6, col[g*150:g*150+150], 25, 0, out[g*50:g*50+50], 25)
+		s.Sgemm(false, false, 2, 25, 6, 1, weights[g*12:g*12+12], 6, col[g*150:g*150+150],
+			25, 0, out[g*50:g*50+50], 25)
 	}
 	kernels.BiasAct(out, s.net.params[24:28], 4, 25, false)
 }
@@ -501,30 +415,31 @@ func (s *state) conv1Forward(img, w int) {
 // conv1Backward propagates the gradient through conv1 for image img, on worker w.
 func (s *state) conv1Backward(img, w int) {
 	dout := s.conv1Grad[img*100 : img*100+100]
-	db := s.grads[w][24:28]
+	db := s.Grads[w][24:28]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 4; f++ {
 		db[f] += kernels.Dot(dout[f*25:f*25+25], ones[:25])
 	}
-	dw := s.grads[w][0:24]
+	dw := s.Grads[w][0:24]
 	// The forward pass kept the im2col matrix.
 	col := s.conv1Col[img*300 : img*300+300]
 	// dWᵀ = col·doutᵀ into scratch, then dW += (dWᵀ)ᵀ, per group.
 	dwT := s.dcol[w][:12]
 	for g := 0; g < 2; g++ {
-		s.gemm(false, true, 6, 2, 25, 1, col[g*150:g*150+150], 25, dout[g*50:g*50+50], 25, 0, dwT, 2)
+		s.Sgemm(false, true, 6, 2, 25, 1, col[g*150:g*150+150], 25, dout[g*50:g*50+50], 25, 0, dwT, 2)
 		kernels.AddTransposed(dw[g*12:g*12+12], dwT, 2, 6)
 	}
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*144 : img*144+144]
+	din := s.Workspace.InputGrad[img*144 : img*144+144]
 	dcol := s.dcol[w]
 	weights := s.net.params[0:24]
 	// dcol = Wᵀ·dout, per group.
 	for g := 0; g < 2; g++ {
-		s.gemm(true, false, 6, 25, 2, 1, weights[g*12:g*12+12], 6, dout[g*50:g*50+50], 25, 0, dcol[g*150:g*150+150], 25)
+		s.Sgemm(true, false, 6, 25, 2, 1, weights[g*12:g*12+12], 6, dout[g*50:g*50+50], 25,
+			0, dcol[g*150:g*150+150], 25)
 	}
 	clear(din)
 	conv1Col2im(dcol, din)
@@ -597,14 +512,14 @@ func (s *state) pool1Backward(img, w int) {
 	}
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[28:108]
 	bias := s.net.params[108:113]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*16 : j*16+16]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool1Out[img*16:img*16+16]) + bias[j]
 			s.full1Out[img*5+j] = v
 		}
@@ -613,14 +528,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 5, 4x2x2 → 5x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 5)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 5)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 5, 16, 1, s.pool1Out, 16, s.net.params[28:108], 16, 0, out, 5)
+	kernels.Sgemm(false, true, s.Batch, 5, 16, 1, s.pool1Out, 16, s.net.params[28:108], 16, 0, out, 5)
 	bias := s.net.params[108:113]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*5 : img*5+5]
 		for j, v := range row {
 			v += bias[j]
@@ -631,25 +546,27 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 5, 16, s.batch, 1, s.full1Grad, 5, s.pool1Out, 16, 0, s.net.grads[28:108], 16)
+	kernels.Sgemm(true, false, 5, 16, s.Batch, 1, s.full1Grad, 5, s.pool1Out, 16, 0, s.net.grads[28:108], 16)
 	db := s.net.grads[108:113]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*5:img*5+5], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 16, 5, 1, s.full1Grad, 5, s.net.params[28:108], 16, 0, s.pool1Grad, 16)
+	kernels.Sgemm(false, false, s.Batch, 16, 5, 1, s.full1Grad, 5, s.net.params[28:108], 16, 0, s.pool1Grad, 16)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 5 {
-			panic(fmt.Sprintf("stridegroups: label %d of image %d is outside [0, %d)", y, img, 5))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("stridegroups: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*5 : img*5+5]
-		d := grad[img*5 : img*5+5]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -667,5 +584,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }

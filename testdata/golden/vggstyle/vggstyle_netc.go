@@ -31,7 +31,6 @@ import (
 	"github.com/netc-dev/netc/runtime/kernels"
 	"github.com/netc-dev/netc/runtime/nn"
 	"math"
-	"sync/atomic"
 )
 
 // This file needs version 1 of the netc runtime; against another it does not compile.
@@ -59,16 +58,15 @@ const (
 	imageInts   = 3360
 	privLo      = 0
 	privHi      = 4830
+	// The direct convolutions' weights are params[directLo:directHi].
+	directLo = 0
+	directHi = 4820
 )
 
 // ones sums the gradient of each conv filter's output plane, as a dot product.
-var ones = func() []float32 {
-	v := make([]float32, 1024)
-	for i := range v {
-		v[i] = 1
-	}
-	return v
-}()
+var ones = nn.Ones(1024)
+
+// info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "vgg-style",
 	SpecHash:  "efb40645f829e307570cd41abe255af49018950ab090bafd175965ecce53992b",
@@ -99,20 +97,34 @@ var info = nn.Info{
 		{Name: "softmax1", Kind: "softmax", Out: [3]int{10, 1, 1}, Params: 0, MACs: 0},
 	},
 	Params: []nn.ParamTensor{
-		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 270, Shape: []int{10, 3, 3, 3}, FanIn: 27, FanOut: 90, LRMult: 1.0},
-		{Name: "conv1.bias", Layer: 0, Offset: 270, Size: 10, Shape: []int{10}, FanIn: 27, FanOut: 90, LRMult: 1.0, Bias: true},
-		{Name: "conv2.weight", Layer: 2, Offset: 280, Size: 900, Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
-		{Name: "conv2.bias", Layer: 2, Offset: 1180, Size: 10, Shape: []int{10}, FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
-		{Name: "conv3.weight", Layer: 5, Offset: 1190, Size: 900, Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
-		{Name: "conv3.bias", Layer: 5, Offset: 2090, Size: 10, Shape: []int{10}, FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
-		{Name: "conv4.weight", Layer: 7, Offset: 2100, Size: 900, Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
-		{Name: "conv4.bias", Layer: 7, Offset: 3000, Size: 10, Shape: []int{10}, FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
-		{Name: "conv5.weight", Layer: 10, Offset: 3010, Size: 900, Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
-		{Name: "conv5.bias", Layer: 10, Offset: 3910, Size: 10, Shape: []int{10}, FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
-		{Name: "conv6.weight", Layer: 12, Offset: 3920, Size: 900, Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
-		{Name: "conv6.bias", Layer: 12, Offset: 4820, Size: 10, Shape: []int{10}, FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
-		{Name: "full1.weight", Layer: 15, Offset: 4830, Size: 1600, Shape: []int{10, 160}, FanIn: 160, FanOut: 10, LRMult: 1.0},
-		{Name: "full1.bias", Layer: 15, Offset: 6430, Size: 10, Shape: []int{10}, FanIn: 160, FanOut: 10, LRMult: 1.0, Bias: true},
+		{Name: "conv1.weight", Layer: 0, Offset: 0, Size: 270,
+			Shape: []int{10, 3, 3, 3}, FanIn: 27, FanOut: 90, LRMult: 1.0},
+		{Name: "conv1.bias", Layer: 0, Offset: 270, Size: 10, Shape: []int{10},
+			FanIn: 27, FanOut: 90, LRMult: 1.0, Bias: true},
+		{Name: "conv2.weight", Layer: 2, Offset: 280, Size: 900,
+			Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
+		{Name: "conv2.bias", Layer: 2, Offset: 1180, Size: 10, Shape: []int{10},
+			FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
+		{Name: "conv3.weight", Layer: 5, Offset: 1190, Size: 900,
+			Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
+		{Name: "conv3.bias", Layer: 5, Offset: 2090, Size: 10, Shape: []int{10},
+			FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
+		{Name: "conv4.weight", Layer: 7, Offset: 2100, Size: 900,
+			Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
+		{Name: "conv4.bias", Layer: 7, Offset: 3000, Size: 10, Shape: []int{10},
+			FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
+		{Name: "conv5.weight", Layer: 10, Offset: 3010, Size: 900,
+			Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
+		{Name: "conv5.bias", Layer: 10, Offset: 3910, Size: 10, Shape: []int{10},
+			FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
+		{Name: "conv6.weight", Layer: 12, Offset: 3920, Size: 900,
+			Shape: []int{10, 10, 3, 3}, FanIn: 90, FanOut: 90, LRMult: 1.0},
+		{Name: "conv6.bias", Layer: 12, Offset: 4820, Size: 10, Shape: []int{10},
+			FanIn: 90, FanOut: 90, LRMult: 1.0, Bias: true},
+		{Name: "full1.weight", Layer: 15, Offset: 4830, Size: 1600,
+			Shape: []int{10, 160}, FanIn: 160, FanOut: 10, LRMult: 1.0},
+		{Name: "full1.bias", Layer: 15, Offset: 6430, Size: 10, Shape: []int{10},
+			FanIn: 160, FanOut: 10, LRMult: 1.0, Bias: true},
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
@@ -205,20 +217,11 @@ func (n *Net) Grads() []float32 {
 // state is the network's private part of a workspace: the buffers of every layer for
 // the whole batch, and each worker's scratch space.
 type state struct {
+	// Split is the batch split over the workers, with their gradients of params[privLo:privHi].
+	nn.Split[*state]
 	net *Net
-	ws  *nn.Workspace
-	// batch images are split into chunks, one per worker.
-	batch, chunks int
-	// nextImage is the next image a forward pass's chunks have not claimed.
-	nextImage atomic.Int32
-	// x is the input of the last Forward; train its mode.
-	x     []float32
-	train bool
-	// gemm is kernels.Sgemm when the batch is one chunk, else kernels.SgemmSerial.
-	gemm func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-	// grads[w] accumulates worker w's gradients of params[privLo:privHi] (grads[0] is the
-	// network's own).
-	grads     [][]float32
+	// x is the input of the last Forward; train, if a layer needs it, its mode.
+	x         []float32
 	conv1Out  []float32
 	conv1Grad []float32
 	conv2Out  []float32
@@ -242,67 +245,56 @@ type state struct {
 	pool3Arg  []int32
 	full1Out  []float32
 	full1Grad []float32
-	// direct is kernels.DirectConv when the batch is one chunk, else kernels.DirectConvSerial.
-	direct func([]float32, int, int, int, []float32, []int32, []float32, int)
-	// packedFrom is the weights the direct convolutions' weights were last packed from;
-	// flippedStale is set when they have not been packed flipped since.
-	packedFrom   []float32
-	flippedStale bool
-	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass and
-	// the input gradient; conv1Pad and conv1GradPad each worker's padded input and output gradient,
-	// conv1DoutT its transposed output gradient and conv1GradAcc its transposed weight gradient.
+	// packing records the weights the direct convolutions' weights were packed from.
+	packing nn.Packing
+	// conv1Packed and conv1Flipped are conv1's weights packed for the forward pass
+	// and the input gradient; conv1Pad and conv1GradPad each worker's padded input and
+	// output gradient, conv1DoutT its transposed output gradient and conv1GradAcc its
+	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
-	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass and
-	// the input gradient; conv2Pad and conv2GradPad each worker's padded input and output gradient,
-	// conv2DoutT its transposed output gradient and conv2GradAcc its transposed weight gradient.
+	// conv2Packed and conv2Flipped are conv2's weights packed for the forward pass
+	// and the input gradient; conv2Pad and conv2GradPad each worker's padded input and
+	// output gradient, conv2DoutT its transposed output gradient and conv2GradAcc its
+	// transposed weight gradient.
 	conv2Packed, conv2Flipped                        []float32
 	conv2Pad, conv2GradPad, conv2DoutT, conv2GradAcc [][]float32
-	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass and
-	// the input gradient; conv3Pad and conv3GradPad each worker's padded input and output gradient,
-	// conv3DoutT its transposed output gradient and conv3GradAcc its transposed weight gradient.
+	// conv3Packed and conv3Flipped are conv3's weights packed for the forward pass
+	// and the input gradient; conv3Pad and conv3GradPad each worker's padded input and
+	// output gradient, conv3DoutT its transposed output gradient and conv3GradAcc its
+	// transposed weight gradient.
 	conv3Packed, conv3Flipped                        []float32
 	conv3Pad, conv3GradPad, conv3DoutT, conv3GradAcc [][]float32
-	// conv4Packed and conv4Flipped are conv4's weights packed for the forward pass and
-	// the input gradient; conv4Pad and conv4GradPad each worker's padded input and output gradient,
-	// conv4DoutT its transposed output gradient and conv4GradAcc its transposed weight gradient.
+	// conv4Packed and conv4Flipped are conv4's weights packed for the forward pass
+	// and the input gradient; conv4Pad and conv4GradPad each worker's padded input and
+	// output gradient, conv4DoutT its transposed output gradient and conv4GradAcc its
+	// transposed weight gradient.
 	conv4Packed, conv4Flipped                        []float32
 	conv4Pad, conv4GradPad, conv4DoutT, conv4GradAcc [][]float32
-	// conv5Packed and conv5Flipped are conv5's weights packed for the forward pass and
-	// the input gradient; conv5Pad and conv5GradPad each worker's padded input and output gradient,
-	// conv5DoutT its transposed output gradient and conv5GradAcc its transposed weight gradient.
+	// conv5Packed and conv5Flipped are conv5's weights packed for the forward pass
+	// and the input gradient; conv5Pad and conv5GradPad each worker's padded input and
+	// output gradient, conv5DoutT its transposed output gradient and conv5GradAcc its
+	// transposed weight gradient.
 	conv5Packed, conv5Flipped                        []float32
 	conv5Pad, conv5GradPad, conv5DoutT, conv5GradAcc [][]float32
-	// conv6Packed and conv6Flipped are conv6's weights packed for the forward pass and
-	// the input gradient; conv6Pad and conv6GradPad each worker's padded input and output gradient,
-	// conv6DoutT its transposed output gradient and conv6GradAcc its transposed weight gradient.
+	// conv6Packed and conv6Flipped are conv6's weights packed for the forward pass
+	// and the input gradient; conv6Pad and conv6GradPad each worker's padded input and
+	// output gradient, conv6DoutT its transposed output gradient and conv6GradAcc its
+	// transposed weight gradient.
 	conv6Packed, conv6Flipped                        []float32
 	conv6Pad, conv6GradPad, conv6DoutT, conv6GradAcc [][]float32
-	forwardImages0                                   func(int, int)
-	backwardImages0                                  func(int, int)
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
 func (n *Net) NewWorkspace(batch int) *nn.Workspace {
-	if batch < 1 {
-		panic(fmt.Sprintf("vggstyle: NewWorkspace: batch %d, want at least 1", batch))
-	}
-	chunks := min(batch, kernels.Workers())
-	// Every buffer is a piece of ws.Buf: the images', then each worker's, then the shared ones.
-	perWorker := privHi - privLo + kernels.DirectSrcSize(3, 34, 34) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectGradSize(1024, 10) + kernels.DirectGradSize(27, 10) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectSrcSize(10, 34, 34) + kernels.DirectGradSize(1024, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectGradSize(256, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectSrcSize(10, 18, 18) + kernels.DirectGradSize(256, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectGradSize(64, 10) + kernels.DirectGradSize(90, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectSrcSize(10, 10, 10) + kernels.DirectGradSize(64, 10) + kernels.DirectGradSize(90, 10)
-	shared := 4820 + kernels.DirectPackedSize(10, 27) + kernels.DirectPackedSize(3, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90) + kernels.DirectPackedSize(10, 90)
-	ws := nn.NewWorkspace(batch, batch*imageFloats+chunks*perWorker+shared, batch*imageInts, InputSize)
-	s := &state{
-		batch:  batch,
-		chunks: chunks,
-		gemm:   kernels.SgemmSerial,
-		net:    n,
-		ws:     ws,
-	}
-	if chunks == 1 {
-		s.gemm = kernels.Sgemm
-	}
-	ws.Workers = chunks
+	s := &state{net: n}
+	ws := s.Init(s, batch, nn.Layout{
+		Package:     "vggstyle",
+		ImageFloats: imageFloats,
+		ImageInts:   imageInts,
+		InputSize:   InputSize,
+		Grads:       n.grads[privLo:privHi],
+	})
 	s.conv1Out = ws.Buf[0*batch : 10240*batch]
 	s.conv1Grad = ws.Buf[10240*batch : 20480*batch]
 	s.conv2Out = ws.Buf[20480*batch : 30720*batch]
@@ -326,63 +318,43 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.pool3Arg = ws.Index[3200*batch : 3360*batch]
 	s.full1Out = ws.Buf[60480*batch : 60490*batch]
 	s.full1Grad = ws.Buf[60490*batch : 60500*batch]
-	rest := ws.Buf[batch*imageFloats:]
-	take := func(size int) []float32 {
-		b := rest[:size][:size:size]
-		rest = rest[size:]
-		return b
-	}
-	for w := 0; w < chunks; w++ {
-		s.conv1Pad = append(s.conv1Pad, take(kernels.DirectSrcSize(3, 34, 34)))
-		s.conv1GradPad = append(s.conv1GradPad, take(kernels.DirectSrcSize(10, 34, 34)))
-		s.conv1DoutT = append(s.conv1DoutT, take(kernels.DirectGradSize(1024, 10)))
-		s.conv1GradAcc = append(s.conv1GradAcc, take(kernels.DirectGradSize(27, 10)))
-		s.conv2Pad = append(s.conv2Pad, take(kernels.DirectSrcSize(10, 34, 34)))
-		s.conv2GradPad = append(s.conv2GradPad, take(kernels.DirectSrcSize(10, 34, 34)))
-		s.conv2DoutT = append(s.conv2DoutT, take(kernels.DirectGradSize(1024, 10)))
-		s.conv2GradAcc = append(s.conv2GradAcc, take(kernels.DirectGradSize(90, 10)))
-		s.conv3Pad = append(s.conv3Pad, take(kernels.DirectSrcSize(10, 18, 18)))
-		s.conv3GradPad = append(s.conv3GradPad, take(kernels.DirectSrcSize(10, 18, 18)))
-		s.conv3DoutT = append(s.conv3DoutT, take(kernels.DirectGradSize(256, 10)))
-		s.conv3GradAcc = append(s.conv3GradAcc, take(kernels.DirectGradSize(90, 10)))
-		s.conv4Pad = append(s.conv4Pad, take(kernels.DirectSrcSize(10, 18, 18)))
-		s.conv4GradPad = append(s.conv4GradPad, take(kernels.DirectSrcSize(10, 18, 18)))
-		s.conv4DoutT = append(s.conv4DoutT, take(kernels.DirectGradSize(256, 10)))
-		s.conv4GradAcc = append(s.conv4GradAcc, take(kernels.DirectGradSize(90, 10)))
-		s.conv5Pad = append(s.conv5Pad, take(kernels.DirectSrcSize(10, 10, 10)))
-		s.conv5GradPad = append(s.conv5GradPad, take(kernels.DirectSrcSize(10, 10, 10)))
-		s.conv5DoutT = append(s.conv5DoutT, take(kernels.DirectGradSize(64, 10)))
-		s.conv5GradAcc = append(s.conv5GradAcc, take(kernels.DirectGradSize(90, 10)))
-		s.conv6Pad = append(s.conv6Pad, take(kernels.DirectSrcSize(10, 10, 10)))
-		s.conv6GradPad = append(s.conv6GradPad, take(kernels.DirectSrcSize(10, 10, 10)))
-		s.conv6DoutT = append(s.conv6DoutT, take(kernels.DirectGradSize(64, 10)))
-		s.conv6GradAcc = append(s.conv6GradAcc, take(kernels.DirectGradSize(90, 10)))
-		g := take(privHi - privLo)
-		if w == 0 {
-			g = n.grads[privLo:privHi]
-		}
-		s.grads = append(s.grads, g)
-	}
-	s.packedFrom = take(4820)
-	s.conv1Packed = take(kernels.DirectPackedSize(10, 27))
-	s.conv1Flipped = take(kernels.DirectPackedSize(3, 90))
-	s.conv2Packed = take(kernels.DirectPackedSize(10, 90))
-	s.conv2Flipped = take(kernels.DirectPackedSize(10, 90))
-	s.conv3Packed = take(kernels.DirectPackedSize(10, 90))
-	s.conv3Flipped = take(kernels.DirectPackedSize(10, 90))
-	s.conv4Packed = take(kernels.DirectPackedSize(10, 90))
-	s.conv4Flipped = take(kernels.DirectPackedSize(10, 90))
-	s.conv5Packed = take(kernels.DirectPackedSize(10, 90))
-	s.conv5Flipped = take(kernels.DirectPackedSize(10, 90))
-	s.conv6Packed = take(kernels.DirectPackedSize(10, 90))
-	s.conv6Flipped = take(kernels.DirectPackedSize(10, 90))
-	s.direct = kernels.DirectConvSerial
-	if chunks == 1 {
-		s.direct = kernels.DirectConv
-	}
-	s.forwardImages0 = s.forwardImages0Run
-	s.backwardImages0 = s.backwardImages0Run
-	ws.Private = s
+	s.packing = nn.NewPacking(directHi - directLo)
+	s.conv1Packed = make([]float32, kernels.DirectPackedSize(10, 27))
+	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 90))
+	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 34, 34))
+	s.conv1GradPad = s.PerChunk(kernels.DirectSrcSize(10, 34, 34))
+	s.conv1DoutT = s.PerChunk(kernels.DirectGradSize(1024, 10))
+	s.conv1GradAcc = s.PerChunk(kernels.DirectGradSize(27, 10))
+	s.conv2Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv2Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv2Pad = s.PerChunk(kernels.DirectSrcSize(10, 34, 34))
+	s.conv2GradPad = s.PerChunk(kernels.DirectSrcSize(10, 34, 34))
+	s.conv2DoutT = s.PerChunk(kernels.DirectGradSize(1024, 10))
+	s.conv2GradAcc = s.PerChunk(kernels.DirectGradSize(90, 10))
+	s.conv3Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv3Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv3Pad = s.PerChunk(kernels.DirectSrcSize(10, 18, 18))
+	s.conv3GradPad = s.PerChunk(kernels.DirectSrcSize(10, 18, 18))
+	s.conv3DoutT = s.PerChunk(kernels.DirectGradSize(256, 10))
+	s.conv3GradAcc = s.PerChunk(kernels.DirectGradSize(90, 10))
+	s.conv4Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv4Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv4Pad = s.PerChunk(kernels.DirectSrcSize(10, 18, 18))
+	s.conv4GradPad = s.PerChunk(kernels.DirectSrcSize(10, 18, 18))
+	s.conv4DoutT = s.PerChunk(kernels.DirectGradSize(256, 10))
+	s.conv4GradAcc = s.PerChunk(kernels.DirectGradSize(90, 10))
+	s.conv5Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv5Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv5Pad = s.PerChunk(kernels.DirectSrcSize(10, 10, 10))
+	s.conv5GradPad = s.PerChunk(kernels.DirectSrcSize(10, 10, 10))
+	s.conv5DoutT = s.PerChunk(kernels.DirectGradSize(64, 10))
+	s.conv5GradAcc = s.PerChunk(kernels.DirectGradSize(90, 10))
+	s.conv6Packed = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv6Flipped = make([]float32, kernels.DirectPackedSize(10, 90))
+	s.conv6Pad = s.PerChunk(kernels.DirectSrcSize(10, 10, 10))
+	s.conv6GradPad = s.PerChunk(kernels.DirectSrcSize(10, 10, 10))
+	s.conv6DoutT = s.PerChunk(kernels.DirectGradSize(64, 10))
+	s.conv6GradAcc = s.PerChunk(kernels.DirectGradSize(90, 10))
 	return ws
 }
 
@@ -395,29 +367,6 @@ func (n *Net) stateOf(ws *nn.Workspace) *state {
 	return s
 }
 
-// start and tick record the time of each layer when the workspace has a Profile.
-func (s *state) start(w int) {
-	if p := s.ws.Profile; p != nil {
-		p.Start(w)
-	}
-}
-func (s *state) tick(w, layer int, backward bool) {
-	if p := s.ws.Profile; p != nil {
-		p.Tick(w, layer, backward)
-	}
-}
-
-// claim returns the next image of the forward pass for the chunk that asks (batch or
-// more when none is left).
-func (s *state) claim() int {
-	return int(s.nextImage.Add(1)) - 1
-}
-
-// images returns the range of images of chunk w.
-func (s *state) images(w int) (int, int) {
-	return w * s.batch / s.chunks, (w + 1) * s.batch / s.chunks
-}
-
 /*
 Forward runs the network on x, batch × InC × InH × InW values in C,H,W order, and
 returns the scores, batch × Outputs, valid until the next Forward on ws. Dropout is
@@ -425,16 +374,13 @@ active in training mode only.
 */
 func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
-	if len(x) != s.batch*InputSize {
-		panic(fmt.Sprintf("vggstyle: Forward: %d input values, want %d (batch %d)", len(x), s.batch*InputSize, s.batch))
-	}
-	s.x, s.train = x, train
+	s.CheckInput(x)
+	s.x = x
 	s.packWeights(false)
-	s.nextImage.Store(0)
-	kernels.ParallelFor(s.chunks, s.forwardImages0)
-	s.start(0)
+	s.ForwardImages((*state).forwardImages0)
+	s.Start(0)
 	s.full1Forward()
-	s.tick(0, 15, false)
+	s.Tick(0, 15, false)
 	return s.full1Out
 }
 
@@ -444,26 +390,17 @@ Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the
 */
 func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 	s := n.stateOf(ws)
-	if len(labels) != s.batch {
-		panic(fmt.Sprintf("vggstyle: Backward: %d labels, want %d", len(labels), s.batch))
-	}
-	s.start(0)
+	s.CheckLabels(labels)
+	s.Start(0)
 	loss := s.softmax1Loss(labels)
-	s.tick(0, 16, true)
-	// The full layers' weight gradients are overwritten, the others accumulated.
-	clear(n.grads[:4830])
-	clear(n.grads[6430:])
-	for _, g := range s.grads[1:] {
-		clear(g)
-	}
+	s.Tick(0, 16, true)
+	s.ClearGrads()
 	s.packWeights(true)
-	s.start(0)
+	s.Start(0)
 	s.full1Backward()
-	s.tick(0, 15, true)
-	kernels.ParallelFor(s.chunks, s.backwardImages0)
-	for _, g := range s.grads[1:] {
-		kernels.Add(g, s.grads[0])
-	}
+	s.Tick(0, 15, true)
+	s.BackwardImages((*state).backwardImages0, (*state).flushImages0)
+	s.FoldGrads()
 	return loss
 }
 
@@ -471,86 +408,77 @@ func (n *Net) Backward(ws *nn.Workspace, labels []int32) float32 {
 // have changed since they were last packed, and flipped for the input gradients too when
 // backward is set and they have changed since they were last packed so.
 func (s *state) packWeights(backward bool) {
-	if kernels.Changed(s.packedFrom, s.net.params[0:4820]) {
+	if s.packing.Changed(s.net.params[directLo:directHi]) {
 		kernels.PackDirect(s.conv1Packed, s.net.params[0:270], 10, 27, 32)
 		kernels.PackDirect(s.conv2Packed, s.net.params[280:1180], 10, 90, 32)
 		kernels.PackDirect(s.conv3Packed, s.net.params[1190:2090], 10, 90, 16)
 		kernels.PackDirect(s.conv4Packed, s.net.params[2100:3000], 10, 90, 16)
 		kernels.PackDirect(s.conv5Packed, s.net.params[3010:3910], 10, 90, 8)
 		kernels.PackDirect(s.conv6Packed, s.net.params[3920:4820], 10, 90, 8)
-		s.flippedStale = true
 	}
-	if backward && s.flippedStale {
+	if backward && s.packing.FlippedStale() {
 		kernels.PackDirectFlipped(s.conv1Flipped, s.net.params[0:270], 10, 3, 3, 3, 32)
 		kernels.PackDirectFlipped(s.conv2Flipped, s.net.params[280:1180], 10, 10, 3, 3, 32)
 		kernels.PackDirectFlipped(s.conv3Flipped, s.net.params[1190:2090], 10, 10, 3, 3, 16)
 		kernels.PackDirectFlipped(s.conv4Flipped, s.net.params[2100:3000], 10, 10, 3, 3, 16)
 		kernels.PackDirectFlipped(s.conv5Flipped, s.net.params[3010:3910], 10, 10, 3, 3, 8)
 		kernels.PackDirectFlipped(s.conv6Flipped, s.net.params[3920:4820], 10, 10, 3, 3, 8)
-		s.flippedStale = false
 	}
 }
 
-// forwardImages0Run runs conv1 … pool3 forward on images claimed one at a time, with the buffers of
-// chunks [lo, hi).
-func (s *state) forwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		for img := s.claim(); img < s.batch; img = s.claim() {
-			s.start(w)
-			s.conv1Forward(img, w)
-			s.tick(w, 0, false)
-			s.conv2Forward(img, w)
-			s.tick(w, 2, false)
-			s.pool1Forward(img, w)
-			s.tick(w, 4, false)
-			s.conv3Forward(img, w)
-			s.tick(w, 5, false)
-			s.conv4Forward(img, w)
-			s.tick(w, 7, false)
-			s.pool2Forward(img, w)
-			s.tick(w, 9, false)
-			s.conv5Forward(img, w)
-			s.tick(w, 10, false)
-			s.conv6Forward(img, w)
-			s.tick(w, 12, false)
-			s.pool3Forward(img, w)
-			s.tick(w, 14, false)
-		}
-	}
+// forwardImages0 runs conv1 … pool3 forward on image img, with the buffers of worker w.
+func (s *state) forwardImages0(img, w int) {
+	s.conv1Forward(img, w)
+	s.Tick(w, 0, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 2, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 4, false)
+	s.conv3Forward(img, w)
+	s.Tick(w, 5, false)
+	s.conv4Forward(img, w)
+	s.Tick(w, 7, false)
+	s.pool2Forward(img, w)
+	s.Tick(w, 9, false)
+	s.conv5Forward(img, w)
+	s.Tick(w, 10, false)
+	s.conv6Forward(img, w)
+	s.Tick(w, 12, false)
+	s.pool3Forward(img, w)
+	s.Tick(w, 14, false)
 }
 
-// backwardImages0Run runs conv1 … pool3 backward on the images of chunks [lo, hi).
-func (s *state) backwardImages0Run(lo, hi int) {
-	for w := lo; w < hi; w++ {
-		first, end := s.images(w)
-		for img := first; img < end; img++ {
-			s.start(w)
-			s.pool3Backward(img, w)
-			s.tick(w, 14, true)
-			s.conv6Backward(img, w)
-			s.tick(w, 12, true)
-			s.conv5Backward(img, w)
-			s.tick(w, 10, true)
-			s.pool2Backward(img, w)
-			s.tick(w, 9, true)
-			s.conv4Backward(img, w)
-			s.tick(w, 7, true)
-			s.conv3Backward(img, w)
-			s.tick(w, 5, true)
-			s.pool1Backward(img, w)
-			s.tick(w, 4, true)
-			s.conv2Backward(img, w)
-			s.tick(w, 2, true)
-			s.conv1Backward(img, w)
-			s.tick(w, 0, true)
-		}
-		kernels.FlushDirectWeightGrad(s.grads[w][0:270], s.conv1GradAcc[w], 10, 27)
-		kernels.FlushDirectWeightGrad(s.grads[w][280:1180], s.conv2GradAcc[w], 10, 90)
-		kernels.FlushDirectWeightGrad(s.grads[w][1190:2090], s.conv3GradAcc[w], 10, 90)
-		kernels.FlushDirectWeightGrad(s.grads[w][2100:3000], s.conv4GradAcc[w], 10, 90)
-		kernels.FlushDirectWeightGrad(s.grads[w][3010:3910], s.conv5GradAcc[w], 10, 90)
-		kernels.FlushDirectWeightGrad(s.grads[w][3920:4820], s.conv6GradAcc[w], 10, 90)
-	}
+// backwardImages0 runs conv1 … pool3 backward on image img, with the buffers of worker w.
+func (s *state) backwardImages0(img, w int) {
+	s.pool3Backward(img, w)
+	s.Tick(w, 14, true)
+	s.conv6Backward(img, w)
+	s.Tick(w, 12, true)
+	s.conv5Backward(img, w)
+	s.Tick(w, 10, true)
+	s.pool2Backward(img, w)
+	s.Tick(w, 9, true)
+	s.conv4Backward(img, w)
+	s.Tick(w, 7, true)
+	s.conv3Backward(img, w)
+	s.Tick(w, 5, true)
+	s.pool1Backward(img, w)
+	s.Tick(w, 4, true)
+	s.conv2Backward(img, w)
+	s.Tick(w, 2, true)
+	s.conv1Backward(img, w)
+	s.Tick(w, 0, true)
+}
+
+// flushImages0 adds the weight gradients that the direct convolutions of conv1 … pool3
+// accumulated over worker w's images to the worker's gradients.
+func (s *state) flushImages0(w int) {
+	kernels.FlushDirectWeightGrad(s.Grads[w][0:270], s.conv1GradAcc[w], 10, 27)
+	kernels.FlushDirectWeightGrad(s.Grads[w][280:1180], s.conv2GradAcc[w], 10, 90)
+	kernels.FlushDirectWeightGrad(s.Grads[w][1190:2090], s.conv3GradAcc[w], 10, 90)
+	kernels.FlushDirectWeightGrad(s.Grads[w][2100:3000], s.conv4GradAcc[w], 10, 90)
+	kernels.FlushDirectWeightGrad(s.Grads[w][3010:3910], s.conv5GradAcc[w], 10, 90)
+	kernels.FlushDirectWeightGrad(s.Grads[w][3920:4820], s.conv6GradAcc[w], 10, 90)
 }
 
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
@@ -561,13 +489,14 @@ var (
 	conv1GradOffs = kernels.ConvOffsets(10, 3, 3, 34, 34)
 )
 
-// conv1Forward computes conv1 (conv 10 3x3 s1 p1, 3x32x32 → 10x32x32) and the ReLU after it for image img, on worker w.
+// conv1Forward computes conv1 (conv 10 3x3 s1 p1, 3x32x32 → 10x32x32) and the ReLU after it
+// for image img, on worker w.
 func (s *state) conv1Forward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	out := s.conv1Out[img*10240 : img*10240+10240]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
-	s.direct(out, 10, 32, 32, s.conv1Packed, conv1Offs, pad, 34)
+	s.DirectConv(out, 10, 32, 32, s.conv1Packed, conv1Offs, pad, 34)
 	kernels.BiasAct(out, s.net.params[270:280], 10, 1024, true)
 }
 
@@ -576,7 +505,7 @@ func (s *state) conv1Backward(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
 	dout := s.conv1Grad[img*10240 : img*10240+10240]
 	kernels.ReluBackward(s.conv1Out[img*10240:img*10240+10240], dout)
-	db := s.grads[w][270:280]
+	db := s.Grads[w][270:280]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
@@ -588,13 +517,13 @@ func (s *state) conv1Backward(img, w int) {
 	kernels.PackDirectGrad(doutT, dout, 27, 10, 1024)
 	kernels.DirectWeightGrad(s.conv1GradAcc[w], 10, pad, conv1Offs, conv1Pixels, doutT)
 	// Nothing before this layer learns: the input gradient is for ws.InputGrad only.
-	if s.ws.InputGrad == nil {
+	if s.Workspace.InputGrad == nil {
 		return
 	}
-	din := s.ws.InputGrad[img*3072 : img*3072+3072]
+	din := s.Workspace.InputGrad[img*3072 : img*3072+3072]
 	dpad := s.conv1GradPad[w]
 	kernels.PadInto(dpad, dout, 10, 32, 32, 1, 1)
-	s.direct(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
+	s.DirectConv(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -605,13 +534,14 @@ var (
 	conv2GradOffs = kernels.ConvOffsets(10, 3, 3, 34, 34)
 )
 
-// conv2Forward computes conv2 (conv 10 3x3 s1 p1, 10x32x32 → 10x32x32) and the ReLU after it for image img, on worker w.
+// conv2Forward computes conv2 (conv 10 3x3 s1 p1, 10x32x32 → 10x32x32) and the ReLU after it
+// for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
 	in := s.conv1Out[img*10240 : img*10240+10240]
 	out := s.conv2Out[img*10240 : img*10240+10240]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 10, 32, 32, 1, 1)
-	s.direct(out, 10, 32, 32, s.conv2Packed, conv2Offs, pad, 34)
+	s.DirectConv(out, 10, 32, 32, s.conv2Packed, conv2Offs, pad, 34)
 	kernels.BiasAct(out, s.net.params[1180:1190], 10, 1024, true)
 }
 
@@ -619,7 +549,7 @@ func (s *state) conv2Forward(img, w int) {
 func (s *state) conv2Backward(img, w int) {
 	in := s.conv1Out[img*10240 : img*10240+10240]
 	dout := s.conv2Grad[img*10240 : img*10240+10240]
-	db := s.grads[w][1180:1190]
+	db := s.Grads[w][1180:1190]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*1024:f*1024+1024], ones[:1024])
@@ -633,7 +563,7 @@ func (s *state) conv2Backward(img, w int) {
 	din := s.conv1Grad[img*10240 : img*10240+10240]
 	dpad := s.conv2GradPad[w]
 	kernels.PadInto(dpad, dout, 10, 32, 32, 1, 1)
-	s.direct(din, 10, 32, 32, s.conv2Flipped, conv2GradOffs, dpad, 34)
+	s.DirectConv(din, 10, 32, 32, s.conv2Flipped, conv2GradOffs, dpad, 34)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 10x32x32 → 10x16x16) for image img, on worker w.
@@ -662,13 +592,14 @@ var (
 	conv3GradOffs = kernels.ConvOffsets(10, 3, 3, 18, 18)
 )
 
-// conv3Forward computes conv3 (conv 10 3x3 s1 p1, 10x16x16 → 10x16x16) and the ReLU after it for image img, on worker w.
+// conv3Forward computes conv3 (conv 10 3x3 s1 p1, 10x16x16 → 10x16x16) and the ReLU after it
+// for image img, on worker w.
 func (s *state) conv3Forward(img, w int) {
 	in := s.pool1Out[img*2560 : img*2560+2560]
 	out := s.conv3Out[img*2560 : img*2560+2560]
 	pad := s.conv3Pad[w]
 	kernels.PadInto(pad, in, 10, 16, 16, 1, 1)
-	s.direct(out, 10, 16, 16, s.conv3Packed, conv3Offs, pad, 18)
+	s.DirectConv(out, 10, 16, 16, s.conv3Packed, conv3Offs, pad, 18)
 	kernels.BiasAct(out, s.net.params[2090:2100], 10, 256, true)
 }
 
@@ -677,7 +608,7 @@ func (s *state) conv3Backward(img, w int) {
 	in := s.pool1Out[img*2560 : img*2560+2560]
 	dout := s.conv3Grad[img*2560 : img*2560+2560]
 	kernels.ReluBackward(s.conv3Out[img*2560:img*2560+2560], dout)
-	db := s.grads[w][2090:2100]
+	db := s.Grads[w][2090:2100]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
@@ -691,7 +622,7 @@ func (s *state) conv3Backward(img, w int) {
 	din := s.pool1Grad[img*2560 : img*2560+2560]
 	dpad := s.conv3GradPad[w]
 	kernels.PadInto(dpad, dout, 10, 16, 16, 1, 1)
-	s.direct(din, 10, 16, 16, s.conv3Flipped, conv3GradOffs, dpad, 18)
+	s.DirectConv(din, 10, 16, 16, s.conv3Flipped, conv3GradOffs, dpad, 18)
 }
 
 // conv4Offs and conv4GradOffs locate the kernel taps in the padded input and output gradient,
@@ -702,13 +633,14 @@ var (
 	conv4GradOffs = kernels.ConvOffsets(10, 3, 3, 18, 18)
 )
 
-// conv4Forward computes conv4 (conv 10 3x3 s1 p1, 10x16x16 → 10x16x16) and the ReLU after it for image img, on worker w.
+// conv4Forward computes conv4 (conv 10 3x3 s1 p1, 10x16x16 → 10x16x16) and the ReLU after it
+// for image img, on worker w.
 func (s *state) conv4Forward(img, w int) {
 	in := s.conv3Out[img*2560 : img*2560+2560]
 	out := s.conv4Out[img*2560 : img*2560+2560]
 	pad := s.conv4Pad[w]
 	kernels.PadInto(pad, in, 10, 16, 16, 1, 1)
-	s.direct(out, 10, 16, 16, s.conv4Packed, conv4Offs, pad, 18)
+	s.DirectConv(out, 10, 16, 16, s.conv4Packed, conv4Offs, pad, 18)
 	kernels.BiasAct(out, s.net.params[3000:3010], 10, 256, true)
 }
 
@@ -716,7 +648,7 @@ func (s *state) conv4Forward(img, w int) {
 func (s *state) conv4Backward(img, w int) {
 	in := s.conv3Out[img*2560 : img*2560+2560]
 	dout := s.conv4Grad[img*2560 : img*2560+2560]
-	db := s.grads[w][3000:3010]
+	db := s.Grads[w][3000:3010]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*256:f*256+256], ones[:256])
@@ -730,7 +662,7 @@ func (s *state) conv4Backward(img, w int) {
 	din := s.conv3Grad[img*2560 : img*2560+2560]
 	dpad := s.conv4GradPad[w]
 	kernels.PadInto(dpad, dout, 10, 16, 16, 1, 1)
-	s.direct(din, 10, 16, 16, s.conv4Flipped, conv4GradOffs, dpad, 18)
+	s.DirectConv(din, 10, 16, 16, s.conv4Flipped, conv4GradOffs, dpad, 18)
 }
 
 // pool2Forward computes pool2 (pool max 2x2 s2, 10x16x16 → 10x8x8) for image img, on worker w.
@@ -759,13 +691,14 @@ var (
 	conv5GradOffs = kernels.ConvOffsets(10, 3, 3, 10, 10)
 )
 
-// conv5Forward computes conv5 (conv 10 3x3 s1 p1, 10x8x8 → 10x8x8) and the ReLU after it for image img, on worker w.
+// conv5Forward computes conv5 (conv 10 3x3 s1 p1, 10x8x8 → 10x8x8) and the ReLU after it for
+// image img, on worker w.
 func (s *state) conv5Forward(img, w int) {
 	in := s.pool2Out[img*640 : img*640+640]
 	out := s.conv5Out[img*640 : img*640+640]
 	pad := s.conv5Pad[w]
 	kernels.PadInto(pad, in, 10, 8, 8, 1, 1)
-	s.direct(out, 10, 8, 8, s.conv5Packed, conv5Offs, pad, 10)
+	s.DirectConv(out, 10, 8, 8, s.conv5Packed, conv5Offs, pad, 10)
 	kernels.BiasAct(out, s.net.params[3910:3920], 10, 64, true)
 }
 
@@ -774,7 +707,7 @@ func (s *state) conv5Backward(img, w int) {
 	in := s.pool2Out[img*640 : img*640+640]
 	dout := s.conv5Grad[img*640 : img*640+640]
 	kernels.ReluBackward(s.conv5Out[img*640:img*640+640], dout)
-	db := s.grads[w][3910:3920]
+	db := s.Grads[w][3910:3920]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
@@ -788,7 +721,7 @@ func (s *state) conv5Backward(img, w int) {
 	din := s.pool2Grad[img*640 : img*640+640]
 	dpad := s.conv5GradPad[w]
 	kernels.PadInto(dpad, dout, 10, 8, 8, 1, 1)
-	s.direct(din, 10, 8, 8, s.conv5Flipped, conv5GradOffs, dpad, 10)
+	s.DirectConv(din, 10, 8, 8, s.conv5Flipped, conv5GradOffs, dpad, 10)
 }
 
 // conv6Offs and conv6GradOffs locate the kernel taps in the padded input and output gradient,
@@ -799,13 +732,14 @@ var (
 	conv6GradOffs = kernels.ConvOffsets(10, 3, 3, 10, 10)
 )
 
-// conv6Forward computes conv6 (conv 10 3x3 s1 p1, 10x8x8 → 10x8x8) and the ReLU after it for image img, on worker w.
+// conv6Forward computes conv6 (conv 10 3x3 s1 p1, 10x8x8 → 10x8x8) and the ReLU after it for
+// image img, on worker w.
 func (s *state) conv6Forward(img, w int) {
 	in := s.conv5Out[img*640 : img*640+640]
 	out := s.conv6Out[img*640 : img*640+640]
 	pad := s.conv6Pad[w]
 	kernels.PadInto(pad, in, 10, 8, 8, 1, 1)
-	s.direct(out, 10, 8, 8, s.conv6Packed, conv6Offs, pad, 10)
+	s.DirectConv(out, 10, 8, 8, s.conv6Packed, conv6Offs, pad, 10)
 	kernels.BiasAct(out, s.net.params[4820:4830], 10, 64, true)
 }
 
@@ -813,7 +747,7 @@ func (s *state) conv6Forward(img, w int) {
 func (s *state) conv6Backward(img, w int) {
 	in := s.conv5Out[img*640 : img*640+640]
 	dout := s.conv6Grad[img*640 : img*640+640]
-	db := s.grads[w][4820:4830]
+	db := s.Grads[w][4820:4830]
 	// db += the sum of each filter's output gradient, as a dot product with ones.
 	for f := 0; f < 10; f++ {
 		db[f] += kernels.Dot(dout[f*64:f*64+64], ones[:64])
@@ -827,7 +761,7 @@ func (s *state) conv6Backward(img, w int) {
 	din := s.conv5Grad[img*640 : img*640+640]
 	dpad := s.conv6GradPad[w]
 	kernels.PadInto(dpad, dout, 10, 8, 8, 1, 1)
-	s.direct(din, 10, 8, 8, s.conv6Flipped, conv6GradOffs, dpad, 10)
+	s.DirectConv(din, 10, 8, 8, s.conv6Flipped, conv6GradOffs, dpad, 10)
 }
 
 // pool3Forward computes pool3 (pool max 2x2 s2, 10x8x8 → 10x4x4) for image img, on worker w.
@@ -848,14 +782,14 @@ func (s *state) pool3Backward(img, w int) {
 	kernels.MaxUnpool2Relu(dout, out, arg, 10, 8, 8, din)
 }
 
-// full1RowsRun computes outputs [lo, hi) of full1 for every image as dot products, reading each
+// full1Rows computes outputs [lo, hi) of full1 for every image as dot products, reading each
 // weight row once: at small batches the layer is bound by memory, not arithmetic.
-func (s *state) full1RowsRun(lo, hi int) {
+func (s *state) full1Rows(lo, hi int) {
 	weights := s.net.params[4830:6430]
 	bias := s.net.params[6430:6440]
 	for j := lo; j < hi; j++ {
 		wj := weights[j*160 : j*160+160]
-		for img := 0; img < s.batch; img++ {
+		for img := 0; img < s.Batch; img++ {
 			v := kernels.Dot(wj, s.pool3Out[img*160:img*160+160]) + bias[j]
 			s.full1Out[img*10+j] = v
 		}
@@ -864,14 +798,14 @@ func (s *state) full1RowsRun(lo, hi int) {
 
 // full1Forward computes full1 (full 10, 10x4x4 → 10x1x1) for the whole batch.
 func (s *state) full1Forward() {
-	if s.batch <= 16 {
-		s.full1RowsRun(0, 10)
+	if s.Batch <= 16 {
+		s.full1Rows(0, 10)
 		return
 	}
 	out := s.full1Out
-	kernels.Sgemm(false, true, s.batch, 10, 160, 1, s.pool3Out, 160, s.net.params[4830:6430], 160, 0, out, 10)
+	kernels.Sgemm(false, true, s.Batch, 10, 160, 1, s.pool3Out, 160, s.net.params[4830:6430], 160, 0, out, 10)
 	bias := s.net.params[6430:6440]
-	for img := 0; img < s.batch; img++ {
+	for img := 0; img < s.Batch; img++ {
 		row := out[img*10 : img*10+10]
 		for j, v := range row {
 			v += bias[j]
@@ -882,25 +816,29 @@ func (s *state) full1Forward() {
 
 // full1Backward propagates the gradient through full1 for the whole batch.
 func (s *state) full1Backward() {
-	kernels.Sgemm(true, false, 10, 160, s.batch, 1, s.full1Grad, 10, s.pool3Out, 160, 0, s.net.grads[4830:6430], 160)
+	kernels.Sgemm(true, false, 10, 160, s.Batch, 1, s.full1Grad, 10, s.pool3Out, 160, 0,
+		s.net.grads[4830:6430], 160)
 	db := s.net.grads[6430:6440]
-	for img := 0; img < s.batch; img++ {
+	clear(db)
+	for img := 0; img < s.Batch; img++ {
 		kernels.Add(s.full1Grad[img*10:img*10+10], db)
 	}
-	kernels.Sgemm(false, false, s.batch, 160, 10, 1, s.full1Grad, 10, s.net.params[4830:6430], 160, 0, s.pool3Grad, 160)
+	kernels.Sgemm(false, false, s.Batch, 160, 10, 1, s.full1Grad, 10, s.net.params[4830:6430],
+		160, 0, s.pool3Grad, 160)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y], and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
+// and its gradient (softmax(s) − onehot(y))/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
-	inv := float32(1) / float32(s.batch)
+	inv := float32(1) / float32(s.Batch)
 	var total float64
 	for img, y := range labels {
-		if y < 0 || y >= 10 {
-			panic(fmt.Sprintf("vggstyle: label %d of image %d is outside [0, %d)", y, img, 10))
+		if y < 0 || y >= Outputs {
+			panic(fmt.Sprintf("vggstyle: label %d of image %d is outside [0, %d)", y, img, Outputs))
 		}
-		row := scores[img*10 : img*10+10]
-		d := grad[img*10 : img*10+10]
+		row := scores[img*Outputs : img*Outputs+Outputs]
+		d := grad[img*Outputs : img*Outputs+Outputs]
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
@@ -918,5 +856,5 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		d[y] -= inv
 		total += math.Log(sum) - float64(row[y]-m)
 	}
-	return float32(total / float64(s.batch))
+	return float32(total / float64(s.Batch))
 }
