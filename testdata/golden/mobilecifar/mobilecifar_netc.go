@@ -88,7 +88,7 @@ var ones = nn.Ones(1024)
 // info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "mobile-cifar",
-	SpecHash:  "a101d9616513069323b7a02bc0e57872eba3071e8d7ad9847a1b50ad570216a0",
+	SpecHash:  "5a0dd0b9a40e3648177d33af940749ee354e881e94124eb8a17bb466ac6077cf",
 	InC:       InC,
 	InH:       InH,
 	InW:       InW,
@@ -259,10 +259,12 @@ var info = nn.Info{
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
+		{Key: "epochs", Values: []string{"30"}},
 		{Key: "optimizer", Values: []string{"momentum", "0.9"}},
 		{Key: "lr", Values: []string{"0.1"}},
+		{Key: "schedule", Values: []string{"cosine"}},
 		{Key: "l2", Values: []string{"5e-4"}},
-		{Key: "augment", Values: []string{"flip", "crop", "4"}},
+		{Key: "augment", Values: []string{"flip", "crop", "2"}},
 	},
 }
 

@@ -126,7 +126,7 @@ var ones = nn.Ones(1024)
 // info describes the network; Info returns it.
 var info = nn.Info{
 	Name:      "resnet20",
-	SpecHash:  "5a20d5b9f896c6c3c5b6726d1459f5e661648eda623688bbe9140e68f9183b22",
+	SpecHash:  "26a645bf70fbbed9ba776a74d06c7b5ffc4f5a9d4f03d9864479235827d45301",
 	InC:       InC,
 	InH:       InH,
 	InW:       InW,
@@ -438,10 +438,12 @@ var info = nn.Info{
 	},
 	Train: []nn.Setting{
 		{Key: "batch", Values: []string{"64"}},
+		{Key: "epochs", Values: []string{"30"}},
 		{Key: "optimizer", Values: []string{"momentum", "0.9"}},
 		{Key: "lr", Values: []string{"0.1"}},
+		{Key: "schedule", Values: []string{"cosine"}},
 		{Key: "l2", Values: []string{"5e-4"}},
-		{Key: "augment", Values: []string{"flip", "crop", "4"}},
+		{Key: "augment", Values: []string{"flip", "crop", "2"}},
 	},
 }
 
