@@ -11,11 +11,12 @@ build:
 
 # The whole suite: vet (the generated packages under testdata too), the tests on the
 # default kernel path (and examples/mnist's, a module of its own), again with the pure-Go
-# kernels, and each SIMD path the CPU has.
+# kernels (-short: the float64 reference and PyTorch's side of the large networks, which do
+# not depend on the kernels, run in the first pass only), and each SIMD path the CPU has.
 test: vet
 	$(GO) test -count=1 ./... ./testdata/golden/...
 	cd examples/mnist && $(GO) test -count=1 ./...
-	$(GO) test -count=1 -tags purego ./runtime/... ./gen
+	$(GO) test -count=1 -short -tags purego ./runtime/... ./gen
 	$(MAKE) test-kernels
 
 test-kernels:

@@ -46,6 +46,11 @@ func TestAgainstReference(t *testing.T) {
 				if gn.spec == "specs/alexnet.net" && (testing.Short() || batch == 17) {
 					t.Skip("AlexNet's reference pass takes a while")
 				}
+				if testing.Short() && batch > 1 && (gn.spec == "specs/resnet20.net" || gn.spec == "specs/mobile-cifar.net") {
+					// make test's second pass (-short -tags purego) checks the pure-Go
+					// kernels; the first checked every batch of these on the default path.
+					t.Skip("the float64 reference of a batch of these takes a while; the first pass of make test runs it")
+				}
 				t.Parallel()
 				compareWithReference(t, gn.spec, gn.new(1), batch)
 			})
