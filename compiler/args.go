@@ -15,6 +15,10 @@ import (
 // maxDim bounds every size in a spec, so that products of sizes cannot overflow.
 const maxDim = 1 << 24
 
+// MaxLayers bounds the layers of a spec: the generated code grows with them (10,000 layers
+// made 11.7 MB of Go that did not build in five minutes), and a ResNet-110 has under 400.
+const MaxLayers = 1000
+
 // valueKind is the type of an option's value.
 type valueKind int
 

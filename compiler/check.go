@@ -85,6 +85,11 @@ func (c *checker) layers(f *dsl.File) {
 		c.errorf(f.Pos, "the spec has no layers; start with input CxHxW, e.g. input 3x32x32")
 		return
 	}
+	if len(f.Layers) > MaxLayers+1 { // the input is a line of its own
+		c.errorf(f.Layers[MaxLayers+1].Pos, "the spec has %d layers, more than netc's limit of %d (compiler.MaxLayers): "+
+			"its generated code would take too long to build", len(f.Layers)-1, MaxLayers)
+		return
+	}
 	first := f.Layers[0]
 	if first.Kind.Text != string(Input) {
 		c.errorf(first.Pos, "the spec must start with input CxHxW (e.g. input 3x32x32), not %s", first.Kind.Text)

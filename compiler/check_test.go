@@ -590,3 +590,19 @@ t.net:5:1: unknown training setting "foo" (known: batch, epochs, lr, optimizer, 
 		t.Errorf("errors:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+// TestMaxLayers checks that a spec of more than MaxLayers layers is refused at the first
+// layer over the limit, before anything is built for it, and one at the limit is not.
+func TestMaxLayers(t *testing.T) {
+	spec := func(n int) string {
+		return "input 1x4x4\n" + strings.Repeat("relu\n", n-2) + "full 2 | softmax\n"
+	}
+	if _, err := Compile("max.net", []byte(spec(MaxLayers))); err != nil {
+		t.Fatalf("%d layers: %v", MaxLayers, err)
+	}
+	_, err := Compile("over.net", []byte(spec(MaxLayers+1)))
+	want := fmt.Sprintf("over.net:%d:10: the spec has %d layers, more than netc's limit of %d", MaxLayers+1, MaxLayers+1, MaxLayers)
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("%d layers: %v, want %q…", MaxLayers+1, err, want)
+	}
+}
