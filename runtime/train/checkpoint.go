@@ -28,6 +28,10 @@ const CheckpointFormat = "netc-checkpoint-1"
 // of "conv1.weight" is "velocity.conv1.weight".
 const VelocityPrefix = "velocity."
 
+// SecondMomentPrefix starts the names of Adam's second-moment tensors in a checkpoint
+// (its first moment is the velocity): "second_moment.conv1.weight".
+const SecondMomentPrefix = "second_moment."
+
 // Metadata keys of a checkpoint (all values are strings; numbers in Go's shortest exact
 // form, structures in JSON).
 const (
@@ -44,13 +48,15 @@ const (
 	metaBestVal     = "best_val"
 	metaPreprocess  = "preprocess"
 	metaConfig      = "config"
+	metaOptSteps    = "optimizer_steps"
 )
 
 // Checkpoint is the state of a training run as saved in a checkpoint file: everything but
 // the tensors, which ResumeFrom and LoadWeights read. Checkpoints are safetensors files:
 // one F32 tensor per parameter tensor of the network under its Info name
 // ("conv1.weight", "meansub1.mean", ...), one per momentum buffer (VelocityPrefix +
-// name), and the fields below as string metadata, so any safetensors reader (PyTorch's
+// name) and, for Adam, one per second moment (SecondMomentPrefix + name), and the fields
+// below as string metadata, so any safetensors reader (PyTorch's
 // included) can open them.
 type Checkpoint struct {
 	// Path is the file the checkpoint was read from.
@@ -75,6 +81,9 @@ type Checkpoint struct {
 	Preprocess data.Preprocess
 	// Config is the run's configuration summary, as JSON.
 	Config string
+	// OptimizerSteps is the number of optimizer steps taken, which Adam's bias correction
+	// counts (the iterations, for a checkpoint that does not say).
+	OptimizerSteps int
 
 	epoch epochState
 	file  *safetensors.File
@@ -99,13 +108,16 @@ var writeTensors = safetensors.WriteFile
 func (t *trainer) saveCheckpoint(path string) error {
 	info := t.info
 	params := t.net.Params()
-	vel := t.opt.Velocity()
-	tensors := make([]safetensors.Tensor, 0, 2*len(info.Params))
+	vel, second := t.opt.Velocity(), t.opt.SecondMoment()
+	tensors := make([]safetensors.Tensor, 0, 3*len(info.Params))
 	for i := range info.Params {
 		p := &info.Params[i]
 		tensors = append(tensors, safetensors.Float32Tensor(p.Name, p.Shape, p.Data(params)))
 		if len(vel) > 0 && !p.Buffer {
 			tensors = append(tensors, safetensors.Float32Tensor(VelocityPrefix+p.Name, p.Shape, p.Data(vel)))
+		}
+		if len(second) > 0 && !p.Buffer {
+			tensors = append(tensors, safetensors.Float32Tensor(SecondMomentPrefix+p.Name, p.Shape, p.Data(second)))
 		}
 	}
 	loader, _ := json.Marshal(t.loader.State())
@@ -128,6 +140,7 @@ func (t *trainer) saveCheckpoint(path string) error {
 		metaBestVal:     fmtF64(t.bestVal),
 		metaPreprocess:  string(pre),
 		metaConfig:      t.cfg.summaryJSON(),
+		metaOptSteps:    strconv.Itoa(t.opt.Steps()),
 	}
 	if err := writeTensors(path, tensors, meta); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
@@ -160,6 +173,12 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	for _, n := range ints {
 		if *n.p, err = strconv.Atoi(meta[n.key]); err != nil || *n.p < 0 {
 			return nil, bad(n.key, errors.New("not a whole number ≥ 0"))
+		}
+	}
+	c.OptimizerSteps = -1
+	if v, ok := meta[metaOptSteps]; ok {
+		if c.OptimizerSteps, err = strconv.Atoi(v); err != nil || c.OptimizerSteps < 0 {
+			return nil, bad(metaOptSteps, fmt.Errorf("%q is not a count of steps", v))
 		}
 	}
 	if c.RNG, err = strconv.ParseUint(meta[metaRNG], 10, 64); err != nil {
@@ -242,9 +261,10 @@ func (c *Checkpoint) checkSpec(info *nn.Info) error {
 		c.Path, c.Network, c.SpecHash, info.Name, info.SpecHash)
 }
 
-// restoreTensors copies the checkpoint's parameters (and velocity, when vel is not
-// empty) into params and vel, checking every shape.
-func (c *Checkpoint) restoreTensors(info *nn.Info, params, vel []float32) error {
+// restoreTensors copies the checkpoint's parameters (and velocity and Adam's second
+// moment, when vel and second are not empty) into params, vel and second, checking every
+// shape.
+func (c *Checkpoint) restoreTensors(info *nn.Info, params, vel, second []float32) error {
 	for i := range info.Params {
 		p := &info.Params[i]
 		w, err := c.file.FiniteFloat32(p.Name, p.Shape)
@@ -261,6 +281,17 @@ func (c *Checkpoint) restoreTensors(info *nn.Info, params, vel []float32) error 
 				return err
 			}
 			copy(p.Data(vel), v)
+		}
+		if len(second) > 0 && !p.Buffer {
+			v, err := c.file.FiniteFloat32(SecondMomentPrefix+p.Name, p.Shape)
+			if err != nil {
+				if errors.Is(err, safetensors.ErrNotFound) {
+					return fmt.Errorf("%s: the checkpoint has no second moment for %s (was it trained without Adam?): %w",
+						c.Path, p.Name, err)
+				}
+				return err
+			}
+			copy(p.Data(second), v)
 		}
 	}
 	return nil

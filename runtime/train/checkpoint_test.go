@@ -269,7 +269,7 @@ func TestCheckpointMetadataValidated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = ck.restoreTensors(n.Info(), make([]float32, len(n.Params())), make([]float32, len(n.Params())))
+		err = ck.restoreTensors(n.Info(), make([]float32, len(n.Params())), make([]float32, len(n.Params())), nil)
 		if !errors.Is(err, safetensors.ErrNotFinite) || !strings.Contains(err.Error(), `"`+name+`"`) {
 			t.Errorf("NaN in %s: %v", name, err)
 		}

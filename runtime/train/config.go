@@ -140,10 +140,6 @@ func (c *Config) Validate() error {
 	case math.IsNaN(c.Val) || (c.Val >= 1 && c.Val != math.Trunc(c.Val)) || (c.Val < 0 && c.Val != ValAuto):
 		// The flags and [train] refuse these too; a Config built in Go is checked here.
 		return fmt.Errorf("val %g: must be a count of images, a fraction in [0, 1), or auto", c.Val)
-	case c.Resume != "" && (c.Optimizer.Method == MethodAdam || c.Optimizer.Method == MethodAdamW):
-		// Resuming would restart Adam's second moment and bias correction from zero.
-		return fmt.Errorf("resume with optimizer %s: checkpoints do not hold Adam's second moment "+
-			"and step count yet", c.Optimizer.Method)
 	}
 	// The settings read back one by one; the method and momentum must also agree.
 	if _, err := NewOptimizer(c.Optimizer, &nn.Info{}); err != nil {

@@ -234,7 +234,6 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Optimizer.Method = "nesterov"; c.Optimizer.Momentum = 0 }, `momentum "0" is not`},
 		{func(c *Config) { c.Optimizer.Method = "sgd"; c.Optimizer.Momentum = 0.9 }, "given with method sgd"},
 		{func(c *Config) { c.Threads = -1 }, `threads: "-1"`},
-		{func(c *Config) { c.Optimizer = OptimizerConfig{Method: "adam"}; c.Resume = "ck" }, "checkpoints do not hold"},
 		{func(c *Config) { c.Schedule = strings.Fields("cosine to 0.1") }, `minimum "0.1" must be`},
 		{func(c *Config) { c.Preprocess = "median" }, `preprocess: "median" is not a mean`},
 		{func(c *Config) { c.Schedule = []string{"poly"} }, "schedule poly: missing power"},

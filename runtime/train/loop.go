@@ -373,7 +373,14 @@ func (t *trainer) setup(trainSet *data.Dataset, ck *Checkpoint) error {
 	if err := ck.checkLoader(trainSet.Len()); err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
-	if err := ck.restoreTensors(t.info, t.net.Params(), t.opt.Velocity()); err != nil {
+	if err := ck.restoreTensors(t.info, t.net.Params(), t.opt.Velocity(), t.opt.SecondMoment()); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	steps := ck.OptimizerSteps
+	if steps < 0 { // a checkpoint from before the count was saved: one step an iteration
+		steps = ck.Iter
+	}
+	if err := t.opt.SetSteps(steps); err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
 	t.loader.SetState(ck.Loader)

@@ -432,6 +432,20 @@ func TestResumeExactDropout(t *testing.T) {
 		}, cfg, 20)
 }
 
+func TestResumeExactAdamW(t *testing.T) {
+	// AdamW's second moment and step count come back from the checkpoint: a resumed run's
+	// weights equal a straight run's bit for bit.
+	cfg := mnistConfig(t, 2)
+	cfg.Optimizer = OptimizerConfig{Method: MethodAdamW, WeightDecay: 0.01}
+	cfg.LR = 0.001
+	resumeCase(t, func() nn.Network { return lenetmnist.New(1) },
+		func() (train, val *data.Dataset) {
+			tr, _ := mnist(t, 750, 0)
+			tr, val, _ = tr.Split(100)
+			return tr, val
+		}, cfg, 15)
+}
+
 // otherVersion is a network whose Info claims another spec (or another version of it).
 type otherVersion struct {
 	nn.Network
