@@ -68,23 +68,6 @@ var im2colJobs = newFreeList(8, func() *im2colJob {
 	return j
 })
 
-// oxRange returns the range [lo, hi) of output positions ox (of ow) whose input position
-// ox*sw - pw + kj lies inside [0, w). It serves rows (oh, h, sh, ph, ki) as well.
-func oxRange(ow, w, sw, pw, kj int) (lo, hi int) {
-	// ox*sw >= pw-kj  and  ox*sw < w+pw-kj
-	lo = 0
-	if d := pw - kj; d > 0 {
-		lo = (d + sw - 1) / sw
-	}
-	hi = 0
-	if d := w + pw - kj; d > 0 {
-		hi = (d + sw - 1) / sw
-	}
-	hi = min(hi, ow)
-	lo = min(lo, hi)
-	return lo, hi
-}
-
 // rows fills the matrix rows of channels and kernel rows [u0, u1) (unit ci·kh + ki holds
 // the kw rows of taps (ci, ki, ·)).
 func (g *im2colGeom) rows(u0, u1 int) {
@@ -102,7 +85,7 @@ func (g *im2colGeom) rows(u0, u1 int) {
 		// Output rows oy in [oy0, oy1) read input row oy*sh-ph+ki inside the image, which
 		// starts at in[base+oy*stride]. With a horizontal stride, in holds the rows split
 		// into their sw phases of pl values instead (see splitPhases).
-		oy0, oy1 := oxRange(oh, h, sh, ph, ki)
+		oy0, oy1 := TapRange(h, oh, sh, ph, ki)
 		in, base, stride, pl := img, (ki-ph)*w, sh*w, w
 		if sw > 1 && oy0 < oy1 {
 			pl = (w + sw - 1) / sw
@@ -111,7 +94,7 @@ func (g *im2colGeom) rows(u0, u1 int) {
 		}
 		for kj := 0; kj < kw; kj++ {
 			d := dst[(u*kw+kj)*n : (u*kw+kj+1)*n]
-			lo, hi := oxRange(ow, w, sw, pw, kj)
+			lo, hi := TapRange(w, ow, sw, pw, kj)
 			if oy0 == oy1 || lo == hi {
 				clear(d)
 				continue
@@ -207,7 +190,7 @@ func Col2im(col []float32, c, h, w, kh, kw, sh, sw, ph, pw int, dst []float32) {
 			for kj := 0; kj < kw; kj++ {
 				s := col[row*n : (row+1)*n]
 				row++
-				lo, hi := oxRange(ow, w, sw, pw, kj)
+				lo, hi := TapRange(w, ow, sw, pw, kj)
 				if lo == hi {
 					continue
 				}
@@ -237,4 +220,19 @@ func Col2im(col []float32, c, h, w, kh, kw, sh, sw, ph, pw int, dst []float32) {
 			}
 		}
 	}
+}
+
+// TapRange returns the output positions [lo, hi) along one axis at which kernel tap t
+// (0 ≤ t < k) reads the input rather than its zero padding: those o with
+// 0 ≤ o·stride + t − pad < in, where out is the axis's output size.
+func TapRange(in, out, stride, pad, t int) (lo, hi int) {
+	off := t - pad
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	hi = min(out, (in-1-off)/stride+1)
+	if in-1-off < 0 {
+		hi = 0
+	}
+	return lo, max(lo, hi)
 }

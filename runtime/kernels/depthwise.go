@@ -86,21 +86,6 @@ func (g DepthwiseGeom) taps(f func(ch, ky, kx, oy, lo, hi, iy int)) {
 	}
 }
 
-// TapRange returns the output positions [lo, hi) along one axis at which kernel tap t
-// (0 ≤ t < k) reads the input rather than its zero padding: those o with
-// 0 ≤ o·stride + t − pad < in, where out is the axis's output size.
-func TapRange(in, out, stride, pad, t int) (lo, hi int) {
-	off := t - pad
-	if off < 0 {
-		lo = (-off + stride - 1) / stride
-	}
-	hi = min(out, (in-1-off)/stride+1)
-	if in-1-off < 0 {
-		hi = 0
-	}
-	return lo, max(lo, hi)
-}
-
 func (g DepthwiseGeom) check(fn string, out, in, w []float32) {
 	if len(out) != g.C*g.OH*g.OW || len(in) != g.C*g.H*g.W || len(w) != g.C*g.KH*g.KW {
 		panic("kernels: " + fn + ": slice lengths do not match the geometry")
