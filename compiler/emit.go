@@ -111,8 +111,8 @@ func width(c jen.Code) int {
 	return utf8.RuneCountInString(strings.Join(strings.Fields(fmt.Sprintf("%#v", c)), " "))
 }
 
-// sel is a selector chain: sel("s", "ws", "RNG") is s.ws.RNG.
-func sel(names ...string) *jen.Statement {
+// Sel is a selector chain: Sel("s", "ws", "RNG") is s.ws.RNG.
+func Sel(names ...string) *jen.Statement {
 	s := jen.Id(names[0])
 	for _, n := range names[1:] {
 		s = s.Dot(n)
@@ -140,8 +140,8 @@ func Affine(v string, mul, add int) *jen.Statement {
 	return s
 }
 
-// image slices the part of a batch buffer that belongs to image img: buf[img*n : img*n+n].
-func image(buf *jen.Statement, n int) *jen.Statement {
+// Image slices the part of a batch buffer that belongs to image img: buf[img*n : img*n+n].
+func Image(buf *jen.Statement, n int) *jen.Statement {
 	return buf.Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n))
 }
 

@@ -37,14 +37,14 @@ func buildAdd(c *checker, l *Layer, la layerArgs) bool {
 // gradient is the output's.
 func emitAdd(e Emitter, i int, l *Layer) LayerCode {
 	n := l.Out.Size()
-	fwd := append(e.Views(i, "out"), jen.Copy(id("out"), image(e.Input(i, 0), n)))
+	fwd := append(e.Views(i, "out"), jen.Copy(id("out"), Image(e.Input(i, 0), n)))
 	var input []jen.Code
 	input = append(input, e.Views(i, "dout")...)
 	for k := range l.Inputs {
 		if k > 0 {
-			fwd = append(fwd, kernel("Add").Call(image(e.Input(i, k), n), id("out")))
+			fwd = append(fwd, kernel("Add").Call(Image(e.Input(i, k), n), id("out")))
 		}
-		input = append(input, jen.Copy(image(e.InputGrad(i, k), n), id("dout")))
+		input = append(input, jen.Copy(Image(e.InputGrad(i, k), n), id("dout")))
 	}
 	return LayerCode{Forward: fwd, Input: input}
 }

@@ -44,8 +44,8 @@ func emitConcat(e Emitter, i int, l *Layer) LayerCode {
 	off := 0
 	for k, s := range l.InShapes {
 		n := s.Size()
-		fwd = append(fwd, jen.Copy(id("out").Index(lit(off), lit(off+n)), image(e.Input(i, k), n)))
-		input = append(input, jen.Copy(image(e.InputGrad(i, k), n), id("dout").Index(lit(off), lit(off+n))))
+		fwd = append(fwd, jen.Copy(id("out").Index(lit(off), lit(off+n)), Image(e.Input(i, k), n)))
+		input = append(input, jen.Copy(Image(e.InputGrad(i, k), n), id("dout").Index(lit(off), lit(off+n))))
 		off += n
 	}
 	return LayerCode{Forward: fwd, Input: input}

@@ -164,7 +164,7 @@ func emitConv(e Emitter, i int, l *Layer) LayerCode {
 	case l.Plan.Conv == ConvPointwise:
 		col = id("col").Op(":=").Id("in")
 	case kept:
-		col = id("col").Op(":=").Add(image(e.Buf(i, "Col"), l.Plan.Col))
+		col = id("col").Op(":=").Add(Image(e.Buf(i, "Col"), l.Plan.Col))
 	default:
 		col = id("col").Op(":=").Add(e.Scratch("col"))
 	}
@@ -320,7 +320,7 @@ func convOutGrad(e Emitter, i int, l *Layer, withIn bool) []jen.Code {
 		code = e.Views(i, "dout")
 	}
 	if l.Plan.FuseReLU && !l.Plan.ReLUFolded {
-		code = append(code, kernel("ReluBackward").Call(image(e.Buf(i, "Out"), l.Out.Size()), id("dout")))
+		code = append(code, kernel("ReluBackward").Call(Image(e.Buf(i, "Out"), l.Out.Size()), id("dout")))
 	}
 	if l.NoBias {
 		return code

@@ -63,7 +63,7 @@ func emitFull(e Emitter, i int, l *Layer) LayerCode {
 		rowBody = append(rowBody, id("v").Op("=").Max(id("v"), lit(float32(0))))
 	}
 	rowBody = append(rowBody, id("row").Index(id("j")).Op("=").Id("v"))
-	rows := sel("s", Local(l.Name)+"Rows").Call(lit(0), lit(n))
+	rows := Sel("s", Local(l.Name)+"Rows").Call(lit(0), lit(n))
 	if l.Plan.ParallelRows {
 		rows = e.ParallelFor(n, Local(l.Name)+"Rows")
 	}

@@ -13,15 +13,9 @@ var (
 	lit      = jen.Lit
 	local    = compiler.Local
 	exported = compiler.Exported
+	sel      = compiler.Sel
+	image    = compiler.Image
 )
-
-func sel(names ...string) *jen.Statement {
-	s := id(names[0])
-	for _, n := range names[1:] {
-		s = s.Dot(n)
-	}
-	return s
-}
 
 // owner is the index of the layer whose buffers layer i uses: a fused ReLU uses its
 // producer's.
@@ -85,12 +79,6 @@ func (g *generator) inputGradOptional(i int) bool {
 		}
 	}
 	return true
-}
-
-// image slices the part of a batch buffer that belongs to image img: buf[img*n : img*n+n].
-func image(buf *jen.Statement, n int) *jen.Statement {
-	start := id("img").Op("*").Lit(n)
-	return buf.Index(start, id("img").Op("*").Lit(n).Op("+").Lit(n))
 }
 
 // param slices the parameters: s.net.params[off : off+n].
