@@ -3,11 +3,11 @@ package train
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/monitor"
+	"github.com/netc-dev/netc/runtime/train/settings"
 )
 
 // ExitNotLearning is Main's exit status when the run finished but did not learn (see
@@ -106,7 +106,7 @@ func (d *NotLearning) String() string {
 		fmt.Fprintf(&b, "the regularization term was %.0f%% of the total loss at the start: regularization is too strong",
 			100*d.RegShare)
 	}
-	fmt.Fprintf(&b, "; try --%s %s (now %s)", d.Flag, formatF32(d.Suggest), formatF32(d.Value))
+	fmt.Fprintf(&b, "; try --%s %s (now %s)", d.Flag, settings.FormatF32(d.Suggest), settings.FormatF32(d.Value))
 	return b.String()
 }
 
@@ -208,6 +208,3 @@ func (o *Optimizer) regLoss(params []float32) float64 {
 	}
 	return sum
 }
-
-// formatF32 formats a float32 in its shortest exact form, as a flag's value is written.
-func formatF32(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }

@@ -28,7 +28,7 @@ var Table = []Setting{
 		Doc: "base learning rate"},
 		positive,
 		func(r *Recipe, v float32) { r.LR = v },
-		func(r *Recipe) string { return formatF32(r.LR) }),
+		func(r *Recipe) string { return FormatF32(r.LR) }),
 	define(Setting{Key: "optimizer", Args: "sgd | momentum [MU] | nesterov [MU] | adam | adamw", Min: 1, Max: 2,
 		Example: "optimizer momentum 0.9",
 		Doc:     "update rule; MU in (0, 1), 0.9 by default; adam and adamw are PyTorch's, betas 0.9 and 0.999"},
@@ -37,17 +37,17 @@ var Table = []Setting{
 		Doc: "L2 weight decay (PyTorch's weight_decay)"},
 		nonNegative,
 		func(r *Recipe, v float32) { r.Optimizer.WeightDecay = v },
-		func(r *Recipe) string { return formatF32(r.Optimizer.WeightDecay) }),
+		func(r *Recipe) string { return FormatF32(r.Optimizer.WeightDecay) }),
 	define(Setting{Key: "l1", Args: "F ≥ 0", Min: 1, Max: 1, Example: "l1 1e-5",
 		Doc: "L1 regularization"},
 		nonNegative,
 		func(r *Recipe, v float32) { r.Optimizer.L1 = v },
-		func(r *Recipe) string { return formatF32(r.Optimizer.L1) }),
+		func(r *Recipe) string { return FormatF32(r.Optimizer.L1) }),
 	define(Setting{Key: "maxnorm", Args: "F ≥ 0", Min: 1, Max: 1, Example: "maxnorm 3",
 		Doc: "bound on the norm of each unit's incoming weights; 0 is off"},
 		nonNegative,
 		func(r *Recipe, v float32) { r.Optimizer.MaxNorm = v },
-		func(r *Recipe) string { return formatF32(r.Optimizer.MaxNorm) }),
+		func(r *Recipe) string { return FormatF32(r.Optimizer.MaxNorm) }),
 	define(Setting{Key: "decay", Args: "weights | biases", Min: 1, Max: 1, Example: "decay biases",
 		Doc: "what L2 and L1 apply to: weights only, or biases too"},
 		oneOf("weights", "biases", "all"), // all: the same as biases
@@ -219,7 +219,7 @@ func formatMethod(r *Recipe) string {
 		}
 	}
 	if name == MethodMomentum || name == MethodNesterov {
-		return name + " " + formatF32(o.Momentum)
+		return name + " " + FormatF32(o.Momentum)
 	}
 	return name
 }
@@ -309,7 +309,7 @@ func applyInit(r *Recipe, v initValue) { r.Init, r.InitStd = v.scheme, v.std }
 
 func formatInit(r *Recipe) string {
 	if r.Init == nn.InitGaussian && r.InitStd != 0 {
-		return r.Init.String() + " " + formatF32(r.InitStd)
+		return r.Init.String() + " " + FormatF32(r.InitStd)
 	}
 	return r.Init.String()
 }
@@ -372,8 +372,8 @@ func formatPreprocess(r *Recipe) string {
 	return string(r.Preprocess)
 }
 
-// formatF32 formats a float32 in its shortest exact form.
-func formatF32(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }
+// FormatF32 formats a float32 in its shortest exact form, as settings write their values.
+func FormatF32(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }
 
 // orDefault returns s, or def when s is empty.
 func orDefault(s, def string) string {
