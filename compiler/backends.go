@@ -71,3 +71,16 @@ func intsAttr(name string, vs ...int64) ONNXAttr {
 func floatAttr(name string, v float32) ONNXAttr {
 	return ONNXAttr{Name: name, Type: AttrFloat, Float: v}
 }
+
+// lossRows is the float64 reference of a loss computed image by image: f gets image img's
+// row of scores and of their gradient, writes the gradient, and returns the image's share
+// of the batch's mean loss; lossRows returns the mean loss and the gradient of the batch.
+func lossRows(l *Layer, s []float64, batch int, f func(img int, row, drow []float64) float64) (float64, []float64) {
+	n := l.In.Size()
+	ds := make([]float64, len(s))
+	loss := 0.0
+	for img := range batch {
+		loss += f(img, s[img*n:(img+1)*n], ds[img*n:(img+1)*n])
+	}
+	return loss, ds
+}

@@ -30,11 +30,8 @@ func emitEuclidean(e Emitter, l *Layer) (string, []jen.Code) {
 }
 
 func euclideanLoss(l *Layer, s []float64, batch int, labels []int32, targets []float64) (float64, []float64) {
-	n := l.In.Size()
-	ds := make([]float64, len(s))
-	loss, b := 0.0, float64(batch)
-	for img := range batch {
-		row, drow := s[img*n:(img+1)*n], ds[img*n:(img+1)*n]
+	b, n := float64(batch), l.In.Size()
+	return lossRows(l, s, batch, func(img int, row, drow []float64) (loss float64) {
 		for j, v := range row {
 			var t float64
 			if targets != nil {
@@ -45,6 +42,6 @@ func euclideanLoss(l *Layer, s []float64, batch int, labels []int32, targets []f
 			loss += (v - t) * (v - t) / (2 * b)
 			drow[j] = (v - t) / b
 		}
-	}
-	return loss, ds
+		return loss
+	})
 }

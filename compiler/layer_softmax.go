@@ -33,11 +33,8 @@ func emitSoftmax(e Emitter, l *Layer) (string, []jen.Code) {
 }
 
 func softmaxLoss(l *Layer, s []float64, batch int, labels []int32, _ []float64) (float64, []float64) {
-	n := l.In.Size()
-	ds := make([]float64, len(s))
-	loss, b := 0.0, float64(batch)
-	for img := range batch {
-		row, drow := s[img*n:(img+1)*n], ds[img*n:(img+1)*n]
+	b := float64(batch)
+	return lossRows(l, s, batch, func(img int, row, drow []float64) (loss float64) {
 		y := labels[img]
 		m := math.Inf(-1)
 		for _, v := range row {
@@ -48,11 +45,10 @@ func softmaxLoss(l *Layer, s []float64, batch int, labels []int32, _ []float64) 
 			sum += math.Exp(v - m)
 		}
 		logZ := m + math.Log(sum)
-		loss += (logZ - row[y]) / b
 		for j, v := range row {
 			drow[j] = math.Exp(v-logZ) / b
 		}
 		drow[y] -= 1 / b
-	}
-	return loss, ds
+		return (logZ - row[y]) / b
+	})
 }

@@ -49,11 +49,8 @@ func emitSVM(e Emitter, l *Layer) (string, []jen.Code) {
 }
 
 func svmLoss(l *Layer, s []float64, batch int, labels []int32, _ []float64) (float64, []float64) {
-	n := l.In.Size()
-	ds := make([]float64, len(s))
-	loss, b := 0.0, float64(batch)
-	for img := range batch {
-		row, drow := s[img*n:(img+1)*n], ds[img*n:(img+1)*n]
+	b := float64(batch)
+	return lossRows(l, s, batch, func(img int, row, drow []float64) (loss float64) {
 		y := labels[img]
 		for j, v := range row {
 			if j == int(y) {
@@ -65,6 +62,6 @@ func svmLoss(l *Layer, s []float64, batch int, labels []int32, _ []float64) (flo
 				drow[y] -= 1 / b
 			}
 		}
-	}
-	return loss, ds
+		return loss
+	})
 }
