@@ -19,7 +19,7 @@ const maxSize = math.MaxInt32
 // Compile parses and checks the spec src read from path. On failure the error is a
 // dsl.ErrorList holding every problem found; warnings are in Net.Warnings either way.
 func Compile(path string, src []byte) (*Net, error) {
-	f, err := dsl.Parse(path, src)
+	f, err := dsl.Parse(path, src, kindList()...)
 	if err != nil {
 		return nil, err
 	}

@@ -139,14 +139,17 @@ func Kinds() []*LayerType {
 	return ts
 }
 
-// kindNames lists the kinds for error messages: "input, conv, …".
-func kindNames() string {
+// kindList lists the kinds' keywords in the order of Kinds.
+func kindList() []string {
 	var names []string
 	for _, t := range Kinds() {
 		names = append(names, string(t.Kind))
 	}
-	return strings.Join(names, ", ")
+	return names
 }
+
+// kindNames lists the kinds for error messages: "input, conv, …".
+func kindNames() string { return strings.Join(kindList(), ", ") }
 
 // lossNames lists the losses for error messages: "euclidean, softmax or svm".
 func lossNames() string {

@@ -31,8 +31,9 @@ var parser = participle.MustBuild[File](
 )
 
 // Parse parses the spec src read from path. A syntax error is returned as an ErrorList
-// holding one positioned Error.
-func Parse(path string, src []byte) (*File, error) {
+// holding one positioned Error. kinds, if given, are the layer kinds the language knows
+// (package compiler's registry): an error where a layer was expected lists them.
+func Parse(path string, src []byte, kinds ...string) (*File, error) {
 	f, err := parser.ParseBytes(path, src)
 	if err == nil {
 		return f, nil
@@ -40,7 +41,8 @@ func Parse(path string, src []byte) (*File, error) {
 	var uerr *participle.UnexpectedTokenError
 	if errors.As(err, &uerr) {
 		afterName := tokenBefore(src, uerr.Unexpected.Pos.Offset) == ":"
-		return nil, ErrorList{{Pos: uerr.Position(), Msg: syntaxMessage(uerr, f != nil && f.Train != nil, afterName)}}
+		msg := syntaxMessage(uerr, f != nil && f.Train != nil, afterName, kinds)
+		return nil, ErrorList{{Pos: uerr.Position(), Msg: msg}}
 	}
 	var perr participle.Error
 	if errors.As(err, &perr) {
@@ -52,7 +54,7 @@ func Parse(path string, src []byte) (*File, error) {
 // syntaxMessage explains an unexpected token in the words of the spec language rather than
 // the grammar's. inTrain tells whether the parser had reached the training section,
 // afterName whether the token follows a layer's name and its colon.
-func syntaxMessage(e *participle.UnexpectedTokenError, inTrain, afterName bool) string {
+func syntaxMessage(e *participle.UnexpectedTokenError, inTrain, afterName bool, kinds []string) string {
 	what := fmt.Sprintf("%q", e.Unexpected.Value)
 	switch {
 	case e.Unexpected.EOF():
@@ -72,6 +74,9 @@ func syntaxMessage(e *participle.UnexpectedTokenError, inTrain, afterName bool) 
 		return "unexpected " + what + ": expected a layer kind after the layer's name, e.g. c1: conv 16 5x5"
 	case inTrain:
 		return "unexpected " + what + " in the training section: write one setting per line, e.g. lr 0.01"
+	}
+	if len(kinds) > 0 {
+		return "unexpected " + what + ": expected a layer (" + strings.Join(kinds, ", ") + "), e.g. conv 16 5x5"
 	}
 	return "unexpected " + what + ": expected a layer, e.g. conv 16 5x5"
 }
