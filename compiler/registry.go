@@ -120,6 +120,9 @@ func Lookup(k Kind) (*LayerType, bool) {
 // Type returns the definition of the layer's kind, which Check has made sure exists.
 func (l *Layer) Type() *LayerType { return registry[l.Kind] }
 
+// roleRank orders the roles in Kinds: the input, the layers, the activations, the losses.
+var roleRank = map[Role]int{RoleInput: 0, RoleLayer: 1, RoleBatch: 1, RoleActivation: 2, RoleLoss: 3}
+
 // Kinds lists every kind of layer: the input, then the ordinary layers, the activations
 // and the losses, each group in alphabetical order.
 func Kinds() []*LayerType {
@@ -127,11 +130,8 @@ func Kinds() []*LayerType {
 	for _, t := range registry {
 		ts = append(ts, t)
 	}
-	rank := func(r Role) int {
-		return map[Role]int{RoleInput: 0, RoleLayer: 1, RoleBatch: 1, RoleActivation: 2, RoleLoss: 3}[r]
-	}
 	slices.SortFunc(ts, func(a, b *LayerType) int {
-		if d := rank(a.Role) - rank(b.Role); d != 0 {
+		if d := roleRank[a.Role] - roleRank[b.Role]; d != 0 {
 			return d
 		}
 		return strings.Compare(string(a.Kind), string(b.Kind))
