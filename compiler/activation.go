@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"math"
+
 	"github.com/dave/jennifer/jen"
 )
 
@@ -53,4 +55,28 @@ func (a elementwise) backward64(_ *Layer, r *Ref, dy []float64) []float64 {
 // attributes.
 func onnxNode(op string) func(g ONNXGraph, l *Layer) {
 	return func(g ONNXGraph, l *Layer) { g.Node(op, l.Name, l.Name+"/out", []string{g.Cur()}) }
+}
+
+// kinkAtZero is the Kink64 of an activation whose derivative jumps at 0 (ReLU, leaky
+// ReLU): the smallest magnitude among its inputs. Exact zeros do not count: a value that
+// is 0 because a ReLU before made it so stays 0 under small changes of the parameters.
+func kinkAtZero(_ *Layer, in []float64, _ int, _ []int32) float64 {
+	dist := math.Inf(1)
+	for _, v := range in {
+		if v != 0 {
+			dist = math.Min(dist, math.Abs(v))
+		}
+	}
+	return dist
+}
+
+// positive reports whether input i of a ReLU or leaky ReLU counts as positive in the
+// forward pass: whether it is > 0, or, in a Frozen pass, whether it was (see Ref).
+func positive(r *Ref, i int) bool {
+	return r.branch(i, func() int {
+		if r.In[i] > 0 {
+			return 1
+		}
+		return 0
+	}) == 1
 }

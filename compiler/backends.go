@@ -17,6 +17,24 @@ type Ref struct {
 	Ins     [][]float64
 	// State is what Forward64 kept for Backward64 (dropout's mask).
 	State []float64
+	// Branches are the choices a layer that is not differentiable everywhere made in its
+	// forward pass: for a ReLU, whether each input counted as positive; for a max pool,
+	// the input index of each window's maximum. When Frozen, Forward64 takes them as
+	// given instead of choosing again: a gradient check then differentiates the piece of
+	// the function the unperturbed pass lies on, even when a step crosses a kink.
+	Branches []int
+	Frozen   bool
+}
+
+// branch returns choice k of a forward pass: choose()'s, recorded in r.Branches, or the
+// recorded one when r is Frozen.
+func (r *Ref) branch(k int, choose func() int) int {
+	if r.Frozen {
+		return r.Branches[k]
+	}
+	b := choose()
+	r.Branches = append(r.Branches, b)
+	return b
 }
 
 // at returns the index of (c, y, x) of image n in a batch buffer of images of shape s.

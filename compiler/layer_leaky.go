@@ -19,6 +19,7 @@ var _ = register(&LayerType{
 	Emit:       emitLeaky,
 	Forward64:  leakyForward,
 	Backward64: leakyBackward,
+	Kink64:     kinkAtZero,
 	ONNX: func(g ONNXGraph, l *Layer) {
 		g.Node("LeakyRelu", l.Name, l.Name+"/out", []string{g.Cur()}, floatAttr("alpha", float32(l.Slope)))
 	},
@@ -52,10 +53,14 @@ func emitLeaky(e Emitter, i int, l *Layer) LayerCode {
 	return LayerCode{Forward: fwd, Input: bwd}
 }
 
+// leakyForward is x for positive x, else slope·x (the side of 0 as positive says).
 func leakyForward(l *Layer, r *Ref) []float64 {
 	y := make([]float64, len(r.In))
 	for i, v := range r.In {
-		y[i] = max(v, l.Slope*v)
+		y[i] = v
+		if !positive(r, i) {
+			y[i] = l.Slope * v
+		}
 	}
 	return y
 }

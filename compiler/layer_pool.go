@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -30,6 +31,7 @@ var _ = register(&LayerType{
 	Emit:       emitPool,
 	Forward64:  poolForward,
 	Backward64: poolBackward,
+	Kink64:     poolKink,
 	ONNX:       poolONNX,
 })
 
@@ -254,7 +256,7 @@ func poolForward(l *Layer, r *Ref) []float64 {
 	if l.Avg {
 		return avgPoolForward(l, r.In, r.Batch)
 	}
-	return maxPoolForward(l, r.In, r.Batch)
+	return maxPoolForward(l, r)
 }
 
 // poolBackward routes each output's gradient to its window's argmax, or spreads it evenly
@@ -264,6 +266,33 @@ func poolBackward(l *Layer, r *Ref, dy []float64) []float64 {
 		return avgPoolBackward(l, dy, r.Batch)
 	}
 	return maxPoolBackward(l, r.In, dy, r.Batch)
+}
+
+// poolKink is a max pool's Kink64: the smallest gap between a window's largest value and
+// its next distinct one (values that are equal stay equal under small changes, as the
+// zeros of a ReLU before do). An average pool has no kinks.
+func poolKink(l *Layer, x []float64, batch int, _ []int32) float64 {
+	dist := math.Inf(1)
+	if l.Avg {
+		return dist
+	}
+	for n := range batch {
+		for c := range l.Out.C {
+			for oy := range l.Out.H {
+				for ox := range l.Out.W {
+					top := x[argmax(l, x, n, c, oy, ox)]
+					for ky := range l.KH {
+						for kx := range l.KW {
+							if v := x[at(l.In, n, c, oy*l.SH+ky, ox*l.SW+kx)]; v != top {
+								dist = math.Min(dist, top-v)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return dist
 }
 
 // argmax returns the input index of the largest value in pooling window (oy, ox) of
@@ -282,14 +311,17 @@ func argmax(l *Layer, x []float64, n, c, oy, ox int) int {
 }
 
 // maxPoolForward is PyTorch's MaxPool2d without padding: the largest value of each KH×KW
-// window, windows SH×SW apart (the output size is floored, so every window is inside).
-func maxPoolForward(l *Layer, x []float64, batch int) []float64 {
-	y := make([]float64, batch*l.Out.Size())
-	for n := range batch {
+// window, windows SH×SW apart (the output size is floored, so every window is inside);
+// in a Frozen pass, the value where the largest was (see Ref).
+func maxPoolForward(l *Layer, r *Ref) []float64 {
+	x := r.In
+	y := make([]float64, r.Batch*l.Out.Size())
+	for n := range r.Batch {
 		for c := range l.Out.C {
 			for oy := range l.Out.H {
 				for ox := range l.Out.W {
-					y[at(l.Out, n, c, oy, ox)] = x[argmax(l, x, n, c, oy, ox)]
+					k := at(l.Out, n, c, oy, ox)
+					y[k] = x[r.branch(k, func() int { return argmax(l, x, n, c, oy, ox) })]
 				}
 			}
 		}

@@ -1,8 +1,6 @@
 package compiler
 
 import (
-	"math"
-
 	"github.com/dave/jennifer/jen"
 )
 
@@ -11,7 +9,6 @@ import (
 var relu = elementwise{
 	forward:  func(v jen.Code) jen.Code { return jen.Max(v, lit(float32(0))) },
 	backward: id("dy").Op("*").Id("step").Call(id("y")),
-	ref:      func(x float64) float64 { return math.Max(0, x) },
 	// 1 where x > 0, else 0 (also at 0, as in PyTorch).
 	refGrad: func(x, _ float64) float64 {
 		if x > 0 {
@@ -34,10 +31,22 @@ var _ = register(&LayerType{
 	Role:       RoleActivation,
 	Plan:       planReLU,
 	Emit:       relu.emit,
-	Forward64:  relu.forward64,
+	Forward64:  reluForward,
 	Backward64: relu.backward64,
+	Kink64:     kinkAtZero,
 	ONNX:       onnxNode("Relu"),
 })
+
+// reluForward is max(0, x), the side of 0 as positive says.
+func reluForward(_ *Layer, r *Ref) []float64 {
+	y := make([]float64, len(r.In))
+	for i, v := range r.In {
+		if positive(r, i) {
+			y[i] = v
+		}
+	}
+	return y
+}
 
 // planReLU fuses a ReLU into the conv or full layer before it, which then applies it as
 // its output is stored; the ReLU has no code of its own and shares that layer's buffers.

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -16,6 +17,7 @@ var _ = register(&LayerType{
 	Summary:  func(l *Layer) string { return fmt.Sprintf("margin%g", l.Margin) },
 	EmitLoss: emitSVM,
 	Loss64:   svmLoss,
+	Kink64:   svmKink,
 })
 
 func buildSVM(c *checker, l *Layer, la layerArgs) bool {
@@ -64,4 +66,21 @@ func svmLoss(l *Layer, s []float64, batch int, labels []int32, _ []float64) (flo
 		}
 		return loss
 	})
+}
+
+// svmKink is the SVM loss's Kink64: the smallest magnitude of a margin term, where the
+// hinge bends.
+func svmKink(l *Layer, s []float64, batch int, labels []int32) float64 {
+	dist := math.Inf(1)
+	k := l.In.Size()
+	for n := range batch {
+		row := s[n*k : (n+1)*k]
+		y := int(labels[n])
+		for j, v := range row {
+			if j != y {
+				dist = math.Min(dist, math.Abs(v-row[y]+l.Margin))
+			}
+		}
+	}
+	return dist
 }

@@ -57,6 +57,12 @@ type LayerType struct {
 	// Loss64 is a loss's reference: the mean loss of the batch of scores s and its
 	// gradient.
 	Loss64 func(l *Layer, s []float64, batch int, labels []int32, targets []float64) (float64, []float64)
+	// Kink64, for a kind that is not differentiable everywhere, returns how close the
+	// batch in (the layer's input; for a loss, the scores) comes to a point where it is
+	// not: a ReLU input at 0, a tie for a max pool's largest value. A gradient check
+	// draws its data away from those points, where a central difference straddles the
+	// kink and float32 and float64 may take different sides of it.
+	Kink64 func(l *Layer, in []float64, batch int, labels []int32) float64
 
 	// ONNX adds the layer's nodes to an ONNX graph; nil only for a layer that is the
 	// identity at inference, which says so with InferenceIdentity.

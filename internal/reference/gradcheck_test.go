@@ -19,120 +19,6 @@ func compile(t testing.TB, spec string) *compiler.Net {
 	return net
 }
 
-// problem is random data for one network: float32 values so that Run and Loss see exactly
-// the same numbers.
-type problem struct {
-	params, x, targets []float32
-	labels             []int32
-}
-
-// randomProblem draws parameters (weights uniform with a fan-in scale, biases and means
-// uniform in ±0.5), inputs uniform in ±1, labels and, if withTargets, targets in ±1.
-func randomProblem(net *compiler.Net, batch int, withTargets bool, rng *nn.RNG) problem {
-	uniform := func(scale float64) float32 { return float32(scale * (2*rng.Float64() - 1)) }
-	var p problem
-	p.params = make([]float32, net.Params+net.Buffers)
-	for _, t := range net.Tensors() {
-		for i := range t.Size {
-			var v float32
-			switch {
-			case t.Init == 1: // a batch norm's scale or running variance: around 1
-				v = 1 + uniform(0.5)
-			case t.Bias || t.Buffer: // biases and means
-				v = uniform(0.5)
-			default:
-				v = uniform(1.7 / math.Sqrt(float64(t.FanIn)))
-			}
-			p.params[t.Offset+i] = v
-		}
-	}
-	p.x = make([]float32, batch*net.Input.Size())
-	for i := range p.x {
-		p.x[i] = uniform(1)
-	}
-	p.labels = make([]int32, batch)
-	for i := range p.labels {
-		p.labels[i] = int32(rng.Intn(net.Outputs()))
-	}
-	if withTargets {
-		p.targets = make([]float32, batch*net.Outputs())
-		for i := range p.targets {
-			p.targets[i] = uniform(1)
-		}
-	}
-	return p
-}
-
-// kinkDistance returns how close a forward pass comes to a point where the loss is not
-// differentiable: a ReLU input near 0, a max-pool window whose two largest distinct
-// values are nearly equal, an SVM margin term near 0. (Values that are exactly equal,
-// like the zeros ReLU makes, stay equal under small perturbations and do no harm.)
-func kinkDistance(net *compiler.Net, params, x []float64, batch int, labels []int32, train bool, rngState uint64) float64 {
-	rng := nn.RNG{State: rngState}
-	p := &pass{net: net, params: params, batch: batch, train: train, rng: &rng}
-	p.forward(x)
-	dist := math.Inf(1)
-	for _, l := range net.Layers {
-		in := p.acts[l.Inputs[0]+1]
-		switch {
-		case l.Kind == compiler.ReLU || l.Kind == compiler.Leaky:
-			for _, v := range in {
-				dist = math.Min(dist, math.Abs(v))
-			}
-		case l.Kind == compiler.Pool && !l.Avg:
-			for n := range batch {
-				for c := range l.Out.C {
-					for oy := range l.Out.H {
-						for ox := range l.Out.W {
-							top := math.Inf(-1)
-							for ky := range l.KH {
-								for kx := range l.KW {
-									top = math.Max(top, in[at(l.In, n, c, oy*l.SH+ky, ox*l.SW+kx)])
-								}
-							}
-							for ky := range l.KH {
-								for kx := range l.KW {
-									if v := in[at(l.In, n, c, oy*l.SH+ky, ox*l.SW+kx)]; v != top {
-										dist = math.Min(dist, top-v)
-									}
-								}
-							}
-						}
-					}
-				}
-			}
-		case l.Kind == compiler.SVM:
-			k := l.In.Size()
-			for n := range batch {
-				y := int(labels[n])
-				for j := range k {
-					if j != y {
-						dist = math.Min(dist, math.Abs(in[n*k+j]-in[n*k+y]+l.Margin))
-					}
-				}
-			}
-		}
-	}
-	return dist
-}
-
-// informative reports whether at least a fifth of every learned layer's parameters have a
-// nonzero gradient.
-func informative(net *compiler.Net, dparams []float64) bool {
-	for _, l := range net.Layers {
-		nonzero := 0
-		for _, d := range dparams[l.WeightOff : l.WeightOff+l.Params] {
-			if d != 0 {
-				nonzero++
-			}
-		}
-		if nonzero*5 < l.Params {
-			return false
-		}
-	}
-	return true
-}
-
 // gradCases cover every layer kind and option.
 var gradCases = []struct {
 	name, spec string
@@ -177,36 +63,26 @@ func TestGradients(t *testing.T) {
 		for _, batch := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/batch%d", tc.name, batch), func(t *testing.T) {
 				net := compile(t, tc.spec)
-				// Draw data until no kink is within 1e-4 of the forward pass (a step of eps in
-				// any value then moves no pre-activation across one) and every learned layer
-				// gets gradients (a check of zeros proves little).
+				// Data with no kink within 1e-4 of the forward pass (a step of eps in
+				// any value then moves no pre-activation across one) and gradients in every
+				// learned layer (a check of zeros proves little).
 				const dropSeed = 0x5eed
-				var prob problem
-				var params, x, targets []float64
-				var res *Result
-				seed := uint64(1)
-				for ; ; seed++ {
-					if seed > 200 {
-						t.Fatal("no informative data found without kinks")
-					}
-					r := nn.NewRNG(seed)
-					prob = randomProblem(net, batch, tc.targets, &r)
-					params, x = widen(prob.params), widen(prob.x)
-					rng := nn.NewRNG(dropSeed)
-					var err error
-					res, err = Run(net, prob.params, prob.x, batch, prob.labels, prob.targets, tc.train, &rng)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if kinkDistance(net, params, x, batch, prob.labels, tc.train, dropSeed) > 1e-4 && informative(net, res.DParams) {
-						break
-					}
+				prob, seed, err := Draw(net, batch, tc.targets, tc.train, 1e-4, 1, dropSeed, 200)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if prob.targets != nil {
-					targets = widen(prob.targets)
+				params, x := widen(prob.Params), widen(prob.X)
+				rng := nn.NewRNG(dropSeed)
+				res, err := Run(net, prob.Params, prob.X, batch, prob.Labels, prob.Targets, tc.train, &rng)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var targets []float64
+				if prob.Targets != nil {
+					targets = widen(prob.Targets)
 				}
 				loss := func() float64 {
-					return Loss(net, params, x, batch, prob.labels, targets, tc.train, dropSeed)
+					return Loss(net, params, x, batch, prob.Labels, targets, tc.train, dropSeed)
 				}
 				if l := loss(); math.Abs(l-res.Loss) > 1e-12*math.Abs(l) {
 					t.Fatalf("Run's loss %v != Loss %v", res.Loss, l)
@@ -258,10 +134,10 @@ func TestRunAdvancesRNG(t *testing.T) {
 	net := compile(t, "input 2x3x3\ndropout 0.5 | full 4 | dropout 0.2 | softmax")
 	const batch = 3
 	r := nn.NewRNG(7)
-	prob := randomProblem(net, batch, false, &r)
+	prob := RandomProblem(net, batch, false, &r)
 	for _, train := range []bool{false, true} {
 		rng := nn.NewRNG(99)
-		if _, err := Run(net, prob.params, prob.x, batch, prob.labels, nil, train, &rng); err != nil {
+		if _, err := Run(net, prob.Params, prob.X, batch, prob.Labels, nil, train, &rng); err != nil {
 			t.Fatal(err)
 		}
 		want := nn.NewRNG(99)

@@ -1,8 +1,8 @@
 // Package reference is a deliberately naive float64 implementation of every netc layer,
-// forward and backward, used only as a test oracle for the generated code.
+// forward and backward: the test oracle for the generated code, and the numerical side of
+// netc gradcheck (GradCheck).
 //
-// It is test-only support code: nothing in netc's compiled networks or runtime depends on
-// it. Clarity beats speed here. Every layer is a plain nested loop over the definitions,
+// Nothing in netc's compiled networks or runtime depends on it. Clarity beats speed here. Every layer is a plain nested loop over the definitions,
 // in float64 throughout, with PyTorch's semantics (Conv2d, MaxPool2d/AvgPool2d without
 // padding, Linear, LocalResponseNorm, inverted dropout, mean cross-entropy), so the
 // generated float32 code can be checked against it and it can be checked against PyTorch.
@@ -140,21 +140,48 @@ type pass struct {
 	// refs[i] is what layer i's reference saw in the forward pass, and kept for the
 	// backward pass.
 	refs []*compiler.Ref
+	// rngBefore[i] is the RNG's state before layer i drew its masks.
+	rngBefore []uint64
+	// frozen makes every later pass take the kinked layers' choices of the last pass
+	// (see compiler.Ref.Branches).
+	frozen bool
 }
 
 // forward computes every layer's output up to the scores, each by its kind's Forward64
 // on the outputs of the layers it reads.
-func (p *pass) forward(x []float64) {
+func (p *pass) forward(x []float64) { p.forwardFrom(x, 0) }
+
+// forwardFrom computes the outputs of the layers from layer from on, keeping those of the
+// layers before it from the last pass (from 0, all of them): a change to the parameters of
+// layer from only changes what comes after it. Dropout masks are drawn again from the
+// RNG's state before layer from, so they are the same.
+func (p *pass) forwardFrom(x []float64, from int) {
 	layers := p.net.Layers[:len(p.net.Layers)-1]
-	p.acts = [][]float64{x}
-	p.refs = make([]*compiler.Ref, len(layers))
-	for i, l := range layers {
+	again := p.refs != nil
+	if !again {
+		p.refs = make([]*compiler.Ref, len(layers))
+		p.rngBefore = make([]uint64, len(layers))
+	}
+	if from == 0 {
+		p.acts = append(p.acts[:0], x)
+	} else {
+		p.acts = p.acts[:from+1]
+	}
+	for i := from; i < len(layers); i++ {
+		l := layers[i]
 		r := &compiler.Ref{Params: p.params, Batch: p.batch, Train: p.train}
+		if p.frozen {
+			r.Branches, r.Frozen = p.refs[i].Branches, true
+		}
 		for _, in := range l.Inputs {
 			r.Ins = append(r.Ins, p.acts[in+1])
 		}
 		r.In = r.Ins[0]
 		if p.rng != nil {
+			if again && i == from {
+				p.rng.State = p.rngBefore[i]
+			}
+			p.rngBefore[i] = p.rng.State
 			r.Rand = p.rng.Float32
 		}
 		p.refs[i] = r

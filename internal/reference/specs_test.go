@@ -40,10 +40,10 @@ func TestSpecs(t *testing.T) {
 				t.Errorf("%d parameters, want %d", net.Params, want)
 			}
 			r := nn.NewRNG(1)
-			prob := randomProblem(net, 1, false, &r)
+			prob := RandomProblem(net, 1, false, &r)
 			rng := nn.NewRNG(2)
 			start := time.Now()
-			res, err := Run(net, prob.params, prob.x, 1, prob.labels, nil, true, &rng)
+			res, err := Run(net, prob.Params, prob.X, 1, prob.Labels, nil, true, &rng)
 			if err != nil {
 				t.Fatal(err)
 			}
