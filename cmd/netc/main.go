@@ -16,11 +16,14 @@
 //	netc bench gemm N                     time an N×N×N matrix product; "GFLOP/s N" last
 //	netc tune SPEC [-trials N] [-fine N] [-epochs E] [-o FILE]
 //	                                      search learning rate and L2, coarse to fine
+//	netc gradcheck SPEC [-batch N] [-samples K] [-seed S] [-eval]
+//	                                      check the backward pass against numerical gradients
 //	netc plot [-log] RUNDIR               redraw a training run's charts
 //	netc version                          print netc's version and its runtime's
 //
-// train, bench, tune and predict run the spec's program: the generated code with a fixed
-// main whose subcommands are those four (package runtime/cli). netc builds it once per spec
+// train, bench, tune, predict and gradcheck run the spec's program: the generated code
+// with a fixed main whose subcommands are train, bench, tune, predict and gradients
+// (package runtime/cli). netc builds it once per spec
 // and netc version, in any folder and offline: the binary carries the source of netc's
 // runtime and writes it once as a module into its cache ($NETC_CACHE, default netc/ in
 // the user's cache folder), which the program's go.mod points at; the Go toolchain and
@@ -98,7 +101,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\ntrain, bench, tune and predict build the spec's program, once per spec and netc version\n"+
+	fmt.Fprintln(w, "\ntrain, bench, tune, predict and gradcheck build the spec's program, once per spec and netc version\n"+
 		"(in $NETC_CACHE, default netc/ in the user's cache folder), and run it. SPEC is a file or\n"+
 		"the name of a reference spec netc carries:\n  "+strings.Join(referenceSpecs(), ", "))
 	fmt.Fprintln(w, "\nRun 'netc <command> -h' for a command's flags.")

@@ -1,5 +1,5 @@
 // Package cli is the command line of the program netc builds from a spec: one program
-// with the subcommands train, bench, tune and predict. Its main is the same for every
+// with the subcommands train, bench, tune, predict and gradients. Its main is the same for every
 // spec,
 //
 //	func main() { os.Exit(cli.Main(New, os.Args[1:])) }
@@ -38,6 +38,7 @@ var commands = []command{
 	{"bench", "measure the speed of inference or training steps", bench.Main},
 	{"tune", "search the learning rate and L2, coarse to fine", tune.Main},
 	{"predict", "run trained weights on a tensor of inputs or on images", predict.Main},
+	{"gradients", "write the gradients of one step on given data (netc gradcheck's side)", gradientsMain},
 }
 
 // Main runs the subcommand named by args[0] with the rest of args on the network newNet
@@ -70,7 +71,7 @@ func usage(newNet func(seed uint64) nn.Network, w io.Writer) {
 		"The program of network %s (input %dx%dx%d, %d outputs, spec sha256 %.12s).\n\ncommands:\n",
 		prog, info.Name, info.InC, info.InH, info.InW, info.Outputs, info.SpecHash)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> -h' for a command's flags.\n", prog)
 }

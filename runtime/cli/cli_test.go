@@ -26,12 +26,13 @@ func TestRun(t *testing.T) {
 		stderr string // substring
 	}{
 		{"no command", nil, 2, "", "The program of network lenet-mnist (input 1x28x28, 10 outputs"},
-		{"help", []string{"help"}, 2, "", "predict  run trained weights"},
+		{"help", []string{"help"}, 2, "", "predict   run trained weights"},
 		{"unknown", []string{"fit"}, 2, "", `unknown command "fit"`},
 		{"train", []string{"train", "-h"}, 0, "", "Trains network lenet-mnist"},
 		{"bench", []string{"bench", "-batch", "2", "-duration", "1ms"}, 0, "img/s", ""},
 		{"tune", []string{"tune", "-trials", "x"}, 2, "", `invalid value "x" for flag -trials`},
 		{"predict", []string{"predict"}, 2, "", "--weights FILE is required"},
+		{"gradients", []string{"gradients"}, 2, "", "usage: gradients -in FILE -out FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
