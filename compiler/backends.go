@@ -90,6 +90,17 @@ func floatAttr(name string, v float32) ONNXAttr {
 	return ONNXAttr{Name: name, Type: AttrFloat, Float: v}
 }
 
+// LossArgs is what a loss's reference (LayerType.Loss64) sees besides the scores.
+type LossArgs struct {
+	Batch  int
+	Labels []int32
+	// Targets are the euclidean loss's regression targets (batch × outputs), or nil for
+	// one-hot labels.
+	Targets []float64
+	// Smoothing is the softmax loss's label smoothing ε (nn.Workspace.LabelSmoothing).
+	Smoothing float64
+}
+
 // lossRows is the float64 reference of a loss computed image by image: f gets image img's
 // row of scores and of their gradient, writes the gradient, and returns the image's share
 // of the batch's mean loss; lossRows returns the mean loss and the gradient of the batch.

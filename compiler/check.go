@@ -11,6 +11,7 @@ import (
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/netc-dev/netc/dsl"
+	"github.com/netc-dev/netc/runtime/train/settings"
 )
 
 // maxSize bounds activations per image and parameters, which are indexed with int32.
@@ -40,7 +41,11 @@ func Check(path string, src []byte, f *dsl.File) (*Net, error) {
 	}
 	c.layers(f)
 	if f.Train != nil {
-		c.net.Train = checkTrain(f.Train, c.net.Input, &c.errs)
+		in := settings.Input{C: c.net.Input.C, H: c.net.Input.H, W: c.net.Input.W}
+		if n := len(c.net.Layers); n > 0 && c.net.Layers[n-1].Type().Role == RoleLoss {
+			in.Loss = string(c.net.Layers[n-1].Kind)
+		}
+		c.net.Train = checkTrain(f.Train, in, &c.errs)
 	}
 	if len(c.errs) > 0 {
 		sort.SliceStable(c.errs, func(i, j int) bool { return before(c.errs[i].Pos, c.errs[j].Pos) })

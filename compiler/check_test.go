@@ -585,7 +585,7 @@ t.net:1:15: kernel size must be at least 1, not 0
 t.net:2:1: input must be the first layer
 t.net:3:1: the network has no loss: end it with euclidean, softmax or svm
 t.net:3:9: unexpected "$"
-t.net:5:1: unknown training setting "foo" (known: batch, epochs, lr, optimizer, l2, l1, maxnorm, decay, schedule, warmup, augment, init, seed, val, preprocess, threads)`
+t.net:5:1: unknown training setting "foo" (known: batch, epochs, lr, optimizer, l2, l1, maxnorm, labelsmooth, decay, schedule, warmup, augment, init, seed, val, preprocess, threads)`
 	if err.Error() != want {
 		t.Errorf("errors:\n%v\nwant:\n%s", err, want)
 	}

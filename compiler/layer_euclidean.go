@@ -29,14 +29,14 @@ func emitEuclidean(e Emitter, l *Layer) (string, []jen.Code) {
 		}
 }
 
-func euclideanLoss(l *Layer, s []float64, batch int, labels []int32, targets []float64) (float64, []float64) {
-	b, n := float64(batch), l.In.Size()
-	return lossRows(l, s, batch, func(img int, row, drow []float64) (loss float64) {
+func euclideanLoss(l *Layer, s []float64, a LossArgs) (float64, []float64) {
+	b, n := float64(a.Batch), l.In.Size()
+	return lossRows(l, s, a.Batch, func(img int, row, drow []float64) (loss float64) {
 		for j, v := range row {
 			var t float64
-			if targets != nil {
-				t = targets[img*n+j]
-			} else if j == int(labels[img]) {
+			if a.Targets != nil {
+				t = a.Targets[img*n+j]
+			} else if j == int(a.Labels[img]) {
 				t = 1
 			}
 			loss += (v - t) * (v - t) / (2 * b)

@@ -50,10 +50,10 @@ func emitSVM(e Emitter, l *Layer) (string, []jen.Code) {
 	}
 }
 
-func svmLoss(l *Layer, s []float64, batch int, labels []int32, _ []float64) (float64, []float64) {
-	b := float64(batch)
-	return lossRows(l, s, batch, func(img int, row, drow []float64) (loss float64) {
-		y := labels[img]
+func svmLoss(l *Layer, s []float64, a LossArgs) (float64, []float64) {
+	b := float64(a.Batch)
+	return lossRows(l, s, a.Batch, func(img int, row, drow []float64) (loss float64) {
+		y := a.Labels[img]
 		for j, v := range row {
 			if j == int(y) {
 				continue

@@ -56,7 +56,7 @@ type LayerType struct {
 	MergeBackward64 func(l *Layer, r *Ref, dy []float64) [][]float64
 	// Loss64 is a loss's reference: the mean loss of the batch of scores s and its
 	// gradient.
-	Loss64 func(l *Layer, s []float64, batch int, labels []int32, targets []float64) (float64, []float64)
+	Loss64 func(l *Layer, s []float64, a LossArgs) (float64, []float64)
 	// Kink64, for a kind that is not differentiable everywhere, returns how close the
 	// batch in (the layer's input; for a loss, the scores) comes to a point where it is
 	// not: a ReLU input at 0, a tie for a max pool's largest value. A gradient check

@@ -9,10 +9,10 @@ import (
 )
 
 // checkTrain checks the training section against the schema of package settings: known
-// keys, each once, and values that netc train will read, for an input of shape in (the
-// zero Shape when the input is not known), each alone and then together. It reports
-// every bad line, at the word at fault, and returns the good ones.
-func checkTrain(t *dsl.Train, in Shape, errs *dsl.ErrorList) []Setting {
+// keys, each once, and values that netc train will read, for the network's input shape
+// and loss in (zero when not known), each alone and then together. It reports every bad
+// line, at the word at fault, and returns the good ones.
+func checkTrain(t *dsl.Train, in settings.Input, errs *dsl.ErrorList) []Setting {
 	first := map[string]int{} // key → line of its first use
 	where := map[string]*dsl.Setting{}
 	recipe := settings.DefaultRecipe()
@@ -34,7 +34,7 @@ func checkTrain(t *dsl.Train, in Shape, errs *dsl.ErrorList) []Setting {
 		}
 		first[key], where[key] = s.Key.Pos.Line, s
 		words, _ := settingWords(s)
-		if err := def.Apply(&recipe, words, settings.Input{C: in.C, H: in.H, W: in.W}); err != nil {
+		if err := def.Apply(&recipe, words, in); err != nil {
 			*errs = append(*errs, dsl.Errorf(errorPos(err, s), "%v", err))
 			ok = false
 			continue

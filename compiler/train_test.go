@@ -23,8 +23,16 @@ func TestTrainWords(t *testing.T) {
 		{"epochs", `t.net:7:1: epochs takes one value (e.g. epochs 10)`},
 		{"augment crop 8", `t.net:7:14: augment: crop padding 8 does not fit the 8x8 input: a crop could miss ` +
 			`the image; it must be less than 8 (e.g. augment flip crop 2)`},
+		{"labelsmooth 0.1", "0.1"},
+		{"labelsmooth 1", `t.net:7:13: labelsmooth: 1 is not in [0, 1): 1 would make every target uniform (e.g. labelsmooth 0.1)`},
+		{"labelsmooth 0.1 svm", `t.net:7:13: labelsmooth: label smoothing is for the softmax loss; this network's loss is svm (e.g. labelsmooth 0.1)`},
+		{"labelsmooth 0 svm", "0"},
 	} {
-		src := "# a network\ninput 1x8x8\nfull 2 | softmax\n\n[train]\nbatch 4\n" + tc.line + "\n"
+		line, loss := tc.line, "softmax"
+		if l, ok := strings.CutSuffix(line, " svm"); ok {
+			line, loss = l, "svm"
+		}
+		src := "# a network\ninput 1x8x8\nfull 2 | " + loss + "\n\n[train]\nbatch 4\n" + line + "\n"
 		net, err := Compile("t.net", []byte(src))
 		var got string
 		if err != nil {

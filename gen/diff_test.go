@@ -142,3 +142,42 @@ func expectClose(t *testing.T, what string, got []float32, want []float64) {
 			what, maxDiff, worst, got[worst], want[worst], maxRef)
 	}
 }
+
+// TestLabelSmoothingAgainstReference compares the softmax loss with the workspace's label
+// smoothing, and the gradients it gives, with the reference's, on lenet-mnist.
+func TestLabelSmoothingAgainstReference(t *testing.T) {
+	const spec, batch, eps = "specs/lenet-mnist.net", 5, 0.1
+	src, err := os.ReadFile(filepath.Join("..", spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir, err := compiler.Compile(spec, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(goldenNets, func(n goldenNet) bool { return n.spec == spec })
+	net := goldenNets[i].new(3)
+	rng := nn.NewRNG(5)
+	x := make([]float32, batch*net.Info().InputSize())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := []int32{1, 7, 7, 0, 9}
+	ws := net.NewWorkspace(batch)
+	net.Forward(ws, x, true)
+	plain := net.Backward(ws, labels)
+	ws.LabelSmoothing = eps
+	net.Forward(ws, x, true)
+	loss := net.Backward(ws, labels)
+	ref, err := reference.Run(ir, net.Params(), x, batch, labels, nil, true, nil, reference.WithLabelSmoothing(eps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loss == plain {
+		t.Fatalf("label smoothing left the loss at %v", loss)
+	}
+	expectClose(t, "loss", []float32{loss}, []float64{ref.Loss})
+	for _, p := range net.Info().Params {
+		expectClose(t, p.Name+" gradient", p.Data(net.Grads()), ref.DParams[p.Offset:p.Offset+p.Size])
+	}
+}

@@ -3,6 +3,7 @@ package gen
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -26,7 +27,8 @@ const netsPy = "../../shared/anchors/nets.py"
 // weights and inputs, in PyTorch (gen/testdata/torch_step.py on the twins of
 // shared/anchors/nets.py), and compares the logits in evaluation mode, then one
 // training step: the loss, every gradient, the updated weights and the batch norms'
-// running statistics, for SGD with momentum and for AdamW. It needs python3 with torch
+// running statistics, for SGD with momentum and for AdamW, the latter with label
+// smoothing 0.1 (PyTorch's label_smoothing). It needs python3 with torch
 // (Debian's python3-torch, which .ci/run installs); without it the test is skipped,
 // except under CI, where it fails.
 func TestPyTorchEquivalence(t *testing.T) {
@@ -116,7 +118,11 @@ func torchStep(t *testing.T, name string, net nn.Network, method string) {
 		binary.LittleEndian.PutUint64(lb[8*i:], uint64(v))
 	}
 	writeFile(t, filepath.Join(dir, "labels.i64"), lb)
-	cmd := exec.Command(python3, "testdata/torch_step.py", netsPy, name, dir, method)
+	smoothing := float32(0)
+	if method == "adamw" {
+		smoothing = 0.1
+	}
+	cmd := exec.Command(python3, "testdata/torch_step.py", netsPy, name, dir, method, fmt.Sprint(smoothing))
 	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("torch_step.py: %v\n%s", err, out)
@@ -124,6 +130,7 @@ func torchStep(t *testing.T, name string, net nn.Network, method string) {
 
 	ws := net.NewWorkspace(batch)
 	ws.InputGrad = nil
+	ws.LabelSmoothing = smoothing
 	expectCloseF32(t, "evaluation logits", net.Forward(ws, x, false), readF32(t, dir, "eval.f32"))
 	net.Forward(ws, x, true)
 	loss := net.Backward(ws, labels)

@@ -125,7 +125,7 @@ relu                                      # no loss at the end
 ` + path + `:11:1: repeated training setting lr (first at line 10)
 lr 0.02
 ^
-` + path + `:12:1: unknown training setting "momentum" (known: batch, epochs, lr, optimizer, l2, l1, maxnorm, decay, schedule, warmup, augment, init, seed, val, preprocess, threads)
+` + path + `:12:1: unknown training setting "momentum" (known: batch, epochs, lr, optimizer, l2, l1, maxnorm, labelsmooth, decay, schedule, warmup, augment, init, seed, val, preprocess, threads)
 momentum 0.9
 ^
 `

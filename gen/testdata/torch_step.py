@@ -1,6 +1,6 @@
 """One step of a reference network in PyTorch, from netc's weights and inputs.
 
-Usage: python3 torch_step.py NETS_PY NET DIR METHOD
+Usage: python3 torch_step.py NETS_PY NET DIR METHOD SMOOTHING
 
 DIR holds what gen's TestPyTorchEquivalence wrote: tensors.json (netc's parameter tensors
 in order: name, offset, shape, buffer), params.f32, x.f32 (batch × C×H×W) and labels.i64.
@@ -8,8 +8,8 @@ The twin NET of nets.py gets netc's tensors by position: the k-th module with pa
 or buffers takes the k-th netc layer's (weight, bias; then running_mean, running_var).
 It writes to DIR: eval.f32 (logits in evaluation mode), then after one training-mode step
 with METHOD (momentum: SGD momentum 0.9, weight decay 5e-4 on weights only; adamw: lr
-0.01, weight decay 0.01 on weights only) loss.f32, grads.f32 and params_after.f32, in
-netc's layout.
+0.01, weight decay 0.01 on weights only) and the cross-entropy's label_smoothing SMOOTHING:
+loss.f32, grads.f32 and params_after.f32, in netc's layout.
 """
 import json, os, sys
 import numpy as np
@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, os.path.dirname(sys.argv[1]))
 from nets import NETS
 
-net_name, d, method = sys.argv[2], sys.argv[3], sys.argv[4]
+net_name, d, method, smoothing = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
 torch.manual_seed(0)
 tensors = json.load(open(f"{d}/tensors.json"))
 flat = np.fromfile(f"{d}/params.f32", dtype=np.float32)
@@ -72,7 +72,7 @@ if method == "momentum":
 else:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0}], lr=0.01, eps=1e-3)
 opt.zero_grad()
-loss = torch.nn.functional.cross_entropy(model(x), y)
+loss = torch.nn.functional.cross_entropy(model(x), y, label_smoothing=smoothing)
 loss.backward()
 out("loss.f32", [loss.item()])
 out("grads.f32", layout(lambda t, p: None if t["buffer"] else p.grad))

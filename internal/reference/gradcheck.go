@@ -101,7 +101,7 @@ func GradCheck(net *compiler.Net, prob Problem, opt CheckOptions, grads, inputGr
 	p.frozen = true
 	loss := func(from int) float64 {
 		p.forwardFrom(x, from)
-		l, _ := lossForward(net.Loss(), p.scores(), prob.Batch, prob.Labels, targets)
+		l, _ := lossForward(net.Loss(), p.scores(), compiler.LossArgs{Batch: prob.Batch, Labels: prob.Labels, Targets: targets})
 		return l
 	}
 	pick := nn.NewRNG(opt.Seed)

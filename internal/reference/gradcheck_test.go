@@ -22,38 +22,41 @@ func compile(t testing.TB, spec string) *compiler.Net {
 // gradCases cover every layer kind and option.
 var gradCases = []struct {
 	name, spec string
-	train      bool // draw dropout masks
-	targets    bool // euclidean with explicit targets (else one-hot labels)
+	train      bool    // draw dropout masks
+	targets    bool    // euclidean with explicit targets (else one-hot labels)
+	smoothing  float64 // the softmax loss's label smoothing
 }{
 	{"conv-s2-p1-g2/tanh/avgpool/full/svm",
-		"input 2x7x7\nconv 4 3x3 s2 p1 g2 | tanh | pool avg 2x2 | full 3 | svm", false, false},
+		"input 2x7x7\nconv 4 3x3 s2 p1 g2 | tanh | pool avg 2x2 | full 3 | svm", false, false, 0},
 	{"conv-3x2-s2x1/relu/maxpool-3x3-s2/softmax",
-		"input 3x9x8\nconv 4 3x2 s2x1 p1 | relu | pool max 3x3 s2 | full 5 | softmax", false, false},
+		"input 3x9x8\nconv 4 3x2 s2x1 p1 | relu | pool max 3x3 s2 | full 5 | softmax", false, false, 0},
 	{"meansub/lrn3/sigmoid/conv-s1x2-p0x1/lrn5/euclidean-onehot",
-		"input 5x4x4\nmeansub | norm size3 alpha0.5 beta0.75 k2 | sigmoid | conv 6 2x2 s1x2 p0x1 | norm size5 alpha2 beta0.6 k1 | full 4 | euclidean", false, false},
+		"input 5x4x4\nmeansub | norm size3 alpha0.5 beta0.75 k2 | sigmoid | conv 6 2x2 s1x2 p0x1 | norm size5 alpha2 beta0.6 k1 | full 4 | euclidean", false, false, 0},
 	{"meansub-image/conv/relu/dropout/full/euclidean-targets/train",
-		"input 2x5x5\nmeansub image | conv 4 3x3 p1 | relu | dropout 0.3 | full 16 | relu | dropout 0.5 | full 4 | euclidean", true, true},
+		"input 2x5x5\nmeansub image | conv 4 3x3 p1 | relu | dropout 0.3 | full 16 | relu | dropout 0.5 | full 4 | euclidean", true, true, 0},
 	{"meansub-image/conv/relu/dropout/full/euclidean-targets/test",
-		"input 2x5x5\nmeansub image | conv 4 3x3 p1 | relu | dropout 0.3 | full 16 | relu | dropout 0.5 | full 4 | euclidean", false, true},
+		"input 2x5x5\nmeansub image | conv 4 3x3 p1 | relu | dropout 0.3 | full 16 | relu | dropout 0.5 | full 4 | euclidean", false, true, 0},
 	{"dropout-input/conv-g3/sigmoid/maxpool/softmax/train",
-		"input 3x6x6\ndropout 0.25 | conv 6 3x3 g3 | sigmoid | pool max 2x2 | full 3 | softmax", true, false},
+		"input 3x6x6\ndropout 0.25 | conv 6 3x3 g3 | sigmoid | pool max 2x2 | full 3 | softmax", true, false, 0},
 	{"lrn-default/lrn4-even/tanh/svm-margin",
-		"input 7x2x2\nnorm | norm size4 alpha1 beta0.75 k1 | tanh | full 3 | svm margin0.5", false, false},
+		"input 7x2x2\nnorm | norm size4 alpha1 beta0.75 k1 | tanh | full 3 | svm margin0.5", false, false, 0},
 	{"conv/leaky/maxpool/leaky-0.2/full/leaky-0/softmax",
-		"input 2x6x6\nconv 4 3x3 p1 | leaky | pool max 2x2 | leaky 0.2 | full 5 | leaky 0 | full 3 | softmax", false, false},
+		"input 2x6x6\nconv 4 3x3 p1 | leaky | pool max 2x2 | leaky 0.2 | full 5 | leaky 0 | full 3 | softmax", false, false, 0},
 	{"conv-nobias/bn/relu/conv-s2-nobias/bn/global-avg/full/softmax/train",
-		"input 2x6x6\nconv 4 3x3 p1 nobias | bn | relu | conv 3 3x3 s2 nobias | bn | pool avg global | full 3 | softmax", true, false},
+		"input 2x6x6\nconv 4 3x3 p1 nobias | bn | relu | conv 3 3x3 s2 nobias | bn | pool avg global | full 3 | softmax", true, false, 0},
 	{"conv/bn/global-avg/test",
-		"input 2x5x5\nconv 3 3x3 | bn | pool avg global | full 3 | svm", false, false},
+		"input 2x5x5\nconv 3 3x3 | bn | pool avg global | full 3 | svm", false, false, 0},
 	{"residual/add/relu",
-		"input 2x5x5\nconv 3 3x3 p1 | a: relu | conv 3 3x3 p1 | add a | relu | full 3 | softmax", false, false},
+		"input 2x5x5\nconv 3 3x3 p1 | a: relu | conv 3 3x3 p1 | add a | relu | full 3 | softmax", false, false, 0},
 	{"projection/from/bn/add/train",
 		"input 2x6x6\nconv 4 3x3 p1 | a: relu | conv 4 3x3 s2 p1 nobias | b: bn\n" +
-			"conv 4 1x1 s2 nobias from a | bn | add b | relu | full 3 | softmax", true, false},
+			"conv 4 1x1 s2 nobias from a | bn | add b | relu | full 3 | softmax", true, false, 0},
 	{"concat/three-readers",
-		"input 2x4x4\nconv 3 3x3 p1 | a: tanh | conv 2 1x1 | c: concat a | conv 3 1x1 from a | add a a | concat c | full 3 | svm", false, false},
+		"input 2x4x4\nconv 3 3x3 p1 | a: tanh | conv 2 1x1 | c: concat a | conv 3 1x1 from a | add a a | concat c | full 3 | svm", false, false, 0},
+	{"full/tanh/softmax-labelsmooth",
+		"input 2x3x3\nfull 6 | tanh | full 4 | softmax", false, false, 0.2},
 	{"conv-5x5-p2/relu/lrn/maxpool-overlap/relu/full/softmax",
-		"input 3x8x8\nconv 6 5x5 p2 | relu | norm size5 alpha1 beta0.75 k1 | pool max 3x3 s2 | full 4 | relu | full 3 | softmax", false, false},
+		"input 3x8x8\nconv 6 5x5 p2 | relu | norm size5 alpha1 beta0.75 k1 | pool max 3x3 s2 | full 4 | relu | full 3 | softmax", false, false, 0},
 }
 
 // TestGradients checks DParams and DInput of Run against central differences of Loss.
@@ -73,7 +76,7 @@ func TestGradients(t *testing.T) {
 				}
 				params, x := widen(prob.Params), widen(prob.X)
 				rng := nn.NewRNG(dropSeed)
-				res, err := Run(net, prob.Params, prob.X, batch, prob.Labels, prob.Targets, tc.train, &rng)
+				res, err := Run(net, prob.Params, prob.X, batch, prob.Labels, prob.Targets, tc.train, &rng, WithLabelSmoothing(tc.smoothing))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -82,7 +85,7 @@ func TestGradients(t *testing.T) {
 					targets = widen(prob.Targets)
 				}
 				loss := func() float64 {
-					return Loss(net, params, x, batch, prob.Labels, targets, tc.train, dropSeed)
+					return Loss(net, params, x, batch, prob.Labels, targets, tc.train, dropSeed, WithLabelSmoothing(tc.smoothing))
 				}
 				if l := loss(); math.Abs(l-res.Loss) > 1e-12*math.Abs(l) {
 					t.Fatalf("Run's loss %v != Loss %v", res.Loss, l)
@@ -188,4 +191,35 @@ func TestValidate(t *testing.T) {
 // at returns the index of (c, y, x) of image n in a batch buffer of images of shape s.
 func at(s compiler.Shape, n, c, y, x int) int {
 	return ((n*s.C+c)*s.H+y)*s.W + x
+}
+
+// TestLabelSmoothing checks the softmax loss with label smoothing ε against its
+// definition through the plain loss: (1−ε)·L(y) + ε·mean over the classes j of L(j).
+func TestLabelSmoothing(t *testing.T) {
+	net := compile(t, "input 1x2x2\nfull 5 | softmax")
+	l := net.Loss()
+	const eps = 0.3
+	scores := []float64{0.5, -1, 2, 0.25, 0, 3, 1, -2, 0.5, 0.75}
+	labels := []int32{2, 4}
+	plain := func(labels []int32) float64 {
+		loss, _ := l.Type().Loss64(l, scores, compiler.LossArgs{Batch: 2, Labels: labels})
+		return loss
+	}
+	want := (1 - eps) * plain(labels)
+	for j := range int32(5) {
+		want += eps / 5 * plain([]int32{j, j})
+	}
+	got, grad := l.Type().Loss64(l, scores, compiler.LossArgs{Batch: 2, Labels: labels, Smoothing: eps})
+	if math.Abs(got-want) > 1e-12 {
+		t.Errorf("loss %v, want %v", got, want)
+	}
+	for img := range 2 { // each image's gradient sums to 0, as softmax(s) − q does
+		sum := 0.0
+		for _, d := range grad[img*5 : img*5+5] {
+			sum += d
+		}
+		if math.Abs(sum) > 1e-12 {
+			t.Errorf("image %d: the gradient sums to %v", img, sum)
+		}
+	}
 }

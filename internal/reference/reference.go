@@ -43,7 +43,7 @@ type Result struct {
 // layer, in order, draws one rng.Float32() per value of its whole batch buffer, so rng is
 // advanced exactly as the generated code advances its own; rng may be nil when no
 // dropout mask is drawn.
-func Run(net *compiler.Net, params []float32, x []float32, batch int, labels []int32, targets []float32, train bool, rng *nn.RNG) (*Result, error) {
+func Run(net *compiler.Net, params []float32, x []float32, batch int, labels []int32, targets []float32, train bool, rng *nn.RNG, opts ...Option) (*Result, error) {
 	var t []float64
 	if targets != nil {
 		t = widen(targets)
@@ -53,7 +53,8 @@ func Run(net *compiler.Net, params []float32, x []float32, batch int, labels []i
 	}
 	p := &pass{net: net, params: widen(params), batch: batch, train: train, rng: rng}
 	p.forward(widen(x))
-	loss, dscores := lossForward(net.Loss(), p.scores(), batch, labels, t)
+	loss, dscores := lossForward(net.Loss(), p.scores(), compiler.LossArgs{Batch: batch, Labels: labels, Targets: t,
+		Smoothing: collect(opts).smoothing})
 	dparams, dinput := p.backward(dscores)
 	return &Result{
 		Scores:  append([]float64(nil), p.scores()...),
@@ -67,15 +68,33 @@ func Run(net *compiler.Net, params []float32, x []float32, batch int, labels []i
 // checks), with dropout masks drawn from a copy of the given RNG state. So repeated calls
 // with the same rngState use the same masks, the ones Run draws from
 // nn.RNG{State: rngState}. It panics on arguments Run would reject.
-func Loss(net *compiler.Net, params, x []float64, batch int, labels []int32, targets []float64, train bool, rngState uint64) float64 {
+func Loss(net *compiler.Net, params, x []float64, batch int, labels []int32, targets []float64, train bool, rngState uint64, opts ...Option) float64 {
 	if err := validate(net, len(params), len(x), batch, labels, len(targets), targets != nil, train, true); err != nil {
 		panic(err)
 	}
 	rng := nn.RNG{State: rngState}
 	p := &pass{net: net, params: params, batch: batch, train: train, rng: &rng}
 	p.forward(x)
-	loss, _ := lossForward(net.Loss(), p.scores(), batch, labels, targets)
+	loss, _ := lossForward(net.Loss(), p.scores(), compiler.LossArgs{Batch: batch, Labels: labels, Targets: targets,
+		Smoothing: collect(opts).smoothing})
 	return loss
+}
+
+// Option changes what Run and Loss compute.
+type Option func(*options)
+
+type options struct{ smoothing float64 }
+
+// WithLabelSmoothing gives the softmax loss label smoothing ε (nn.Workspace's
+// LabelSmoothing).
+func WithLabelSmoothing(eps float64) Option { return func(o *options) { o.smoothing = eps } }
+
+func collect(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }
 
 // validate checks the sizes of Run's and Loss's arguments.
@@ -227,6 +246,6 @@ func (p *pass) backward(dscores []float64) (dparams, dinput []float64) {
 
 // lossForward computes the loss layer l on the scores s (batch × N) and its gradient with
 // respect to s, by its kind's Loss64.
-func lossForward(l *compiler.Layer, s []float64, batch int, labels []int32, targets []float64) (float64, []float64) {
-	return l.Type().Loss64(l, s, batch, labels, targets)
+func lossForward(l *compiler.Layer, s []float64, a compiler.LossArgs) (float64, []float64) {
+	return l.Type().Loss64(l, s, a)
 }

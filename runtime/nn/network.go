@@ -49,6 +49,9 @@ type Workspace struct {
 	// Targets, if non-nil, are the regression targets (batch × Outputs) of the euclidean
 	// loss.
 	Targets []float32
+	// LabelSmoothing is ε in [0, 1) of the softmax loss (PyTorch's label_smoothing): an
+	// image of class y has the target (1−ε)·onehot(y) + ε/K over the K classes.
+	LabelSmoothing float32
 	// InputGrad receives the gradient of the loss with respect to the input of the last
 	// Forward, when Backward runs. Set it to nil when that gradient is not wanted (training
 	// does): Backward then skips the work that only it needs.

@@ -94,7 +94,7 @@ func DefaultConfig(info *nn.Info) Config {
 	if info == nil {
 		return c
 	}
-	c.input = settings.Input{C: info.InC, H: info.InH, W: info.InW}
+	c.input = settings.Input{C: info.InC, H: info.InH, W: info.InW, Loss: info.Loss}
 	if s, err := nn.ParseInitScheme(info.Init); err == nil {
 		c.Init = s
 	}

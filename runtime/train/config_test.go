@@ -162,7 +162,7 @@ func TestFlagsOverride(t *testing.T) {
 	c.RegisterFlags(fs)
 	err = fs.Parse(strings.Fields("--epochs 5 --batch 128 --lr 0.05 --seed 7 --l2 0 --optimizer sgd --overfit 20 --val 1000 " +
 		"--run r --resume ck --data fashion-mnist --data-dir d --threads 1 --init xavier --max-iters 9 " +
-		"-augment flip -preprocess none"))
+		"-augment flip -preprocess none --labelsmooth 0.2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +175,11 @@ func TestFlagsOverride(t *testing.T) {
 			Augment:    data.Augment{Flip: true},
 			Preprocess: data.MeanNone,
 			Val:        1000, Threads: 1,
+			LabelSmoothing: 0.2,
 		},
 		Overfit: 20, RunDir: "r", Resume: "ck", MaxIters: 9,
 		Divergence: 3, Data: "fashion-mnist", DataDir: "d",
-		input: settings.Input{C: 1, H: 28, W: 28},
+		input: settings.Input{C: 1, H: 28, W: 28, Loss: "softmax"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)

@@ -357,9 +357,11 @@ func (t *trainer) setup(trainSet *data.Dataset, ck *Checkpoint) error {
 	t.ws = t.net.NewWorkspace(t.batch)
 	t.ws.RNG = nn.NewRNG(subSeed(cfg.Seed, streamDropout))
 	t.ws.InputGrad = nil // nothing reads it: Backward skips the first layer's input gradient
+	t.ws.LabelSmoothing = cfg.LabelSmoothing
 	if rem := trainSet.Len() % t.batch; rem != 0 {
 		t.short = t.net.NewWorkspace(rem)
 		t.short.InputGrad = nil
+		t.short.LabelSmoothing = cfg.LabelSmoothing
 	}
 	t.x = make([]float32, t.batch*t.size)
 	t.y = make([]int32, t.batch)

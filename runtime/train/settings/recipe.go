@@ -86,6 +86,10 @@ type Recipe struct {
 	// Optimizer is the update rule and its regularization (momentum 0.9 and L2 5e-4 on
 	// weights by default).
 	Optimizer Optimizer
+	// LabelSmoothing is ε in [0, 1) of the softmax loss, PyTorch's label_smoothing: the
+	// target of an image of class y is (1−ε)·onehot(y) + ε/K over the K classes. 0, the
+	// default, is the plain cross-entropy.
+	LabelSmoothing float32
 	// Init is the initialization scheme of a fresh run; InitStd the standard deviation
 	// of InitGaussian (0 means nn.DefaultGaussianStd). The default is the spec's
 	// (He for ReLU networks).

@@ -63,7 +63,11 @@ import (
 
 // Input is the shape of one input image, which bounds some values (the padding of
 // augment crop). The zero Input is unknown and bounds nothing.
-type Input struct{ C, H, W int }
+type Input struct {
+	C, H, W int
+	// Loss is the network's loss ("softmax", "svm" or "euclidean"); empty when unknown.
+	Loss string
+}
 
 // Setting is one key of the schema: a row of Table.
 type Setting struct {

@@ -232,12 +232,12 @@ func TestValidate(t *testing.T) {
 
 func TestString(t *testing.T) {
 	r := DefaultRecipe()
-	want := "batch 64, epochs 10, lr 0.01, optimizer momentum 0.9, l2 0.0005, l1 0, maxnorm 0, decay weights, " +
+	want := "batch 64, epochs 10, lr 0.01, optimizer momentum 0.9, l2 0.0005, l1 0, maxnorm 0, labelsmooth 0, decay weights, " +
 		"schedule constant, warmup 0, augment none, init he, seed 1, val auto, preprocess channel, threads 0"
 	if got := r.String(); got != want {
 		t.Errorf("String:\n got %s\nwant %s", got, want)
 	}
-	for _, line := range []string{"augment flip crop 2", "schedule exp 0.9", "init gaussian 0.02", "val 0.1"} {
+	for _, line := range []string{"augment flip crop 2", "schedule exp 0.9", "init gaussian 0.02", "val 0.1", "labelsmooth 0.1"} {
 		if err := set(&r, line, Input{}); err != nil {
 			t.Fatal(err)
 		}

@@ -48,6 +48,11 @@ var Table = []Setting{
 		nonNegative,
 		func(r *Recipe, v float32) { r.Optimizer.MaxNorm = v },
 		func(r *Recipe) string { return FormatF32(r.Optimizer.MaxNorm) }),
+	define(Setting{Key: "labelsmooth", Args: "F in [0, 1)", Min: 1, Max: 1, Example: "labelsmooth 0.1",
+		Doc: "label smoothing of the softmax loss (PyTorch's label_smoothing); 0 is off"},
+		parseLabelSmoothing,
+		func(r *Recipe, v float32) { r.LabelSmoothing = v },
+		func(r *Recipe) string { return FormatF32(r.LabelSmoothing) }),
 	define(Setting{Key: "decay", Args: "weights | biases", Min: 1, Max: 1, Example: "decay biases",
 		Doc: "what L2 and L1 apply to: weights only, or biases too"},
 		oneOf("weights", "biases", "all"), // all: the same as biases
@@ -124,6 +129,20 @@ func wholeNumber(lo, hi int) func([]string, Input) (int, error) {
 		}
 		return 0, badWord(0, "%q is not a whole number in [%d, %d]", words[0], lo, hi)
 	}
+}
+
+// parseLabelSmoothing reads ε in [0, 1), for a network whose loss is softmax.
+func parseLabelSmoothing(words []string, in Input) (float32, error) {
+	v, err := number(words[0], true)
+	switch {
+	case err != nil:
+		return 0, err
+	case v >= 1:
+		return 0, badWord(0, "%s is not in [0, 1): 1 would make every target uniform", words[0])
+	case v > 0 && in.Loss != "" && in.Loss != "softmax":
+		return 0, badWord(0, "label smoothing is for the softmax loss; this network's loss is %s", in.Loss)
+	}
+	return v, nil
 }
 
 // positive reads one finite number > 0.

@@ -812,8 +812,9 @@ func (s *state) full2Backward() {
 	kernels.Sgemm(false, false, s.Batch, 6, 3, 1, s.full2Grad, 3, s.net.params[364:382], 6, 0, s.bn3Grad, 6)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
-// and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy with the workspace's
+// label smoothing ε, −Σ q log softmax(s) with q = (1−ε)·onehot(y) + ε/K, and its gradient
+// (softmax(s) − q)/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full2Out, s.full2Grad
 	inv := float32(1) / float32(s.Batch)
@@ -824,22 +825,25 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		}
 		row := scores[img*Outputs : img*Outputs+Outputs]
 		d := grad[img*Outputs : img*Outputs+Outputs]
+		eps := s.Workspace.LabelSmoothing
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
 		}
-		var sum float64
+		var sum, shifted float64
 		for j, v := range row {
 			e := math.Exp(float64(v - m))
 			d[j] = float32(e)
 			sum += e
+			shifted += float64(v - m)
 		}
 		scale := inv / float32(sum)
+		spread := inv * eps / float32(3)
 		for j := range d {
-			d[j] *= scale
+			d[j] = d[j]*scale - spread
 		}
-		d[y] -= inv
-		total += math.Log(sum) - float64(row[y]-m)
+		d[y] -= inv * (float32(1) - eps)
+		total += math.Log(sum) - float64(float32(1)-eps)*float64(row[y]-m) - float64(eps)/3.0*shifted
 	}
 	return float32(total / float64(s.Batch))
 }

@@ -827,8 +827,9 @@ func (s *state) full1Backward() {
 		160, 0, s.pool3Grad, 160)
 }
 
-// softmax1Loss returns the mean over the batch of softmax cross-entropy, −log softmax(s)[y],
-// and its gradient (softmax(s) − onehot(y))/batch.
+// softmax1Loss returns the mean over the batch of softmax cross-entropy with the workspace's
+// label smoothing ε, −Σ q log softmax(s) with q = (1−ε)·onehot(y) + ε/K, and its gradient
+// (softmax(s) − q)/batch.
 func (s *state) softmax1Loss(labels []int32) float32 {
 	scores, grad := s.full1Out, s.full1Grad
 	inv := float32(1) / float32(s.Batch)
@@ -839,22 +840,25 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		}
 		row := scores[img*Outputs : img*Outputs+Outputs]
 		d := grad[img*Outputs : img*Outputs+Outputs]
+		eps := s.Workspace.LabelSmoothing
 		m := row[0]
 		for _, v := range row {
 			m = max(m, v)
 		}
-		var sum float64
+		var sum, shifted float64
 		for j, v := range row {
 			e := math.Exp(float64(v - m))
 			d[j] = float32(e)
 			sum += e
+			shifted += float64(v - m)
 		}
 		scale := inv / float32(sum)
+		spread := inv * eps / float32(10)
 		for j := range d {
-			d[j] *= scale
+			d[j] = d[j]*scale - spread
 		}
-		d[y] -= inv
-		total += math.Log(sum) - float64(row[y]-m)
+		d[y] -= inv * (float32(1) - eps)
+		total += math.Log(sum) - float64(float32(1)-eps)*float64(row[y]-m) - float64(eps)/10.0*shifted
 	}
 	return float32(total / float64(s.Batch))
 }
