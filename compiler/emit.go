@@ -15,9 +15,12 @@ const KernelsPath = "github.com/netc-dev/netc/runtime/kernels"
 // LayerCode is what a layer emits: its forward and backward bodies, the backward in two
 // parts: the gradients of its parameters, then the gradient with respect to its input.
 // Per-image layers get (img, w) parameters — the image and the worker — and batch layers
-// none.
+// none. A conv layer with a batch norm folded in (LayerPlan.FoldBN) also emits its
+// forward body at inference, Infer, and Fold, which computes the folded weights (into
+// Buf(i, "FoldW"), "FoldB" and, for a direct convolution, "FoldPacked").
 type LayerCode struct {
 	Forward, Backward, Input []jen.Code
+	Infer, Fold              []jen.Code
 }
 
 // Emitter is what a layer's Emit sees of the file being generated (package gen implements

@@ -23,6 +23,7 @@ var _ = register(&LayerType{
 	Buffers: func(l *Layer) []BufferTensor {
 		return []BufferTensor{{Part: "running_mean", Shape: []int{l.Filters}}, {Part: "running_var", Shape: []int{l.Filters}, Init: 1}}
 	},
+	Plan:       planBN,
 	Emit:       emitBN,
 	Forward64:  bnForward,
 	Backward64: bnBackward,
@@ -43,6 +44,19 @@ func buildBN(c *checker, l *Layer, _ layerArgs) bool {
 	return c.setCost(l, int64(l.In.C), 0)
 }
 
+// planBN folds the bn into the conv before it at inference when it is that conv's one
+// reader, and the ReLU after it too when it is the bn's one reader (see LayerPlan.FoldBN).
+func planBN(p *planner, i int) {
+	if !p.onlyReader(i) || p.net.Layers[i-1].Kind != Conv {
+		return
+	}
+	conv := &p.layers[i-1]
+	conv.FoldBN, conv.InferOut, p.layers[i].InferSkip = p.net.Layers[i], i, true
+	if i+1 < len(p.net.Layers) && p.net.Layers[i+1].Kind == ReLU && p.onlyReader(i+1) {
+		conv.InferReLU, conv.InferOut, p.layers[i+1].InferSkip = true, i+1, true
+	}
+}
+
 // emitBN emits batch normalization on the whole batch: the statistics need every image.
 func emitBN(e Emitter, i int, l *Layer) LayerCode {
 	c, hw := l.In.C, l.In.H*l.In.W
@@ -50,11 +64,13 @@ func emitBN(e Emitter, i int, l *Layer) LayerCode {
 	args := func(in, out jen.Code) []jen.Code {
 		return append([]jen.Code{in, out, e.Batch(), lit(c), lit(hw)}, stats...)
 	}
-	fwd := []jen.Code{
-		jen.If(e.Train()).Block(
-			call(kernel("BatchNormTrain"), append(args(e.In(i), e.Buf(i, "Out")), lit(float32(bnMomentum)), lit(float32(bnEps)))...),
-			jen.Return()),
-		call(kernel("BatchNormInfer"), append(args(e.In(i), e.Buf(i, "Out")), lit(float32(bnEps)))...),
+	train := call(kernel("BatchNormTrain"), append(args(e.In(i), e.Buf(i, "Out")), lit(float32(bnMomentum)), lit(float32(bnEps)))...)
+	fwd := []jen.Code{jen.Comment("At inference the conv before computes this layer, folded in."), train}
+	if !l.Plan.InferSkip {
+		fwd = []jen.Code{
+			jen.If(e.Train()).Block(train, jen.Return()),
+			call(kernel("BatchNormInfer"), append(args(e.In(i), e.Buf(i, "Out")), lit(float32(bnEps)))...),
+		}
 	}
 	bwd := []jen.Code{
 		jen.Comment("The input gradient and those of the scale and shift come from one pass over the batch."),

@@ -143,47 +143,112 @@ func planConv(p *planner, i int) {
 }
 
 // emitConv emits a convolution as im2col followed by one GEMM per group, with bias (and
-// ReLU) applied in place, or as a direct convolution when the plan says so.
+// ReLU) applied in place, or as a direct or depthwise convolution when the plan says so;
+// with a batch norm folded in, also its forward pass at inference and the folding.
 func emitConv(e Emitter, i int, l *Layer) LayerCode {
+	var c LayerCode
 	switch l.Plan.Conv {
 	case ConvDirect:
-		return emitDirectConv(e, i, l)
+		c = emitDirectConv(e, i, l)
 	case ConvDepthwise:
-		return emitDepthwiseConv(e, i, l)
+		c = emitDepthwiseConv(e, i, l)
+	default:
+		c = emitGemmConv(e, i, l)
 	}
+	if bn := l.Plan.FoldBN; bn != nil {
+		c.Infer = convForwardCode(e, i, l, convOut{e.Buf(i, "FoldW"), e.Buf(i, "FoldPacked"), e.Buf(i, "FoldB"),
+			l.Plan.InferOut, l.Plan.InferReLU})
+		var bias jen.Code = jen.Nil()
+		if !l.NoBias {
+			bias = e.Param(l.BiasOff, l.Filters)
+		}
+		c.Fold = []jen.Code{call(kernel("FoldBatchNorm"), e.Buf(i, "FoldW"), e.Buf(i, "FoldB"),
+			e.Param(l.WeightOff, l.Weights()), bias, e.Param(bn.WeightOff, l.Filters), e.Param(bn.BiasOff, l.Filters),
+			e.Param(bn.BufferOff, l.Filters), e.Param(bn.BufferOff+l.Filters, l.Filters), lit(float32(bnEps)))}
+		if l.Plan.Conv == ConvDirect {
+			c.Fold = append(c.Fold, kernel("PackDirect").Call(e.Buf(i, "FoldPacked"), e.Buf(i, "FoldW"),
+				lit(l.Filters), lit(l.In.C*l.KH*l.KW), lit(l.Out.W)))
+		}
+	}
+	return c
+}
+
+// convOut is what a conv layer's forward pass computes with and where it writes: its own
+// weights (packed, for a direct convolution) and biases (nil: none), its own output and
+// fused ReLU, or at inference those with a batch norm folded in (see LayerPlan.FoldBN).
+type convOut struct {
+	weights, packed, bias jen.Code
+	// out is the layer whose output buffer the pass writes, relu whether it applies
+	// max(0, ·) as it stores.
+	out  int
+	relu bool
+}
+
+// ownOut is the conv layer's own convOut.
+func ownOut(e Emitter, i int, l *Layer) convOut {
+	o := convOut{weights: e.Param(l.WeightOff, l.Weights()), packed: e.Buf(i, "Packed"), out: i, relu: l.Plan.FuseReLU}
+	if !l.NoBias {
+		o.bias = e.Param(l.BiasOff, l.Filters)
+	}
+	return o
+}
+
+// convForwardCode emits a conv layer's forward pass on one image with the weights, biases and
+// output of o: the im2col matrix and GEMM, or the direct or depthwise convolution, then
+// the biases and the ReLU in one pass.
+func convForwardCode(e Emitter, i int, l *Layer, o convOut) []jen.Code {
+	fwd := append(e.Views(i, "in"), id("out").Op(":=").Add(Image(e.Buf(o.out, "Out"), l.Out.Size())))
+	in, out := l.In, l.Out
+	switch l.Plan.Conv {
+	case ConvDirect:
+		fwd = append(fwd,
+			id("pad").Op(":=").Add(e.Buf(i, "Pad").Index(id("w"))),
+			kernel("PadInto").Call(id("pad"), id("in"), lit(in.C), lit(in.H), lit(in.W), lit(l.PH), lit(l.PW)),
+			e.Direct().Call(id("out"), lit(l.Filters), lit(out.H), lit(out.W), o.packed, id(Local(l.Name)+"Offs"), id("pad"),
+				lit(in.W+2*l.PW)))
+	case ConvDepthwise:
+		fwd = append(fwd, kernel("DepthwiseConv").Call(id("out"), id("in"), o.weights, id(Local(l.Name)+"Geom")))
+	default:
+		ohw := out.H * out.W
+		k := in.C / l.Groups * l.KH * l.KW // GEMM depth per group
+		fg := l.Filters / l.Groups
+		fwd = append(fwd, gemmCol(e, i, l))
+		switch l.Plan.Conv {
+		case ConvUnrolled:
+			fwd = append(fwd, id(Local(l.Name)+"Im2col").Call(id("in"), id("col")))
+		case ConvIm2col:
+			fwd = append(fwd, kernelCall("Im2col", l, id("in"), id("col")))
+		}
+		fwd = append(fwd, id("weights").Op(":=").Add(o.weights))
+		fwd = append(fwd, groups(l, call(e.Gemm(), jen.False(), jen.False(), lit(fg), lit(ohw), lit(k), lit(1),
+			gs(l, "weights", fg*k), lit(k), gs(l, "col", k*ohw), lit(ohw), lit(0), gs(l, "out", fg*ohw), lit(ohw)))...)
+	}
+	return append(fwd, convBiasAct(o.bias, l, o.relu)...)
+}
+
+// gemmCol declares col, the im2col matrix of a GEMM conv layer: the input itself
+// (pointwise), the layer's own (kept for the backward pass), or the worker's scratch.
+func gemmCol(e Emitter, i int, l *Layer) jen.Code {
+	switch {
+	case l.Plan.Conv == ConvPointwise:
+		return id("col").Op(":=").Id("in")
+	case l.Plan.KeptCol >= 0:
+		return id("col").Op(":=").Add(Image(e.Buf(i, "Col"), l.Plan.Col))
+	}
+	return id("col").Op(":=").Add(e.Scratch("col"))
+}
+
+// emitGemmConv emits a convolution as im2col followed by one GEMM per group.
+func emitGemmConv(e Emitter, i int, l *Layer) LayerCode {
 	name := Local(l.Name)
 	ohw := l.Out.H * l.Out.W
 	k := l.In.C / l.Groups * l.KH * l.KW // GEMM depth per group
 	fg := l.Filters / l.Groups
-	w := e.Param(l.WeightOff, l.Weights())
-	// The im2col matrix: the input itself (pointwise), the layer's own (kept for the
-	// backward pass), or the worker's scratch.
-	kept := l.Plan.KeptCol >= 0
-	var col *jen.Statement
-	switch {
-	case l.Plan.Conv == ConvPointwise:
-		col = id("col").Op(":=").Id("in")
-	case kept:
-		col = id("col").Op(":=").Add(Image(e.Buf(i, "Col"), l.Plan.Col))
-	default:
-		col = id("col").Op(":=").Add(e.Scratch("col"))
-	}
-	fwd := e.Views(i, "in", "out")
-	switch l.Plan.Conv {
-	case ConvPointwise:
-		fwd = append(fwd, col)
-	case ConvUnrolled:
-		fwd = append(fwd, col, id(name+"Im2col").Call(id("in"), id("col")))
+	if l.Plan.Conv == ConvUnrolled {
 		e.Helper(name+"Im2col", im2colFuncs(l)...)
-	default:
-		fwd = append(fwd, col, kernelCall("Im2col", l, id("in"), id("col")))
 	}
-	fwd = append(fwd, id("weights").Op(":=").Add(w))
-	fwd = append(fwd, groups(l, call(e.Gemm(), jen.False(), jen.False(), lit(fg), lit(ohw), lit(k), lit(1),
-		gs(l, "weights", fg*k), lit(k), gs(l, "col", k*ohw), lit(ohw), lit(0), gs(l, "out", fg*ohw), lit(ohw)))...)
-	fwd = append(fwd, convBiasAct(e, l)...)
-
-	bwd := convParamGrads(e, i, l, kept, col)
+	fwd := convForwardCode(e, i, l, ownOut(e, i, l))
+	bwd := convParamGrads(e, i, l, l.Plan.KeptCol >= 0, gemmCol(e, i, l))
 
 	input := e.Views(i, "din")
 	if l.Plan.Conv == ConvPointwise {
@@ -191,7 +256,7 @@ func emitConv(e Emitter, i int, l *Layer) LayerCode {
 	} else {
 		input = append(input, id("dcol").Op(":=").Add(e.Scratch("dcol")))
 	}
-	input = append(input, id("weights").Op(":=").Add(w), jen.Comment("dcol = Wᵀ·dout, per group."))
+	input = append(input, id("weights").Op(":=").Add(e.Param(l.WeightOff, l.Weights())), jen.Comment("dcol = Wᵀ·dout, per group."))
 	input = append(input, groups(l,
 		call(e.Gemm(), jen.True(), jen.False(), lit(k), lit(ohw), lit(fg), lit(1),
 			gs(l, "weights", fg*k), lit(k), gs(l, "dout", fg*ohw), lit(ohw), lit(0), gs(l, "dcol", k*ohw), lit(ohw)))...)
@@ -201,7 +266,7 @@ func emitConv(e Emitter, i int, l *Layer) LayerCode {
 	case ConvIm2col:
 		input = append(input, jen.Clear(id("din")), kernelCall("Col2im", l, id("dcol"), id("din")))
 	}
-	return LayerCode{fwd, bwd, input}
+	return LayerCode{Forward: fwd, Backward: bwd, Input: input}
 }
 
 // emitDirectConv emits a stride-1 convolution computed by the runtime's direct
@@ -215,13 +280,7 @@ func emitDirectConv(e Emitter, i int, l *Layer) LayerCode {
 	in, out := l.In, l.Out
 	ohw := out.H * out.W
 	perWorker := func(part string) *jen.Statement { return e.Buf(i, part).Index(id("w")) }
-	fwd := append(e.Views(i, "in", "out"),
-		id("pad").Op(":=").Add(perWorker("Pad")),
-		kernel("PadInto").Call(id("pad"), id("in"), lit(in.C), lit(in.H), lit(in.W), lit(l.PH), lit(l.PW)),
-		e.Direct().Call(id("out"), lit(l.Filters), lit(out.H), lit(out.W), e.Buf(i, "Packed"), id(name+"Offs"), id("pad"),
-			lit(in.W+2*l.PW)),
-	)
-	fwd = append(fwd, convBiasAct(e, l)...)
+	fwd := convForwardCode(e, i, l, ownOut(e, i, l))
 
 	bwd := append(convOutGrad(e, i, l, true),
 		jen.Comment("dW accumulates in the worker's "+name+"GradAcc, folded in after its last image."),
@@ -249,16 +308,16 @@ func emitDirectConv(e Emitter, i int, l *Layer) LayerCode {
 			id(name+"Pixels").Op("=").Add(kernel("ConvOffsets")).Call(lit(1), lit(out.H), lit(out.W), lit(0), lit(in.W+2*l.PW)),
 			id(name+"GradOffs").Op("=").Add(kernel("ConvOffsets")).Call(lit(l.Filters), lit(l.KH), lit(l.KW), lit(out.H+2*qh),
 				lit(out.W+2*qw))))
-	return LayerCode{fwd, bwd, input}
+	return LayerCode{Forward: fwd, Backward: bwd, Input: input}
 }
 
-// convBiasAct adds the biases to the output (and applies the fused ReLU): one pass.
-func convBiasAct(e Emitter, l *Layer) []jen.Code {
+// convBiasAct adds the biases (nil: none) to the output (and applies max(0, ·) if relu):
+// one pass.
+func convBiasAct(bias jen.Code, l *Layer, relu bool) []jen.Code {
 	switch {
-	case !l.NoBias:
-		return []jen.Code{kernel("BiasAct").Call(id("out"), e.Param(l.BiasOff, l.Filters), lit(l.Filters),
-			lit(l.Out.H*l.Out.W), jen.Lit(l.Plan.FuseReLU))}
-	case l.Plan.FuseReLU:
+	case bias != nil:
+		return []jen.Code{kernel("BiasAct").Call(id("out"), bias, lit(l.Filters), lit(l.Out.H*l.Out.W), jen.Lit(relu))}
+	case relu:
 		return []jen.Code{kernel("Relu").Call(id("out"))}
 	}
 	return nil
@@ -269,8 +328,7 @@ func convBiasAct(e Emitter, l *Layer) []jen.Code {
 func emitDepthwiseConv(e Emitter, i int, l *Layer) LayerCode {
 	geom := Local(l.Name) + "Geom"
 	w := e.Param(l.WeightOff, l.Weights())
-	fwd := append(e.Views(i, "in", "out"), kernel("DepthwiseConv").Call(id("out"), id("in"), w, id(geom)))
-	fwd = append(fwd, convBiasAct(e, l)...)
+	fwd := convForwardCode(e, i, l, ownOut(e, i, l))
 	bwd := append(convOutGrad(e, i, l, true),
 		kernel("DepthwiseConvWeightGrad").Call(e.GradParam(i, l.WeightOff, l.Weights()), id("in"), id("dout"), id(geom)))
 	input := append(e.Views(i, "din"),
@@ -282,7 +340,7 @@ func emitDepthwiseConv(e Emitter, i int, l *Layer) LayerCode {
 			id("SH"): lit(l.SH), id("SW"): lit(l.SW), id("PH"): lit(l.PH), id("PW"): lit(l.PW),
 			id("OH"): lit(l.Out.H), id("OW"): lit(l.Out.W),
 		}))
-	return LayerCode{fwd, bwd, input}
+	return LayerCode{Forward: fwd, Backward: bwd, Input: input}
 }
 
 // convParamGrads emits the gradients of a conv layer's parameters (see convOutGrad), the

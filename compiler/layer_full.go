@@ -89,7 +89,7 @@ func emitFull(e Emitter, i int, l *Layer) LayerCode {
 		ForRange("img", lit(0), batch.Clone(),
 			kernel("Add").Call(dout.Clone().Index(id("img").Op("*").Lit(n), id("img").Op("*").Lit(n).Op("+").Lit(n)), id("db"))))
 	input := []jen.Code{gemm(jen.False(), jen.False(), batch, lit(k), lit(n), lit(1), dout, lit(n), w, lit(k), lit(0), din, lit(k))}
-	return LayerCode{fwd, bwd, input}
+	return LayerCode{Forward: fwd, Backward: bwd, Input: input}
 }
 
 // fullRows returns <layer>Rows, which computes outputs [lo, hi) of a full layer for

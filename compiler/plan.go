@@ -51,6 +51,16 @@ type LayerPlan struct {
 	// whole weight matrix. ParallelRows splits those rows over the workers.
 	DotBatch     int
 	ParallelRows bool
+	// FoldBN is, on a conv layer whose one reader is a bn layer, that layer: at inference
+	// (a Forward not in training mode) the conv computes the bn's output itself, with its
+	// weights and biases scaled by the bn's (see kernels.FoldBatchNorm), and the ReLU
+	// after the bn too when InferReLU is set. InferOut is then the layer whose output the
+	// conv writes at inference, and InferSkip is set on the bn and that ReLU, which have
+	// no code at inference.
+	FoldBN    *Layer
+	InferReLU bool
+	InferOut  int
+	InferSkip bool
 }
 
 // Stage is a run of consecutive layers computed the same way: image by image (PerImage) or
@@ -71,8 +81,9 @@ type NetPlan struct {
 	// PrivLo and PrivHi bound the parameters that per-image layers own; each worker but the
 	// first accumulates their gradients in a private buffer of that size.
 	PrivLo, PrivHi int
-	// Stages are the layers in execution order, grouped.
-	Stages []Stage
+	// Stages are the layers in execution order, grouped; InferStages those that run at
+	// inference when a batch norm is folded into a conv (see LayerPlan.FoldBN), else nil.
+	Stages, InferStages []Stage
 	// Init is the default initialization: "he" for networks with ReLU, else "xavier".
 	Init string
 	// Layers holds each layer's plan, in the order of Net.Layers.
@@ -86,7 +97,7 @@ func plan(n *Net) NetPlan {
 	p := &planner{net: n, plan: NetPlan{Init: "xavier"}, layers: make([]LayerPlan, len(n.Layers))}
 	for i, l := range n.Layers {
 		lp := &p.layers[i]
-		lp.Aux, lp.Index, lp.KeptCol = -1, -1, -1
+		lp.Aux, lp.Index, lp.KeptCol, lp.InferOut = -1, -1, -1, -1
 		t := l.Type()
 		lp.PerImage = t.Role != RoleBatch && t.Role != RoleLoss
 		if l.Kind == ReLU || l.Kind == Leaky {
@@ -99,7 +110,13 @@ func plan(n *Net) NetPlan {
 	p.plan.Layers = p.layers
 	p.layoutBuffers()
 	p.layoutGradSums()
-	p.stages()
+	p.plan.Stages = p.stages(func(lp LayerPlan) bool { return lp.Fused })
+	for _, lp := range p.layers {
+		if lp.FoldBN != nil {
+			p.plan.InferStages = p.stages(func(lp LayerPlan) bool { return lp.Fused || lp.InferSkip })
+			break
+		}
+	}
 	return p.plan
 }
 
@@ -240,17 +257,20 @@ func (pl *planner) layoutBuffers() {
 	}
 }
 
-func (pl *planner) stages() {
-	p := &pl.plan
+// stages groups the layers that have code of their own (those skip does not report) into
+// runs of per-image and of batch layers.
+func (pl *planner) stages(skip func(LayerPlan) bool) []Stage {
+	var stages []Stage
 	for i, lp := range pl.layers {
-		if lp.Fused {
+		if skip(lp) {
 			continue
 		}
-		last := len(p.Stages) - 1
-		if last >= 0 && p.Stages[last].PerImage == lp.PerImage {
-			p.Stages[last].Layers = append(p.Stages[last].Layers, i)
+		last := len(stages) - 1
+		if last >= 0 && stages[last].PerImage == lp.PerImage {
+			stages[last].Layers = append(stages[last].Layers, i)
 			continue
 		}
-		p.Stages = append(p.Stages, Stage{PerImage: lp.PerImage, Layers: []int{i}})
+		stages = append(stages, Stage{PerImage: lp.PerImage, Layers: []int{i}})
 	}
+	return stages
 }

@@ -86,11 +86,12 @@ func compareWithReference(t *testing.T, spec string, net nn.Network, batch int) 
 	params := net.Params()
 	for _, p := range info.Params {
 		scale := float32(0.5) / float32(math.Sqrt(float64(max(p.FanIn, 1))))
-		if p.Buffer {
-			scale = 0.3
-		}
 		for j := range p.Size {
 			params[p.Offset+j] = scale * float32(rng.NormFloat64())
+			if p.Buffer {
+				// Running statistics; a variance is positive.
+				params[p.Offset+j] = 0.2 + 0.3*float32(math.Abs(rng.NormFloat64()))
+			}
 		}
 	}
 	const dropoutSeed = 12345
@@ -118,6 +119,23 @@ func compareWithReference(t *testing.T, spec string, net nn.Network, batch int) 
 	net.Backward(ws, labels)
 	if !slices.Equal(grads, net.Grads()) {
 		t.Error("parameter gradients differ when ws.InputGrad is nil")
+	}
+
+	// At inference (each batch norm folded into the conv before it) the scores are the
+	// reference's in evaluation mode, and still are after a training step has changed
+	// the parameters and the running statistics the folded weights derive from.
+	for _, what := range []string{"scores at inference", "scores at inference after a training step"} {
+		scores := net.Forward(ws, x, false)
+		ref, err := reference.Run(ir, params, x, batch, labels, nil, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectClose(t, what, scores, ref.Scores)
+		net.Forward(ws, x, true)
+		net.Backward(ws, labels)
+		for i, g := range net.Grads() {
+			params[i] -= 0.1 * g
+		}
 	}
 }
 

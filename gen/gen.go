@@ -100,6 +100,9 @@ type generator struct {
 	pkg string
 	// helpers records the package-level helpers already emitted.
 	helpers map[string]bool
+	// folds is the code of the layers that fold a batch norm into a conv (see
+	// compiler.LayerCode.Fold), collected as they are emitted.
+	folds []jen.Code
 	// used, when not nil, records the state fields the layers' code reads; uses is what
 	// stateUse found it to be, before the file is written.
 	used, uses map[string]bool
@@ -136,11 +139,13 @@ func (g *generator) file() {
 			g.imageStage(si, st)
 		}
 	}
+	g.infer()
 	for i, l := range g.net.Layers {
 		if !l.Plan.Fused {
 			g.layer(i, l)
 		}
 	}
+	g.fold()
 }
 
 func (g *generator) packageDoc() {

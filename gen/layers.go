@@ -37,6 +37,15 @@ func (g *generator) layer(i int, l *compiler.Layer) {
 	bwd = append(bwd, c.Input...)
 	g.comment(fmt.Sprintf("%sBackward propagates the gradient through %s for %s.", name, l.Name, scope))
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Backward").Params(params...).Block(bwd...)
+	if len(c.Infer) > 0 {
+		what = fmt.Sprintf("%s with %s folded in", l.Name, l.Plan.FoldBN.Name)
+		if l.Plan.InferReLU {
+			what += " and the ReLU after it"
+		}
+		g.comment(fmt.Sprintf("%sInfer computes %s for %s, at inference.", name, what, scope))
+		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Infer").Params(params...).Block(c.Infer...)
+	}
+	g.folds = append(g.folds, c.Fold...)
 }
 
 // gradSums adds into layer i's output gradient what the other layers reading it wrote into

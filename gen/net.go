@@ -174,6 +174,7 @@ func (g *generator) stateType() {
 	imageFields, imageSetup := g.imageBuffers()
 	fields, setup = append(fields, imageFields...), append(setup, imageSetup...)
 	fields = append(fields, g.directFields()...)
+	fields = append(fields, g.foldFields()...)
 	setup = append(setup, g.scratchSetup()...)
 	setup = append(setup, jen.Return(id("ws")))
 
@@ -256,6 +257,43 @@ func (g *generator) directFields() []jen.Code {
 	return fields
 }
 
+// foldLayers are the conv layers with a batch norm folded in at inference.
+func (g *generator) foldLayers() []*compiler.Layer {
+	var ls []*compiler.Layer
+	for _, l := range g.net.Layers {
+		if l.Plan.FoldBN != nil {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
+// foldFields returns the state fields of the weights with batch norms folded in.
+func (g *generator) foldFields() []jen.Code {
+	if len(g.foldLayers()) == 0 {
+		return nil
+	}
+	fields := []jen.Code{
+		jen.Comment("folded records the parameters the batch norms were last folded with."),
+		id("folded").Index().Float32(),
+	}
+	for _, l := range g.foldLayers() {
+		name := local(l.Name)
+		doc := name + "FoldW and " + name + "FoldB are " + name + "'s weights and biases with " + l.Plan.FoldBN.Name + " folded in"
+		names := []jen.Code{id(name + "FoldW"), id(name + "FoldB")}
+		if l.Plan.Conv == compiler.ConvDirect {
+			doc = name + "FoldW, " + name + "FoldB and " + name + "FoldPacked are " + name + "'s weights and biases with " +
+				l.Plan.FoldBN.Name + " folded in, and those weights packed"
+			names = append(names, id(name+"FoldPacked"))
+		}
+		for _, line := range commentLines(doc + ".") {
+			fields = append(fields, jen.Comment(line))
+		}
+		fields = append(fields, jen.List(names...).Index().Float32())
+	}
+	return fields
+}
+
 // scratchSetup allocates the scratch buffers: one per worker, or one in all.
 func (g *generator) scratchSetup() []jen.Code {
 	var setup []jen.Code
@@ -308,6 +346,16 @@ func (g *generator) scratch() []scratchBuf {
 		}
 		return jen.Qual(kernelsPath, fn).Call(a...)
 	}
+	if len(g.foldLayers()) > 0 {
+		bufs = append(bufs, scratchBuf{"folded", id("NumParams").Op("+").Id("NumBuffers"), false})
+	}
+	for _, l := range g.foldLayers() {
+		name := local(l.Name)
+		bufs = append(bufs, scratchBuf{name + "FoldW", lit(l.Weights()), false}, scratchBuf{name + "FoldB", lit(l.Filters), false})
+		if l.Plan.Conv == compiler.ConvDirect {
+			bufs = append(bufs, scratchBuf{name + "FoldPacked", size("DirectPackedSize", l.Filters, l.In.C*l.KH*l.KW), false})
+		}
+	}
 	for _, l := range g.directLayers() {
 		name := local(l.Name)
 		qh, qw := l.KH-1-l.PH, l.KW-1-l.PW
@@ -343,6 +391,9 @@ func (g *generator) forward() {
 	}
 	if g.readsTrain() {
 		body = append(body, sel("s", "train").Op("=").Id("train"))
+	}
+	if n.Plan.InferStages != nil {
+		body = append(body, jen.If(jen.Op("!").Id("train")).Block(jen.Return(sel("s", "infer").Call())))
 	}
 	if len(g.directLayers()) > 0 {
 		body = append(body, sel("s", "packWeights").Call(jen.False()))
@@ -404,6 +455,71 @@ func (g *generator) backward() {
 	g.method("Backward computes the loss of the last Forward on ws against labels, overwrites\n"+
 		"Grads with its gradient and fills ws.InputGrad, and returns the mean loss of the batch.", "Backward",
 		[]jen.Code{id("ws").Op("*").Qual(runtimePath, "Workspace"), id("labels").Index().Int32()}, jen.Float32(), body...)
+}
+
+// infer emits, for a network with a batch norm folded into a conv, the method that runs
+// it at inference (see compiler.NetPlan.InferStages) and the functions of its per-image
+// stages.
+func (g *generator) infer() {
+	n := g.net
+	if n.Plan.InferStages == nil {
+		return
+	}
+	body := []jen.Code{sel("s", "fold").Call()}
+	for _, l := range g.directLayers() {
+		if l.Plan.FoldBN == nil {
+			body = append(body, sel("s", "packWeights").Call(jen.False()))
+			break
+		}
+	}
+	for si, st := range n.Plan.InferStages {
+		if st.PerImage {
+			body = append(body, sel("s", "ForwardImages").Call(stageFunc("infer", si)))
+			continue
+		}
+		body = append(body, sel("s", "Start").Call(lit(0)))
+		for _, i := range st.Layers {
+			if !n.Layers[i].Kind.IsLoss() {
+				body = append(body, sel("s", local(n.Layers[i].Name)+"Forward").Call(),
+					sel("s", "Tick").Call(lit(0), lit(i), jen.False()))
+			}
+		}
+	}
+	body = append(body, jen.Return(sel("s", g.scores())))
+	g.f.Comment("infer runs the network at inference, each batch norm that follows a conv folded into it,")
+	g.f.Comment("and returns the scores.")
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id("infer").Params().Index().Float32().Block(body...)
+	for si, st := range n.Plan.InferStages {
+		if !st.PerImage {
+			continue
+		}
+		var calls []jen.Code
+		for _, i := range st.Layers {
+			method := "Forward"
+			if n.Layers[i].Plan.FoldBN != nil {
+				method = "Infer"
+			}
+			calls = append(calls, sel("s", local(n.Layers[i].Name)+method).Call(id("img"), id("w")),
+				sel("s", "Tick").Call(id("w"), lit(i), jen.False()))
+		}
+		names := rangeText(n.Layers[st.Layers[0]].Name, n.Layers[st.Layers[len(st.Layers)-1]].Name)
+		name := fmt.Sprintf("inferImages%d", si)
+		g.f.Comment(fmt.Sprintf("%s runs %s at inference on image img, with the buffers of worker w.", name, names))
+		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name).Params(id("img"), id("w").Int()).Block(calls...)
+	}
+}
+
+// fold emits the method that folds the batch norms into the convs before them when the
+// parameters have changed since they were last folded.
+func (g *generator) fold() {
+	if len(g.folds) == 0 {
+		return
+	}
+	g.f.Comment("fold folds each batch norm into the conv before it for inference, if the parameters")
+	g.f.Comment("(the running statistics among them) have changed since they were last folded.")
+	g.f.Func().Params(id("s").Op("*").Id("state")).Id("fold").Params().Block(append([]jen.Code{
+		jen.If(jen.Op("!").Qual(kernelsPath, "Changed").Call(sel("s", "folded"), sel("s", "net", "params"))).Block(jen.Return()),
+	}, g.folds...)...)
 }
 
 // imageStage emits the functions that run per-image stage si on one image, forward and

@@ -173,3 +173,28 @@ func checkBatchNorm(x, y []float32, n, c, hw int, gamma, beta, runMean, runVar [
 		panic("kernels: batch norm: a per-channel slice is not c long")
 	}
 }
+
+// FoldBatchNorm writes into fw and fb the weights and biases of a convolution that
+// computes, in one pass, an evaluation-mode batch norm (running statistics) of the output
+// of the convolution with weights w and biases b (nil: none). With gamma, beta, runMean
+// and runVar one value per filter, and scale = gamma/√(runVar + eps) computed in float64,
+// filter f's weights are w[f]·scale[f] and its bias (b[f] − runMean[f])·scale[f] + beta[f].
+func FoldBatchNorm(fw, fb, w, b, gamma, beta, runMean, runVar []float32, eps float32) {
+	filters := len(gamma)
+	if filters == 0 || len(w)%filters != 0 || len(fw) != len(w) || len(fb) != filters ||
+		(b != nil && len(b) != filters) || len(beta) != filters || len(runMean) != filters || len(runVar) != filters {
+		panic("kernels: FoldBatchNorm: slice lengths do not match the filters")
+	}
+	k := len(w) / filters
+	for f := range filters {
+		scale := float64(gamma[f]) / math.Sqrt(float64(runVar[f])+float64(eps))
+		for j, v := range w[f*k : f*k+k] {
+			fw[f*k+j] = float32(float64(v) * scale)
+		}
+		var bias float64
+		if b != nil {
+			bias = float64(b[f])
+		}
+		fb[f] = float32((bias-float64(runMean[f]))*scale + float64(beta[f]))
+	}
+}

@@ -133,3 +133,45 @@ func TestBatchNormBackward(t *testing.T) {
 		check("dbeta", b.beta, ch, dbeta[ch])
 	}
 }
+
+// TestFoldBatchNorm: a filter with the folded weights and bias gives, for any input, the
+// evaluation-mode batch norm of the original filter's output, with and without a bias.
+func TestFoldBatchNorm(t *testing.T) {
+	for _, c := range []struct {
+		filters, k int
+		bias       bool
+	}{{3, 27, false}, {5, 1, true}, {16, 9, true}} {
+		b := newBNCase(1, c.filters, 1, uint64(c.filters))
+		rng := rand.New(rand.NewPCG(uint64(c.k), 5))
+		w, x := make([]float32, c.filters*c.k), make([]float32, c.k)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		var bias []float32
+		if c.bias {
+			for range c.filters {
+				bias = append(bias, float32(rng.NormFloat64()))
+			}
+		}
+		fw, fb := make([]float32, len(w)), make([]float32, c.filters)
+		FoldBatchNorm(fw, fb, w, bias, b.gamma, b.beta, b.runMean, b.runVar, 1e-5)
+		for f := range c.filters {
+			var conv, folded float64
+			for j, v := range x {
+				conv += float64(w[f*c.k+j]) * float64(v)
+				folded += float64(fw[f*c.k+j]) * float64(v)
+			}
+			if c.bias {
+				conv += float64(bias[f])
+			}
+			folded += float64(fb[f])
+			want := float64(b.gamma[f])*(conv-float64(b.runMean[f]))/math.Sqrt(float64(b.runVar[f])+1e-5) + float64(b.beta[f])
+			if math.Abs(folded-want) > 1e-5*math.Max(1, math.Abs(want)) {
+				t.Errorf("%d filters of %d, bias %v: filter %d gives %g, want %g", c.filters, c.k, c.bias, f, folded, want)
+			}
+		}
+	}
+}

@@ -344,8 +344,7 @@ type state struct {
 	nn.Split[*state]
 	net *Net
 	// x is the input of the last Forward; train, if a layer needs it, its mode.
-	x     []float32
-	train bool
+	x []float32
 	// dcol is each worker's im2col gradient.
 	dcol         [][]float32
 	conv1Out     []float32
@@ -434,6 +433,24 @@ type state struct {
 	// transposed weight gradient.
 	conv5Packed, conv5Flipped                        []float32
 	conv5Pad, conv5GradPad, conv5DoutT, conv5GradAcc [][]float32
+	// folded records the parameters the batch norms were last folded with.
+	folded []float32
+	// conv1FoldW, conv1FoldB and conv1FoldPacked are conv1's weights and biases with bn1 folded
+	// in, and those weights packed.
+	conv1FoldW, conv1FoldB, conv1FoldPacked []float32
+	// conv2FoldW, conv2FoldB and conv2FoldPacked are conv2's weights and biases with bn2 folded
+	// in, and those weights packed.
+	conv2FoldW, conv2FoldB, conv2FoldPacked []float32
+	// conv3FoldW, conv3FoldB and conv3FoldPacked are conv3's weights and biases with bn3 folded
+	// in, and those weights packed.
+	conv3FoldW, conv3FoldB, conv3FoldPacked []float32
+	// conv4FoldW and conv4FoldB are conv4's weights and biases with bn4 folded in.
+	conv4FoldW, conv4FoldB []float32
+	// conv5FoldW, conv5FoldB and conv5FoldPacked are conv5's weights and biases with r2 folded
+	// in, and those weights packed.
+	conv5FoldW, conv5FoldB, conv5FoldPacked []float32
+	// conv6FoldW and conv6FoldB are conv6's weights and biases with bn6 folded in.
+	conv6FoldW, conv6FoldB []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -508,6 +525,23 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.full1Grad = ws.Buf[9575*batch : 9578*batch]
 	s.packing = nn.NewPacking(directHi - directLo)
 	s.dcol = s.PerChunk(colSize)
+	s.folded = make([]float32, NumParams+NumBuffers)
+	s.conv1FoldW = make([]float32, 108)
+	s.conv1FoldB = make([]float32, 4)
+	s.conv1FoldPacked = make([]float32, kernels.DirectPackedSize(4, 27))
+	s.conv2FoldW = make([]float32, 144)
+	s.conv2FoldB = make([]float32, 4)
+	s.conv2FoldPacked = make([]float32, kernels.DirectPackedSize(4, 36))
+	s.conv3FoldW = make([]float32, 144)
+	s.conv3FoldB = make([]float32, 4)
+	s.conv3FoldPacked = make([]float32, kernels.DirectPackedSize(4, 36))
+	s.conv4FoldW = make([]float32, 288)
+	s.conv4FoldB = make([]float32, 8)
+	s.conv5FoldW = make([]float32, 576)
+	s.conv5FoldB = make([]float32, 8)
+	s.conv5FoldPacked = make([]float32, kernels.DirectPackedSize(8, 72))
+	s.conv6FoldW = make([]float32, 32)
+	s.conv6FoldB = make([]float32, 8)
 	s.conv1Packed = make([]float32, kernels.DirectPackedSize(4, 27))
 	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 36))
 	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 10, 10))
@@ -553,7 +587,9 @@ func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
 	s.CheckInput(x)
 	s.x = x
-	s.train = train
+	if !train {
+		return s.infer()
+	}
 	s.packWeights(false)
 	s.ForwardImages((*state).forwardImages0)
 	s.Start(0)
@@ -804,6 +840,53 @@ func (s *state) backwardImages12(img, w int) {
 	s.Tick(w, 17, true)
 }
 
+// infer runs the network at inference, each batch norm that follows a conv folded into it,
+// and returns the scores.
+func (s *state) infer() []float32 {
+	s.fold()
+	s.ForwardImages((*state).inferImages0)
+	s.Start(0)
+	s.full1Forward()
+	s.Tick(0, 25, false)
+	return s.full1Out
+}
+
+// inferImages0 runs conv1 … pool1 at inference on image img, with the buffers of worker w.
+func (s *state) inferImages0(img, w int) {
+	s.conv1Infer(img, w)
+	s.Tick(w, 0, false)
+	s.conv2Infer(img, w)
+	s.Tick(w, 3, false)
+	s.conv3Infer(img, w)
+	s.Tick(w, 6, false)
+	s.add1Forward(img, w)
+	s.Tick(w, 8, false)
+	s.b1Forward(img, w)
+	s.Tick(w, 9, false)
+	s.conv4Infer(img, w)
+	s.Tick(w, 10, false)
+	s.conv5Infer(img, w)
+	s.Tick(w, 13, false)
+	s.conv6Infer(img, w)
+	s.Tick(w, 15, false)
+	s.add2Forward(img, w)
+	s.Tick(w, 17, false)
+	s.aForward(img, w)
+	s.Tick(w, 18, false)
+	s.conv7Forward(img, w)
+	s.Tick(w, 19, false)
+	s.cForward(img, w)
+	s.Tick(w, 20, false)
+	s.conv8Forward(img, w)
+	s.Tick(w, 21, false)
+	s.add3Forward(img, w)
+	s.Tick(w, 22, false)
+	s.concat2Forward(img, w)
+	s.Tick(w, 23, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 24, false)
+}
+
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
 // conv1Pixels the output positions in the padded input.
 var (
@@ -841,17 +924,23 @@ func (s *state) conv1Backward(img, w int) {
 	s.DirectConv(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
 }
 
+// conv1Infer computes conv1 with bn1 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv1Infer(img, w int) {
+	in := s.x[img*192 : img*192+192]
+	out := s.b0Out[img*256 : img*256+256]
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
+	s.DirectConv(out, 4, 8, 8, s.conv1FoldPacked, conv1Offs, pad, 10)
+	kernels.BiasAct(out, s.conv1FoldB, 4, 64, true)
+}
+
 // bn1Forward computes bn1 (bn , 4x8x8 → 4x8x8) for the whole batch.
 func (s *state) bn1Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 4, 64, s.net.params[108:112],
-			s.net.params[112:116], s.net.params[1511:1515], s.net.params[1515:1519],
-			float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.Batch, 4, 64, s.net.params[108:112],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 4, 64, s.net.params[108:112],
 		s.net.params[112:116], s.net.params[1511:1515], s.net.params[1515:1519],
-		float32(1e-05))
+		float32(0.1), float32(1e-05))
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
@@ -924,17 +1013,23 @@ func (s *state) conv2Backward(img, w int) {
 	s.DirectConv(din, 4, 8, 8, s.conv2Flipped, conv2GradOffs, dpad, 10)
 }
 
+// conv2Infer computes conv2 with bn2 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv2Infer(img, w int) {
+	in := s.b0Out[img*256 : img*256+256]
+	out := s.relu2Out[img*256 : img*256+256]
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 4, 8, 8, 1, 1)
+	s.DirectConv(out, 4, 8, 8, s.conv2FoldPacked, conv2Offs, pad, 10)
+	kernels.BiasAct(out, s.conv2FoldB, 4, 64, true)
+}
+
 // bn2Forward computes bn2 (bn , 4x8x8 → 4x8x8) for the whole batch.
 func (s *state) bn2Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 4, 64, s.net.params[260:264],
-			s.net.params[264:268], s.net.params[1519:1523], s.net.params[1523:1527],
-			float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.Batch, 4, 64, s.net.params[260:264],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 4, 64, s.net.params[260:264],
 		s.net.params[264:268], s.net.params[1519:1523], s.net.params[1523:1527],
-		float32(1e-05))
+		float32(0.1), float32(1e-05))
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
@@ -997,17 +1092,22 @@ func (s *state) conv3Backward(img, w int) {
 	s.DirectConv(din, 4, 8, 8, s.conv3Flipped, conv3GradOffs, dpad, 10)
 }
 
+// conv3Infer computes conv3 with bn3 folded in for image img, on worker w, at inference.
+func (s *state) conv3Infer(img, w int) {
+	in := s.relu2Out[img*256 : img*256+256]
+	out := s.bn3Out[img*256 : img*256+256]
+	pad := s.conv3Pad[w]
+	kernels.PadInto(pad, in, 4, 8, 8, 1, 1)
+	s.DirectConv(out, 4, 8, 8, s.conv3FoldPacked, conv3Offs, pad, 10)
+	kernels.BiasAct(out, s.conv3FoldB, 4, 64, false)
+}
+
 // bn3Forward computes bn3 (bn , 4x8x8 → 4x8x8) for the whole batch.
 func (s *state) bn3Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 4, 64, s.net.params[412:416],
-			s.net.params[416:420], s.net.params[1527:1531], s.net.params[1531:1535],
-			float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.Batch, 4, 64, s.net.params[412:416],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 4, 64, s.net.params[412:416],
 		s.net.params[416:420], s.net.params[1527:1531], s.net.params[1531:1535],
-		float32(1e-05))
+		float32(0.1), float32(1e-05))
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
@@ -1304,17 +1404,24 @@ func (s *state) conv4Backward(img, w int) {
 	conv4Col2im(dcol, din)
 }
 
+// conv4Infer computes conv4 with bn4 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv4Infer(img, w int) {
+	in := s.b1Out[img*256 : img*256+256]
+	out := s.relu4Out[img*128 : img*128+128]
+	col := s.conv4Col[img*576 : img*576+576]
+	conv4Im2col(in, col)
+	weights := s.conv4FoldW
+	s.Sgemm(false, false, 8, 16, 36, 1, weights, 36, col, 16, 0, out, 16)
+	kernels.BiasAct(out, s.conv4FoldB, 8, 16, true)
+}
+
 // bn4Forward computes bn4 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) bn4Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 8, 16, s.net.params[708:716],
-			s.net.params[716:724], s.net.params[1535:1543], s.net.params[1543:1551],
-			float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.Batch, 8, 16, s.net.params[708:716],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 8, 16, s.net.params[708:716],
 		s.net.params[716:724], s.net.params[1535:1543], s.net.params[1543:1551],
-		float32(1e-05))
+		float32(0.1), float32(1e-05))
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
@@ -1377,17 +1484,22 @@ func (s *state) conv5Backward(img, w int) {
 	s.DirectConv(din, 8, 4, 4, s.conv5Flipped, conv5GradOffs, dpad, 6)
 }
 
+// conv5Infer computes conv5 with r2 folded in for image img, on worker w, at inference.
+func (s *state) conv5Infer(img, w int) {
+	in := s.relu4Out[img*128 : img*128+128]
+	out := s.r2Out[img*128 : img*128+128]
+	pad := s.conv5Pad[w]
+	kernels.PadInto(pad, in, 8, 4, 4, 1, 1)
+	s.DirectConv(out, 8, 4, 4, s.conv5FoldPacked, conv5Offs, pad, 6)
+	kernels.BiasAct(out, s.conv5FoldB, 8, 16, false)
+}
+
 // r2Forward computes r2 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) r2Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv5Out, s.r2Out, s.Batch, 8, 16, s.net.params[1300:1308],
-			s.net.params[1308:1316], s.net.params[1551:1559], s.net.params[1559:1567],
-			float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv5Out, s.r2Out, s.Batch, 8, 16, s.net.params[1300:1308],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv5Out, s.r2Out, s.Batch, 8, 16, s.net.params[1300:1308],
 		s.net.params[1308:1316], s.net.params[1551:1559], s.net.params[1559:1567],
-		float32(1e-05))
+		float32(0.1), float32(1e-05))
 }
 
 // r2Backward propagates the gradient through r2 for the whole batch.
@@ -1464,17 +1576,23 @@ func (s *state) conv6Backward(img, w int) {
 	conv6Col2im(dcol, din)
 }
 
+// conv6Infer computes conv6 with bn6 folded in for image img, on worker w, at inference.
+func (s *state) conv6Infer(img, w int) {
+	in := s.b1Out[img*256 : img*256+256]
+	out := s.bn6Out[img*128 : img*128+128]
+	col := s.conv6Col[img*64 : img*64+64]
+	conv6Im2col(in, col)
+	weights := s.conv6FoldW
+	s.Sgemm(false, false, 8, 16, 4, 1, weights, 4, col, 16, 0, out, 16)
+	kernels.BiasAct(out, s.conv6FoldB, 8, 16, false)
+}
+
 // bn6Forward computes bn6 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) bn6Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 8, 16, s.net.params[1348:1356],
-			s.net.params[1356:1364], s.net.params[1567:1575], s.net.params[1575:1583],
-			float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.Batch, 8, 16, s.net.params[1348:1356],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 8, 16, s.net.params[1348:1356],
 		s.net.params[1356:1364], s.net.params[1567:1575], s.net.params[1575:1583],
-		float32(1e-05))
+		float32(0.1), float32(1e-05))
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
@@ -1733,4 +1851,34 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		total += math.Log(sum) - float64(float32(1)-eps)*float64(row[y]-m) - float64(eps)/3.0*shifted
 	}
 	return float32(total / float64(s.Batch))
+}
+
+// fold folds each batch norm into the conv before it for inference, if the parameters
+// (the running statistics among them) have changed since they were last folded.
+func (s *state) fold() {
+	if !kernels.Changed(s.folded, s.net.params) {
+		return
+	}
+	kernels.FoldBatchNorm(s.conv1FoldW, s.conv1FoldB, s.net.params[0:108], nil, s.net.params[108:112],
+		s.net.params[112:116], s.net.params[1511:1515], s.net.params[1515:1519],
+		float32(1e-05))
+	kernels.PackDirect(s.conv1FoldPacked, s.conv1FoldW, 4, 27, 8)
+	kernels.FoldBatchNorm(s.conv2FoldW, s.conv2FoldB, s.net.params[116:260], nil, s.net.params[260:264],
+		s.net.params[264:268], s.net.params[1519:1523], s.net.params[1523:1527],
+		float32(1e-05))
+	kernels.PackDirect(s.conv2FoldPacked, s.conv2FoldW, 4, 36, 8)
+	kernels.FoldBatchNorm(s.conv3FoldW, s.conv3FoldB, s.net.params[268:412], nil, s.net.params[412:416],
+		s.net.params[416:420], s.net.params[1527:1531], s.net.params[1531:1535],
+		float32(1e-05))
+	kernels.PackDirect(s.conv3FoldPacked, s.conv3FoldW, 4, 36, 8)
+	kernels.FoldBatchNorm(s.conv4FoldW, s.conv4FoldB, s.net.params[420:708], nil, s.net.params[708:716],
+		s.net.params[716:724], s.net.params[1535:1543], s.net.params[1543:1551],
+		float32(1e-05))
+	kernels.FoldBatchNorm(s.conv5FoldW, s.conv5FoldB, s.net.params[724:1300], nil,
+		s.net.params[1300:1308], s.net.params[1308:1316], s.net.params[1551:1559],
+		s.net.params[1559:1567], float32(1e-05))
+	kernels.PackDirect(s.conv5FoldPacked, s.conv5FoldW, 8, 72, 4)
+	kernels.FoldBatchNorm(s.conv6FoldW, s.conv6FoldB, s.net.params[1316:1348], nil,
+		s.net.params[1348:1356], s.net.params[1356:1364], s.net.params[1567:1575],
+		s.net.params[1575:1583], float32(1e-05))
 }

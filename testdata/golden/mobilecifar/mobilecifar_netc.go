@@ -482,7 +482,6 @@ type state struct {
 	net *Net
 	// x is the input of the last Forward; train, if a layer needs it, its mode.
 	x          []float32
-	train      bool
 	conv1Out   []float32
 	conv1Grad  []float32
 	bn1Out     []float32
@@ -561,6 +560,31 @@ type state struct {
 	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
+	// folded records the parameters the batch norms were last folded with.
+	folded []float32
+	// conv1FoldW, conv1FoldB and conv1FoldPacked are conv1's weights and biases with bn1 folded
+	// in, and those weights packed.
+	conv1FoldW, conv1FoldB, conv1FoldPacked []float32
+	// conv2FoldW and conv2FoldB are conv2's weights and biases with bn2 folded in.
+	conv2FoldW, conv2FoldB []float32
+	// conv3FoldW and conv3FoldB are conv3's weights and biases with bn3 folded in.
+	conv3FoldW, conv3FoldB []float32
+	// conv4FoldW and conv4FoldB are conv4's weights and biases with bn4 folded in.
+	conv4FoldW, conv4FoldB []float32
+	// conv5FoldW and conv5FoldB are conv5's weights and biases with bn5 folded in.
+	conv5FoldW, conv5FoldB []float32
+	// conv6FoldW and conv6FoldB are conv6's weights and biases with bn6 folded in.
+	conv6FoldW, conv6FoldB []float32
+	// conv7FoldW and conv7FoldB are conv7's weights and biases with bn7 folded in.
+	conv7FoldW, conv7FoldB []float32
+	// conv8FoldW and conv8FoldB are conv8's weights and biases with bn8 folded in.
+	conv8FoldW, conv8FoldB []float32
+	// conv9FoldW and conv9FoldB are conv9's weights and biases with bn9 folded in.
+	conv9FoldW, conv9FoldB []float32
+	// conv10FoldW and conv10FoldB are conv10's weights and biases with bn10 folded in.
+	conv10FoldW, conv10FoldB []float32
+	// conv11FoldW and conv11FoldB are conv11's weights and biases with bn11 folded in.
+	conv11FoldW, conv11FoldB []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -644,6 +668,30 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.full1Out = ws.Buf[1819136*batch : 1819146*batch]
 	s.full1Grad = ws.Buf[1819146*batch : 1819156*batch]
 	s.packing = nn.NewPacking(directHi - directLo)
+	s.folded = make([]float32, NumParams+NumBuffers)
+	s.conv1FoldW = make([]float32, 864)
+	s.conv1FoldB = make([]float32, 32)
+	s.conv1FoldPacked = make([]float32, kernels.DirectPackedSize(32, 27))
+	s.conv2FoldW = make([]float32, 288)
+	s.conv2FoldB = make([]float32, 32)
+	s.conv3FoldW = make([]float32, 2048)
+	s.conv3FoldB = make([]float32, 64)
+	s.conv4FoldW = make([]float32, 576)
+	s.conv4FoldB = make([]float32, 64)
+	s.conv5FoldW = make([]float32, 8192)
+	s.conv5FoldB = make([]float32, 128)
+	s.conv6FoldW = make([]float32, 1152)
+	s.conv6FoldB = make([]float32, 128)
+	s.conv7FoldW = make([]float32, 16384)
+	s.conv7FoldB = make([]float32, 128)
+	s.conv8FoldW = make([]float32, 1152)
+	s.conv8FoldB = make([]float32, 128)
+	s.conv9FoldW = make([]float32, 32768)
+	s.conv9FoldB = make([]float32, 256)
+	s.conv10FoldW = make([]float32, 2304)
+	s.conv10FoldB = make([]float32, 256)
+	s.conv11FoldW = make([]float32, 65536)
+	s.conv11FoldB = make([]float32, 256)
 	s.conv1Packed = make([]float32, kernels.DirectPackedSize(32, 27))
 	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 288))
 	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 34, 34))
@@ -671,7 +719,9 @@ func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
 	s.CheckInput(x)
 	s.x = x
-	s.train = train
+	if !train {
+		return s.infer()
+	}
 	s.packWeights(false)
 	s.ForwardImages((*state).forwardImages0)
 	s.Start(0)
@@ -994,6 +1044,45 @@ func (s *state) backwardImages22(img, w int) {
 	s.Tick(w, 32, true)
 }
 
+// infer runs the network at inference, each batch norm that follows a conv folded into it,
+// and returns the scores.
+func (s *state) infer() []float32 {
+	s.fold()
+	s.ForwardImages((*state).inferImages0)
+	s.Start(0)
+	s.full1Forward()
+	s.Tick(0, 34, false)
+	return s.full1Out
+}
+
+// inferImages0 runs conv1 … pool1 at inference on image img, with the buffers of worker w.
+func (s *state) inferImages0(img, w int) {
+	s.conv1Infer(img, w)
+	s.Tick(w, 0, false)
+	s.conv2Infer(img, w)
+	s.Tick(w, 3, false)
+	s.conv3Infer(img, w)
+	s.Tick(w, 6, false)
+	s.conv4Infer(img, w)
+	s.Tick(w, 9, false)
+	s.conv5Infer(img, w)
+	s.Tick(w, 12, false)
+	s.conv6Infer(img, w)
+	s.Tick(w, 15, false)
+	s.conv7Infer(img, w)
+	s.Tick(w, 18, false)
+	s.conv8Infer(img, w)
+	s.Tick(w, 21, false)
+	s.conv9Infer(img, w)
+	s.Tick(w, 24, false)
+	s.conv10Infer(img, w)
+	s.Tick(w, 27, false)
+	s.conv11Infer(img, w)
+	s.Tick(w, 30, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 33, false)
+}
+
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
 // conv1Pixels the output positions in the padded input.
 var (
@@ -1032,17 +1121,23 @@ func (s *state) conv1Backward(img, w int) {
 	s.DirectConv(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
 }
 
+// conv1Infer computes conv1 with bn1 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv1Infer(img, w int) {
+	in := s.x[img*3072 : img*3072+3072]
+	out := s.relu1Out[img*32768 : img*32768+32768]
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
+	s.DirectConv(out, 32, 32, 32, s.conv1FoldPacked, conv1Offs, pad, 34)
+	kernels.BiasAct(out, s.conv1FoldB, 32, 1024, true)
+}
+
 // bn1Forward computes bn1 (bn , 32x32x32 → 32x32x32) for the whole batch.
 func (s *state) bn1Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 32, 1024, s.net.params[864:896],
-			s.net.params[896:928], s.net.params[136778:136810],
-			s.net.params[136810:136842], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.Batch, 32, 1024, s.net.params[864:896],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 32, 1024, s.net.params[864:896],
 		s.net.params[896:928], s.net.params[136778:136810],
-		s.net.params[136810:136842], float32(1e-05))
+		s.net.params[136810:136842], float32(0.1), float32(1e-05))
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
@@ -1112,17 +1207,21 @@ func (s *state) conv2Backward(img, w int) {
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[928:1216], conv2Geom)
 }
 
+// conv2Infer computes conv2 with bn2 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv2Infer(img, w int) {
+	in := s.relu1Out[img*32768 : img*32768+32768]
+	out := s.relu2Out[img*32768 : img*32768+32768]
+	kernels.DepthwiseConv(out, in, s.conv2FoldW, conv2Geom)
+	kernels.BiasAct(out, s.conv2FoldB, 32, 1024, true)
+}
+
 // bn2Forward computes bn2 (bn , 32x32x32 → 32x32x32) for the whole batch.
 func (s *state) bn2Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 32, 1024, s.net.params[1216:1248],
-			s.net.params[1248:1280], s.net.params[136842:136874],
-			s.net.params[136874:136906], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.Batch, 32, 1024, s.net.params[1216:1248],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 32, 1024, s.net.params[1216:1248],
 		s.net.params[1248:1280], s.net.params[136842:136874],
-		s.net.params[136874:136906], float32(1e-05))
+		s.net.params[136874:136906], float32(0.1), float32(1e-05))
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
@@ -1177,17 +1276,23 @@ func (s *state) conv3Backward(img, w int) {
 	s.Sgemm(true, false, 32, 1024, 64, 1, weights, 32, dout, 1024, 0, dcol, 1024)
 }
 
+// conv3Infer computes conv3 with bn3 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv3Infer(img, w int) {
+	in := s.relu2Out[img*32768 : img*32768+32768]
+	out := s.relu3Out[img*65536 : img*65536+65536]
+	col := in
+	weights := s.conv3FoldW
+	s.Sgemm(false, false, 64, 1024, 32, 1, weights, 32, col, 1024, 0, out, 1024)
+	kernels.BiasAct(out, s.conv3FoldB, 64, 1024, true)
+}
+
 // bn3Forward computes bn3 (bn , 64x32x32 → 64x32x32) for the whole batch.
 func (s *state) bn3Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 64, 1024, s.net.params[3328:3392],
-			s.net.params[3392:3456], s.net.params[136906:136970],
-			s.net.params[136970:137034], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.Batch, 64, 1024, s.net.params[3328:3392],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 64, 1024, s.net.params[3328:3392],
 		s.net.params[3392:3456], s.net.params[136906:136970],
-		s.net.params[136970:137034], float32(1e-05))
+		s.net.params[136970:137034], float32(0.1), float32(1e-05))
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
@@ -1249,17 +1354,21 @@ func (s *state) conv4Backward(img, w int) {
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[3456:4032], conv4Geom)
 }
 
+// conv4Infer computes conv4 with bn4 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv4Infer(img, w int) {
+	in := s.relu3Out[img*65536 : img*65536+65536]
+	out := s.relu4Out[img*16384 : img*16384+16384]
+	kernels.DepthwiseConv(out, in, s.conv4FoldW, conv4Geom)
+	kernels.BiasAct(out, s.conv4FoldB, 64, 256, true)
+}
+
 // bn4Forward computes bn4 (bn , 64x16x16 → 64x16x16) for the whole batch.
 func (s *state) bn4Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 64, 256, s.net.params[4032:4096],
-			s.net.params[4096:4160], s.net.params[137034:137098],
-			s.net.params[137098:137162], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.Batch, 64, 256, s.net.params[4032:4096],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 64, 256, s.net.params[4032:4096],
 		s.net.params[4096:4160], s.net.params[137034:137098],
-		s.net.params[137098:137162], float32(1e-05))
+		s.net.params[137098:137162], float32(0.1), float32(1e-05))
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
@@ -1314,17 +1423,23 @@ func (s *state) conv5Backward(img, w int) {
 	s.Sgemm(true, false, 64, 256, 128, 1, weights, 64, dout, 256, 0, dcol, 256)
 }
 
+// conv5Infer computes conv5 with bn5 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv5Infer(img, w int) {
+	in := s.relu4Out[img*16384 : img*16384+16384]
+	out := s.relu5Out[img*32768 : img*32768+32768]
+	col := in
+	weights := s.conv5FoldW
+	s.Sgemm(false, false, 128, 256, 64, 1, weights, 64, col, 256, 0, out, 256)
+	kernels.BiasAct(out, s.conv5FoldB, 128, 256, true)
+}
+
 // bn5Forward computes bn5 (bn , 128x16x16 → 128x16x16) for the whole batch.
 func (s *state) bn5Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.Batch, 128, 256, s.net.params[12352:12480],
-			s.net.params[12480:12608], s.net.params[137162:137290],
-			s.net.params[137290:137418], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv5Out, s.bn5Out, s.Batch, 128, 256, s.net.params[12352:12480],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.Batch, 128, 256, s.net.params[12352:12480],
 		s.net.params[12480:12608], s.net.params[137162:137290],
-		s.net.params[137290:137418], float32(1e-05))
+		s.net.params[137290:137418], float32(0.1), float32(1e-05))
 }
 
 // bn5Backward propagates the gradient through bn5 for the whole batch.
@@ -1387,17 +1502,21 @@ func (s *state) conv6Backward(img, w int) {
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[12608:13760], conv6Geom)
 }
 
+// conv6Infer computes conv6 with bn6 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv6Infer(img, w int) {
+	in := s.relu5Out[img*32768 : img*32768+32768]
+	out := s.relu6Out[img*32768 : img*32768+32768]
+	kernels.DepthwiseConv(out, in, s.conv6FoldW, conv6Geom)
+	kernels.BiasAct(out, s.conv6FoldB, 128, 256, true)
+}
+
 // bn6Forward computes bn6 (bn , 128x16x16 → 128x16x16) for the whole batch.
 func (s *state) bn6Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 128, 256, s.net.params[13760:13888],
-			s.net.params[13888:14016], s.net.params[137418:137546],
-			s.net.params[137546:137674], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.Batch, 128, 256, s.net.params[13760:13888],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 128, 256, s.net.params[13760:13888],
 		s.net.params[13888:14016], s.net.params[137418:137546],
-		s.net.params[137546:137674], float32(1e-05))
+		s.net.params[137546:137674], float32(0.1), float32(1e-05))
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
@@ -1453,17 +1572,23 @@ func (s *state) conv7Backward(img, w int) {
 	s.Sgemm(true, false, 128, 256, 128, 1, weights, 128, dout, 256, 0, dcol, 256)
 }
 
+// conv7Infer computes conv7 with bn7 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv7Infer(img, w int) {
+	in := s.relu6Out[img*32768 : img*32768+32768]
+	out := s.relu7Out[img*32768 : img*32768+32768]
+	col := in
+	weights := s.conv7FoldW
+	s.Sgemm(false, false, 128, 256, 128, 1, weights, 128, col, 256, 0, out, 256)
+	kernels.BiasAct(out, s.conv7FoldB, 128, 256, true)
+}
+
 // bn7Forward computes bn7 (bn , 128x16x16 → 128x16x16) for the whole batch.
 func (s *state) bn7Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.Batch, 128, 256, s.net.params[30400:30528],
-			s.net.params[30528:30656], s.net.params[137674:137802],
-			s.net.params[137802:137930], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv7Out, s.bn7Out, s.Batch, 128, 256, s.net.params[30400:30528],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.Batch, 128, 256, s.net.params[30400:30528],
 		s.net.params[30528:30656], s.net.params[137674:137802],
-		s.net.params[137802:137930], float32(1e-05))
+		s.net.params[137802:137930], float32(0.1), float32(1e-05))
 }
 
 // bn7Backward propagates the gradient through bn7 for the whole batch.
@@ -1526,17 +1651,21 @@ func (s *state) conv8Backward(img, w int) {
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[30656:31808], conv8Geom)
 }
 
+// conv8Infer computes conv8 with bn8 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv8Infer(img, w int) {
+	in := s.relu7Out[img*32768 : img*32768+32768]
+	out := s.relu8Out[img*8192 : img*8192+8192]
+	kernels.DepthwiseConv(out, in, s.conv8FoldW, conv8Geom)
+	kernels.BiasAct(out, s.conv8FoldB, 128, 64, true)
+}
+
 // bn8Forward computes bn8 (bn , 128x8x8 → 128x8x8) for the whole batch.
 func (s *state) bn8Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.Batch, 128, 64, s.net.params[31808:31936],
-			s.net.params[31936:32064], s.net.params[137930:138058],
-			s.net.params[138058:138186], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv8Out, s.bn8Out, s.Batch, 128, 64, s.net.params[31808:31936],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.Batch, 128, 64, s.net.params[31808:31936],
 		s.net.params[31936:32064], s.net.params[137930:138058],
-		s.net.params[138058:138186], float32(1e-05))
+		s.net.params[138058:138186], float32(0.1), float32(1e-05))
 }
 
 // bn8Backward propagates the gradient through bn8 for the whole batch.
@@ -1592,17 +1721,23 @@ func (s *state) conv9Backward(img, w int) {
 	s.Sgemm(true, false, 128, 64, 256, 1, weights, 128, dout, 64, 0, dcol, 64)
 }
 
+// conv9Infer computes conv9 with bn9 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv9Infer(img, w int) {
+	in := s.relu8Out[img*8192 : img*8192+8192]
+	out := s.relu9Out[img*16384 : img*16384+16384]
+	col := in
+	weights := s.conv9FoldW
+	s.Sgemm(false, false, 256, 64, 128, 1, weights, 128, col, 64, 0, out, 64)
+	kernels.BiasAct(out, s.conv9FoldB, 256, 64, true)
+}
+
 // bn9Forward computes bn9 (bn , 256x8x8 → 256x8x8) for the whole batch.
 func (s *state) bn9Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv9Out, s.bn9Out, s.Batch, 256, 64, s.net.params[64832:65088],
-			s.net.params[65088:65344], s.net.params[138186:138442],
-			s.net.params[138442:138698], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv9Out, s.bn9Out, s.Batch, 256, 64, s.net.params[64832:65088],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv9Out, s.bn9Out, s.Batch, 256, 64, s.net.params[64832:65088],
 		s.net.params[65088:65344], s.net.params[138186:138442],
-		s.net.params[138442:138698], float32(1e-05))
+		s.net.params[138442:138698], float32(0.1), float32(1e-05))
 }
 
 // bn9Backward propagates the gradient through bn9 for the whole batch.
@@ -1665,17 +1800,21 @@ func (s *state) conv10Backward(img, w int) {
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[65344:67648], conv10Geom)
 }
 
+// conv10Infer computes conv10 with bn10 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv10Infer(img, w int) {
+	in := s.relu9Out[img*16384 : img*16384+16384]
+	out := s.relu10Out[img*16384 : img*16384+16384]
+	kernels.DepthwiseConv(out, in, s.conv10FoldW, conv10Geom)
+	kernels.BiasAct(out, s.conv10FoldB, 256, 64, true)
+}
+
 // bn10Forward computes bn10 (bn , 256x8x8 → 256x8x8) for the whole batch.
 func (s *state) bn10Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.Batch, 256, 64, s.net.params[67648:67904],
-			s.net.params[67904:68160], s.net.params[138698:138954],
-			s.net.params[138954:139210], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv10Out, s.bn10Out, s.Batch, 256, 64, s.net.params[67648:67904],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.Batch, 256, 64, s.net.params[67648:67904],
 		s.net.params[67904:68160], s.net.params[138698:138954],
-		s.net.params[138954:139210], float32(1e-05))
+		s.net.params[138954:139210], float32(0.1), float32(1e-05))
 }
 
 // bn10Backward propagates the gradient through bn10 for the whole batch.
@@ -1731,17 +1870,23 @@ func (s *state) conv11Backward(img, w int) {
 	s.Sgemm(true, false, 256, 64, 256, 1, weights, 256, dout, 64, 0, dcol, 64)
 }
 
+// conv11Infer computes conv11 with bn11 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv11Infer(img, w int) {
+	in := s.relu10Out[img*16384 : img*16384+16384]
+	out := s.relu11Out[img*16384 : img*16384+16384]
+	col := in
+	weights := s.conv11FoldW
+	s.Sgemm(false, false, 256, 64, 256, 1, weights, 256, col, 64, 0, out, 64)
+	kernels.BiasAct(out, s.conv11FoldB, 256, 64, true)
+}
+
 // bn11Forward computes bn11 (bn , 256x8x8 → 256x8x8) for the whole batch.
 func (s *state) bn11Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.Batch, 256, 64, s.net.params[133696:133952],
-			s.net.params[133952:134208], s.net.params[139210:139466],
-			s.net.params[139466:139722], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv11Out, s.bn11Out, s.Batch, 256, 64, s.net.params[133696:133952],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.Batch, 256, 64, s.net.params[133696:133952],
 		s.net.params[133952:134208], s.net.params[139210:139466],
-		s.net.params[139466:139722], float32(1e-05))
+		s.net.params[139466:139722], float32(0.1), float32(1e-05))
 }
 
 // bn11Backward propagates the gradient through bn11 for the whole batch.
@@ -1878,4 +2023,46 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		total += math.Log(sum) - float64(float32(1)-eps)*float64(row[y]-m) - float64(eps)/10.0*shifted
 	}
 	return float32(total / float64(s.Batch))
+}
+
+// fold folds each batch norm into the conv before it for inference, if the parameters
+// (the running statistics among them) have changed since they were last folded.
+func (s *state) fold() {
+	if !kernels.Changed(s.folded, s.net.params) {
+		return
+	}
+	kernels.FoldBatchNorm(s.conv1FoldW, s.conv1FoldB, s.net.params[0:864], nil, s.net.params[864:896],
+		s.net.params[896:928], s.net.params[136778:136810],
+		s.net.params[136810:136842], float32(1e-05))
+	kernels.PackDirect(s.conv1FoldPacked, s.conv1FoldW, 32, 27, 32)
+	kernels.FoldBatchNorm(s.conv2FoldW, s.conv2FoldB, s.net.params[928:1216], nil,
+		s.net.params[1216:1248], s.net.params[1248:1280], s.net.params[136842:136874],
+		s.net.params[136874:136906], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv3FoldW, s.conv3FoldB, s.net.params[1280:3328], nil,
+		s.net.params[3328:3392], s.net.params[3392:3456], s.net.params[136906:136970],
+		s.net.params[136970:137034], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv4FoldW, s.conv4FoldB, s.net.params[3456:4032], nil,
+		s.net.params[4032:4096], s.net.params[4096:4160], s.net.params[137034:137098],
+		s.net.params[137098:137162], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv5FoldW, s.conv5FoldB, s.net.params[4160:12352], nil,
+		s.net.params[12352:12480], s.net.params[12480:12608],
+		s.net.params[137162:137290], s.net.params[137290:137418], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv6FoldW, s.conv6FoldB, s.net.params[12608:13760], nil,
+		s.net.params[13760:13888], s.net.params[13888:14016],
+		s.net.params[137418:137546], s.net.params[137546:137674], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv7FoldW, s.conv7FoldB, s.net.params[14016:30400], nil,
+		s.net.params[30400:30528], s.net.params[30528:30656],
+		s.net.params[137674:137802], s.net.params[137802:137930], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv8FoldW, s.conv8FoldB, s.net.params[30656:31808], nil,
+		s.net.params[31808:31936], s.net.params[31936:32064],
+		s.net.params[137930:138058], s.net.params[138058:138186], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv9FoldW, s.conv9FoldB, s.net.params[32064:64832], nil,
+		s.net.params[64832:65088], s.net.params[65088:65344],
+		s.net.params[138186:138442], s.net.params[138442:138698], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv10FoldW, s.conv10FoldB, s.net.params[65344:67648], nil,
+		s.net.params[67648:67904], s.net.params[67904:68160],
+		s.net.params[138698:138954], s.net.params[138954:139210], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv11FoldW, s.conv11FoldB, s.net.params[68160:133696], nil,
+		s.net.params[133696:133952], s.net.params[133952:134208],
+		s.net.params[139210:139466], s.net.params[139466:139722], float32(1e-05))
 }

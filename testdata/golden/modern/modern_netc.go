@@ -271,6 +271,13 @@ type state struct {
 	// transposed weight gradient.
 	conv1Packed, conv1Flipped                        []float32
 	conv1Pad, conv1GradPad, conv1DoutT, conv1GradAcc [][]float32
+	// folded records the parameters the batch norms were last folded with.
+	folded []float32
+	// conv1FoldW, conv1FoldB and conv1FoldPacked are conv1's weights and biases with bn1 folded
+	// in, and those weights packed.
+	conv1FoldW, conv1FoldB, conv1FoldPacked []float32
+	// conv3FoldW and conv3FoldB are conv3's weights and biases with bn2 folded in.
+	conv3FoldW, conv3FoldB []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -308,6 +315,12 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.full2Out = ws.Buf[3316*batch : 3319*batch]
 	s.full2Grad = ws.Buf[3319*batch : 3322*batch]
 	s.packing = nn.NewPacking(directHi - directLo)
+	s.folded = make([]float32, NumParams+NumBuffers)
+	s.conv1FoldW = make([]float32, 162)
+	s.conv1FoldB = make([]float32, 6)
+	s.conv1FoldPacked = make([]float32, kernels.DirectPackedSize(6, 27))
+	s.conv3FoldW = make([]float32, 48)
+	s.conv3FoldB = make([]float32, 8)
 	s.conv1Packed = make([]float32, kernels.DirectPackedSize(6, 27))
 	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 54))
 	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 10, 10))
@@ -336,6 +349,9 @@ func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s.CheckInput(x)
 	s.x = x
 	s.train = train
+	if !train {
+		return s.infer()
+	}
 	s.packWeights(false)
 	s.ForwardImages((*state).forwardImages0)
 	s.Start(0)
@@ -470,6 +486,43 @@ func (s *state) backwardImages6(img, w int) {
 	s.Tick(w, 10, true)
 }
 
+// infer runs the network at inference, each batch norm that follows a conv folded into it,
+// and returns the scores.
+func (s *state) infer() []float32 {
+	s.fold()
+	s.ForwardImages((*state).inferImages0)
+	s.Start(0)
+	s.full1Forward()
+	s.Tick(0, 9, false)
+	s.ForwardImages((*state).inferImages2)
+	s.Start(0)
+	s.bn3Forward()
+	s.Tick(0, 11, false)
+	s.full2Forward()
+	s.Tick(0, 12, false)
+	return s.full2Out
+}
+
+// inferImages0 runs conv1 … pool1 at inference on image img, with the buffers of worker w.
+func (s *state) inferImages0(img, w int) {
+	s.conv1Infer(img, w)
+	s.Tick(w, 0, false)
+	s.conv2Forward(img, w)
+	s.Tick(w, 3, false)
+	s.conv3Infer(img, w)
+	s.Tick(w, 5, false)
+	s.leaky1Forward(img, w)
+	s.Tick(w, 7, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 8, false)
+}
+
+// inferImages2 runs tanh1 at inference on image img, with the buffers of worker w.
+func (s *state) inferImages2(img, w int) {
+	s.tanh1Forward(img, w)
+	s.Tick(w, 10, false)
+}
+
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
 // conv1Pixels the output positions in the padded input.
 var (
@@ -507,17 +560,23 @@ func (s *state) conv1Backward(img, w int) {
 	s.DirectConv(din, 3, 8, 8, s.conv1Flipped, conv1GradOffs, dpad, 10)
 }
 
+// conv1Infer computes conv1 with bn1 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv1Infer(img, w int) {
+	in := s.x[img*192 : img*192+192]
+	out := s.relu1Out[img*384 : img*384+384]
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
+	s.DirectConv(out, 6, 8, 8, s.conv1FoldPacked, conv1Offs, pad, 10)
+	kernels.BiasAct(out, s.conv1FoldB, 6, 64, true)
+}
+
 // bn1Forward computes bn1 (bn , 6x8x8 → 6x8x8) for the whole batch.
 func (s *state) bn1Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 6, 64, s.net.params[162:168],
-			s.net.params[168:174], s.net.params[385:391], s.net.params[391:397],
-			float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.Batch, 6, 64, s.net.params[162:168],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 6, 64, s.net.params[162:168],
 		s.net.params[168:174], s.net.params[385:391], s.net.params[391:397],
-		float32(1e-05))
+		float32(0.1), float32(1e-05))
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
@@ -618,17 +677,22 @@ func (s *state) conv3Backward(img, w int) {
 	s.Sgemm(true, false, 6, 16, 8, 1, weights, 6, dout, 16, 0, dcol, 16)
 }
 
+// conv3Infer computes conv3 with bn2 folded in for image img, on worker w, at inference.
+func (s *state) conv3Infer(img, w int) {
+	in := s.conv2Out[img*96 : img*96+96]
+	out := s.bn2Out[img*128 : img*128+128]
+	col := in
+	weights := s.conv3FoldW
+	s.Sgemm(false, false, 8, 16, 6, 1, weights, 6, col, 16, 0, out, 16)
+	kernels.BiasAct(out, s.conv3FoldB, 8, 16, false)
+}
+
 // bn2Forward computes bn2 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) bn2Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv3Out, s.bn2Out, s.Batch, 8, 16, s.net.params[282:290],
-			s.net.params[290:298], s.net.params[397:405], s.net.params[405:413],
-			float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv3Out, s.bn2Out, s.Batch, 8, 16, s.net.params[282:290],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv3Out, s.bn2Out, s.Batch, 8, 16, s.net.params[282:290],
 		s.net.params[290:298], s.net.params[397:405], s.net.params[405:413],
-		float32(1e-05))
+		float32(0.1), float32(1e-05))
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
@@ -846,4 +910,19 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		total += math.Log(sum) - float64(float32(1)-eps)*float64(row[y]-m) - float64(eps)/3.0*shifted
 	}
 	return float32(total / float64(s.Batch))
+}
+
+// fold folds each batch norm into the conv before it for inference, if the parameters
+// (the running statistics among them) have changed since they were last folded.
+func (s *state) fold() {
+	if !kernels.Changed(s.folded, s.net.params) {
+		return
+	}
+	kernels.FoldBatchNorm(s.conv1FoldW, s.conv1FoldB, s.net.params[0:162], nil, s.net.params[162:168],
+		s.net.params[168:174], s.net.params[385:391], s.net.params[391:397],
+		float32(1e-05))
+	kernels.PackDirect(s.conv1FoldPacked, s.conv1FoldW, 6, 27, 8)
+	kernels.FoldBatchNorm(s.conv3FoldW, s.conv3FoldB, s.net.params[234:282], nil, s.net.params[282:290],
+		s.net.params[290:298], s.net.params[397:405], s.net.params[405:413],
+		float32(1e-05))
 }

@@ -810,8 +810,7 @@ type state struct {
 	nn.Split[*state]
 	net *Net
 	// x is the input of the last Forward; train, if a layer needs it, its mode.
-	x     []float32
-	train bool
+	x []float32
 	// dcol is each worker's im2col gradient.
 	dcol          [][]float32
 	conv1Out      []float32
@@ -1075,6 +1074,67 @@ type state struct {
 	// transposed weight gradient.
 	conv21Packed, conv21Flipped                          []float32
 	conv21Pad, conv21GradPad, conv21DoutT, conv21GradAcc [][]float32
+	// folded records the parameters the batch norms were last folded with.
+	folded []float32
+	// conv1FoldW, conv1FoldB and conv1FoldPacked are conv1's weights and biases with bn1 folded
+	// in, and those weights packed.
+	conv1FoldW, conv1FoldB, conv1FoldPacked []float32
+	// conv2FoldW, conv2FoldB and conv2FoldPacked are conv2's weights and biases with bn2 folded
+	// in, and those weights packed.
+	conv2FoldW, conv2FoldB, conv2FoldPacked []float32
+	// conv3FoldW, conv3FoldB and conv3FoldPacked are conv3's weights and biases with bn3 folded
+	// in, and those weights packed.
+	conv3FoldW, conv3FoldB, conv3FoldPacked []float32
+	// conv4FoldW, conv4FoldB and conv4FoldPacked are conv4's weights and biases with bn4 folded
+	// in, and those weights packed.
+	conv4FoldW, conv4FoldB, conv4FoldPacked []float32
+	// conv5FoldW, conv5FoldB and conv5FoldPacked are conv5's weights and biases with bn5 folded
+	// in, and those weights packed.
+	conv5FoldW, conv5FoldB, conv5FoldPacked []float32
+	// conv6FoldW, conv6FoldB and conv6FoldPacked are conv6's weights and biases with bn6 folded
+	// in, and those weights packed.
+	conv6FoldW, conv6FoldB, conv6FoldPacked []float32
+	// conv7FoldW, conv7FoldB and conv7FoldPacked are conv7's weights and biases with bn7 folded
+	// in, and those weights packed.
+	conv7FoldW, conv7FoldB, conv7FoldPacked []float32
+	// conv8FoldW and conv8FoldB are conv8's weights and biases with bn8 folded in.
+	conv8FoldW, conv8FoldB []float32
+	// conv9FoldW, conv9FoldB and conv9FoldPacked are conv9's weights and biases with r4 folded
+	// in, and those weights packed.
+	conv9FoldW, conv9FoldB, conv9FoldPacked []float32
+	// conv10FoldW and conv10FoldB are conv10's weights and biases with bn10 folded in.
+	conv10FoldW, conv10FoldB []float32
+	// conv11FoldW, conv11FoldB and conv11FoldPacked are conv11's weights and biases with bn11
+	// folded in, and those weights packed.
+	conv11FoldW, conv11FoldB, conv11FoldPacked []float32
+	// conv12FoldW, conv12FoldB and conv12FoldPacked are conv12's weights and biases with bn12
+	// folded in, and those weights packed.
+	conv12FoldW, conv12FoldB, conv12FoldPacked []float32
+	// conv13FoldW, conv13FoldB and conv13FoldPacked are conv13's weights and biases with bn13
+	// folded in, and those weights packed.
+	conv13FoldW, conv13FoldB, conv13FoldPacked []float32
+	// conv14FoldW, conv14FoldB and conv14FoldPacked are conv14's weights and biases with bn14
+	// folded in, and those weights packed.
+	conv14FoldW, conv14FoldB, conv14FoldPacked []float32
+	// conv15FoldW and conv15FoldB are conv15's weights and biases with bn15 folded in.
+	conv15FoldW, conv15FoldB []float32
+	// conv16FoldW, conv16FoldB and conv16FoldPacked are conv16's weights and biases with r7
+	// folded in, and those weights packed.
+	conv16FoldW, conv16FoldB, conv16FoldPacked []float32
+	// conv17FoldW and conv17FoldB are conv17's weights and biases with bn17 folded in.
+	conv17FoldW, conv17FoldB []float32
+	// conv18FoldW, conv18FoldB and conv18FoldPacked are conv18's weights and biases with bn18
+	// folded in, and those weights packed.
+	conv18FoldW, conv18FoldB, conv18FoldPacked []float32
+	// conv19FoldW, conv19FoldB and conv19FoldPacked are conv19's weights and biases with bn19
+	// folded in, and those weights packed.
+	conv19FoldW, conv19FoldB, conv19FoldPacked []float32
+	// conv20FoldW, conv20FoldB and conv20FoldPacked are conv20's weights and biases with bn20
+	// folded in, and those weights packed.
+	conv20FoldW, conv20FoldB, conv20FoldPacked []float32
+	// conv21FoldW, conv21FoldB and conv21FoldPacked are conv21's weights and biases with bn21
+	// folded in, and those weights packed.
+	conv21FoldW, conv21FoldB, conv21FoldPacked []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -1246,6 +1306,66 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.full1Grad = ws.Buf[1413258*batch : 1413268*batch]
 	s.packing = nn.NewPacking(directHi - directLo)
 	s.dcol = s.PerChunk(colSize)
+	s.folded = make([]float32, NumParams+NumBuffers)
+	s.conv1FoldW = make([]float32, 432)
+	s.conv1FoldB = make([]float32, 16)
+	s.conv1FoldPacked = make([]float32, kernels.DirectPackedSize(16, 27))
+	s.conv2FoldW = make([]float32, 2304)
+	s.conv2FoldB = make([]float32, 16)
+	s.conv2FoldPacked = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv3FoldW = make([]float32, 2304)
+	s.conv3FoldB = make([]float32, 16)
+	s.conv3FoldPacked = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv4FoldW = make([]float32, 2304)
+	s.conv4FoldB = make([]float32, 16)
+	s.conv4FoldPacked = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv5FoldW = make([]float32, 2304)
+	s.conv5FoldB = make([]float32, 16)
+	s.conv5FoldPacked = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv6FoldW = make([]float32, 2304)
+	s.conv6FoldB = make([]float32, 16)
+	s.conv6FoldPacked = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv7FoldW = make([]float32, 2304)
+	s.conv7FoldB = make([]float32, 16)
+	s.conv7FoldPacked = make([]float32, kernels.DirectPackedSize(16, 144))
+	s.conv8FoldW = make([]float32, 4608)
+	s.conv8FoldB = make([]float32, 32)
+	s.conv9FoldW = make([]float32, 9216)
+	s.conv9FoldB = make([]float32, 32)
+	s.conv9FoldPacked = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv10FoldW = make([]float32, 512)
+	s.conv10FoldB = make([]float32, 32)
+	s.conv11FoldW = make([]float32, 9216)
+	s.conv11FoldB = make([]float32, 32)
+	s.conv11FoldPacked = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv12FoldW = make([]float32, 9216)
+	s.conv12FoldB = make([]float32, 32)
+	s.conv12FoldPacked = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv13FoldW = make([]float32, 9216)
+	s.conv13FoldB = make([]float32, 32)
+	s.conv13FoldPacked = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv14FoldW = make([]float32, 9216)
+	s.conv14FoldB = make([]float32, 32)
+	s.conv14FoldPacked = make([]float32, kernels.DirectPackedSize(32, 288))
+	s.conv15FoldW = make([]float32, 18432)
+	s.conv15FoldB = make([]float32, 64)
+	s.conv16FoldW = make([]float32, 36864)
+	s.conv16FoldB = make([]float32, 64)
+	s.conv16FoldPacked = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv17FoldW = make([]float32, 2048)
+	s.conv17FoldB = make([]float32, 64)
+	s.conv18FoldW = make([]float32, 36864)
+	s.conv18FoldB = make([]float32, 64)
+	s.conv18FoldPacked = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv19FoldW = make([]float32, 36864)
+	s.conv19FoldB = make([]float32, 64)
+	s.conv19FoldPacked = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv20FoldW = make([]float32, 36864)
+	s.conv20FoldB = make([]float32, 64)
+	s.conv20FoldPacked = make([]float32, kernels.DirectPackedSize(64, 576))
+	s.conv21FoldW = make([]float32, 36864)
+	s.conv21FoldB = make([]float32, 64)
+	s.conv21FoldPacked = make([]float32, kernels.DirectPackedSize(64, 576))
 	s.conv1Packed = make([]float32, kernels.DirectPackedSize(16, 27))
 	s.conv1Flipped = make([]float32, kernels.DirectPackedSize(3, 144))
 	s.conv1Pad = s.PerChunk(kernels.DirectSrcSize(3, 34, 34))
@@ -1369,7 +1489,9 @@ func (n *Net) Forward(ws *nn.Workspace, x []float32, train bool) []float32 {
 	s := n.stateOf(ws)
 	s.CheckInput(x)
 	s.x = x
-	s.train = train
+	if !train {
+		return s.infer()
+	}
 	s.packWeights(false)
 	s.ForwardImages((*state).forwardImages0)
 	s.Start(0)
@@ -2088,6 +2210,101 @@ func (s *state) backwardImages42(img, w int) {
 	s.Tick(w, 68, true)
 }
 
+// infer runs the network at inference, each batch norm that follows a conv folded into it,
+// and returns the scores.
+func (s *state) infer() []float32 {
+	s.fold()
+	s.ForwardImages((*state).inferImages0)
+	s.Start(0)
+	s.full1Forward()
+	s.Tick(0, 71, false)
+	return s.full1Out
+}
+
+// inferImages0 runs conv1 … pool1 at inference on image img, with the buffers of worker w.
+func (s *state) inferImages0(img, w int) {
+	s.conv1Infer(img, w)
+	s.Tick(w, 0, false)
+	s.conv2Infer(img, w)
+	s.Tick(w, 3, false)
+	s.conv3Infer(img, w)
+	s.Tick(w, 6, false)
+	s.add1Forward(img, w)
+	s.Tick(w, 8, false)
+	s.b1Forward(img, w)
+	s.Tick(w, 9, false)
+	s.conv4Infer(img, w)
+	s.Tick(w, 10, false)
+	s.conv5Infer(img, w)
+	s.Tick(w, 13, false)
+	s.add2Forward(img, w)
+	s.Tick(w, 15, false)
+	s.b2Forward(img, w)
+	s.Tick(w, 16, false)
+	s.conv6Infer(img, w)
+	s.Tick(w, 17, false)
+	s.conv7Infer(img, w)
+	s.Tick(w, 20, false)
+	s.add3Forward(img, w)
+	s.Tick(w, 22, false)
+	s.b3Forward(img, w)
+	s.Tick(w, 23, false)
+	s.conv8Infer(img, w)
+	s.Tick(w, 24, false)
+	s.conv9Infer(img, w)
+	s.Tick(w, 27, false)
+	s.conv10Infer(img, w)
+	s.Tick(w, 29, false)
+	s.add4Forward(img, w)
+	s.Tick(w, 31, false)
+	s.b4Forward(img, w)
+	s.Tick(w, 32, false)
+	s.conv11Infer(img, w)
+	s.Tick(w, 33, false)
+	s.conv12Infer(img, w)
+	s.Tick(w, 36, false)
+	s.add5Forward(img, w)
+	s.Tick(w, 38, false)
+	s.b5Forward(img, w)
+	s.Tick(w, 39, false)
+	s.conv13Infer(img, w)
+	s.Tick(w, 40, false)
+	s.conv14Infer(img, w)
+	s.Tick(w, 43, false)
+	s.add6Forward(img, w)
+	s.Tick(w, 45, false)
+	s.b6Forward(img, w)
+	s.Tick(w, 46, false)
+	s.conv15Infer(img, w)
+	s.Tick(w, 47, false)
+	s.conv16Infer(img, w)
+	s.Tick(w, 50, false)
+	s.conv17Infer(img, w)
+	s.Tick(w, 52, false)
+	s.add7Forward(img, w)
+	s.Tick(w, 54, false)
+	s.b7Forward(img, w)
+	s.Tick(w, 55, false)
+	s.conv18Infer(img, w)
+	s.Tick(w, 56, false)
+	s.conv19Infer(img, w)
+	s.Tick(w, 59, false)
+	s.add8Forward(img, w)
+	s.Tick(w, 61, false)
+	s.b8Forward(img, w)
+	s.Tick(w, 62, false)
+	s.conv20Infer(img, w)
+	s.Tick(w, 63, false)
+	s.conv21Infer(img, w)
+	s.Tick(w, 66, false)
+	s.add9Forward(img, w)
+	s.Tick(w, 68, false)
+	s.b9Forward(img, w)
+	s.Tick(w, 69, false)
+	s.pool1Forward(img, w)
+	s.Tick(w, 70, false)
+}
+
 // conv1Offs and conv1GradOffs locate the kernel taps in the padded input and output gradient,
 // conv1Pixels the output positions in the padded input.
 var (
@@ -2126,17 +2343,23 @@ func (s *state) conv1Backward(img, w int) {
 	s.DirectConv(din, 3, 32, 32, s.conv1Flipped, conv1GradOffs, dpad, 34)
 }
 
+// conv1Infer computes conv1 with bn1 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv1Infer(img, w int) {
+	in := s.x[img*3072 : img*3072+3072]
+	out := s.s0Out[img*16384 : img*16384+16384]
+	pad := s.conv1Pad[w]
+	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
+	s.DirectConv(out, 16, 32, 32, s.conv1FoldPacked, conv1Offs, pad, 34)
+	kernels.BiasAct(out, s.conv1FoldB, 16, 1024, true)
+}
+
 // bn1Forward computes bn1 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn1Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 16, 1024, s.net.params[432:448],
-			s.net.params[448:464], s.net.params[272474:272490],
-			s.net.params[272490:272506], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv1Out, s.bn1Out, s.Batch, 16, 1024, s.net.params[432:448],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 16, 1024, s.net.params[432:448],
 		s.net.params[448:464], s.net.params[272474:272490],
-		s.net.params[272490:272506], float32(1e-05))
+		s.net.params[272490:272506], float32(0.1), float32(1e-05))
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
@@ -2210,17 +2433,23 @@ func (s *state) conv2Backward(img, w int) {
 	s.DirectConv(din, 16, 32, 32, s.conv2Flipped, conv2GradOffs, dpad, 34)
 }
 
+// conv2Infer computes conv2 with bn2 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv2Infer(img, w int) {
+	in := s.s0Out[img*16384 : img*16384+16384]
+	out := s.relu2Out[img*16384 : img*16384+16384]
+	pad := s.conv2Pad[w]
+	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
+	s.DirectConv(out, 16, 32, 32, s.conv2FoldPacked, conv2Offs, pad, 34)
+	kernels.BiasAct(out, s.conv2FoldB, 16, 1024, true)
+}
+
 // bn2Forward computes bn2 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn2Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 16, 1024, s.net.params[2768:2784],
-			s.net.params[2784:2800], s.net.params[272506:272522],
-			s.net.params[272522:272538], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv2Out, s.bn2Out, s.Batch, 16, 1024, s.net.params[2768:2784],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 16, 1024, s.net.params[2768:2784],
 		s.net.params[2784:2800], s.net.params[272506:272522],
-		s.net.params[272522:272538], float32(1e-05))
+		s.net.params[272522:272538], float32(0.1), float32(1e-05))
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
@@ -2284,17 +2513,22 @@ func (s *state) conv3Backward(img, w int) {
 	s.DirectConv(din, 16, 32, 32, s.conv3Flipped, conv3GradOffs, dpad, 34)
 }
 
+// conv3Infer computes conv3 with bn3 folded in for image img, on worker w, at inference.
+func (s *state) conv3Infer(img, w int) {
+	in := s.relu2Out[img*16384 : img*16384+16384]
+	out := s.bn3Out[img*16384 : img*16384+16384]
+	pad := s.conv3Pad[w]
+	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
+	s.DirectConv(out, 16, 32, 32, s.conv3FoldPacked, conv3Offs, pad, 34)
+	kernels.BiasAct(out, s.conv3FoldB, 16, 1024, false)
+}
+
 // bn3Forward computes bn3 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn3Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 16, 1024, s.net.params[5104:5120],
-			s.net.params[5120:5136], s.net.params[272538:272554],
-			s.net.params[272554:272570], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv3Out, s.bn3Out, s.Batch, 16, 1024, s.net.params[5104:5120],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 16, 1024, s.net.params[5104:5120],
 		s.net.params[5120:5136], s.net.params[272538:272554],
-		s.net.params[272554:272570], float32(1e-05))
+		s.net.params[272554:272570], float32(0.1), float32(1e-05))
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
@@ -2374,17 +2608,23 @@ func (s *state) conv4Backward(img, w int) {
 	s.DirectConv(din, 16, 32, 32, s.conv4Flipped, conv4GradOffs, dpad, 34)
 }
 
+// conv4Infer computes conv4 with bn4 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv4Infer(img, w int) {
+	in := s.b1Out[img*16384 : img*16384+16384]
+	out := s.relu4Out[img*16384 : img*16384+16384]
+	pad := s.conv4Pad[w]
+	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
+	s.DirectConv(out, 16, 32, 32, s.conv4FoldPacked, conv4Offs, pad, 34)
+	kernels.BiasAct(out, s.conv4FoldB, 16, 1024, true)
+}
+
 // bn4Forward computes bn4 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn4Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 16, 1024, s.net.params[7440:7456],
-			s.net.params[7456:7472], s.net.params[272570:272586],
-			s.net.params[272586:272602], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv4Out, s.bn4Out, s.Batch, 16, 1024, s.net.params[7440:7456],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 16, 1024, s.net.params[7440:7456],
 		s.net.params[7456:7472], s.net.params[272570:272586],
-		s.net.params[272586:272602], float32(1e-05))
+		s.net.params[272586:272602], float32(0.1), float32(1e-05))
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
@@ -2448,17 +2688,22 @@ func (s *state) conv5Backward(img, w int) {
 	s.DirectConv(din, 16, 32, 32, s.conv5Flipped, conv5GradOffs, dpad, 34)
 }
 
+// conv5Infer computes conv5 with bn5 folded in for image img, on worker w, at inference.
+func (s *state) conv5Infer(img, w int) {
+	in := s.relu4Out[img*16384 : img*16384+16384]
+	out := s.bn5Out[img*16384 : img*16384+16384]
+	pad := s.conv5Pad[w]
+	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
+	s.DirectConv(out, 16, 32, 32, s.conv5FoldPacked, conv5Offs, pad, 34)
+	kernels.BiasAct(out, s.conv5FoldB, 16, 1024, false)
+}
+
 // bn5Forward computes bn5 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn5Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.Batch, 16, 1024, s.net.params[9776:9792],
-			s.net.params[9792:9808], s.net.params[272602:272618],
-			s.net.params[272618:272634], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv5Out, s.bn5Out, s.Batch, 16, 1024, s.net.params[9776:9792],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.Batch, 16, 1024, s.net.params[9776:9792],
 		s.net.params[9792:9808], s.net.params[272602:272618],
-		s.net.params[272618:272634], float32(1e-05))
+		s.net.params[272618:272634], float32(0.1), float32(1e-05))
 }
 
 // bn5Backward propagates the gradient through bn5 for the whole batch.
@@ -2538,17 +2783,23 @@ func (s *state) conv6Backward(img, w int) {
 	s.DirectConv(din, 16, 32, 32, s.conv6Flipped, conv6GradOffs, dpad, 34)
 }
 
+// conv6Infer computes conv6 with bn6 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv6Infer(img, w int) {
+	in := s.b2Out[img*16384 : img*16384+16384]
+	out := s.relu6Out[img*16384 : img*16384+16384]
+	pad := s.conv6Pad[w]
+	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
+	s.DirectConv(out, 16, 32, 32, s.conv6FoldPacked, conv6Offs, pad, 34)
+	kernels.BiasAct(out, s.conv6FoldB, 16, 1024, true)
+}
+
 // bn6Forward computes bn6 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn6Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 16, 1024, s.net.params[12112:12128],
-			s.net.params[12128:12144], s.net.params[272634:272650],
-			s.net.params[272650:272666], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv6Out, s.bn6Out, s.Batch, 16, 1024, s.net.params[12112:12128],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 16, 1024, s.net.params[12112:12128],
 		s.net.params[12128:12144], s.net.params[272634:272650],
-		s.net.params[272650:272666], float32(1e-05))
+		s.net.params[272650:272666], float32(0.1), float32(1e-05))
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
@@ -2613,17 +2864,22 @@ func (s *state) conv7Backward(img, w int) {
 	s.DirectConv(din, 16, 32, 32, s.conv7Flipped, conv7GradOffs, dpad, 34)
 }
 
+// conv7Infer computes conv7 with bn7 folded in for image img, on worker w, at inference.
+func (s *state) conv7Infer(img, w int) {
+	in := s.relu6Out[img*16384 : img*16384+16384]
+	out := s.bn7Out[img*16384 : img*16384+16384]
+	pad := s.conv7Pad[w]
+	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
+	s.DirectConv(out, 16, 32, 32, s.conv7FoldPacked, conv7Offs, pad, 34)
+	kernels.BiasAct(out, s.conv7FoldB, 16, 1024, false)
+}
+
 // bn7Forward computes bn7 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn7Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.Batch, 16, 1024, s.net.params[14448:14464],
-			s.net.params[14464:14480], s.net.params[272666:272682],
-			s.net.params[272682:272698], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv7Out, s.bn7Out, s.Batch, 16, 1024, s.net.params[14448:14464],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.Batch, 16, 1024, s.net.params[14448:14464],
 		s.net.params[14464:14480], s.net.params[272666:272682],
-		s.net.params[272682:272698], float32(1e-05))
+		s.net.params[272682:272698], float32(0.1), float32(1e-05))
 }
 
 // bn7Backward propagates the gradient through bn7 for the whole batch.
@@ -2922,17 +3178,24 @@ func (s *state) conv8Backward(img, w int) {
 	conv8Col2im(dcol, din)
 }
 
+// conv8Infer computes conv8 with bn8 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv8Infer(img, w int) {
+	in := s.b3Out[img*16384 : img*16384+16384]
+	out := s.relu8Out[img*8192 : img*8192+8192]
+	col := s.conv8Col[img*36864 : img*36864+36864]
+	conv8Im2col(in, col)
+	weights := s.conv8FoldW
+	s.Sgemm(false, false, 32, 256, 144, 1, weights, 144, col, 256, 0, out, 256)
+	kernels.BiasAct(out, s.conv8FoldB, 32, 256, true)
+}
+
 // bn8Forward computes bn8 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn8Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.Batch, 32, 256, s.net.params[19088:19120],
-			s.net.params[19120:19152], s.net.params[272698:272730],
-			s.net.params[272730:272762], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv8Out, s.bn8Out, s.Batch, 32, 256, s.net.params[19088:19120],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.Batch, 32, 256, s.net.params[19088:19120],
 		s.net.params[19120:19152], s.net.params[272698:272730],
-		s.net.params[272730:272762], float32(1e-05))
+		s.net.params[272730:272762], float32(0.1), float32(1e-05))
 }
 
 // bn8Backward propagates the gradient through bn8 for the whole batch.
@@ -2997,17 +3260,22 @@ func (s *state) conv9Backward(img, w int) {
 	s.DirectConv(din, 32, 16, 16, s.conv9Flipped, conv9GradOffs, dpad, 18)
 }
 
+// conv9Infer computes conv9 with r4 folded in for image img, on worker w, at inference.
+func (s *state) conv9Infer(img, w int) {
+	in := s.relu8Out[img*8192 : img*8192+8192]
+	out := s.r4Out[img*8192 : img*8192+8192]
+	pad := s.conv9Pad[w]
+	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
+	s.DirectConv(out, 32, 16, 16, s.conv9FoldPacked, conv9Offs, pad, 18)
+	kernels.BiasAct(out, s.conv9FoldB, 32, 256, false)
+}
+
 // r4Forward computes r4 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) r4Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv9Out, s.r4Out, s.Batch, 32, 256, s.net.params[28368:28400],
-			s.net.params[28400:28432], s.net.params[272762:272794],
-			s.net.params[272794:272826], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv9Out, s.r4Out, s.Batch, 32, 256, s.net.params[28368:28400],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv9Out, s.r4Out, s.Batch, 32, 256, s.net.params[28368:28400],
 		s.net.params[28400:28432], s.net.params[272762:272794],
-		s.net.params[272794:272826], float32(1e-05))
+		s.net.params[272794:272826], float32(0.1), float32(1e-05))
 }
 
 // r4Backward propagates the gradient through r4 for the whole batch.
@@ -3085,17 +3353,23 @@ func (s *state) conv10Backward(img, w int) {
 	conv10Col2im(dcol, din)
 }
 
+// conv10Infer computes conv10 with bn10 folded in for image img, on worker w, at inference.
+func (s *state) conv10Infer(img, w int) {
+	in := s.b3Out[img*16384 : img*16384+16384]
+	out := s.bn10Out[img*8192 : img*8192+8192]
+	col := s.conv10Col[img*4096 : img*4096+4096]
+	conv10Im2col(in, col)
+	weights := s.conv10FoldW
+	s.Sgemm(false, false, 32, 256, 16, 1, weights, 16, col, 256, 0, out, 256)
+	kernels.BiasAct(out, s.conv10FoldB, 32, 256, false)
+}
+
 // bn10Forward computes bn10 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn10Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.Batch, 32, 256, s.net.params[28944:28976],
-			s.net.params[28976:29008], s.net.params[272826:272858],
-			s.net.params[272858:272890], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv10Out, s.bn10Out, s.Batch, 32, 256, s.net.params[28944:28976],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.Batch, 32, 256, s.net.params[28944:28976],
 		s.net.params[28976:29008], s.net.params[272826:272858],
-		s.net.params[272858:272890], float32(1e-05))
+		s.net.params[272858:272890], float32(0.1), float32(1e-05))
 }
 
 // bn10Backward propagates the gradient through bn10 for the whole batch.
@@ -3176,17 +3450,23 @@ func (s *state) conv11Backward(img, w int) {
 	s.DirectConv(din, 32, 16, 16, s.conv11Flipped, conv11GradOffs, dpad, 18)
 }
 
+// conv11Infer computes conv11 with bn11 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv11Infer(img, w int) {
+	in := s.b4Out[img*8192 : img*8192+8192]
+	out := s.relu10Out[img*8192 : img*8192+8192]
+	pad := s.conv11Pad[w]
+	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
+	s.DirectConv(out, 32, 16, 16, s.conv11FoldPacked, conv11Offs, pad, 18)
+	kernels.BiasAct(out, s.conv11FoldB, 32, 256, true)
+}
+
 // bn11Forward computes bn11 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn11Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.Batch, 32, 256, s.net.params[38224:38256],
-			s.net.params[38256:38288], s.net.params[272890:272922],
-			s.net.params[272922:272954], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv11Out, s.bn11Out, s.Batch, 32, 256, s.net.params[38224:38256],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.Batch, 32, 256, s.net.params[38224:38256],
 		s.net.params[38256:38288], s.net.params[272890:272922],
-		s.net.params[272922:272954], float32(1e-05))
+		s.net.params[272922:272954], float32(0.1), float32(1e-05))
 }
 
 // bn11Backward propagates the gradient through bn11 for the whole batch.
@@ -3251,17 +3531,22 @@ func (s *state) conv12Backward(img, w int) {
 	s.DirectConv(din, 32, 16, 16, s.conv12Flipped, conv12GradOffs, dpad, 18)
 }
 
+// conv12Infer computes conv12 with bn12 folded in for image img, on worker w, at inference.
+func (s *state) conv12Infer(img, w int) {
+	in := s.relu10Out[img*8192 : img*8192+8192]
+	out := s.bn12Out[img*8192 : img*8192+8192]
+	pad := s.conv12Pad[w]
+	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
+	s.DirectConv(out, 32, 16, 16, s.conv12FoldPacked, conv12Offs, pad, 18)
+	kernels.BiasAct(out, s.conv12FoldB, 32, 256, false)
+}
+
 // bn12Forward computes bn12 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn12Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv12Out, s.bn12Out, s.Batch, 32, 256, s.net.params[47504:47536],
-			s.net.params[47536:47568], s.net.params[272954:272986],
-			s.net.params[272986:273018], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv12Out, s.bn12Out, s.Batch, 32, 256, s.net.params[47504:47536],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv12Out, s.bn12Out, s.Batch, 32, 256, s.net.params[47504:47536],
 		s.net.params[47536:47568], s.net.params[272954:272986],
-		s.net.params[272986:273018], float32(1e-05))
+		s.net.params[272986:273018], float32(0.1), float32(1e-05))
 }
 
 // bn12Backward propagates the gradient through bn12 for the whole batch.
@@ -3342,17 +3627,23 @@ func (s *state) conv13Backward(img, w int) {
 	s.DirectConv(din, 32, 16, 16, s.conv13Flipped, conv13GradOffs, dpad, 18)
 }
 
+// conv13Infer computes conv13 with bn13 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv13Infer(img, w int) {
+	in := s.b5Out[img*8192 : img*8192+8192]
+	out := s.relu12Out[img*8192 : img*8192+8192]
+	pad := s.conv13Pad[w]
+	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
+	s.DirectConv(out, 32, 16, 16, s.conv13FoldPacked, conv13Offs, pad, 18)
+	kernels.BiasAct(out, s.conv13FoldB, 32, 256, true)
+}
+
 // bn13Forward computes bn13 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn13Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv13Out, s.bn13Out, s.Batch, 32, 256, s.net.params[56784:56816],
-			s.net.params[56816:56848], s.net.params[273018:273050],
-			s.net.params[273050:273082], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv13Out, s.bn13Out, s.Batch, 32, 256, s.net.params[56784:56816],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv13Out, s.bn13Out, s.Batch, 32, 256, s.net.params[56784:56816],
 		s.net.params[56816:56848], s.net.params[273018:273050],
-		s.net.params[273050:273082], float32(1e-05))
+		s.net.params[273050:273082], float32(0.1), float32(1e-05))
 }
 
 // bn13Backward propagates the gradient through bn13 for the whole batch.
@@ -3417,17 +3708,22 @@ func (s *state) conv14Backward(img, w int) {
 	s.DirectConv(din, 32, 16, 16, s.conv14Flipped, conv14GradOffs, dpad, 18)
 }
 
+// conv14Infer computes conv14 with bn14 folded in for image img, on worker w, at inference.
+func (s *state) conv14Infer(img, w int) {
+	in := s.relu12Out[img*8192 : img*8192+8192]
+	out := s.bn14Out[img*8192 : img*8192+8192]
+	pad := s.conv14Pad[w]
+	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
+	s.DirectConv(out, 32, 16, 16, s.conv14FoldPacked, conv14Offs, pad, 18)
+	kernels.BiasAct(out, s.conv14FoldB, 32, 256, false)
+}
+
 // bn14Forward computes bn14 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn14Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv14Out, s.bn14Out, s.Batch, 32, 256, s.net.params[66064:66096],
-			s.net.params[66096:66128], s.net.params[273082:273114],
-			s.net.params[273114:273146], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv14Out, s.bn14Out, s.Batch, 32, 256, s.net.params[66064:66096],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv14Out, s.bn14Out, s.Batch, 32, 256, s.net.params[66064:66096],
 		s.net.params[66096:66128], s.net.params[273082:273114],
-		s.net.params[273114:273146], float32(1e-05))
+		s.net.params[273114:273146], float32(0.1), float32(1e-05))
 }
 
 // bn14Backward propagates the gradient through bn14 for the whole batch.
@@ -3726,17 +4022,24 @@ func (s *state) conv15Backward(img, w int) {
 	conv15Col2im(dcol, din)
 }
 
+// conv15Infer computes conv15 with bn15 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv15Infer(img, w int) {
+	in := s.b6Out[img*8192 : img*8192+8192]
+	out := s.relu14Out[img*4096 : img*4096+4096]
+	col := s.conv15Col[img*18432 : img*18432+18432]
+	conv15Im2col(in, col)
+	weights := s.conv15FoldW
+	s.Sgemm(false, false, 64, 64, 288, 1, weights, 288, col, 64, 0, out, 64)
+	kernels.BiasAct(out, s.conv15FoldB, 64, 64, true)
+}
+
 // bn15Forward computes bn15 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn15Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv15Out, s.bn15Out, s.Batch, 64, 64, s.net.params[84560:84624],
-			s.net.params[84624:84688], s.net.params[273146:273210],
-			s.net.params[273210:273274], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv15Out, s.bn15Out, s.Batch, 64, 64, s.net.params[84560:84624],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv15Out, s.bn15Out, s.Batch, 64, 64, s.net.params[84560:84624],
 		s.net.params[84624:84688], s.net.params[273146:273210],
-		s.net.params[273210:273274], float32(1e-05))
+		s.net.params[273210:273274], float32(0.1), float32(1e-05))
 }
 
 // bn15Backward propagates the gradient through bn15 for the whole batch.
@@ -3801,17 +4104,22 @@ func (s *state) conv16Backward(img, w int) {
 	s.DirectConv(din, 64, 8, 8, s.conv16Flipped, conv16GradOffs, dpad, 10)
 }
 
+// conv16Infer computes conv16 with r7 folded in for image img, on worker w, at inference.
+func (s *state) conv16Infer(img, w int) {
+	in := s.relu14Out[img*4096 : img*4096+4096]
+	out := s.r7Out[img*4096 : img*4096+4096]
+	pad := s.conv16Pad[w]
+	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
+	s.DirectConv(out, 64, 8, 8, s.conv16FoldPacked, conv16Offs, pad, 10)
+	kernels.BiasAct(out, s.conv16FoldB, 64, 64, false)
+}
+
 // r7Forward computes r7 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) r7Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv16Out, s.r7Out, s.Batch, 64, 64, s.net.params[121552:121616],
-			s.net.params[121616:121680], s.net.params[273274:273338],
-			s.net.params[273338:273402], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv16Out, s.r7Out, s.Batch, 64, 64, s.net.params[121552:121616],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv16Out, s.r7Out, s.Batch, 64, 64, s.net.params[121552:121616],
 		s.net.params[121616:121680], s.net.params[273274:273338],
-		s.net.params[273338:273402], float32(1e-05))
+		s.net.params[273338:273402], float32(0.1), float32(1e-05))
 }
 
 // r7Backward propagates the gradient through r7 for the whole batch.
@@ -3890,17 +4198,23 @@ func (s *state) conv17Backward(img, w int) {
 	conv17Col2im(dcol, din)
 }
 
+// conv17Infer computes conv17 with bn17 folded in for image img, on worker w, at inference.
+func (s *state) conv17Infer(img, w int) {
+	in := s.b6Out[img*8192 : img*8192+8192]
+	out := s.bn17Out[img*4096 : img*4096+4096]
+	col := s.conv17Col[img*2048 : img*2048+2048]
+	conv17Im2col(in, col)
+	weights := s.conv17FoldW
+	s.Sgemm(false, false, 64, 64, 32, 1, weights, 32, col, 64, 0, out, 64)
+	kernels.BiasAct(out, s.conv17FoldB, 64, 64, false)
+}
+
 // bn17Forward computes bn17 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn17Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv17Out, s.bn17Out, s.Batch, 64, 64, s.net.params[123728:123792],
-			s.net.params[123792:123856], s.net.params[273402:273466],
-			s.net.params[273466:273530], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv17Out, s.bn17Out, s.Batch, 64, 64, s.net.params[123728:123792],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv17Out, s.bn17Out, s.Batch, 64, 64, s.net.params[123728:123792],
 		s.net.params[123792:123856], s.net.params[273402:273466],
-		s.net.params[273466:273530], float32(1e-05))
+		s.net.params[273466:273530], float32(0.1), float32(1e-05))
 }
 
 // bn17Backward propagates the gradient through bn17 for the whole batch.
@@ -3981,17 +4295,23 @@ func (s *state) conv18Backward(img, w int) {
 	s.DirectConv(din, 64, 8, 8, s.conv18Flipped, conv18GradOffs, dpad, 10)
 }
 
+// conv18Infer computes conv18 with bn18 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv18Infer(img, w int) {
+	in := s.b7Out[img*4096 : img*4096+4096]
+	out := s.relu16Out[img*4096 : img*4096+4096]
+	pad := s.conv18Pad[w]
+	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
+	s.DirectConv(out, 64, 8, 8, s.conv18FoldPacked, conv18Offs, pad, 10)
+	kernels.BiasAct(out, s.conv18FoldB, 64, 64, true)
+}
+
 // bn18Forward computes bn18 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn18Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv18Out, s.bn18Out, s.Batch, 64, 64, s.net.params[160720:160784],
-			s.net.params[160784:160848], s.net.params[273530:273594],
-			s.net.params[273594:273658], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv18Out, s.bn18Out, s.Batch, 64, 64, s.net.params[160720:160784],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv18Out, s.bn18Out, s.Batch, 64, 64, s.net.params[160720:160784],
 		s.net.params[160784:160848], s.net.params[273530:273594],
-		s.net.params[273594:273658], float32(1e-05))
+		s.net.params[273594:273658], float32(0.1), float32(1e-05))
 }
 
 // bn18Backward propagates the gradient through bn18 for the whole batch.
@@ -4056,17 +4376,22 @@ func (s *state) conv19Backward(img, w int) {
 	s.DirectConv(din, 64, 8, 8, s.conv19Flipped, conv19GradOffs, dpad, 10)
 }
 
+// conv19Infer computes conv19 with bn19 folded in for image img, on worker w, at inference.
+func (s *state) conv19Infer(img, w int) {
+	in := s.relu16Out[img*4096 : img*4096+4096]
+	out := s.bn19Out[img*4096 : img*4096+4096]
+	pad := s.conv19Pad[w]
+	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
+	s.DirectConv(out, 64, 8, 8, s.conv19FoldPacked, conv19Offs, pad, 10)
+	kernels.BiasAct(out, s.conv19FoldB, 64, 64, false)
+}
+
 // bn19Forward computes bn19 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn19Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv19Out, s.bn19Out, s.Batch, 64, 64, s.net.params[197712:197776],
-			s.net.params[197776:197840], s.net.params[273658:273722],
-			s.net.params[273722:273786], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv19Out, s.bn19Out, s.Batch, 64, 64, s.net.params[197712:197776],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv19Out, s.bn19Out, s.Batch, 64, 64, s.net.params[197712:197776],
 		s.net.params[197776:197840], s.net.params[273658:273722],
-		s.net.params[273722:273786], float32(1e-05))
+		s.net.params[273722:273786], float32(0.1), float32(1e-05))
 }
 
 // bn19Backward propagates the gradient through bn19 for the whole batch.
@@ -4147,17 +4472,23 @@ func (s *state) conv20Backward(img, w int) {
 	s.DirectConv(din, 64, 8, 8, s.conv20Flipped, conv20GradOffs, dpad, 10)
 }
 
+// conv20Infer computes conv20 with bn20 folded in and the ReLU after it for image img, on
+// worker w, at inference.
+func (s *state) conv20Infer(img, w int) {
+	in := s.b8Out[img*4096 : img*4096+4096]
+	out := s.relu18Out[img*4096 : img*4096+4096]
+	pad := s.conv20Pad[w]
+	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
+	s.DirectConv(out, 64, 8, 8, s.conv20FoldPacked, conv20Offs, pad, 10)
+	kernels.BiasAct(out, s.conv20FoldB, 64, 64, true)
+}
+
 // bn20Forward computes bn20 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn20Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv20Out, s.bn20Out, s.Batch, 64, 64, s.net.params[234704:234768],
-			s.net.params[234768:234832], s.net.params[273786:273850],
-			s.net.params[273850:273914], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv20Out, s.bn20Out, s.Batch, 64, 64, s.net.params[234704:234768],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv20Out, s.bn20Out, s.Batch, 64, 64, s.net.params[234704:234768],
 		s.net.params[234768:234832], s.net.params[273786:273850],
-		s.net.params[273850:273914], float32(1e-05))
+		s.net.params[273850:273914], float32(0.1), float32(1e-05))
 }
 
 // bn20Backward propagates the gradient through bn20 for the whole batch.
@@ -4222,17 +4553,22 @@ func (s *state) conv21Backward(img, w int) {
 	s.DirectConv(din, 64, 8, 8, s.conv21Flipped, conv21GradOffs, dpad, 10)
 }
 
+// conv21Infer computes conv21 with bn21 folded in for image img, on worker w, at inference.
+func (s *state) conv21Infer(img, w int) {
+	in := s.relu18Out[img*4096 : img*4096+4096]
+	out := s.bn21Out[img*4096 : img*4096+4096]
+	pad := s.conv21Pad[w]
+	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
+	s.DirectConv(out, 64, 8, 8, s.conv21FoldPacked, conv21Offs, pad, 10)
+	kernels.BiasAct(out, s.conv21FoldB, 64, 64, false)
+}
+
 // bn21Forward computes bn21 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn21Forward() {
-	if s.train {
-		kernels.BatchNormTrain(s.conv21Out, s.bn21Out, s.Batch, 64, 64, s.net.params[271696:271760],
-			s.net.params[271760:271824], s.net.params[273914:273978],
-			s.net.params[273978:274042], float32(0.1), float32(1e-05))
-		return
-	}
-	kernels.BatchNormInfer(s.conv21Out, s.bn21Out, s.Batch, 64, 64, s.net.params[271696:271760],
+	// At inference the conv before computes this layer, folded in.
+	kernels.BatchNormTrain(s.conv21Out, s.bn21Out, s.Batch, 64, 64, s.net.params[271696:271760],
 		s.net.params[271760:271824], s.net.params[273914:273978],
-		s.net.params[273978:274042], float32(1e-05))
+		s.net.params[273978:274042], float32(0.1), float32(1e-05))
 }
 
 // bn21Backward propagates the gradient through bn21 for the whole batch.
@@ -4382,4 +4718,92 @@ func (s *state) softmax1Loss(labels []int32) float32 {
 		total += math.Log(sum) - float64(float32(1)-eps)*float64(row[y]-m) - float64(eps)/10.0*shifted
 	}
 	return float32(total / float64(s.Batch))
+}
+
+// fold folds each batch norm into the conv before it for inference, if the parameters
+// (the running statistics among them) have changed since they were last folded.
+func (s *state) fold() {
+	if !kernels.Changed(s.folded, s.net.params) {
+		return
+	}
+	kernels.FoldBatchNorm(s.conv1FoldW, s.conv1FoldB, s.net.params[0:432], nil, s.net.params[432:448],
+		s.net.params[448:464], s.net.params[272474:272490],
+		s.net.params[272490:272506], float32(1e-05))
+	kernels.PackDirect(s.conv1FoldPacked, s.conv1FoldW, 16, 27, 32)
+	kernels.FoldBatchNorm(s.conv2FoldW, s.conv2FoldB, s.net.params[464:2768], nil,
+		s.net.params[2768:2784], s.net.params[2784:2800], s.net.params[272506:272522],
+		s.net.params[272522:272538], float32(1e-05))
+	kernels.PackDirect(s.conv2FoldPacked, s.conv2FoldW, 16, 144, 32)
+	kernels.FoldBatchNorm(s.conv3FoldW, s.conv3FoldB, s.net.params[2800:5104], nil,
+		s.net.params[5104:5120], s.net.params[5120:5136], s.net.params[272538:272554],
+		s.net.params[272554:272570], float32(1e-05))
+	kernels.PackDirect(s.conv3FoldPacked, s.conv3FoldW, 16, 144, 32)
+	kernels.FoldBatchNorm(s.conv4FoldW, s.conv4FoldB, s.net.params[5136:7440], nil,
+		s.net.params[7440:7456], s.net.params[7456:7472], s.net.params[272570:272586],
+		s.net.params[272586:272602], float32(1e-05))
+	kernels.PackDirect(s.conv4FoldPacked, s.conv4FoldW, 16, 144, 32)
+	kernels.FoldBatchNorm(s.conv5FoldW, s.conv5FoldB, s.net.params[7472:9776], nil,
+		s.net.params[9776:9792], s.net.params[9792:9808], s.net.params[272602:272618],
+		s.net.params[272618:272634], float32(1e-05))
+	kernels.PackDirect(s.conv5FoldPacked, s.conv5FoldW, 16, 144, 32)
+	kernels.FoldBatchNorm(s.conv6FoldW, s.conv6FoldB, s.net.params[9808:12112], nil,
+		s.net.params[12112:12128], s.net.params[12128:12144],
+		s.net.params[272634:272650], s.net.params[272650:272666], float32(1e-05))
+	kernels.PackDirect(s.conv6FoldPacked, s.conv6FoldW, 16, 144, 32)
+	kernels.FoldBatchNorm(s.conv7FoldW, s.conv7FoldB, s.net.params[12144:14448], nil,
+		s.net.params[14448:14464], s.net.params[14464:14480],
+		s.net.params[272666:272682], s.net.params[272682:272698], float32(1e-05))
+	kernels.PackDirect(s.conv7FoldPacked, s.conv7FoldW, 16, 144, 32)
+	kernels.FoldBatchNorm(s.conv8FoldW, s.conv8FoldB, s.net.params[14480:19088], nil,
+		s.net.params[19088:19120], s.net.params[19120:19152],
+		s.net.params[272698:272730], s.net.params[272730:272762], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv9FoldW, s.conv9FoldB, s.net.params[19152:28368], nil,
+		s.net.params[28368:28400], s.net.params[28400:28432],
+		s.net.params[272762:272794], s.net.params[272794:272826], float32(1e-05))
+	kernels.PackDirect(s.conv9FoldPacked, s.conv9FoldW, 32, 288, 16)
+	kernels.FoldBatchNorm(s.conv10FoldW, s.conv10FoldB, s.net.params[28432:28944], nil,
+		s.net.params[28944:28976], s.net.params[28976:29008],
+		s.net.params[272826:272858], s.net.params[272858:272890], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv11FoldW, s.conv11FoldB, s.net.params[29008:38224], nil,
+		s.net.params[38224:38256], s.net.params[38256:38288],
+		s.net.params[272890:272922], s.net.params[272922:272954], float32(1e-05))
+	kernels.PackDirect(s.conv11FoldPacked, s.conv11FoldW, 32, 288, 16)
+	kernels.FoldBatchNorm(s.conv12FoldW, s.conv12FoldB, s.net.params[38288:47504], nil,
+		s.net.params[47504:47536], s.net.params[47536:47568],
+		s.net.params[272954:272986], s.net.params[272986:273018], float32(1e-05))
+	kernels.PackDirect(s.conv12FoldPacked, s.conv12FoldW, 32, 288, 16)
+	kernels.FoldBatchNorm(s.conv13FoldW, s.conv13FoldB, s.net.params[47568:56784], nil,
+		s.net.params[56784:56816], s.net.params[56816:56848],
+		s.net.params[273018:273050], s.net.params[273050:273082], float32(1e-05))
+	kernels.PackDirect(s.conv13FoldPacked, s.conv13FoldW, 32, 288, 16)
+	kernels.FoldBatchNorm(s.conv14FoldW, s.conv14FoldB, s.net.params[56848:66064], nil,
+		s.net.params[66064:66096], s.net.params[66096:66128],
+		s.net.params[273082:273114], s.net.params[273114:273146], float32(1e-05))
+	kernels.PackDirect(s.conv14FoldPacked, s.conv14FoldW, 32, 288, 16)
+	kernels.FoldBatchNorm(s.conv15FoldW, s.conv15FoldB, s.net.params[66128:84560], nil,
+		s.net.params[84560:84624], s.net.params[84624:84688],
+		s.net.params[273146:273210], s.net.params[273210:273274], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv16FoldW, s.conv16FoldB, s.net.params[84688:121552], nil,
+		s.net.params[121552:121616], s.net.params[121616:121680],
+		s.net.params[273274:273338], s.net.params[273338:273402], float32(1e-05))
+	kernels.PackDirect(s.conv16FoldPacked, s.conv16FoldW, 64, 576, 8)
+	kernels.FoldBatchNorm(s.conv17FoldW, s.conv17FoldB, s.net.params[121680:123728], nil,
+		s.net.params[123728:123792], s.net.params[123792:123856],
+		s.net.params[273402:273466], s.net.params[273466:273530], float32(1e-05))
+	kernels.FoldBatchNorm(s.conv18FoldW, s.conv18FoldB, s.net.params[123856:160720], nil,
+		s.net.params[160720:160784], s.net.params[160784:160848],
+		s.net.params[273530:273594], s.net.params[273594:273658], float32(1e-05))
+	kernels.PackDirect(s.conv18FoldPacked, s.conv18FoldW, 64, 576, 8)
+	kernels.FoldBatchNorm(s.conv19FoldW, s.conv19FoldB, s.net.params[160848:197712], nil,
+		s.net.params[197712:197776], s.net.params[197776:197840],
+		s.net.params[273658:273722], s.net.params[273722:273786], float32(1e-05))
+	kernels.PackDirect(s.conv19FoldPacked, s.conv19FoldW, 64, 576, 8)
+	kernels.FoldBatchNorm(s.conv20FoldW, s.conv20FoldB, s.net.params[197840:234704], nil,
+		s.net.params[234704:234768], s.net.params[234768:234832],
+		s.net.params[273786:273850], s.net.params[273850:273914], float32(1e-05))
+	kernels.PackDirect(s.conv20FoldPacked, s.conv20FoldW, 64, 576, 8)
+	kernels.FoldBatchNorm(s.conv21FoldW, s.conv21FoldB, s.net.params[234832:271696], nil,
+		s.net.params[271696:271760], s.net.params[271760:271824],
+		s.net.params[273914:273978], s.net.params[273978:274042], float32(1e-05))
+	kernels.PackDirect(s.conv21FoldPacked, s.conv21FoldW, 64, 576, 8)
 }
