@@ -145,3 +145,31 @@ func BenchmarkSgemmFull(b *testing.B) {
 	b.Run("inputgrad", func(b *testing.B) { benchGemmT(b, false, false, batch, in, out, false) })
 	b.Run("weightgrad", func(b *testing.B) { benchGemmT(b, true, false, out, in, batch, false) })
 }
+
+// BenchmarkDepthwise covers mobile-cifar's depthwise layers conv6 (128 channels of 16×16,
+// 3×3, stride 1) and conv8 (128 channels of 16×16, stride 2): forward, input gradient and
+// weight gradient, in multiply-adds per second (as bytes: MB/s reads as M MACs/s).
+func BenchmarkDepthwise(b *testing.B) {
+	for _, s := range []int{1, 2} {
+		g := DepthwiseGeom{C: 128, H: 16, W: 16, KH: 3, KW: 3, SH: s, SW: s, PH: 1, PW: 1}
+		g.OH, g.OW = (g.H+2-3)/s+1, (g.W+2-3)/s+1
+		r := rand.New(rand.NewPCG(1, 2))
+		x, w, y := randSlice(r, g.C*g.H*g.W), randSlice(r, g.C*9), randSlice(r, g.C*g.OH*g.OW)
+		dx, dw := make([]float32, len(x)), make([]float32, len(w))
+		for _, op := range []struct {
+			name string
+			f    func()
+		}{
+			{"forward", func() { DepthwiseConv(y, x, w, g) }},
+			{"inputgrad", func() { DepthwiseConvInputGrad(dx, y, w, g) }},
+			{"weightgrad", func() { DepthwiseConvWeightGrad(dw, x, y, g) }},
+		} {
+			b.Run(fmt.Sprintf("s%d/%s", s, op.name), func(b *testing.B) {
+				b.SetBytes(int64(len(y) * 9))
+				for b.Loop() {
+					op.f()
+				}
+			})
+		}
+	}
+}

@@ -38,6 +38,12 @@ func depthwiseGeoms() []DepthwiseGeom {
 		{C: 2, H: 5, W: 6, KH: 5, KW: 3, SH: 1, SW: 2, PH: 2, PW: 0},
 		{C: 5, H: 1, W: 1, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1},
 		{C: 2, H: 32, W: 32, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1},
+		// 3×3 rows that are whole vectors of the SIMD kernels, at stride 2, without
+		// padding, and with an odd number of output rows.
+		{C: 3, H: 16, W: 16, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1},
+		{C: 2, H: 17, W: 16, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1},
+		{C: 2, H: 10, W: 18, KH: 3, KW: 3, SH: 1, SW: 1, PH: 0, PW: 0},
+		{C: 2, H: 8, W: 24, KH: 3, KW: 3, SH: 1, SW: 2, PH: 1, PW: 0},
 	} {
 		g.OH, g.OW = (g.H+2*g.PH-g.KH)/g.SH+1, (g.W+2*g.PW-g.KW)/g.SW+1
 		gs = append(gs, g)

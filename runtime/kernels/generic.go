@@ -19,6 +19,8 @@ var goImpl = impl{
 	copyRows:   copyRowsGo,
 	maxPoolS2:  [4]poolS2Fn{2: maxPool2s2Go, 3: maxPool3s2Go},
 	maxUnpool2: [2]unpool2Fn{maxUnpool2NoReluGo, maxUnpool2ReluGo},
+	dw3x3:      dw3x3Go,
+	dw3x3Grad:  dw3x3GradGo,
 
 	axpy:          axpyGo,
 	scale:         scaleGo,

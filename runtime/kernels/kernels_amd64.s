@@ -2913,6 +2913,220 @@ store:
 	VZEROUPPER
 	RET
 
+// func dw3x3AVX2(dst []float32, src []float32, rowOff []int, colOff []int, w []float32, rows int, cols int, ldd int, lds int)
+// Requires: AVX, FMA3
+TEXT ·dw3x3AVX2(SB), NOSPLIT, $0-152
+	MOVQ         w_base+96(FP), AX
+	VBROADCASTSS (AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	VBROADCASTSS 16(AX), Y4
+	VBROADCASTSS 20(AX), Y5
+	VBROADCASTSS 24(AX), Y6
+	VBROADCASTSS 28(AX), Y7
+	VBROADCASTSS 32(AX), Y8
+	MOVQ         src_base+24(FP), AX
+	MOVQ         rowOff_base+48(FP), CX
+	MOVQ         colOff_base+72(FP), DX
+	MOVQ         (CX), BX
+	SHLQ         $0x02, BX
+	ADDQ         AX, BX
+	MOVQ         (DX), SI
+	SHLQ         $0x02, SI
+	MOVQ         8(CX), DI
+	SHLQ         $0x02, DI
+	ADDQ         AX, DI
+	MOVQ         8(DX), R8
+	SHLQ         $0x02, R8
+	MOVQ         16(CX), CX
+	SHLQ         $0x02, CX
+	ADDQ         AX, CX
+	MOVQ         16(DX), AX
+	SHLQ         $0x02, AX
+	MOVQ         dst_base+0(FP), DX
+	MOVQ         rows+120(FP), R9
+	MOVQ         cols+128(FP), R10
+	MOVQ         ldd+136(FP), R11
+	MOVQ         lds+144(FP), R12
+	SUBQ         R10, R11
+	SUBQ         R10, R12
+	SHLQ         $0x02, R11
+	SHLQ         $0x02, R12
+	SHRQ         $0x03, R10
+
+row:
+	MOVQ R10, R13
+
+chunk:
+	VMULPS      (BX)(SI*1), Y0, Y9
+	VFMADD231PS (BX)(R8*1), Y1, Y9
+	VFMADD231PS (BX)(AX*1), Y2, Y9
+	VFMADD231PS (DI)(SI*1), Y3, Y9
+	VFMADD231PS (DI)(R8*1), Y4, Y9
+	VFMADD231PS (DI)(AX*1), Y5, Y9
+	VFMADD231PS (CX)(SI*1), Y6, Y9
+	VFMADD231PS (CX)(R8*1), Y7, Y9
+	VFMADD231PS (CX)(AX*1), Y8, Y9
+	VMOVUPS     Y9, (DX)
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, CX
+	DECQ        R13
+	JNZ         chunk
+	ADDQ        R11, DX
+	ADDQ        R12, BX
+	ADDQ        R12, DI
+	ADDQ        R12, CX
+	DECQ        R9
+	JNZ         row
+	VZEROUPPER
+	RET
+
+// func dw3x3GradAVX2(dw []float32, dout []float32, src []float32, rowOff []int, colOff []int, rows int, cols int, ldd int, lds int)
+// Requires: AVX, FMA3
+TEXT ·dw3x3GradAVX2(SB), NOSPLIT, $0-152
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   src_base+48(FP), AX
+	MOVQ   rowOff_base+72(FP), CX
+	MOVQ   colOff_base+96(FP), DX
+	MOVQ   (CX), BX
+	SHLQ   $0x02, BX
+	ADDQ   AX, BX
+	MOVQ   (DX), SI
+	SHLQ   $0x02, SI
+	MOVQ   8(CX), DI
+	SHLQ   $0x02, DI
+	ADDQ   AX, DI
+	MOVQ   8(DX), R8
+	SHLQ   $0x02, R8
+	MOVQ   16(CX), CX
+	SHLQ   $0x02, CX
+	ADDQ   AX, CX
+	MOVQ   16(DX), AX
+	SHLQ   $0x02, AX
+	MOVQ   dout_base+24(FP), DX
+	MOVQ   rows+120(FP), R9
+	MOVQ   cols+128(FP), R10
+	MOVQ   ldd+136(FP), R11
+	MOVQ   lds+144(FP), R12
+	SUBQ   R10, R11
+	SUBQ   R10, R12
+	SHLQ   $0x02, R11
+	SHLQ   $0x02, R12
+	SHRQ   $0x03, R10
+
+row:
+	MOVQ R10, R13
+
+chunk:
+	VMOVUPS      (DX), Y9
+	VFMADD231PS  (BX)(SI*1), Y9, Y0
+	VFMADD231PS  (BX)(R8*1), Y9, Y1
+	VFMADD231PS  (BX)(AX*1), Y9, Y2
+	VFMADD231PS  (DI)(SI*1), Y9, Y3
+	VFMADD231PS  (DI)(R8*1), Y9, Y4
+	VFMADD231PS  (DI)(AX*1), Y9, Y5
+	VFMADD231PS  (CX)(SI*1), Y9, Y6
+	VFMADD231PS  (CX)(R8*1), Y9, Y7
+	VFMADD231PS  (CX)(AX*1), Y9, Y8
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, CX
+	DECQ         R13
+	JNZ          chunk
+	ADDQ         R11, DX
+	ADDQ         R12, BX
+	ADDQ         R12, DI
+	ADDQ         R12, CX
+	DECQ         R9
+	JNZ          row
+	MOVQ         dw_base+0(FP), AX
+	VEXTRACTF128 $0x01, Y0, X9
+	VADDPS       X9, X0, X9
+	VMOVHLPS     X9, X9, X0
+	VADDPS       X0, X9, X9
+	VMOVSHDUP    X9, X0
+	VADDSS       X0, X9, X9
+	VADDSS       (AX), X9, X9
+	VMOVSS       X9, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       4(AX), X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       8(AX), X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X0, X3, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       12(AX), X0, X0
+	VMOVSS       X0, 12(AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       16(AX), X0, X0
+	VMOVSS       X0, 16(AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X0, X5, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       20(AX), X0, X0
+	VMOVSS       X0, 20(AX)
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X0, X6, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       24(AX), X0, X0
+	VMOVSS       X0, 24(AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X0, X7, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       28(AX), X0, X0
+	VMOVSS       X0, 28(AX)
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPS       X0, X8, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       32(AX), X0, X0
+	VMOVSS       X0, 32(AX)
+	VZEROUPPER
+	RET
+
 // func transpose8(dst []float32, ldd int, src []float32, lds int, n int)
 // Requires: AVX
 TEXT ·transpose8(SB), NOSPLIT, $0-72

@@ -63,6 +63,10 @@ type impl struct {
 	copyRows   func(dst []float32, ldd int, src []float32, lds, rows, cols int) // see copyRowsGo; cols ≥ 8
 	maxPoolS2  [4]poolS2Fn                                                      // indexed by window size, 2 or 3
 	maxUnpool2 [2]unpool2Fn                                                     // without and with the ReLU folded in
+	// dw3x3 and dw3x3Grad are the 3×3 depthwise kernels (see dw3x3Go, dw3x3GradGo); the
+	// SIMD paths' take cols a positive multiple of 8 and rows > 0.
+	dw3x3     func(dst, src []float32, rowOff, colOff []int, w []float32, rows, cols, ldd, lds int)
+	dw3x3Grad func(dw, dout, src []float32, rowOff, colOff []int, rows, cols, ldd, lds int)
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)

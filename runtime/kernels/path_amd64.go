@@ -25,6 +25,7 @@ var avx2Impl = impl{
 		copyA: packCopy6, copyB: packCopy16, interA: packInterleave6, interB: packInterleave16},
 	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8, copyRows: copyRows,
 	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
+	dw3x3: dw3x3AVX2, dw3x3Grad: dw3x3GradAVX2,
 
 	axpy:          axpyAVX2,
 	scale:         scaleAVX2,
@@ -75,6 +76,7 @@ var avx512Impl = impl{
 	// The AVX2 tiles: direct convolutions are small, and AVX-512 CPUs have AVX2.
 	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8, copyRows: copyRows,
 	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
+	dw3x3: dw3x3AVX2, dw3x3Grad: dw3x3GradAVX2,
 
 	axpy:          axpyAVX512,
 	scale:         scaleAVX512,

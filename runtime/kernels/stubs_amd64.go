@@ -105,6 +105,16 @@ func gradTile4x2(n int, src []float32, rows []int32, pixels []int32, b []float32
 //go:noescape
 func gradTile8x1(n int, src []float32, rows []int32, pixels []int32, b []float32, dst []float32, ldd int)
 
+// dw3x3AVX2 is dw3x3Go for cols a positive multiple of 8 and rows > 0.
+//
+//go:noescape
+func dw3x3AVX2(dst []float32, src []float32, rowOff []int, colOff []int, w []float32, rows int, cols int, ldd int, lds int)
+
+// dw3x3GradAVX2 is dw3x3GradGo for cols a positive multiple of 8 and rows > 0.
+//
+//go:noescape
+func dw3x3GradAVX2(dw []float32, dout []float32, src []float32, rowOff []int, colOff []int, rows int, cols int, ldd int, lds int)
+
 // transpose8 sets dst[q*ldd+j] = src[j*lds+q] for j < 8, q < n (n a multiple of 8).
 //
 //go:noescape

@@ -95,6 +95,8 @@ func main() {
 	for _, t := range gradTiles {
 		genGradTile(t[0], t[1])
 	}
+	genDepthwise3x3()
+	genDepthwise3x3Grad()
 	genTranspose8()
 	genCopyRows()
 	genPoolLanes()
@@ -1522,6 +1524,128 @@ func genExp(s isa) {
 		expBody(v, XMM)
 		VMOVSS(v, Mem{Base: x})
 	})
+	VZEROUPPER()
+	RET()
+}
+
+// ---------------------------------------------------------------------------
+// Depthwise 3×3 convolution (AVX2 only: AVX-512 machines run it too)
+
+// dwRows loads the row pointers r[ky] = src + 4·rowOff[ky] and column byte offsets
+// c[kx] = 4·colOff[kx] of a 3×3 depthwise kernel: tap (ky, kx) of the output at byte j of
+// a row reads r[ky] + c[kx] + j.
+func dwRows() (r, c [3]Register) {
+	src := Load(Param("src").Base(), GP64())
+	ro := Load(Param("rowOff").Base(), GP64())
+	co := Load(Param("colOff").Base(), GP64())
+	for k := range 3 {
+		r[k] = GP64()
+		MOVQ(Mem{Base: ro, Disp: 8 * k}, r[k])
+		SHLQ(U8(2), r[k])
+		ADDQ(src, r[k])
+		c[k] = GP64()
+		MOVQ(Mem{Base: co, Disp: 8 * k}, c[k])
+		SHLQ(U8(2), c[k])
+	}
+	return r, c
+}
+
+// dwLoops emits the loops over rows and 8-wide chunks of a 3×3 depthwise kernel: chunk(d)
+// handles the chunk at the row pointers r (advanced by 32 bytes after it) and d, the
+// other operand's pointer (ldd apart row to row).
+func dwLoops(d Register, r [3]Register, chunk func()) {
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	adjD := Load(Param("ldd"), GP64())
+	adjS := Load(Param("lds"), GP64())
+	SUBQ(cols, adjD)
+	SUBQ(cols, adjS)
+	SHLQ(U8(2), adjD)
+	SHLQ(U8(2), adjS)
+	SHRQ(U8(3), cols) // chunks per row
+	n := GP64()
+	Label("row")
+	MOVQ(cols, n)
+	Label("chunk")
+	chunk()
+	ADDQ(U32(32), d)
+	for _, p := range r {
+		ADDQ(U32(32), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef("chunk"))
+	ADDQ(adjD, d)
+	for _, p := range r {
+		ADDQ(adjS, p)
+	}
+	DECQ(rows)
+	JNZ(LabelRef("row"))
+}
+
+// genDepthwise3x3 emits
+//
+//	func dw3x3AVX2(dst, src []float32, rowOff, colOff []int, w []float32, rows, cols, ldd, lds int)
+//
+// (see dw3x3Go): the nine weights broadcast in registers, nine FMAs per 8 outputs.
+func genDepthwise3x3() {
+	TEXT("dw3x3AVX2", NOSPLIT, "func(dst, src []float32, rowOff, colOff []int, w []float32, rows, cols, ldd, lds int)")
+	Pragma("noescape")
+	Doc("dw3x3AVX2 is dw3x3Go for cols a positive multiple of 8 and rows > 0.")
+	wp := Load(Param("w").Base(), GP64())
+	var wv [9]VecVirtual
+	for t := range wv {
+		wv[t] = YMM()
+		VBROADCASTSS(Mem{Base: wp, Disp: 4 * t}, wv[t])
+	}
+	r, c := dwRows()
+	d := Load(Param("dst").Base(), GP64())
+	dwLoops(d, r, func() {
+		acc := YMM()
+		VMULPS(Mem{Base: r[0], Index: c[0], Scale: 1}, wv[0], acc)
+		for t := 1; t < 9; t++ {
+			VFMADD231PS(Mem{Base: r[t/3], Index: c[t%3], Scale: 1}, wv[t], acc)
+		}
+		VMOVUPS(acc, Mem{Base: d})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// genDepthwise3x3Grad emits
+//
+//	func dw3x3GradAVX2(dw, dout, src []float32, rowOff, colOff []int, rows, cols, ldd, lds int)
+//
+// (see dw3x3GradGo): nine accumulators, nine FMAs per 8 values of dout, summed across
+// lanes at the end.
+func genDepthwise3x3Grad() {
+	TEXT("dw3x3GradAVX2", NOSPLIT, "func(dw, dout, src []float32, rowOff, colOff []int, rows, cols, ldd, lds int)")
+	Pragma("noescape")
+	Doc("dw3x3GradAVX2 is dw3x3GradGo for cols a positive multiple of 8 and rows > 0.")
+	var acc [9]VecVirtual
+	for t := range acc {
+		acc[t] = YMM()
+		VXORPS(acc[t], acc[t], acc[t])
+	}
+	r, c := dwRows()
+	d := Load(Param("dout").Base(), GP64())
+	dwLoops(d, r, func() {
+		dv := YMM()
+		VMOVUPS(Mem{Base: d}, dv)
+		for t := range acc {
+			VFMADD231PS(Mem{Base: r[t/3], Index: c[t%3], Scale: 1}, dv, acc[t])
+		}
+	})
+	dw := Load(Param("dw").Base(), GP64())
+	for t := range acc {
+		x := avx2.toX(acc[t], func(a, b, dst Op) { VADDPS(a, b, dst) })
+		h := XMM()
+		VMOVHLPS(x, x, h)
+		VADDPS(h, x, x)
+		VMOVSHDUP(x, h)
+		VADDSS(h, x, x)
+		VADDSS(Mem{Base: dw, Disp: 4 * t}, x, x)
+		VMOVSS(x, Mem{Base: dw, Disp: 4 * t})
+	}
 	VZEROUPPER()
 	RET()
 }
