@@ -12,8 +12,11 @@ import (
 type elementwise struct {
 	forward  func(v jen.Code) jen.Code
 	backward jen.Code
-	ref      func(x float64) float64
-	refGrad  func(x, y float64) float64
+	// backwardKernel, if set, names the runtime kernel that computes the backward pass in
+	// place, from y, on a copy of dy, instead of backward: func(y, dy []float32).
+	backwardKernel string
+	ref            func(x float64) float64
+	refGrad        func(x, y float64) float64
 	// helper, if any, is a package-level function backward calls, emitted once.
 	helper     string
 	helperCode []jen.Code
@@ -27,7 +30,12 @@ func (a elementwise) emit(e Emitter, i int, l *Layer) LayerCode {
 	}
 	fwd := append(e.Views(i, "in", "out"), jen.For(list(id("j"), id("v")).Op(":=").Range().Id("in")).Block(
 		id("out").Index(id("j")).Op("=").Add(a.forward(id("v")))))
-	bwd := append(e.Views(i, "out", "dout", "din"), jen.For(list(id("j"), id("y")).Op(":=").Range().Id("out")).Block(
+	bwd := e.Views(i, "out", "dout", "din")
+	if a.backwardKernel != "" {
+		bwd = append(bwd, jen.Copy(id("din"), id("dout")), kernel(a.backwardKernel).Call(id("out"), id("din")))
+		return LayerCode{Forward: fwd, Input: bwd}
+	}
+	bwd = append(bwd, jen.For(list(id("j"), id("y")).Op(":=").Range().Id("out")).Block(
 		id("dy").Op(":=").Id("dout").Index(id("j")),
 		id("din").Index(id("j")).Op("=").Add(a.backward)))
 	return LayerCode{Forward: fwd, Input: bwd}

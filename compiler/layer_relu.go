@@ -7,21 +7,14 @@ import (
 // relu is max(0, x). Right after a conv or full layer it is applied as that layer's output
 // is stored (see planReLU).
 var relu = elementwise{
-	forward:  func(v jen.Code) jen.Code { return jen.Max(v, lit(float32(0))) },
-	backward: id("dy").Op("*").Id("step").Call(id("y")),
-	// 1 where x > 0, else 0 (also at 0, as in PyTorch).
+	forward: func(v jen.Code) jen.Code { return jen.Max(v, lit(float32(0))) },
+	// The gradient passes where y > 0 (not at 0, as in PyTorch), without a branch per value.
+	backwardKernel: "ReluBackward",
 	refGrad: func(x, _ float64) float64 {
 		if x > 0 {
 			return 1
 		}
 		return 0
-	},
-	helper: "step",
-	helperCode: []jen.Code{
-		jen.Comment("step is 1 for positive values, else 0: the derivative of ReLU in terms of its output."),
-		jen.Func().Id("step").Params(id("y").Float32()).Float32().Block(
-			jen.If(id("y").Op(">").Lit(float32(0))).Block(jen.Return(lit(float32(1)))),
-			jen.Return(lit(float32(0)))),
 	},
 }
 

@@ -950,14 +950,6 @@ func (s *state) bn1Backward() {
 		float32(1e-05), s.net.grads[108:112], s.net.grads[112:116])
 }
 
-// step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
-func step(y float32) float32 {
-	if y > float32(0) {
-		return float32(1)
-	}
-	return float32(0)
-}
-
 // b0Forward computes b0 (relu , 4x8x8 → 4x8x8) for image img, on worker w.
 func (s *state) b0Forward(img, w int) {
 	in := s.bn1Out[img*256 : img*256+256]
@@ -974,10 +966,8 @@ func (s *state) b0Backward(img, w int) {
 	out := s.b0Out[img*256 : img*256+256]
 	dout := s.b0Grad[img*256 : img*256+256]
 	din := s.bn1Grad[img*256 : img*256+256]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -1053,10 +1043,8 @@ func (s *state) relu2Backward(img, w int) {
 	out := s.relu2Out[img*256 : img*256+256]
 	dout := s.relu2Grad[img*256 : img*256+256]
 	din := s.bn2Grad[img*256 : img*256+256]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -1147,10 +1135,8 @@ func (s *state) b1Backward(img, w int) {
 	out := s.b1Out[img*256 : img*256+256]
 	dout := s.b1Grad[img*256 : img*256+256]
 	din := s.add1Grad[img*256 : img*256+256]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv4Im2col lays out an image (4x8x8) as the 36×16 matrix whose row (c·3 + ki)·3 + kj
@@ -1445,10 +1431,8 @@ func (s *state) relu4Backward(img, w int) {
 	out := s.relu4Out[img*128 : img*128+128]
 	dout := s.relu4Grad[img*128 : img*128+128]
 	din := s.bn4Grad[img*128 : img*128+128]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient,
@@ -1635,10 +1619,8 @@ func (s *state) aBackward(img, w int) {
 	out := s.aOut[img*128 : img*128+128]
 	dout := s.aGrad[img*128 : img*128+128]
 	din := s.add2Grad[img*128 : img*128+128]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv7Forward computes conv7 (conv 2 1x1 s1 p0, 8x4x4 → 2x4x4) for image img, on worker w.

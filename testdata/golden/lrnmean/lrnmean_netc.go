@@ -412,14 +412,6 @@ func (s *state) norm1Backward(img, w int) {
 	}
 }
 
-// step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
-func step(y float32) float32 {
-	if y > float32(0) {
-		return float32(1)
-	}
-	return float32(0)
-}
-
 // relu1Forward computes relu1 (relu , 8x8x8 → 8x8x8) for image img, on worker w.
 func (s *state) relu1Forward(img, w int) {
 	in := s.norm1Out[img*512 : img*512+512]
@@ -434,10 +426,8 @@ func (s *state) relu1Backward(img, w int) {
 	out := s.relu1Out[img*512 : img*512+512]
 	dout := s.relu1Grad[img*512 : img*512+512]
 	din := s.norm1Grad[img*512 : img*512+512]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // pool1Forward computes pool1 (pool max 2x2 s2, 8x8x8 → 8x4x4) for image img, on worker w.

@@ -1147,14 +1147,6 @@ func (s *state) bn1Backward() {
 		float32(1e-05), s.net.grads[864:896], s.net.grads[896:928])
 }
 
-// step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
-func step(y float32) float32 {
-	if y > float32(0) {
-		return float32(1)
-	}
-	return float32(0)
-}
-
 // relu1Forward computes relu1 (relu , 32x32x32 → 32x32x32) for image img, on worker w.
 func (s *state) relu1Forward(img, w int) {
 	in := s.bn1Out[img*32768 : img*32768+32768]
@@ -1169,10 +1161,8 @@ func (s *state) relu1Backward(img, w int) {
 	out := s.relu1Out[img*32768 : img*32768+32768]
 	dout := s.relu1Grad[img*32768 : img*32768+32768]
 	din := s.bn1Grad[img*32768 : img*32768+32768]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv2Geom is the geometry of conv2, a depthwise convolution.
@@ -1245,10 +1235,8 @@ func (s *state) relu2Backward(img, w int) {
 	out := s.relu2Out[img*32768 : img*32768+32768]
 	dout := s.relu2Grad[img*32768 : img*32768+32768]
 	din := s.bn2Grad[img*32768 : img*32768+32768]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv3Forward computes conv3 (conv 64 1x1 s1 p0 nobias, 32x32x32 → 64x32x32) for image img,
@@ -1316,10 +1304,8 @@ func (s *state) relu3Backward(img, w int) {
 	out := s.relu3Out[img*65536 : img*65536+65536]
 	dout := s.relu3Grad[img*65536 : img*65536+65536]
 	din := s.bn3Grad[img*65536 : img*65536+65536]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv4Geom is the geometry of conv4, a depthwise convolution.
@@ -1392,10 +1378,8 @@ func (s *state) relu4Backward(img, w int) {
 	out := s.relu4Out[img*16384 : img*16384+16384]
 	dout := s.relu4Grad[img*16384 : img*16384+16384]
 	din := s.bn4Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv5Forward computes conv5 (conv 128 1x1 s1 p0 nobias, 64x16x16 → 128x16x16) for image
@@ -1464,10 +1448,8 @@ func (s *state) relu5Backward(img, w int) {
 	out := s.relu5Out[img*32768 : img*32768+32768]
 	dout := s.relu5Grad[img*32768 : img*32768+32768]
 	din := s.bn5Grad[img*32768 : img*32768+32768]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv6Geom is the geometry of conv6, a depthwise convolution.
@@ -1541,10 +1523,8 @@ func (s *state) relu6Backward(img, w int) {
 	out := s.relu6Out[img*32768 : img*32768+32768]
 	dout := s.relu6Grad[img*32768 : img*32768+32768]
 	din := s.bn6Grad[img*32768 : img*32768+32768]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv7Forward computes conv7 (conv 128 1x1 s1 p0 nobias, 128x16x16 → 128x16x16) for image
@@ -1613,10 +1593,8 @@ func (s *state) relu7Backward(img, w int) {
 	out := s.relu7Out[img*32768 : img*32768+32768]
 	dout := s.relu7Grad[img*32768 : img*32768+32768]
 	din := s.bn7Grad[img*32768 : img*32768+32768]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv8Geom is the geometry of conv8, a depthwise convolution.
@@ -1690,10 +1668,8 @@ func (s *state) relu8Backward(img, w int) {
 	out := s.relu8Out[img*8192 : img*8192+8192]
 	dout := s.relu8Grad[img*8192 : img*8192+8192]
 	din := s.bn8Grad[img*8192 : img*8192+8192]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv9Forward computes conv9 (conv 256 1x1 s1 p0 nobias, 128x8x8 → 256x8x8) for image img,
@@ -1762,10 +1738,8 @@ func (s *state) relu9Backward(img, w int) {
 	out := s.relu9Out[img*16384 : img*16384+16384]
 	dout := s.relu9Grad[img*16384 : img*16384+16384]
 	din := s.bn9Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv10Geom is the geometry of conv10, a depthwise convolution.
@@ -1839,10 +1813,8 @@ func (s *state) relu10Backward(img, w int) {
 	out := s.relu10Out[img*16384 : img*16384+16384]
 	dout := s.relu10Grad[img*16384 : img*16384+16384]
 	din := s.bn10Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv11Forward computes conv11 (conv 256 1x1 s1 p0 nobias, 256x8x8 → 256x8x8) for image
@@ -1911,10 +1883,8 @@ func (s *state) relu11Backward(img, w int) {
 	out := s.relu11Out[img*16384 : img*16384+16384]
 	dout := s.relu11Grad[img*16384 : img*16384+16384]
 	din := s.bn11Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // pool1Forward computes pool1 (pool avg global, 256x8x8 → 256x1x1) for image img, on worker w.

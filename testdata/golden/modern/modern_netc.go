@@ -586,14 +586,6 @@ func (s *state) bn1Backward() {
 		float32(1e-05), s.net.grads[162:168], s.net.grads[168:174])
 }
 
-// step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
-func step(y float32) float32 {
-	if y > float32(0) {
-		return float32(1)
-	}
-	return float32(0)
-}
-
 // relu1Forward computes relu1 (relu , 6x8x8 → 6x8x8) for image img, on worker w.
 func (s *state) relu1Forward(img, w int) {
 	in := s.bn1Out[img*384 : img*384+384]
@@ -608,10 +600,8 @@ func (s *state) relu1Backward(img, w int) {
 	out := s.relu1Out[img*384 : img*384+384]
 	dout := s.relu1Grad[img*384 : img*384+384]
 	din := s.bn1Grad[img*384 : img*384+384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv2Geom is the geometry of conv2, a depthwise convolution.

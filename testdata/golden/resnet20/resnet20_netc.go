@@ -2369,14 +2369,6 @@ func (s *state) bn1Backward() {
 		float32(1e-05), s.net.grads[432:448], s.net.grads[448:464])
 }
 
-// step is 1 for positive values, else 0: the derivative of ReLU in terms of its output.
-func step(y float32) float32 {
-	if y > float32(0) {
-		return float32(1)
-	}
-	return float32(0)
-}
-
 // s0Forward computes s0 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
 func (s *state) s0Forward(img, w int) {
 	in := s.bn1Out[img*16384 : img*16384+16384]
@@ -2393,10 +2385,8 @@ func (s *state) s0Backward(img, w int) {
 	out := s.s0Out[img*16384 : img*16384+16384]
 	dout := s.s0Grad[img*16384 : img*16384+16384]
 	din := s.bn1Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2473,10 +2463,8 @@ func (s *state) relu2Backward(img, w int) {
 	out := s.relu2Out[img*16384 : img*16384+16384]
 	dout := s.relu2Grad[img*16384 : img*16384+16384]
 	din := s.bn2Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2568,10 +2556,8 @@ func (s *state) b1Backward(img, w int) {
 	out := s.b1Out[img*16384 : img*16384+16384]
 	dout := s.b1Grad[img*16384 : img*16384+16384]
 	din := s.add1Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv4Offs and conv4GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2648,10 +2634,8 @@ func (s *state) relu4Backward(img, w int) {
 	out := s.relu4Out[img*16384 : img*16384+16384]
 	dout := s.relu4Grad[img*16384 : img*16384+16384]
 	din := s.bn4Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2743,10 +2727,8 @@ func (s *state) b2Backward(img, w int) {
 	out := s.b2Out[img*16384 : img*16384+16384]
 	dout := s.b2Grad[img*16384 : img*16384+16384]
 	din := s.add2Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv6Offs and conv6GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2824,10 +2806,8 @@ func (s *state) relu6Backward(img, w int) {
 	out := s.relu6Out[img*16384 : img*16384+16384]
 	dout := s.relu6Grad[img*16384 : img*16384+16384]
 	din := s.bn6Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv7Offs and conv7GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2920,10 +2900,8 @@ func (s *state) b3Backward(img, w int) {
 	out := s.b3Out[img*16384 : img*16384+16384]
 	dout := s.b3Grad[img*16384 : img*16384+16384]
 	din := s.add3Grad[img*16384 : img*16384+16384]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv8Im2col lays out an image (16x32x32) as the 144×256 matrix whose row (c·3 + ki)·3 + kj
@@ -3220,10 +3198,8 @@ func (s *state) relu8Backward(img, w int) {
 	out := s.relu8Out[img*8192 : img*8192+8192]
 	dout := s.relu8Grad[img*8192 : img*8192+8192]
 	din := s.bn8Grad[img*8192 : img*8192+8192]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv9Offs and conv9GradOffs locate the kernel taps in the padded input and output gradient,
@@ -3410,10 +3386,8 @@ func (s *state) b4Backward(img, w int) {
 	out := s.b4Out[img*8192 : img*8192+8192]
 	dout := s.b4Grad[img*8192 : img*8192+8192]
 	din := s.add4Grad[img*8192 : img*8192+8192]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv11Offs and conv11GradOffs locate the kernel taps in the padded input and output gradient,
@@ -3491,10 +3465,8 @@ func (s *state) relu10Backward(img, w int) {
 	out := s.relu10Out[img*8192 : img*8192+8192]
 	dout := s.relu10Grad[img*8192 : img*8192+8192]
 	din := s.bn11Grad[img*8192 : img*8192+8192]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv12Offs and conv12GradOffs locate the kernel taps in the padded input and output gradient,
@@ -3587,10 +3559,8 @@ func (s *state) b5Backward(img, w int) {
 	out := s.b5Out[img*8192 : img*8192+8192]
 	dout := s.b5Grad[img*8192 : img*8192+8192]
 	din := s.add5Grad[img*8192 : img*8192+8192]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv13Offs and conv13GradOffs locate the kernel taps in the padded input and output gradient,
@@ -3668,10 +3638,8 @@ func (s *state) relu12Backward(img, w int) {
 	out := s.relu12Out[img*8192 : img*8192+8192]
 	dout := s.relu12Grad[img*8192 : img*8192+8192]
 	din := s.bn13Grad[img*8192 : img*8192+8192]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv14Offs and conv14GradOffs locate the kernel taps in the padded input and output gradient,
@@ -3764,10 +3732,8 @@ func (s *state) b6Backward(img, w int) {
 	out := s.b6Out[img*8192 : img*8192+8192]
 	dout := s.b6Grad[img*8192 : img*8192+8192]
 	din := s.add6Grad[img*8192 : img*8192+8192]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv15Im2col lays out an image (32x16x16) as the 288×64 matrix whose row (c·3 + ki)·3 + kj
@@ -4064,10 +4030,8 @@ func (s *state) relu14Backward(img, w int) {
 	out := s.relu14Out[img*4096 : img*4096+4096]
 	dout := s.relu14Grad[img*4096 : img*4096+4096]
 	din := s.bn15Grad[img*4096 : img*4096+4096]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv16Offs and conv16GradOffs locate the kernel taps in the padded input and output gradient,
@@ -4255,10 +4219,8 @@ func (s *state) b7Backward(img, w int) {
 	out := s.b7Out[img*4096 : img*4096+4096]
 	dout := s.b7Grad[img*4096 : img*4096+4096]
 	din := s.add7Grad[img*4096 : img*4096+4096]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv18Offs and conv18GradOffs locate the kernel taps in the padded input and output gradient,
@@ -4336,10 +4298,8 @@ func (s *state) relu16Backward(img, w int) {
 	out := s.relu16Out[img*4096 : img*4096+4096]
 	dout := s.relu16Grad[img*4096 : img*4096+4096]
 	din := s.bn18Grad[img*4096 : img*4096+4096]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv19Offs and conv19GradOffs locate the kernel taps in the padded input and output gradient,
@@ -4432,10 +4392,8 @@ func (s *state) b8Backward(img, w int) {
 	out := s.b8Out[img*4096 : img*4096+4096]
 	dout := s.b8Grad[img*4096 : img*4096+4096]
 	din := s.add8Grad[img*4096 : img*4096+4096]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv20Offs and conv20GradOffs locate the kernel taps in the padded input and output gradient,
@@ -4513,10 +4471,8 @@ func (s *state) relu18Backward(img, w int) {
 	out := s.relu18Out[img*4096 : img*4096+4096]
 	dout := s.relu18Grad[img*4096 : img*4096+4096]
 	din := s.bn20Grad[img*4096 : img*4096+4096]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // conv21Offs and conv21GradOffs locate the kernel taps in the padded input and output gradient,
@@ -4607,10 +4563,8 @@ func (s *state) b9Backward(img, w int) {
 	out := s.b9Out[img*4096 : img*4096+4096]
 	dout := s.b9Grad[img*4096 : img*4096+4096]
 	din := s.add9Grad[img*4096 : img*4096+4096]
-	for j, y := range out {
-		dy := dout[j]
-		din[j] = dy * step(y)
-	}
+	copy(din, dout)
+	kernels.ReluBackward(out, din)
 }
 
 // pool1Forward computes pool1 (pool avg global, 64x8x8 → 64x1x1) for image img, on worker w.
