@@ -50,8 +50,9 @@ ms() { awk -v r="$1" 'BEGIN { if (r+0 > 0) printf "%.3f", 1000/r; else printf "-
 
 # Round after round over every row, so that a row's runs are minutes apart: a slow spell
 # of the machine lasts about a minute.
-trains=("lenet-mnist train 64" "cifar-small train 64" "vgg-style train 64" "alexnet train 8")
-nets=(lenet-mnist cifar-small vgg-style alexnet)
+trains=("lenet-mnist train 64" "cifar-small train 64" "vgg-style train 64" "alexnet train 8"
+  "resnet20 train 64" "mobile-cifar train 64")
+nets=(lenet-mnist cifar-small vgg-style alexnet resnet20 mobile-cifar)
 declare -A N T O # a row's figures, one a line
 for _ in $(seq "$rounds"); do
   for row in "${trains[@]}"; do
