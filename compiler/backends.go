@@ -1,5 +1,11 @@
 package compiler
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // Ref is what a layer's float64 reference (LayerType.Forward64 and Backward64) sees of a
 // pass, in the layout package internal/reference documents: every buffer is batch images
 // one after the other, each in C,H,W order.
@@ -112,4 +118,48 @@ func lossRows(l *Layer, s []float64, batch int, f func(img int, row, drow []floa
 		loss += f(img, s[img*n:(img+1)*n], ds[img*n:(img+1)*n])
 	}
 	return loss, ds
+}
+
+// PyTorchModule is what a layer's PyTorch function sees of the nn.Module being written
+// (package pytorch implements it). forward's values are Python variables; a full layer's
+// output is flat ([N, features]), every other value an image ([N, C, H, W]).
+type PyTorchModule interface {
+	// In is the expression of the layer's k-th input as it is; Flat says whether the
+	// first is flat.
+	In(k int) string
+	Flat() bool
+	// Image is the layer's k-th input as [N, C, H, W], reshaped if it is flat.
+	Image(k int) string
+	// SetFlat says the layer's output is flat.
+	SetFlat()
+	// Module declares the layer's submodule in __init__, self.<layer> = ctor, and returns
+	// how forward calls it.
+	Module(ctor string) string
+	// Helper adds a module-level definition (a class or function) to the file, once
+	// under its name.
+	Helper(name, def string)
+}
+
+// pyFloat formats a float as a Python literal: the shortest form that reads back.
+func pyFloat(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") {
+		s += ".0"
+	}
+	return s
+}
+
+// pyPair formats a pair of sizes as PyTorch's arguments take it: one number when both
+// are equal, else a tuple.
+func pyPair(a, b int) string {
+	if a == b {
+		return strconv.Itoa(a)
+	}
+	return fmt.Sprintf("(%d, %d)", a, b)
+}
+
+// pyActivation returns the PyTorch function of an activation that is one call on its
+// input, e.g. "torch.tanh".
+func pyActivation(fn string) func(m PyTorchModule, l *Layer) string {
+	return func(m PyTorchModule, _ *Layer) string { return fn + "(" + m.In(0) + ")" }
 }

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"strings"
+
 	"github.com/dave/jennifer/jen"
 )
 
@@ -15,6 +17,13 @@ var _ = register(&LayerType{
 	Forward64:       addForward,
 	MergeBackward64: addBackward,
 	ONNX:            addONNX,
+	PyTorch: func(m PyTorchModule, l *Layer) string {
+		ins := make([]string, len(l.Inputs))
+		for k := range ins {
+			ins[k] = m.Image(k)
+		}
+		return strings.Join(ins, " + ")
+	},
 })
 
 func buildAdd(c *checker, l *Layer, la layerArgs) bool {

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/dave/jennifer/jen"
@@ -28,6 +29,7 @@ var _ = register(&LayerType{
 	Forward64:  bnForward,
 	Backward64: bnBackward,
 	ONNX:       bnONNX,
+	PyTorch:    bnPyTorch,
 })
 
 // PyTorch's defaults.
@@ -163,4 +165,14 @@ func bnONNX(g ONNXGraph, l *Layer) {
 		g.Weight(l.Name+".running_var", p[l.BufferOff+c:l.BufferOff+2*c], int64(c)),
 	}
 	g.Node("BatchNormalization", l.Name, l.Name+"/out", in, floatAttr("epsilon", bnEps))
+}
+
+// bnPyTorch declares BatchNorm2d, or BatchNorm1d on a full layer's flat output: both have
+// PyTorch's momentum 0.1 and eps 1e-5, and the same state.
+func bnPyTorch(m PyTorchModule, l *Layer) string {
+	kind := "2d"
+	if m.Flat() {
+		kind = "1d"
+	}
+	return m.Module(fmt.Sprintf("nn.BatchNorm%s(%d)", kind, l.In.C)) + "(" + m.In(0) + ")"
 }

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"strings"
+
 	"github.com/dave/jennifer/jen"
 )
 
@@ -17,6 +19,13 @@ var _ = register(&LayerType{
 	MergeBackward64: concatBackward,
 	ONNX: func(g ONNXGraph, l *Layer) {
 		g.Node("Concat", l.Name, l.Name+"/out", g.Inputs(), intAttr("axis", 1))
+	},
+	PyTorch: func(m PyTorchModule, l *Layer) string {
+		ins := make([]string, len(l.Inputs))
+		for k := range ins {
+			ins[k] = m.Image(k)
+		}
+		return "torch.cat((" + strings.Join(ins, ", ") + "), 1)"
 	},
 })
 

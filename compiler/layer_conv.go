@@ -21,6 +21,7 @@ var _ = register(&LayerType{
 	Forward64:  convForward,
 	Backward64: convBackward,
 	ONNX:       convONNX,
+	PyTorch:    convPyTorch,
 })
 
 func buildConv(c *checker, l *Layer, la layerArgs) bool {
@@ -550,4 +551,22 @@ func convONNX(g ONNXGraph, l *Layer) {
 		intsAttr("kernel_shape", int64(l.KH), int64(l.KW)),
 		intsAttr("pads", int64(l.PH), int64(l.PW), int64(l.PH), int64(l.PW)),
 		intsAttr("strides", int64(l.SH), int64(l.SW)))
+}
+
+// convPyTorch declares Conv2d with the layer's sizes.
+func convPyTorch(m PyTorchModule, l *Layer) string {
+	args := fmt.Sprintf("%d, %d, %s", l.In.C, l.Filters, pyPair(l.KH, l.KW))
+	if l.SH != 1 || l.SW != 1 {
+		args += ", stride=" + pyPair(l.SH, l.SW)
+	}
+	if l.PH != 0 || l.PW != 0 {
+		args += ", padding=" + pyPair(l.PH, l.PW)
+	}
+	if l.Groups != 1 {
+		args += fmt.Sprintf(", groups=%d", l.Groups)
+	}
+	if l.NoBias {
+		args += ", bias=False"
+	}
+	return m.Module("nn.Conv2d("+args+")") + "(" + m.Image(0) + ")"
 }

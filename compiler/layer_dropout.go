@@ -21,6 +21,9 @@ var _ = register(&LayerType{
 	Backward64: dropoutBackward,
 	// No ONNX node: dropout is the identity at inference.
 	InferenceIdentity: true,
+	PyTorch: func(m PyTorchModule, l *Layer) string {
+		return m.Module("nn.Dropout("+pyFloat(l.Prob)+")") + "(" + m.In(0) + ")"
+	},
 })
 
 func buildDropout(c *checker, l *Layer, la layerArgs) bool {

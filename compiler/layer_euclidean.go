@@ -12,6 +12,9 @@ var _ = register(&LayerType{
 	Role:     RoleLoss,
 	EmitLoss: emitEuclidean,
 	Loss64:   euclideanLoss,
+	PyTorchLoss: func(*Layer) string {
+		return "(scores - F.one_hot(labels, scores.shape[1])).pow(2).sum(1).mean() / 2"
+	},
 })
 
 func emitEuclidean(e Emitter, l *Layer) (string, []jen.Code) {

@@ -21,6 +21,7 @@ var _ = register(&LayerType{
 	Forward64:  fullForward,
 	Backward64: fullBackward,
 	ONNX:       fullONNX,
+	PyTorch:    fullPyTorch,
 })
 
 func buildFull(c *checker, l *Layer, la layerArgs) bool {
@@ -161,4 +162,14 @@ func fullONNX(g ONNXGraph, l *Layer) {
 	g.Node("Flatten", l.Name+"/flatten", l.Name+"/flat", []string{g.Cur()}, intAttr("axis", 1))
 	g.Node("Gemm", l.Name, l.Name+"/out", []string{g.Cur(), w, b}, intAttr("transB", 1))
 	g.SetFlat()
+}
+
+// fullPyTorch declares Linear on the input flattened in C,H,W order.
+func fullPyTorch(m PyTorchModule, l *Layer) string {
+	in := m.In(0)
+	if !m.Flat() {
+		in += ".flatten(1)"
+	}
+	m.SetFlat()
+	return m.Module(fmt.Sprintf("nn.Linear(%d, %d)", l.In.Size(), l.Filters)) + "(" + in + ")"
 }

@@ -23,6 +23,9 @@ var _ = register(&LayerType{
 	ONNX: func(g ONNXGraph, l *Layer) {
 		g.Node("LeakyRelu", l.Name, l.Name+"/out", []string{g.Cur()}, floatAttr("alpha", float32(l.Slope)))
 	},
+	PyTorch: func(m PyTorchModule, l *Layer) string {
+		return "F.leaky_relu(" + m.In(0) + ", " + pyFloat(l.Slope) + ")"
+	},
 })
 
 // defaultSlope is Darknet's slope of the leaky ReLU.

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"fmt"
+
 	"github.com/dave/jennifer/jen"
 )
 
@@ -35,6 +37,7 @@ var _ = register(&LayerType{
 	Forward64:  meanSubForward,
 	Backward64: func(_ *Layer, _ *Ref, dy []float64) []float64 { return append([]float64(nil), dy...) },
 	ONNX:       meanSubONNX,
+	PyTorch:    meanSubPyTorch,
 })
 
 // emitMeanSub emits the subtraction of the mean stored in the layer's buffer. Its gradient
@@ -90,4 +93,28 @@ func meanSubONNX(g ONNXGraph, l *Layer) {
 		m = g.Weight(l.Name+".mean", mean, 1, int64(l.In.C), 1, 1)
 	}
 	g.Node("Sub", l.Name, l.Name+"/out", []string{g.Cur(), m})
+}
+
+// meanSubClass is the module of a meansub layer: its mean is a buffer, so that the
+// state_dict holds it under <layer>.mean.
+const meanSubClass = `class MeanSub(nn.Module):
+    """Subtracts a mean fitted on the training data: one value per channel, or an image."""
+
+    def __init__(self, *shape):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(shape))
+
+    def forward(self, x):
+        if self.mean.dim() == 1:
+            return x - self.mean[:, None, None]
+        return x - self.mean`
+
+// meanSubPyTorch declares a MeanSub of the mean's shape.
+func meanSubPyTorch(m PyTorchModule, l *Layer) string {
+	m.Helper("MeanSub", meanSubClass)
+	shape := fmt.Sprint(l.In.C)
+	if l.MeanImage {
+		shape = fmt.Sprintf("%d, %d, %d", l.In.C, l.In.H, l.In.W)
+	}
+	return m.Module("MeanSub("+shape+")") + "(" + m.Image(0) + ")"
 }

@@ -24,6 +24,10 @@ var _ = register(&LayerType{
 	Forward64:  lrnForward,
 	Backward64: lrnBackward,
 	ONNX:       normONNX,
+	PyTorch: func(m PyTorchModule, l *Layer) string {
+		return fmt.Sprintf("F.local_response_norm(%s, %d, alpha=%s, beta=%s, k=%s)",
+			m.Image(0), l.Size, pyFloat(l.Alpha), pyFloat(l.Beta), pyFloat(l.LRNK))
+	},
 })
 
 // buildNorm reads local response normalization's settings, with AlexNet's defaults.

@@ -33,6 +33,7 @@ var _ = register(&LayerType{
 	Backward64: poolBackward,
 	Kink64:     poolKink,
 	ONNX:       poolONNX,
+	PyTorch:    poolPyTorch,
 })
 
 func buildPool(c *checker, l *Layer, la layerArgs) bool {
@@ -397,4 +398,20 @@ func poolONNX(g ONNXGraph, l *Layer) {
 	g.Node(op, l.Name, l.Name+"/out", []string{g.Cur()},
 		intsAttr("kernel_shape", int64(l.KH), int64(l.KW)),
 		intsAttr("strides", int64(l.SH), int64(l.SW)))
+}
+
+// poolPyTorch is max_pool2d or avg_pool2d without padding (their floor mode), or the
+// mean or maximum over each channel for a global pool.
+func poolPyTorch(m PyTorchModule, l *Layer) string {
+	switch {
+	case l.Global && l.Avg:
+		return m.Image(0) + ".mean((2, 3), keepdim=True)"
+	case l.Global:
+		return m.Image(0) + ".amax((2, 3), keepdim=True)"
+	}
+	fn := "F.max_pool2d"
+	if l.Avg {
+		fn = "F.avg_pool2d"
+	}
+	return fmt.Sprintf("%s(%s, %s, %s)", fn, m.Image(0), pyPair(l.KH, l.KW), pyPair(l.SH, l.SW))
 }

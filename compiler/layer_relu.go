@@ -28,6 +28,7 @@ var _ = register(&LayerType{
 	Backward64: relu.backward64,
 	Kink64:     kinkAtZero,
 	ONNX:       onnxNode("Relu"),
+	PyTorch:    pyActivation("F.relu"),
 })
 
 // reluForward is max(0, x), the side of 0 as positive says.

@@ -25,4 +25,5 @@ var _ = register(&LayerType{
 	Forward64:  sigmoid.forward64,
 	Backward64: sigmoid.backward64,
 	ONNX:       onnxNode("Sigmoid"),
+	PyTorch:    pyActivation("torch.sigmoid"),
 })

@@ -18,6 +18,10 @@ var _ = register(&LayerType{
 	EmitLoss: emitSVM,
 	Loss64:   svmLoss,
 	Kink64:   svmKink,
+	// PyTorch's multi_margin_loss divides each image's sum by the number of classes.
+	PyTorchLoss: func(l *Layer) string {
+		return "scores.shape[1] * F.multi_margin_loss(scores, labels, margin=" + pyFloat(l.Margin) + ")"
+	},
 })
 
 func buildSVM(c *checker, l *Layer, la layerArgs) bool {

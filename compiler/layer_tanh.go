@@ -24,4 +24,5 @@ var _ = register(&LayerType{
 	Forward64:  tanh.forward64,
 	Backward64: tanh.backward64,
 	ONNX:       onnxNode("Tanh"),
+	PyTorch:    pyActivation("torch.tanh"),
 })

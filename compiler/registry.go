@@ -10,9 +10,9 @@ import (
 
 // LayerType is everything netc knows about one kind of layer: how a spec writes it, how its
 // shape, parameters and cost follow from its input, how it is planned and emitted as Go, its
-// float64 reference and its ONNX nodes. Each kind is defined in a file of its own
-// (layer_conv.go, layer_leaky.go, …) and registered there with register; nothing outside
-// those files switches over kinds. A nil function means the kind has no such part.
+// float64 reference, its ONNX nodes and its PyTorch module. Each kind is defined in a file
+// of its own (layer_conv.go, layer_leaky.go, …) and registered there with register;
+// nothing outside those files switches over kinds. A nil function means the kind has no such part.
 type LayerType struct {
 	Kind Kind
 	// Doc is the kind's one-line description, in the README's table (see LayerTable).
@@ -68,6 +68,14 @@ type LayerType struct {
 	// identity at inference, which says so with InferenceIdentity.
 	ONNX              func(g ONNXGraph, l *Layer)
 	InferenceIdentity bool
+
+	// PyTorch returns the Python expression of the layer's output in the forward of the
+	// exported nn.Module (package pytorch), declaring its submodule if it has one; every
+	// kind but the input and the losses has it. PyTorchLoss returns, for a loss, the
+	// expression of the batch's mean loss from "scores" ([N, outputs]) and "labels"
+	// (int64 [N]).
+	PyTorch     func(m PyTorchModule, l *Layer) string
+	PyTorchLoss func(l *Layer) string
 }
 
 // Role is where a kind of layer may stand and how it is computed.

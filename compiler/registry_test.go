@@ -8,7 +8,7 @@ import (
 )
 
 // TestRegistryComplete checks that every kind of layer defines every part its role needs,
-// so that a new kind missing its emitter, reference or ONNX node fails here, not in a
+// so that a new kind missing its emitter, reference, ONNX node or PyTorch module fails here, not in a
 // user's hands.
 func TestRegistryComplete(t *testing.T) {
 	if len(Kinds()) != len(registry) {
@@ -22,8 +22,8 @@ func TestRegistryComplete(t *testing.T) {
 		switch lt.Role {
 		case RoleInput:
 		case RoleLoss:
-			if lt.EmitLoss == nil || lt.Loss64 == nil {
-				t.Errorf("%s: a loss needs EmitLoss and Loss64", name)
+			if lt.EmitLoss == nil || lt.Loss64 == nil || lt.PyTorchLoss == nil {
+				t.Errorf("%s: a loss needs EmitLoss, Loss64 and PyTorchLoss", name)
 			}
 		default:
 			if lt.Emit == nil || lt.Forward64 == nil || (lt.Backward64 == nil) == (lt.MergeBackward64 == nil) {
@@ -34,6 +34,9 @@ func TestRegistryComplete(t *testing.T) {
 			}
 			if (lt.ONNX == nil) != lt.InferenceIdentity {
 				t.Errorf("%s: needs an ONNX function, or InferenceIdentity if it is the identity at inference", name)
+			}
+			if lt.PyTorch == nil {
+				t.Errorf("%s: needs a PyTorch function (netc export --format pytorch)", name)
 			}
 		}
 		if (lt.Syntax.Number != "" || lt.Syntax.Dims != "" || len(lt.Syntax.Options) > 0) && lt.Syntax.Example == "" {
