@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/netc-dev/netc/runtime/nn"
 	"github.com/netc-dev/netc/runtime/train"
+	"github.com/netc-dev/netc/runtime/weights"
 	"github.com/netc-dev/netc/testdata/golden/mobilecifar"
 	"github.com/netc-dev/netc/testdata/golden/resnet20"
 )
@@ -37,12 +39,7 @@ func TestPyTorchEquivalence(t *testing.T) {
 		// generated code and the reference diff already cover; the first pass runs this.
 		t.Skip("PyTorch's side takes a while; make test's first pass runs it")
 	}
-	if err := exec.Command(python3, "-c", "import torch").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("python3 with torch is needed (apt-get install python3-torch): %v", err)
-		}
-		t.Skip("python3 with torch is not installed (apt-get install python3-torch)")
-	}
+	needTorch(t)
 	if _, err := os.Stat(netsPy); err != nil {
 		t.Fatalf("the PyTorch twins: %v", err)
 	}
@@ -71,18 +68,7 @@ func torchStep(t *testing.T, name string, net nn.Network, method string) {
 	// all three agree within 1e-4 in four tries out of four.
 	rng := nn.NewRNG(13)
 	params := net.Params()
-	// Batch norms' scales, shifts and running statistics away from their initial values,
-	// so that evaluation mode tests them.
-	for _, p := range info.Params {
-		for j := range p.Data(params) {
-			switch {
-			case p.Init == 1:
-				p.Data(params)[j] = float32(0.5 + rng.Float64())
-			case p.Bias || p.Buffer:
-				p.Data(params)[j] = float32(0.2 * rng.NormFloat64())
-			}
-		}
-	}
+	awayFromInit(info, params, &rng)
 	x := make([]float32, batch*info.InputSize())
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
@@ -156,6 +142,101 @@ func torchStep(t *testing.T, name string, net nn.Network, method string) {
 	opt.Step(params, net.Grads(), lr)
 	for _, p := range info.Params {
 		expectCloseF32(t, p.Name+" after the step", p.Data(params), p.Data(after))
+	}
+}
+
+// awayFromInit draws the biases, batch norms' scales and shifts and the buffers (running
+// statistics, means) away from their initial values, so that evaluation mode tests them.
+func awayFromInit(info *nn.Info, params []float32, rng *nn.RNG) {
+	for _, p := range info.Params {
+		for j := range p.Data(params) {
+			switch {
+			case p.Init == 1:
+				p.Data(params)[j] = float32(0.5 + rng.Float64())
+			case p.Bias || p.Buffer:
+				p.Data(params)[j] = float32(0.2 * rng.NormFloat64())
+			}
+		}
+	}
+}
+
+// needTorch skips the test when python3 has no torch, but under CI, where it fails.
+func needTorch(t *testing.T) {
+	t.Helper()
+	if err := exec.Command(python3, "-c", "import torch").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("python3 with torch is needed (apt-get install python3-torch): %v", err)
+		}
+		t.Skip("python3 with torch is not installed (apt-get install python3-torch)")
+	}
+}
+
+// TestTwinsLoadStrict writes resnet20's and mobile-cifar's weights as netc export does
+// and loads them into their PyTorch twins (gen/testdata/twin_load.py) with
+// load_state_dict(strict=True): every key of the twins, the batch norms' running
+// statistics and num_batches_tracked included, must come from the file, which must hold
+// nothing else; the twins' logits must then be netc's.
+func TestTwinsLoadStrict(t *testing.T) {
+	needTorch(t)
+	for _, c := range []struct {
+		name string
+		net  nn.Network
+	}{{"resnet20", resnet20.New(3)}, {"mobile-cifar", mobilecifar.New(3)}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			const batch, steps = 2, 17
+			info, params := c.net.Info(), c.net.Params()
+			rng := nn.NewRNG(5)
+			awayFromInit(info, params, &rng)
+			x := make([]float32, batch*info.InputSize())
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			dir := t.TempDir()
+			meta := weights.Meta{Network: info.Name, SpecHash: info.SpecHash, Steps: steps}
+			if err := weights.Write(filepath.Join(dir, "weights.safetensors"), weights.InfoTensors(info), params, meta); err != nil {
+				t.Fatal(err)
+			}
+			type tensor struct {
+				Name  string `json:"name"`
+				Layer int    `json:"layer"`
+			}
+			var ts []tensor
+			for _, p := range info.Params {
+				ts = append(ts, tensor{p.Name, p.Layer})
+			}
+			js, err := json.Marshal(ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(dir, "tensors.json"), js)
+			writeFile(t, filepath.Join(dir, "x.f32"), f32Bytes(x))
+			cmd := exec.Command(python3, "testdata/twin_load.py", netsPy, c.name, dir)
+			cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("twin_load.py: %v\n%s", err, out)
+			}
+			ws := c.net.NewWorkspace(batch)
+			expectCloseF32(t, "evaluation logits", c.net.Forward(ws, x, false), readF32(t, dir, "eval.f32"))
+			tracked, err := os.ReadFile(filepath.Join(dir, "tracked.i64"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bns := 0
+			for _, p := range info.Params {
+				if strings.HasSuffix(p.Name, ".running_mean") {
+					bns++
+				}
+			}
+			if len(tracked) != 8*bns || bns == 0 {
+				t.Fatalf("the twin has %d batch counters, netc %d batch norms", len(tracked)/8, bns)
+			}
+			for i := range bns {
+				if v := binary.LittleEndian.Uint64(tracked[8*i:]); v != steps {
+					t.Errorf("batch counter %d is %d, want %d", i, v, steps)
+				}
+			}
+		})
 	}
 }
 

@@ -1,5 +1,7 @@
 package nn
 
+import "strings"
+
 // Info describes a generated network. Generated code builds it once; callers must not
 // modify it.
 type Info struct {
@@ -74,4 +76,24 @@ func (p *ParamTensor) Data(flat []float32) []float32 { return flat[p.Offset : p.
 type Setting struct {
 	Key    string
 	Values []string
+}
+
+// BatchesTracked is the last part of the name of a batch norm's count of the training
+// batches its running statistics have seen: PyTorch's BatchNorm keeps it in its
+// state_dict, as an int64 scalar, beside running_mean and running_var.
+const BatchesTracked = "num_batches_tracked"
+
+// BatchCounters returns the names of the batch counters that go with the tensors named:
+// "<layer>.num_batches_tracked" for each "<layer>.running_mean", in their order. netc
+// writes them with its weights and checkpoints (holding the optimizer steps taken), so
+// that PyTorch loads the files with load_state_dict(strict=True); it reads none of them
+// back, and files without them load as well.
+func BatchCounters(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if layer, ok := strings.CutSuffix(n, ".running_mean"); ok {
+			out = append(out, layer+"."+BatchesTracked)
+		}
+	}
+	return out
 }

@@ -64,6 +64,16 @@ func Float32Tensor(name string, shape []int, data []float32) Tensor {
 	return Tensor{Name: name, DType: "F32", Shape: append([]int(nil), shape...), Data: b}
 }
 
+// Int64Tensor returns an I64 tensor holding a little-endian copy of data (a scalar for an
+// empty shape and one value). Write checks that len(data) matches the shape.
+func Int64Tensor(name string, shape []int, data []int64) Tensor {
+	b := make([]byte, 8*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(v))
+	}
+	return Tensor{Name: name, DType: "I64", Shape: append([]int{}, shape...), Data: b}
+}
+
 // The kinds of error this package returns, wrapped in an *Error; test them with errors.Is.
 var (
 	// ErrShortFile: the file is shorter than the 8 bytes of the header length.

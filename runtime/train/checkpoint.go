@@ -57,7 +57,8 @@ const (
 // ("conv1.weight", "meansub1.mean", ...), one per momentum buffer (VelocityPrefix +
 // name) and, for Adam, one per second moment (SecondMomentPrefix + name), and the fields
 // below as string metadata, so any safetensors reader (PyTorch's
-// included) can open them.
+// included) can open them; each batch norm's "<layer>.num_batches_tracked"
+// (nn.BatchCounters), an I64 scalar of the optimizer steps, completes PyTorch's state.
 type Checkpoint struct {
 	// Path is the file the checkpoint was read from.
 	Path string
@@ -119,6 +120,14 @@ func (t *trainer) saveCheckpoint(path string) error {
 		if len(second) > 0 && !p.Buffer {
 			tensors = append(tensors, safetensors.Float32Tensor(SecondMomentPrefix+p.Name, p.Shape, p.Data(second)))
 		}
+	}
+	names := make([]string, len(info.Params))
+	for i, p := range info.Params {
+		names[i] = p.Name
+	}
+	// PyTorch's BatchNorm state, for a strict load_state_dict; resuming does not read it.
+	for _, c := range nn.BatchCounters(names) {
+		tensors = append(tensors, safetensors.Int64Tensor(c, nil, []int64{int64(t.opt.Steps())}))
 	}
 	loader, _ := json.Marshal(t.loader.State())
 	pre, err := json.Marshal(t.pre)

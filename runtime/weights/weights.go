@@ -6,7 +6,10 @@
 // "<layer>.<part>" as in nn.Info.Params and compiler.Net.Tensors ("conv1.weight",
 // "conv1.bias", "full1.weight", "meansub1.mean"), in PyTorch's shapes and memory layout:
 // conv weights [out, in/groups, kh, kw], full weights [out, in] with the input flattened
-// in C,H,W order, biases [out], means [C] or [C, H, W]. The same network written in
+// in C,H,W order, biases [out], means [C] or [C, H, W]; each batch norm also has its
+// running statistics ("bn1.running_mean", "bn1.running_var", F32) and PyTorch's
+// "bn1.num_batches_tracked", an I64 scalar (the optimizer steps; read back as Meta.Steps,
+// and optional). The same network written in
 // PyTorch, with its modules named after the layers, loads the file with
 // load_state_dict(safetensors.torch.load_file(path)), and netc reads files written that way.
 //
@@ -32,6 +35,7 @@
 package weights
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,6 +93,10 @@ type Meta struct {
 	// the file records them.
 	Dataset string
 	Classes []string
+	// Steps is the number of optimizer steps the weights have taken, as far as the file
+	// says: written as the num_batches_tracked of every batch norm (nn.BatchCounters),
+	// read back from the first of them, 0 when there is none.
+	Steps int64
 }
 
 // Map returns the metadata as the string map of a safetensors file: format Format and the
@@ -156,7 +164,20 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	meta.Steps = batchesTracked(st)
 	return &File{Path: path, Meta: meta, Tensors: st}, nil
+}
+
+// batchesTracked returns the value of the file's first batch counter that is an I64
+// scalar, or 0.
+func batchesTracked(st *safetensors.File) int64 {
+	for _, name := range st.Names() {
+		t, _ := st.Tensor(name)
+		if strings.HasSuffix(name, "."+nn.BatchesTracked) && t.DType == "I64" && len(t.Shape) == 0 && len(t.Data) == 8 {
+			return int64(binary.LittleEndian.Uint64(t.Data))
+		}
+	}
+	return 0
 }
 
 // ErrOtherSpec is the kind of error CheckSpec returns; test it with errors.Is.
@@ -246,15 +267,21 @@ func Load(path string, net nn.Network, force bool) (*File, error) {
 }
 
 // Write writes the tensors ts of params, as F32 in their shapes, and meta (format set to
-// Format) to the file at path, atomically (safetensors.WriteFile). Equal inputs give
-// equal bytes.
+// Format) to the file at path, atomically (safetensors.WriteFile), with the batch
+// counters of ts's batch norms (nn.BatchCounters) holding meta.Steps as I64 scalars, so
+// that PyTorch loads the file with strict=True. Equal inputs give equal bytes.
 func Write(path string, ts []Tensor, params []float32, meta Meta) error {
 	tensors := make([]safetensors.Tensor, len(ts))
+	names := make([]string, len(ts))
 	for i, t := range ts {
 		if t.Offset < 0 || t.Size < 0 || t.Offset+t.Size > len(params) {
 			return fmt.Errorf("weights: %s: tensor %q at [%d, %d) outside the %d parameters", path, t.Name, t.Offset, t.Offset+t.Size, len(params))
 		}
 		tensors[i] = safetensors.Float32Tensor(t.Name, t.Shape, params[t.Offset:t.Offset+t.Size])
+		names[i] = t.Name
+	}
+	for _, c := range nn.BatchCounters(names) {
+		tensors = append(tensors, safetensors.Int64Tensor(c, nil, []int64{meta.Steps}))
 	}
 	return safetensors.WriteFile(path, tensors, meta.Map())
 }

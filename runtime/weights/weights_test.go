@@ -20,6 +20,7 @@ import (
 	"github.com/netc-dev/netc/testdata/golden/cifarsmall"
 	"github.com/netc-dev/netc/testdata/golden/lenetmnist"
 	"github.com/netc-dev/netc/testdata/golden/meanimage"
+	"github.com/netc-dev/netc/testdata/golden/modern"
 )
 
 // sameBits fails unless got and want hold the same float32 bit patterns.
@@ -468,5 +469,59 @@ func TestBuffers(t *testing.T) {
 	}
 	if len(means) != 1 {
 		t.Errorf("mean tensors %q", means)
+	}
+}
+
+// TestBatchCounters: a network with batch norms is written with PyTorch's
+// num_batches_tracked beside each one's running statistics, holding Meta.Steps, which
+// Open reads back; a file without them (another program's) loads the same weights.
+func TestBatchCounters(t *testing.T) {
+	a := modern.New(1)
+	info := a.Info()
+	dir := t.TempDir()
+	with := filepath.Join(dir, "with.safetensors")
+	if err := weights.Write(with, weights.InfoTensors(info), a.Params(), weights.Meta{Steps: 42}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := weights.Open(with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counters []string
+	for _, n := range f.Tensors.Names() {
+		if strings.HasSuffix(n, "."+nn.BatchesTracked) {
+			counters = append(counters, n)
+			if tt, _ := f.Tensors.Tensor(n); tt.DType != "I64" || len(tt.Shape) != 0 {
+				t.Errorf("%s: %s %v, want an I64 scalar", n, tt.DType, tt.Shape)
+			}
+		}
+	}
+	if want := []string{"bn1." + nn.BatchesTracked, "bn2." + nn.BatchesTracked, "bn3." + nn.BatchesTracked}; !slices.Equal(counters, want) {
+		t.Errorf("counters %q, want %q", counters, want)
+	}
+	if f.Meta.Steps != 42 {
+		t.Errorf("Steps %d, want 42", f.Meta.Steps)
+	}
+	// The same file without its counters.
+	var ts []safetensors.Tensor
+	for _, tt := range f.Tensors.Tensors() {
+		if !strings.HasSuffix(tt.Name, "."+nn.BatchesTracked) {
+			ts = append(ts, tt)
+		}
+	}
+	without := filepath.Join(dir, "without.safetensors")
+	if err := safetensors.WriteFile(without, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{with, without} {
+		b := modern.New(2)
+		g, err := weights.Load(path, b, false)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		sameBits(t, path, b.Params(), a.Params())
+		if path == without && g.Meta.Steps != 0 {
+			t.Errorf("%s: Steps %d, want 0", path, g.Meta.Steps)
+		}
 	}
 }
