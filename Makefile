@@ -30,9 +30,10 @@ vet:
 	cd examples/mnist && $(GO) vet ./...
 
 # Rewrite the golden generated packages (with gen/goldennets_test.go, the list of them the
-# tests import) and the example's generated code.
+# tests import), the golden PyTorch exports and the example's generated code.
 golden:
 	$(GO) test ./gen -run 'TestGolden$$' -update
+	$(GO) test ./pytorch -run 'TestGolden$$' -update
 	cd examples/mnist && $(GO) generate ./...
 
 # Regenerate everything generated: assembly (with avo, from the module in runtime/kernels/asm)
@@ -41,7 +42,7 @@ generate: golden
 	$(GO) generate ./runtime/kernels
 
 # Where generate writes.
-GENERATED := runtime/kernels testdata/golden gen/goldennets_test.go examples
+GENERATED := runtime/kernels testdata/golden testdata/golden-pytorch gen/goldennets_test.go examples
 
 # Regenerate everything, then fail if that changed or added a file under GENERATED: the
 # checked-in assembly, golden packages or example are stale. Run it on a committed tree (CI

@@ -233,7 +233,7 @@ class Schedule:
     checked: the rate of each iteration."""
 
     def __init__(self, words, warmup, base, ipe, total):
-        self.base, self.ipe = base, ipe
+        self.base, self.ipe = float(np.float32(base)), ipe  # netc's learning rates are float32
         self.gamma, self.power, self.every, self.unit, self.milestones, self.total, self.min = 1, 1, 1, 1, [], total, 0
         w = [s.lower() for s in words.split()]
         self.kind = w[0] if w else "constant"
@@ -278,7 +278,7 @@ class Schedule:
             self.warm_iters = self.iters(v, epochs)
             if self.peek() == "from":
                 self.i += 1
-                self.warm_start = self.number()
+                self.warm_start = float(np.float32(self.number()))
 
     def peek(self):
         return self.words[self.i] if self.i < len(self.words) else ""

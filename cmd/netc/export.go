@@ -13,14 +13,16 @@ import (
 	"github.com/netc-dev/netc/internal/atomicfile"
 	"github.com/netc-dev/netc/internal/flagargs"
 	"github.com/netc-dev/netc/onnx"
+	"github.com/netc-dev/netc/pytorch"
 	"github.com/netc-dev/netc/runtime/weights"
 )
 
 func init() {
-	register(command{"export", "export trained weights as safetensors (PyTorch layout) or ONNX", runExport})
+	register(command{"export", "export trained weights as safetensors (PyTorch layout) or ONNX, or a spec as a PyTorch package", runExport})
 }
 
 const exportUsage = `usage: netc export SPEC --weights FILE [-o OUT] [--format safetensors|onnx] [--force]
+       netc export SPEC --format pytorch [-o DIR] [--weights FILE]
 
 Export reads the weights of the spec's network from FILE — a checkpoint of netc train or any
 safetensors file with the network's tensor names — and writes them to OUT:
@@ -32,6 +34,12 @@ safetensors file with the network's tensor names — and writes them to OUT:
                --weights read it back.
   onnx         an ONNX model (opset 13) taking "input" [N, C, H, W] after the preprocessing
                and giving "scores" (and "probs" for a softmax network).
+  pytorch      a Python package in the folder DIR (default SPECNAME-pytorch): model.py, the
+               network as an nn.Module whose state_dict is netc's tensors; train.py, which
+               trains it as the spec's [train] section says, alone or under torchrun
+               (DistributedDataParallel), writing checkpoints netc reads; netc_support.py.
+               With --weights, also DIR/weights.safetensors (train.py --weights starts
+               from it).
 
 The format defaults to onnx when OUT ends in .onnx, else safetensors; OUT defaults to the
 spec's name with the format's extension, in the current folder. No program is built.
@@ -44,7 +52,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	in := fs.String("weights", "", "checkpoint or safetensors `file` holding the weights (required)")
 	out := fs.String("o", "", "output `file` (default SPECNAME.safetensors or SPECNAME.onnx)")
-	format := fs.String("format", "", "output `format`: safetensors or onnx (default from -o's extension, else safetensors)")
+	format := fs.String("format", "", "output `format`: safetensors, onnx or pytorch (default from -o's extension, else safetensors)")
 	force := fs.Bool("force", false, "export weights recorded as another spec's if every tensor matches")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, exportUsage)
@@ -57,7 +65,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if len(pos) != 1 || *in == "" {
+	if len(pos) != 1 || *in == "" && *format != "pytorch" {
 		if len(pos) > 1 {
 			fmt.Fprintf(stderr, "netc export: one spec, not %d arguments (%s)\n", len(pos), strings.Join(pos, " "))
 		} else if *in == "" && len(pos) == 1 {
@@ -72,14 +80,17 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		if strings.EqualFold(filepath.Ext(*out), ".onnx") {
 			*format = "onnx"
 		}
-	case "safetensors", "onnx":
+	case "safetensors", "onnx", "pytorch":
 	default:
-		fmt.Fprintf(stderr, "netc export: unknown format %q (want safetensors or onnx)\n", *format)
+		fmt.Fprintf(stderr, "netc export: unknown format %q (want safetensors, onnx or pytorch)\n", *format)
 		return 2
 	}
 	net, ok := load(pos[0], stderr)
 	if !ok {
 		return 1
+	}
+	if *format == "pytorch" {
+		return exportPyTorch(net, *out, *in, *force, stdout, stderr)
 	}
 	if *out == "" {
 		*out = net.Name + "." + *format
@@ -116,6 +127,41 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stdout, "preprocessing recorded in the metadata: %s\n", weights.DescribePreprocess(pre))
 	}
+	return 0
+}
+
+// exportPyTorch writes net's PyTorch package into dir (default SPECNAME-pytorch) and, if
+// weights names a file, its weights as dir/weights.safetensors.
+func exportPyTorch(net *compiler.Net, dir, weightsPath string, force bool, stdout, stderr io.Writer) int {
+	if dir == "" {
+		dir = net.Name + "-pytorch"
+	}
+	var f *weights.File
+	var params []float32
+	if weightsPath != "" {
+		var err error
+		if f, params, err = readWeights(net, weightsPath, force); err != nil {
+			fmt.Fprintf(stderr, "netc export: %v\n", err)
+			return 1
+		}
+	}
+	if err := pytorch.Write(dir, net); err != nil {
+		fmt.Fprintf(stderr, "netc export: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s, %s and %s of %s\n", dir, pytorch.ModelFile, pytorch.TrainFile, pytorch.SupportFile, net.Name)
+	if f != nil {
+		meta := f.Meta
+		meta.Network, meta.SpecHash = net.Name, net.Hash
+		path := filepath.Join(dir, "weights.safetensors")
+		if err := weights.Write(path, specTensors(net), params, meta); err != nil {
+			fmt.Fprintf(stderr, "netc export: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "wrote %s from %s (train.py --weights %s starts from them)\n", path, weightsPath, path)
+	}
+	fmt.Fprintf(stdout, "train: python3 %s --data-dir DATA, or torchrun --standalone --nproc_per_node N %s --data-dir DATA\n",
+		filepath.Join(dir, pytorch.TrainFile), filepath.Join(dir, pytorch.TrainFile))
 	return 0
 }
 

@@ -1,0 +1,240 @@
+package pytorch
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/netc-dev/netc/compiler"
+	"github.com/netc-dev/netc/runtime/train/settings"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden-pytorch")
+
+// python3 is Debian's Python, which has python3-torch (a python3 earlier on PATH may not).
+const python3 = "/usr/bin/python3"
+
+// goldenDir holds the exported model.py and train.py of every golden spec, one folder a
+// spec, relative to the module root.
+const goldenDir = "testdata/golden-pytorch"
+
+// specs returns the specs with golden exports: those of gen's golden packages.
+func specs(t *testing.T) []string {
+	t.Helper()
+	var paths []string
+	for _, pattern := range []string{"specs/*.net", "testdata/layers/*.net"} {
+		matches, err := filepath.Glob(filepath.Join("..", pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range matches {
+			rel, _ := filepath.Rel("..", m)
+			paths = append(paths, filepath.ToSlash(rel))
+		}
+	}
+	if len(paths) < 10 {
+		t.Fatalf("found only %d specs", len(paths))
+	}
+	return paths
+}
+
+// compile compiles the spec at path, relative to the module root.
+func compile(t *testing.T, path string) *compiler.Net {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := compiler.Compile(path, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+// TestGolden exports every golden spec and compares model.py and train.py with
+// testdata/golden-pytorch byte for byte; with -update it rewrites them. Exporting twice
+// must give the same bytes.
+func TestGolden(t *testing.T) {
+	var names []string
+	for _, path := range specs(t) {
+		net := compile(t, path)
+		files, err := Files(net)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		again, err := Files(compile(t, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, net.Name)
+		for _, f := range []string{ModelFile, TrainFile} {
+			if string(files[f]) != string(again[f]) {
+				t.Errorf("%s: two exports give different %s", path, f)
+			}
+			checkGolden(t, filepath.Join("..", goldenDir, net.Name, f), files[f])
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join("..", goldenDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !slices.Contains(names, e.Name()) {
+			t.Errorf("%s/%s is exported from none of the specs; delete it", goldenDir, e.Name())
+		}
+	}
+}
+
+// checkGolden compares got with the file at path, or with -update writes it there.
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%v (go test ./pytorch -update writes it)", err)
+		return
+	}
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := range max(len(w), len(g)) {
+		if i >= len(w) || i >= len(g) || w[i] != g[i] {
+			line := func(ls []string) string {
+				if i < len(ls) {
+					return ls[i]
+				}
+				return "(end of file)"
+			}
+			t.Errorf("%s differs from the export at line %d (go test ./pytorch -update rewrites it):\n  file:   %s\n  export: %s",
+				path, i+1, line(w), line(g))
+			return
+		}
+	}
+}
+
+// TestEverySetting: train.py's recipe says something of every training setting netc
+// has, and nothing of others, so that a new setting fails here until train.py follows it.
+func TestEverySetting(t *testing.T) {
+	keys := map[string]bool{}
+	for _, s := range settings.Table {
+		keys[s.Key] = true
+		if recipeEntries[s.Key] == nil {
+			t.Errorf("train.py does not follow the setting %q: give it an entry in recipeEntries and netc_support.py", s.Key)
+		}
+	}
+	for k := range recipeEntries {
+		if !keys[k] {
+			t.Errorf("recipeEntries has %q, which is not a setting of settings.Table", k)
+		}
+	}
+}
+
+// TestNames: layer names that cannot name a PyTorch submodule are refused, naming the
+// layer; others pass.
+func TestNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"first", true}, {"conv_a", true}, {"B2", true},
+		{"forward", false}, {"in", false}, {"training", false}, {"a.b", false}, {"a-b", false}, {"_x", false}, {"input", false},
+	} {
+		src := "input 1x4x4\n" + tc.name + ": conv 2 3x3 | full 2 | softmax\n"
+		net, err := compiler.Compile("names.net", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		_, err = Model(net)
+		if ok := err == nil; ok != tc.ok || err != nil && !strings.Contains(err.Error(), `"`+tc.name+`"`) {
+			t.Errorf("layer %q: error %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestSchedules compares netc_support.py's learning rates with netc's Schedule.LR, for
+// every kind of schedule and warm-up, over the iterations of a run.
+func TestSchedules(t *testing.T) {
+	if err := exec.Command(python3, "-c", "import torch").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("python3 with torch is needed (apt-get install python3-torch): %v", err)
+		}
+		t.Skip("python3 with torch is not installed (apt-get install python3-torch)")
+	}
+	const ipe, total, base = 7, 70, 0.1
+	cases := [][2]string{
+		{"", ""}, {"constant", "5"}, {"step 0.1 every 2 epochs", ""}, {"step 0.5 every 9 iterations", "3 iterations from 0.2"},
+		{"multistep 0.1 at 2 5.5 epochs", "1 epoch"}, {"multistep 0.3 at 10 40 iters", ""},
+		{"exp 0.9", ""}, {"exp 0.95 per iteration", ""}, {"natexp 0.05", ""}, {"natexp 0.01 per iter", ""},
+		{"inv 1e-2 0.75", ""}, {"inv 0.1 per epoch", ""}, {"1/t 0.5 per epoch", ""}, {"1/t 0.01", ""},
+		{"sqrt", ""}, {"sqrt over 5 epochs", ""}, {"poly 2", "0.5 epochs"}, {"poly 1 over 30 iterations", ""},
+		{"cosine", ""}, {"cosine to 1e-3", "10 from 0.1"}, {"cosine over 4 epochs", ""}, {"COSINE TO 0.01 OVER 50 ITERS", ""},
+	}
+	type result struct {
+		Schedule string    `json:"schedule"`
+		Warmup   string    `json:"warmup"`
+		LR       []float64 `json:"lr"`
+	}
+	var want []result
+	for _, c := range cases {
+		s, err := settings.ParseSchedule(strings.Fields(c[0]), base, ipe, total)
+		if err != nil {
+			t.Fatalf("%q: %v", c[0], err)
+		}
+		if c[1] != "" {
+			w, err := settings.ParseWarmup(strings.Fields(c[1]), ipe)
+			if err != nil {
+				t.Fatalf("%q: %v", c[1], err)
+			}
+			s = s.WithWarmup(w)
+		}
+		r := result{Schedule: c[0], Warmup: c[1]}
+		for it := range total + 5 {
+			r.LR = append(r.LR, float64(s.LR(it)))
+		}
+		want = append(want, r)
+	}
+	js, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import json, sys
+import netc_support
+out = []
+for c in json.loads(sys.stdin.read()):
+    s = netc_support.Schedule(c["schedule"], c["warmup"], 0.1, 7, 70)
+    out.append([s.lr(i) for i in range(len(c["lr"]))])
+print(json.dumps(out))
+`
+	cmd := exec.Command(python3, "-c", script)
+	cmd.Dir = "."
+	cmd.Stdin = strings.NewReader(string(js))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	var got [][]float64
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range want {
+		for it, lr := range r.LR {
+			if g := got[i][it]; g != lr {
+				t.Errorf("schedule %q warmup %q, iteration %d: netc_support.py gives %g, netc %g", r.Schedule, r.Warmup, it, g, lr)
+				break
+			}
+		}
+	}
+}
