@@ -101,7 +101,7 @@ type module struct {
 	inits   []string // lines of __init__
 	helpers []string // module-level definitions, in order
 	names   map[string]bool
-	setFlat bool
+	setFlat bool // whether the layer's output is flat
 }
 
 // value returns the variable and flatness of layer p's output (-1: the input).
@@ -124,12 +124,13 @@ func (m *module) Flat() bool {
 	return f
 }
 
-// Image is the layer's k-th input as [N, C, H, W].
+// Image is the layer's k-th input as [N, C, H, W]; the layer's output is then an image.
 func (m *module) Image(k int) string {
 	v, flat := m.value(m.layer.Inputs[k])
 	if !flat {
 		return v
 	}
+	m.setFlat = false
 	s := m.layer.InShapes[k]
 	return fmt.Sprintf("%s.view(-1, %d, %d, %d)", v, s.C, s.H, s.W)
 }
@@ -207,7 +208,10 @@ func Model(net *compiler.Net) ([]byte, error) {
 		if err := checkName(l); err != nil {
 			return nil, err
 		}
-		m.layer, m.setFlat = l, false
+		// The output keeps the input's form unless the layer reads it as an image or
+		// says its output is flat.
+		m.layer = l
+		m.setFlat = m.Flat()
 		expr := t.PyTorch(m, l)
 		v := "x"
 		if named[i] {
@@ -376,6 +380,22 @@ func Recipe(net *compiler.Net) (settings.Recipe, error) {
 	return r, nil
 }
 
+// RecipeEntries returns the entries of train.py's RECIPE for r, each a key and a Python
+// value, in the order of settings.Table.
+func RecipeEntries(r settings.Recipe) ([][2]string, error) {
+	var out [][2]string
+	for _, s := range settings.Table {
+		f, ok := recipeEntries[s.Key]
+		if !ok {
+			return nil, fmt.Errorf("pytorch: train.py cannot follow the setting %q", s.Key)
+		}
+		for _, e := range f(&r) {
+			out = append(out, [2]string{e.key, e.value})
+		}
+	}
+	return out, nil
+}
+
 // Train returns train.py for net.
 func Train(net *compiler.Net) ([]byte, error) {
 	r, err := Recipe(net)
@@ -403,14 +423,12 @@ import netc_support
 # The spec's [train] section over netc's defaults: one entry or two per setting.
 RECIPE = {
 `, net.Name)
-	for _, s := range settings.Table {
-		f, ok := recipeEntries[s.Key]
-		if !ok {
-			return nil, fmt.Errorf("pytorch: train.py cannot follow the setting %q", s.Key)
-		}
-		for _, e := range f(&r) {
-			fmt.Fprintf(&b, "    %q: %s,\n", e.key, e.value)
-		}
+	entries, err := RecipeEntries(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		fmt.Fprintf(&b, "    %q: %s,\n", e[0], e[1])
 	}
 	b.WriteString(`}
 

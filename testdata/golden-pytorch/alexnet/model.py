@@ -76,10 +76,10 @@ class Net(nn.Module):
         x = self.full1(x.flatten(1))  # full1: full 4096 → 4096x1x1
         x = F.relu(x)  # relu6: relu → 4096x1x1
         x = self.dropout1(x)  # dropout1: dropout 0.5 → 4096x1x1
-        x = self.full2(x.flatten(1))  # full2: full 4096 → 4096x1x1
+        x = self.full2(x)  # full2: full 4096 → 4096x1x1
         x = F.relu(x)  # relu7: relu → 4096x1x1
         x = self.dropout2(x)  # dropout2: dropout 0.5 → 4096x1x1
-        x = self.full3(x.flatten(1))  # full3: full 1000 → 1000x1x1
+        x = self.full3(x)  # full3: full 1000 → 1000x1x1
         return x
 
 

@@ -48,7 +48,7 @@ class Net(nn.Module):
         x = self.full1(x.flatten(1))  # full1: full 6 → 6x1x1
         x = F.relu(x)  # relu2: relu → 6x1x1
         x = self.dropout1(x)  # dropout1: dropout 0.3 → 6x1x1
-        x = self.full2(x.flatten(1))  # full2: full 3 → 3x1x1
+        x = self.full2(x)  # full2: full 3 → 3x1x1
         return x
 
 

@@ -50,7 +50,7 @@ class Net(nn.Module):
         x = F.max_pool2d(x, 2, 2)  # pool2: pool max 2x2 s2 → 50x4x4
         x = self.full1(x.flatten(1))  # full1: full 500 → 500x1x1
         x = F.relu(x)  # relu1: relu → 500x1x1
-        x = self.full2(x.flatten(1))  # full2: full 10 → 10x1x1
+        x = self.full2(x)  # full2: full 10 → 10x1x1
         return x
 
 

@@ -51,7 +51,7 @@ class Net(nn.Module):
         x = F.leaky_relu(x, 0.2)  # leaky2: leaky 0.2 → 4x2x2
         x = self.full1(x.flatten(1))  # full1: full 6 → 6x1x1
         x = F.leaky_relu(x, 0.0)  # leaky3: leaky 0 → 6x1x1
-        x = self.full2(x.flatten(1))  # full2: full 3 → 3x1x1
+        x = self.full2(x)  # full2: full 3 → 3x1x1
         return x
 
 

@@ -58,7 +58,7 @@ class Net(nn.Module):
         x = torch.tanh(x)  # tanh1: tanh → 2x4x4
         x = self.full1(x.flatten(1))  # full1: full 3 → 3x1x1
         x = F.relu(x)  # relu1: relu → 3x1x1
-        x = self.full2(x.flatten(1))  # full2: full 2 → 2x1x1
+        x = self.full2(x)  # full2: full 2 → 2x1x1
         return x
 
 

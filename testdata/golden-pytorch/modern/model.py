@@ -55,7 +55,7 @@ class Net(nn.Module):
         self.conv3 = nn.Conv2d(6, 8, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(8)
         self.full1 = nn.Linear(8, 6)
-        self.bn3 = nn.BatchNorm2d(6)
+        self.bn3 = nn.BatchNorm1d(6)
         self.full2 = nn.Linear(6, 3)
 
     def forward(self, input):
@@ -72,7 +72,7 @@ class Net(nn.Module):
         x = self.full1(x.flatten(1))  # full1: full 6 → 6x1x1
         x = torch.tanh(x)  # tanh1: tanh → 6x1x1
         x = self.bn3(x)  # bn3: bn → 6x1x1
-        x = self.full2(x.flatten(1))  # full2: full 3 → 3x1x1
+        x = self.full2(x)  # full2: full 3 → 3x1x1
         return x
 
 
