@@ -177,6 +177,9 @@ func needTorch(t *testing.T) {
 // statistics and num_batches_tracked included, must come from the file, which must hold
 // nothing else; the twins' logits must then be netc's.
 func TestTwinsLoadStrict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("make test's first pass runs it")
+	}
 	needTorch(t)
 	for _, c := range []struct {
 		name string
