@@ -158,6 +158,14 @@ def val_count(val, n):
     return int(math.floor(val * n + 0.5))
 
 
+def sum_images(x, f):
+    """The sum over the images x of f(images) in float64, a few thousand images at a time."""
+    total = 0
+    for i in range(0, len(x), 4096):
+        total = total + f(x[i:i + 4096].double()).sum(0)
+    return total
+
+
 class Preprocess:
     """netc's data.Preprocess: a mean (per channel, per pixel or none) and optionally a
     standard deviation per channel, fitted on the training split in float64."""
@@ -166,8 +174,7 @@ class Preprocess:
         self.kind, self.std = kind, std
         self.shape = tuple(x.shape[1:])
         c = self.shape[0]
-        x64 = x.double()
-        pix = x64.mean(0)
+        pix = sum_images(x, lambda b: b) / len(x)
         chan = pix.reshape(c, -1).mean(1)
         self.mean = None
         if kind == "image":
@@ -180,7 +187,7 @@ class Preprocess:
             sub = chan[:, None, None].expand(self.shape)
         self.std_dev = None
         if std:
-            sd = ((x64 - sub) ** 2).transpose(0, 1).reshape(c, -1).mean(1).sqrt()
+            sd = (sum_images(x, lambda b: (b - sub) ** 2).reshape(c, -1).mean(1) / len(x)).sqrt()
             self.std_dev = torch.where(sd < 1e-8, torch.ones_like(sd), sd).float()
 
     def apply(self, x):

@@ -13,6 +13,7 @@ import (
 
 	"github.com/netc-dev/netc/runtime/data"
 	"github.com/netc-dev/netc/runtime/safetensors"
+	"github.com/netc-dev/netc/runtime/weights"
 )
 
 // python3 is Debian's Python, which has python3-torch (a python3 earlier on PATH may not).
@@ -43,7 +44,8 @@ with torch.no_grad():
 
 // TestPyTorchRoundTrip: lenet-mnist exported with netc export --format pytorch and
 // trained by torchrun with 2 processes (DistributedDataParallel, gloo on loopback) for
-// one epoch of MNIST reaches a test accuracy of 0.97; its checkpoint comes back to netc:
+// one epoch of MNIST reaches a test accuracy of 0.97, its checkpoint recording the mean
+// netc fits; the checkpoint comes back to netc:
 // netc predict gives PyTorch's top class (and scores within 1e-4) on 1,000 test images,
 // netc train --weights starts from every one of its tensors, and netc export reads it.
 func TestPyTorchRoundTrip(t *testing.T) {
@@ -90,12 +92,31 @@ func TestPyTorchRoundTrip(t *testing.T) {
 		t.Errorf("test accuracy %.4f with %d processes, want ≥ 0.97 with 2\n%s", result.TestAccuracy, result.Processes, out)
 	}
 
-	// netc predict and PyTorch on the same 1,000 test images, as pixels in [0, 1].
+	// train.py's mean subtraction is netc's, fitted on the same training split.
 	ckpt := filepath.Join(run, "best.safetensors")
-	_, test, err := data.Load(data.MNIST, mnist)
+	all, test, err := data.Load(data.MNIST, mnist)
 	if err != nil {
 		t.Fatal(err)
 	}
+	trainSet, _, err := all.Split(5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pre data.Preprocess
+	if err := pre.Fit(trainSet, data.MeanChannel, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := weights.Open(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Meta.Preprocess; got == nil || got.Kind != data.MeanChannel || len(got.Mean) != 1 ||
+		math.Abs(float64(got.Mean[0]-pre.Mean[0])) > 1e-6 || f.Meta.Network != "lenet-mnist" {
+		t.Errorf("train.py's checkpoint records %+v (network %q), want the mean %v of netc's training split, lenet-mnist",
+			got, f.Meta.Network, pre.Mean)
+	}
+
+	// netc predict and PyTorch on the same 1,000 test images, as pixels in [0, 1].
 	const n = 1000
 	x := test.X[:n*784]
 	in, outFile, pixels, scores := filepath.Join(dir, "in.safetensors"), filepath.Join(dir, "out.safetensors"),
