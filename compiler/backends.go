@@ -140,8 +140,8 @@ type PyTorchModule interface {
 	Helper(name, def string)
 }
 
-// pyFloat formats a float as a Python literal: the shortest form that reads back.
-func pyFloat(v float64) string {
+// PyFloat formats a float as a Python float literal: the shortest form that reads back.
+func PyFloat(v float64) string {
 	s := strconv.FormatFloat(v, 'g', -1, 64)
 	if !strings.ContainsAny(s, ".eEn") {
 		s += ".0"

@@ -22,7 +22,7 @@ var _ = register(&LayerType{
 	// No ONNX node: dropout is the identity at inference.
 	InferenceIdentity: true,
 	PyTorch: func(m PyTorchModule, l *Layer) string {
-		return m.Module("nn.Dropout("+pyFloat(l.Prob)+")") + "(" + m.In(0) + ")"
+		return m.Module("nn.Dropout("+PyFloat(l.Prob)+")") + "(" + m.In(0) + ")"
 	},
 })
 

@@ -24,7 +24,7 @@ var _ = register(&LayerType{
 		g.Node("LeakyRelu", l.Name, l.Name+"/out", []string{g.Cur()}, floatAttr("alpha", float32(l.Slope)))
 	},
 	PyTorch: func(m PyTorchModule, l *Layer) string {
-		return "F.leaky_relu(" + m.In(0) + ", " + pyFloat(l.Slope) + ")"
+		return "F.leaky_relu(" + m.In(0) + ", " + PyFloat(l.Slope) + ")"
 	},
 })
 

@@ -26,7 +26,7 @@ var _ = register(&LayerType{
 	ONNX:       normONNX,
 	PyTorch: func(m PyTorchModule, l *Layer) string {
 		return fmt.Sprintf("F.local_response_norm(%s, %d, alpha=%s, beta=%s, k=%s)",
-			m.Image(0), l.Size, pyFloat(l.Alpha), pyFloat(l.Beta), pyFloat(l.LRNK))
+			m.Image(0), l.Size, PyFloat(l.Alpha), PyFloat(l.Beta), PyFloat(l.LRNK))
 	},
 })
 

@@ -20,7 +20,7 @@ var _ = register(&LayerType{
 	Kink64:   svmKink,
 	// PyTorch's multi_margin_loss divides each image's sum by the number of classes.
 	PyTorchLoss: func(l *Layer) string {
-		return "scores.shape[1] * F.multi_margin_loss(scores, labels, margin=" + pyFloat(l.Margin) + ")"
+		return "scores.shape[1] * F.multi_margin_loss(scores, labels, margin=" + PyFloat(l.Margin) + ")"
 	},
 })
 

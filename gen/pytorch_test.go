@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,8 +34,9 @@ type exportCase struct {
 // optimizer — within 1e-4 relative (gen/testdata/pytorch_step.py, one Python process
 // for all). Dropout uses the mask netc draws. Each spec's own [train] recipe is used,
 // and a few small networks are also stepped with the other optimizers and
-// regularizers, so that train.py's reading of them is tested too. The largest relative
-// difference seen is logged.
+// regularizers, so that train.py's reading of them is tested too. The module's state
+// after the step, written by netc_support.py, must load into netc as it is. The largest
+// relative difference seen is logged.
 func TestPyTorchExport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("PyTorch's side takes a while; make test's first pass runs it")
@@ -210,6 +212,21 @@ func prepareExport(t *testing.T, c exportCase, dir string) func(t *testing.T) fl
 		after := readF32(t, dir, "params_after.f32")
 		for _, p := range info.Params {
 			check(p.Name+" after the step", p.Data(params), p.Data(after))
+		}
+		// The module's state_dict as train.py writes it loads into netc as it is.
+		back := c.net.new(1)
+		f, err := weights.Load(filepath.Join(dir, "after.safetensors"), back, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range back.Params() {
+			if v != after[i] {
+				t.Fatalf("after.safetensors read back: value %d is %g, PyTorch's %g", i, v, after[i])
+			}
+		}
+		hasBN := slices.ContainsFunc(info.Params, func(p nn.ParamTensor) bool { return strings.HasSuffix(p.Name, ".running_mean") })
+		if hasBN && f.Meta.Steps != 1 {
+			t.Errorf("after.safetensors records %d steps in its batch counters, want 1", f.Meta.Steps)
 		}
 		return worst
 	}

@@ -268,7 +268,7 @@ TENSORS = [
 			kind = "bias"
 		}
 		fmt.Fprintf(&b, "    (%s, %s, %d, %d, %s, %s),\n", pyString(t.Name), pyString(kind), t.FanIn, t.FanOut,
-			pyFloat(t.LRMult), pyFloat(float64(t.Init)))
+			compiler.PyFloat(t.LRMult), compiler.PyFloat(float64(t.Init)))
 	}
 	b.WriteString("]\n")
 	for _, h := range m.helpers {
@@ -345,7 +345,7 @@ var recipeEntries = map[string]func(r *settings.Recipe) []entry{
 		return []entry{{"init", pyString(r.Init.String())}, {"init_std", pyF32(r.InitStd)}}
 	},
 	"seed": func(r *settings.Recipe) []entry { return []entry{{"seed", strconv.FormatUint(r.Seed, 10)}} },
-	"val":  func(r *settings.Recipe) []entry { return []entry{{"val", pyFloat(r.Val)}} },
+	"val":  func(r *settings.Recipe) []entry { return []entry{{"val", compiler.PyFloat(r.Val)}} },
 	"preprocess": func(r *settings.Recipe) []entry {
 		kind := string(r.Preprocess)
 		if kind == "" {
@@ -447,15 +447,6 @@ func pyBool(v bool) string {
 		return "True"
 	}
 	return "False"
-}
-
-// pyFloat formats a float as a Python float literal that reads back exactly.
-func pyFloat(v float64) string {
-	s := strconv.FormatFloat(v, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".eEn") {
-		s += ".0"
-	}
-	return s
 }
 
 // pyF32 formats a float32 setting as the shortest decimal that reads back to it, as

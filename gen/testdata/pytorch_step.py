@@ -12,7 +12,8 @@ writes to DIR: eval.f32 (scores in evaluation mode), then after one training-mod
 with train.py's optimizer and learning rate (netc_support.optimizer, step and Schedule
 at iteration 0 of a run of 10 iterations an epoch, 100 in all) lr.f32, loss.f32,
 grads.f32 (NaN for tensors without a gradient: buffers and frozen ones) and
-params_after.f32, in netc's layout.
+params_after.f32, in netc's layout, and the state_dict after the step as
+after.safetensors, written by netc_support.save_safetensors.
 """
 import ast
 import importlib.util
@@ -89,3 +90,5 @@ for d in sys.argv[1:]:
     out("grads.f32", layout(lambda p: p.grad))
     support.step(opt, lr)
     out("params_after.f32", layout(lambda p: p))
+    support.save_safetensors(os.path.join(d, "after.safetensors"), net.state_dict(),
+                             {"format": support.WEIGHTS_FORMAT, "network": model.NAME, "spec_hash": model.SPEC_HASH})
