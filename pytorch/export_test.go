@@ -3,6 +3,7 @@ package pytorch
 import (
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -236,5 +237,59 @@ print(json.dumps(out))
 				break
 			}
 		}
+	}
+}
+
+// TestGlobalBatch: one step of train.py's optimizer on an exported network with batch
+// norms, a residual block and a concat (testdata/layers/graph.net), data-parallel under
+// torchrun with 2 processes, each on half the batch, equals the step of one process on
+// the whole batch: the spec's batch stays the global batch, batch norms included
+// (testdata/ddp_step.py). With each process's batch norms on its own half, as PyTorch
+// does by default, it would not.
+func TestGlobalBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts torchrun")
+	}
+	if err := exec.Command(python3, "-c", "import torch.distributed.run").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("python3 with torch is needed (apt-get install python3-torch): %v", err)
+		}
+		t.Skip("python3 with torch is not installed (apt-get install python3-torch)")
+	}
+	dir := t.TempDir()
+	pkg, out := filepath.Join(dir, "graph"), filepath.Join(dir, "out.json")
+	if err := Write(pkg, compile(t, "testdata/layers/graph.net")); err != nil {
+		t.Fatal(err)
+	}
+	// --redirects 1 --tee 1: see the README (Debian's torch 1.13 under Python 3.12).
+	cmd := exec.Command(python3, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+		"--redirects", "1", "--tee", "1", "testdata/ddp_step.py", pkg, out)
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("torchrun ddp_step.py: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		LossAlone  float64 `json:"loss_alone"`
+		LossGlobal float64 `json:"loss_global"`
+		LossOwn    float64 `json:"loss_own"`
+		DiffGlobal float64 `json:"diff_global"`
+		DiffOwn    float64 `json:"diff_own"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loss alone %.6f, data-parallel %.6f (batch norms per process: %.6f); state after the step differs by %.3g (per process: %.3g)",
+		r.LossAlone, r.LossGlobal, r.LossOwn, r.DiffGlobal, r.DiffOwn)
+	if math.Abs(r.LossGlobal-r.LossAlone) > 1e-5*math.Abs(r.LossAlone) || r.DiffGlobal > 1e-5 {
+		t.Errorf("the data-parallel step differs from the step on the whole batch: loss %g against %g, state by %.3g",
+			r.LossGlobal, r.LossAlone, r.DiffGlobal)
+	}
+	if r.DiffOwn < 100*r.DiffGlobal {
+		t.Errorf("batch norms per process differ by %.3g only, against %.3g over the global batch: the test does not tell them apart",
+			r.DiffOwn, r.DiffGlobal)
 	}
 }

@@ -5,9 +5,12 @@ netc's safetensors files (read and written without the safetensors package), the
 sets netc reads (IDX and CIFAR-10 binary), the validation split and the mean subtraction
 fitted the same way, live augmentation, netc's learning-rate schedules and warm-up, its
 optimizers with weight decay on the same tensors, L1 and max-norm, its initialization,
-and the training loop, alone or under torchrun with DistributedDataParallel.
+and the training loop, alone or under torchrun with DistributedDataParallel, where the
+batch is the global batch: each process takes its share, and batch norms normalize over
+the whole batch as netc's do.
 """
 import argparse
+import functools
 import glob
 import gzip
 import json
@@ -20,6 +23,7 @@ import time
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.distributed.nn.functional as dist_fn
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, TensorDataset
@@ -412,6 +416,39 @@ def step(opt, lr):
                     rows.mul_(torch.where(norms > g["maxnorm"], g["maxnorm"] / norms, torch.ones_like(norms)).float())
 
 
+# Batch norms over the global batch -----------------------------------------------------
+
+def global_batch_norm(bn, group, x):
+    """bn's forward with netc's semantics under DistributedDataParallel: in training, each
+    channel is normalized with the mean and biased variance of the whole batch, summed
+    over the processes of group (differentiably: the gradients flow back across them),
+    and the running statistics move towards those (the variance unbiased); in
+    evaluation, the running statistics."""
+    if not bn.training:
+        return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+    c = x.shape[1]
+    dims = [0] + list(range(2, x.dim()))
+    shape = [1, c] + [1] * (x.dim() - 2)
+    sums = dist_fn.all_reduce(torch.cat([x.sum(dims), x.new_tensor([x.numel() // c])]), group=group)
+    n = sums[-1].detach()
+    mean = sums[:c] / n
+    d = x - mean.view(shape)
+    var = dist_fn.all_reduce((d * d).sum(dims), group=group) / n
+    with torch.no_grad():
+        bn.running_mean.mul_(1 - bn.momentum).add_(mean, alpha=bn.momentum)
+        bn.running_var.mul_(1 - bn.momentum).add_(var * n / (n - 1), alpha=bn.momentum)
+        bn.num_batches_tracked += 1
+    return d * torch.rsqrt(var + bn.eps).view(shape) * bn.weight.view(shape) + bn.bias.view(shape)
+
+
+def sync_batch_norms(model, group):
+    """Makes every batch norm of model normalize over the global batch (global_batch_norm),
+    as netc's do; the modules and the state_dict stay as they are."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.forward = functools.partial(global_batch_norm, m, group)
+
+
 # Training ------------------------------------------------------------------------------
 
 def dataset_of(shape):
@@ -481,14 +518,17 @@ def main(net, recipe, argv=None):
         buf = model.state_dict()[net.FIRST_MEANSUB + ".mean"]
         buf.copy_(Preprocess("image" if buf.dim() == 3 else "channel", False, xtrain).mean)
     model.to(device)
-    train_model = DistributedDataParallel(model) if world > 1 else model
+    opt = optimizer(model, net.TENSORS, recipe)  # before DDP, which takes the tensors to learn
+    train_model = model
+    if world > 1:
+        sync_batch_norms(model, dist.new_group())
+        train_model = DistributedDataParallel(model)
 
     sampler = DistributedSampler(TensorDataset(xtrain, ytrain), num_replicas=world, rank=rank, shuffle=True,
                                  seed=recipe["seed"])
     loader = DataLoader(TensorDataset(xtrain, ytrain), batch_size=recipe["batch"] // world, sampler=sampler)
     ipe = len(loader)
     sched = Schedule(recipe["schedule"], recipe["warmup"], recipe["lr"], ipe, ipe * recipe["epochs"])
-    opt = optimizer(model, net.TENSORS, recipe)
     gen = torch.Generator().manual_seed(recipe["seed"] * 1000 + rank)
     os.makedirs(args.run, exist_ok=True)
     meta = {"format": WEIGHTS_FORMAT, "network": net.NAME, "spec_hash": net.SPEC_HASH, "preprocess": pre.json(),
