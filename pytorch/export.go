@@ -94,7 +94,6 @@ func header(net *compiler.Net) string {
 
 // module is the compiler.PyTorchModule of the Net being written.
 type module struct {
-	net     *compiler.Net
 	layer   *compiler.Layer
 	vars    []string // each layer's output variable
 	flat    []bool   // whether each layer's output is flat
@@ -198,7 +197,7 @@ func Model(net *compiler.Net) ([]byte, error) {
 			}
 		}
 	}
-	m := &module{net: net, vars: make([]string, n), flat: make([]bool, n), names: map[string]bool{}}
+	m := &module{vars: make([]string, n), flat: make([]bool, n), names: map[string]bool{}}
 	var fwd []string
 	for i, l := range net.Layers[:n-1] {
 		t := l.Type()

@@ -27,6 +27,14 @@ import (
 const lenetSpec = "../../specs/lenet-mnist.net"
 
 func TestExportUsage(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	forward := filepath.Join(t.TempDir(), "forward.net")
+	if err := os.WriteFile(forward, []byte("input 1x4x4\nforward: conv 2 3x3 | full 2 | softmax\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args   []string
 		status int
@@ -36,6 +44,9 @@ func TestExportUsage(t *testing.T) {
 		{[]string{"export", lenetSpec}, 2, "--weights FILE is required"},
 		{[]string{"export", lenetSpec, "x.net", "--weights", "w"}, 2, "one spec, not 2 arguments"},
 		{[]string{"export", lenetSpec, "--weights", "w", "--format", "pt"}, 2, `unknown format "pt"`},
+		{[]string{"export", lenetSpec, "--format", "pytorch", "-o", file}, 1, "not a directory"},
+		{[]string{"export", forward, "--format", "pytorch", "-o", t.TempDir()}, 1, `layer name "forward" cannot name a PyTorch submodule`},
+		{[]string{"export", lenetSpec, "--format", "pytorch", "--weights", "missing.safetensors", "-o", t.TempDir()}, 1, "missing.safetensors: no such file"},
 		{[]string{"export", "../../specs/missing.net", "--weights", "w"}, 1, "missing.net"},
 		{[]string{"export", lenetSpec, "--weights", "missing.safetensors", "-o", filepath.Join(t.TempDir(), "x.onnx")}, 1, "missing.safetensors: no such file"},
 	} {
