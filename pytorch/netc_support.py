@@ -481,6 +481,8 @@ def main(net, recipe, argv=None):
         ap.add_argument(f"--{key}", type=int, default=recipe[key], help=f"overrides the spec's {key}")
     ap.add_argument("--lr", type=float, default=recipe["lr"], help="overrides the spec's lr")
     args = ap.parse_args(argv)
+    if args.data is None:
+        ap.error(f"--data is needed: no data set has {net.NAME}'s input shape {net.INPUT_SHAPE}")
     recipe = dict(recipe, epochs=args.epochs, batch=args.batch, seed=args.seed, lr=args.lr)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
