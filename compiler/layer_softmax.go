@@ -10,12 +10,14 @@ import (
 // label_smoothing ε from the workspace): the batch mean of −Σ_j q_j log softmax(s)_j with
 // q = (1−ε)·onehot(y) + ε/K over the K classes; ε = 0 is −log softmax(s)[y].
 var _ = register(&LayerType{
-	Kind:        Softmax,
-	Doc:         "softmax cross-entropy loss on the scores and the labels, with the label smoothing of `labelsmooth`",
-	Role:        RoleLoss,
-	EmitLoss:    emitSoftmax,
-	Loss64:      softmaxLoss,
-	PyTorchLoss: func(*Layer) string { return "F.cross_entropy(scores, labels)" },
+	Kind:     Softmax,
+	Doc:      "softmax cross-entropy loss on the scores and the labels, with the label smoothing of `labelsmooth`",
+	Role:     RoleLoss,
+	EmitLoss: emitSoftmax,
+	Loss64:   softmaxLoss,
+	PyTorchLoss: func(*Layer) string {
+		return "F.cross_entropy(scores, labels, label_smoothing=label_smoothing)"
+	},
 })
 
 // emitSoftmax computes the loss as log Σ e^(s−m) − (1−ε)(s_y − m) − ε/K·Σ (s_j − m), m

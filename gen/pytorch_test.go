@@ -47,7 +47,7 @@ func TestPyTorchExport(t *testing.T) {
 		cases = append(cases, exportCase{net: g, name: g.pkg})
 	}
 	variants := []map[string]string{
-		{"optimizer": "adamw", "l2": "0.05", "l1": "1e-3", "lr": "1e-3", "warmup": "20 from 0.5"},
+		{"optimizer": "adamw", "l2": "0.05", "l1": "1e-3", "lr": "1e-3", "warmup": "20 from 0.5", "labelsmooth": "0.1"},
 		{"optimizer": "adam", "decay": "biases", "maxnorm": "0.5", "schedule": "cosine to 1e-3"},
 		{"optimizer": "nesterov 0.8", "l1": "1e-4", "decay": "biases", "schedule": "step 0.1 every 2 epochs"},
 		{"optimizer": "sgd", "l2": "0", "maxnorm": "0.3", "lr": "0.5"},
@@ -178,6 +178,7 @@ func prepareExport(t *testing.T, c exportCase, dir string) func(t *testing.T) fl
 		}
 		ws := net.NewWorkspace(batch)
 		ws.InputGrad = nil
+		ws.LabelSmoothing = cfg.LabelSmoothing
 		check("evaluation scores", net.Forward(ws, x, false), readF32(t, dir, "eval.f32"))
 		ws.RNG = nn.NewRNG(dropoutSeed)
 		net.Forward(ws, x, true)

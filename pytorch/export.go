@@ -297,8 +297,9 @@ class Net(nn.Module):
 	fmt.Fprintf(&b, "        return %s\n", scores)
 	fmt.Fprintf(&b, `
 
-def loss(scores, labels):
-    """The %s loss: the batch's mean, as netc computes it."""
+def loss(scores, labels, label_smoothing=0.0):
+    """The %s loss: the batch's mean, as netc computes it (label_smoothing: the
+    softmax loss's, the setting labelsmooth)."""
     return %s
 `, loss.Kind, loss.Type().PyTorchLoss(loss))
 	return []byte(b.String()), nil
@@ -330,6 +331,9 @@ var recipeEntries = map[string]func(r *settings.Recipe) []entry{
 	"l2":      func(r *settings.Recipe) []entry { return []entry{{"l2", pyF32(r.Optimizer.WeightDecay)}} },
 	"l1":      func(r *settings.Recipe) []entry { return []entry{{"l1", pyF32(r.Optimizer.L1)}} },
 	"maxnorm": func(r *settings.Recipe) []entry { return []entry{{"maxnorm", pyF32(r.Optimizer.MaxNorm)}} },
+	"labelsmooth": func(r *settings.Recipe) []entry {
+		return []entry{{"labelsmooth", pyF32(r.LabelSmoothing)}}
+	},
 	"decay": func(r *settings.Recipe) []entry {
 		return []entry{{"decay_biases", pyBool(r.Optimizer.DecayBiases)}}
 	},
@@ -365,7 +369,7 @@ func format(r *settings.Recipe, key string) string {
 // plan chose) overridden by its [train] section.
 func Recipe(net *compiler.Net) (settings.Recipe, error) {
 	r := settings.DefaultRecipe()
-	in := settings.Input{C: net.Input.C, H: net.Input.H, W: net.Input.W}
+	in := settings.Input{C: net.Input.C, H: net.Input.H, W: net.Input.W, Loss: string(net.Loss().Kind)}
 	if net.Plan.Init != "" {
 		if err := r.Set("init", []string{net.Plan.Init}, in); err != nil {
 			return r, err

@@ -546,7 +546,7 @@ def main(net, recipe, argv=None):
             x = augment(x, recipe["flip"], recipe["crop"], gen).to(device)
             y = y.to(device)
             opt.zero_grad(set_to_none=False)
-            loss = net.loss(train_model(x), y)
+            loss = net.loss(train_model(x), y, recipe["labelsmooth"])
             loss.backward()
             step(opt, sched.lr(it))
             it += 1

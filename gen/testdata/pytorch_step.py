@@ -83,7 +83,7 @@ for d in sys.argv[1:]:
     opt = support.optimizer(net, model.TENSORS, recipe)
     lr = support.Schedule(recipe["schedule"], recipe["warmup"], recipe["lr"], 10, 100).lr(0)
     opt.zero_grad()
-    loss = model.loss(net(x), y)
+    loss = model.loss(net(x), y, recipe["labelsmooth"])
     loss.backward()
     out("lr.f32", [lr])
     out("loss.f32", [loss.item()])

@@ -52,6 +52,7 @@ class Net(nn.Module):
         return x
 
 
-def loss(scores, labels):
-    """The svm loss: the batch's mean, as netc computes it."""
+def loss(scores, labels, label_smoothing=0.0):
+    """The svm loss: the batch's mean, as netc computes it (label_smoothing: the
+    softmax loss's, the setting labelsmooth)."""
     return scores.shape[1] * F.multi_margin_loss(scores, labels, margin=2.0)

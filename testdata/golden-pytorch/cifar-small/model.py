@@ -57,6 +57,7 @@ class Net(nn.Module):
         return x
 
 
-def loss(scores, labels):
-    """The softmax loss: the batch's mean, as netc computes it."""
-    return F.cross_entropy(scores, labels)
+def loss(scores, labels, label_smoothing=0.0):
+    """The softmax loss: the batch's mean, as netc computes it (label_smoothing: the
+    softmax loss's, the setting labelsmooth)."""
+    return F.cross_entropy(scores, labels, label_smoothing=label_smoothing)

@@ -25,6 +25,7 @@ RECIPE = {
     "l2": 0.0005,
     "l1": 0.0,
     "maxnorm": 0.0,
+    "labelsmooth": 0.0,
     "decay_biases": False,
     "schedule": "constant",
     "warmup": "",

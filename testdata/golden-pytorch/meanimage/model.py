@@ -62,6 +62,7 @@ class Net(nn.Module):
         return x
 
 
-def loss(scores, labels):
-    """The euclidean loss: the batch's mean, as netc computes it."""
+def loss(scores, labels, label_smoothing=0.0):
+    """The euclidean loss: the batch's mean, as netc computes it (label_smoothing: the
+    softmax loss's, the setting labelsmooth)."""
     return (scores - F.one_hot(labels, scores.shape[1])).pow(2).sum(1).mean() / 2
