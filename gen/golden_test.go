@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/netc-dev/netc/compiler"
+	"github.com/netc-dev/netc/internal/goldenspecs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden and "+goldenNetsFile)
@@ -21,19 +22,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // layer features.
 func goldenSpecs(t *testing.T) []string {
 	t.Helper()
-	var specs []string
-	for _, pattern := range []string{"specs/*.net", "testdata/layers/*.net"} {
-		matches, err := filepath.Glob(filepath.Join("..", pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range matches {
-			rel, _ := filepath.Rel("..", m)
-			specs = append(specs, filepath.ToSlash(rel))
-		}
-	}
-	if len(specs) < 10 {
-		t.Fatalf("found only %d specs", len(specs))
+	specs, err := goldenspecs.List("..")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return specs
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/netc-dev/netc/compiler"
+	"github.com/netc-dev/netc/internal/goldenspecs"
 	"github.com/netc-dev/netc/runtime/train/settings"
 )
 
@@ -27,19 +28,9 @@ const goldenDir = "testdata/golden-pytorch"
 // specs returns the specs with golden exports: those of gen's golden packages.
 func specs(t *testing.T) []string {
 	t.Helper()
-	var paths []string
-	for _, pattern := range []string{"specs/*.net", "testdata/layers/*.net"} {
-		matches, err := filepath.Glob(filepath.Join("..", pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range matches {
-			rel, _ := filepath.Rel("..", m)
-			paths = append(paths, filepath.ToSlash(rel))
-		}
-	}
-	if len(paths) < 10 {
-		t.Fatalf("found only %d specs", len(paths))
+	paths, err := goldenspecs.List("..")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return paths
 }
