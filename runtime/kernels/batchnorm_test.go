@@ -3,6 +3,8 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -173,5 +175,68 @@ func TestFoldBatchNorm(t *testing.T) {
 				t.Errorf("%d filters of %d, bias %v: filter %d gives %g, want %g", c.filters, c.k, c.bias, f, folded, want)
 			}
 		}
+	}
+}
+
+// TestBatchNormSplit checks the three steps of a training pass run image by image, as
+// generated code runs them, against the float64 definition, on channels whose mean is
+// far from zero (the moments must not cancel), and that the whole-batch BatchNormTrain
+// and BatchNormBackward give the same bits whatever the number of workers.
+func TestBatchNormSplit(t *testing.T) {
+	const n, c, hw = 5, 3, 1000
+	b := newBNCase(n, c, hw, 4)
+	for i := range b.x {
+		b.x[i] += 300 // mean about 300, deviations about 1
+	}
+	size := c * hw
+	moms, coef := make([]float32, n*2*c), make([]float32, BatchNormCoefSize(c))
+	rm, rv := append([]float32(nil), b.runMean...), append([]float32(nil), b.runVar...)
+	for img := range n {
+		BatchNormMoments(b.x[img*size:img*size+size], c, hw, moms[img*2*c:img*2*c+2*c])
+	}
+	BatchNormStats(moms, n, c, hw, b.gamma, rm, rv, 0.1, 1e-5, coef)
+	y := make([]float32, len(b.x))
+	for img := range n {
+		BatchNormApply(b.x[img*size:img*size+size], y[img*size:img*size+size], c, hw, coef, b.beta, true)
+	}
+	for ch := range c {
+		var sum, sq float64
+		for img := range n {
+			for _, v := range b.x[(img*c+ch)*hw : (img*c+ch)*hw+hw] {
+				sum += float64(v)
+			}
+		}
+		mean := sum / (n * hw)
+		for img := range n {
+			for _, v := range b.x[(img*c+ch)*hw : (img*c+ch)*hw+hw] {
+				sq += (float64(v) - mean) * (float64(v) - mean)
+			}
+		}
+		if want := 0.9*float64(b.runVar[ch]) + 0.1*sq/(n*hw-1); math.Abs(float64(rv[ch])-want) > 1e-5*want {
+			t.Errorf("channel %d: running variance %g, want %g", ch, rv[ch], want)
+		}
+		for img := range n {
+			for j := range hw {
+				i := (img*c+ch)*hw + j
+				want := max(0, float64(b.gamma[ch])*(float64(b.x[i])-mean)/math.Sqrt(sq/(n*hw)+1e-5)+float64(b.beta[ch]))
+				if math.Abs(float64(y[i])-want) > 1e-4*(1+math.Abs(want)) {
+					t.Fatalf("y[%d] = %g, want %g", i, y[i], want)
+				}
+			}
+		}
+	}
+
+	run := func(procs int) (y, dx, dgamma []float32) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		y, dx, dgamma = make([]float32, len(b.x)), make([]float32, len(b.x)), make([]float32, c)
+		rm, rv := append([]float32(nil), b.runMean...), append([]float32(nil), b.runVar...)
+		BatchNormTrain(b.x, y, n, c, hw, b.gamma, b.beta, rm, rv, 0.1, 1e-5)
+		BatchNormBackward(b.x, y, dx, n, c, hw, b.gamma, 1e-5, dgamma, make([]float32, c))
+		return y, dx, dgamma
+	}
+	y1, dx1, dg1 := run(1)
+	y3, dx3, dg3 := run(3)
+	if !slices.Equal(y1, y3) || !slices.Equal(dx1, dx3) || !slices.Equal(dg1, dg3) {
+		t.Error("BatchNormTrain or BatchNormBackward differ between 1 and 3 workers")
 	}
 }

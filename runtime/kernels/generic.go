@@ -22,20 +22,25 @@ var goImpl = impl{
 	dw3x3:      dw3x3Go,
 	dw3x3Grad:  dw3x3GradGo,
 
-	axpy:          axpyGo,
-	scale:         scaleGo,
-	add:           addGo,
-	dot:           dotGo,
-	addScalar:     addScalarGo,
-	addScalarRelu: addScalarReluGo,
-	relu:          reluGo,
-	reluBackward:  reluBackwardGo,
-	addSquares:    addSquaresGo,
-	addProduct:    addProductGo,
-	divPow34:      divPow34Go,
-	momentum:      momentumGo,
-	max:           maxGo,
-	exp:           expGo,
+	axpy:           axpyGo,
+	scale:          scaleGo,
+	add:            addGo,
+	dot:            dotGo,
+	addScalar:      addScalarGo,
+	addScalarRelu:  addScalarReluGo,
+	relu:           reluGo,
+	reluBackward:   reluBackwardGo,
+	addSquares:     addSquaresGo,
+	addProduct:     addProductGo,
+	divPow34:       divPow34Go,
+	momentum:       momentumGo,
+	sumDev:         sumDevGo,
+	dotDev:         dotDevGo,
+	scaleShift:     scaleShiftGo,
+	scaleShiftRelu: scaleShiftReluGo,
+	bnGrad:         bnGradGo,
+	max:            maxGo,
+	exp:            expGo,
 }
 
 // axpyGo computes
@@ -348,3 +353,68 @@ func divPow34Go(x, sc, y []float32) {
 
 // sqrt32 is the correctly rounded float32 square root (the compiler emits SQRTSS).
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+// sumDevGo returns the sum of the deviations of x from c and the sum of their squares:
+//
+//	for _, v := range x {
+//		sum += v - c
+//		sq += (v - c) * (v - c)
+//	}
+func sumDevGo(c float32, x []float32) (sum, sq float32) {
+	for _, v := range x {
+		d := v - c
+		sum += d
+		sq += d * d
+	}
+	return sum, sq
+}
+
+// dotDevGo returns the sum of dy and its dot product with the deviations of x from c:
+//
+//	for i, g := range dy[:len(x)] {
+//		sum += g
+//		dot += g * (x[i] - c)
+//	}
+func dotDevGo(c float32, x, dy []float32) (sum, dot float32) {
+	for i, g := range dy[:len(x)] {
+		sum += g
+		dot += g * (x[i] - c)
+	}
+	return sum, dot
+}
+
+// scaleShiftGo computes
+//
+//	for i, v := range x {
+//		y[i] = a*(v-m) + b
+//	}
+func scaleShiftGo(a, m, b float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = a*(v-m) + b
+	}
+}
+
+// scaleShiftReluGo computes
+//
+//	for i, v := range x {
+//		y[i] = max(0, a*(v-m)+b)
+//	}
+func scaleShiftReluGo(a, m, b float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = max(0, a*(v-m)+b)
+	}
+}
+
+// bnGradGo computes
+//
+//	for i, g := range dy {
+//		dx[i] = a * ((g + c) + b*((x[i]-mean)-lo))
+//	}
+func bnGradGo(a, b, c, mean, lo float32, dy, x, dx []float32) {
+	x, dx = x[:len(dy)], dx[:len(dy)]
+	for i, g := range dy {
+		dx[i] = a * ((g + c) + b*((x[i]-mean)-lo))
+	}
+}

@@ -4623,6 +4623,411 @@ done:
 	VZEROUPPER
 	RET
 
+// func sumDevAVX2(c float32, x []float32) (sum float32, sq float32)
+// Requires: AVX, FMA3, SSE
+TEXT ·sumDevAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x_base+8(FP), AX
+	MOVQ         x_len+16(FP), CX
+	VBROADCASTSS c+0(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       X9, X9, X9
+	VXORPS       X10, X10, X10
+
+loopU:
+	CMPQ        CX, $0x00000020
+	JL          loop1
+	VMOVUPS     (AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VADDPS      Y11, Y1, Y1
+	VFMADD231PS Y11, Y11, Y5
+	VMOVUPS     32(AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VADDPS      Y11, Y2, Y2
+	VFMADD231PS Y11, Y11, Y6
+	VMOVUPS     64(AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VADDPS      Y11, Y3, Y3
+	VFMADD231PS Y11, Y11, Y7
+	VMOVUPS     96(AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VADDPS      Y11, Y4, Y4
+	VFMADD231PS Y11, Y11, Y8
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, CX
+	JMP         loopU
+
+loop1:
+	CMPQ        CX, $0x00000008
+	JL          tail
+	VMOVUPS     (AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VADDPS      Y11, Y1, Y1
+	VFMADD231PS Y11, Y11, Y5
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x00000008, CX
+	JMP         loop1
+
+tail:
+	TESTQ       CX, CX
+	JZ          done
+	VMOVSS      (AX), X11
+	VSUBSS      X0, X11, X11
+	VADDSS      X11, X9, X9
+	VFMADD231SS X11, X11, X10
+	ADDQ        $0x00000004, AX
+	DECQ        CX
+	JMP         tail
+
+done:
+	VADDPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y3
+	VADDPS       Y3, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       X9, X0, X0
+	MOVSS        X0, sum+32(FP)
+	VADDPS       Y6, Y5, Y5
+	VADDPS       Y8, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X0, X5, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       X10, X0, X0
+	MOVSS        X0, sq+36(FP)
+	VZEROUPPER
+	RET
+
+// func dotDevAVX2(c float32, x []float32, dy []float32) (sum float32, dot float32)
+// Requires: AVX, FMA3, SSE
+TEXT ·dotDevAVX2(SB), NOSPLIT, $0-64
+	MOVQ         x_base+8(FP), AX
+	MOVQ         dy_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	VBROADCASTSS c+0(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       X9, X9, X9
+	VXORPS       X10, X10, X10
+
+loopU:
+	CMPQ        DX, $0x00000020
+	JL          loop1
+	VMOVUPS     (AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VMOVUPS     (CX), Y12
+	VADDPS      Y12, Y1, Y1
+	VFMADD231PS Y11, Y12, Y5
+	VMOVUPS     32(AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VMOVUPS     32(CX), Y12
+	VADDPS      Y12, Y2, Y2
+	VFMADD231PS Y11, Y12, Y6
+	VMOVUPS     64(AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VMOVUPS     64(CX), Y12
+	VADDPS      Y12, Y3, Y3
+	VFMADD231PS Y11, Y12, Y7
+	VMOVUPS     96(AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VMOVUPS     96(CX), Y12
+	VADDPS      Y12, Y4, Y4
+	VFMADD231PS Y11, Y12, Y8
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         loopU
+
+loop1:
+	CMPQ        DX, $0x00000008
+	JL          tail
+	VMOVUPS     (AX), Y11
+	VSUBPS      Y0, Y11, Y11
+	VMOVUPS     (CX), Y12
+	VADDPS      Y12, Y1, Y1
+	VFMADD231PS Y11, Y12, Y5
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         loop1
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	VMOVSS      (AX), X11
+	VSUBSS      X0, X11, X11
+	VMOVSS      (CX), X12
+	VADDSS      X12, X9, X9
+	VFMADD231SS X11, X12, X10
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JMP         tail
+
+done:
+	VADDPS       Y2, Y1, Y1
+	VADDPS       Y4, Y3, Y3
+	VADDPS       Y3, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       X9, X0, X0
+	MOVSS        X0, sum+56(FP)
+	VADDPS       Y6, Y5, Y5
+	VADDPS       Y8, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X0, X5, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       X10, X0, X0
+	MOVSS        X0, dot+60(FP)
+	VZEROUPPER
+	RET
+
+// func scaleShiftAVX2(a float32, m float32, b float32, x []float32, y []float32)
+// Requires: AVX, FMA3
+TEXT ·scaleShiftAVX2(SB), NOSPLIT, $0-64
+	MOVQ         x_base+16(FP), AX
+	MOVQ         y_base+40(FP), CX
+	MOVQ         x_len+24(FP), DX
+	VBROADCASTSS a+0(FP), Y0
+	VBROADCASTSS m+4(FP), Y1
+	VBROADCASTSS b+8(FP), Y2
+	VXORPS       Y3, Y3, Y3
+
+loopU:
+	CMPQ        DX, $0x00000020
+	JL          loop1
+	VMOVUPS     (AX), Y3
+	VSUBPS      Y1, Y3, Y3
+	VFMADD213PS Y2, Y0, Y3
+	VMOVUPS     Y3, (CX)
+	VMOVUPS     32(AX), Y3
+	VSUBPS      Y1, Y3, Y3
+	VFMADD213PS Y2, Y0, Y3
+	VMOVUPS     Y3, 32(CX)
+	VMOVUPS     64(AX), Y3
+	VSUBPS      Y1, Y3, Y3
+	VFMADD213PS Y2, Y0, Y3
+	VMOVUPS     Y3, 64(CX)
+	VMOVUPS     96(AX), Y3
+	VSUBPS      Y1, Y3, Y3
+	VFMADD213PS Y2, Y0, Y3
+	VMOVUPS     Y3, 96(CX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         loopU
+
+loop1:
+	CMPQ        DX, $0x00000008
+	JL          tail
+	VMOVUPS     (AX), Y3
+	VSUBPS      Y1, Y3, Y3
+	VFMADD213PS Y2, Y0, Y3
+	VMOVUPS     Y3, (CX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         loop1
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	VMOVSS      (AX), X3
+	VSUBSS      X1, X3, X3
+	VFMADD213SS X2, X0, X3
+	VMOVSS      X3, (CX)
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func scaleShiftReluAVX2(a float32, m float32, b float32, x []float32, y []float32)
+// Requires: AVX, FMA3
+TEXT ·scaleShiftReluAVX2(SB), NOSPLIT, $0-64
+	MOVQ         x_base+16(FP), AX
+	MOVQ         y_base+40(FP), CX
+	MOVQ         x_len+24(FP), DX
+	VBROADCASTSS a+0(FP), Y0
+	VBROADCASTSS m+4(FP), Y1
+	VBROADCASTSS b+8(FP), Y2
+	VXORPS       Y3, Y3, Y3
+
+loopU:
+	CMPQ        DX, $0x00000020
+	JL          loop1
+	VMOVUPS     (AX), Y4
+	VSUBPS      Y1, Y4, Y4
+	VFMADD213PS Y2, Y0, Y4
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     Y4, (CX)
+	VMOVUPS     32(AX), Y4
+	VSUBPS      Y1, Y4, Y4
+	VFMADD213PS Y2, Y0, Y4
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     Y4, 32(CX)
+	VMOVUPS     64(AX), Y4
+	VSUBPS      Y1, Y4, Y4
+	VFMADD213PS Y2, Y0, Y4
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     Y4, 64(CX)
+	VMOVUPS     96(AX), Y4
+	VSUBPS      Y1, Y4, Y4
+	VFMADD213PS Y2, Y0, Y4
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     Y4, 96(CX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         loopU
+
+loop1:
+	CMPQ        DX, $0x00000008
+	JL          tail
+	VMOVUPS     (AX), Y4
+	VSUBPS      Y1, Y4, Y4
+	VFMADD213PS Y2, Y0, Y4
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     Y4, (CX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         loop1
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	VMOVSS      (AX), X4
+	VSUBSS      X1, X4, X4
+	VFMADD213SS X2, X0, X4
+	VMAXSS      X4, X3, X4
+	VMOVSS      X4, (CX)
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func bnGradAVX2(a float32, b float32, c float32, mean float32, lo float32, dy []float32, x []float32, dx []float32)
+// Requires: AVX, FMA3
+TEXT ·bnGradAVX2(SB), NOSPLIT, $0-96
+	MOVQ         dy_base+24(FP), AX
+	MOVQ         x_base+48(FP), CX
+	MOVQ         dx_base+72(FP), DX
+	MOVQ         dy_len+32(FP), BX
+	VBROADCASTSS a+0(FP), Y0
+	VBROADCASTSS b+4(FP), Y1
+	VBROADCASTSS c+8(FP), Y2
+	VBROADCASTSS mean+12(FP), Y3
+	VBROADCASTSS lo+16(FP), Y4
+
+loopU:
+	CMPQ        BX, $0x00000020
+	JL          loop1
+	VADDPS      (AX), Y2, Y6
+	VMOVUPS     (CX), Y5
+	VSUBPS      Y3, Y5, Y5
+	VSUBPS      Y4, Y5, Y5
+	VFMADD213PS Y6, Y1, Y5
+	VMULPS      Y0, Y5, Y5
+	VMOVUPS     Y5, (DX)
+	VADDPS      32(AX), Y2, Y6
+	VMOVUPS     32(CX), Y5
+	VSUBPS      Y3, Y5, Y5
+	VSUBPS      Y4, Y5, Y5
+	VFMADD213PS Y6, Y1, Y5
+	VMULPS      Y0, Y5, Y5
+	VMOVUPS     Y5, 32(DX)
+	VADDPS      64(AX), Y2, Y6
+	VMOVUPS     64(CX), Y5
+	VSUBPS      Y3, Y5, Y5
+	VSUBPS      Y4, Y5, Y5
+	VFMADD213PS Y6, Y1, Y5
+	VMULPS      Y0, Y5, Y5
+	VMOVUPS     Y5, 64(DX)
+	VADDPS      96(AX), Y2, Y6
+	VMOVUPS     96(CX), Y5
+	VSUBPS      Y3, Y5, Y5
+	VSUBPS      Y4, Y5, Y5
+	VFMADD213PS Y6, Y1, Y5
+	VMULPS      Y0, Y5, Y5
+	VMOVUPS     Y5, 96(DX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loopU
+
+loop1:
+	CMPQ        BX, $0x00000008
+	JL          tail
+	VADDPS      (AX), Y2, Y6
+	VMOVUPS     (CX), Y5
+	VSUBPS      Y3, Y5, Y5
+	VSUBPS      Y4, Y5, Y5
+	VFMADD213PS Y6, Y1, Y5
+	VMULPS      Y0, Y5, Y5
+	VMOVUPS     Y5, (DX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         loop1
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	VMOVSS      (AX), X6
+	VADDSS      X2, X6, X6
+	VMOVSS      (CX), X5
+	VSUBSS      X3, X5, X5
+	VSUBSS      X4, X5, X5
+	VFMADD213SS X6, X1, X5
+	VMULSS      X0, X5, X5
+	VMOVSS      X5, (DX)
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	ADDQ        $0x00000004, DX
+	DECQ        BX
+	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
 // func maxAVX2(x []float32) float32
 // Requires: AVX, SSE
 TEXT ·maxAVX2(SB), NOSPLIT, $0-28
@@ -6088,6 +6493,419 @@ tail:
 	ADDQ         $0x00000004, DX
 	DECQ         BX
 	JMP          tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func sumDevAVX512(c float32, x []float32) (sum float32, sq float32)
+// Requires: AVX, AVX512F, AVX512VL, FMA3, SSE
+TEXT ·sumDevAVX512(SB), NOSPLIT, $0-40
+	MOVQ         x_base+8(FP), AX
+	MOVQ         x_len+16(FP), CX
+	VBROADCASTSS c+0(FP), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VXORPS       X9, X9, X9
+	VXORPS       X10, X10, X10
+
+loopU:
+	CMPQ        CX, $0x00000040
+	JL          loop1
+	VMOVUPS     (AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VADDPS      Z11, Z1, Z1
+	VFMADD231PS Z11, Z11, Z5
+	VMOVUPS     64(AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VADDPS      Z11, Z2, Z2
+	VFMADD231PS Z11, Z11, Z6
+	VMOVUPS     128(AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VADDPS      Z11, Z3, Z3
+	VFMADD231PS Z11, Z11, Z7
+	VMOVUPS     192(AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VADDPS      Z11, Z4, Z4
+	VFMADD231PS Z11, Z11, Z8
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, CX
+	JMP         loopU
+
+loop1:
+	CMPQ        CX, $0x00000010
+	JL          tail
+	VMOVUPS     (AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VADDPS      Z11, Z1, Z1
+	VFMADD231PS Z11, Z11, Z5
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, CX
+	JMP         loop1
+
+tail:
+	TESTQ       CX, CX
+	JZ          done
+	VMOVSS      (AX), X11
+	VSUBSS      X0, X11, X11
+	VADDSS      X11, X9, X9
+	VFMADD231SS X11, X11, X10
+	ADDQ        $0x00000004, AX
+	DECQ        CX
+	JMP         tail
+
+done:
+	VADDPS        Z2, Z1, Z1
+	VADDPS        Z4, Z3, Z3
+	VADDPS        Z3, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	VADDSS        X9, X1, X1
+	MOVSS         X1, sum+32(FP)
+	VADDPS        Z6, Z5, Z5
+	VADDPS        Z8, Z7, Z7
+	VADDPS        Z7, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y0, Y5, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	VADDSS        X10, X1, X1
+	MOVSS         X1, sq+36(FP)
+	VZEROUPPER
+	RET
+
+// func dotDevAVX512(c float32, x []float32, dy []float32) (sum float32, dot float32)
+// Requires: AVX, AVX512F, AVX512VL, FMA3, SSE
+TEXT ·dotDevAVX512(SB), NOSPLIT, $0-64
+	MOVQ         x_base+8(FP), AX
+	MOVQ         dy_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	VBROADCASTSS c+0(FP), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VXORPS       X9, X9, X9
+	VXORPS       X10, X10, X10
+
+loopU:
+	CMPQ        DX, $0x00000040
+	JL          loop1
+	VMOVUPS     (AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VMOVUPS     (CX), Z12
+	VADDPS      Z12, Z1, Z1
+	VFMADD231PS Z11, Z12, Z5
+	VMOVUPS     64(AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VMOVUPS     64(CX), Z12
+	VADDPS      Z12, Z2, Z2
+	VFMADD231PS Z11, Z12, Z6
+	VMOVUPS     128(AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VMOVUPS     128(CX), Z12
+	VADDPS      Z12, Z3, Z3
+	VFMADD231PS Z11, Z12, Z7
+	VMOVUPS     192(AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VMOVUPS     192(CX), Z12
+	VADDPS      Z12, Z4, Z4
+	VFMADD231PS Z11, Z12, Z8
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         loopU
+
+loop1:
+	CMPQ        DX, $0x00000010
+	JL          tail
+	VMOVUPS     (AX), Z11
+	VSUBPS      Z0, Z11, Z11
+	VMOVUPS     (CX), Z12
+	VADDPS      Z12, Z1, Z1
+	VFMADD231PS Z11, Z12, Z5
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         loop1
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	VMOVSS      (AX), X11
+	VSUBSS      X0, X11, X11
+	VMOVSS      (CX), X12
+	VADDSS      X12, X9, X9
+	VFMADD231SS X11, X12, X10
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JMP         tail
+
+done:
+	VADDPS        Z2, Z1, Z1
+	VADDPS        Z4, Z3, Z3
+	VADDPS        Z3, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	VADDSS        X9, X1, X1
+	MOVSS         X1, sum+56(FP)
+	VADDPS        Z6, Z5, Z5
+	VADDPS        Z8, Z7, Z7
+	VADDPS        Z7, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y0, Y5, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	VADDSS        X10, X1, X1
+	MOVSS         X1, dot+60(FP)
+	VZEROUPPER
+	RET
+
+// func scaleShiftAVX512(a float32, m float32, b float32, x []float32, y []float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·scaleShiftAVX512(SB), NOSPLIT, $0-64
+	MOVQ         x_base+16(FP), AX
+	MOVQ         y_base+40(FP), CX
+	MOVQ         x_len+24(FP), DX
+	VBROADCASTSS a+0(FP), Z0
+	VBROADCASTSS m+4(FP), Z1
+	VBROADCASTSS b+8(FP), Z2
+	VPXORD       Z3, Z3, Z3
+
+loopU:
+	CMPQ        DX, $0x00000040
+	JL          loop1
+	VMOVUPS     (AX), Z3
+	VSUBPS      Z1, Z3, Z3
+	VFMADD213PS Z2, Z0, Z3
+	VMOVUPS     Z3, (CX)
+	VMOVUPS     64(AX), Z3
+	VSUBPS      Z1, Z3, Z3
+	VFMADD213PS Z2, Z0, Z3
+	VMOVUPS     Z3, 64(CX)
+	VMOVUPS     128(AX), Z3
+	VSUBPS      Z1, Z3, Z3
+	VFMADD213PS Z2, Z0, Z3
+	VMOVUPS     Z3, 128(CX)
+	VMOVUPS     192(AX), Z3
+	VSUBPS      Z1, Z3, Z3
+	VFMADD213PS Z2, Z0, Z3
+	VMOVUPS     Z3, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         loopU
+
+loop1:
+	CMPQ        DX, $0x00000010
+	JL          tail
+	VMOVUPS     (AX), Z3
+	VSUBPS      Z1, Z3, Z3
+	VFMADD213PS Z2, Z0, Z3
+	VMOVUPS     Z3, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         loop1
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	VMOVSS      (AX), X3
+	VSUBSS      X1, X3, X3
+	VFMADD213SS X2, X0, X3
+	VMOVSS      X3, (CX)
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func scaleShiftReluAVX512(a float32, m float32, b float32, x []float32, y []float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·scaleShiftReluAVX512(SB), NOSPLIT, $0-64
+	MOVQ         x_base+16(FP), AX
+	MOVQ         y_base+40(FP), CX
+	MOVQ         x_len+24(FP), DX
+	VBROADCASTSS a+0(FP), Z0
+	VBROADCASTSS m+4(FP), Z1
+	VBROADCASTSS b+8(FP), Z2
+	VPXORD       Z3, Z3, Z3
+
+loopU:
+	CMPQ        DX, $0x00000040
+	JL          loop1
+	VMOVUPS     (AX), Z4
+	VSUBPS      Z1, Z4, Z4
+	VFMADD213PS Z2, Z0, Z4
+	VMAXPS      Z4, Z3, Z4
+	VMOVUPS     Z4, (CX)
+	VMOVUPS     64(AX), Z4
+	VSUBPS      Z1, Z4, Z4
+	VFMADD213PS Z2, Z0, Z4
+	VMAXPS      Z4, Z3, Z4
+	VMOVUPS     Z4, 64(CX)
+	VMOVUPS     128(AX), Z4
+	VSUBPS      Z1, Z4, Z4
+	VFMADD213PS Z2, Z0, Z4
+	VMAXPS      Z4, Z3, Z4
+	VMOVUPS     Z4, 128(CX)
+	VMOVUPS     192(AX), Z4
+	VSUBPS      Z1, Z4, Z4
+	VFMADD213PS Z2, Z0, Z4
+	VMAXPS      Z4, Z3, Z4
+	VMOVUPS     Z4, 192(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         loopU
+
+loop1:
+	CMPQ        DX, $0x00000010
+	JL          tail
+	VMOVUPS     (AX), Z4
+	VSUBPS      Z1, Z4, Z4
+	VFMADD213PS Z2, Z0, Z4
+	VMAXPS      Z4, Z3, Z4
+	VMOVUPS     Z4, (CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         loop1
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	VMOVSS      (AX), X4
+	VSUBSS      X1, X4, X4
+	VFMADD213SS X2, X0, X4
+	VMAXSS      X4, X3, X4
+	VMOVSS      X4, (CX)
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	DECQ        DX
+	JMP         tail
+
+done:
+	VZEROUPPER
+	RET
+
+// func bnGradAVX512(a float32, b float32, c float32, mean float32, lo float32, dy []float32, x []float32, dx []float32)
+// Requires: AVX, AVX512F, FMA3
+TEXT ·bnGradAVX512(SB), NOSPLIT, $0-96
+	MOVQ         dy_base+24(FP), AX
+	MOVQ         x_base+48(FP), CX
+	MOVQ         dx_base+72(FP), DX
+	MOVQ         dy_len+32(FP), BX
+	VBROADCASTSS a+0(FP), Z0
+	VBROADCASTSS b+4(FP), Z1
+	VBROADCASTSS c+8(FP), Z2
+	VBROADCASTSS mean+12(FP), Z3
+	VBROADCASTSS lo+16(FP), Z4
+
+loopU:
+	CMPQ        BX, $0x00000040
+	JL          loop1
+	VADDPS      (AX), Z2, Z6
+	VMOVUPS     (CX), Z5
+	VSUBPS      Z3, Z5, Z5
+	VSUBPS      Z4, Z5, Z5
+	VFMADD213PS Z6, Z1, Z5
+	VMULPS      Z0, Z5, Z5
+	VMOVUPS     Z5, (DX)
+	VADDPS      64(AX), Z2, Z6
+	VMOVUPS     64(CX), Z5
+	VSUBPS      Z3, Z5, Z5
+	VSUBPS      Z4, Z5, Z5
+	VFMADD213PS Z6, Z1, Z5
+	VMULPS      Z0, Z5, Z5
+	VMOVUPS     Z5, 64(DX)
+	VADDPS      128(AX), Z2, Z6
+	VMOVUPS     128(CX), Z5
+	VSUBPS      Z3, Z5, Z5
+	VSUBPS      Z4, Z5, Z5
+	VFMADD213PS Z6, Z1, Z5
+	VMULPS      Z0, Z5, Z5
+	VMOVUPS     Z5, 128(DX)
+	VADDPS      192(AX), Z2, Z6
+	VMOVUPS     192(CX), Z5
+	VSUBPS      Z3, Z5, Z5
+	VSUBPS      Z4, Z5, Z5
+	VFMADD213PS Z6, Z1, Z5
+	VMULPS      Z0, Z5, Z5
+	VMOVUPS     Z5, 192(DX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loopU
+
+loop1:
+	CMPQ        BX, $0x00000010
+	JL          tail
+	VADDPS      (AX), Z2, Z6
+	VMOVUPS     (CX), Z5
+	VSUBPS      Z3, Z5, Z5
+	VSUBPS      Z4, Z5, Z5
+	VFMADD213PS Z6, Z1, Z5
+	VMULPS      Z0, Z5, Z5
+	VMOVUPS     Z5, (DX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         loop1
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	VMOVSS      (AX), X6
+	VADDSS      X2, X6, X6
+	VMOVSS      (CX), X5
+	VSUBSS      X3, X5, X5
+	VSUBSS      X4, X5, X5
+	VFMADD213SS X6, X1, X5
+	VMULSS      X0, X5, X5
+	VMOVSS      X5, (DX)
+	ADDQ        $0x00000004, AX
+	ADDQ        $0x00000004, CX
+	ADDQ        $0x00000004, DX
+	DECQ        BX
+	JMP         tail
 
 done:
 	VZEROUPPER

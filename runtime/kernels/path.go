@@ -82,6 +82,12 @@ type impl struct {
 	momentum      func(eta, mu, wd float32, w, g, v []float32) // len(g), len(v) >= len(w)
 	max           func(x []float32) float32
 	exp           func(x []float32)
+	// The kernels of batch normalization (see sumDevGo, dotDevGo, scaleShiftGo, bnGradGo).
+	sumDev         func(c float32, x []float32) (sum, sq float32)
+	dotDev         func(c float32, x, dy []float32) (sum, dot float32)
+	scaleShift     func(a, m, b float32, x, y []float32)
+	scaleShiftRelu func(a, m, b float32, x, y []float32)
+	bnGrad         func(a, b, c, mean, lo float32, dy, x, dx []float32)
 }
 
 // poolS2Fn pools k×k windows with stride 2 (see maxPoolS2Go) for one k.

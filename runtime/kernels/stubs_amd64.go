@@ -211,6 +211,31 @@ func divPow34AVX2(x []float32, sc []float32, y []float32)
 //go:noescape
 func momentumAVX2(eta float32, mu float32, wd float32, w []float32, g []float32, v []float32)
 
+// sumDevAVX2 returns Σ (x[i]-c) and Σ (x[i]-c)².
+//
+//go:noescape
+func sumDevAVX2(c float32, x []float32) (sum float32, sq float32)
+
+// dotDevAVX2 returns Σ dy[i] and Σ dy[i]·(x[i]-c) for i < len(x); len(dy) >= len(x).
+//
+//go:noescape
+func dotDevAVX2(c float32, x []float32, dy []float32) (sum float32, dot float32)
+
+// scaleShiftAVX2 computes y[i] = a*(x[i]-m) + b for i < len(x); len(y) >= len(x).
+//
+//go:noescape
+func scaleShiftAVX2(a float32, m float32, b float32, x []float32, y []float32)
+
+// scaleShiftReluAVX2 computes y[i] = max(0, a*(x[i]-m) + b) for i < len(x); len(y) >= len(x).
+//
+//go:noescape
+func scaleShiftReluAVX2(a float32, m float32, b float32, x []float32, y []float32)
+
+// bnGradAVX2 computes dx[i] = a*((dy[i]+c) + b*((x[i]-mean)-lo)) for i < len(dy); len(x), len(dx) >= len(dy).
+//
+//go:noescape
+func bnGradAVX2(a float32, b float32, c float32, mean float32, lo float32, dy []float32, x []float32, dx []float32)
+
 // maxAVX2 returns the largest x[i]; len(x) >= 1.
 //
 //go:noescape
@@ -286,6 +311,31 @@ func divPow34AVX512(x []float32, sc []float32, y []float32)
 //
 //go:noescape
 func momentumAVX512(eta float32, mu float32, wd float32, w []float32, g []float32, v []float32)
+
+// sumDevAVX512 returns Σ (x[i]-c) and Σ (x[i]-c)².
+//
+//go:noescape
+func sumDevAVX512(c float32, x []float32) (sum float32, sq float32)
+
+// dotDevAVX512 returns Σ dy[i] and Σ dy[i]·(x[i]-c) for i < len(x); len(dy) >= len(x).
+//
+//go:noescape
+func dotDevAVX512(c float32, x []float32, dy []float32) (sum float32, dot float32)
+
+// scaleShiftAVX512 computes y[i] = a*(x[i]-m) + b for i < len(x); len(y) >= len(x).
+//
+//go:noescape
+func scaleShiftAVX512(a float32, m float32, b float32, x []float32, y []float32)
+
+// scaleShiftReluAVX512 computes y[i] = max(0, a*(x[i]-m) + b) for i < len(x); len(y) >= len(x).
+//
+//go:noescape
+func scaleShiftReluAVX512(a float32, m float32, b float32, x []float32, y []float32)
+
+// bnGradAVX512 computes dx[i] = a*((dy[i]+c) + b*((x[i]-mean)-lo)) for i < len(dy); len(x), len(dx) >= len(dy).
+//
+//go:noescape
+func bnGradAVX512(a float32, b float32, c float32, mean float32, lo float32, dy []float32, x []float32, dx []float32)
 
 // maxAVX512 returns the largest x[i]; len(x) >= 1.
 //

@@ -118,6 +118,11 @@ func main() {
 		genAddProduct(s)
 		genDivPow34(s)
 		genMomentum(s)
+		genSumDev(s)
+		genDotDev(s)
+		genScaleShift(s, false)
+		genScaleShift(s, true)
+		genBNGrad(s)
 		genMax(s)
 		genExp(s)
 	}
@@ -1369,6 +1374,184 @@ func genDivPow34(s isa) {
 		VMOVSS(Mem{Base: x}, v)
 		VDIVSS(r, v, v)
 		VMOVSS(v, Mem{Base: y})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// Kernels of batch normalization.
+
+// reduceAdd adds acc[1:] into acc[0] and returns its lanes summed into the low lane of an
+// XMM register, with tail added.
+func reduceAdd(s isa, acc []VecVirtual, tail VecVirtual) VecVirtual {
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	r := s.toX(acc[0], func(a, b, dst Op) { VADDPS(a, b, dst) })
+	h := XMM()
+	VMOVHLPS(r, r, h)
+	VADDPS(h, r, r)
+	VMOVSHDUP(r, h)
+	VADDSS(h, r, r)
+	VADDSS(tail, r, r)
+	return r
+}
+
+// zeroVecs returns n zeroed vector registers.
+func zeroVecs(s isa, n int) []VecVirtual {
+	v := make([]VecVirtual, n)
+	for i := range v {
+		v[i] = s.vec()
+		s.zero(v[i])
+	}
+	return v
+}
+
+func genSumDev(s isa) {
+	TEXT("sumDev"+s.name, NOSPLIT, "func(c float32, x []float32) (sum, sq float32)")
+	Pragma("noescape")
+	Doc("sumDev" + s.name + " returns Σ (x[i]-c) and Σ (x[i]-c)².")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	cv := s.vec()
+	VBROADCASTSS(scalarParam("c"), cv)
+	sum, sq := zeroVecs(s, 4), zeroVecs(s, 4)
+	tSum, tSq := XMM(), XMM()
+	VXORPS(tSum, tSum, tSum)
+	VXORPS(tSq, tSq, tSq)
+	stream(s, n, []Register{x}, 4, func(off, u int) {
+		d := s.vec()
+		VMOVUPS(Mem{Base: x, Disp: off}, d)
+		VSUBPS(cv, d, d)
+		VADDPS(d, sum[u], sum[u])
+		VFMADD231PS(d, d, sq[u])
+	}, func() {
+		d := XMM()
+		VMOVSS(Mem{Base: x}, d)
+		VSUBSS(cv.AsX(), d, d)
+		VADDSS(d, tSum, tSum)
+		VFMADD231SS(d, d, tSq)
+	})
+	rs := reduceAdd(s, sum, tSum)
+	Store(rs, ReturnIndex(0))
+	rq := reduceAdd(s, sq, tSq)
+	Store(rq, ReturnIndex(1))
+	VZEROUPPER()
+	RET()
+}
+
+func genDotDev(s isa) {
+	TEXT("dotDev"+s.name, NOSPLIT, "func(c float32, x, dy []float32) (sum, dot float32)")
+	Pragma("noescape")
+	Doc("dotDev" + s.name + " returns Σ dy[i] and Σ dy[i]·(x[i]-c) for i < len(x); len(dy) >= len(x).")
+	x := Load(Param("x").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	cv := s.vec()
+	VBROADCASTSS(scalarParam("c"), cv)
+	sum, dot := zeroVecs(s, 4), zeroVecs(s, 4)
+	tSum, tDot := XMM(), XMM()
+	VXORPS(tSum, tSum, tSum)
+	VXORPS(tDot, tDot, tDot)
+	stream(s, n, []Register{x, dy}, 4, func(off, u int) {
+		d, g := s.vec(), s.vec()
+		VMOVUPS(Mem{Base: x, Disp: off}, d)
+		VSUBPS(cv, d, d)
+		VMOVUPS(Mem{Base: dy, Disp: off}, g)
+		VADDPS(g, sum[u], sum[u])
+		VFMADD231PS(d, g, dot[u])
+	}, func() {
+		d, g := XMM(), XMM()
+		VMOVSS(Mem{Base: x}, d)
+		VSUBSS(cv.AsX(), d, d)
+		VMOVSS(Mem{Base: dy}, g)
+		VADDSS(g, tSum, tSum)
+		VFMADD231SS(d, g, tDot)
+	})
+	rs := reduceAdd(s, sum, tSum)
+	Store(rs, ReturnIndex(0))
+	rd := reduceAdd(s, dot, tDot)
+	Store(rd, ReturnIndex(1))
+	VZEROUPPER()
+	RET()
+}
+
+// genScaleShift emits scaleShift<ISA> (y[i] = a·(x[i] − m) + b) or scaleShiftRelu<ISA>
+// (y[i] = max(0, a·(x[i] − m) + b)).
+func genScaleShift(s isa, relu bool) {
+	name, doc := "scaleShift", " computes y[i] = a*(x[i]-m) + b for i < len(x); len(y) >= len(x)."
+	if relu {
+		name, doc = "scaleShiftRelu", " computes y[i] = max(0, a*(x[i]-m) + b) for i < len(x); len(y) >= len(x)."
+	}
+	TEXT(name+s.name, NOSPLIT, "func(a, m, b float32, x, y []float32)")
+	Pragma("noescape")
+	Doc(name + s.name + doc)
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	av, mv, bv, z := s.vec(), s.vec(), s.vec(), s.vec()
+	VBROADCASTSS(scalarParam("a"), av)
+	VBROADCASTSS(scalarParam("m"), mv)
+	VBROADCASTSS(scalarParam("b"), bv)
+	s.zero(z)
+	stream(s, n, []Register{x, y}, 4, func(off, u int) {
+		t := s.vec()
+		VMOVUPS(Mem{Base: x, Disp: off}, t)
+		VSUBPS(mv, t, t)
+		VFMADD213PS(bv, av, t)
+		if relu {
+			VMAXPS(t, z, t)
+		}
+		VMOVUPS(t, Mem{Base: y, Disp: off})
+	}, func() {
+		t := XMM()
+		VMOVSS(Mem{Base: x}, t)
+		VSUBSS(mv.AsX(), t, t)
+		VFMADD213SS(bv.AsX(), av.AsX(), t)
+		if relu {
+			VMAXSS(t, z.AsX(), t)
+		}
+		VMOVSS(t, Mem{Base: y})
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genBNGrad(s isa) {
+	TEXT("bnGrad"+s.name, NOSPLIT, "func(a, b, c, mean, lo float32, dy, x, dx []float32)")
+	Pragma("noescape")
+	Doc("bnGrad" + s.name + " computes dx[i] = a*((dy[i]+c) + b*((x[i]-mean)-lo)) for i < len(dy); len(x), len(dx) >= len(dy).")
+	dy := Load(Param("dy").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	dx := Load(Param("dx").Base(), GP64())
+	n := Load(Param("dy").Len(), GP64())
+	av, bv, cv, mv, lv := s.vec(), s.vec(), s.vec(), s.vec(), s.vec()
+	VBROADCASTSS(scalarParam("a"), av)
+	VBROADCASTSS(scalarParam("b"), bv)
+	VBROADCASTSS(scalarParam("c"), cv)
+	VBROADCASTSS(scalarParam("mean"), mv)
+	VBROADCASTSS(scalarParam("lo"), lv)
+	// dy + c first: that difference is where the cancellation is when dy is near its mean;
+	// mean + lo is the mean in more precision than a float32 holds.
+	stream(s, n, []Register{dy, x, dx}, 4, func(off, u int) {
+		t, g := s.vec(), s.vec()
+		VADDPS(Mem{Base: dy, Disp: off}, cv, g)
+		VMOVUPS(Mem{Base: x, Disp: off}, t)
+		VSUBPS(mv, t, t)
+		VSUBPS(lv, t, t)
+		VFMADD213PS(g, bv, t)
+		VMULPS(av, t, t)
+		VMOVUPS(t, Mem{Base: dx, Disp: off})
+	}, func() {
+		t, g := XMM(), XMM()
+		VMOVSS(Mem{Base: dy}, g)
+		VADDSS(cv.AsX(), g, g)
+		VMOVSS(Mem{Base: x}, t)
+		VSUBSS(mv.AsX(), t, t)
+		VSUBSS(lv.AsX(), t, t)
+		VFMADD213SS(g, bv.AsX(), t)
+		VMULSS(av.AsX(), t, t)
+		VMOVSS(t, Mem{Base: dx})
 	})
 	VZEROUPPER()
 	RET()
