@@ -18,9 +18,18 @@ const KernelsPath = "github.com/netc-dev/netc/runtime/kernels"
 // none. A conv layer with a batch norm folded in (LayerPlan.FoldBN) also emits its
 // forward body at inference, Infer, and Fold, which computes the folded weights (into
 // Buf(i, "FoldW"), "FoldB" and, for a direct convolution, "FoldPacked").
+//
+// A split batch layer (LayerPlan.Split) also emits per-image code that the per-image
+// stages around it run: Gather at the end of the stage before, on each image as it is
+// computed (its share of the layer's reduction), Forward then reduces the shares of the
+// batch, and Scatter at the start of the stage after (the layer's output for the image).
+// Backward likewise: GradGather at the end of the backward pass of the stage after,
+// Backward, then GradScatter at the start of the backward pass of the stage before.
 type LayerCode struct {
 	Forward, Backward, Input []jen.Code
 	Infer, Fold              []jen.Code
+	Gather, Scatter          []jen.Code
+	GradGather, GradScatter  []jen.Code
 }
 
 // Emitter is what a layer's Emit sees of the file being generated (package gen implements

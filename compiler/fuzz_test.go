@@ -219,7 +219,10 @@ func checkPlan(t *testing.T, n *Net) {
 			within(l, "gradient", lp.Grad, size, p.ImageFloats)
 		}
 		if lp.Aux != -1 {
-			within(l, "aux", lp.Aux, size, p.ImageFloats)
+			within(l, "aux", lp.Aux, lp.AuxSize, p.ImageFloats)
+		}
+		if lp.Split && (i == 0 || !n.Layers[i-1].Plan.PerImage || lp.AuxSize <= 0 || lp.Reduced <= 0) {
+			t.Fatalf("%s: split without a per-image layer before it or buffers", l.Name)
 		}
 		if lp.Index != -1 {
 			within(l, "index", lp.Index, size, p.ImageInts)
@@ -235,13 +238,18 @@ func checkPlan(t *testing.T, n *Net) {
 		}
 	}
 	var staged []int
-	for _, s := range p.Stages {
+	for si, s := range p.Stages {
 		if len(s.Layers) == 0 {
 			t.Fatalf("empty stage")
 		}
 		for _, i := range s.Layers {
 			if n.Layers[i].Plan.PerImage != s.PerImage {
 				t.Fatalf("%s in a stage of the other kind", n.Layers[i].Name)
+			}
+			// A split layer's stage is its own, between per-image stages that run its parts.
+			if n.Layers[i].Plan.Split && (len(s.Layers) > 1 || si == 0 || si == len(p.Stages)-1 ||
+				!p.Stages[si-1].PerImage || !p.Stages[si+1].PerImage) {
+				t.Fatalf("split %s not alone between per-image stages", n.Layers[i].Name)
 			}
 		}
 		staged = append(staged, s.Layers...)

@@ -48,20 +48,45 @@ func buildBN(c *checker, l *Layer, _ layerArgs) bool {
 
 // planBN folds the bn into the conv before it at inference when it is that conv's one
 // reader, and the ReLU after it too when it is the bn's one reader (see LayerPlan.FoldBN).
+// In training such a bn is split (see LayerPlan.Split) when the layers around it are
+// computed image by image: the stage before takes each image's moments as the conv
+// computes it, the bn's own stage only combines them, and the stage after normalizes each
+// image (and applies the ReLU, fused into the bn) before its first layer reads it.
 func planBN(p *planner, i int) {
 	if !p.onlyReader(i) || p.net.Layers[i-1].Kind != Conv {
 		return
 	}
 	conv := &p.layers[i-1]
 	conv.FoldBN, conv.InferOut, p.layers[i].InferSkip = p.net.Layers[i], i, true
-	if i+1 < len(p.net.Layers) && p.net.Layers[i+1].Kind == ReLU && p.onlyReader(i+1) {
+	relu := i+1 < len(p.net.Layers) && p.net.Layers[i+1].Kind == ReLU && p.onlyReader(i+1)
+	if relu {
 		conv.InferReLU, conv.InferOut, p.layers[i+1].InferSkip = true, i+1, true
+	}
+	next := i + 1
+	if relu {
+		next = i + 2
+	}
+	if !p.layers[i-1].PerImage || next >= len(p.net.Layers) || !perImage(p.net.Layers[next]) {
+		return
+	}
+	c := p.net.Layers[i].In.C
+	p.layers[i].Split, p.layers[i].Reduced = true, 6*c // kernels.BatchNormCoefSize
+	p.needAux(i, 2*c)
+	if relu {
+		p.layers[i+1].Fused, p.layers[i].FuseReLU = true, true
 	}
 }
 
-// emitBN emits batch normalization on the whole batch: the statistics need every image.
+// perImage reports whether layer l is computed image by image (see LayerPlan.PerImage).
+func perImage(l *Layer) bool { t := l.Type(); return t.Role != RoleBatch && t.Role != RoleLoss }
+
+// emitBN emits batch normalization on the whole batch, the statistics needing every
+// image, or split into per-image code around the reduction (see planBN).
 func emitBN(e Emitter, i int, l *Layer) LayerCode {
 	c, hw := l.In.C, l.In.H*l.In.W
+	if l.Plan.Split {
+		return emitSplitBN(e, i, l)
+	}
 	stats := []jen.Code{e.Param(l.WeightOff, c), e.Param(l.BiasOff, c), e.Param(l.BufferOff, c), e.Param(l.BufferOff+c, c)}
 	args := func(in, out jen.Code) []jen.Code {
 		return append([]jen.Code{in, out, e.Batch(), lit(c), lit(hw)}, stats...)
@@ -80,6 +105,38 @@ func emitBN(e Emitter, i int, l *Layer) LayerCode {
 			e.Param(l.WeightOff, c), lit(float32(bnEps)), e.GradParam(i, l.WeightOff, c), e.GradParam(i, l.BiasOff, c)),
 	}
 	return LayerCode{Forward: fwd, Backward: bwd}
+}
+
+// emitSplitBN emits a split bn: each image's moments, their reduction into the
+// coefficients (Reduced), each image's normalization, and the same for the gradient.
+func emitSplitBN(e Emitter, i int, l *Layer) LayerCode {
+	c, hw := l.In.C, l.In.H*l.In.W
+	coef := e.Buf(i, "Reduced")
+	gradGather := e.Views(i, "in", "dout", "aux")
+	if l.Plan.FuseReLU {
+		gradGather = append(gradGather,
+			jen.Comment("dout becomes the gradient of the bn's output: zero where the fused ReLU cut it."),
+			kernel("ReluBackward").Call(Image(e.Buf(i, "Out"), l.Out.Size()), id("dout")))
+	}
+	return LayerCode{
+		Gather: append(e.Views(i, "in", "aux"), kernel("BatchNormMoments").Call(id("in"), lit(c), lit(hw), id("aux"))),
+		Forward: []jen.Code{
+			jen.Comment("The stage before took each image's moments, the stage after normalizes it."),
+			call(kernel("BatchNormStats"), e.Buf(i, "Aux"), e.Batch(), lit(c), lit(hw), e.Param(l.WeightOff, c),
+				e.Param(l.BufferOff, c), e.Param(l.BufferOff+c, c), lit(float32(bnMomentum)), lit(float32(bnEps)), coef),
+		},
+		Scatter: append(e.Views(i, "in", "out"),
+			call(kernel("BatchNormApply"), id("in"), id("out"), lit(c), lit(hw), coef, e.Param(l.BiasOff, c), lit(l.Plan.FuseReLU))),
+		GradGather: append(gradGather,
+			call(kernel("BatchNormGradMoments"), id("in"), id("dout"), lit(c), lit(hw), coef, id("aux"))),
+		Backward: []jen.Code{
+			jen.Comment("The stage after took each image's gradient sums, the stage before writes its input gradient."),
+			list(id("dgamma"), id("dbeta")).Op(":=").List(e.GradParam(i, l.WeightOff, c), e.GradParam(i, l.BiasOff, c)),
+			call(kernel("BatchNormGradStats"), e.Buf(i, "Aux"), e.Batch(), lit(c), lit(hw), coef, id("dgamma"), id("dbeta")),
+		},
+		GradScatter: append(e.Views(i, "in", "dout", "din"),
+			call(kernel("BatchNormGradApply"), id("in"), id("dout"), id("din"), lit(c), lit(hw), coef)),
+	}
 }
 
 // bnStats returns the mean and 1/√(var + eps) of each channel: the batch's in training,

@@ -16,9 +16,16 @@ type LayerPlan struct {
 	// (full, dropout, the loss) are computed on the whole batch at once.
 	PerImage bool
 	// Out and Grad locate the layer's output and the gradient of the loss with respect to
-	// it, in floats per image; Aux locates extra state (dropout's mask, LRN's scale), or is
-	// -1. Index locates max pooling's argmax in Workspace.Index, or is -1.
-	Out, Grad, Aux, Index int
+	// it, in floats per image; Aux locates extra state (dropout's mask, LRN's scale, a split
+	// batch norm's moments), AuxSize floats per image, or is -1. Index locates max
+	// pooling's argmax in Workspace.Index, or is -1.
+	Out, Grad, Aux, AuxSize, Index int
+	// Split is set on a batch layer computed image by image around a reduction over the
+	// batch (see LayerCode.Gather): the per-image stages before and after it do its work
+	// on each image, and its own stage only combines what they gathered into Reduced
+	// floats for the whole batch.
+	Split   bool
+	Reduced int
 	// Conv is how a conv layer is computed (see ConvAlgo).
 	Conv ConvAlgo
 	// Pool is how a pooling layer is computed (see PoolKernel).
@@ -236,7 +243,7 @@ func (pl *planner) layoutBuffers() {
 		lp.Out, lp.Grad = p.ImageFloats, p.ImageFloats+size
 		p.ImageFloats += 2 * size
 		if aux, ok := pl.aux[i]; ok {
-			lp.Aux = p.ImageFloats
+			lp.Aux, lp.AuxSize = p.ImageFloats, aux
 			p.ImageFloats += aux
 		}
 		if lp.Col > 0 && kept+lp.Col <= keepColBudget {

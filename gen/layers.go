@@ -29,7 +29,10 @@ func (g *generator) layer(i int, l *compiler.Layer) {
 	name := compiler.Local(l.Name)
 	g.comment(fmt.Sprintf("%sForward computes %s for %s.", name, what, scope))
 	g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Forward").Params(params...).Block(c.Forward...)
-	bwd := append(g.gradSums(i), c.Backward...)
+	bwd := c.Backward
+	if !l.Plan.Split {
+		bwd = append(g.gradSums(i, l.Plan.PerImage), bwd...)
+	}
 	if g.inputGradOptional(i) && len(c.Input) > 0 {
 		bwd = append(bwd, jen.Comment("Nothing before this layer learns: the input gradient is for ws.InputGrad only."),
 			jen.If(g.Workspace().Dot("InputGrad").Op("==").Nil()).Block(jen.Return()))
@@ -46,18 +49,40 @@ func (g *generator) layer(i int, l *compiler.Layer) {
 		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + "Infer").Params(params...).Block(c.Infer...)
 	}
 	g.folds = append(g.folds, c.Fold...)
+	if l.Plan.Split {
+		g.splitParts(i, c)
+	}
+}
+
+// splitParts emits the per-image methods of split layer i (see compiler.LayerCode.Gather),
+// the gradient sums of its readers added into its output gradient as GradGather starts.
+func (g *generator) splitParts(i int, c compiler.LayerCode) {
+	name := compiler.Local(g.net.Layers[i].Name)
+	params := []jen.Code{id("img"), id("w").Int()}
+	for _, part := range []struct {
+		method, doc string
+		code        []jen.Code
+	}{
+		{"Gather", "takes image img's share of %s's statistics, on worker w.", c.Gather},
+		{"Scatter", "computes %s's output for image img, on worker w.", c.Scatter},
+		{"GradGather", "takes image img's share of %s's gradient sums, on worker w.", append(g.gradSums(i, true), c.GradGather...)},
+		{"GradScatter", "propagates the gradient through %s for image img, on worker w.", c.GradScatter},
+	} {
+		g.comment(fmt.Sprintf("%s%s "+part.doc, name, part.method, g.net.Layers[i].Name))
+		g.f.Func().Params(id("s").Op("*").Id("state")).Id(name + part.method).Params(params...).Block(part.code...)
+	}
 }
 
 // gradSums adds into layer i's output gradient what the other layers reading it wrote into
-// buffers of their own (see compiler.LayerPlan.GradSums), image by image for a per-image
-// layer: the gradient of a layer several read is the sum of theirs.
-func (g *generator) gradSums(i int) []jen.Code {
+// buffers of their own (see compiler.LayerPlan.GradSums), image img's part if perImage:
+// the gradient of a layer several read is the sum of theirs.
+func (g *generator) gradSums(i int, perImage bool) []jen.Code {
 	l := g.net.Layers[i]
 	var code []jen.Code
 	for _, r := range l.Plan.GradSums {
 		n := g.net.Layers[r.Layer].InShapes[r.Input].Size()
 		src, dst := sel("s", g.gradInField(r.Layer, r.Input)), sel("s", g.field(i, "Grad"))
-		if l.Plan.PerImage {
+		if perImage {
 			src, dst = image(src, n), image(dst, n)
 		}
 		code = append(code, jen.Qual(kernelsPath, "Add").Call(src, dst))
@@ -111,7 +136,7 @@ func (g *generator) Views(i int, names ...string) []jen.Code {
 		case "dout":
 			v = image(g.Buf(i, "Grad"), l.Out.Size())
 		case "aux":
-			v = image(g.Buf(i, "Aux"), l.Out.Size())
+			v = image(g.Buf(i, "Aux"), l.Plan.AuxSize)
 		case "arg":
 			v = image(g.Buf(i, "Arg"), l.Out.Size())
 		}

@@ -175,6 +175,7 @@ func (g *generator) stateType() {
 	fields, setup = append(fields, imageFields...), append(setup, imageSetup...)
 	fields = append(fields, g.directFields()...)
 	fields = append(fields, g.foldFields()...)
+	fields = append(fields, g.reducedFields()...)
 	setup = append(setup, g.scratchSetup()...)
 	setup = append(setup, jen.Return(id("ws")))
 
@@ -209,7 +210,7 @@ func (g *generator) imageBuffers() (fields, setup []jen.Code) {
 		}{
 			{"Out", l.Plan.Out, size, "Buf", jen.Float32()},
 			{"Grad", l.Plan.Grad, size, "Buf", jen.Float32()},
-			{"Aux", l.Plan.Aux, size, "Buf", jen.Float32()},
+			{"Aux", l.Plan.Aux, l.Plan.AuxSize, "Buf", jen.Float32()},
 			{"Col", l.Plan.KeptCol, l.Plan.Col, "Buf", jen.Float32()},
 			{"Arg", l.Plan.Index, size, "Index", jen.Int32()},
 		}
@@ -294,6 +295,29 @@ func (g *generator) foldFields() []jen.Code {
 	return fields
 }
 
+// splitLayers are the batch layers split into per-image parts (see compiler.LayerPlan.Split).
+func (g *generator) splitLayers() []*compiler.Layer {
+	var ls []*compiler.Layer
+	for _, l := range g.net.Layers {
+		if l.Plan.Split {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
+// reducedFields returns the state fields of what the split layers reduce the batch to.
+func (g *generator) reducedFields() []jen.Code {
+	if len(g.splitLayers()) == 0 {
+		return nil
+	}
+	fields := []jen.Code{jen.Comment("<layer>Reduced is what a layer split image by image reduced the batch to.")}
+	for _, l := range g.splitLayers() {
+		fields = append(fields, id(local(l.Name)+"Reduced").Index().Float32())
+	}
+	return fields
+}
+
 // scratchSetup allocates the scratch buffers: one per worker, or one in all.
 func (g *generator) scratchSetup() []jen.Code {
 	var setup []jen.Code
@@ -348,6 +372,9 @@ func (g *generator) scratch() []scratchBuf {
 	}
 	if len(g.foldLayers()) > 0 {
 		bufs = append(bufs, scratchBuf{"folded", id("NumParams").Op("+").Id("NumBuffers"), false})
+	}
+	for _, l := range g.splitLayers() {
+		bufs = append(bufs, scratchBuf{local(l.Name) + "Reduced", lit(l.Plan.Reduced), false})
 	}
 	for _, l := range g.foldLayers() {
 		name := local(l.Name)
@@ -528,8 +555,27 @@ func (g *generator) fold() {
 func (g *generator) imageStage(si int, st compiler.Stage) {
 	n := g.net
 	names := rangeText(n.Layers[st.Layers[0]].Name, n.Layers[st.Layers[len(st.Layers)-1]].Name)
+	// A split layer's stage is its own: the one before runs its Gather, the one after its
+	// Scatter.
+	split := func(sj int) int {
+		if sj < 0 || sj >= len(n.Plan.Stages) || n.Plan.Stages[sj].PerImage || !n.Layers[n.Plan.Stages[sj].Layers[0]].Plan.Split {
+			return -1
+		}
+		return n.Plan.Stages[sj].Layers[0]
+	}
+	part := func(i int, method string, back bool) []jen.Code {
+		if i < 0 {
+			return nil
+		}
+		return []jen.Code{sel("s", local(n.Layers[i].Name)+method).Call(id("img"), id("w")),
+			sel("s", "Tick").Call(id("w"), lit(i), jen.Lit(back))}
+	}
+	before, after := split(si-1), split(si+1)
 	for _, dir := range []string{"forward", "backward"} {
-		var calls []jen.Code
+		calls := part(before, "Scatter", false)
+		if dir == "backward" {
+			calls = part(after, "GradScatter", true)
+		}
 		for k := range st.Layers {
 			i := st.Layers[k]
 			if dir == "backward" {
@@ -537,6 +583,11 @@ func (g *generator) imageStage(si int, st compiler.Stage) {
 			}
 			calls = append(calls, sel("s", local(n.Layers[i].Name)+upper(dir)).Call(id("img"), id("w")),
 				sel("s", "Tick").Call(id("w"), lit(i), jen.Lit(dir == "backward")))
+		}
+		if dir == "forward" {
+			calls = append(calls, part(after, "Gather", false)...)
+		} else {
+			calls = append(calls, part(before, "GradGather", true)...)
 		}
 		name := fmt.Sprintf("%sImages%d", dir, si)
 		g.f.Comment(fmt.Sprintf("%s runs %s %s on image img, with the buffers of worker w.", name, names, dir))

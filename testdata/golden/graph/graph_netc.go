@@ -64,7 +64,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 10602
+	imageFloats = 9394
 	imageInts   = 0
 	colSize     = 576
 	privLo      = 0
@@ -351,19 +351,18 @@ type state struct {
 	conv1Grad    []float32
 	bn1Out       []float32
 	bn1Grad      []float32
-	b0Out        []float32
-	b0Grad       []float32
+	bn1Aux       []float32
 	conv2Out     []float32
 	conv2Grad    []float32
 	conv2In0Grad []float32
 	bn2Out       []float32
 	bn2Grad      []float32
-	relu2Out     []float32
-	relu2Grad    []float32
+	bn2Aux       []float32
 	conv3Out     []float32
 	conv3Grad    []float32
 	bn3Out       []float32
 	bn3Grad      []float32
+	bn3Aux       []float32
 	add1Out      []float32
 	add1Grad     []float32
 	b1Out        []float32
@@ -374,17 +373,18 @@ type state struct {
 	conv4In0Grad []float32
 	bn4Out       []float32
 	bn4Grad      []float32
-	relu4Out     []float32
-	relu4Grad    []float32
+	bn4Aux       []float32
 	conv5Out     []float32
 	conv5Grad    []float32
 	r2Out        []float32
 	r2Grad       []float32
+	r2Aux        []float32
 	conv6Out     []float32
 	conv6Grad    []float32
 	conv6Col     []float32
 	bn6Out       []float32
 	bn6Grad      []float32
+	bn6Aux       []float32
 	add2Out      []float32
 	add2Grad     []float32
 	aOut         []float32
@@ -451,6 +451,13 @@ type state struct {
 	conv5FoldW, conv5FoldB, conv5FoldPacked []float32
 	// conv6FoldW and conv6FoldB are conv6's weights and biases with bn6 folded in.
 	conv6FoldW, conv6FoldB []float32
+	// <layer>Reduced is what a layer split image by image reduced the batch to.
+	bn1Reduced []float32
+	bn2Reduced []float32
+	bn3Reduced []float32
+	bn4Reduced []float32
+	r2Reduced  []float32
+	bn6Reduced []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -467,65 +474,71 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.conv1Grad = ws.Buf[256*batch : 512*batch]
 	s.bn1Out = ws.Buf[512*batch : 768*batch]
 	s.bn1Grad = ws.Buf[768*batch : 1024*batch]
-	s.b0Out = ws.Buf[1024*batch : 1280*batch]
-	s.b0Grad = ws.Buf[1280*batch : 1536*batch]
-	s.conv2Out = ws.Buf[1536*batch : 1792*batch]
-	s.conv2Grad = ws.Buf[1792*batch : 2048*batch]
-	s.conv2In0Grad = ws.Buf[9578*batch : 9834*batch]
-	s.bn2Out = ws.Buf[2048*batch : 2304*batch]
-	s.bn2Grad = ws.Buf[2304*batch : 2560*batch]
-	s.relu2Out = ws.Buf[2560*batch : 2816*batch]
-	s.relu2Grad = ws.Buf[2816*batch : 3072*batch]
-	s.conv3Out = ws.Buf[3072*batch : 3328*batch]
-	s.conv3Grad = ws.Buf[3328*batch : 3584*batch]
-	s.bn3Out = ws.Buf[3584*batch : 3840*batch]
-	s.bn3Grad = ws.Buf[3840*batch : 4096*batch]
-	s.add1Out = ws.Buf[4096*batch : 4352*batch]
-	s.add1Grad = ws.Buf[4352*batch : 4608*batch]
-	s.b1Out = ws.Buf[4608*batch : 4864*batch]
-	s.b1Grad = ws.Buf[4864*batch : 5120*batch]
-	s.conv4Out = ws.Buf[5120*batch : 5248*batch]
-	s.conv4Grad = ws.Buf[5248*batch : 5376*batch]
-	s.conv4Col = ws.Buf[5376*batch : 5952*batch]
-	s.conv4In0Grad = ws.Buf[9834*batch : 10090*batch]
-	s.bn4Out = ws.Buf[5952*batch : 6080*batch]
-	s.bn4Grad = ws.Buf[6080*batch : 6208*batch]
-	s.relu4Out = ws.Buf[6208*batch : 6336*batch]
-	s.relu4Grad = ws.Buf[6336*batch : 6464*batch]
-	s.conv5Out = ws.Buf[6464*batch : 6592*batch]
-	s.conv5Grad = ws.Buf[6592*batch : 6720*batch]
-	s.r2Out = ws.Buf[6720*batch : 6848*batch]
-	s.r2Grad = ws.Buf[6848*batch : 6976*batch]
-	s.conv6Out = ws.Buf[6976*batch : 7104*batch]
-	s.conv6Grad = ws.Buf[7104*batch : 7232*batch]
-	s.conv6Col = ws.Buf[7232*batch : 7296*batch]
-	s.bn6Out = ws.Buf[7296*batch : 7424*batch]
-	s.bn6Grad = ws.Buf[7424*batch : 7552*batch]
-	s.add2Out = ws.Buf[7552*batch : 7680*batch]
-	s.add2Grad = ws.Buf[7680*batch : 7808*batch]
-	s.aOut = ws.Buf[7808*batch : 7936*batch]
-	s.aGrad = ws.Buf[7936*batch : 8064*batch]
-	s.conv7Out = ws.Buf[8064*batch : 8096*batch]
-	s.conv7Grad = ws.Buf[8096*batch : 8128*batch]
-	s.conv7In0Grad = ws.Buf[10090*batch : 10218*batch]
-	s.cOut = ws.Buf[8128*batch : 8288*batch]
-	s.cGrad = ws.Buf[8288*batch : 8448*batch]
-	s.cIn1Grad = ws.Buf[10218*batch : 10346*batch]
-	s.conv8Out = ws.Buf[8448*batch : 8576*batch]
-	s.conv8Grad = ws.Buf[8576*batch : 8704*batch]
-	s.conv8In0Grad = ws.Buf[10346*batch : 10474*batch]
-	s.add3Out = ws.Buf[8704*batch : 8832*batch]
-	s.add3Grad = ws.Buf[8832*batch : 8960*batch]
-	s.add3In1Grad = ws.Buf[10474*batch : 10602*batch]
-	s.concat2Out = ws.Buf[8960*batch : 9248*batch]
-	s.concat2Grad = ws.Buf[9248*batch : 9536*batch]
-	s.pool1Out = ws.Buf[9536*batch : 9554*batch]
-	s.pool1Grad = ws.Buf[9554*batch : 9572*batch]
-	s.full1Out = ws.Buf[9572*batch : 9575*batch]
-	s.full1Grad = ws.Buf[9575*batch : 9578*batch]
+	s.bn1Aux = ws.Buf[1024*batch : 1032*batch]
+	s.conv2Out = ws.Buf[1032*batch : 1288*batch]
+	s.conv2Grad = ws.Buf[1288*batch : 1544*batch]
+	s.conv2In0Grad = ws.Buf[8370*batch : 8626*batch]
+	s.bn2Out = ws.Buf[1544*batch : 1800*batch]
+	s.bn2Grad = ws.Buf[1800*batch : 2056*batch]
+	s.bn2Aux = ws.Buf[2056*batch : 2064*batch]
+	s.conv3Out = ws.Buf[2064*batch : 2320*batch]
+	s.conv3Grad = ws.Buf[2320*batch : 2576*batch]
+	s.bn3Out = ws.Buf[2576*batch : 2832*batch]
+	s.bn3Grad = ws.Buf[2832*batch : 3088*batch]
+	s.bn3Aux = ws.Buf[3088*batch : 3096*batch]
+	s.add1Out = ws.Buf[3096*batch : 3352*batch]
+	s.add1Grad = ws.Buf[3352*batch : 3608*batch]
+	s.b1Out = ws.Buf[3608*batch : 3864*batch]
+	s.b1Grad = ws.Buf[3864*batch : 4120*batch]
+	s.conv4Out = ws.Buf[4120*batch : 4248*batch]
+	s.conv4Grad = ws.Buf[4248*batch : 4376*batch]
+	s.conv4Col = ws.Buf[4376*batch : 4952*batch]
+	s.conv4In0Grad = ws.Buf[8626*batch : 8882*batch]
+	s.bn4Out = ws.Buf[4952*batch : 5080*batch]
+	s.bn4Grad = ws.Buf[5080*batch : 5208*batch]
+	s.bn4Aux = ws.Buf[5208*batch : 5224*batch]
+	s.conv5Out = ws.Buf[5224*batch : 5352*batch]
+	s.conv5Grad = ws.Buf[5352*batch : 5480*batch]
+	s.r2Out = ws.Buf[5480*batch : 5608*batch]
+	s.r2Grad = ws.Buf[5608*batch : 5736*batch]
+	s.r2Aux = ws.Buf[5736*batch : 5752*batch]
+	s.conv6Out = ws.Buf[5752*batch : 5880*batch]
+	s.conv6Grad = ws.Buf[5880*batch : 6008*batch]
+	s.conv6Col = ws.Buf[6008*batch : 6072*batch]
+	s.bn6Out = ws.Buf[6072*batch : 6200*batch]
+	s.bn6Grad = ws.Buf[6200*batch : 6328*batch]
+	s.bn6Aux = ws.Buf[6328*batch : 6344*batch]
+	s.add2Out = ws.Buf[6344*batch : 6472*batch]
+	s.add2Grad = ws.Buf[6472*batch : 6600*batch]
+	s.aOut = ws.Buf[6600*batch : 6728*batch]
+	s.aGrad = ws.Buf[6728*batch : 6856*batch]
+	s.conv7Out = ws.Buf[6856*batch : 6888*batch]
+	s.conv7Grad = ws.Buf[6888*batch : 6920*batch]
+	s.conv7In0Grad = ws.Buf[8882*batch : 9010*batch]
+	s.cOut = ws.Buf[6920*batch : 7080*batch]
+	s.cGrad = ws.Buf[7080*batch : 7240*batch]
+	s.cIn1Grad = ws.Buf[9010*batch : 9138*batch]
+	s.conv8Out = ws.Buf[7240*batch : 7368*batch]
+	s.conv8Grad = ws.Buf[7368*batch : 7496*batch]
+	s.conv8In0Grad = ws.Buf[9138*batch : 9266*batch]
+	s.add3Out = ws.Buf[7496*batch : 7624*batch]
+	s.add3Grad = ws.Buf[7624*batch : 7752*batch]
+	s.add3In1Grad = ws.Buf[9266*batch : 9394*batch]
+	s.concat2Out = ws.Buf[7752*batch : 8040*batch]
+	s.concat2Grad = ws.Buf[8040*batch : 8328*batch]
+	s.pool1Out = ws.Buf[8328*batch : 8346*batch]
+	s.pool1Grad = ws.Buf[8346*batch : 8364*batch]
+	s.full1Out = ws.Buf[8364*batch : 8367*batch]
+	s.full1Grad = ws.Buf[8367*batch : 8370*batch]
 	s.packing = nn.NewPacking(directHi - directLo)
 	s.dcol = s.PerChunk(colSize)
 	s.folded = make([]float32, NumParams+NumBuffers)
+	s.bn1Reduced = make([]float32, 24)
+	s.bn2Reduced = make([]float32, 24)
+	s.bn3Reduced = make([]float32, 24)
+	s.bn4Reduced = make([]float32, 48)
+	s.r2Reduced = make([]float32, 48)
+	s.bn6Reduced = make([]float32, 48)
 	s.conv1FoldW = make([]float32, 108)
 	s.conv1FoldB = make([]float32, 4)
 	s.conv1FoldPacked = make([]float32, kernels.DirectPackedSize(4, 27))
@@ -688,10 +701,14 @@ func (s *state) packWeights(backward bool) {
 func (s *state) forwardImages0(img, w int) {
 	s.conv1Forward(img, w)
 	s.Tick(w, 0, false)
+	s.bn1Gather(img, w)
+	s.Tick(w, 1, false)
 }
 
 // backwardImages0 runs conv1 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages0(img, w int) {
+	s.bn1GradScatter(img, w)
+	s.Tick(w, 1, true)
 	s.conv1Backward(img, w)
 	s.Tick(w, 0, true)
 }
@@ -702,45 +719,53 @@ func (s *state) flushImages0(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][0:108], s.conv1GradAcc[w], 4, 27)
 }
 
-// forwardImages2 runs b0 … conv2 forward on image img, with the buffers of worker w.
+// forwardImages2 runs conv2 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages2(img, w int) {
-	s.b0Forward(img, w)
-	s.Tick(w, 2, false)
+	s.bn1Scatter(img, w)
+	s.Tick(w, 1, false)
 	s.conv2Forward(img, w)
 	s.Tick(w, 3, false)
+	s.bn2Gather(img, w)
+	s.Tick(w, 4, false)
 }
 
-// backwardImages2 runs b0 … conv2 backward on image img, with the buffers of worker w.
+// backwardImages2 runs conv2 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages2(img, w int) {
+	s.bn2GradScatter(img, w)
+	s.Tick(w, 4, true)
 	s.conv2Backward(img, w)
 	s.Tick(w, 3, true)
-	s.b0Backward(img, w)
-	s.Tick(w, 2, true)
+	s.bn1GradGather(img, w)
+	s.Tick(w, 1, true)
 }
 
-// flushImages2 adds the weight gradients that the direct convolutions of b0 … conv2
+// flushImages2 adds the weight gradients that the direct convolutions of conv2
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages2(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][116:260], s.conv2GradAcc[w], 4, 36)
 }
 
-// forwardImages4 runs relu2 … conv3 forward on image img, with the buffers of worker w.
+// forwardImages4 runs conv3 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages4(img, w int) {
-	s.relu2Forward(img, w)
-	s.Tick(w, 5, false)
+	s.bn2Scatter(img, w)
+	s.Tick(w, 4, false)
 	s.conv3Forward(img, w)
 	s.Tick(w, 6, false)
+	s.bn3Gather(img, w)
+	s.Tick(w, 7, false)
 }
 
-// backwardImages4 runs relu2 … conv3 backward on image img, with the buffers of worker w.
+// backwardImages4 runs conv3 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages4(img, w int) {
+	s.bn3GradScatter(img, w)
+	s.Tick(w, 7, true)
 	s.conv3Backward(img, w)
 	s.Tick(w, 6, true)
-	s.relu2Backward(img, w)
-	s.Tick(w, 5, true)
+	s.bn2GradGather(img, w)
+	s.Tick(w, 4, true)
 }
 
-// flushImages4 adds the weight gradients that the direct convolutions of relu2 … conv3
+// flushImages4 adds the weight gradients that the direct convolutions of conv3
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages4(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][268:412], s.conv3GradAcc[w], 4, 36)
@@ -748,41 +773,53 @@ func (s *state) flushImages4(w int) {
 
 // forwardImages6 runs add1 … conv4 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages6(img, w int) {
+	s.bn3Scatter(img, w)
+	s.Tick(w, 7, false)
 	s.add1Forward(img, w)
 	s.Tick(w, 8, false)
 	s.b1Forward(img, w)
 	s.Tick(w, 9, false)
 	s.conv4Forward(img, w)
 	s.Tick(w, 10, false)
+	s.bn4Gather(img, w)
+	s.Tick(w, 11, false)
 }
 
 // backwardImages6 runs add1 … conv4 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages6(img, w int) {
+	s.bn4GradScatter(img, w)
+	s.Tick(w, 11, true)
 	s.conv4Backward(img, w)
 	s.Tick(w, 10, true)
 	s.b1Backward(img, w)
 	s.Tick(w, 9, true)
 	s.add1Backward(img, w)
 	s.Tick(w, 8, true)
+	s.bn3GradGather(img, w)
+	s.Tick(w, 7, true)
 }
 
-// forwardImages8 runs relu4 … conv5 forward on image img, with the buffers of worker w.
+// forwardImages8 runs conv5 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages8(img, w int) {
-	s.relu4Forward(img, w)
-	s.Tick(w, 12, false)
+	s.bn4Scatter(img, w)
+	s.Tick(w, 11, false)
 	s.conv5Forward(img, w)
 	s.Tick(w, 13, false)
+	s.r2Gather(img, w)
+	s.Tick(w, 14, false)
 }
 
-// backwardImages8 runs relu4 … conv5 backward on image img, with the buffers of worker w.
+// backwardImages8 runs conv5 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages8(img, w int) {
+	s.r2GradScatter(img, w)
+	s.Tick(w, 14, true)
 	s.conv5Backward(img, w)
 	s.Tick(w, 13, true)
-	s.relu4Backward(img, w)
-	s.Tick(w, 12, true)
+	s.bn4GradGather(img, w)
+	s.Tick(w, 11, true)
 }
 
-// flushImages8 adds the weight gradients that the direct convolutions of relu4 … conv5
+// flushImages8 adds the weight gradients that the direct convolutions of conv5
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages8(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][724:1300], s.conv5GradAcc[w], 8, 72)
@@ -790,18 +827,28 @@ func (s *state) flushImages8(w int) {
 
 // forwardImages10 runs conv6 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages10(img, w int) {
+	s.r2Scatter(img, w)
+	s.Tick(w, 14, false)
 	s.conv6Forward(img, w)
 	s.Tick(w, 15, false)
+	s.bn6Gather(img, w)
+	s.Tick(w, 16, false)
 }
 
 // backwardImages10 runs conv6 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages10(img, w int) {
+	s.bn6GradScatter(img, w)
+	s.Tick(w, 16, true)
 	s.conv6Backward(img, w)
 	s.Tick(w, 15, true)
+	s.r2GradGather(img, w)
+	s.Tick(w, 14, true)
 }
 
 // forwardImages12 runs add2 … pool1 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages12(img, w int) {
+	s.bn6Scatter(img, w)
+	s.Tick(w, 16, false)
 	s.add2Forward(img, w)
 	s.Tick(w, 17, false)
 	s.aForward(img, w)
@@ -838,6 +885,8 @@ func (s *state) backwardImages12(img, w int) {
 	s.Tick(w, 18, true)
 	s.add2Backward(img, w)
 	s.Tick(w, 17, true)
+	s.bn6GradGather(img, w)
+	s.Tick(w, 16, true)
 }
 
 // infer runs the network at inference, each batch norm that follows a conv folded into it,
@@ -928,46 +977,59 @@ func (s *state) conv1Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv1Infer(img, w int) {
 	in := s.x[img*192 : img*192+192]
-	out := s.b0Out[img*256 : img*256+256]
+	out := s.bn1Out[img*256 : img*256+256]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
 	s.DirectConv(out, 4, 8, 8, s.conv1FoldPacked, conv1Offs, pad, 10)
 	kernels.BiasAct(out, s.conv1FoldB, 4, 64, true)
 }
 
-// bn1Forward computes bn1 (bn , 4x8x8 → 4x8x8) for the whole batch.
+// bn1Forward computes bn1 (bn , 4x8x8 → 4x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn1Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 4, 64, s.net.params[108:112],
-		s.net.params[112:116], s.net.params[1511:1515], s.net.params[1515:1519],
-		float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn1Aux, s.Batch, 4, 64, s.net.params[108:112], s.net.params[1511:1515],
+		s.net.params[1515:1519], float32(0.1), float32(1e-05), s.bn1Reduced)
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
 func (s *state) bn1Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.Batch, 4, 64, s.net.params[108:112],
-		float32(1e-05), s.net.grads[108:112], s.net.grads[112:116])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[108:112], s.net.grads[112:116]
+	kernels.BatchNormGradStats(s.bn1Aux, s.Batch, 4, 64, s.bn1Reduced, dgamma, dbeta)
 }
 
-// b0Forward computes b0 (relu , 4x8x8 → 4x8x8) for image img, on worker w.
-func (s *state) b0Forward(img, w int) {
-	in := s.bn1Out[img*256 : img*256+256]
-	out := s.b0Out[img*256 : img*256+256]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn1Gather takes image img's share of bn1's statistics, on worker w.
+func (s *state) bn1Gather(img, w int) {
+	in := s.conv1Out[img*256 : img*256+256]
+	aux := s.bn1Aux[img*8 : img*8+8]
+	kernels.BatchNormMoments(in, 4, 64, aux)
 }
 
-// b0Backward propagates the gradient through b0 for image img, on worker w.
-func (s *state) b0Backward(img, w int) {
+// bn1Scatter computes bn1's output for image img, on worker w.
+func (s *state) bn1Scatter(img, w int) {
+	in := s.conv1Out[img*256 : img*256+256]
+	out := s.bn1Out[img*256 : img*256+256]
+	kernels.BatchNormApply(in, out, 4, 64, s.bn1Reduced, s.net.params[112:116], true)
+}
+
+// bn1GradGather takes image img's share of bn1's gradient sums, on worker w.
+func (s *state) bn1GradGather(img, w int) {
 	// Several layers read this one: add the gradients the others wrote apart.
-	kernels.Add(s.conv2In0Grad[img*256:img*256+256], s.b0Grad[img*256:img*256+256])
-	out := s.b0Out[img*256 : img*256+256]
-	dout := s.b0Grad[img*256 : img*256+256]
-	din := s.bn1Grad[img*256 : img*256+256]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+	kernels.Add(s.conv2In0Grad[img*256:img*256+256], s.bn1Grad[img*256:img*256+256])
+	in := s.conv1Out[img*256 : img*256+256]
+	dout := s.bn1Grad[img*256 : img*256+256]
+	aux := s.bn1Aux[img*8 : img*8+8]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn1Out[img*256:img*256+256], dout)
+	kernels.BatchNormGradMoments(in, dout, 4, 64, s.bn1Reduced, aux)
+}
+
+// bn1GradScatter propagates the gradient through bn1 for image img, on worker w.
+func (s *state) bn1GradScatter(img, w int) {
+	in := s.conv1Out[img*256 : img*256+256]
+	dout := s.bn1Grad[img*256 : img*256+256]
+	din := s.conv1Grad[img*256 : img*256+256]
+	kernels.BatchNormGradApply(in, dout, din, 4, 64, s.bn1Reduced)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -980,7 +1042,7 @@ var (
 
 // conv2Forward computes conv2 (conv 4 3x3 s1 p1 nobias, 4x8x8 → 4x8x8) for image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
-	in := s.b0Out[img*256 : img*256+256]
+	in := s.bn1Out[img*256 : img*256+256]
 	out := s.conv2Out[img*256 : img*256+256]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 4, 8, 8, 1, 1)
@@ -989,7 +1051,7 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.b0Out[img*256 : img*256+256]
+	in := s.bn1Out[img*256 : img*256+256]
 	dout := s.conv2Grad[img*256 : img*256+256]
 	// dW accumulates in the worker's conv2GradAcc, folded in after its last image.
 	pad := s.conv2Pad[w]
@@ -1006,45 +1068,58 @@ func (s *state) conv2Backward(img, w int) {
 // conv2Infer computes conv2 with bn2 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv2Infer(img, w int) {
-	in := s.b0Out[img*256 : img*256+256]
-	out := s.relu2Out[img*256 : img*256+256]
+	in := s.bn1Out[img*256 : img*256+256]
+	out := s.bn2Out[img*256 : img*256+256]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 4, 8, 8, 1, 1)
 	s.DirectConv(out, 4, 8, 8, s.conv2FoldPacked, conv2Offs, pad, 10)
 	kernels.BiasAct(out, s.conv2FoldB, 4, 64, true)
 }
 
-// bn2Forward computes bn2 (bn , 4x8x8 → 4x8x8) for the whole batch.
+// bn2Forward computes bn2 (bn , 4x8x8 → 4x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn2Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 4, 64, s.net.params[260:264],
-		s.net.params[264:268], s.net.params[1519:1523], s.net.params[1523:1527],
-		float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn2Aux, s.Batch, 4, 64, s.net.params[260:264], s.net.params[1519:1523],
+		s.net.params[1523:1527], float32(0.1), float32(1e-05), s.bn2Reduced)
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
 func (s *state) bn2Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.Batch, 4, 64, s.net.params[260:264],
-		float32(1e-05), s.net.grads[260:264], s.net.grads[264:268])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[260:264], s.net.grads[264:268]
+	kernels.BatchNormGradStats(s.bn2Aux, s.Batch, 4, 64, s.bn2Reduced, dgamma, dbeta)
 }
 
-// relu2Forward computes relu2 (relu , 4x8x8 → 4x8x8) for image img, on worker w.
-func (s *state) relu2Forward(img, w int) {
-	in := s.bn2Out[img*256 : img*256+256]
-	out := s.relu2Out[img*256 : img*256+256]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn2Gather takes image img's share of bn2's statistics, on worker w.
+func (s *state) bn2Gather(img, w int) {
+	in := s.conv2Out[img*256 : img*256+256]
+	aux := s.bn2Aux[img*8 : img*8+8]
+	kernels.BatchNormMoments(in, 4, 64, aux)
 }
 
-// relu2Backward propagates the gradient through relu2 for image img, on worker w.
-func (s *state) relu2Backward(img, w int) {
-	out := s.relu2Out[img*256 : img*256+256]
-	dout := s.relu2Grad[img*256 : img*256+256]
-	din := s.bn2Grad[img*256 : img*256+256]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn2Scatter computes bn2's output for image img, on worker w.
+func (s *state) bn2Scatter(img, w int) {
+	in := s.conv2Out[img*256 : img*256+256]
+	out := s.bn2Out[img*256 : img*256+256]
+	kernels.BatchNormApply(in, out, 4, 64, s.bn2Reduced, s.net.params[264:268], true)
+}
+
+// bn2GradGather takes image img's share of bn2's gradient sums, on worker w.
+func (s *state) bn2GradGather(img, w int) {
+	in := s.conv2Out[img*256 : img*256+256]
+	dout := s.bn2Grad[img*256 : img*256+256]
+	aux := s.bn2Aux[img*8 : img*8+8]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn2Out[img*256:img*256+256], dout)
+	kernels.BatchNormGradMoments(in, dout, 4, 64, s.bn2Reduced, aux)
+}
+
+// bn2GradScatter propagates the gradient through bn2 for image img, on worker w.
+func (s *state) bn2GradScatter(img, w int) {
+	in := s.conv2Out[img*256 : img*256+256]
+	dout := s.bn2Grad[img*256 : img*256+256]
+	din := s.conv2Grad[img*256 : img*256+256]
+	kernels.BatchNormGradApply(in, dout, din, 4, 64, s.bn2Reduced)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -1057,7 +1132,7 @@ var (
 
 // conv3Forward computes conv3 (conv 4 3x3 s1 p1 nobias, 4x8x8 → 4x8x8) for image img, on worker w.
 func (s *state) conv3Forward(img, w int) {
-	in := s.relu2Out[img*256 : img*256+256]
+	in := s.bn2Out[img*256 : img*256+256]
 	out := s.conv3Out[img*256 : img*256+256]
 	pad := s.conv3Pad[w]
 	kernels.PadInto(pad, in, 4, 8, 8, 1, 1)
@@ -1066,7 +1141,7 @@ func (s *state) conv3Forward(img, w int) {
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
-	in := s.relu2Out[img*256 : img*256+256]
+	in := s.bn2Out[img*256 : img*256+256]
 	dout := s.conv3Grad[img*256 : img*256+256]
 	// dW accumulates in the worker's conv3GradAcc, folded in after its last image.
 	pad := s.conv3Pad[w]
@@ -1074,7 +1149,7 @@ func (s *state) conv3Backward(img, w int) {
 	doutT := s.conv3DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 36, 4, 64)
 	kernels.DirectWeightGrad(s.conv3GradAcc[w], 4, pad, conv3Offs, conv3Pixels, doutT)
-	din := s.relu2Grad[img*256 : img*256+256]
+	din := s.bn2Grad[img*256 : img*256+256]
 	dpad := s.conv3GradPad[w]
 	kernels.PadInto(dpad, dout, 4, 8, 8, 1, 1)
 	s.DirectConv(din, 4, 8, 8, s.conv3Flipped, conv3GradOffs, dpad, 10)
@@ -1082,7 +1157,7 @@ func (s *state) conv3Backward(img, w int) {
 
 // conv3Infer computes conv3 with bn3 folded in for image img, on worker w, at inference.
 func (s *state) conv3Infer(img, w int) {
-	in := s.relu2Out[img*256 : img*256+256]
+	in := s.bn2Out[img*256 : img*256+256]
 	out := s.bn3Out[img*256 : img*256+256]
 	pad := s.conv3Pad[w]
 	kernels.PadInto(pad, in, 4, 8, 8, 1, 1)
@@ -1092,31 +1167,60 @@ func (s *state) conv3Infer(img, w int) {
 
 // bn3Forward computes bn3 (bn , 4x8x8 → 4x8x8) for the whole batch.
 func (s *state) bn3Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 4, 64, s.net.params[412:416],
-		s.net.params[416:420], s.net.params[1527:1531], s.net.params[1531:1535],
-		float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn3Aux, s.Batch, 4, 64, s.net.params[412:416], s.net.params[1527:1531],
+		s.net.params[1531:1535], float32(0.1), float32(1e-05), s.bn3Reduced)
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
 func (s *state) bn3Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.Batch, 4, 64, s.net.params[412:416],
-		float32(1e-05), s.net.grads[412:416], s.net.grads[416:420])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[412:416], s.net.grads[416:420]
+	kernels.BatchNormGradStats(s.bn3Aux, s.Batch, 4, 64, s.bn3Reduced, dgamma, dbeta)
+}
+
+// bn3Gather takes image img's share of bn3's statistics, on worker w.
+func (s *state) bn3Gather(img, w int) {
+	in := s.conv3Out[img*256 : img*256+256]
+	aux := s.bn3Aux[img*8 : img*8+8]
+	kernels.BatchNormMoments(in, 4, 64, aux)
+}
+
+// bn3Scatter computes bn3's output for image img, on worker w.
+func (s *state) bn3Scatter(img, w int) {
+	in := s.conv3Out[img*256 : img*256+256]
+	out := s.bn3Out[img*256 : img*256+256]
+	kernels.BatchNormApply(in, out, 4, 64, s.bn3Reduced, s.net.params[416:420], false)
+}
+
+// bn3GradGather takes image img's share of bn3's gradient sums, on worker w.
+func (s *state) bn3GradGather(img, w int) {
+	in := s.conv3Out[img*256 : img*256+256]
+	dout := s.bn3Grad[img*256 : img*256+256]
+	aux := s.bn3Aux[img*8 : img*8+8]
+	kernels.BatchNormGradMoments(in, dout, 4, 64, s.bn3Reduced, aux)
+}
+
+// bn3GradScatter propagates the gradient through bn3 for image img, on worker w.
+func (s *state) bn3GradScatter(img, w int) {
+	in := s.conv3Out[img*256 : img*256+256]
+	dout := s.bn3Grad[img*256 : img*256+256]
+	din := s.conv3Grad[img*256 : img*256+256]
+	kernels.BatchNormGradApply(in, dout, din, 4, 64, s.bn3Reduced)
 }
 
 // add1Forward computes add1 (add , 4x8x8 → 4x8x8) for image img, on worker w.
 func (s *state) add1Forward(img, w int) {
 	out := s.add1Out[img*256 : img*256+256]
 	copy(out, s.bn3Out[img*256:img*256+256])
-	kernels.Add(s.b0Out[img*256:img*256+256], out)
+	kernels.Add(s.bn1Out[img*256:img*256+256], out)
 }
 
 // add1Backward propagates the gradient through add1 for image img, on worker w.
 func (s *state) add1Backward(img, w int) {
 	dout := s.add1Grad[img*256 : img*256+256]
 	copy(s.bn3Grad[img*256:img*256+256], dout)
-	copy(s.b0Grad[img*256:img*256+256], dout)
+	copy(s.bn1Grad[img*256:img*256+256], dout)
 }
 
 // b1Forward computes b1 (relu , 4x8x8 → 4x8x8) for image img, on worker w.
@@ -1394,7 +1498,7 @@ func (s *state) conv4Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv4Infer(img, w int) {
 	in := s.b1Out[img*256 : img*256+256]
-	out := s.relu4Out[img*128 : img*128+128]
+	out := s.bn4Out[img*128 : img*128+128]
 	col := s.conv4Col[img*576 : img*576+576]
 	conv4Im2col(in, col)
 	weights := s.conv4FoldW
@@ -1402,37 +1506,50 @@ func (s *state) conv4Infer(img, w int) {
 	kernels.BiasAct(out, s.conv4FoldB, 8, 16, true)
 }
 
-// bn4Forward computes bn4 (bn , 8x4x4 → 8x4x4) for the whole batch.
+// bn4Forward computes bn4 (bn , 8x4x4 → 8x4x4) and the ReLU after it for the whole batch.
 func (s *state) bn4Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 8, 16, s.net.params[708:716],
-		s.net.params[716:724], s.net.params[1535:1543], s.net.params[1543:1551],
-		float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn4Aux, s.Batch, 8, 16, s.net.params[708:716], s.net.params[1535:1543],
+		s.net.params[1543:1551], float32(0.1), float32(1e-05), s.bn4Reduced)
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
 func (s *state) bn4Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.Batch, 8, 16, s.net.params[708:716],
-		float32(1e-05), s.net.grads[708:716], s.net.grads[716:724])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[708:716], s.net.grads[716:724]
+	kernels.BatchNormGradStats(s.bn4Aux, s.Batch, 8, 16, s.bn4Reduced, dgamma, dbeta)
 }
 
-// relu4Forward computes relu4 (relu , 8x4x4 → 8x4x4) for image img, on worker w.
-func (s *state) relu4Forward(img, w int) {
-	in := s.bn4Out[img*128 : img*128+128]
-	out := s.relu4Out[img*128 : img*128+128]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn4Gather takes image img's share of bn4's statistics, on worker w.
+func (s *state) bn4Gather(img, w int) {
+	in := s.conv4Out[img*128 : img*128+128]
+	aux := s.bn4Aux[img*16 : img*16+16]
+	kernels.BatchNormMoments(in, 8, 16, aux)
 }
 
-// relu4Backward propagates the gradient through relu4 for image img, on worker w.
-func (s *state) relu4Backward(img, w int) {
-	out := s.relu4Out[img*128 : img*128+128]
-	dout := s.relu4Grad[img*128 : img*128+128]
-	din := s.bn4Grad[img*128 : img*128+128]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn4Scatter computes bn4's output for image img, on worker w.
+func (s *state) bn4Scatter(img, w int) {
+	in := s.conv4Out[img*128 : img*128+128]
+	out := s.bn4Out[img*128 : img*128+128]
+	kernels.BatchNormApply(in, out, 8, 16, s.bn4Reduced, s.net.params[716:724], true)
+}
+
+// bn4GradGather takes image img's share of bn4's gradient sums, on worker w.
+func (s *state) bn4GradGather(img, w int) {
+	in := s.conv4Out[img*128 : img*128+128]
+	dout := s.bn4Grad[img*128 : img*128+128]
+	aux := s.bn4Aux[img*16 : img*16+16]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn4Out[img*128:img*128+128], dout)
+	kernels.BatchNormGradMoments(in, dout, 8, 16, s.bn4Reduced, aux)
+}
+
+// bn4GradScatter propagates the gradient through bn4 for image img, on worker w.
+func (s *state) bn4GradScatter(img, w int) {
+	in := s.conv4Out[img*128 : img*128+128]
+	dout := s.bn4Grad[img*128 : img*128+128]
+	din := s.conv4Grad[img*128 : img*128+128]
+	kernels.BatchNormGradApply(in, dout, din, 8, 16, s.bn4Reduced)
 }
 
 // conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient,
@@ -1445,7 +1562,7 @@ var (
 
 // conv5Forward computes conv5 (conv 8 3x3 s1 p1 nobias, 8x4x4 → 8x4x4) for image img, on worker w.
 func (s *state) conv5Forward(img, w int) {
-	in := s.relu4Out[img*128 : img*128+128]
+	in := s.bn4Out[img*128 : img*128+128]
 	out := s.conv5Out[img*128 : img*128+128]
 	pad := s.conv5Pad[w]
 	kernels.PadInto(pad, in, 8, 4, 4, 1, 1)
@@ -1454,7 +1571,7 @@ func (s *state) conv5Forward(img, w int) {
 
 // conv5Backward propagates the gradient through conv5 for image img, on worker w.
 func (s *state) conv5Backward(img, w int) {
-	in := s.relu4Out[img*128 : img*128+128]
+	in := s.bn4Out[img*128 : img*128+128]
 	dout := s.conv5Grad[img*128 : img*128+128]
 	// dW accumulates in the worker's conv5GradAcc, folded in after its last image.
 	pad := s.conv5Pad[w]
@@ -1462,7 +1579,7 @@ func (s *state) conv5Backward(img, w int) {
 	doutT := s.conv5DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 72, 8, 16)
 	kernels.DirectWeightGrad(s.conv5GradAcc[w], 8, pad, conv5Offs, conv5Pixels, doutT)
-	din := s.relu4Grad[img*128 : img*128+128]
+	din := s.bn4Grad[img*128 : img*128+128]
 	dpad := s.conv5GradPad[w]
 	kernels.PadInto(dpad, dout, 8, 4, 4, 1, 1)
 	s.DirectConv(din, 8, 4, 4, s.conv5Flipped, conv5GradOffs, dpad, 6)
@@ -1470,7 +1587,7 @@ func (s *state) conv5Backward(img, w int) {
 
 // conv5Infer computes conv5 with r2 folded in for image img, on worker w, at inference.
 func (s *state) conv5Infer(img, w int) {
-	in := s.relu4Out[img*128 : img*128+128]
+	in := s.bn4Out[img*128 : img*128+128]
 	out := s.r2Out[img*128 : img*128+128]
 	pad := s.conv5Pad[w]
 	kernels.PadInto(pad, in, 8, 4, 4, 1, 1)
@@ -1480,17 +1597,46 @@ func (s *state) conv5Infer(img, w int) {
 
 // r2Forward computes r2 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) r2Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv5Out, s.r2Out, s.Batch, 8, 16, s.net.params[1300:1308],
-		s.net.params[1308:1316], s.net.params[1551:1559], s.net.params[1559:1567],
-		float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.r2Aux, s.Batch, 8, 16, s.net.params[1300:1308], s.net.params[1551:1559],
+		s.net.params[1559:1567], float32(0.1), float32(1e-05), s.r2Reduced)
 }
 
 // r2Backward propagates the gradient through r2 for the whole batch.
 func (s *state) r2Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv5Out, s.r2Grad, s.conv5Grad, s.Batch, 8, 16, s.net.params[1300:1308],
-		float32(1e-05), s.net.grads[1300:1308], s.net.grads[1308:1316])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[1300:1308], s.net.grads[1308:1316]
+	kernels.BatchNormGradStats(s.r2Aux, s.Batch, 8, 16, s.r2Reduced, dgamma, dbeta)
+}
+
+// r2Gather takes image img's share of r2's statistics, on worker w.
+func (s *state) r2Gather(img, w int) {
+	in := s.conv5Out[img*128 : img*128+128]
+	aux := s.r2Aux[img*16 : img*16+16]
+	kernels.BatchNormMoments(in, 8, 16, aux)
+}
+
+// r2Scatter computes r2's output for image img, on worker w.
+func (s *state) r2Scatter(img, w int) {
+	in := s.conv5Out[img*128 : img*128+128]
+	out := s.r2Out[img*128 : img*128+128]
+	kernels.BatchNormApply(in, out, 8, 16, s.r2Reduced, s.net.params[1308:1316], false)
+}
+
+// r2GradGather takes image img's share of r2's gradient sums, on worker w.
+func (s *state) r2GradGather(img, w int) {
+	in := s.conv5Out[img*128 : img*128+128]
+	dout := s.r2Grad[img*128 : img*128+128]
+	aux := s.r2Aux[img*16 : img*16+16]
+	kernels.BatchNormGradMoments(in, dout, 8, 16, s.r2Reduced, aux)
+}
+
+// r2GradScatter propagates the gradient through r2 for image img, on worker w.
+func (s *state) r2GradScatter(img, w int) {
+	in := s.conv5Out[img*128 : img*128+128]
+	dout := s.r2Grad[img*128 : img*128+128]
+	din := s.conv5Grad[img*128 : img*128+128]
+	kernels.BatchNormGradApply(in, dout, din, 8, 16, s.r2Reduced)
 }
 
 // conv6Im2col lays out an image (4x8x8) as the 4×16 matrix whose row (c·1 + ki)·1 + kj
@@ -1573,17 +1719,46 @@ func (s *state) conv6Infer(img, w int) {
 
 // bn6Forward computes bn6 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) bn6Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 8, 16, s.net.params[1348:1356],
-		s.net.params[1356:1364], s.net.params[1567:1575], s.net.params[1575:1583],
-		float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn6Aux, s.Batch, 8, 16, s.net.params[1348:1356], s.net.params[1567:1575],
+		s.net.params[1575:1583], float32(0.1), float32(1e-05), s.bn6Reduced)
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
 func (s *state) bn6Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.Batch, 8, 16, s.net.params[1348:1356],
-		float32(1e-05), s.net.grads[1348:1356], s.net.grads[1356:1364])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[1348:1356], s.net.grads[1356:1364]
+	kernels.BatchNormGradStats(s.bn6Aux, s.Batch, 8, 16, s.bn6Reduced, dgamma, dbeta)
+}
+
+// bn6Gather takes image img's share of bn6's statistics, on worker w.
+func (s *state) bn6Gather(img, w int) {
+	in := s.conv6Out[img*128 : img*128+128]
+	aux := s.bn6Aux[img*16 : img*16+16]
+	kernels.BatchNormMoments(in, 8, 16, aux)
+}
+
+// bn6Scatter computes bn6's output for image img, on worker w.
+func (s *state) bn6Scatter(img, w int) {
+	in := s.conv6Out[img*128 : img*128+128]
+	out := s.bn6Out[img*128 : img*128+128]
+	kernels.BatchNormApply(in, out, 8, 16, s.bn6Reduced, s.net.params[1356:1364], false)
+}
+
+// bn6GradGather takes image img's share of bn6's gradient sums, on worker w.
+func (s *state) bn6GradGather(img, w int) {
+	in := s.conv6Out[img*128 : img*128+128]
+	dout := s.bn6Grad[img*128 : img*128+128]
+	aux := s.bn6Aux[img*16 : img*16+16]
+	kernels.BatchNormGradMoments(in, dout, 8, 16, s.bn6Reduced, aux)
+}
+
+// bn6GradScatter propagates the gradient through bn6 for image img, on worker w.
+func (s *state) bn6GradScatter(img, w int) {
+	in := s.conv6Out[img*128 : img*128+128]
+	dout := s.bn6Grad[img*128 : img*128+128]
+	din := s.conv6Grad[img*128 : img*128+128]
+	kernels.BatchNormGradApply(in, dout, din, 8, 16, s.bn6Reduced)
 }
 
 // add2Forward computes add2 (add , 8x4x4 → 8x4x4) for image img, on worker w.

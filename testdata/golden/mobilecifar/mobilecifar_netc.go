@@ -73,7 +73,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 1819156
+	imageFloats = 1215892
 	imageInts   = 0
 	privLo      = 0
 	privHi      = 133696
@@ -486,68 +486,57 @@ type state struct {
 	conv1Grad  []float32
 	bn1Out     []float32
 	bn1Grad    []float32
-	relu1Out   []float32
-	relu1Grad  []float32
+	bn1Aux     []float32
 	conv2Out   []float32
 	conv2Grad  []float32
 	bn2Out     []float32
 	bn2Grad    []float32
-	relu2Out   []float32
-	relu2Grad  []float32
+	bn2Aux     []float32
 	conv3Out   []float32
 	conv3Grad  []float32
 	bn3Out     []float32
 	bn3Grad    []float32
-	relu3Out   []float32
-	relu3Grad  []float32
+	bn3Aux     []float32
 	conv4Out   []float32
 	conv4Grad  []float32
 	bn4Out     []float32
 	bn4Grad    []float32
-	relu4Out   []float32
-	relu4Grad  []float32
+	bn4Aux     []float32
 	conv5Out   []float32
 	conv5Grad  []float32
 	bn5Out     []float32
 	bn5Grad    []float32
-	relu5Out   []float32
-	relu5Grad  []float32
+	bn5Aux     []float32
 	conv6Out   []float32
 	conv6Grad  []float32
 	bn6Out     []float32
 	bn6Grad    []float32
-	relu6Out   []float32
-	relu6Grad  []float32
+	bn6Aux     []float32
 	conv7Out   []float32
 	conv7Grad  []float32
 	bn7Out     []float32
 	bn7Grad    []float32
-	relu7Out   []float32
-	relu7Grad  []float32
+	bn7Aux     []float32
 	conv8Out   []float32
 	conv8Grad  []float32
 	bn8Out     []float32
 	bn8Grad    []float32
-	relu8Out   []float32
-	relu8Grad  []float32
+	bn8Aux     []float32
 	conv9Out   []float32
 	conv9Grad  []float32
 	bn9Out     []float32
 	bn9Grad    []float32
-	relu9Out   []float32
-	relu9Grad  []float32
+	bn9Aux     []float32
 	conv10Out  []float32
 	conv10Grad []float32
 	bn10Out    []float32
 	bn10Grad   []float32
-	relu10Out  []float32
-	relu10Grad []float32
+	bn10Aux    []float32
 	conv11Out  []float32
 	conv11Grad []float32
 	bn11Out    []float32
 	bn11Grad   []float32
-	relu11Out  []float32
-	relu11Grad []float32
+	bn11Aux    []float32
 	pool1Out   []float32
 	pool1Grad  []float32
 	full1Out   []float32
@@ -585,6 +574,18 @@ type state struct {
 	conv10FoldW, conv10FoldB []float32
 	// conv11FoldW and conv11FoldB are conv11's weights and biases with bn11 folded in.
 	conv11FoldW, conv11FoldB []float32
+	// <layer>Reduced is what a layer split image by image reduced the batch to.
+	bn1Reduced  []float32
+	bn2Reduced  []float32
+	bn3Reduced  []float32
+	bn4Reduced  []float32
+	bn5Reduced  []float32
+	bn6Reduced  []float32
+	bn7Reduced  []float32
+	bn8Reduced  []float32
+	bn9Reduced  []float32
+	bn10Reduced []float32
+	bn11Reduced []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -601,74 +602,74 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.conv1Grad = ws.Buf[32768*batch : 65536*batch]
 	s.bn1Out = ws.Buf[65536*batch : 98304*batch]
 	s.bn1Grad = ws.Buf[98304*batch : 131072*batch]
-	s.relu1Out = ws.Buf[131072*batch : 163840*batch]
-	s.relu1Grad = ws.Buf[163840*batch : 196608*batch]
-	s.conv2Out = ws.Buf[196608*batch : 229376*batch]
-	s.conv2Grad = ws.Buf[229376*batch : 262144*batch]
-	s.bn2Out = ws.Buf[262144*batch : 294912*batch]
-	s.bn2Grad = ws.Buf[294912*batch : 327680*batch]
-	s.relu2Out = ws.Buf[327680*batch : 360448*batch]
-	s.relu2Grad = ws.Buf[360448*batch : 393216*batch]
-	s.conv3Out = ws.Buf[393216*batch : 458752*batch]
-	s.conv3Grad = ws.Buf[458752*batch : 524288*batch]
-	s.bn3Out = ws.Buf[524288*batch : 589824*batch]
-	s.bn3Grad = ws.Buf[589824*batch : 655360*batch]
-	s.relu3Out = ws.Buf[655360*batch : 720896*batch]
-	s.relu3Grad = ws.Buf[720896*batch : 786432*batch]
-	s.conv4Out = ws.Buf[786432*batch : 802816*batch]
-	s.conv4Grad = ws.Buf[802816*batch : 819200*batch]
-	s.bn4Out = ws.Buf[819200*batch : 835584*batch]
-	s.bn4Grad = ws.Buf[835584*batch : 851968*batch]
-	s.relu4Out = ws.Buf[851968*batch : 868352*batch]
-	s.relu4Grad = ws.Buf[868352*batch : 884736*batch]
-	s.conv5Out = ws.Buf[884736*batch : 917504*batch]
-	s.conv5Grad = ws.Buf[917504*batch : 950272*batch]
-	s.bn5Out = ws.Buf[950272*batch : 983040*batch]
-	s.bn5Grad = ws.Buf[983040*batch : 1015808*batch]
-	s.relu5Out = ws.Buf[1015808*batch : 1048576*batch]
-	s.relu5Grad = ws.Buf[1048576*batch : 1081344*batch]
-	s.conv6Out = ws.Buf[1081344*batch : 1114112*batch]
-	s.conv6Grad = ws.Buf[1114112*batch : 1146880*batch]
-	s.bn6Out = ws.Buf[1146880*batch : 1179648*batch]
-	s.bn6Grad = ws.Buf[1179648*batch : 1212416*batch]
-	s.relu6Out = ws.Buf[1212416*batch : 1245184*batch]
-	s.relu6Grad = ws.Buf[1245184*batch : 1277952*batch]
-	s.conv7Out = ws.Buf[1277952*batch : 1310720*batch]
-	s.conv7Grad = ws.Buf[1310720*batch : 1343488*batch]
-	s.bn7Out = ws.Buf[1343488*batch : 1376256*batch]
-	s.bn7Grad = ws.Buf[1376256*batch : 1409024*batch]
-	s.relu7Out = ws.Buf[1409024*batch : 1441792*batch]
-	s.relu7Grad = ws.Buf[1441792*batch : 1474560*batch]
-	s.conv8Out = ws.Buf[1474560*batch : 1482752*batch]
-	s.conv8Grad = ws.Buf[1482752*batch : 1490944*batch]
-	s.bn8Out = ws.Buf[1490944*batch : 1499136*batch]
-	s.bn8Grad = ws.Buf[1499136*batch : 1507328*batch]
-	s.relu8Out = ws.Buf[1507328*batch : 1515520*batch]
-	s.relu8Grad = ws.Buf[1515520*batch : 1523712*batch]
-	s.conv9Out = ws.Buf[1523712*batch : 1540096*batch]
-	s.conv9Grad = ws.Buf[1540096*batch : 1556480*batch]
-	s.bn9Out = ws.Buf[1556480*batch : 1572864*batch]
-	s.bn9Grad = ws.Buf[1572864*batch : 1589248*batch]
-	s.relu9Out = ws.Buf[1589248*batch : 1605632*batch]
-	s.relu9Grad = ws.Buf[1605632*batch : 1622016*batch]
-	s.conv10Out = ws.Buf[1622016*batch : 1638400*batch]
-	s.conv10Grad = ws.Buf[1638400*batch : 1654784*batch]
-	s.bn10Out = ws.Buf[1654784*batch : 1671168*batch]
-	s.bn10Grad = ws.Buf[1671168*batch : 1687552*batch]
-	s.relu10Out = ws.Buf[1687552*batch : 1703936*batch]
-	s.relu10Grad = ws.Buf[1703936*batch : 1720320*batch]
-	s.conv11Out = ws.Buf[1720320*batch : 1736704*batch]
-	s.conv11Grad = ws.Buf[1736704*batch : 1753088*batch]
-	s.bn11Out = ws.Buf[1753088*batch : 1769472*batch]
-	s.bn11Grad = ws.Buf[1769472*batch : 1785856*batch]
-	s.relu11Out = ws.Buf[1785856*batch : 1802240*batch]
-	s.relu11Grad = ws.Buf[1802240*batch : 1818624*batch]
-	s.pool1Out = ws.Buf[1818624*batch : 1818880*batch]
-	s.pool1Grad = ws.Buf[1818880*batch : 1819136*batch]
-	s.full1Out = ws.Buf[1819136*batch : 1819146*batch]
-	s.full1Grad = ws.Buf[1819146*batch : 1819156*batch]
+	s.bn1Aux = ws.Buf[131072*batch : 131136*batch]
+	s.conv2Out = ws.Buf[131136*batch : 163904*batch]
+	s.conv2Grad = ws.Buf[163904*batch : 196672*batch]
+	s.bn2Out = ws.Buf[196672*batch : 229440*batch]
+	s.bn2Grad = ws.Buf[229440*batch : 262208*batch]
+	s.bn2Aux = ws.Buf[262208*batch : 262272*batch]
+	s.conv3Out = ws.Buf[262272*batch : 327808*batch]
+	s.conv3Grad = ws.Buf[327808*batch : 393344*batch]
+	s.bn3Out = ws.Buf[393344*batch : 458880*batch]
+	s.bn3Grad = ws.Buf[458880*batch : 524416*batch]
+	s.bn3Aux = ws.Buf[524416*batch : 524544*batch]
+	s.conv4Out = ws.Buf[524544*batch : 540928*batch]
+	s.conv4Grad = ws.Buf[540928*batch : 557312*batch]
+	s.bn4Out = ws.Buf[557312*batch : 573696*batch]
+	s.bn4Grad = ws.Buf[573696*batch : 590080*batch]
+	s.bn4Aux = ws.Buf[590080*batch : 590208*batch]
+	s.conv5Out = ws.Buf[590208*batch : 622976*batch]
+	s.conv5Grad = ws.Buf[622976*batch : 655744*batch]
+	s.bn5Out = ws.Buf[655744*batch : 688512*batch]
+	s.bn5Grad = ws.Buf[688512*batch : 721280*batch]
+	s.bn5Aux = ws.Buf[721280*batch : 721536*batch]
+	s.conv6Out = ws.Buf[721536*batch : 754304*batch]
+	s.conv6Grad = ws.Buf[754304*batch : 787072*batch]
+	s.bn6Out = ws.Buf[787072*batch : 819840*batch]
+	s.bn6Grad = ws.Buf[819840*batch : 852608*batch]
+	s.bn6Aux = ws.Buf[852608*batch : 852864*batch]
+	s.conv7Out = ws.Buf[852864*batch : 885632*batch]
+	s.conv7Grad = ws.Buf[885632*batch : 918400*batch]
+	s.bn7Out = ws.Buf[918400*batch : 951168*batch]
+	s.bn7Grad = ws.Buf[951168*batch : 983936*batch]
+	s.bn7Aux = ws.Buf[983936*batch : 984192*batch]
+	s.conv8Out = ws.Buf[984192*batch : 992384*batch]
+	s.conv8Grad = ws.Buf[992384*batch : 1000576*batch]
+	s.bn8Out = ws.Buf[1000576*batch : 1008768*batch]
+	s.bn8Grad = ws.Buf[1008768*batch : 1016960*batch]
+	s.bn8Aux = ws.Buf[1016960*batch : 1017216*batch]
+	s.conv9Out = ws.Buf[1017216*batch : 1033600*batch]
+	s.conv9Grad = ws.Buf[1033600*batch : 1049984*batch]
+	s.bn9Out = ws.Buf[1049984*batch : 1066368*batch]
+	s.bn9Grad = ws.Buf[1066368*batch : 1082752*batch]
+	s.bn9Aux = ws.Buf[1082752*batch : 1083264*batch]
+	s.conv10Out = ws.Buf[1083264*batch : 1099648*batch]
+	s.conv10Grad = ws.Buf[1099648*batch : 1116032*batch]
+	s.bn10Out = ws.Buf[1116032*batch : 1132416*batch]
+	s.bn10Grad = ws.Buf[1132416*batch : 1148800*batch]
+	s.bn10Aux = ws.Buf[1148800*batch : 1149312*batch]
+	s.conv11Out = ws.Buf[1149312*batch : 1165696*batch]
+	s.conv11Grad = ws.Buf[1165696*batch : 1182080*batch]
+	s.bn11Out = ws.Buf[1182080*batch : 1198464*batch]
+	s.bn11Grad = ws.Buf[1198464*batch : 1214848*batch]
+	s.bn11Aux = ws.Buf[1214848*batch : 1215360*batch]
+	s.pool1Out = ws.Buf[1215360*batch : 1215616*batch]
+	s.pool1Grad = ws.Buf[1215616*batch : 1215872*batch]
+	s.full1Out = ws.Buf[1215872*batch : 1215882*batch]
+	s.full1Grad = ws.Buf[1215882*batch : 1215892*batch]
 	s.packing = nn.NewPacking(directHi - directLo)
 	s.folded = make([]float32, NumParams+NumBuffers)
+	s.bn1Reduced = make([]float32, 192)
+	s.bn2Reduced = make([]float32, 192)
+	s.bn3Reduced = make([]float32, 384)
+	s.bn4Reduced = make([]float32, 384)
+	s.bn5Reduced = make([]float32, 768)
+	s.bn6Reduced = make([]float32, 768)
+	s.bn7Reduced = make([]float32, 768)
+	s.bn8Reduced = make([]float32, 768)
+	s.bn9Reduced = make([]float32, 1536)
+	s.bn10Reduced = make([]float32, 1536)
+	s.bn11Reduced = make([]float32, 1536)
 	s.conv1FoldW = make([]float32, 864)
 	s.conv1FoldB = make([]float32, 32)
 	s.conv1FoldPacked = make([]float32, kernels.DirectPackedSize(32, 27))
@@ -854,10 +855,14 @@ func (s *state) packWeights(backward bool) {
 func (s *state) forwardImages0(img, w int) {
 	s.conv1Forward(img, w)
 	s.Tick(w, 0, false)
+	s.bn1Gather(img, w)
+	s.Tick(w, 1, false)
 }
 
 // backwardImages0 runs conv1 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages0(img, w int) {
+	s.bn1GradScatter(img, w)
+	s.Tick(w, 1, true)
 	s.conv1Backward(img, w)
 	s.Tick(w, 0, true)
 }
@@ -868,180 +873,220 @@ func (s *state) flushImages0(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][0:864], s.conv1GradAcc[w], 32, 27)
 }
 
-// forwardImages2 runs relu1 … conv2 forward on image img, with the buffers of worker w.
+// forwardImages2 runs conv2 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages2(img, w int) {
-	s.relu1Forward(img, w)
-	s.Tick(w, 2, false)
+	s.bn1Scatter(img, w)
+	s.Tick(w, 1, false)
 	s.conv2Forward(img, w)
 	s.Tick(w, 3, false)
+	s.bn2Gather(img, w)
+	s.Tick(w, 4, false)
 }
 
-// backwardImages2 runs relu1 … conv2 backward on image img, with the buffers of worker w.
+// backwardImages2 runs conv2 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages2(img, w int) {
+	s.bn2GradScatter(img, w)
+	s.Tick(w, 4, true)
 	s.conv2Backward(img, w)
 	s.Tick(w, 3, true)
-	s.relu1Backward(img, w)
-	s.Tick(w, 2, true)
+	s.bn1GradGather(img, w)
+	s.Tick(w, 1, true)
 }
 
-// forwardImages4 runs relu2 … conv3 forward on image img, with the buffers of worker w.
+// forwardImages4 runs conv3 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages4(img, w int) {
-	s.relu2Forward(img, w)
-	s.Tick(w, 5, false)
+	s.bn2Scatter(img, w)
+	s.Tick(w, 4, false)
 	s.conv3Forward(img, w)
 	s.Tick(w, 6, false)
+	s.bn3Gather(img, w)
+	s.Tick(w, 7, false)
 }
 
-// backwardImages4 runs relu2 … conv3 backward on image img, with the buffers of worker w.
+// backwardImages4 runs conv3 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages4(img, w int) {
+	s.bn3GradScatter(img, w)
+	s.Tick(w, 7, true)
 	s.conv3Backward(img, w)
 	s.Tick(w, 6, true)
-	s.relu2Backward(img, w)
-	s.Tick(w, 5, true)
+	s.bn2GradGather(img, w)
+	s.Tick(w, 4, true)
 }
 
-// forwardImages6 runs relu3 … conv4 forward on image img, with the buffers of worker w.
+// forwardImages6 runs conv4 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages6(img, w int) {
-	s.relu3Forward(img, w)
-	s.Tick(w, 8, false)
+	s.bn3Scatter(img, w)
+	s.Tick(w, 7, false)
 	s.conv4Forward(img, w)
 	s.Tick(w, 9, false)
+	s.bn4Gather(img, w)
+	s.Tick(w, 10, false)
 }
 
-// backwardImages6 runs relu3 … conv4 backward on image img, with the buffers of worker w.
+// backwardImages6 runs conv4 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages6(img, w int) {
+	s.bn4GradScatter(img, w)
+	s.Tick(w, 10, true)
 	s.conv4Backward(img, w)
 	s.Tick(w, 9, true)
-	s.relu3Backward(img, w)
-	s.Tick(w, 8, true)
+	s.bn3GradGather(img, w)
+	s.Tick(w, 7, true)
 }
 
-// forwardImages8 runs relu4 … conv5 forward on image img, with the buffers of worker w.
+// forwardImages8 runs conv5 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages8(img, w int) {
-	s.relu4Forward(img, w)
-	s.Tick(w, 11, false)
+	s.bn4Scatter(img, w)
+	s.Tick(w, 10, false)
 	s.conv5Forward(img, w)
 	s.Tick(w, 12, false)
+	s.bn5Gather(img, w)
+	s.Tick(w, 13, false)
 }
 
-// backwardImages8 runs relu4 … conv5 backward on image img, with the buffers of worker w.
+// backwardImages8 runs conv5 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages8(img, w int) {
+	s.bn5GradScatter(img, w)
+	s.Tick(w, 13, true)
 	s.conv5Backward(img, w)
 	s.Tick(w, 12, true)
-	s.relu4Backward(img, w)
-	s.Tick(w, 11, true)
+	s.bn4GradGather(img, w)
+	s.Tick(w, 10, true)
 }
 
-// forwardImages10 runs relu5 … conv6 forward on image img, with the buffers of worker w.
+// forwardImages10 runs conv6 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages10(img, w int) {
-	s.relu5Forward(img, w)
-	s.Tick(w, 14, false)
+	s.bn5Scatter(img, w)
+	s.Tick(w, 13, false)
 	s.conv6Forward(img, w)
 	s.Tick(w, 15, false)
+	s.bn6Gather(img, w)
+	s.Tick(w, 16, false)
 }
 
-// backwardImages10 runs relu5 … conv6 backward on image img, with the buffers of worker w.
+// backwardImages10 runs conv6 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages10(img, w int) {
+	s.bn6GradScatter(img, w)
+	s.Tick(w, 16, true)
 	s.conv6Backward(img, w)
 	s.Tick(w, 15, true)
-	s.relu5Backward(img, w)
-	s.Tick(w, 14, true)
+	s.bn5GradGather(img, w)
+	s.Tick(w, 13, true)
 }
 
-// forwardImages12 runs relu6 … conv7 forward on image img, with the buffers of worker w.
+// forwardImages12 runs conv7 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages12(img, w int) {
-	s.relu6Forward(img, w)
-	s.Tick(w, 17, false)
+	s.bn6Scatter(img, w)
+	s.Tick(w, 16, false)
 	s.conv7Forward(img, w)
 	s.Tick(w, 18, false)
+	s.bn7Gather(img, w)
+	s.Tick(w, 19, false)
 }
 
-// backwardImages12 runs relu6 … conv7 backward on image img, with the buffers of worker w.
+// backwardImages12 runs conv7 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages12(img, w int) {
+	s.bn7GradScatter(img, w)
+	s.Tick(w, 19, true)
 	s.conv7Backward(img, w)
 	s.Tick(w, 18, true)
-	s.relu6Backward(img, w)
-	s.Tick(w, 17, true)
+	s.bn6GradGather(img, w)
+	s.Tick(w, 16, true)
 }
 
-// forwardImages14 runs relu7 … conv8 forward on image img, with the buffers of worker w.
+// forwardImages14 runs conv8 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages14(img, w int) {
-	s.relu7Forward(img, w)
-	s.Tick(w, 20, false)
+	s.bn7Scatter(img, w)
+	s.Tick(w, 19, false)
 	s.conv8Forward(img, w)
 	s.Tick(w, 21, false)
+	s.bn8Gather(img, w)
+	s.Tick(w, 22, false)
 }
 
-// backwardImages14 runs relu7 … conv8 backward on image img, with the buffers of worker w.
+// backwardImages14 runs conv8 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages14(img, w int) {
+	s.bn8GradScatter(img, w)
+	s.Tick(w, 22, true)
 	s.conv8Backward(img, w)
 	s.Tick(w, 21, true)
-	s.relu7Backward(img, w)
-	s.Tick(w, 20, true)
+	s.bn7GradGather(img, w)
+	s.Tick(w, 19, true)
 }
 
-// forwardImages16 runs relu8 … conv9 forward on image img, with the buffers of worker w.
+// forwardImages16 runs conv9 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages16(img, w int) {
-	s.relu8Forward(img, w)
-	s.Tick(w, 23, false)
+	s.bn8Scatter(img, w)
+	s.Tick(w, 22, false)
 	s.conv9Forward(img, w)
 	s.Tick(w, 24, false)
+	s.bn9Gather(img, w)
+	s.Tick(w, 25, false)
 }
 
-// backwardImages16 runs relu8 … conv9 backward on image img, with the buffers of worker w.
+// backwardImages16 runs conv9 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages16(img, w int) {
+	s.bn9GradScatter(img, w)
+	s.Tick(w, 25, true)
 	s.conv9Backward(img, w)
 	s.Tick(w, 24, true)
-	s.relu8Backward(img, w)
-	s.Tick(w, 23, true)
+	s.bn8GradGather(img, w)
+	s.Tick(w, 22, true)
 }
 
-// forwardImages18 runs relu9 … conv10 forward on image img, with the buffers of worker w.
+// forwardImages18 runs conv10 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages18(img, w int) {
-	s.relu9Forward(img, w)
-	s.Tick(w, 26, false)
+	s.bn9Scatter(img, w)
+	s.Tick(w, 25, false)
 	s.conv10Forward(img, w)
 	s.Tick(w, 27, false)
+	s.bn10Gather(img, w)
+	s.Tick(w, 28, false)
 }
 
-// backwardImages18 runs relu9 … conv10 backward on image img, with the buffers of worker w.
+// backwardImages18 runs conv10 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages18(img, w int) {
+	s.bn10GradScatter(img, w)
+	s.Tick(w, 28, true)
 	s.conv10Backward(img, w)
 	s.Tick(w, 27, true)
-	s.relu9Backward(img, w)
-	s.Tick(w, 26, true)
+	s.bn9GradGather(img, w)
+	s.Tick(w, 25, true)
 }
 
-// forwardImages20 runs relu10 … conv11 forward on image img, with the buffers of worker w.
+// forwardImages20 runs conv11 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages20(img, w int) {
-	s.relu10Forward(img, w)
-	s.Tick(w, 29, false)
+	s.bn10Scatter(img, w)
+	s.Tick(w, 28, false)
 	s.conv11Forward(img, w)
 	s.Tick(w, 30, false)
+	s.bn11Gather(img, w)
+	s.Tick(w, 31, false)
 }
 
-// backwardImages20 runs relu10 … conv11 backward on image img, with the buffers of worker w.
+// backwardImages20 runs conv11 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages20(img, w int) {
+	s.bn11GradScatter(img, w)
+	s.Tick(w, 31, true)
 	s.conv11Backward(img, w)
 	s.Tick(w, 30, true)
-	s.relu10Backward(img, w)
-	s.Tick(w, 29, true)
+	s.bn10GradGather(img, w)
+	s.Tick(w, 28, true)
 }
 
-// forwardImages22 runs relu11 … pool1 forward on image img, with the buffers of worker w.
+// forwardImages22 runs pool1 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages22(img, w int) {
-	s.relu11Forward(img, w)
-	s.Tick(w, 32, false)
+	s.bn11Scatter(img, w)
+	s.Tick(w, 31, false)
 	s.pool1Forward(img, w)
 	s.Tick(w, 33, false)
 }
 
-// backwardImages22 runs relu11 … pool1 backward on image img, with the buffers of worker w.
+// backwardImages22 runs pool1 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages22(img, w int) {
 	s.pool1Backward(img, w)
 	s.Tick(w, 33, true)
-	s.relu11Backward(img, w)
-	s.Tick(w, 32, true)
+	s.bn11GradGather(img, w)
+	s.Tick(w, 31, true)
 }
 
 // infer runs the network at inference, each batch norm that follows a conv folded into it,
@@ -1125,44 +1170,58 @@ func (s *state) conv1Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv1Infer(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
-	out := s.relu1Out[img*32768 : img*32768+32768]
+	out := s.bn1Out[img*32768 : img*32768+32768]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
 	s.DirectConv(out, 32, 32, 32, s.conv1FoldPacked, conv1Offs, pad, 34)
 	kernels.BiasAct(out, s.conv1FoldB, 32, 1024, true)
 }
 
-// bn1Forward computes bn1 (bn , 32x32x32 → 32x32x32) for the whole batch.
+// bn1Forward computes bn1 (bn , 32x32x32 → 32x32x32) and the ReLU after it for the whole batch.
 func (s *state) bn1Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 32, 1024, s.net.params[864:896],
-		s.net.params[896:928], s.net.params[136778:136810],
-		s.net.params[136810:136842], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn1Aux, s.Batch, 32, 1024, s.net.params[864:896],
+		s.net.params[136778:136810], s.net.params[136810:136842], float32(0.1),
+		float32(1e-05), s.bn1Reduced)
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
 func (s *state) bn1Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.Batch, 32, 1024, s.net.params[864:896],
-		float32(1e-05), s.net.grads[864:896], s.net.grads[896:928])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[864:896], s.net.grads[896:928]
+	kernels.BatchNormGradStats(s.bn1Aux, s.Batch, 32, 1024, s.bn1Reduced, dgamma, dbeta)
 }
 
-// relu1Forward computes relu1 (relu , 32x32x32 → 32x32x32) for image img, on worker w.
-func (s *state) relu1Forward(img, w int) {
-	in := s.bn1Out[img*32768 : img*32768+32768]
-	out := s.relu1Out[img*32768 : img*32768+32768]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn1Gather takes image img's share of bn1's statistics, on worker w.
+func (s *state) bn1Gather(img, w int) {
+	in := s.conv1Out[img*32768 : img*32768+32768]
+	aux := s.bn1Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 1024, aux)
 }
 
-// relu1Backward propagates the gradient through relu1 for image img, on worker w.
-func (s *state) relu1Backward(img, w int) {
-	out := s.relu1Out[img*32768 : img*32768+32768]
-	dout := s.relu1Grad[img*32768 : img*32768+32768]
-	din := s.bn1Grad[img*32768 : img*32768+32768]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn1Scatter computes bn1's output for image img, on worker w.
+func (s *state) bn1Scatter(img, w int) {
+	in := s.conv1Out[img*32768 : img*32768+32768]
+	out := s.bn1Out[img*32768 : img*32768+32768]
+	kernels.BatchNormApply(in, out, 32, 1024, s.bn1Reduced, s.net.params[896:928], true)
+}
+
+// bn1GradGather takes image img's share of bn1's gradient sums, on worker w.
+func (s *state) bn1GradGather(img, w int) {
+	in := s.conv1Out[img*32768 : img*32768+32768]
+	dout := s.bn1Grad[img*32768 : img*32768+32768]
+	aux := s.bn1Aux[img*64 : img*64+64]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn1Out[img*32768:img*32768+32768], dout)
+	kernels.BatchNormGradMoments(in, dout, 32, 1024, s.bn1Reduced, aux)
+}
+
+// bn1GradScatter propagates the gradient through bn1 for image img, on worker w.
+func (s *state) bn1GradScatter(img, w int) {
+	in := s.conv1Out[img*32768 : img*32768+32768]
+	dout := s.bn1Grad[img*32768 : img*32768+32768]
+	din := s.conv1Grad[img*32768 : img*32768+32768]
+	kernels.BatchNormGradApply(in, dout, din, 32, 1024, s.bn1Reduced)
 }
 
 // conv2Geom is the geometry of conv2, a depthwise convolution.
@@ -1183,66 +1242,80 @@ var conv2Geom = kernels.DepthwiseGeom{
 // conv2Forward computes conv2 (conv 32 3x3 s1 p1 g32 nobias, 32x32x32 → 32x32x32) for image
 // img, on worker w.
 func (s *state) conv2Forward(img, w int) {
-	in := s.relu1Out[img*32768 : img*32768+32768]
+	in := s.bn1Out[img*32768 : img*32768+32768]
 	out := s.conv2Out[img*32768 : img*32768+32768]
 	kernels.DepthwiseConv(out, in, s.net.params[928:1216], conv2Geom)
 }
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.relu1Out[img*32768 : img*32768+32768]
+	in := s.bn1Out[img*32768 : img*32768+32768]
 	dout := s.conv2Grad[img*32768 : img*32768+32768]
 	kernels.DepthwiseConvWeightGrad(s.Grads[w][928:1216], in, dout, conv2Geom)
-	din := s.relu1Grad[img*32768 : img*32768+32768]
+	din := s.bn1Grad[img*32768 : img*32768+32768]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[928:1216], conv2Geom)
 }
 
 // conv2Infer computes conv2 with bn2 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv2Infer(img, w int) {
-	in := s.relu1Out[img*32768 : img*32768+32768]
-	out := s.relu2Out[img*32768 : img*32768+32768]
+	in := s.bn1Out[img*32768 : img*32768+32768]
+	out := s.bn2Out[img*32768 : img*32768+32768]
 	kernels.DepthwiseConv(out, in, s.conv2FoldW, conv2Geom)
 	kernels.BiasAct(out, s.conv2FoldB, 32, 1024, true)
 }
 
-// bn2Forward computes bn2 (bn , 32x32x32 → 32x32x32) for the whole batch.
+// bn2Forward computes bn2 (bn , 32x32x32 → 32x32x32) and the ReLU after it for the whole batch.
 func (s *state) bn2Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 32, 1024, s.net.params[1216:1248],
-		s.net.params[1248:1280], s.net.params[136842:136874],
-		s.net.params[136874:136906], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn2Aux, s.Batch, 32, 1024, s.net.params[1216:1248],
+		s.net.params[136842:136874], s.net.params[136874:136906], float32(0.1),
+		float32(1e-05), s.bn2Reduced)
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
 func (s *state) bn2Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.Batch, 32, 1024, s.net.params[1216:1248],
-		float32(1e-05), s.net.grads[1216:1248], s.net.grads[1248:1280])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[1216:1248], s.net.grads[1248:1280]
+	kernels.BatchNormGradStats(s.bn2Aux, s.Batch, 32, 1024, s.bn2Reduced, dgamma, dbeta)
 }
 
-// relu2Forward computes relu2 (relu , 32x32x32 → 32x32x32) for image img, on worker w.
-func (s *state) relu2Forward(img, w int) {
-	in := s.bn2Out[img*32768 : img*32768+32768]
-	out := s.relu2Out[img*32768 : img*32768+32768]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn2Gather takes image img's share of bn2's statistics, on worker w.
+func (s *state) bn2Gather(img, w int) {
+	in := s.conv2Out[img*32768 : img*32768+32768]
+	aux := s.bn2Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 1024, aux)
 }
 
-// relu2Backward propagates the gradient through relu2 for image img, on worker w.
-func (s *state) relu2Backward(img, w int) {
-	out := s.relu2Out[img*32768 : img*32768+32768]
-	dout := s.relu2Grad[img*32768 : img*32768+32768]
-	din := s.bn2Grad[img*32768 : img*32768+32768]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn2Scatter computes bn2's output for image img, on worker w.
+func (s *state) bn2Scatter(img, w int) {
+	in := s.conv2Out[img*32768 : img*32768+32768]
+	out := s.bn2Out[img*32768 : img*32768+32768]
+	kernels.BatchNormApply(in, out, 32, 1024, s.bn2Reduced, s.net.params[1248:1280], true)
+}
+
+// bn2GradGather takes image img's share of bn2's gradient sums, on worker w.
+func (s *state) bn2GradGather(img, w int) {
+	in := s.conv2Out[img*32768 : img*32768+32768]
+	dout := s.bn2Grad[img*32768 : img*32768+32768]
+	aux := s.bn2Aux[img*64 : img*64+64]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn2Out[img*32768:img*32768+32768], dout)
+	kernels.BatchNormGradMoments(in, dout, 32, 1024, s.bn2Reduced, aux)
+}
+
+// bn2GradScatter propagates the gradient through bn2 for image img, on worker w.
+func (s *state) bn2GradScatter(img, w int) {
+	in := s.conv2Out[img*32768 : img*32768+32768]
+	dout := s.bn2Grad[img*32768 : img*32768+32768]
+	din := s.conv2Grad[img*32768 : img*32768+32768]
+	kernels.BatchNormGradApply(in, dout, din, 32, 1024, s.bn2Reduced)
 }
 
 // conv3Forward computes conv3 (conv 64 1x1 s1 p0 nobias, 32x32x32 → 64x32x32) for image img,
 // on worker w.
 func (s *state) conv3Forward(img, w int) {
-	in := s.relu2Out[img*32768 : img*32768+32768]
+	in := s.bn2Out[img*32768 : img*32768+32768]
 	out := s.conv3Out[img*65536 : img*65536+65536]
 	col := in
 	weights := s.net.params[1280:3328]
@@ -1251,13 +1324,13 @@ func (s *state) conv3Forward(img, w int) {
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
-	in := s.relu2Out[img*32768 : img*32768+32768]
+	in := s.bn2Out[img*32768 : img*32768+32768]
 	dout := s.conv3Grad[img*65536 : img*65536+65536]
 	dw := s.Grads[w][1280:3328]
 	col := in
 	// dW += dout·colᵀ, per group.
 	s.Sgemm(false, true, 64, 32, 1024, 1, dout, 1024, col, 1024, 1, dw, 32)
-	din := s.relu2Grad[img*32768 : img*32768+32768]
+	din := s.bn2Grad[img*32768 : img*32768+32768]
 	dcol := din
 	weights := s.net.params[1280:3328]
 	// dcol = Wᵀ·dout, per group.
@@ -1267,45 +1340,59 @@ func (s *state) conv3Backward(img, w int) {
 // conv3Infer computes conv3 with bn3 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv3Infer(img, w int) {
-	in := s.relu2Out[img*32768 : img*32768+32768]
-	out := s.relu3Out[img*65536 : img*65536+65536]
+	in := s.bn2Out[img*32768 : img*32768+32768]
+	out := s.bn3Out[img*65536 : img*65536+65536]
 	col := in
 	weights := s.conv3FoldW
 	s.Sgemm(false, false, 64, 1024, 32, 1, weights, 32, col, 1024, 0, out, 1024)
 	kernels.BiasAct(out, s.conv3FoldB, 64, 1024, true)
 }
 
-// bn3Forward computes bn3 (bn , 64x32x32 → 64x32x32) for the whole batch.
+// bn3Forward computes bn3 (bn , 64x32x32 → 64x32x32) and the ReLU after it for the whole batch.
 func (s *state) bn3Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 64, 1024, s.net.params[3328:3392],
-		s.net.params[3392:3456], s.net.params[136906:136970],
-		s.net.params[136970:137034], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn3Aux, s.Batch, 64, 1024, s.net.params[3328:3392],
+		s.net.params[136906:136970], s.net.params[136970:137034], float32(0.1),
+		float32(1e-05), s.bn3Reduced)
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
 func (s *state) bn3Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.Batch, 64, 1024, s.net.params[3328:3392],
-		float32(1e-05), s.net.grads[3328:3392], s.net.grads[3392:3456])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[3328:3392], s.net.grads[3392:3456]
+	kernels.BatchNormGradStats(s.bn3Aux, s.Batch, 64, 1024, s.bn3Reduced, dgamma, dbeta)
 }
 
-// relu3Forward computes relu3 (relu , 64x32x32 → 64x32x32) for image img, on worker w.
-func (s *state) relu3Forward(img, w int) {
-	in := s.bn3Out[img*65536 : img*65536+65536]
-	out := s.relu3Out[img*65536 : img*65536+65536]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn3Gather takes image img's share of bn3's statistics, on worker w.
+func (s *state) bn3Gather(img, w int) {
+	in := s.conv3Out[img*65536 : img*65536+65536]
+	aux := s.bn3Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 1024, aux)
 }
 
-// relu3Backward propagates the gradient through relu3 for image img, on worker w.
-func (s *state) relu3Backward(img, w int) {
-	out := s.relu3Out[img*65536 : img*65536+65536]
-	dout := s.relu3Grad[img*65536 : img*65536+65536]
-	din := s.bn3Grad[img*65536 : img*65536+65536]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn3Scatter computes bn3's output for image img, on worker w.
+func (s *state) bn3Scatter(img, w int) {
+	in := s.conv3Out[img*65536 : img*65536+65536]
+	out := s.bn3Out[img*65536 : img*65536+65536]
+	kernels.BatchNormApply(in, out, 64, 1024, s.bn3Reduced, s.net.params[3392:3456], true)
+}
+
+// bn3GradGather takes image img's share of bn3's gradient sums, on worker w.
+func (s *state) bn3GradGather(img, w int) {
+	in := s.conv3Out[img*65536 : img*65536+65536]
+	dout := s.bn3Grad[img*65536 : img*65536+65536]
+	aux := s.bn3Aux[img*128 : img*128+128]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn3Out[img*65536:img*65536+65536], dout)
+	kernels.BatchNormGradMoments(in, dout, 64, 1024, s.bn3Reduced, aux)
+}
+
+// bn3GradScatter propagates the gradient through bn3 for image img, on worker w.
+func (s *state) bn3GradScatter(img, w int) {
+	in := s.conv3Out[img*65536 : img*65536+65536]
+	dout := s.bn3Grad[img*65536 : img*65536+65536]
+	din := s.conv3Grad[img*65536 : img*65536+65536]
+	kernels.BatchNormGradApply(in, dout, din, 64, 1024, s.bn3Reduced)
 }
 
 // conv4Geom is the geometry of conv4, a depthwise convolution.
@@ -1326,66 +1413,80 @@ var conv4Geom = kernels.DepthwiseGeom{
 // conv4Forward computes conv4 (conv 64 3x3 s2 p1 g64 nobias, 64x32x32 → 64x16x16) for image
 // img, on worker w.
 func (s *state) conv4Forward(img, w int) {
-	in := s.relu3Out[img*65536 : img*65536+65536]
+	in := s.bn3Out[img*65536 : img*65536+65536]
 	out := s.conv4Out[img*16384 : img*16384+16384]
 	kernels.DepthwiseConv(out, in, s.net.params[3456:4032], conv4Geom)
 }
 
 // conv4Backward propagates the gradient through conv4 for image img, on worker w.
 func (s *state) conv4Backward(img, w int) {
-	in := s.relu3Out[img*65536 : img*65536+65536]
+	in := s.bn3Out[img*65536 : img*65536+65536]
 	dout := s.conv4Grad[img*16384 : img*16384+16384]
 	kernels.DepthwiseConvWeightGrad(s.Grads[w][3456:4032], in, dout, conv4Geom)
-	din := s.relu3Grad[img*65536 : img*65536+65536]
+	din := s.bn3Grad[img*65536 : img*65536+65536]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[3456:4032], conv4Geom)
 }
 
 // conv4Infer computes conv4 with bn4 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv4Infer(img, w int) {
-	in := s.relu3Out[img*65536 : img*65536+65536]
-	out := s.relu4Out[img*16384 : img*16384+16384]
+	in := s.bn3Out[img*65536 : img*65536+65536]
+	out := s.bn4Out[img*16384 : img*16384+16384]
 	kernels.DepthwiseConv(out, in, s.conv4FoldW, conv4Geom)
 	kernels.BiasAct(out, s.conv4FoldB, 64, 256, true)
 }
 
-// bn4Forward computes bn4 (bn , 64x16x16 → 64x16x16) for the whole batch.
+// bn4Forward computes bn4 (bn , 64x16x16 → 64x16x16) and the ReLU after it for the whole batch.
 func (s *state) bn4Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 64, 256, s.net.params[4032:4096],
-		s.net.params[4096:4160], s.net.params[137034:137098],
-		s.net.params[137098:137162], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn4Aux, s.Batch, 64, 256, s.net.params[4032:4096],
+		s.net.params[137034:137098], s.net.params[137098:137162], float32(0.1),
+		float32(1e-05), s.bn4Reduced)
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
 func (s *state) bn4Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.Batch, 64, 256, s.net.params[4032:4096],
-		float32(1e-05), s.net.grads[4032:4096], s.net.grads[4096:4160])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[4032:4096], s.net.grads[4096:4160]
+	kernels.BatchNormGradStats(s.bn4Aux, s.Batch, 64, 256, s.bn4Reduced, dgamma, dbeta)
 }
 
-// relu4Forward computes relu4 (relu , 64x16x16 → 64x16x16) for image img, on worker w.
-func (s *state) relu4Forward(img, w int) {
-	in := s.bn4Out[img*16384 : img*16384+16384]
-	out := s.relu4Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn4Gather takes image img's share of bn4's statistics, on worker w.
+func (s *state) bn4Gather(img, w int) {
+	in := s.conv4Out[img*16384 : img*16384+16384]
+	aux := s.bn4Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 256, aux)
 }
 
-// relu4Backward propagates the gradient through relu4 for image img, on worker w.
-func (s *state) relu4Backward(img, w int) {
-	out := s.relu4Out[img*16384 : img*16384+16384]
-	dout := s.relu4Grad[img*16384 : img*16384+16384]
-	din := s.bn4Grad[img*16384 : img*16384+16384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn4Scatter computes bn4's output for image img, on worker w.
+func (s *state) bn4Scatter(img, w int) {
+	in := s.conv4Out[img*16384 : img*16384+16384]
+	out := s.bn4Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 64, 256, s.bn4Reduced, s.net.params[4096:4160], true)
+}
+
+// bn4GradGather takes image img's share of bn4's gradient sums, on worker w.
+func (s *state) bn4GradGather(img, w int) {
+	in := s.conv4Out[img*16384 : img*16384+16384]
+	dout := s.bn4Grad[img*16384 : img*16384+16384]
+	aux := s.bn4Aux[img*128 : img*128+128]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn4Out[img*16384:img*16384+16384], dout)
+	kernels.BatchNormGradMoments(in, dout, 64, 256, s.bn4Reduced, aux)
+}
+
+// bn4GradScatter propagates the gradient through bn4 for image img, on worker w.
+func (s *state) bn4GradScatter(img, w int) {
+	in := s.conv4Out[img*16384 : img*16384+16384]
+	dout := s.bn4Grad[img*16384 : img*16384+16384]
+	din := s.conv4Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 64, 256, s.bn4Reduced)
 }
 
 // conv5Forward computes conv5 (conv 128 1x1 s1 p0 nobias, 64x16x16 → 128x16x16) for image
 // img, on worker w.
 func (s *state) conv5Forward(img, w int) {
-	in := s.relu4Out[img*16384 : img*16384+16384]
+	in := s.bn4Out[img*16384 : img*16384+16384]
 	out := s.conv5Out[img*32768 : img*32768+32768]
 	col := in
 	weights := s.net.params[4160:12352]
@@ -1394,13 +1495,13 @@ func (s *state) conv5Forward(img, w int) {
 
 // conv5Backward propagates the gradient through conv5 for image img, on worker w.
 func (s *state) conv5Backward(img, w int) {
-	in := s.relu4Out[img*16384 : img*16384+16384]
+	in := s.bn4Out[img*16384 : img*16384+16384]
 	dout := s.conv5Grad[img*32768 : img*32768+32768]
 	dw := s.Grads[w][4160:12352]
 	col := in
 	// dW += dout·colᵀ, per group.
 	s.Sgemm(false, true, 128, 64, 256, 1, dout, 256, col, 256, 1, dw, 64)
-	din := s.relu4Grad[img*16384 : img*16384+16384]
+	din := s.bn4Grad[img*16384 : img*16384+16384]
 	dcol := din
 	weights := s.net.params[4160:12352]
 	// dcol = Wᵀ·dout, per group.
@@ -1410,46 +1511,59 @@ func (s *state) conv5Backward(img, w int) {
 // conv5Infer computes conv5 with bn5 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv5Infer(img, w int) {
-	in := s.relu4Out[img*16384 : img*16384+16384]
-	out := s.relu5Out[img*32768 : img*32768+32768]
+	in := s.bn4Out[img*16384 : img*16384+16384]
+	out := s.bn5Out[img*32768 : img*32768+32768]
 	col := in
 	weights := s.conv5FoldW
 	s.Sgemm(false, false, 128, 256, 64, 1, weights, 64, col, 256, 0, out, 256)
 	kernels.BiasAct(out, s.conv5FoldB, 128, 256, true)
 }
 
-// bn5Forward computes bn5 (bn , 128x16x16 → 128x16x16) for the whole batch.
+// bn5Forward computes bn5 (bn , 128x16x16 → 128x16x16) and the ReLU after it for the whole batch.
 func (s *state) bn5Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.Batch, 128, 256, s.net.params[12352:12480],
-		s.net.params[12480:12608], s.net.params[137162:137290],
-		s.net.params[137290:137418], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn5Aux, s.Batch, 128, 256, s.net.params[12352:12480],
+		s.net.params[137162:137290], s.net.params[137290:137418], float32(0.1),
+		float32(1e-05), s.bn5Reduced)
 }
 
 // bn5Backward propagates the gradient through bn5 for the whole batch.
 func (s *state) bn5Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv5Out, s.bn5Grad, s.conv5Grad, s.Batch, 128, 256,
-		s.net.params[12352:12480], float32(1e-05), s.net.grads[12352:12480],
-		s.net.grads[12480:12608])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[12352:12480], s.net.grads[12480:12608]
+	kernels.BatchNormGradStats(s.bn5Aux, s.Batch, 128, 256, s.bn5Reduced, dgamma, dbeta)
 }
 
-// relu5Forward computes relu5 (relu , 128x16x16 → 128x16x16) for image img, on worker w.
-func (s *state) relu5Forward(img, w int) {
-	in := s.bn5Out[img*32768 : img*32768+32768]
-	out := s.relu5Out[img*32768 : img*32768+32768]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn5Gather takes image img's share of bn5's statistics, on worker w.
+func (s *state) bn5Gather(img, w int) {
+	in := s.conv5Out[img*32768 : img*32768+32768]
+	aux := s.bn5Aux[img*256 : img*256+256]
+	kernels.BatchNormMoments(in, 128, 256, aux)
 }
 
-// relu5Backward propagates the gradient through relu5 for image img, on worker w.
-func (s *state) relu5Backward(img, w int) {
-	out := s.relu5Out[img*32768 : img*32768+32768]
-	dout := s.relu5Grad[img*32768 : img*32768+32768]
-	din := s.bn5Grad[img*32768 : img*32768+32768]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn5Scatter computes bn5's output for image img, on worker w.
+func (s *state) bn5Scatter(img, w int) {
+	in := s.conv5Out[img*32768 : img*32768+32768]
+	out := s.bn5Out[img*32768 : img*32768+32768]
+	kernels.BatchNormApply(in, out, 128, 256, s.bn5Reduced, s.net.params[12480:12608], true)
+}
+
+// bn5GradGather takes image img's share of bn5's gradient sums, on worker w.
+func (s *state) bn5GradGather(img, w int) {
+	in := s.conv5Out[img*32768 : img*32768+32768]
+	dout := s.bn5Grad[img*32768 : img*32768+32768]
+	aux := s.bn5Aux[img*256 : img*256+256]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn5Out[img*32768:img*32768+32768], dout)
+	kernels.BatchNormGradMoments(in, dout, 128, 256, s.bn5Reduced, aux)
+}
+
+// bn5GradScatter propagates the gradient through bn5 for image img, on worker w.
+func (s *state) bn5GradScatter(img, w int) {
+	in := s.conv5Out[img*32768 : img*32768+32768]
+	dout := s.bn5Grad[img*32768 : img*32768+32768]
+	din := s.conv5Grad[img*32768 : img*32768+32768]
+	kernels.BatchNormGradApply(in, dout, din, 128, 256, s.bn5Reduced)
 }
 
 // conv6Geom is the geometry of conv6, a depthwise convolution.
@@ -1470,67 +1584,80 @@ var conv6Geom = kernels.DepthwiseGeom{
 // conv6Forward computes conv6 (conv 128 3x3 s1 p1 g128 nobias, 128x16x16 → 128x16x16) for
 // image img, on worker w.
 func (s *state) conv6Forward(img, w int) {
-	in := s.relu5Out[img*32768 : img*32768+32768]
+	in := s.bn5Out[img*32768 : img*32768+32768]
 	out := s.conv6Out[img*32768 : img*32768+32768]
 	kernels.DepthwiseConv(out, in, s.net.params[12608:13760], conv6Geom)
 }
 
 // conv6Backward propagates the gradient through conv6 for image img, on worker w.
 func (s *state) conv6Backward(img, w int) {
-	in := s.relu5Out[img*32768 : img*32768+32768]
+	in := s.bn5Out[img*32768 : img*32768+32768]
 	dout := s.conv6Grad[img*32768 : img*32768+32768]
 	kernels.DepthwiseConvWeightGrad(s.Grads[w][12608:13760], in, dout, conv6Geom)
-	din := s.relu5Grad[img*32768 : img*32768+32768]
+	din := s.bn5Grad[img*32768 : img*32768+32768]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[12608:13760], conv6Geom)
 }
 
 // conv6Infer computes conv6 with bn6 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv6Infer(img, w int) {
-	in := s.relu5Out[img*32768 : img*32768+32768]
-	out := s.relu6Out[img*32768 : img*32768+32768]
+	in := s.bn5Out[img*32768 : img*32768+32768]
+	out := s.bn6Out[img*32768 : img*32768+32768]
 	kernels.DepthwiseConv(out, in, s.conv6FoldW, conv6Geom)
 	kernels.BiasAct(out, s.conv6FoldB, 128, 256, true)
 }
 
-// bn6Forward computes bn6 (bn , 128x16x16 → 128x16x16) for the whole batch.
+// bn6Forward computes bn6 (bn , 128x16x16 → 128x16x16) and the ReLU after it for the whole batch.
 func (s *state) bn6Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 128, 256, s.net.params[13760:13888],
-		s.net.params[13888:14016], s.net.params[137418:137546],
-		s.net.params[137546:137674], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn6Aux, s.Batch, 128, 256, s.net.params[13760:13888],
+		s.net.params[137418:137546], s.net.params[137546:137674], float32(0.1),
+		float32(1e-05), s.bn6Reduced)
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
 func (s *state) bn6Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.Batch, 128, 256,
-		s.net.params[13760:13888], float32(1e-05), s.net.grads[13760:13888],
-		s.net.grads[13888:14016])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[13760:13888], s.net.grads[13888:14016]
+	kernels.BatchNormGradStats(s.bn6Aux, s.Batch, 128, 256, s.bn6Reduced, dgamma, dbeta)
 }
 
-// relu6Forward computes relu6 (relu , 128x16x16 → 128x16x16) for image img, on worker w.
-func (s *state) relu6Forward(img, w int) {
-	in := s.bn6Out[img*32768 : img*32768+32768]
-	out := s.relu6Out[img*32768 : img*32768+32768]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn6Gather takes image img's share of bn6's statistics, on worker w.
+func (s *state) bn6Gather(img, w int) {
+	in := s.conv6Out[img*32768 : img*32768+32768]
+	aux := s.bn6Aux[img*256 : img*256+256]
+	kernels.BatchNormMoments(in, 128, 256, aux)
 }
 
-// relu6Backward propagates the gradient through relu6 for image img, on worker w.
-func (s *state) relu6Backward(img, w int) {
-	out := s.relu6Out[img*32768 : img*32768+32768]
-	dout := s.relu6Grad[img*32768 : img*32768+32768]
-	din := s.bn6Grad[img*32768 : img*32768+32768]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn6Scatter computes bn6's output for image img, on worker w.
+func (s *state) bn6Scatter(img, w int) {
+	in := s.conv6Out[img*32768 : img*32768+32768]
+	out := s.bn6Out[img*32768 : img*32768+32768]
+	kernels.BatchNormApply(in, out, 128, 256, s.bn6Reduced, s.net.params[13888:14016], true)
+}
+
+// bn6GradGather takes image img's share of bn6's gradient sums, on worker w.
+func (s *state) bn6GradGather(img, w int) {
+	in := s.conv6Out[img*32768 : img*32768+32768]
+	dout := s.bn6Grad[img*32768 : img*32768+32768]
+	aux := s.bn6Aux[img*256 : img*256+256]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn6Out[img*32768:img*32768+32768], dout)
+	kernels.BatchNormGradMoments(in, dout, 128, 256, s.bn6Reduced, aux)
+}
+
+// bn6GradScatter propagates the gradient through bn6 for image img, on worker w.
+func (s *state) bn6GradScatter(img, w int) {
+	in := s.conv6Out[img*32768 : img*32768+32768]
+	dout := s.bn6Grad[img*32768 : img*32768+32768]
+	din := s.conv6Grad[img*32768 : img*32768+32768]
+	kernels.BatchNormGradApply(in, dout, din, 128, 256, s.bn6Reduced)
 }
 
 // conv7Forward computes conv7 (conv 128 1x1 s1 p0 nobias, 128x16x16 → 128x16x16) for image
 // img, on worker w.
 func (s *state) conv7Forward(img, w int) {
-	in := s.relu6Out[img*32768 : img*32768+32768]
+	in := s.bn6Out[img*32768 : img*32768+32768]
 	out := s.conv7Out[img*32768 : img*32768+32768]
 	col := in
 	weights := s.net.params[14016:30400]
@@ -1539,13 +1666,13 @@ func (s *state) conv7Forward(img, w int) {
 
 // conv7Backward propagates the gradient through conv7 for image img, on worker w.
 func (s *state) conv7Backward(img, w int) {
-	in := s.relu6Out[img*32768 : img*32768+32768]
+	in := s.bn6Out[img*32768 : img*32768+32768]
 	dout := s.conv7Grad[img*32768 : img*32768+32768]
 	dw := s.Grads[w][14016:30400]
 	col := in
 	// dW += dout·colᵀ, per group.
 	s.Sgemm(false, true, 128, 128, 256, 1, dout, 256, col, 256, 1, dw, 128)
-	din := s.relu6Grad[img*32768 : img*32768+32768]
+	din := s.bn6Grad[img*32768 : img*32768+32768]
 	dcol := din
 	weights := s.net.params[14016:30400]
 	// dcol = Wᵀ·dout, per group.
@@ -1555,46 +1682,59 @@ func (s *state) conv7Backward(img, w int) {
 // conv7Infer computes conv7 with bn7 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv7Infer(img, w int) {
-	in := s.relu6Out[img*32768 : img*32768+32768]
-	out := s.relu7Out[img*32768 : img*32768+32768]
+	in := s.bn6Out[img*32768 : img*32768+32768]
+	out := s.bn7Out[img*32768 : img*32768+32768]
 	col := in
 	weights := s.conv7FoldW
 	s.Sgemm(false, false, 128, 256, 128, 1, weights, 128, col, 256, 0, out, 256)
 	kernels.BiasAct(out, s.conv7FoldB, 128, 256, true)
 }
 
-// bn7Forward computes bn7 (bn , 128x16x16 → 128x16x16) for the whole batch.
+// bn7Forward computes bn7 (bn , 128x16x16 → 128x16x16) and the ReLU after it for the whole batch.
 func (s *state) bn7Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.Batch, 128, 256, s.net.params[30400:30528],
-		s.net.params[30528:30656], s.net.params[137674:137802],
-		s.net.params[137802:137930], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn7Aux, s.Batch, 128, 256, s.net.params[30400:30528],
+		s.net.params[137674:137802], s.net.params[137802:137930], float32(0.1),
+		float32(1e-05), s.bn7Reduced)
 }
 
 // bn7Backward propagates the gradient through bn7 for the whole batch.
 func (s *state) bn7Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv7Out, s.bn7Grad, s.conv7Grad, s.Batch, 128, 256,
-		s.net.params[30400:30528], float32(1e-05), s.net.grads[30400:30528],
-		s.net.grads[30528:30656])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[30400:30528], s.net.grads[30528:30656]
+	kernels.BatchNormGradStats(s.bn7Aux, s.Batch, 128, 256, s.bn7Reduced, dgamma, dbeta)
 }
 
-// relu7Forward computes relu7 (relu , 128x16x16 → 128x16x16) for image img, on worker w.
-func (s *state) relu7Forward(img, w int) {
-	in := s.bn7Out[img*32768 : img*32768+32768]
-	out := s.relu7Out[img*32768 : img*32768+32768]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn7Gather takes image img's share of bn7's statistics, on worker w.
+func (s *state) bn7Gather(img, w int) {
+	in := s.conv7Out[img*32768 : img*32768+32768]
+	aux := s.bn7Aux[img*256 : img*256+256]
+	kernels.BatchNormMoments(in, 128, 256, aux)
 }
 
-// relu7Backward propagates the gradient through relu7 for image img, on worker w.
-func (s *state) relu7Backward(img, w int) {
-	out := s.relu7Out[img*32768 : img*32768+32768]
-	dout := s.relu7Grad[img*32768 : img*32768+32768]
-	din := s.bn7Grad[img*32768 : img*32768+32768]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn7Scatter computes bn7's output for image img, on worker w.
+func (s *state) bn7Scatter(img, w int) {
+	in := s.conv7Out[img*32768 : img*32768+32768]
+	out := s.bn7Out[img*32768 : img*32768+32768]
+	kernels.BatchNormApply(in, out, 128, 256, s.bn7Reduced, s.net.params[30528:30656], true)
+}
+
+// bn7GradGather takes image img's share of bn7's gradient sums, on worker w.
+func (s *state) bn7GradGather(img, w int) {
+	in := s.conv7Out[img*32768 : img*32768+32768]
+	dout := s.bn7Grad[img*32768 : img*32768+32768]
+	aux := s.bn7Aux[img*256 : img*256+256]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn7Out[img*32768:img*32768+32768], dout)
+	kernels.BatchNormGradMoments(in, dout, 128, 256, s.bn7Reduced, aux)
+}
+
+// bn7GradScatter propagates the gradient through bn7 for image img, on worker w.
+func (s *state) bn7GradScatter(img, w int) {
+	in := s.conv7Out[img*32768 : img*32768+32768]
+	dout := s.bn7Grad[img*32768 : img*32768+32768]
+	din := s.conv7Grad[img*32768 : img*32768+32768]
+	kernels.BatchNormGradApply(in, dout, din, 128, 256, s.bn7Reduced)
 }
 
 // conv8Geom is the geometry of conv8, a depthwise convolution.
@@ -1615,67 +1755,80 @@ var conv8Geom = kernels.DepthwiseGeom{
 // conv8Forward computes conv8 (conv 128 3x3 s2 p1 g128 nobias, 128x16x16 → 128x8x8) for
 // image img, on worker w.
 func (s *state) conv8Forward(img, w int) {
-	in := s.relu7Out[img*32768 : img*32768+32768]
+	in := s.bn7Out[img*32768 : img*32768+32768]
 	out := s.conv8Out[img*8192 : img*8192+8192]
 	kernels.DepthwiseConv(out, in, s.net.params[30656:31808], conv8Geom)
 }
 
 // conv8Backward propagates the gradient through conv8 for image img, on worker w.
 func (s *state) conv8Backward(img, w int) {
-	in := s.relu7Out[img*32768 : img*32768+32768]
+	in := s.bn7Out[img*32768 : img*32768+32768]
 	dout := s.conv8Grad[img*8192 : img*8192+8192]
 	kernels.DepthwiseConvWeightGrad(s.Grads[w][30656:31808], in, dout, conv8Geom)
-	din := s.relu7Grad[img*32768 : img*32768+32768]
+	din := s.bn7Grad[img*32768 : img*32768+32768]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[30656:31808], conv8Geom)
 }
 
 // conv8Infer computes conv8 with bn8 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv8Infer(img, w int) {
-	in := s.relu7Out[img*32768 : img*32768+32768]
-	out := s.relu8Out[img*8192 : img*8192+8192]
+	in := s.bn7Out[img*32768 : img*32768+32768]
+	out := s.bn8Out[img*8192 : img*8192+8192]
 	kernels.DepthwiseConv(out, in, s.conv8FoldW, conv8Geom)
 	kernels.BiasAct(out, s.conv8FoldB, 128, 64, true)
 }
 
-// bn8Forward computes bn8 (bn , 128x8x8 → 128x8x8) for the whole batch.
+// bn8Forward computes bn8 (bn , 128x8x8 → 128x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn8Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.Batch, 128, 64, s.net.params[31808:31936],
-		s.net.params[31936:32064], s.net.params[137930:138058],
-		s.net.params[138058:138186], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn8Aux, s.Batch, 128, 64, s.net.params[31808:31936],
+		s.net.params[137930:138058], s.net.params[138058:138186], float32(0.1),
+		float32(1e-05), s.bn8Reduced)
 }
 
 // bn8Backward propagates the gradient through bn8 for the whole batch.
 func (s *state) bn8Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv8Out, s.bn8Grad, s.conv8Grad, s.Batch, 128, 64,
-		s.net.params[31808:31936], float32(1e-05), s.net.grads[31808:31936],
-		s.net.grads[31936:32064])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[31808:31936], s.net.grads[31936:32064]
+	kernels.BatchNormGradStats(s.bn8Aux, s.Batch, 128, 64, s.bn8Reduced, dgamma, dbeta)
 }
 
-// relu8Forward computes relu8 (relu , 128x8x8 → 128x8x8) for image img, on worker w.
-func (s *state) relu8Forward(img, w int) {
-	in := s.bn8Out[img*8192 : img*8192+8192]
-	out := s.relu8Out[img*8192 : img*8192+8192]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn8Gather takes image img's share of bn8's statistics, on worker w.
+func (s *state) bn8Gather(img, w int) {
+	in := s.conv8Out[img*8192 : img*8192+8192]
+	aux := s.bn8Aux[img*256 : img*256+256]
+	kernels.BatchNormMoments(in, 128, 64, aux)
 }
 
-// relu8Backward propagates the gradient through relu8 for image img, on worker w.
-func (s *state) relu8Backward(img, w int) {
-	out := s.relu8Out[img*8192 : img*8192+8192]
-	dout := s.relu8Grad[img*8192 : img*8192+8192]
-	din := s.bn8Grad[img*8192 : img*8192+8192]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn8Scatter computes bn8's output for image img, on worker w.
+func (s *state) bn8Scatter(img, w int) {
+	in := s.conv8Out[img*8192 : img*8192+8192]
+	out := s.bn8Out[img*8192 : img*8192+8192]
+	kernels.BatchNormApply(in, out, 128, 64, s.bn8Reduced, s.net.params[31936:32064], true)
+}
+
+// bn8GradGather takes image img's share of bn8's gradient sums, on worker w.
+func (s *state) bn8GradGather(img, w int) {
+	in := s.conv8Out[img*8192 : img*8192+8192]
+	dout := s.bn8Grad[img*8192 : img*8192+8192]
+	aux := s.bn8Aux[img*256 : img*256+256]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn8Out[img*8192:img*8192+8192], dout)
+	kernels.BatchNormGradMoments(in, dout, 128, 64, s.bn8Reduced, aux)
+}
+
+// bn8GradScatter propagates the gradient through bn8 for image img, on worker w.
+func (s *state) bn8GradScatter(img, w int) {
+	in := s.conv8Out[img*8192 : img*8192+8192]
+	dout := s.bn8Grad[img*8192 : img*8192+8192]
+	din := s.conv8Grad[img*8192 : img*8192+8192]
+	kernels.BatchNormGradApply(in, dout, din, 128, 64, s.bn8Reduced)
 }
 
 // conv9Forward computes conv9 (conv 256 1x1 s1 p0 nobias, 128x8x8 → 256x8x8) for image img,
 // on worker w.
 func (s *state) conv9Forward(img, w int) {
-	in := s.relu8Out[img*8192 : img*8192+8192]
+	in := s.bn8Out[img*8192 : img*8192+8192]
 	out := s.conv9Out[img*16384 : img*16384+16384]
 	col := in
 	weights := s.net.params[32064:64832]
@@ -1684,13 +1837,13 @@ func (s *state) conv9Forward(img, w int) {
 
 // conv9Backward propagates the gradient through conv9 for image img, on worker w.
 func (s *state) conv9Backward(img, w int) {
-	in := s.relu8Out[img*8192 : img*8192+8192]
+	in := s.bn8Out[img*8192 : img*8192+8192]
 	dout := s.conv9Grad[img*16384 : img*16384+16384]
 	dw := s.Grads[w][32064:64832]
 	col := in
 	// dW += dout·colᵀ, per group.
 	s.Sgemm(false, true, 256, 128, 64, 1, dout, 64, col, 64, 1, dw, 128)
-	din := s.relu8Grad[img*8192 : img*8192+8192]
+	din := s.bn8Grad[img*8192 : img*8192+8192]
 	dcol := din
 	weights := s.net.params[32064:64832]
 	// dcol = Wᵀ·dout, per group.
@@ -1700,46 +1853,59 @@ func (s *state) conv9Backward(img, w int) {
 // conv9Infer computes conv9 with bn9 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv9Infer(img, w int) {
-	in := s.relu8Out[img*8192 : img*8192+8192]
-	out := s.relu9Out[img*16384 : img*16384+16384]
+	in := s.bn8Out[img*8192 : img*8192+8192]
+	out := s.bn9Out[img*16384 : img*16384+16384]
 	col := in
 	weights := s.conv9FoldW
 	s.Sgemm(false, false, 256, 64, 128, 1, weights, 128, col, 64, 0, out, 64)
 	kernels.BiasAct(out, s.conv9FoldB, 256, 64, true)
 }
 
-// bn9Forward computes bn9 (bn , 256x8x8 → 256x8x8) for the whole batch.
+// bn9Forward computes bn9 (bn , 256x8x8 → 256x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn9Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv9Out, s.bn9Out, s.Batch, 256, 64, s.net.params[64832:65088],
-		s.net.params[65088:65344], s.net.params[138186:138442],
-		s.net.params[138442:138698], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn9Aux, s.Batch, 256, 64, s.net.params[64832:65088],
+		s.net.params[138186:138442], s.net.params[138442:138698], float32(0.1),
+		float32(1e-05), s.bn9Reduced)
 }
 
 // bn9Backward propagates the gradient through bn9 for the whole batch.
 func (s *state) bn9Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv9Out, s.bn9Grad, s.conv9Grad, s.Batch, 256, 64,
-		s.net.params[64832:65088], float32(1e-05), s.net.grads[64832:65088],
-		s.net.grads[65088:65344])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[64832:65088], s.net.grads[65088:65344]
+	kernels.BatchNormGradStats(s.bn9Aux, s.Batch, 256, 64, s.bn9Reduced, dgamma, dbeta)
 }
 
-// relu9Forward computes relu9 (relu , 256x8x8 → 256x8x8) for image img, on worker w.
-func (s *state) relu9Forward(img, w int) {
-	in := s.bn9Out[img*16384 : img*16384+16384]
-	out := s.relu9Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn9Gather takes image img's share of bn9's statistics, on worker w.
+func (s *state) bn9Gather(img, w int) {
+	in := s.conv9Out[img*16384 : img*16384+16384]
+	aux := s.bn9Aux[img*512 : img*512+512]
+	kernels.BatchNormMoments(in, 256, 64, aux)
 }
 
-// relu9Backward propagates the gradient through relu9 for image img, on worker w.
-func (s *state) relu9Backward(img, w int) {
-	out := s.relu9Out[img*16384 : img*16384+16384]
-	dout := s.relu9Grad[img*16384 : img*16384+16384]
-	din := s.bn9Grad[img*16384 : img*16384+16384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn9Scatter computes bn9's output for image img, on worker w.
+func (s *state) bn9Scatter(img, w int) {
+	in := s.conv9Out[img*16384 : img*16384+16384]
+	out := s.bn9Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 256, 64, s.bn9Reduced, s.net.params[65088:65344], true)
+}
+
+// bn9GradGather takes image img's share of bn9's gradient sums, on worker w.
+func (s *state) bn9GradGather(img, w int) {
+	in := s.conv9Out[img*16384 : img*16384+16384]
+	dout := s.bn9Grad[img*16384 : img*16384+16384]
+	aux := s.bn9Aux[img*512 : img*512+512]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn9Out[img*16384:img*16384+16384], dout)
+	kernels.BatchNormGradMoments(in, dout, 256, 64, s.bn9Reduced, aux)
+}
+
+// bn9GradScatter propagates the gradient through bn9 for image img, on worker w.
+func (s *state) bn9GradScatter(img, w int) {
+	in := s.conv9Out[img*16384 : img*16384+16384]
+	dout := s.bn9Grad[img*16384 : img*16384+16384]
+	din := s.conv9Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 256, 64, s.bn9Reduced)
 }
 
 // conv10Geom is the geometry of conv10, a depthwise convolution.
@@ -1760,67 +1926,80 @@ var conv10Geom = kernels.DepthwiseGeom{
 // conv10Forward computes conv10 (conv 256 3x3 s1 p1 g256 nobias, 256x8x8 → 256x8x8) for
 // image img, on worker w.
 func (s *state) conv10Forward(img, w int) {
-	in := s.relu9Out[img*16384 : img*16384+16384]
+	in := s.bn9Out[img*16384 : img*16384+16384]
 	out := s.conv10Out[img*16384 : img*16384+16384]
 	kernels.DepthwiseConv(out, in, s.net.params[65344:67648], conv10Geom)
 }
 
 // conv10Backward propagates the gradient through conv10 for image img, on worker w.
 func (s *state) conv10Backward(img, w int) {
-	in := s.relu9Out[img*16384 : img*16384+16384]
+	in := s.bn9Out[img*16384 : img*16384+16384]
 	dout := s.conv10Grad[img*16384 : img*16384+16384]
 	kernels.DepthwiseConvWeightGrad(s.Grads[w][65344:67648], in, dout, conv10Geom)
-	din := s.relu9Grad[img*16384 : img*16384+16384]
+	din := s.bn9Grad[img*16384 : img*16384+16384]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[65344:67648], conv10Geom)
 }
 
 // conv10Infer computes conv10 with bn10 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv10Infer(img, w int) {
-	in := s.relu9Out[img*16384 : img*16384+16384]
-	out := s.relu10Out[img*16384 : img*16384+16384]
+	in := s.bn9Out[img*16384 : img*16384+16384]
+	out := s.bn10Out[img*16384 : img*16384+16384]
 	kernels.DepthwiseConv(out, in, s.conv10FoldW, conv10Geom)
 	kernels.BiasAct(out, s.conv10FoldB, 256, 64, true)
 }
 
-// bn10Forward computes bn10 (bn , 256x8x8 → 256x8x8) for the whole batch.
+// bn10Forward computes bn10 (bn , 256x8x8 → 256x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn10Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.Batch, 256, 64, s.net.params[67648:67904],
-		s.net.params[67904:68160], s.net.params[138698:138954],
-		s.net.params[138954:139210], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn10Aux, s.Batch, 256, 64, s.net.params[67648:67904],
+		s.net.params[138698:138954], s.net.params[138954:139210], float32(0.1),
+		float32(1e-05), s.bn10Reduced)
 }
 
 // bn10Backward propagates the gradient through bn10 for the whole batch.
 func (s *state) bn10Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv10Out, s.bn10Grad, s.conv10Grad, s.Batch, 256, 64,
-		s.net.params[67648:67904], float32(1e-05), s.net.grads[67648:67904],
-		s.net.grads[67904:68160])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[67648:67904], s.net.grads[67904:68160]
+	kernels.BatchNormGradStats(s.bn10Aux, s.Batch, 256, 64, s.bn10Reduced, dgamma, dbeta)
 }
 
-// relu10Forward computes relu10 (relu , 256x8x8 → 256x8x8) for image img, on worker w.
-func (s *state) relu10Forward(img, w int) {
-	in := s.bn10Out[img*16384 : img*16384+16384]
-	out := s.relu10Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn10Gather takes image img's share of bn10's statistics, on worker w.
+func (s *state) bn10Gather(img, w int) {
+	in := s.conv10Out[img*16384 : img*16384+16384]
+	aux := s.bn10Aux[img*512 : img*512+512]
+	kernels.BatchNormMoments(in, 256, 64, aux)
 }
 
-// relu10Backward propagates the gradient through relu10 for image img, on worker w.
-func (s *state) relu10Backward(img, w int) {
-	out := s.relu10Out[img*16384 : img*16384+16384]
-	dout := s.relu10Grad[img*16384 : img*16384+16384]
-	din := s.bn10Grad[img*16384 : img*16384+16384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn10Scatter computes bn10's output for image img, on worker w.
+func (s *state) bn10Scatter(img, w int) {
+	in := s.conv10Out[img*16384 : img*16384+16384]
+	out := s.bn10Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 256, 64, s.bn10Reduced, s.net.params[67904:68160], true)
+}
+
+// bn10GradGather takes image img's share of bn10's gradient sums, on worker w.
+func (s *state) bn10GradGather(img, w int) {
+	in := s.conv10Out[img*16384 : img*16384+16384]
+	dout := s.bn10Grad[img*16384 : img*16384+16384]
+	aux := s.bn10Aux[img*512 : img*512+512]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn10Out[img*16384:img*16384+16384], dout)
+	kernels.BatchNormGradMoments(in, dout, 256, 64, s.bn10Reduced, aux)
+}
+
+// bn10GradScatter propagates the gradient through bn10 for image img, on worker w.
+func (s *state) bn10GradScatter(img, w int) {
+	in := s.conv10Out[img*16384 : img*16384+16384]
+	dout := s.bn10Grad[img*16384 : img*16384+16384]
+	din := s.conv10Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 256, 64, s.bn10Reduced)
 }
 
 // conv11Forward computes conv11 (conv 256 1x1 s1 p0 nobias, 256x8x8 → 256x8x8) for image
 // img, on worker w.
 func (s *state) conv11Forward(img, w int) {
-	in := s.relu10Out[img*16384 : img*16384+16384]
+	in := s.bn10Out[img*16384 : img*16384+16384]
 	out := s.conv11Out[img*16384 : img*16384+16384]
 	col := in
 	weights := s.net.params[68160:133696]
@@ -1829,13 +2008,13 @@ func (s *state) conv11Forward(img, w int) {
 
 // conv11Backward propagates the gradient through conv11 for image img, on worker w.
 func (s *state) conv11Backward(img, w int) {
-	in := s.relu10Out[img*16384 : img*16384+16384]
+	in := s.bn10Out[img*16384 : img*16384+16384]
 	dout := s.conv11Grad[img*16384 : img*16384+16384]
 	dw := s.Grads[w][68160:133696]
 	col := in
 	// dW += dout·colᵀ, per group.
 	s.Sgemm(false, true, 256, 256, 64, 1, dout, 64, col, 64, 1, dw, 256)
-	din := s.relu10Grad[img*16384 : img*16384+16384]
+	din := s.bn10Grad[img*16384 : img*16384+16384]
 	dcol := din
 	weights := s.net.params[68160:133696]
 	// dcol = Wᵀ·dout, per group.
@@ -1845,51 +2024,64 @@ func (s *state) conv11Backward(img, w int) {
 // conv11Infer computes conv11 with bn11 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv11Infer(img, w int) {
-	in := s.relu10Out[img*16384 : img*16384+16384]
-	out := s.relu11Out[img*16384 : img*16384+16384]
+	in := s.bn10Out[img*16384 : img*16384+16384]
+	out := s.bn11Out[img*16384 : img*16384+16384]
 	col := in
 	weights := s.conv11FoldW
 	s.Sgemm(false, false, 256, 64, 256, 1, weights, 256, col, 64, 0, out, 64)
 	kernels.BiasAct(out, s.conv11FoldB, 256, 64, true)
 }
 
-// bn11Forward computes bn11 (bn , 256x8x8 → 256x8x8) for the whole batch.
+// bn11Forward computes bn11 (bn , 256x8x8 → 256x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn11Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.Batch, 256, 64, s.net.params[133696:133952],
-		s.net.params[133952:134208], s.net.params[139210:139466],
-		s.net.params[139466:139722], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn11Aux, s.Batch, 256, 64, s.net.params[133696:133952],
+		s.net.params[139210:139466], s.net.params[139466:139722], float32(0.1),
+		float32(1e-05), s.bn11Reduced)
 }
 
 // bn11Backward propagates the gradient through bn11 for the whole batch.
 func (s *state) bn11Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv11Out, s.bn11Grad, s.conv11Grad, s.Batch, 256, 64,
-		s.net.params[133696:133952], float32(1e-05), s.net.grads[133696:133952],
-		s.net.grads[133952:134208])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[133696:133952], s.net.grads[133952:134208]
+	kernels.BatchNormGradStats(s.bn11Aux, s.Batch, 256, 64, s.bn11Reduced, dgamma, dbeta)
 }
 
-// relu11Forward computes relu11 (relu , 256x8x8 → 256x8x8) for image img, on worker w.
-func (s *state) relu11Forward(img, w int) {
-	in := s.bn11Out[img*16384 : img*16384+16384]
-	out := s.relu11Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn11Gather takes image img's share of bn11's statistics, on worker w.
+func (s *state) bn11Gather(img, w int) {
+	in := s.conv11Out[img*16384 : img*16384+16384]
+	aux := s.bn11Aux[img*512 : img*512+512]
+	kernels.BatchNormMoments(in, 256, 64, aux)
 }
 
-// relu11Backward propagates the gradient through relu11 for image img, on worker w.
-func (s *state) relu11Backward(img, w int) {
-	out := s.relu11Out[img*16384 : img*16384+16384]
-	dout := s.relu11Grad[img*16384 : img*16384+16384]
-	din := s.bn11Grad[img*16384 : img*16384+16384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn11Scatter computes bn11's output for image img, on worker w.
+func (s *state) bn11Scatter(img, w int) {
+	in := s.conv11Out[img*16384 : img*16384+16384]
+	out := s.bn11Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 256, 64, s.bn11Reduced, s.net.params[133952:134208], true)
+}
+
+// bn11GradGather takes image img's share of bn11's gradient sums, on worker w.
+func (s *state) bn11GradGather(img, w int) {
+	in := s.conv11Out[img*16384 : img*16384+16384]
+	dout := s.bn11Grad[img*16384 : img*16384+16384]
+	aux := s.bn11Aux[img*512 : img*512+512]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn11Out[img*16384:img*16384+16384], dout)
+	kernels.BatchNormGradMoments(in, dout, 256, 64, s.bn11Reduced, aux)
+}
+
+// bn11GradScatter propagates the gradient through bn11 for image img, on worker w.
+func (s *state) bn11GradScatter(img, w int) {
+	in := s.conv11Out[img*16384 : img*16384+16384]
+	dout := s.bn11Grad[img*16384 : img*16384+16384]
+	din := s.conv11Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 256, 64, s.bn11Reduced)
 }
 
 // pool1Forward computes pool1 (pool avg global, 256x8x8 → 256x1x1) for image img, on worker w.
 func (s *state) pool1Forward(img, w int) {
-	in := s.relu11Out[img*16384 : img*16384+16384]
+	in := s.bn11Out[img*16384 : img*16384+16384]
 	out := s.pool1Out[img*256 : img*256+256]
 	for c := 0; c < 256; c++ {
 		var sum float32
@@ -1903,7 +2095,7 @@ func (s *state) pool1Forward(img, w int) {
 // pool1Backward propagates the gradient through pool1 for image img, on worker w.
 func (s *state) pool1Backward(img, w int) {
 	dout := s.pool1Grad[img*256 : img*256+256]
-	din := s.relu11Grad[img*16384 : img*16384+16384]
+	din := s.bn11Grad[img*16384 : img*16384+16384]
 	for c := 0; c < 256; c++ {
 		d := dout[c] * float32(0.015625)
 		p := din[c*64 : c*64+64]

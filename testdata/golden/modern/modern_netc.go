@@ -51,7 +51,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 3322
+	imageFloats = 2582
 	imageInts   = 0
 	privLo      = 0
 	privHi      = 282
@@ -243,14 +243,14 @@ type state struct {
 	conv1Grad  []float32
 	bn1Out     []float32
 	bn1Grad    []float32
-	relu1Out   []float32
-	relu1Grad  []float32
+	bn1Aux     []float32
 	conv2Out   []float32
 	conv2Grad  []float32
 	conv3Out   []float32
 	conv3Grad  []float32
 	bn2Out     []float32
 	bn2Grad    []float32
+	bn2Aux     []float32
 	leaky1Out  []float32
 	leaky1Grad []float32
 	pool1Out   []float32
@@ -278,6 +278,9 @@ type state struct {
 	conv1FoldW, conv1FoldB, conv1FoldPacked []float32
 	// conv3FoldW and conv3FoldB are conv3's weights and biases with bn2 folded in.
 	conv3FoldW, conv3FoldB []float32
+	// <layer>Reduced is what a layer split image by image reduced the batch to.
+	bn1Reduced []float32
+	bn2Reduced []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -294,28 +297,30 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.conv1Grad = ws.Buf[384*batch : 768*batch]
 	s.bn1Out = ws.Buf[768*batch : 1152*batch]
 	s.bn1Grad = ws.Buf[1152*batch : 1536*batch]
-	s.relu1Out = ws.Buf[1536*batch : 1920*batch]
-	s.relu1Grad = ws.Buf[1920*batch : 2304*batch]
-	s.conv2Out = ws.Buf[2304*batch : 2400*batch]
-	s.conv2Grad = ws.Buf[2400*batch : 2496*batch]
-	s.conv3Out = ws.Buf[2496*batch : 2624*batch]
-	s.conv3Grad = ws.Buf[2624*batch : 2752*batch]
-	s.bn2Out = ws.Buf[2752*batch : 2880*batch]
-	s.bn2Grad = ws.Buf[2880*batch : 3008*batch]
-	s.leaky1Out = ws.Buf[3008*batch : 3136*batch]
-	s.leaky1Grad = ws.Buf[3136*batch : 3264*batch]
-	s.pool1Out = ws.Buf[3264*batch : 3272*batch]
-	s.pool1Grad = ws.Buf[3272*batch : 3280*batch]
-	s.full1Out = ws.Buf[3280*batch : 3286*batch]
-	s.full1Grad = ws.Buf[3286*batch : 3292*batch]
-	s.tanh1Out = ws.Buf[3292*batch : 3298*batch]
-	s.tanh1Grad = ws.Buf[3298*batch : 3304*batch]
-	s.bn3Out = ws.Buf[3304*batch : 3310*batch]
-	s.bn3Grad = ws.Buf[3310*batch : 3316*batch]
-	s.full2Out = ws.Buf[3316*batch : 3319*batch]
-	s.full2Grad = ws.Buf[3319*batch : 3322*batch]
+	s.bn1Aux = ws.Buf[1536*batch : 1548*batch]
+	s.conv2Out = ws.Buf[1548*batch : 1644*batch]
+	s.conv2Grad = ws.Buf[1644*batch : 1740*batch]
+	s.conv3Out = ws.Buf[1740*batch : 1868*batch]
+	s.conv3Grad = ws.Buf[1868*batch : 1996*batch]
+	s.bn2Out = ws.Buf[1996*batch : 2124*batch]
+	s.bn2Grad = ws.Buf[2124*batch : 2252*batch]
+	s.bn2Aux = ws.Buf[2252*batch : 2268*batch]
+	s.leaky1Out = ws.Buf[2268*batch : 2396*batch]
+	s.leaky1Grad = ws.Buf[2396*batch : 2524*batch]
+	s.pool1Out = ws.Buf[2524*batch : 2532*batch]
+	s.pool1Grad = ws.Buf[2532*batch : 2540*batch]
+	s.full1Out = ws.Buf[2540*batch : 2546*batch]
+	s.full1Grad = ws.Buf[2546*batch : 2552*batch]
+	s.tanh1Out = ws.Buf[2552*batch : 2558*batch]
+	s.tanh1Grad = ws.Buf[2558*batch : 2564*batch]
+	s.bn3Out = ws.Buf[2564*batch : 2570*batch]
+	s.bn3Grad = ws.Buf[2570*batch : 2576*batch]
+	s.full2Out = ws.Buf[2576*batch : 2579*batch]
+	s.full2Grad = ws.Buf[2579*batch : 2582*batch]
 	s.packing = nn.NewPacking(directHi - directLo)
 	s.folded = make([]float32, NumParams+NumBuffers)
+	s.bn1Reduced = make([]float32, 36)
+	s.bn2Reduced = make([]float32, 48)
 	s.conv1FoldW = make([]float32, 162)
 	s.conv1FoldB = make([]float32, 6)
 	s.conv1FoldPacked = make([]float32, kernels.DirectPackedSize(6, 27))
@@ -424,10 +429,14 @@ func (s *state) packWeights(backward bool) {
 func (s *state) forwardImages0(img, w int) {
 	s.conv1Forward(img, w)
 	s.Tick(w, 0, false)
+	s.bn1Gather(img, w)
+	s.Tick(w, 1, false)
 }
 
 // backwardImages0 runs conv1 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages0(img, w int) {
+	s.bn1GradScatter(img, w)
+	s.Tick(w, 1, true)
 	s.conv1Backward(img, w)
 	s.Tick(w, 0, true)
 }
@@ -438,28 +447,34 @@ func (s *state) flushImages0(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][0:162], s.conv1GradAcc[w], 6, 27)
 }
 
-// forwardImages2 runs relu1 … conv3 forward on image img, with the buffers of worker w.
+// forwardImages2 runs conv2 … conv3 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages2(img, w int) {
-	s.relu1Forward(img, w)
-	s.Tick(w, 2, false)
+	s.bn1Scatter(img, w)
+	s.Tick(w, 1, false)
 	s.conv2Forward(img, w)
 	s.Tick(w, 3, false)
 	s.conv3Forward(img, w)
 	s.Tick(w, 5, false)
+	s.bn2Gather(img, w)
+	s.Tick(w, 6, false)
 }
 
-// backwardImages2 runs relu1 … conv3 backward on image img, with the buffers of worker w.
+// backwardImages2 runs conv2 … conv3 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages2(img, w int) {
+	s.bn2GradScatter(img, w)
+	s.Tick(w, 6, true)
 	s.conv3Backward(img, w)
 	s.Tick(w, 5, true)
 	s.conv2Backward(img, w)
 	s.Tick(w, 3, true)
-	s.relu1Backward(img, w)
-	s.Tick(w, 2, true)
+	s.bn1GradGather(img, w)
+	s.Tick(w, 1, true)
 }
 
 // forwardImages4 runs leaky1 … pool1 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages4(img, w int) {
+	s.bn2Scatter(img, w)
+	s.Tick(w, 6, false)
 	s.leaky1Forward(img, w)
 	s.Tick(w, 7, false)
 	s.pool1Forward(img, w)
@@ -472,6 +487,8 @@ func (s *state) backwardImages4(img, w int) {
 	s.Tick(w, 8, true)
 	s.leaky1Backward(img, w)
 	s.Tick(w, 7, true)
+	s.bn2GradGather(img, w)
+	s.Tick(w, 6, true)
 }
 
 // forwardImages6 runs tanh1 forward on image img, with the buffers of worker w.
@@ -564,44 +581,57 @@ func (s *state) conv1Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv1Infer(img, w int) {
 	in := s.x[img*192 : img*192+192]
-	out := s.relu1Out[img*384 : img*384+384]
+	out := s.bn1Out[img*384 : img*384+384]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 8, 8, 1, 1)
 	s.DirectConv(out, 6, 8, 8, s.conv1FoldPacked, conv1Offs, pad, 10)
 	kernels.BiasAct(out, s.conv1FoldB, 6, 64, true)
 }
 
-// bn1Forward computes bn1 (bn , 6x8x8 → 6x8x8) for the whole batch.
+// bn1Forward computes bn1 (bn , 6x8x8 → 6x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn1Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 6, 64, s.net.params[162:168],
-		s.net.params[168:174], s.net.params[385:391], s.net.params[391:397],
-		float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn1Aux, s.Batch, 6, 64, s.net.params[162:168], s.net.params[385:391],
+		s.net.params[391:397], float32(0.1), float32(1e-05), s.bn1Reduced)
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
 func (s *state) bn1Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.Batch, 6, 64, s.net.params[162:168],
-		float32(1e-05), s.net.grads[162:168], s.net.grads[168:174])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[162:168], s.net.grads[168:174]
+	kernels.BatchNormGradStats(s.bn1Aux, s.Batch, 6, 64, s.bn1Reduced, dgamma, dbeta)
 }
 
-// relu1Forward computes relu1 (relu , 6x8x8 → 6x8x8) for image img, on worker w.
-func (s *state) relu1Forward(img, w int) {
-	in := s.bn1Out[img*384 : img*384+384]
-	out := s.relu1Out[img*384 : img*384+384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn1Gather takes image img's share of bn1's statistics, on worker w.
+func (s *state) bn1Gather(img, w int) {
+	in := s.conv1Out[img*384 : img*384+384]
+	aux := s.bn1Aux[img*12 : img*12+12]
+	kernels.BatchNormMoments(in, 6, 64, aux)
 }
 
-// relu1Backward propagates the gradient through relu1 for image img, on worker w.
-func (s *state) relu1Backward(img, w int) {
-	out := s.relu1Out[img*384 : img*384+384]
-	dout := s.relu1Grad[img*384 : img*384+384]
-	din := s.bn1Grad[img*384 : img*384+384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn1Scatter computes bn1's output for image img, on worker w.
+func (s *state) bn1Scatter(img, w int) {
+	in := s.conv1Out[img*384 : img*384+384]
+	out := s.bn1Out[img*384 : img*384+384]
+	kernels.BatchNormApply(in, out, 6, 64, s.bn1Reduced, s.net.params[168:174], true)
+}
+
+// bn1GradGather takes image img's share of bn1's gradient sums, on worker w.
+func (s *state) bn1GradGather(img, w int) {
+	in := s.conv1Out[img*384 : img*384+384]
+	dout := s.bn1Grad[img*384 : img*384+384]
+	aux := s.bn1Aux[img*12 : img*12+12]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn1Out[img*384:img*384+384], dout)
+	kernels.BatchNormGradMoments(in, dout, 6, 64, s.bn1Reduced, aux)
+}
+
+// bn1GradScatter propagates the gradient through bn1 for image img, on worker w.
+func (s *state) bn1GradScatter(img, w int) {
+	in := s.conv1Out[img*384 : img*384+384]
+	dout := s.bn1Grad[img*384 : img*384+384]
+	din := s.conv1Grad[img*384 : img*384+384]
+	kernels.BatchNormGradApply(in, dout, din, 6, 64, s.bn1Reduced)
 }
 
 // conv2Geom is the geometry of conv2, a depthwise convolution.
@@ -622,7 +652,7 @@ var conv2Geom = kernels.DepthwiseGeom{
 // conv2Forward computes conv2 (conv 6 3x3 s2 p1 g6, 6x8x8 → 6x4x4) and the ReLU after it for
 // image img, on worker w.
 func (s *state) conv2Forward(img, w int) {
-	in := s.relu1Out[img*384 : img*384+384]
+	in := s.bn1Out[img*384 : img*384+384]
 	out := s.conv2Out[img*96 : img*96+96]
 	kernels.DepthwiseConv(out, in, s.net.params[174:228], conv2Geom)
 	kernels.BiasAct(out, s.net.params[228:234], 6, 16, true)
@@ -630,7 +660,7 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.relu1Out[img*384 : img*384+384]
+	in := s.bn1Out[img*384 : img*384+384]
 	dout := s.conv2Grad[img*96 : img*96+96]
 	kernels.ReluBackward(s.conv2Out[img*96:img*96+96], dout)
 	db := s.Grads[w][228:234]
@@ -639,7 +669,7 @@ func (s *state) conv2Backward(img, w int) {
 		db[f] += kernels.Dot(dout[f*16:f*16+16], ones[:16])
 	}
 	kernels.DepthwiseConvWeightGrad(s.Grads[w][174:228], in, dout, conv2Geom)
-	din := s.relu1Grad[img*384 : img*384+384]
+	din := s.bn1Grad[img*384 : img*384+384]
 	kernels.DepthwiseConvInputGrad(din, dout, s.net.params[174:228], conv2Geom)
 }
 
@@ -679,17 +709,46 @@ func (s *state) conv3Infer(img, w int) {
 
 // bn2Forward computes bn2 (bn , 8x4x4 → 8x4x4) for the whole batch.
 func (s *state) bn2Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv3Out, s.bn2Out, s.Batch, 8, 16, s.net.params[282:290],
-		s.net.params[290:298], s.net.params[397:405], s.net.params[405:413],
-		float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn2Aux, s.Batch, 8, 16, s.net.params[282:290], s.net.params[397:405],
+		s.net.params[405:413], float32(0.1), float32(1e-05), s.bn2Reduced)
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
 func (s *state) bn2Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv3Out, s.bn2Grad, s.conv3Grad, s.Batch, 8, 16, s.net.params[282:290],
-		float32(1e-05), s.net.grads[282:290], s.net.grads[290:298])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[282:290], s.net.grads[290:298]
+	kernels.BatchNormGradStats(s.bn2Aux, s.Batch, 8, 16, s.bn2Reduced, dgamma, dbeta)
+}
+
+// bn2Gather takes image img's share of bn2's statistics, on worker w.
+func (s *state) bn2Gather(img, w int) {
+	in := s.conv3Out[img*128 : img*128+128]
+	aux := s.bn2Aux[img*16 : img*16+16]
+	kernels.BatchNormMoments(in, 8, 16, aux)
+}
+
+// bn2Scatter computes bn2's output for image img, on worker w.
+func (s *state) bn2Scatter(img, w int) {
+	in := s.conv3Out[img*128 : img*128+128]
+	out := s.bn2Out[img*128 : img*128+128]
+	kernels.BatchNormApply(in, out, 8, 16, s.bn2Reduced, s.net.params[290:298], false)
+}
+
+// bn2GradGather takes image img's share of bn2's gradient sums, on worker w.
+func (s *state) bn2GradGather(img, w int) {
+	in := s.conv3Out[img*128 : img*128+128]
+	dout := s.bn2Grad[img*128 : img*128+128]
+	aux := s.bn2Aux[img*16 : img*16+16]
+	kernels.BatchNormGradMoments(in, dout, 8, 16, s.bn2Reduced, aux)
+}
+
+// bn2GradScatter propagates the gradient through bn2 for image img, on worker w.
+func (s *state) bn2GradScatter(img, w int) {
+	in := s.conv3Out[img*128 : img*128+128]
+	dout := s.bn2Grad[img*128 : img*128+128]
+	din := s.conv3Grad[img*128 : img*128+128]
+	kernels.BatchNormGradApply(in, dout, din, 8, 16, s.bn2Reduced)
 }
 
 // leaky1Forward computes leaky1 (leaky 0.1, 8x4x4 → 8x4x4) for image img, on worker w.

@@ -110,7 +110,7 @@ const (
 // Workspace layout: floats and ints per image, the im2col matrix of one worker, and
 // the parameters whose gradients workers accumulate privately.
 const (
-	imageFloats = 1511572
+	imageFloats = 1308340
 	imageInts   = 0
 	colSize     = 36864
 	privLo      = 0
@@ -817,19 +817,18 @@ type state struct {
 	conv1Grad     []float32
 	bn1Out        []float32
 	bn1Grad       []float32
-	s0Out         []float32
-	s0Grad        []float32
+	bn1Aux        []float32
 	conv2Out      []float32
 	conv2Grad     []float32
 	conv2In0Grad  []float32
 	bn2Out        []float32
 	bn2Grad       []float32
-	relu2Out      []float32
-	relu2Grad     []float32
+	bn2Aux        []float32
 	conv3Out      []float32
 	conv3Grad     []float32
 	bn3Out        []float32
 	bn3Grad       []float32
+	bn3Aux        []float32
 	add1Out       []float32
 	add1Grad      []float32
 	b1Out         []float32
@@ -839,12 +838,12 @@ type state struct {
 	conv4In0Grad  []float32
 	bn4Out        []float32
 	bn4Grad       []float32
-	relu4Out      []float32
-	relu4Grad     []float32
+	bn4Aux        []float32
 	conv5Out      []float32
 	conv5Grad     []float32
 	bn5Out        []float32
 	bn5Grad       []float32
+	bn5Aux        []float32
 	add2Out       []float32
 	add2Grad      []float32
 	b2Out         []float32
@@ -854,12 +853,12 @@ type state struct {
 	conv6In0Grad  []float32
 	bn6Out        []float32
 	bn6Grad       []float32
-	relu6Out      []float32
-	relu6Grad     []float32
+	bn6Aux        []float32
 	conv7Out      []float32
 	conv7Grad     []float32
 	bn7Out        []float32
 	bn7Grad       []float32
+	bn7Aux        []float32
 	add3Out       []float32
 	add3Grad      []float32
 	b3Out         []float32
@@ -870,17 +869,18 @@ type state struct {
 	conv8In0Grad  []float32
 	bn8Out        []float32
 	bn8Grad       []float32
-	relu8Out      []float32
-	relu8Grad     []float32
+	bn8Aux        []float32
 	conv9Out      []float32
 	conv9Grad     []float32
 	r4Out         []float32
 	r4Grad        []float32
+	r4Aux         []float32
 	conv10Out     []float32
 	conv10Grad    []float32
 	conv10Col     []float32
 	bn10Out       []float32
 	bn10Grad      []float32
+	bn10Aux       []float32
 	add4Out       []float32
 	add4Grad      []float32
 	b4Out         []float32
@@ -890,12 +890,12 @@ type state struct {
 	conv11In0Grad []float32
 	bn11Out       []float32
 	bn11Grad      []float32
-	relu10Out     []float32
-	relu10Grad    []float32
+	bn11Aux       []float32
 	conv12Out     []float32
 	conv12Grad    []float32
 	bn12Out       []float32
 	bn12Grad      []float32
+	bn12Aux       []float32
 	add5Out       []float32
 	add5Grad      []float32
 	b5Out         []float32
@@ -905,12 +905,12 @@ type state struct {
 	conv13In0Grad []float32
 	bn13Out       []float32
 	bn13Grad      []float32
-	relu12Out     []float32
-	relu12Grad    []float32
+	bn13Aux       []float32
 	conv14Out     []float32
 	conv14Grad    []float32
 	bn14Out       []float32
 	bn14Grad      []float32
+	bn14Aux       []float32
 	add6Out       []float32
 	add6Grad      []float32
 	b6Out         []float32
@@ -921,17 +921,18 @@ type state struct {
 	conv15In0Grad []float32
 	bn15Out       []float32
 	bn15Grad      []float32
-	relu14Out     []float32
-	relu14Grad    []float32
+	bn15Aux       []float32
 	conv16Out     []float32
 	conv16Grad    []float32
 	r7Out         []float32
 	r7Grad        []float32
+	r7Aux         []float32
 	conv17Out     []float32
 	conv17Grad    []float32
 	conv17Col     []float32
 	bn17Out       []float32
 	bn17Grad      []float32
+	bn17Aux       []float32
 	add7Out       []float32
 	add7Grad      []float32
 	b7Out         []float32
@@ -941,12 +942,12 @@ type state struct {
 	conv18In0Grad []float32
 	bn18Out       []float32
 	bn18Grad      []float32
-	relu16Out     []float32
-	relu16Grad    []float32
+	bn18Aux       []float32
 	conv19Out     []float32
 	conv19Grad    []float32
 	bn19Out       []float32
 	bn19Grad      []float32
+	bn19Aux       []float32
 	add8Out       []float32
 	add8Grad      []float32
 	b8Out         []float32
@@ -956,12 +957,12 @@ type state struct {
 	conv20In0Grad []float32
 	bn20Out       []float32
 	bn20Grad      []float32
-	relu18Out     []float32
-	relu18Grad    []float32
+	bn20Aux       []float32
 	conv21Out     []float32
 	conv21Grad    []float32
 	bn21Out       []float32
 	bn21Grad      []float32
+	bn21Aux       []float32
 	add9Out       []float32
 	add9Grad      []float32
 	b9Out         []float32
@@ -1135,6 +1136,28 @@ type state struct {
 	// conv21FoldW, conv21FoldB and conv21FoldPacked are conv21's weights and biases with bn21
 	// folded in, and those weights packed.
 	conv21FoldW, conv21FoldB, conv21FoldPacked []float32
+	// <layer>Reduced is what a layer split image by image reduced the batch to.
+	bn1Reduced  []float32
+	bn2Reduced  []float32
+	bn3Reduced  []float32
+	bn4Reduced  []float32
+	bn5Reduced  []float32
+	bn6Reduced  []float32
+	bn7Reduced  []float32
+	bn8Reduced  []float32
+	r4Reduced   []float32
+	bn10Reduced []float32
+	bn11Reduced []float32
+	bn12Reduced []float32
+	bn13Reduced []float32
+	bn14Reduced []float32
+	bn15Reduced []float32
+	r7Reduced   []float32
+	bn17Reduced []float32
+	bn18Reduced []float32
+	bn19Reduced []float32
+	bn20Reduced []float32
+	bn21Reduced []float32
 }
 
 // NewWorkspace allocates every buffer a batch of the given size needs.
@@ -1151,162 +1174,184 @@ func (n *Net) NewWorkspace(batch int) *nn.Workspace {
 	s.conv1Grad = ws.Buf[16384*batch : 32768*batch]
 	s.bn1Out = ws.Buf[32768*batch : 49152*batch]
 	s.bn1Grad = ws.Buf[49152*batch : 65536*batch]
-	s.s0Out = ws.Buf[65536*batch : 81920*batch]
-	s.s0Grad = ws.Buf[81920*batch : 98304*batch]
-	s.conv2Out = ws.Buf[98304*batch : 114688*batch]
-	s.conv2Grad = ws.Buf[114688*batch : 131072*batch]
-	s.conv2In0Grad = ws.Buf[1413268*batch : 1429652*batch]
-	s.bn2Out = ws.Buf[131072*batch : 147456*batch]
-	s.bn2Grad = ws.Buf[147456*batch : 163840*batch]
-	s.relu2Out = ws.Buf[163840*batch : 180224*batch]
-	s.relu2Grad = ws.Buf[180224*batch : 196608*batch]
-	s.conv3Out = ws.Buf[196608*batch : 212992*batch]
-	s.conv3Grad = ws.Buf[212992*batch : 229376*batch]
-	s.bn3Out = ws.Buf[229376*batch : 245760*batch]
-	s.bn3Grad = ws.Buf[245760*batch : 262144*batch]
-	s.add1Out = ws.Buf[262144*batch : 278528*batch]
-	s.add1Grad = ws.Buf[278528*batch : 294912*batch]
-	s.b1Out = ws.Buf[294912*batch : 311296*batch]
-	s.b1Grad = ws.Buf[311296*batch : 327680*batch]
-	s.conv4Out = ws.Buf[327680*batch : 344064*batch]
-	s.conv4Grad = ws.Buf[344064*batch : 360448*batch]
-	s.conv4In0Grad = ws.Buf[1429652*batch : 1446036*batch]
-	s.bn4Out = ws.Buf[360448*batch : 376832*batch]
-	s.bn4Grad = ws.Buf[376832*batch : 393216*batch]
-	s.relu4Out = ws.Buf[393216*batch : 409600*batch]
-	s.relu4Grad = ws.Buf[409600*batch : 425984*batch]
-	s.conv5Out = ws.Buf[425984*batch : 442368*batch]
-	s.conv5Grad = ws.Buf[442368*batch : 458752*batch]
-	s.bn5Out = ws.Buf[458752*batch : 475136*batch]
-	s.bn5Grad = ws.Buf[475136*batch : 491520*batch]
-	s.add2Out = ws.Buf[491520*batch : 507904*batch]
-	s.add2Grad = ws.Buf[507904*batch : 524288*batch]
-	s.b2Out = ws.Buf[524288*batch : 540672*batch]
-	s.b2Grad = ws.Buf[540672*batch : 557056*batch]
-	s.conv6Out = ws.Buf[557056*batch : 573440*batch]
-	s.conv6Grad = ws.Buf[573440*batch : 589824*batch]
-	s.conv6In0Grad = ws.Buf[1446036*batch : 1462420*batch]
-	s.bn6Out = ws.Buf[589824*batch : 606208*batch]
-	s.bn6Grad = ws.Buf[606208*batch : 622592*batch]
-	s.relu6Out = ws.Buf[622592*batch : 638976*batch]
-	s.relu6Grad = ws.Buf[638976*batch : 655360*batch]
-	s.conv7Out = ws.Buf[655360*batch : 671744*batch]
-	s.conv7Grad = ws.Buf[671744*batch : 688128*batch]
-	s.bn7Out = ws.Buf[688128*batch : 704512*batch]
-	s.bn7Grad = ws.Buf[704512*batch : 720896*batch]
-	s.add3Out = ws.Buf[720896*batch : 737280*batch]
-	s.add3Grad = ws.Buf[737280*batch : 753664*batch]
-	s.b3Out = ws.Buf[753664*batch : 770048*batch]
-	s.b3Grad = ws.Buf[770048*batch : 786432*batch]
-	s.conv8Out = ws.Buf[786432*batch : 794624*batch]
-	s.conv8Grad = ws.Buf[794624*batch : 802816*batch]
-	s.conv8Col = ws.Buf[802816*batch : 839680*batch]
-	s.conv8In0Grad = ws.Buf[1462420*batch : 1478804*batch]
-	s.bn8Out = ws.Buf[839680*batch : 847872*batch]
-	s.bn8Grad = ws.Buf[847872*batch : 856064*batch]
-	s.relu8Out = ws.Buf[856064*batch : 864256*batch]
-	s.relu8Grad = ws.Buf[864256*batch : 872448*batch]
-	s.conv9Out = ws.Buf[872448*batch : 880640*batch]
-	s.conv9Grad = ws.Buf[880640*batch : 888832*batch]
-	s.r4Out = ws.Buf[888832*batch : 897024*batch]
-	s.r4Grad = ws.Buf[897024*batch : 905216*batch]
-	s.conv10Out = ws.Buf[905216*batch : 913408*batch]
-	s.conv10Grad = ws.Buf[913408*batch : 921600*batch]
-	s.conv10Col = ws.Buf[921600*batch : 925696*batch]
-	s.bn10Out = ws.Buf[925696*batch : 933888*batch]
-	s.bn10Grad = ws.Buf[933888*batch : 942080*batch]
-	s.add4Out = ws.Buf[942080*batch : 950272*batch]
-	s.add4Grad = ws.Buf[950272*batch : 958464*batch]
-	s.b4Out = ws.Buf[958464*batch : 966656*batch]
-	s.b4Grad = ws.Buf[966656*batch : 974848*batch]
-	s.conv11Out = ws.Buf[974848*batch : 983040*batch]
-	s.conv11Grad = ws.Buf[983040*batch : 991232*batch]
-	s.conv11In0Grad = ws.Buf[1478804*batch : 1486996*batch]
-	s.bn11Out = ws.Buf[991232*batch : 999424*batch]
-	s.bn11Grad = ws.Buf[999424*batch : 1007616*batch]
-	s.relu10Out = ws.Buf[1007616*batch : 1015808*batch]
-	s.relu10Grad = ws.Buf[1015808*batch : 1024000*batch]
-	s.conv12Out = ws.Buf[1024000*batch : 1032192*batch]
-	s.conv12Grad = ws.Buf[1032192*batch : 1040384*batch]
-	s.bn12Out = ws.Buf[1040384*batch : 1048576*batch]
-	s.bn12Grad = ws.Buf[1048576*batch : 1056768*batch]
-	s.add5Out = ws.Buf[1056768*batch : 1064960*batch]
-	s.add5Grad = ws.Buf[1064960*batch : 1073152*batch]
-	s.b5Out = ws.Buf[1073152*batch : 1081344*batch]
-	s.b5Grad = ws.Buf[1081344*batch : 1089536*batch]
-	s.conv13Out = ws.Buf[1089536*batch : 1097728*batch]
-	s.conv13Grad = ws.Buf[1097728*batch : 1105920*batch]
-	s.conv13In0Grad = ws.Buf[1486996*batch : 1495188*batch]
-	s.bn13Out = ws.Buf[1105920*batch : 1114112*batch]
-	s.bn13Grad = ws.Buf[1114112*batch : 1122304*batch]
-	s.relu12Out = ws.Buf[1122304*batch : 1130496*batch]
-	s.relu12Grad = ws.Buf[1130496*batch : 1138688*batch]
-	s.conv14Out = ws.Buf[1138688*batch : 1146880*batch]
-	s.conv14Grad = ws.Buf[1146880*batch : 1155072*batch]
-	s.bn14Out = ws.Buf[1155072*batch : 1163264*batch]
-	s.bn14Grad = ws.Buf[1163264*batch : 1171456*batch]
-	s.add6Out = ws.Buf[1171456*batch : 1179648*batch]
-	s.add6Grad = ws.Buf[1179648*batch : 1187840*batch]
-	s.b6Out = ws.Buf[1187840*batch : 1196032*batch]
-	s.b6Grad = ws.Buf[1196032*batch : 1204224*batch]
-	s.conv15Out = ws.Buf[1204224*batch : 1208320*batch]
-	s.conv15Grad = ws.Buf[1208320*batch : 1212416*batch]
-	s.conv15Col = ws.Buf[1212416*batch : 1230848*batch]
-	s.conv15In0Grad = ws.Buf[1495188*batch : 1503380*batch]
-	s.bn15Out = ws.Buf[1230848*batch : 1234944*batch]
-	s.bn15Grad = ws.Buf[1234944*batch : 1239040*batch]
-	s.relu14Out = ws.Buf[1239040*batch : 1243136*batch]
-	s.relu14Grad = ws.Buf[1243136*batch : 1247232*batch]
-	s.conv16Out = ws.Buf[1247232*batch : 1251328*batch]
-	s.conv16Grad = ws.Buf[1251328*batch : 1255424*batch]
-	s.r7Out = ws.Buf[1255424*batch : 1259520*batch]
-	s.r7Grad = ws.Buf[1259520*batch : 1263616*batch]
-	s.conv17Out = ws.Buf[1263616*batch : 1267712*batch]
-	s.conv17Grad = ws.Buf[1267712*batch : 1271808*batch]
-	s.conv17Col = ws.Buf[1271808*batch : 1273856*batch]
-	s.bn17Out = ws.Buf[1273856*batch : 1277952*batch]
-	s.bn17Grad = ws.Buf[1277952*batch : 1282048*batch]
-	s.add7Out = ws.Buf[1282048*batch : 1286144*batch]
-	s.add7Grad = ws.Buf[1286144*batch : 1290240*batch]
-	s.b7Out = ws.Buf[1290240*batch : 1294336*batch]
-	s.b7Grad = ws.Buf[1294336*batch : 1298432*batch]
-	s.conv18Out = ws.Buf[1298432*batch : 1302528*batch]
-	s.conv18Grad = ws.Buf[1302528*batch : 1306624*batch]
-	s.conv18In0Grad = ws.Buf[1503380*batch : 1507476*batch]
-	s.bn18Out = ws.Buf[1306624*batch : 1310720*batch]
-	s.bn18Grad = ws.Buf[1310720*batch : 1314816*batch]
-	s.relu16Out = ws.Buf[1314816*batch : 1318912*batch]
-	s.relu16Grad = ws.Buf[1318912*batch : 1323008*batch]
-	s.conv19Out = ws.Buf[1323008*batch : 1327104*batch]
-	s.conv19Grad = ws.Buf[1327104*batch : 1331200*batch]
-	s.bn19Out = ws.Buf[1331200*batch : 1335296*batch]
-	s.bn19Grad = ws.Buf[1335296*batch : 1339392*batch]
-	s.add8Out = ws.Buf[1339392*batch : 1343488*batch]
-	s.add8Grad = ws.Buf[1343488*batch : 1347584*batch]
-	s.b8Out = ws.Buf[1347584*batch : 1351680*batch]
-	s.b8Grad = ws.Buf[1351680*batch : 1355776*batch]
-	s.conv20Out = ws.Buf[1355776*batch : 1359872*batch]
-	s.conv20Grad = ws.Buf[1359872*batch : 1363968*batch]
-	s.conv20In0Grad = ws.Buf[1507476*batch : 1511572*batch]
-	s.bn20Out = ws.Buf[1363968*batch : 1368064*batch]
-	s.bn20Grad = ws.Buf[1368064*batch : 1372160*batch]
-	s.relu18Out = ws.Buf[1372160*batch : 1376256*batch]
-	s.relu18Grad = ws.Buf[1376256*batch : 1380352*batch]
-	s.conv21Out = ws.Buf[1380352*batch : 1384448*batch]
-	s.conv21Grad = ws.Buf[1384448*batch : 1388544*batch]
-	s.bn21Out = ws.Buf[1388544*batch : 1392640*batch]
-	s.bn21Grad = ws.Buf[1392640*batch : 1396736*batch]
-	s.add9Out = ws.Buf[1396736*batch : 1400832*batch]
-	s.add9Grad = ws.Buf[1400832*batch : 1404928*batch]
-	s.b9Out = ws.Buf[1404928*batch : 1409024*batch]
-	s.b9Grad = ws.Buf[1409024*batch : 1413120*batch]
-	s.pool1Out = ws.Buf[1413120*batch : 1413184*batch]
-	s.pool1Grad = ws.Buf[1413184*batch : 1413248*batch]
-	s.full1Out = ws.Buf[1413248*batch : 1413258*batch]
-	s.full1Grad = ws.Buf[1413258*batch : 1413268*batch]
+	s.bn1Aux = ws.Buf[65536*batch : 65568*batch]
+	s.conv2Out = ws.Buf[65568*batch : 81952*batch]
+	s.conv2Grad = ws.Buf[81952*batch : 98336*batch]
+	s.conv2In0Grad = ws.Buf[1210036*batch : 1226420*batch]
+	s.bn2Out = ws.Buf[98336*batch : 114720*batch]
+	s.bn2Grad = ws.Buf[114720*batch : 131104*batch]
+	s.bn2Aux = ws.Buf[131104*batch : 131136*batch]
+	s.conv3Out = ws.Buf[131136*batch : 147520*batch]
+	s.conv3Grad = ws.Buf[147520*batch : 163904*batch]
+	s.bn3Out = ws.Buf[163904*batch : 180288*batch]
+	s.bn3Grad = ws.Buf[180288*batch : 196672*batch]
+	s.bn3Aux = ws.Buf[196672*batch : 196704*batch]
+	s.add1Out = ws.Buf[196704*batch : 213088*batch]
+	s.add1Grad = ws.Buf[213088*batch : 229472*batch]
+	s.b1Out = ws.Buf[229472*batch : 245856*batch]
+	s.b1Grad = ws.Buf[245856*batch : 262240*batch]
+	s.conv4Out = ws.Buf[262240*batch : 278624*batch]
+	s.conv4Grad = ws.Buf[278624*batch : 295008*batch]
+	s.conv4In0Grad = ws.Buf[1226420*batch : 1242804*batch]
+	s.bn4Out = ws.Buf[295008*batch : 311392*batch]
+	s.bn4Grad = ws.Buf[311392*batch : 327776*batch]
+	s.bn4Aux = ws.Buf[327776*batch : 327808*batch]
+	s.conv5Out = ws.Buf[327808*batch : 344192*batch]
+	s.conv5Grad = ws.Buf[344192*batch : 360576*batch]
+	s.bn5Out = ws.Buf[360576*batch : 376960*batch]
+	s.bn5Grad = ws.Buf[376960*batch : 393344*batch]
+	s.bn5Aux = ws.Buf[393344*batch : 393376*batch]
+	s.add2Out = ws.Buf[393376*batch : 409760*batch]
+	s.add2Grad = ws.Buf[409760*batch : 426144*batch]
+	s.b2Out = ws.Buf[426144*batch : 442528*batch]
+	s.b2Grad = ws.Buf[442528*batch : 458912*batch]
+	s.conv6Out = ws.Buf[458912*batch : 475296*batch]
+	s.conv6Grad = ws.Buf[475296*batch : 491680*batch]
+	s.conv6In0Grad = ws.Buf[1242804*batch : 1259188*batch]
+	s.bn6Out = ws.Buf[491680*batch : 508064*batch]
+	s.bn6Grad = ws.Buf[508064*batch : 524448*batch]
+	s.bn6Aux = ws.Buf[524448*batch : 524480*batch]
+	s.conv7Out = ws.Buf[524480*batch : 540864*batch]
+	s.conv7Grad = ws.Buf[540864*batch : 557248*batch]
+	s.bn7Out = ws.Buf[557248*batch : 573632*batch]
+	s.bn7Grad = ws.Buf[573632*batch : 590016*batch]
+	s.bn7Aux = ws.Buf[590016*batch : 590048*batch]
+	s.add3Out = ws.Buf[590048*batch : 606432*batch]
+	s.add3Grad = ws.Buf[606432*batch : 622816*batch]
+	s.b3Out = ws.Buf[622816*batch : 639200*batch]
+	s.b3Grad = ws.Buf[639200*batch : 655584*batch]
+	s.conv8Out = ws.Buf[655584*batch : 663776*batch]
+	s.conv8Grad = ws.Buf[663776*batch : 671968*batch]
+	s.conv8Col = ws.Buf[671968*batch : 708832*batch]
+	s.conv8In0Grad = ws.Buf[1259188*batch : 1275572*batch]
+	s.bn8Out = ws.Buf[708832*batch : 717024*batch]
+	s.bn8Grad = ws.Buf[717024*batch : 725216*batch]
+	s.bn8Aux = ws.Buf[725216*batch : 725280*batch]
+	s.conv9Out = ws.Buf[725280*batch : 733472*batch]
+	s.conv9Grad = ws.Buf[733472*batch : 741664*batch]
+	s.r4Out = ws.Buf[741664*batch : 749856*batch]
+	s.r4Grad = ws.Buf[749856*batch : 758048*batch]
+	s.r4Aux = ws.Buf[758048*batch : 758112*batch]
+	s.conv10Out = ws.Buf[758112*batch : 766304*batch]
+	s.conv10Grad = ws.Buf[766304*batch : 774496*batch]
+	s.conv10Col = ws.Buf[774496*batch : 778592*batch]
+	s.bn10Out = ws.Buf[778592*batch : 786784*batch]
+	s.bn10Grad = ws.Buf[786784*batch : 794976*batch]
+	s.bn10Aux = ws.Buf[794976*batch : 795040*batch]
+	s.add4Out = ws.Buf[795040*batch : 803232*batch]
+	s.add4Grad = ws.Buf[803232*batch : 811424*batch]
+	s.b4Out = ws.Buf[811424*batch : 819616*batch]
+	s.b4Grad = ws.Buf[819616*batch : 827808*batch]
+	s.conv11Out = ws.Buf[827808*batch : 836000*batch]
+	s.conv11Grad = ws.Buf[836000*batch : 844192*batch]
+	s.conv11In0Grad = ws.Buf[1275572*batch : 1283764*batch]
+	s.bn11Out = ws.Buf[844192*batch : 852384*batch]
+	s.bn11Grad = ws.Buf[852384*batch : 860576*batch]
+	s.bn11Aux = ws.Buf[860576*batch : 860640*batch]
+	s.conv12Out = ws.Buf[860640*batch : 868832*batch]
+	s.conv12Grad = ws.Buf[868832*batch : 877024*batch]
+	s.bn12Out = ws.Buf[877024*batch : 885216*batch]
+	s.bn12Grad = ws.Buf[885216*batch : 893408*batch]
+	s.bn12Aux = ws.Buf[893408*batch : 893472*batch]
+	s.add5Out = ws.Buf[893472*batch : 901664*batch]
+	s.add5Grad = ws.Buf[901664*batch : 909856*batch]
+	s.b5Out = ws.Buf[909856*batch : 918048*batch]
+	s.b5Grad = ws.Buf[918048*batch : 926240*batch]
+	s.conv13Out = ws.Buf[926240*batch : 934432*batch]
+	s.conv13Grad = ws.Buf[934432*batch : 942624*batch]
+	s.conv13In0Grad = ws.Buf[1283764*batch : 1291956*batch]
+	s.bn13Out = ws.Buf[942624*batch : 950816*batch]
+	s.bn13Grad = ws.Buf[950816*batch : 959008*batch]
+	s.bn13Aux = ws.Buf[959008*batch : 959072*batch]
+	s.conv14Out = ws.Buf[959072*batch : 967264*batch]
+	s.conv14Grad = ws.Buf[967264*batch : 975456*batch]
+	s.bn14Out = ws.Buf[975456*batch : 983648*batch]
+	s.bn14Grad = ws.Buf[983648*batch : 991840*batch]
+	s.bn14Aux = ws.Buf[991840*batch : 991904*batch]
+	s.add6Out = ws.Buf[991904*batch : 1000096*batch]
+	s.add6Grad = ws.Buf[1000096*batch : 1008288*batch]
+	s.b6Out = ws.Buf[1008288*batch : 1016480*batch]
+	s.b6Grad = ws.Buf[1016480*batch : 1024672*batch]
+	s.conv15Out = ws.Buf[1024672*batch : 1028768*batch]
+	s.conv15Grad = ws.Buf[1028768*batch : 1032864*batch]
+	s.conv15Col = ws.Buf[1032864*batch : 1051296*batch]
+	s.conv15In0Grad = ws.Buf[1291956*batch : 1300148*batch]
+	s.bn15Out = ws.Buf[1051296*batch : 1055392*batch]
+	s.bn15Grad = ws.Buf[1055392*batch : 1059488*batch]
+	s.bn15Aux = ws.Buf[1059488*batch : 1059616*batch]
+	s.conv16Out = ws.Buf[1059616*batch : 1063712*batch]
+	s.conv16Grad = ws.Buf[1063712*batch : 1067808*batch]
+	s.r7Out = ws.Buf[1067808*batch : 1071904*batch]
+	s.r7Grad = ws.Buf[1071904*batch : 1076000*batch]
+	s.r7Aux = ws.Buf[1076000*batch : 1076128*batch]
+	s.conv17Out = ws.Buf[1076128*batch : 1080224*batch]
+	s.conv17Grad = ws.Buf[1080224*batch : 1084320*batch]
+	s.conv17Col = ws.Buf[1084320*batch : 1086368*batch]
+	s.bn17Out = ws.Buf[1086368*batch : 1090464*batch]
+	s.bn17Grad = ws.Buf[1090464*batch : 1094560*batch]
+	s.bn17Aux = ws.Buf[1094560*batch : 1094688*batch]
+	s.add7Out = ws.Buf[1094688*batch : 1098784*batch]
+	s.add7Grad = ws.Buf[1098784*batch : 1102880*batch]
+	s.b7Out = ws.Buf[1102880*batch : 1106976*batch]
+	s.b7Grad = ws.Buf[1106976*batch : 1111072*batch]
+	s.conv18Out = ws.Buf[1111072*batch : 1115168*batch]
+	s.conv18Grad = ws.Buf[1115168*batch : 1119264*batch]
+	s.conv18In0Grad = ws.Buf[1300148*batch : 1304244*batch]
+	s.bn18Out = ws.Buf[1119264*batch : 1123360*batch]
+	s.bn18Grad = ws.Buf[1123360*batch : 1127456*batch]
+	s.bn18Aux = ws.Buf[1127456*batch : 1127584*batch]
+	s.conv19Out = ws.Buf[1127584*batch : 1131680*batch]
+	s.conv19Grad = ws.Buf[1131680*batch : 1135776*batch]
+	s.bn19Out = ws.Buf[1135776*batch : 1139872*batch]
+	s.bn19Grad = ws.Buf[1139872*batch : 1143968*batch]
+	s.bn19Aux = ws.Buf[1143968*batch : 1144096*batch]
+	s.add8Out = ws.Buf[1144096*batch : 1148192*batch]
+	s.add8Grad = ws.Buf[1148192*batch : 1152288*batch]
+	s.b8Out = ws.Buf[1152288*batch : 1156384*batch]
+	s.b8Grad = ws.Buf[1156384*batch : 1160480*batch]
+	s.conv20Out = ws.Buf[1160480*batch : 1164576*batch]
+	s.conv20Grad = ws.Buf[1164576*batch : 1168672*batch]
+	s.conv20In0Grad = ws.Buf[1304244*batch : 1308340*batch]
+	s.bn20Out = ws.Buf[1168672*batch : 1172768*batch]
+	s.bn20Grad = ws.Buf[1172768*batch : 1176864*batch]
+	s.bn20Aux = ws.Buf[1176864*batch : 1176992*batch]
+	s.conv21Out = ws.Buf[1176992*batch : 1181088*batch]
+	s.conv21Grad = ws.Buf[1181088*batch : 1185184*batch]
+	s.bn21Out = ws.Buf[1185184*batch : 1189280*batch]
+	s.bn21Grad = ws.Buf[1189280*batch : 1193376*batch]
+	s.bn21Aux = ws.Buf[1193376*batch : 1193504*batch]
+	s.add9Out = ws.Buf[1193504*batch : 1197600*batch]
+	s.add9Grad = ws.Buf[1197600*batch : 1201696*batch]
+	s.b9Out = ws.Buf[1201696*batch : 1205792*batch]
+	s.b9Grad = ws.Buf[1205792*batch : 1209888*batch]
+	s.pool1Out = ws.Buf[1209888*batch : 1209952*batch]
+	s.pool1Grad = ws.Buf[1209952*batch : 1210016*batch]
+	s.full1Out = ws.Buf[1210016*batch : 1210026*batch]
+	s.full1Grad = ws.Buf[1210026*batch : 1210036*batch]
 	s.packing = nn.NewPacking(directHi - directLo)
 	s.dcol = s.PerChunk(colSize)
 	s.folded = make([]float32, NumParams+NumBuffers)
+	s.bn1Reduced = make([]float32, 96)
+	s.bn2Reduced = make([]float32, 96)
+	s.bn3Reduced = make([]float32, 96)
+	s.bn4Reduced = make([]float32, 96)
+	s.bn5Reduced = make([]float32, 96)
+	s.bn6Reduced = make([]float32, 96)
+	s.bn7Reduced = make([]float32, 96)
+	s.bn8Reduced = make([]float32, 192)
+	s.r4Reduced = make([]float32, 192)
+	s.bn10Reduced = make([]float32, 192)
+	s.bn11Reduced = make([]float32, 192)
+	s.bn12Reduced = make([]float32, 192)
+	s.bn13Reduced = make([]float32, 192)
+	s.bn14Reduced = make([]float32, 192)
+	s.bn15Reduced = make([]float32, 384)
+	s.r7Reduced = make([]float32, 384)
+	s.bn17Reduced = make([]float32, 384)
+	s.bn18Reduced = make([]float32, 384)
+	s.bn19Reduced = make([]float32, 384)
+	s.bn20Reduced = make([]float32, 384)
+	s.bn21Reduced = make([]float32, 384)
 	s.conv1FoldW = make([]float32, 432)
 	s.conv1FoldB = make([]float32, 16)
 	s.conv1FoldPacked = make([]float32, kernels.DirectPackedSize(16, 27))
@@ -1736,10 +1781,14 @@ func (s *state) packWeights(backward bool) {
 func (s *state) forwardImages0(img, w int) {
 	s.conv1Forward(img, w)
 	s.Tick(w, 0, false)
+	s.bn1Gather(img, w)
+	s.Tick(w, 1, false)
 }
 
 // backwardImages0 runs conv1 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages0(img, w int) {
+	s.bn1GradScatter(img, w)
+	s.Tick(w, 1, true)
 	s.conv1Backward(img, w)
 	s.Tick(w, 0, true)
 }
@@ -1750,45 +1799,53 @@ func (s *state) flushImages0(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][0:432], s.conv1GradAcc[w], 16, 27)
 }
 
-// forwardImages2 runs s0 … conv2 forward on image img, with the buffers of worker w.
+// forwardImages2 runs conv2 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages2(img, w int) {
-	s.s0Forward(img, w)
-	s.Tick(w, 2, false)
+	s.bn1Scatter(img, w)
+	s.Tick(w, 1, false)
 	s.conv2Forward(img, w)
 	s.Tick(w, 3, false)
+	s.bn2Gather(img, w)
+	s.Tick(w, 4, false)
 }
 
-// backwardImages2 runs s0 … conv2 backward on image img, with the buffers of worker w.
+// backwardImages2 runs conv2 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages2(img, w int) {
+	s.bn2GradScatter(img, w)
+	s.Tick(w, 4, true)
 	s.conv2Backward(img, w)
 	s.Tick(w, 3, true)
-	s.s0Backward(img, w)
-	s.Tick(w, 2, true)
+	s.bn1GradGather(img, w)
+	s.Tick(w, 1, true)
 }
 
-// flushImages2 adds the weight gradients that the direct convolutions of s0 … conv2
+// flushImages2 adds the weight gradients that the direct convolutions of conv2
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages2(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][464:2768], s.conv2GradAcc[w], 16, 144)
 }
 
-// forwardImages4 runs relu2 … conv3 forward on image img, with the buffers of worker w.
+// forwardImages4 runs conv3 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages4(img, w int) {
-	s.relu2Forward(img, w)
-	s.Tick(w, 5, false)
+	s.bn2Scatter(img, w)
+	s.Tick(w, 4, false)
 	s.conv3Forward(img, w)
 	s.Tick(w, 6, false)
+	s.bn3Gather(img, w)
+	s.Tick(w, 7, false)
 }
 
-// backwardImages4 runs relu2 … conv3 backward on image img, with the buffers of worker w.
+// backwardImages4 runs conv3 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages4(img, w int) {
+	s.bn3GradScatter(img, w)
+	s.Tick(w, 7, true)
 	s.conv3Backward(img, w)
 	s.Tick(w, 6, true)
-	s.relu2Backward(img, w)
-	s.Tick(w, 5, true)
+	s.bn2GradGather(img, w)
+	s.Tick(w, 4, true)
 }
 
-// flushImages4 adds the weight gradients that the direct convolutions of relu2 … conv3
+// flushImages4 adds the weight gradients that the direct convolutions of conv3
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages4(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][2800:5104], s.conv3GradAcc[w], 16, 144)
@@ -1796,22 +1853,30 @@ func (s *state) flushImages4(w int) {
 
 // forwardImages6 runs add1 … conv4 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages6(img, w int) {
+	s.bn3Scatter(img, w)
+	s.Tick(w, 7, false)
 	s.add1Forward(img, w)
 	s.Tick(w, 8, false)
 	s.b1Forward(img, w)
 	s.Tick(w, 9, false)
 	s.conv4Forward(img, w)
 	s.Tick(w, 10, false)
+	s.bn4Gather(img, w)
+	s.Tick(w, 11, false)
 }
 
 // backwardImages6 runs add1 … conv4 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages6(img, w int) {
+	s.bn4GradScatter(img, w)
+	s.Tick(w, 11, true)
 	s.conv4Backward(img, w)
 	s.Tick(w, 10, true)
 	s.b1Backward(img, w)
 	s.Tick(w, 9, true)
 	s.add1Backward(img, w)
 	s.Tick(w, 8, true)
+	s.bn3GradGather(img, w)
+	s.Tick(w, 7, true)
 }
 
 // flushImages6 adds the weight gradients that the direct convolutions of add1 … conv4
@@ -1820,23 +1885,27 @@ func (s *state) flushImages6(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][5136:7440], s.conv4GradAcc[w], 16, 144)
 }
 
-// forwardImages8 runs relu4 … conv5 forward on image img, with the buffers of worker w.
+// forwardImages8 runs conv5 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages8(img, w int) {
-	s.relu4Forward(img, w)
-	s.Tick(w, 12, false)
+	s.bn4Scatter(img, w)
+	s.Tick(w, 11, false)
 	s.conv5Forward(img, w)
 	s.Tick(w, 13, false)
+	s.bn5Gather(img, w)
+	s.Tick(w, 14, false)
 }
 
-// backwardImages8 runs relu4 … conv5 backward on image img, with the buffers of worker w.
+// backwardImages8 runs conv5 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages8(img, w int) {
+	s.bn5GradScatter(img, w)
+	s.Tick(w, 14, true)
 	s.conv5Backward(img, w)
 	s.Tick(w, 13, true)
-	s.relu4Backward(img, w)
-	s.Tick(w, 12, true)
+	s.bn4GradGather(img, w)
+	s.Tick(w, 11, true)
 }
 
-// flushImages8 adds the weight gradients that the direct convolutions of relu4 … conv5
+// flushImages8 adds the weight gradients that the direct convolutions of conv5
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages8(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][7472:9776], s.conv5GradAcc[w], 16, 144)
@@ -1844,22 +1913,30 @@ func (s *state) flushImages8(w int) {
 
 // forwardImages10 runs add2 … conv6 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages10(img, w int) {
+	s.bn5Scatter(img, w)
+	s.Tick(w, 14, false)
 	s.add2Forward(img, w)
 	s.Tick(w, 15, false)
 	s.b2Forward(img, w)
 	s.Tick(w, 16, false)
 	s.conv6Forward(img, w)
 	s.Tick(w, 17, false)
+	s.bn6Gather(img, w)
+	s.Tick(w, 18, false)
 }
 
 // backwardImages10 runs add2 … conv6 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages10(img, w int) {
+	s.bn6GradScatter(img, w)
+	s.Tick(w, 18, true)
 	s.conv6Backward(img, w)
 	s.Tick(w, 17, true)
 	s.b2Backward(img, w)
 	s.Tick(w, 16, true)
 	s.add2Backward(img, w)
 	s.Tick(w, 15, true)
+	s.bn5GradGather(img, w)
+	s.Tick(w, 14, true)
 }
 
 // flushImages10 adds the weight gradients that the direct convolutions of add2 … conv6
@@ -1868,23 +1945,27 @@ func (s *state) flushImages10(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][9808:12112], s.conv6GradAcc[w], 16, 144)
 }
 
-// forwardImages12 runs relu6 … conv7 forward on image img, with the buffers of worker w.
+// forwardImages12 runs conv7 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages12(img, w int) {
-	s.relu6Forward(img, w)
-	s.Tick(w, 19, false)
+	s.bn6Scatter(img, w)
+	s.Tick(w, 18, false)
 	s.conv7Forward(img, w)
 	s.Tick(w, 20, false)
+	s.bn7Gather(img, w)
+	s.Tick(w, 21, false)
 }
 
-// backwardImages12 runs relu6 … conv7 backward on image img, with the buffers of worker w.
+// backwardImages12 runs conv7 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages12(img, w int) {
+	s.bn7GradScatter(img, w)
+	s.Tick(w, 21, true)
 	s.conv7Backward(img, w)
 	s.Tick(w, 20, true)
-	s.relu6Backward(img, w)
-	s.Tick(w, 19, true)
+	s.bn6GradGather(img, w)
+	s.Tick(w, 18, true)
 }
 
-// flushImages12 adds the weight gradients that the direct convolutions of relu6 … conv7
+// flushImages12 adds the weight gradients that the direct convolutions of conv7
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages12(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][12144:14448], s.conv7GradAcc[w], 16, 144)
@@ -1892,41 +1973,53 @@ func (s *state) flushImages12(w int) {
 
 // forwardImages14 runs add3 … conv8 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages14(img, w int) {
+	s.bn7Scatter(img, w)
+	s.Tick(w, 21, false)
 	s.add3Forward(img, w)
 	s.Tick(w, 22, false)
 	s.b3Forward(img, w)
 	s.Tick(w, 23, false)
 	s.conv8Forward(img, w)
 	s.Tick(w, 24, false)
+	s.bn8Gather(img, w)
+	s.Tick(w, 25, false)
 }
 
 // backwardImages14 runs add3 … conv8 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages14(img, w int) {
+	s.bn8GradScatter(img, w)
+	s.Tick(w, 25, true)
 	s.conv8Backward(img, w)
 	s.Tick(w, 24, true)
 	s.b3Backward(img, w)
 	s.Tick(w, 23, true)
 	s.add3Backward(img, w)
 	s.Tick(w, 22, true)
+	s.bn7GradGather(img, w)
+	s.Tick(w, 21, true)
 }
 
-// forwardImages16 runs relu8 … conv9 forward on image img, with the buffers of worker w.
+// forwardImages16 runs conv9 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages16(img, w int) {
-	s.relu8Forward(img, w)
-	s.Tick(w, 26, false)
+	s.bn8Scatter(img, w)
+	s.Tick(w, 25, false)
 	s.conv9Forward(img, w)
 	s.Tick(w, 27, false)
+	s.r4Gather(img, w)
+	s.Tick(w, 28, false)
 }
 
-// backwardImages16 runs relu8 … conv9 backward on image img, with the buffers of worker w.
+// backwardImages16 runs conv9 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages16(img, w int) {
+	s.r4GradScatter(img, w)
+	s.Tick(w, 28, true)
 	s.conv9Backward(img, w)
 	s.Tick(w, 27, true)
-	s.relu8Backward(img, w)
-	s.Tick(w, 26, true)
+	s.bn8GradGather(img, w)
+	s.Tick(w, 25, true)
 }
 
-// flushImages16 adds the weight gradients that the direct convolutions of relu8 … conv9
+// flushImages16 adds the weight gradients that the direct convolutions of conv9
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages16(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][19152:28368], s.conv9GradAcc[w], 32, 288)
@@ -1934,34 +2027,50 @@ func (s *state) flushImages16(w int) {
 
 // forwardImages18 runs conv10 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages18(img, w int) {
+	s.r4Scatter(img, w)
+	s.Tick(w, 28, false)
 	s.conv10Forward(img, w)
 	s.Tick(w, 29, false)
+	s.bn10Gather(img, w)
+	s.Tick(w, 30, false)
 }
 
 // backwardImages18 runs conv10 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages18(img, w int) {
+	s.bn10GradScatter(img, w)
+	s.Tick(w, 30, true)
 	s.conv10Backward(img, w)
 	s.Tick(w, 29, true)
+	s.r4GradGather(img, w)
+	s.Tick(w, 28, true)
 }
 
 // forwardImages20 runs add4 … conv11 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages20(img, w int) {
+	s.bn10Scatter(img, w)
+	s.Tick(w, 30, false)
 	s.add4Forward(img, w)
 	s.Tick(w, 31, false)
 	s.b4Forward(img, w)
 	s.Tick(w, 32, false)
 	s.conv11Forward(img, w)
 	s.Tick(w, 33, false)
+	s.bn11Gather(img, w)
+	s.Tick(w, 34, false)
 }
 
 // backwardImages20 runs add4 … conv11 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages20(img, w int) {
+	s.bn11GradScatter(img, w)
+	s.Tick(w, 34, true)
 	s.conv11Backward(img, w)
 	s.Tick(w, 33, true)
 	s.b4Backward(img, w)
 	s.Tick(w, 32, true)
 	s.add4Backward(img, w)
 	s.Tick(w, 31, true)
+	s.bn10GradGather(img, w)
+	s.Tick(w, 30, true)
 }
 
 // flushImages20 adds the weight gradients that the direct convolutions of add4 … conv11
@@ -1970,23 +2079,27 @@ func (s *state) flushImages20(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][29008:38224], s.conv11GradAcc[w], 32, 288)
 }
 
-// forwardImages22 runs relu10 … conv12 forward on image img, with the buffers of worker w.
+// forwardImages22 runs conv12 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages22(img, w int) {
-	s.relu10Forward(img, w)
-	s.Tick(w, 35, false)
+	s.bn11Scatter(img, w)
+	s.Tick(w, 34, false)
 	s.conv12Forward(img, w)
 	s.Tick(w, 36, false)
+	s.bn12Gather(img, w)
+	s.Tick(w, 37, false)
 }
 
-// backwardImages22 runs relu10 … conv12 backward on image img, with the buffers of worker w.
+// backwardImages22 runs conv12 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages22(img, w int) {
+	s.bn12GradScatter(img, w)
+	s.Tick(w, 37, true)
 	s.conv12Backward(img, w)
 	s.Tick(w, 36, true)
-	s.relu10Backward(img, w)
-	s.Tick(w, 35, true)
+	s.bn11GradGather(img, w)
+	s.Tick(w, 34, true)
 }
 
-// flushImages22 adds the weight gradients that the direct convolutions of relu10 … conv12
+// flushImages22 adds the weight gradients that the direct convolutions of conv12
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages22(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][38288:47504], s.conv12GradAcc[w], 32, 288)
@@ -1994,22 +2107,30 @@ func (s *state) flushImages22(w int) {
 
 // forwardImages24 runs add5 … conv13 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages24(img, w int) {
+	s.bn12Scatter(img, w)
+	s.Tick(w, 37, false)
 	s.add5Forward(img, w)
 	s.Tick(w, 38, false)
 	s.b5Forward(img, w)
 	s.Tick(w, 39, false)
 	s.conv13Forward(img, w)
 	s.Tick(w, 40, false)
+	s.bn13Gather(img, w)
+	s.Tick(w, 41, false)
 }
 
 // backwardImages24 runs add5 … conv13 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages24(img, w int) {
+	s.bn13GradScatter(img, w)
+	s.Tick(w, 41, true)
 	s.conv13Backward(img, w)
 	s.Tick(w, 40, true)
 	s.b5Backward(img, w)
 	s.Tick(w, 39, true)
 	s.add5Backward(img, w)
 	s.Tick(w, 38, true)
+	s.bn12GradGather(img, w)
+	s.Tick(w, 37, true)
 }
 
 // flushImages24 adds the weight gradients that the direct convolutions of add5 … conv13
@@ -2018,23 +2139,27 @@ func (s *state) flushImages24(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][47568:56784], s.conv13GradAcc[w], 32, 288)
 }
 
-// forwardImages26 runs relu12 … conv14 forward on image img, with the buffers of worker w.
+// forwardImages26 runs conv14 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages26(img, w int) {
-	s.relu12Forward(img, w)
-	s.Tick(w, 42, false)
+	s.bn13Scatter(img, w)
+	s.Tick(w, 41, false)
 	s.conv14Forward(img, w)
 	s.Tick(w, 43, false)
+	s.bn14Gather(img, w)
+	s.Tick(w, 44, false)
 }
 
-// backwardImages26 runs relu12 … conv14 backward on image img, with the buffers of worker w.
+// backwardImages26 runs conv14 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages26(img, w int) {
+	s.bn14GradScatter(img, w)
+	s.Tick(w, 44, true)
 	s.conv14Backward(img, w)
 	s.Tick(w, 43, true)
-	s.relu12Backward(img, w)
-	s.Tick(w, 42, true)
+	s.bn13GradGather(img, w)
+	s.Tick(w, 41, true)
 }
 
-// flushImages26 adds the weight gradients that the direct convolutions of relu12 … conv14
+// flushImages26 adds the weight gradients that the direct convolutions of conv14
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages26(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][56848:66064], s.conv14GradAcc[w], 32, 288)
@@ -2042,41 +2167,53 @@ func (s *state) flushImages26(w int) {
 
 // forwardImages28 runs add6 … conv15 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages28(img, w int) {
+	s.bn14Scatter(img, w)
+	s.Tick(w, 44, false)
 	s.add6Forward(img, w)
 	s.Tick(w, 45, false)
 	s.b6Forward(img, w)
 	s.Tick(w, 46, false)
 	s.conv15Forward(img, w)
 	s.Tick(w, 47, false)
+	s.bn15Gather(img, w)
+	s.Tick(w, 48, false)
 }
 
 // backwardImages28 runs add6 … conv15 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages28(img, w int) {
+	s.bn15GradScatter(img, w)
+	s.Tick(w, 48, true)
 	s.conv15Backward(img, w)
 	s.Tick(w, 47, true)
 	s.b6Backward(img, w)
 	s.Tick(w, 46, true)
 	s.add6Backward(img, w)
 	s.Tick(w, 45, true)
+	s.bn14GradGather(img, w)
+	s.Tick(w, 44, true)
 }
 
-// forwardImages30 runs relu14 … conv16 forward on image img, with the buffers of worker w.
+// forwardImages30 runs conv16 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages30(img, w int) {
-	s.relu14Forward(img, w)
-	s.Tick(w, 49, false)
+	s.bn15Scatter(img, w)
+	s.Tick(w, 48, false)
 	s.conv16Forward(img, w)
 	s.Tick(w, 50, false)
+	s.r7Gather(img, w)
+	s.Tick(w, 51, false)
 }
 
-// backwardImages30 runs relu14 … conv16 backward on image img, with the buffers of worker w.
+// backwardImages30 runs conv16 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages30(img, w int) {
+	s.r7GradScatter(img, w)
+	s.Tick(w, 51, true)
 	s.conv16Backward(img, w)
 	s.Tick(w, 50, true)
-	s.relu14Backward(img, w)
-	s.Tick(w, 49, true)
+	s.bn15GradGather(img, w)
+	s.Tick(w, 48, true)
 }
 
-// flushImages30 adds the weight gradients that the direct convolutions of relu14 … conv16
+// flushImages30 adds the weight gradients that the direct convolutions of conv16
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages30(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][84688:121552], s.conv16GradAcc[w], 64, 576)
@@ -2084,34 +2221,50 @@ func (s *state) flushImages30(w int) {
 
 // forwardImages32 runs conv17 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages32(img, w int) {
+	s.r7Scatter(img, w)
+	s.Tick(w, 51, false)
 	s.conv17Forward(img, w)
 	s.Tick(w, 52, false)
+	s.bn17Gather(img, w)
+	s.Tick(w, 53, false)
 }
 
 // backwardImages32 runs conv17 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages32(img, w int) {
+	s.bn17GradScatter(img, w)
+	s.Tick(w, 53, true)
 	s.conv17Backward(img, w)
 	s.Tick(w, 52, true)
+	s.r7GradGather(img, w)
+	s.Tick(w, 51, true)
 }
 
 // forwardImages34 runs add7 … conv18 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages34(img, w int) {
+	s.bn17Scatter(img, w)
+	s.Tick(w, 53, false)
 	s.add7Forward(img, w)
 	s.Tick(w, 54, false)
 	s.b7Forward(img, w)
 	s.Tick(w, 55, false)
 	s.conv18Forward(img, w)
 	s.Tick(w, 56, false)
+	s.bn18Gather(img, w)
+	s.Tick(w, 57, false)
 }
 
 // backwardImages34 runs add7 … conv18 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages34(img, w int) {
+	s.bn18GradScatter(img, w)
+	s.Tick(w, 57, true)
 	s.conv18Backward(img, w)
 	s.Tick(w, 56, true)
 	s.b7Backward(img, w)
 	s.Tick(w, 55, true)
 	s.add7Backward(img, w)
 	s.Tick(w, 54, true)
+	s.bn17GradGather(img, w)
+	s.Tick(w, 53, true)
 }
 
 // flushImages34 adds the weight gradients that the direct convolutions of add7 … conv18
@@ -2120,23 +2273,27 @@ func (s *state) flushImages34(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][123856:160720], s.conv18GradAcc[w], 64, 576)
 }
 
-// forwardImages36 runs relu16 … conv19 forward on image img, with the buffers of worker w.
+// forwardImages36 runs conv19 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages36(img, w int) {
-	s.relu16Forward(img, w)
-	s.Tick(w, 58, false)
+	s.bn18Scatter(img, w)
+	s.Tick(w, 57, false)
 	s.conv19Forward(img, w)
 	s.Tick(w, 59, false)
+	s.bn19Gather(img, w)
+	s.Tick(w, 60, false)
 }
 
-// backwardImages36 runs relu16 … conv19 backward on image img, with the buffers of worker w.
+// backwardImages36 runs conv19 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages36(img, w int) {
+	s.bn19GradScatter(img, w)
+	s.Tick(w, 60, true)
 	s.conv19Backward(img, w)
 	s.Tick(w, 59, true)
-	s.relu16Backward(img, w)
-	s.Tick(w, 58, true)
+	s.bn18GradGather(img, w)
+	s.Tick(w, 57, true)
 }
 
-// flushImages36 adds the weight gradients that the direct convolutions of relu16 … conv19
+// flushImages36 adds the weight gradients that the direct convolutions of conv19
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages36(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][160848:197712], s.conv19GradAcc[w], 64, 576)
@@ -2144,22 +2301,30 @@ func (s *state) flushImages36(w int) {
 
 // forwardImages38 runs add8 … conv20 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages38(img, w int) {
+	s.bn19Scatter(img, w)
+	s.Tick(w, 60, false)
 	s.add8Forward(img, w)
 	s.Tick(w, 61, false)
 	s.b8Forward(img, w)
 	s.Tick(w, 62, false)
 	s.conv20Forward(img, w)
 	s.Tick(w, 63, false)
+	s.bn20Gather(img, w)
+	s.Tick(w, 64, false)
 }
 
 // backwardImages38 runs add8 … conv20 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages38(img, w int) {
+	s.bn20GradScatter(img, w)
+	s.Tick(w, 64, true)
 	s.conv20Backward(img, w)
 	s.Tick(w, 63, true)
 	s.b8Backward(img, w)
 	s.Tick(w, 62, true)
 	s.add8Backward(img, w)
 	s.Tick(w, 61, true)
+	s.bn19GradGather(img, w)
+	s.Tick(w, 60, true)
 }
 
 // flushImages38 adds the weight gradients that the direct convolutions of add8 … conv20
@@ -2168,23 +2333,27 @@ func (s *state) flushImages38(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][197840:234704], s.conv20GradAcc[w], 64, 576)
 }
 
-// forwardImages40 runs relu18 … conv21 forward on image img, with the buffers of worker w.
+// forwardImages40 runs conv21 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages40(img, w int) {
-	s.relu18Forward(img, w)
-	s.Tick(w, 65, false)
+	s.bn20Scatter(img, w)
+	s.Tick(w, 64, false)
 	s.conv21Forward(img, w)
 	s.Tick(w, 66, false)
+	s.bn21Gather(img, w)
+	s.Tick(w, 67, false)
 }
 
-// backwardImages40 runs relu18 … conv21 backward on image img, with the buffers of worker w.
+// backwardImages40 runs conv21 backward on image img, with the buffers of worker w.
 func (s *state) backwardImages40(img, w int) {
+	s.bn21GradScatter(img, w)
+	s.Tick(w, 67, true)
 	s.conv21Backward(img, w)
 	s.Tick(w, 66, true)
-	s.relu18Backward(img, w)
-	s.Tick(w, 65, true)
+	s.bn20GradGather(img, w)
+	s.Tick(w, 64, true)
 }
 
-// flushImages40 adds the weight gradients that the direct convolutions of relu18 … conv21
+// flushImages40 adds the weight gradients that the direct convolutions of conv21
 // accumulated over worker w's images to the worker's gradients.
 func (s *state) flushImages40(w int) {
 	kernels.FlushDirectWeightGrad(s.Grads[w][234832:271696], s.conv21GradAcc[w], 64, 576)
@@ -2192,6 +2361,8 @@ func (s *state) flushImages40(w int) {
 
 // forwardImages42 runs add9 … pool1 forward on image img, with the buffers of worker w.
 func (s *state) forwardImages42(img, w int) {
+	s.bn21Scatter(img, w)
+	s.Tick(w, 67, false)
 	s.add9Forward(img, w)
 	s.Tick(w, 68, false)
 	s.b9Forward(img, w)
@@ -2208,6 +2379,8 @@ func (s *state) backwardImages42(img, w int) {
 	s.Tick(w, 69, true)
 	s.add9Backward(img, w)
 	s.Tick(w, 68, true)
+	s.bn21GradGather(img, w)
+	s.Tick(w, 67, true)
 }
 
 // infer runs the network at inference, each batch norm that follows a conv folded into it,
@@ -2347,46 +2520,60 @@ func (s *state) conv1Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv1Infer(img, w int) {
 	in := s.x[img*3072 : img*3072+3072]
-	out := s.s0Out[img*16384 : img*16384+16384]
+	out := s.bn1Out[img*16384 : img*16384+16384]
 	pad := s.conv1Pad[w]
 	kernels.PadInto(pad, in, 3, 32, 32, 1, 1)
 	s.DirectConv(out, 16, 32, 32, s.conv1FoldPacked, conv1Offs, pad, 34)
 	kernels.BiasAct(out, s.conv1FoldB, 16, 1024, true)
 }
 
-// bn1Forward computes bn1 (bn , 16x32x32 → 16x32x32) for the whole batch.
+// bn1Forward computes bn1 (bn , 16x32x32 → 16x32x32) and the ReLU after it for the whole batch.
 func (s *state) bn1Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv1Out, s.bn1Out, s.Batch, 16, 1024, s.net.params[432:448],
-		s.net.params[448:464], s.net.params[272474:272490],
-		s.net.params[272490:272506], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn1Aux, s.Batch, 16, 1024, s.net.params[432:448],
+		s.net.params[272474:272490], s.net.params[272490:272506], float32(0.1),
+		float32(1e-05), s.bn1Reduced)
 }
 
 // bn1Backward propagates the gradient through bn1 for the whole batch.
 func (s *state) bn1Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv1Out, s.bn1Grad, s.conv1Grad, s.Batch, 16, 1024, s.net.params[432:448],
-		float32(1e-05), s.net.grads[432:448], s.net.grads[448:464])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[432:448], s.net.grads[448:464]
+	kernels.BatchNormGradStats(s.bn1Aux, s.Batch, 16, 1024, s.bn1Reduced, dgamma, dbeta)
 }
 
-// s0Forward computes s0 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
-func (s *state) s0Forward(img, w int) {
-	in := s.bn1Out[img*16384 : img*16384+16384]
-	out := s.s0Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn1Gather takes image img's share of bn1's statistics, on worker w.
+func (s *state) bn1Gather(img, w int) {
+	in := s.conv1Out[img*16384 : img*16384+16384]
+	aux := s.bn1Aux[img*32 : img*32+32]
+	kernels.BatchNormMoments(in, 16, 1024, aux)
 }
 
-// s0Backward propagates the gradient through s0 for image img, on worker w.
-func (s *state) s0Backward(img, w int) {
+// bn1Scatter computes bn1's output for image img, on worker w.
+func (s *state) bn1Scatter(img, w int) {
+	in := s.conv1Out[img*16384 : img*16384+16384]
+	out := s.bn1Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 16, 1024, s.bn1Reduced, s.net.params[448:464], true)
+}
+
+// bn1GradGather takes image img's share of bn1's gradient sums, on worker w.
+func (s *state) bn1GradGather(img, w int) {
 	// Several layers read this one: add the gradients the others wrote apart.
-	kernels.Add(s.conv2In0Grad[img*16384:img*16384+16384], s.s0Grad[img*16384:img*16384+16384])
-	out := s.s0Out[img*16384 : img*16384+16384]
-	dout := s.s0Grad[img*16384 : img*16384+16384]
-	din := s.bn1Grad[img*16384 : img*16384+16384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+	kernels.Add(s.conv2In0Grad[img*16384:img*16384+16384], s.bn1Grad[img*16384:img*16384+16384])
+	in := s.conv1Out[img*16384 : img*16384+16384]
+	dout := s.bn1Grad[img*16384 : img*16384+16384]
+	aux := s.bn1Aux[img*32 : img*32+32]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn1Out[img*16384:img*16384+16384], dout)
+	kernels.BatchNormGradMoments(in, dout, 16, 1024, s.bn1Reduced, aux)
+}
+
+// bn1GradScatter propagates the gradient through bn1 for image img, on worker w.
+func (s *state) bn1GradScatter(img, w int) {
+	in := s.conv1Out[img*16384 : img*16384+16384]
+	dout := s.bn1Grad[img*16384 : img*16384+16384]
+	din := s.conv1Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 16, 1024, s.bn1Reduced)
 }
 
 // conv2Offs and conv2GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2400,7 +2587,7 @@ var (
 // conv2Forward computes conv2 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
 // on worker w.
 func (s *state) conv2Forward(img, w int) {
-	in := s.s0Out[img*16384 : img*16384+16384]
+	in := s.bn1Out[img*16384 : img*16384+16384]
 	out := s.conv2Out[img*16384 : img*16384+16384]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
@@ -2409,7 +2596,7 @@ func (s *state) conv2Forward(img, w int) {
 
 // conv2Backward propagates the gradient through conv2 for image img, on worker w.
 func (s *state) conv2Backward(img, w int) {
-	in := s.s0Out[img*16384 : img*16384+16384]
+	in := s.bn1Out[img*16384 : img*16384+16384]
 	dout := s.conv2Grad[img*16384 : img*16384+16384]
 	// dW accumulates in the worker's conv2GradAcc, folded in after its last image.
 	pad := s.conv2Pad[w]
@@ -2426,45 +2613,59 @@ func (s *state) conv2Backward(img, w int) {
 // conv2Infer computes conv2 with bn2 folded in and the ReLU after it for image img, on
 // worker w, at inference.
 func (s *state) conv2Infer(img, w int) {
-	in := s.s0Out[img*16384 : img*16384+16384]
-	out := s.relu2Out[img*16384 : img*16384+16384]
+	in := s.bn1Out[img*16384 : img*16384+16384]
+	out := s.bn2Out[img*16384 : img*16384+16384]
 	pad := s.conv2Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
 	s.DirectConv(out, 16, 32, 32, s.conv2FoldPacked, conv2Offs, pad, 34)
 	kernels.BiasAct(out, s.conv2FoldB, 16, 1024, true)
 }
 
-// bn2Forward computes bn2 (bn , 16x32x32 → 16x32x32) for the whole batch.
+// bn2Forward computes bn2 (bn , 16x32x32 → 16x32x32) and the ReLU after it for the whole batch.
 func (s *state) bn2Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv2Out, s.bn2Out, s.Batch, 16, 1024, s.net.params[2768:2784],
-		s.net.params[2784:2800], s.net.params[272506:272522],
-		s.net.params[272522:272538], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn2Aux, s.Batch, 16, 1024, s.net.params[2768:2784],
+		s.net.params[272506:272522], s.net.params[272522:272538], float32(0.1),
+		float32(1e-05), s.bn2Reduced)
 }
 
 // bn2Backward propagates the gradient through bn2 for the whole batch.
 func (s *state) bn2Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv2Out, s.bn2Grad, s.conv2Grad, s.Batch, 16, 1024, s.net.params[2768:2784],
-		float32(1e-05), s.net.grads[2768:2784], s.net.grads[2784:2800])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[2768:2784], s.net.grads[2784:2800]
+	kernels.BatchNormGradStats(s.bn2Aux, s.Batch, 16, 1024, s.bn2Reduced, dgamma, dbeta)
 }
 
-// relu2Forward computes relu2 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
-func (s *state) relu2Forward(img, w int) {
-	in := s.bn2Out[img*16384 : img*16384+16384]
-	out := s.relu2Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn2Gather takes image img's share of bn2's statistics, on worker w.
+func (s *state) bn2Gather(img, w int) {
+	in := s.conv2Out[img*16384 : img*16384+16384]
+	aux := s.bn2Aux[img*32 : img*32+32]
+	kernels.BatchNormMoments(in, 16, 1024, aux)
 }
 
-// relu2Backward propagates the gradient through relu2 for image img, on worker w.
-func (s *state) relu2Backward(img, w int) {
-	out := s.relu2Out[img*16384 : img*16384+16384]
-	dout := s.relu2Grad[img*16384 : img*16384+16384]
-	din := s.bn2Grad[img*16384 : img*16384+16384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn2Scatter computes bn2's output for image img, on worker w.
+func (s *state) bn2Scatter(img, w int) {
+	in := s.conv2Out[img*16384 : img*16384+16384]
+	out := s.bn2Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 16, 1024, s.bn2Reduced, s.net.params[2784:2800], true)
+}
+
+// bn2GradGather takes image img's share of bn2's gradient sums, on worker w.
+func (s *state) bn2GradGather(img, w int) {
+	in := s.conv2Out[img*16384 : img*16384+16384]
+	dout := s.bn2Grad[img*16384 : img*16384+16384]
+	aux := s.bn2Aux[img*32 : img*32+32]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn2Out[img*16384:img*16384+16384], dout)
+	kernels.BatchNormGradMoments(in, dout, 16, 1024, s.bn2Reduced, aux)
+}
+
+// bn2GradScatter propagates the gradient through bn2 for image img, on worker w.
+func (s *state) bn2GradScatter(img, w int) {
+	in := s.conv2Out[img*16384 : img*16384+16384]
+	dout := s.bn2Grad[img*16384 : img*16384+16384]
+	din := s.conv2Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 16, 1024, s.bn2Reduced)
 }
 
 // conv3Offs and conv3GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2478,7 +2679,7 @@ var (
 // conv3Forward computes conv3 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
 // on worker w.
 func (s *state) conv3Forward(img, w int) {
-	in := s.relu2Out[img*16384 : img*16384+16384]
+	in := s.bn2Out[img*16384 : img*16384+16384]
 	out := s.conv3Out[img*16384 : img*16384+16384]
 	pad := s.conv3Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
@@ -2487,7 +2688,7 @@ func (s *state) conv3Forward(img, w int) {
 
 // conv3Backward propagates the gradient through conv3 for image img, on worker w.
 func (s *state) conv3Backward(img, w int) {
-	in := s.relu2Out[img*16384 : img*16384+16384]
+	in := s.bn2Out[img*16384 : img*16384+16384]
 	dout := s.conv3Grad[img*16384 : img*16384+16384]
 	// dW accumulates in the worker's conv3GradAcc, folded in after its last image.
 	pad := s.conv3Pad[w]
@@ -2495,7 +2696,7 @@ func (s *state) conv3Backward(img, w int) {
 	doutT := s.conv3DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 144, 16, 1024)
 	kernels.DirectWeightGrad(s.conv3GradAcc[w], 16, pad, conv3Offs, conv3Pixels, doutT)
-	din := s.relu2Grad[img*16384 : img*16384+16384]
+	din := s.bn2Grad[img*16384 : img*16384+16384]
 	dpad := s.conv3GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
 	s.DirectConv(din, 16, 32, 32, s.conv3Flipped, conv3GradOffs, dpad, 34)
@@ -2503,7 +2704,7 @@ func (s *state) conv3Backward(img, w int) {
 
 // conv3Infer computes conv3 with bn3 folded in for image img, on worker w, at inference.
 func (s *state) conv3Infer(img, w int) {
-	in := s.relu2Out[img*16384 : img*16384+16384]
+	in := s.bn2Out[img*16384 : img*16384+16384]
 	out := s.bn3Out[img*16384 : img*16384+16384]
 	pad := s.conv3Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
@@ -2513,31 +2714,61 @@ func (s *state) conv3Infer(img, w int) {
 
 // bn3Forward computes bn3 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn3Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv3Out, s.bn3Out, s.Batch, 16, 1024, s.net.params[5104:5120],
-		s.net.params[5120:5136], s.net.params[272538:272554],
-		s.net.params[272554:272570], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn3Aux, s.Batch, 16, 1024, s.net.params[5104:5120],
+		s.net.params[272538:272554], s.net.params[272554:272570], float32(0.1),
+		float32(1e-05), s.bn3Reduced)
 }
 
 // bn3Backward propagates the gradient through bn3 for the whole batch.
 func (s *state) bn3Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv3Out, s.bn3Grad, s.conv3Grad, s.Batch, 16, 1024, s.net.params[5104:5120],
-		float32(1e-05), s.net.grads[5104:5120], s.net.grads[5120:5136])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[5104:5120], s.net.grads[5120:5136]
+	kernels.BatchNormGradStats(s.bn3Aux, s.Batch, 16, 1024, s.bn3Reduced, dgamma, dbeta)
+}
+
+// bn3Gather takes image img's share of bn3's statistics, on worker w.
+func (s *state) bn3Gather(img, w int) {
+	in := s.conv3Out[img*16384 : img*16384+16384]
+	aux := s.bn3Aux[img*32 : img*32+32]
+	kernels.BatchNormMoments(in, 16, 1024, aux)
+}
+
+// bn3Scatter computes bn3's output for image img, on worker w.
+func (s *state) bn3Scatter(img, w int) {
+	in := s.conv3Out[img*16384 : img*16384+16384]
+	out := s.bn3Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 16, 1024, s.bn3Reduced, s.net.params[5120:5136], false)
+}
+
+// bn3GradGather takes image img's share of bn3's gradient sums, on worker w.
+func (s *state) bn3GradGather(img, w int) {
+	in := s.conv3Out[img*16384 : img*16384+16384]
+	dout := s.bn3Grad[img*16384 : img*16384+16384]
+	aux := s.bn3Aux[img*32 : img*32+32]
+	kernels.BatchNormGradMoments(in, dout, 16, 1024, s.bn3Reduced, aux)
+}
+
+// bn3GradScatter propagates the gradient through bn3 for image img, on worker w.
+func (s *state) bn3GradScatter(img, w int) {
+	in := s.conv3Out[img*16384 : img*16384+16384]
+	dout := s.bn3Grad[img*16384 : img*16384+16384]
+	din := s.conv3Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 16, 1024, s.bn3Reduced)
 }
 
 // add1Forward computes add1 (add , 16x32x32 → 16x32x32) for image img, on worker w.
 func (s *state) add1Forward(img, w int) {
 	out := s.add1Out[img*16384 : img*16384+16384]
 	copy(out, s.bn3Out[img*16384:img*16384+16384])
-	kernels.Add(s.s0Out[img*16384:img*16384+16384], out)
+	kernels.Add(s.bn1Out[img*16384:img*16384+16384], out)
 }
 
 // add1Backward propagates the gradient through add1 for image img, on worker w.
 func (s *state) add1Backward(img, w int) {
 	dout := s.add1Grad[img*16384 : img*16384+16384]
 	copy(s.bn3Grad[img*16384:img*16384+16384], dout)
-	copy(s.s0Grad[img*16384:img*16384+16384], dout)
+	copy(s.bn1Grad[img*16384:img*16384+16384], dout)
 }
 
 // b1Forward computes b1 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -2598,44 +2829,58 @@ func (s *state) conv4Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv4Infer(img, w int) {
 	in := s.b1Out[img*16384 : img*16384+16384]
-	out := s.relu4Out[img*16384 : img*16384+16384]
+	out := s.bn4Out[img*16384 : img*16384+16384]
 	pad := s.conv4Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
 	s.DirectConv(out, 16, 32, 32, s.conv4FoldPacked, conv4Offs, pad, 34)
 	kernels.BiasAct(out, s.conv4FoldB, 16, 1024, true)
 }
 
-// bn4Forward computes bn4 (bn , 16x32x32 → 16x32x32) for the whole batch.
+// bn4Forward computes bn4 (bn , 16x32x32 → 16x32x32) and the ReLU after it for the whole batch.
 func (s *state) bn4Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv4Out, s.bn4Out, s.Batch, 16, 1024, s.net.params[7440:7456],
-		s.net.params[7456:7472], s.net.params[272570:272586],
-		s.net.params[272586:272602], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn4Aux, s.Batch, 16, 1024, s.net.params[7440:7456],
+		s.net.params[272570:272586], s.net.params[272586:272602], float32(0.1),
+		float32(1e-05), s.bn4Reduced)
 }
 
 // bn4Backward propagates the gradient through bn4 for the whole batch.
 func (s *state) bn4Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv4Out, s.bn4Grad, s.conv4Grad, s.Batch, 16, 1024, s.net.params[7440:7456],
-		float32(1e-05), s.net.grads[7440:7456], s.net.grads[7456:7472])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[7440:7456], s.net.grads[7456:7472]
+	kernels.BatchNormGradStats(s.bn4Aux, s.Batch, 16, 1024, s.bn4Reduced, dgamma, dbeta)
 }
 
-// relu4Forward computes relu4 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
-func (s *state) relu4Forward(img, w int) {
-	in := s.bn4Out[img*16384 : img*16384+16384]
-	out := s.relu4Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn4Gather takes image img's share of bn4's statistics, on worker w.
+func (s *state) bn4Gather(img, w int) {
+	in := s.conv4Out[img*16384 : img*16384+16384]
+	aux := s.bn4Aux[img*32 : img*32+32]
+	kernels.BatchNormMoments(in, 16, 1024, aux)
 }
 
-// relu4Backward propagates the gradient through relu4 for image img, on worker w.
-func (s *state) relu4Backward(img, w int) {
-	out := s.relu4Out[img*16384 : img*16384+16384]
-	dout := s.relu4Grad[img*16384 : img*16384+16384]
-	din := s.bn4Grad[img*16384 : img*16384+16384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn4Scatter computes bn4's output for image img, on worker w.
+func (s *state) bn4Scatter(img, w int) {
+	in := s.conv4Out[img*16384 : img*16384+16384]
+	out := s.bn4Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 16, 1024, s.bn4Reduced, s.net.params[7456:7472], true)
+}
+
+// bn4GradGather takes image img's share of bn4's gradient sums, on worker w.
+func (s *state) bn4GradGather(img, w int) {
+	in := s.conv4Out[img*16384 : img*16384+16384]
+	dout := s.bn4Grad[img*16384 : img*16384+16384]
+	aux := s.bn4Aux[img*32 : img*32+32]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn4Out[img*16384:img*16384+16384], dout)
+	kernels.BatchNormGradMoments(in, dout, 16, 1024, s.bn4Reduced, aux)
+}
+
+// bn4GradScatter propagates the gradient through bn4 for image img, on worker w.
+func (s *state) bn4GradScatter(img, w int) {
+	in := s.conv4Out[img*16384 : img*16384+16384]
+	dout := s.bn4Grad[img*16384 : img*16384+16384]
+	din := s.conv4Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 16, 1024, s.bn4Reduced)
 }
 
 // conv5Offs and conv5GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2649,7 +2894,7 @@ var (
 // conv5Forward computes conv5 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
 // on worker w.
 func (s *state) conv5Forward(img, w int) {
-	in := s.relu4Out[img*16384 : img*16384+16384]
+	in := s.bn4Out[img*16384 : img*16384+16384]
 	out := s.conv5Out[img*16384 : img*16384+16384]
 	pad := s.conv5Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
@@ -2658,7 +2903,7 @@ func (s *state) conv5Forward(img, w int) {
 
 // conv5Backward propagates the gradient through conv5 for image img, on worker w.
 func (s *state) conv5Backward(img, w int) {
-	in := s.relu4Out[img*16384 : img*16384+16384]
+	in := s.bn4Out[img*16384 : img*16384+16384]
 	dout := s.conv5Grad[img*16384 : img*16384+16384]
 	// dW accumulates in the worker's conv5GradAcc, folded in after its last image.
 	pad := s.conv5Pad[w]
@@ -2666,7 +2911,7 @@ func (s *state) conv5Backward(img, w int) {
 	doutT := s.conv5DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 144, 16, 1024)
 	kernels.DirectWeightGrad(s.conv5GradAcc[w], 16, pad, conv5Offs, conv5Pixels, doutT)
-	din := s.relu4Grad[img*16384 : img*16384+16384]
+	din := s.bn4Grad[img*16384 : img*16384+16384]
 	dpad := s.conv5GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
 	s.DirectConv(din, 16, 32, 32, s.conv5Flipped, conv5GradOffs, dpad, 34)
@@ -2674,7 +2919,7 @@ func (s *state) conv5Backward(img, w int) {
 
 // conv5Infer computes conv5 with bn5 folded in for image img, on worker w, at inference.
 func (s *state) conv5Infer(img, w int) {
-	in := s.relu4Out[img*16384 : img*16384+16384]
+	in := s.bn4Out[img*16384 : img*16384+16384]
 	out := s.bn5Out[img*16384 : img*16384+16384]
 	pad := s.conv5Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
@@ -2684,17 +2929,47 @@ func (s *state) conv5Infer(img, w int) {
 
 // bn5Forward computes bn5 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn5Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv5Out, s.bn5Out, s.Batch, 16, 1024, s.net.params[9776:9792],
-		s.net.params[9792:9808], s.net.params[272602:272618],
-		s.net.params[272618:272634], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn5Aux, s.Batch, 16, 1024, s.net.params[9776:9792],
+		s.net.params[272602:272618], s.net.params[272618:272634], float32(0.1),
+		float32(1e-05), s.bn5Reduced)
 }
 
 // bn5Backward propagates the gradient through bn5 for the whole batch.
 func (s *state) bn5Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv5Out, s.bn5Grad, s.conv5Grad, s.Batch, 16, 1024, s.net.params[9776:9792],
-		float32(1e-05), s.net.grads[9776:9792], s.net.grads[9792:9808])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[9776:9792], s.net.grads[9792:9808]
+	kernels.BatchNormGradStats(s.bn5Aux, s.Batch, 16, 1024, s.bn5Reduced, dgamma, dbeta)
+}
+
+// bn5Gather takes image img's share of bn5's statistics, on worker w.
+func (s *state) bn5Gather(img, w int) {
+	in := s.conv5Out[img*16384 : img*16384+16384]
+	aux := s.bn5Aux[img*32 : img*32+32]
+	kernels.BatchNormMoments(in, 16, 1024, aux)
+}
+
+// bn5Scatter computes bn5's output for image img, on worker w.
+func (s *state) bn5Scatter(img, w int) {
+	in := s.conv5Out[img*16384 : img*16384+16384]
+	out := s.bn5Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 16, 1024, s.bn5Reduced, s.net.params[9792:9808], false)
+}
+
+// bn5GradGather takes image img's share of bn5's gradient sums, on worker w.
+func (s *state) bn5GradGather(img, w int) {
+	in := s.conv5Out[img*16384 : img*16384+16384]
+	dout := s.bn5Grad[img*16384 : img*16384+16384]
+	aux := s.bn5Aux[img*32 : img*32+32]
+	kernels.BatchNormGradMoments(in, dout, 16, 1024, s.bn5Reduced, aux)
+}
+
+// bn5GradScatter propagates the gradient through bn5 for image img, on worker w.
+func (s *state) bn5GradScatter(img, w int) {
+	in := s.conv5Out[img*16384 : img*16384+16384]
+	dout := s.bn5Grad[img*16384 : img*16384+16384]
+	din := s.conv5Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 16, 1024, s.bn5Reduced)
 }
 
 // add2Forward computes add2 (add , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -2769,45 +3044,58 @@ func (s *state) conv6Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv6Infer(img, w int) {
 	in := s.b2Out[img*16384 : img*16384+16384]
-	out := s.relu6Out[img*16384 : img*16384+16384]
+	out := s.bn6Out[img*16384 : img*16384+16384]
 	pad := s.conv6Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
 	s.DirectConv(out, 16, 32, 32, s.conv6FoldPacked, conv6Offs, pad, 34)
 	kernels.BiasAct(out, s.conv6FoldB, 16, 1024, true)
 }
 
-// bn6Forward computes bn6 (bn , 16x32x32 → 16x32x32) for the whole batch.
+// bn6Forward computes bn6 (bn , 16x32x32 → 16x32x32) and the ReLU after it for the whole batch.
 func (s *state) bn6Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv6Out, s.bn6Out, s.Batch, 16, 1024, s.net.params[12112:12128],
-		s.net.params[12128:12144], s.net.params[272634:272650],
-		s.net.params[272650:272666], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn6Aux, s.Batch, 16, 1024, s.net.params[12112:12128],
+		s.net.params[272634:272650], s.net.params[272650:272666], float32(0.1),
+		float32(1e-05), s.bn6Reduced)
 }
 
 // bn6Backward propagates the gradient through bn6 for the whole batch.
 func (s *state) bn6Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv6Out, s.bn6Grad, s.conv6Grad, s.Batch, 16, 1024,
-		s.net.params[12112:12128], float32(1e-05), s.net.grads[12112:12128],
-		s.net.grads[12128:12144])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[12112:12128], s.net.grads[12128:12144]
+	kernels.BatchNormGradStats(s.bn6Aux, s.Batch, 16, 1024, s.bn6Reduced, dgamma, dbeta)
 }
 
-// relu6Forward computes relu6 (relu , 16x32x32 → 16x32x32) for image img, on worker w.
-func (s *state) relu6Forward(img, w int) {
-	in := s.bn6Out[img*16384 : img*16384+16384]
-	out := s.relu6Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn6Gather takes image img's share of bn6's statistics, on worker w.
+func (s *state) bn6Gather(img, w int) {
+	in := s.conv6Out[img*16384 : img*16384+16384]
+	aux := s.bn6Aux[img*32 : img*32+32]
+	kernels.BatchNormMoments(in, 16, 1024, aux)
 }
 
-// relu6Backward propagates the gradient through relu6 for image img, on worker w.
-func (s *state) relu6Backward(img, w int) {
-	out := s.relu6Out[img*16384 : img*16384+16384]
-	dout := s.relu6Grad[img*16384 : img*16384+16384]
-	din := s.bn6Grad[img*16384 : img*16384+16384]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn6Scatter computes bn6's output for image img, on worker w.
+func (s *state) bn6Scatter(img, w int) {
+	in := s.conv6Out[img*16384 : img*16384+16384]
+	out := s.bn6Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 16, 1024, s.bn6Reduced, s.net.params[12128:12144], true)
+}
+
+// bn6GradGather takes image img's share of bn6's gradient sums, on worker w.
+func (s *state) bn6GradGather(img, w int) {
+	in := s.conv6Out[img*16384 : img*16384+16384]
+	dout := s.bn6Grad[img*16384 : img*16384+16384]
+	aux := s.bn6Aux[img*32 : img*32+32]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn6Out[img*16384:img*16384+16384], dout)
+	kernels.BatchNormGradMoments(in, dout, 16, 1024, s.bn6Reduced, aux)
+}
+
+// bn6GradScatter propagates the gradient through bn6 for image img, on worker w.
+func (s *state) bn6GradScatter(img, w int) {
+	in := s.conv6Out[img*16384 : img*16384+16384]
+	dout := s.bn6Grad[img*16384 : img*16384+16384]
+	din := s.conv6Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 16, 1024, s.bn6Reduced)
 }
 
 // conv7Offs and conv7GradOffs locate the kernel taps in the padded input and output gradient,
@@ -2821,7 +3109,7 @@ var (
 // conv7Forward computes conv7 (conv 16 3x3 s1 p1 nobias, 16x32x32 → 16x32x32) for image img,
 // on worker w.
 func (s *state) conv7Forward(img, w int) {
-	in := s.relu6Out[img*16384 : img*16384+16384]
+	in := s.bn6Out[img*16384 : img*16384+16384]
 	out := s.conv7Out[img*16384 : img*16384+16384]
 	pad := s.conv7Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
@@ -2830,7 +3118,7 @@ func (s *state) conv7Forward(img, w int) {
 
 // conv7Backward propagates the gradient through conv7 for image img, on worker w.
 func (s *state) conv7Backward(img, w int) {
-	in := s.relu6Out[img*16384 : img*16384+16384]
+	in := s.bn6Out[img*16384 : img*16384+16384]
 	dout := s.conv7Grad[img*16384 : img*16384+16384]
 	// dW accumulates in the worker's conv7GradAcc, folded in after its last image.
 	pad := s.conv7Pad[w]
@@ -2838,7 +3126,7 @@ func (s *state) conv7Backward(img, w int) {
 	doutT := s.conv7DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 144, 16, 1024)
 	kernels.DirectWeightGrad(s.conv7GradAcc[w], 16, pad, conv7Offs, conv7Pixels, doutT)
-	din := s.relu6Grad[img*16384 : img*16384+16384]
+	din := s.bn6Grad[img*16384 : img*16384+16384]
 	dpad := s.conv7GradPad[w]
 	kernels.PadInto(dpad, dout, 16, 32, 32, 1, 1)
 	s.DirectConv(din, 16, 32, 32, s.conv7Flipped, conv7GradOffs, dpad, 34)
@@ -2846,7 +3134,7 @@ func (s *state) conv7Backward(img, w int) {
 
 // conv7Infer computes conv7 with bn7 folded in for image img, on worker w, at inference.
 func (s *state) conv7Infer(img, w int) {
-	in := s.relu6Out[img*16384 : img*16384+16384]
+	in := s.bn6Out[img*16384 : img*16384+16384]
 	out := s.bn7Out[img*16384 : img*16384+16384]
 	pad := s.conv7Pad[w]
 	kernels.PadInto(pad, in, 16, 32, 32, 1, 1)
@@ -2856,18 +3144,47 @@ func (s *state) conv7Infer(img, w int) {
 
 // bn7Forward computes bn7 (bn , 16x32x32 → 16x32x32) for the whole batch.
 func (s *state) bn7Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv7Out, s.bn7Out, s.Batch, 16, 1024, s.net.params[14448:14464],
-		s.net.params[14464:14480], s.net.params[272666:272682],
-		s.net.params[272682:272698], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn7Aux, s.Batch, 16, 1024, s.net.params[14448:14464],
+		s.net.params[272666:272682], s.net.params[272682:272698], float32(0.1),
+		float32(1e-05), s.bn7Reduced)
 }
 
 // bn7Backward propagates the gradient through bn7 for the whole batch.
 func (s *state) bn7Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv7Out, s.bn7Grad, s.conv7Grad, s.Batch, 16, 1024,
-		s.net.params[14448:14464], float32(1e-05), s.net.grads[14448:14464],
-		s.net.grads[14464:14480])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[14448:14464], s.net.grads[14464:14480]
+	kernels.BatchNormGradStats(s.bn7Aux, s.Batch, 16, 1024, s.bn7Reduced, dgamma, dbeta)
+}
+
+// bn7Gather takes image img's share of bn7's statistics, on worker w.
+func (s *state) bn7Gather(img, w int) {
+	in := s.conv7Out[img*16384 : img*16384+16384]
+	aux := s.bn7Aux[img*32 : img*32+32]
+	kernels.BatchNormMoments(in, 16, 1024, aux)
+}
+
+// bn7Scatter computes bn7's output for image img, on worker w.
+func (s *state) bn7Scatter(img, w int) {
+	in := s.conv7Out[img*16384 : img*16384+16384]
+	out := s.bn7Out[img*16384 : img*16384+16384]
+	kernels.BatchNormApply(in, out, 16, 1024, s.bn7Reduced, s.net.params[14464:14480], false)
+}
+
+// bn7GradGather takes image img's share of bn7's gradient sums, on worker w.
+func (s *state) bn7GradGather(img, w int) {
+	in := s.conv7Out[img*16384 : img*16384+16384]
+	dout := s.bn7Grad[img*16384 : img*16384+16384]
+	aux := s.bn7Aux[img*32 : img*32+32]
+	kernels.BatchNormGradMoments(in, dout, 16, 1024, s.bn7Reduced, aux)
+}
+
+// bn7GradScatter propagates the gradient through bn7 for image img, on worker w.
+func (s *state) bn7GradScatter(img, w int) {
+	in := s.conv7Out[img*16384 : img*16384+16384]
+	dout := s.bn7Grad[img*16384 : img*16384+16384]
+	din := s.conv7Grad[img*16384 : img*16384+16384]
+	kernels.BatchNormGradApply(in, dout, din, 16, 1024, s.bn7Reduced)
 }
 
 // add3Forward computes add3 (add , 16x32x32 → 16x32x32) for image img, on worker w.
@@ -3160,7 +3477,7 @@ func (s *state) conv8Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv8Infer(img, w int) {
 	in := s.b3Out[img*16384 : img*16384+16384]
-	out := s.relu8Out[img*8192 : img*8192+8192]
+	out := s.bn8Out[img*8192 : img*8192+8192]
 	col := s.conv8Col[img*36864 : img*36864+36864]
 	conv8Im2col(in, col)
 	weights := s.conv8FoldW
@@ -3168,38 +3485,51 @@ func (s *state) conv8Infer(img, w int) {
 	kernels.BiasAct(out, s.conv8FoldB, 32, 256, true)
 }
 
-// bn8Forward computes bn8 (bn , 32x16x16 → 32x16x16) for the whole batch.
+// bn8Forward computes bn8 (bn , 32x16x16 → 32x16x16) and the ReLU after it for the whole batch.
 func (s *state) bn8Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv8Out, s.bn8Out, s.Batch, 32, 256, s.net.params[19088:19120],
-		s.net.params[19120:19152], s.net.params[272698:272730],
-		s.net.params[272730:272762], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn8Aux, s.Batch, 32, 256, s.net.params[19088:19120],
+		s.net.params[272698:272730], s.net.params[272730:272762], float32(0.1),
+		float32(1e-05), s.bn8Reduced)
 }
 
 // bn8Backward propagates the gradient through bn8 for the whole batch.
 func (s *state) bn8Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv8Out, s.bn8Grad, s.conv8Grad, s.Batch, 32, 256,
-		s.net.params[19088:19120], float32(1e-05), s.net.grads[19088:19120],
-		s.net.grads[19120:19152])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[19088:19120], s.net.grads[19120:19152]
+	kernels.BatchNormGradStats(s.bn8Aux, s.Batch, 32, 256, s.bn8Reduced, dgamma, dbeta)
 }
 
-// relu8Forward computes relu8 (relu , 32x16x16 → 32x16x16) for image img, on worker w.
-func (s *state) relu8Forward(img, w int) {
-	in := s.bn8Out[img*8192 : img*8192+8192]
-	out := s.relu8Out[img*8192 : img*8192+8192]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn8Gather takes image img's share of bn8's statistics, on worker w.
+func (s *state) bn8Gather(img, w int) {
+	in := s.conv8Out[img*8192 : img*8192+8192]
+	aux := s.bn8Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 256, aux)
 }
 
-// relu8Backward propagates the gradient through relu8 for image img, on worker w.
-func (s *state) relu8Backward(img, w int) {
-	out := s.relu8Out[img*8192 : img*8192+8192]
-	dout := s.relu8Grad[img*8192 : img*8192+8192]
-	din := s.bn8Grad[img*8192 : img*8192+8192]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn8Scatter computes bn8's output for image img, on worker w.
+func (s *state) bn8Scatter(img, w int) {
+	in := s.conv8Out[img*8192 : img*8192+8192]
+	out := s.bn8Out[img*8192 : img*8192+8192]
+	kernels.BatchNormApply(in, out, 32, 256, s.bn8Reduced, s.net.params[19120:19152], true)
+}
+
+// bn8GradGather takes image img's share of bn8's gradient sums, on worker w.
+func (s *state) bn8GradGather(img, w int) {
+	in := s.conv8Out[img*8192 : img*8192+8192]
+	dout := s.bn8Grad[img*8192 : img*8192+8192]
+	aux := s.bn8Aux[img*64 : img*64+64]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn8Out[img*8192:img*8192+8192], dout)
+	kernels.BatchNormGradMoments(in, dout, 32, 256, s.bn8Reduced, aux)
+}
+
+// bn8GradScatter propagates the gradient through bn8 for image img, on worker w.
+func (s *state) bn8GradScatter(img, w int) {
+	in := s.conv8Out[img*8192 : img*8192+8192]
+	dout := s.bn8Grad[img*8192 : img*8192+8192]
+	din := s.conv8Grad[img*8192 : img*8192+8192]
+	kernels.BatchNormGradApply(in, dout, din, 32, 256, s.bn8Reduced)
 }
 
 // conv9Offs and conv9GradOffs locate the kernel taps in the padded input and output gradient,
@@ -3213,7 +3543,7 @@ var (
 // conv9Forward computes conv9 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image img,
 // on worker w.
 func (s *state) conv9Forward(img, w int) {
-	in := s.relu8Out[img*8192 : img*8192+8192]
+	in := s.bn8Out[img*8192 : img*8192+8192]
 	out := s.conv9Out[img*8192 : img*8192+8192]
 	pad := s.conv9Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
@@ -3222,7 +3552,7 @@ func (s *state) conv9Forward(img, w int) {
 
 // conv9Backward propagates the gradient through conv9 for image img, on worker w.
 func (s *state) conv9Backward(img, w int) {
-	in := s.relu8Out[img*8192 : img*8192+8192]
+	in := s.bn8Out[img*8192 : img*8192+8192]
 	dout := s.conv9Grad[img*8192 : img*8192+8192]
 	// dW accumulates in the worker's conv9GradAcc, folded in after its last image.
 	pad := s.conv9Pad[w]
@@ -3230,7 +3560,7 @@ func (s *state) conv9Backward(img, w int) {
 	doutT := s.conv9DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 288, 32, 256)
 	kernels.DirectWeightGrad(s.conv9GradAcc[w], 32, pad, conv9Offs, conv9Pixels, doutT)
-	din := s.relu8Grad[img*8192 : img*8192+8192]
+	din := s.bn8Grad[img*8192 : img*8192+8192]
 	dpad := s.conv9GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 16, 16, 1, 1)
 	s.DirectConv(din, 32, 16, 16, s.conv9Flipped, conv9GradOffs, dpad, 18)
@@ -3238,7 +3568,7 @@ func (s *state) conv9Backward(img, w int) {
 
 // conv9Infer computes conv9 with r4 folded in for image img, on worker w, at inference.
 func (s *state) conv9Infer(img, w int) {
-	in := s.relu8Out[img*8192 : img*8192+8192]
+	in := s.bn8Out[img*8192 : img*8192+8192]
 	out := s.r4Out[img*8192 : img*8192+8192]
 	pad := s.conv9Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
@@ -3248,17 +3578,47 @@ func (s *state) conv9Infer(img, w int) {
 
 // r4Forward computes r4 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) r4Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv9Out, s.r4Out, s.Batch, 32, 256, s.net.params[28368:28400],
-		s.net.params[28400:28432], s.net.params[272762:272794],
-		s.net.params[272794:272826], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.r4Aux, s.Batch, 32, 256, s.net.params[28368:28400],
+		s.net.params[272762:272794], s.net.params[272794:272826], float32(0.1),
+		float32(1e-05), s.r4Reduced)
 }
 
 // r4Backward propagates the gradient through r4 for the whole batch.
 func (s *state) r4Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv9Out, s.r4Grad, s.conv9Grad, s.Batch, 32, 256, s.net.params[28368:28400],
-		float32(1e-05), s.net.grads[28368:28400], s.net.grads[28400:28432])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[28368:28400], s.net.grads[28400:28432]
+	kernels.BatchNormGradStats(s.r4Aux, s.Batch, 32, 256, s.r4Reduced, dgamma, dbeta)
+}
+
+// r4Gather takes image img's share of r4's statistics, on worker w.
+func (s *state) r4Gather(img, w int) {
+	in := s.conv9Out[img*8192 : img*8192+8192]
+	aux := s.r4Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 256, aux)
+}
+
+// r4Scatter computes r4's output for image img, on worker w.
+func (s *state) r4Scatter(img, w int) {
+	in := s.conv9Out[img*8192 : img*8192+8192]
+	out := s.r4Out[img*8192 : img*8192+8192]
+	kernels.BatchNormApply(in, out, 32, 256, s.r4Reduced, s.net.params[28400:28432], false)
+}
+
+// r4GradGather takes image img's share of r4's gradient sums, on worker w.
+func (s *state) r4GradGather(img, w int) {
+	in := s.conv9Out[img*8192 : img*8192+8192]
+	dout := s.r4Grad[img*8192 : img*8192+8192]
+	aux := s.r4Aux[img*64 : img*64+64]
+	kernels.BatchNormGradMoments(in, dout, 32, 256, s.r4Reduced, aux)
+}
+
+// r4GradScatter propagates the gradient through r4 for image img, on worker w.
+func (s *state) r4GradScatter(img, w int) {
+	in := s.conv9Out[img*8192 : img*8192+8192]
+	dout := s.r4Grad[img*8192 : img*8192+8192]
+	din := s.conv9Grad[img*8192 : img*8192+8192]
+	kernels.BatchNormGradApply(in, dout, din, 32, 256, s.r4Reduced)
 }
 
 // conv10Im2col lays out an image (16x32x32) as the 16×256 matrix whose row (c·1 + ki)·1 + kj
@@ -3342,18 +3702,47 @@ func (s *state) conv10Infer(img, w int) {
 
 // bn10Forward computes bn10 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn10Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv10Out, s.bn10Out, s.Batch, 32, 256, s.net.params[28944:28976],
-		s.net.params[28976:29008], s.net.params[272826:272858],
-		s.net.params[272858:272890], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn10Aux, s.Batch, 32, 256, s.net.params[28944:28976],
+		s.net.params[272826:272858], s.net.params[272858:272890], float32(0.1),
+		float32(1e-05), s.bn10Reduced)
 }
 
 // bn10Backward propagates the gradient through bn10 for the whole batch.
 func (s *state) bn10Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv10Out, s.bn10Grad, s.conv10Grad, s.Batch, 32, 256,
-		s.net.params[28944:28976], float32(1e-05), s.net.grads[28944:28976],
-		s.net.grads[28976:29008])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[28944:28976], s.net.grads[28976:29008]
+	kernels.BatchNormGradStats(s.bn10Aux, s.Batch, 32, 256, s.bn10Reduced, dgamma, dbeta)
+}
+
+// bn10Gather takes image img's share of bn10's statistics, on worker w.
+func (s *state) bn10Gather(img, w int) {
+	in := s.conv10Out[img*8192 : img*8192+8192]
+	aux := s.bn10Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 256, aux)
+}
+
+// bn10Scatter computes bn10's output for image img, on worker w.
+func (s *state) bn10Scatter(img, w int) {
+	in := s.conv10Out[img*8192 : img*8192+8192]
+	out := s.bn10Out[img*8192 : img*8192+8192]
+	kernels.BatchNormApply(in, out, 32, 256, s.bn10Reduced, s.net.params[28976:29008], false)
+}
+
+// bn10GradGather takes image img's share of bn10's gradient sums, on worker w.
+func (s *state) bn10GradGather(img, w int) {
+	in := s.conv10Out[img*8192 : img*8192+8192]
+	dout := s.bn10Grad[img*8192 : img*8192+8192]
+	aux := s.bn10Aux[img*64 : img*64+64]
+	kernels.BatchNormGradMoments(in, dout, 32, 256, s.bn10Reduced, aux)
+}
+
+// bn10GradScatter propagates the gradient through bn10 for image img, on worker w.
+func (s *state) bn10GradScatter(img, w int) {
+	in := s.conv10Out[img*8192 : img*8192+8192]
+	dout := s.bn10Grad[img*8192 : img*8192+8192]
+	din := s.conv10Grad[img*8192 : img*8192+8192]
+	kernels.BatchNormGradApply(in, dout, din, 32, 256, s.bn10Reduced)
 }
 
 // add4Forward computes add4 (add , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3428,45 +3817,58 @@ func (s *state) conv11Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv11Infer(img, w int) {
 	in := s.b4Out[img*8192 : img*8192+8192]
-	out := s.relu10Out[img*8192 : img*8192+8192]
+	out := s.bn11Out[img*8192 : img*8192+8192]
 	pad := s.conv11Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
 	s.DirectConv(out, 32, 16, 16, s.conv11FoldPacked, conv11Offs, pad, 18)
 	kernels.BiasAct(out, s.conv11FoldB, 32, 256, true)
 }
 
-// bn11Forward computes bn11 (bn , 32x16x16 → 32x16x16) for the whole batch.
+// bn11Forward computes bn11 (bn , 32x16x16 → 32x16x16) and the ReLU after it for the whole batch.
 func (s *state) bn11Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv11Out, s.bn11Out, s.Batch, 32, 256, s.net.params[38224:38256],
-		s.net.params[38256:38288], s.net.params[272890:272922],
-		s.net.params[272922:272954], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn11Aux, s.Batch, 32, 256, s.net.params[38224:38256],
+		s.net.params[272890:272922], s.net.params[272922:272954], float32(0.1),
+		float32(1e-05), s.bn11Reduced)
 }
 
 // bn11Backward propagates the gradient through bn11 for the whole batch.
 func (s *state) bn11Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv11Out, s.bn11Grad, s.conv11Grad, s.Batch, 32, 256,
-		s.net.params[38224:38256], float32(1e-05), s.net.grads[38224:38256],
-		s.net.grads[38256:38288])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[38224:38256], s.net.grads[38256:38288]
+	kernels.BatchNormGradStats(s.bn11Aux, s.Batch, 32, 256, s.bn11Reduced, dgamma, dbeta)
 }
 
-// relu10Forward computes relu10 (relu , 32x16x16 → 32x16x16) for image img, on worker w.
-func (s *state) relu10Forward(img, w int) {
-	in := s.bn11Out[img*8192 : img*8192+8192]
-	out := s.relu10Out[img*8192 : img*8192+8192]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn11Gather takes image img's share of bn11's statistics, on worker w.
+func (s *state) bn11Gather(img, w int) {
+	in := s.conv11Out[img*8192 : img*8192+8192]
+	aux := s.bn11Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 256, aux)
 }
 
-// relu10Backward propagates the gradient through relu10 for image img, on worker w.
-func (s *state) relu10Backward(img, w int) {
-	out := s.relu10Out[img*8192 : img*8192+8192]
-	dout := s.relu10Grad[img*8192 : img*8192+8192]
-	din := s.bn11Grad[img*8192 : img*8192+8192]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn11Scatter computes bn11's output for image img, on worker w.
+func (s *state) bn11Scatter(img, w int) {
+	in := s.conv11Out[img*8192 : img*8192+8192]
+	out := s.bn11Out[img*8192 : img*8192+8192]
+	kernels.BatchNormApply(in, out, 32, 256, s.bn11Reduced, s.net.params[38256:38288], true)
+}
+
+// bn11GradGather takes image img's share of bn11's gradient sums, on worker w.
+func (s *state) bn11GradGather(img, w int) {
+	in := s.conv11Out[img*8192 : img*8192+8192]
+	dout := s.bn11Grad[img*8192 : img*8192+8192]
+	aux := s.bn11Aux[img*64 : img*64+64]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn11Out[img*8192:img*8192+8192], dout)
+	kernels.BatchNormGradMoments(in, dout, 32, 256, s.bn11Reduced, aux)
+}
+
+// bn11GradScatter propagates the gradient through bn11 for image img, on worker w.
+func (s *state) bn11GradScatter(img, w int) {
+	in := s.conv11Out[img*8192 : img*8192+8192]
+	dout := s.bn11Grad[img*8192 : img*8192+8192]
+	din := s.conv11Grad[img*8192 : img*8192+8192]
+	kernels.BatchNormGradApply(in, dout, din, 32, 256, s.bn11Reduced)
 }
 
 // conv12Offs and conv12GradOffs locate the kernel taps in the padded input and output gradient,
@@ -3480,7 +3882,7 @@ var (
 // conv12Forward computes conv12 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image
 // img, on worker w.
 func (s *state) conv12Forward(img, w int) {
-	in := s.relu10Out[img*8192 : img*8192+8192]
+	in := s.bn11Out[img*8192 : img*8192+8192]
 	out := s.conv12Out[img*8192 : img*8192+8192]
 	pad := s.conv12Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
@@ -3489,7 +3891,7 @@ func (s *state) conv12Forward(img, w int) {
 
 // conv12Backward propagates the gradient through conv12 for image img, on worker w.
 func (s *state) conv12Backward(img, w int) {
-	in := s.relu10Out[img*8192 : img*8192+8192]
+	in := s.bn11Out[img*8192 : img*8192+8192]
 	dout := s.conv12Grad[img*8192 : img*8192+8192]
 	// dW accumulates in the worker's conv12GradAcc, folded in after its last image.
 	pad := s.conv12Pad[w]
@@ -3497,7 +3899,7 @@ func (s *state) conv12Backward(img, w int) {
 	doutT := s.conv12DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 288, 32, 256)
 	kernels.DirectWeightGrad(s.conv12GradAcc[w], 32, pad, conv12Offs, conv12Pixels, doutT)
-	din := s.relu10Grad[img*8192 : img*8192+8192]
+	din := s.bn11Grad[img*8192 : img*8192+8192]
 	dpad := s.conv12GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 16, 16, 1, 1)
 	s.DirectConv(din, 32, 16, 16, s.conv12Flipped, conv12GradOffs, dpad, 18)
@@ -3505,7 +3907,7 @@ func (s *state) conv12Backward(img, w int) {
 
 // conv12Infer computes conv12 with bn12 folded in for image img, on worker w, at inference.
 func (s *state) conv12Infer(img, w int) {
-	in := s.relu10Out[img*8192 : img*8192+8192]
+	in := s.bn11Out[img*8192 : img*8192+8192]
 	out := s.bn12Out[img*8192 : img*8192+8192]
 	pad := s.conv12Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
@@ -3515,18 +3917,47 @@ func (s *state) conv12Infer(img, w int) {
 
 // bn12Forward computes bn12 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn12Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv12Out, s.bn12Out, s.Batch, 32, 256, s.net.params[47504:47536],
-		s.net.params[47536:47568], s.net.params[272954:272986],
-		s.net.params[272986:273018], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn12Aux, s.Batch, 32, 256, s.net.params[47504:47536],
+		s.net.params[272954:272986], s.net.params[272986:273018], float32(0.1),
+		float32(1e-05), s.bn12Reduced)
 }
 
 // bn12Backward propagates the gradient through bn12 for the whole batch.
 func (s *state) bn12Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv12Out, s.bn12Grad, s.conv12Grad, s.Batch, 32, 256,
-		s.net.params[47504:47536], float32(1e-05), s.net.grads[47504:47536],
-		s.net.grads[47536:47568])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[47504:47536], s.net.grads[47536:47568]
+	kernels.BatchNormGradStats(s.bn12Aux, s.Batch, 32, 256, s.bn12Reduced, dgamma, dbeta)
+}
+
+// bn12Gather takes image img's share of bn12's statistics, on worker w.
+func (s *state) bn12Gather(img, w int) {
+	in := s.conv12Out[img*8192 : img*8192+8192]
+	aux := s.bn12Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 256, aux)
+}
+
+// bn12Scatter computes bn12's output for image img, on worker w.
+func (s *state) bn12Scatter(img, w int) {
+	in := s.conv12Out[img*8192 : img*8192+8192]
+	out := s.bn12Out[img*8192 : img*8192+8192]
+	kernels.BatchNormApply(in, out, 32, 256, s.bn12Reduced, s.net.params[47536:47568], false)
+}
+
+// bn12GradGather takes image img's share of bn12's gradient sums, on worker w.
+func (s *state) bn12GradGather(img, w int) {
+	in := s.conv12Out[img*8192 : img*8192+8192]
+	dout := s.bn12Grad[img*8192 : img*8192+8192]
+	aux := s.bn12Aux[img*64 : img*64+64]
+	kernels.BatchNormGradMoments(in, dout, 32, 256, s.bn12Reduced, aux)
+}
+
+// bn12GradScatter propagates the gradient through bn12 for image img, on worker w.
+func (s *state) bn12GradScatter(img, w int) {
+	in := s.conv12Out[img*8192 : img*8192+8192]
+	dout := s.bn12Grad[img*8192 : img*8192+8192]
+	din := s.conv12Grad[img*8192 : img*8192+8192]
+	kernels.BatchNormGradApply(in, dout, din, 32, 256, s.bn12Reduced)
 }
 
 // add5Forward computes add5 (add , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3601,45 +4032,58 @@ func (s *state) conv13Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv13Infer(img, w int) {
 	in := s.b5Out[img*8192 : img*8192+8192]
-	out := s.relu12Out[img*8192 : img*8192+8192]
+	out := s.bn13Out[img*8192 : img*8192+8192]
 	pad := s.conv13Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
 	s.DirectConv(out, 32, 16, 16, s.conv13FoldPacked, conv13Offs, pad, 18)
 	kernels.BiasAct(out, s.conv13FoldB, 32, 256, true)
 }
 
-// bn13Forward computes bn13 (bn , 32x16x16 → 32x16x16) for the whole batch.
+// bn13Forward computes bn13 (bn , 32x16x16 → 32x16x16) and the ReLU after it for the whole batch.
 func (s *state) bn13Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv13Out, s.bn13Out, s.Batch, 32, 256, s.net.params[56784:56816],
-		s.net.params[56816:56848], s.net.params[273018:273050],
-		s.net.params[273050:273082], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn13Aux, s.Batch, 32, 256, s.net.params[56784:56816],
+		s.net.params[273018:273050], s.net.params[273050:273082], float32(0.1),
+		float32(1e-05), s.bn13Reduced)
 }
 
 // bn13Backward propagates the gradient through bn13 for the whole batch.
 func (s *state) bn13Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv13Out, s.bn13Grad, s.conv13Grad, s.Batch, 32, 256,
-		s.net.params[56784:56816], float32(1e-05), s.net.grads[56784:56816],
-		s.net.grads[56816:56848])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[56784:56816], s.net.grads[56816:56848]
+	kernels.BatchNormGradStats(s.bn13Aux, s.Batch, 32, 256, s.bn13Reduced, dgamma, dbeta)
 }
 
-// relu12Forward computes relu12 (relu , 32x16x16 → 32x16x16) for image img, on worker w.
-func (s *state) relu12Forward(img, w int) {
-	in := s.bn13Out[img*8192 : img*8192+8192]
-	out := s.relu12Out[img*8192 : img*8192+8192]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn13Gather takes image img's share of bn13's statistics, on worker w.
+func (s *state) bn13Gather(img, w int) {
+	in := s.conv13Out[img*8192 : img*8192+8192]
+	aux := s.bn13Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 256, aux)
 }
 
-// relu12Backward propagates the gradient through relu12 for image img, on worker w.
-func (s *state) relu12Backward(img, w int) {
-	out := s.relu12Out[img*8192 : img*8192+8192]
-	dout := s.relu12Grad[img*8192 : img*8192+8192]
-	din := s.bn13Grad[img*8192 : img*8192+8192]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn13Scatter computes bn13's output for image img, on worker w.
+func (s *state) bn13Scatter(img, w int) {
+	in := s.conv13Out[img*8192 : img*8192+8192]
+	out := s.bn13Out[img*8192 : img*8192+8192]
+	kernels.BatchNormApply(in, out, 32, 256, s.bn13Reduced, s.net.params[56816:56848], true)
+}
+
+// bn13GradGather takes image img's share of bn13's gradient sums, on worker w.
+func (s *state) bn13GradGather(img, w int) {
+	in := s.conv13Out[img*8192 : img*8192+8192]
+	dout := s.bn13Grad[img*8192 : img*8192+8192]
+	aux := s.bn13Aux[img*64 : img*64+64]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn13Out[img*8192:img*8192+8192], dout)
+	kernels.BatchNormGradMoments(in, dout, 32, 256, s.bn13Reduced, aux)
+}
+
+// bn13GradScatter propagates the gradient through bn13 for image img, on worker w.
+func (s *state) bn13GradScatter(img, w int) {
+	in := s.conv13Out[img*8192 : img*8192+8192]
+	dout := s.bn13Grad[img*8192 : img*8192+8192]
+	din := s.conv13Grad[img*8192 : img*8192+8192]
+	kernels.BatchNormGradApply(in, dout, din, 32, 256, s.bn13Reduced)
 }
 
 // conv14Offs and conv14GradOffs locate the kernel taps in the padded input and output gradient,
@@ -3653,7 +4097,7 @@ var (
 // conv14Forward computes conv14 (conv 32 3x3 s1 p1 nobias, 32x16x16 → 32x16x16) for image
 // img, on worker w.
 func (s *state) conv14Forward(img, w int) {
-	in := s.relu12Out[img*8192 : img*8192+8192]
+	in := s.bn13Out[img*8192 : img*8192+8192]
 	out := s.conv14Out[img*8192 : img*8192+8192]
 	pad := s.conv14Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
@@ -3662,7 +4106,7 @@ func (s *state) conv14Forward(img, w int) {
 
 // conv14Backward propagates the gradient through conv14 for image img, on worker w.
 func (s *state) conv14Backward(img, w int) {
-	in := s.relu12Out[img*8192 : img*8192+8192]
+	in := s.bn13Out[img*8192 : img*8192+8192]
 	dout := s.conv14Grad[img*8192 : img*8192+8192]
 	// dW accumulates in the worker's conv14GradAcc, folded in after its last image.
 	pad := s.conv14Pad[w]
@@ -3670,7 +4114,7 @@ func (s *state) conv14Backward(img, w int) {
 	doutT := s.conv14DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 288, 32, 256)
 	kernels.DirectWeightGrad(s.conv14GradAcc[w], 32, pad, conv14Offs, conv14Pixels, doutT)
-	din := s.relu12Grad[img*8192 : img*8192+8192]
+	din := s.bn13Grad[img*8192 : img*8192+8192]
 	dpad := s.conv14GradPad[w]
 	kernels.PadInto(dpad, dout, 32, 16, 16, 1, 1)
 	s.DirectConv(din, 32, 16, 16, s.conv14Flipped, conv14GradOffs, dpad, 18)
@@ -3678,7 +4122,7 @@ func (s *state) conv14Backward(img, w int) {
 
 // conv14Infer computes conv14 with bn14 folded in for image img, on worker w, at inference.
 func (s *state) conv14Infer(img, w int) {
-	in := s.relu12Out[img*8192 : img*8192+8192]
+	in := s.bn13Out[img*8192 : img*8192+8192]
 	out := s.bn14Out[img*8192 : img*8192+8192]
 	pad := s.conv14Pad[w]
 	kernels.PadInto(pad, in, 32, 16, 16, 1, 1)
@@ -3688,18 +4132,47 @@ func (s *state) conv14Infer(img, w int) {
 
 // bn14Forward computes bn14 (bn , 32x16x16 → 32x16x16) for the whole batch.
 func (s *state) bn14Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv14Out, s.bn14Out, s.Batch, 32, 256, s.net.params[66064:66096],
-		s.net.params[66096:66128], s.net.params[273082:273114],
-		s.net.params[273114:273146], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn14Aux, s.Batch, 32, 256, s.net.params[66064:66096],
+		s.net.params[273082:273114], s.net.params[273114:273146], float32(0.1),
+		float32(1e-05), s.bn14Reduced)
 }
 
 // bn14Backward propagates the gradient through bn14 for the whole batch.
 func (s *state) bn14Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv14Out, s.bn14Grad, s.conv14Grad, s.Batch, 32, 256,
-		s.net.params[66064:66096], float32(1e-05), s.net.grads[66064:66096],
-		s.net.grads[66096:66128])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[66064:66096], s.net.grads[66096:66128]
+	kernels.BatchNormGradStats(s.bn14Aux, s.Batch, 32, 256, s.bn14Reduced, dgamma, dbeta)
+}
+
+// bn14Gather takes image img's share of bn14's statistics, on worker w.
+func (s *state) bn14Gather(img, w int) {
+	in := s.conv14Out[img*8192 : img*8192+8192]
+	aux := s.bn14Aux[img*64 : img*64+64]
+	kernels.BatchNormMoments(in, 32, 256, aux)
+}
+
+// bn14Scatter computes bn14's output for image img, on worker w.
+func (s *state) bn14Scatter(img, w int) {
+	in := s.conv14Out[img*8192 : img*8192+8192]
+	out := s.bn14Out[img*8192 : img*8192+8192]
+	kernels.BatchNormApply(in, out, 32, 256, s.bn14Reduced, s.net.params[66096:66128], false)
+}
+
+// bn14GradGather takes image img's share of bn14's gradient sums, on worker w.
+func (s *state) bn14GradGather(img, w int) {
+	in := s.conv14Out[img*8192 : img*8192+8192]
+	dout := s.bn14Grad[img*8192 : img*8192+8192]
+	aux := s.bn14Aux[img*64 : img*64+64]
+	kernels.BatchNormGradMoments(in, dout, 32, 256, s.bn14Reduced, aux)
+}
+
+// bn14GradScatter propagates the gradient through bn14 for image img, on worker w.
+func (s *state) bn14GradScatter(img, w int) {
+	in := s.conv14Out[img*8192 : img*8192+8192]
+	dout := s.bn14Grad[img*8192 : img*8192+8192]
+	din := s.conv14Grad[img*8192 : img*8192+8192]
+	kernels.BatchNormGradApply(in, dout, din, 32, 256, s.bn14Reduced)
 }
 
 // add6Forward computes add6 (add , 32x16x16 → 32x16x16) for image img, on worker w.
@@ -3992,7 +4465,7 @@ func (s *state) conv15Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv15Infer(img, w int) {
 	in := s.b6Out[img*8192 : img*8192+8192]
-	out := s.relu14Out[img*4096 : img*4096+4096]
+	out := s.bn15Out[img*4096 : img*4096+4096]
 	col := s.conv15Col[img*18432 : img*18432+18432]
 	conv15Im2col(in, col)
 	weights := s.conv15FoldW
@@ -4000,38 +4473,51 @@ func (s *state) conv15Infer(img, w int) {
 	kernels.BiasAct(out, s.conv15FoldB, 64, 64, true)
 }
 
-// bn15Forward computes bn15 (bn , 64x8x8 → 64x8x8) for the whole batch.
+// bn15Forward computes bn15 (bn , 64x8x8 → 64x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn15Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv15Out, s.bn15Out, s.Batch, 64, 64, s.net.params[84560:84624],
-		s.net.params[84624:84688], s.net.params[273146:273210],
-		s.net.params[273210:273274], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn15Aux, s.Batch, 64, 64, s.net.params[84560:84624],
+		s.net.params[273146:273210], s.net.params[273210:273274], float32(0.1),
+		float32(1e-05), s.bn15Reduced)
 }
 
 // bn15Backward propagates the gradient through bn15 for the whole batch.
 func (s *state) bn15Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv15Out, s.bn15Grad, s.conv15Grad, s.Batch, 64, 64,
-		s.net.params[84560:84624], float32(1e-05), s.net.grads[84560:84624],
-		s.net.grads[84624:84688])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[84560:84624], s.net.grads[84624:84688]
+	kernels.BatchNormGradStats(s.bn15Aux, s.Batch, 64, 64, s.bn15Reduced, dgamma, dbeta)
 }
 
-// relu14Forward computes relu14 (relu , 64x8x8 → 64x8x8) for image img, on worker w.
-func (s *state) relu14Forward(img, w int) {
-	in := s.bn15Out[img*4096 : img*4096+4096]
-	out := s.relu14Out[img*4096 : img*4096+4096]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn15Gather takes image img's share of bn15's statistics, on worker w.
+func (s *state) bn15Gather(img, w int) {
+	in := s.conv15Out[img*4096 : img*4096+4096]
+	aux := s.bn15Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 64, aux)
 }
 
-// relu14Backward propagates the gradient through relu14 for image img, on worker w.
-func (s *state) relu14Backward(img, w int) {
-	out := s.relu14Out[img*4096 : img*4096+4096]
-	dout := s.relu14Grad[img*4096 : img*4096+4096]
-	din := s.bn15Grad[img*4096 : img*4096+4096]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn15Scatter computes bn15's output for image img, on worker w.
+func (s *state) bn15Scatter(img, w int) {
+	in := s.conv15Out[img*4096 : img*4096+4096]
+	out := s.bn15Out[img*4096 : img*4096+4096]
+	kernels.BatchNormApply(in, out, 64, 64, s.bn15Reduced, s.net.params[84624:84688], true)
+}
+
+// bn15GradGather takes image img's share of bn15's gradient sums, on worker w.
+func (s *state) bn15GradGather(img, w int) {
+	in := s.conv15Out[img*4096 : img*4096+4096]
+	dout := s.bn15Grad[img*4096 : img*4096+4096]
+	aux := s.bn15Aux[img*128 : img*128+128]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn15Out[img*4096:img*4096+4096], dout)
+	kernels.BatchNormGradMoments(in, dout, 64, 64, s.bn15Reduced, aux)
+}
+
+// bn15GradScatter propagates the gradient through bn15 for image img, on worker w.
+func (s *state) bn15GradScatter(img, w int) {
+	in := s.conv15Out[img*4096 : img*4096+4096]
+	dout := s.bn15Grad[img*4096 : img*4096+4096]
+	din := s.conv15Grad[img*4096 : img*4096+4096]
+	kernels.BatchNormGradApply(in, dout, din, 64, 64, s.bn15Reduced)
 }
 
 // conv16Offs and conv16GradOffs locate the kernel taps in the padded input and output gradient,
@@ -4045,7 +4531,7 @@ var (
 // conv16Forward computes conv16 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img,
 // on worker w.
 func (s *state) conv16Forward(img, w int) {
-	in := s.relu14Out[img*4096 : img*4096+4096]
+	in := s.bn15Out[img*4096 : img*4096+4096]
 	out := s.conv16Out[img*4096 : img*4096+4096]
 	pad := s.conv16Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
@@ -4054,7 +4540,7 @@ func (s *state) conv16Forward(img, w int) {
 
 // conv16Backward propagates the gradient through conv16 for image img, on worker w.
 func (s *state) conv16Backward(img, w int) {
-	in := s.relu14Out[img*4096 : img*4096+4096]
+	in := s.bn15Out[img*4096 : img*4096+4096]
 	dout := s.conv16Grad[img*4096 : img*4096+4096]
 	// dW accumulates in the worker's conv16GradAcc, folded in after its last image.
 	pad := s.conv16Pad[w]
@@ -4062,7 +4548,7 @@ func (s *state) conv16Backward(img, w int) {
 	doutT := s.conv16DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 576, 64, 64)
 	kernels.DirectWeightGrad(s.conv16GradAcc[w], 64, pad, conv16Offs, conv16Pixels, doutT)
-	din := s.relu14Grad[img*4096 : img*4096+4096]
+	din := s.bn15Grad[img*4096 : img*4096+4096]
 	dpad := s.conv16GradPad[w]
 	kernels.PadInto(dpad, dout, 64, 8, 8, 1, 1)
 	s.DirectConv(din, 64, 8, 8, s.conv16Flipped, conv16GradOffs, dpad, 10)
@@ -4070,7 +4556,7 @@ func (s *state) conv16Backward(img, w int) {
 
 // conv16Infer computes conv16 with r7 folded in for image img, on worker w, at inference.
 func (s *state) conv16Infer(img, w int) {
-	in := s.relu14Out[img*4096 : img*4096+4096]
+	in := s.bn15Out[img*4096 : img*4096+4096]
 	out := s.r7Out[img*4096 : img*4096+4096]
 	pad := s.conv16Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
@@ -4080,18 +4566,47 @@ func (s *state) conv16Infer(img, w int) {
 
 // r7Forward computes r7 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) r7Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv16Out, s.r7Out, s.Batch, 64, 64, s.net.params[121552:121616],
-		s.net.params[121616:121680], s.net.params[273274:273338],
-		s.net.params[273338:273402], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.r7Aux, s.Batch, 64, 64, s.net.params[121552:121616],
+		s.net.params[273274:273338], s.net.params[273338:273402], float32(0.1),
+		float32(1e-05), s.r7Reduced)
 }
 
 // r7Backward propagates the gradient through r7 for the whole batch.
 func (s *state) r7Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv16Out, s.r7Grad, s.conv16Grad, s.Batch, 64, 64,
-		s.net.params[121552:121616], float32(1e-05), s.net.grads[121552:121616],
-		s.net.grads[121616:121680])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[121552:121616], s.net.grads[121616:121680]
+	kernels.BatchNormGradStats(s.r7Aux, s.Batch, 64, 64, s.r7Reduced, dgamma, dbeta)
+}
+
+// r7Gather takes image img's share of r7's statistics, on worker w.
+func (s *state) r7Gather(img, w int) {
+	in := s.conv16Out[img*4096 : img*4096+4096]
+	aux := s.r7Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 64, aux)
+}
+
+// r7Scatter computes r7's output for image img, on worker w.
+func (s *state) r7Scatter(img, w int) {
+	in := s.conv16Out[img*4096 : img*4096+4096]
+	out := s.r7Out[img*4096 : img*4096+4096]
+	kernels.BatchNormApply(in, out, 64, 64, s.r7Reduced, s.net.params[121616:121680], false)
+}
+
+// r7GradGather takes image img's share of r7's gradient sums, on worker w.
+func (s *state) r7GradGather(img, w int) {
+	in := s.conv16Out[img*4096 : img*4096+4096]
+	dout := s.r7Grad[img*4096 : img*4096+4096]
+	aux := s.r7Aux[img*128 : img*128+128]
+	kernels.BatchNormGradMoments(in, dout, 64, 64, s.r7Reduced, aux)
+}
+
+// r7GradScatter propagates the gradient through r7 for image img, on worker w.
+func (s *state) r7GradScatter(img, w int) {
+	in := s.conv16Out[img*4096 : img*4096+4096]
+	dout := s.r7Grad[img*4096 : img*4096+4096]
+	din := s.conv16Grad[img*4096 : img*4096+4096]
+	kernels.BatchNormGradApply(in, dout, din, 64, 64, s.r7Reduced)
 }
 
 // conv17Im2col lays out an image (32x16x16) as the 32×64 matrix whose row (c·1 + ki)·1 + kj
@@ -4175,18 +4690,47 @@ func (s *state) conv17Infer(img, w int) {
 
 // bn17Forward computes bn17 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn17Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv17Out, s.bn17Out, s.Batch, 64, 64, s.net.params[123728:123792],
-		s.net.params[123792:123856], s.net.params[273402:273466],
-		s.net.params[273466:273530], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn17Aux, s.Batch, 64, 64, s.net.params[123728:123792],
+		s.net.params[273402:273466], s.net.params[273466:273530], float32(0.1),
+		float32(1e-05), s.bn17Reduced)
 }
 
 // bn17Backward propagates the gradient through bn17 for the whole batch.
 func (s *state) bn17Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv17Out, s.bn17Grad, s.conv17Grad, s.Batch, 64, 64,
-		s.net.params[123728:123792], float32(1e-05), s.net.grads[123728:123792],
-		s.net.grads[123792:123856])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[123728:123792], s.net.grads[123792:123856]
+	kernels.BatchNormGradStats(s.bn17Aux, s.Batch, 64, 64, s.bn17Reduced, dgamma, dbeta)
+}
+
+// bn17Gather takes image img's share of bn17's statistics, on worker w.
+func (s *state) bn17Gather(img, w int) {
+	in := s.conv17Out[img*4096 : img*4096+4096]
+	aux := s.bn17Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 64, aux)
+}
+
+// bn17Scatter computes bn17's output for image img, on worker w.
+func (s *state) bn17Scatter(img, w int) {
+	in := s.conv17Out[img*4096 : img*4096+4096]
+	out := s.bn17Out[img*4096 : img*4096+4096]
+	kernels.BatchNormApply(in, out, 64, 64, s.bn17Reduced, s.net.params[123792:123856], false)
+}
+
+// bn17GradGather takes image img's share of bn17's gradient sums, on worker w.
+func (s *state) bn17GradGather(img, w int) {
+	in := s.conv17Out[img*4096 : img*4096+4096]
+	dout := s.bn17Grad[img*4096 : img*4096+4096]
+	aux := s.bn17Aux[img*128 : img*128+128]
+	kernels.BatchNormGradMoments(in, dout, 64, 64, s.bn17Reduced, aux)
+}
+
+// bn17GradScatter propagates the gradient through bn17 for image img, on worker w.
+func (s *state) bn17GradScatter(img, w int) {
+	in := s.conv17Out[img*4096 : img*4096+4096]
+	dout := s.bn17Grad[img*4096 : img*4096+4096]
+	din := s.conv17Grad[img*4096 : img*4096+4096]
+	kernels.BatchNormGradApply(in, dout, din, 64, 64, s.bn17Reduced)
 }
 
 // add7Forward computes add7 (add , 64x8x8 → 64x8x8) for image img, on worker w.
@@ -4261,45 +4805,58 @@ func (s *state) conv18Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv18Infer(img, w int) {
 	in := s.b7Out[img*4096 : img*4096+4096]
-	out := s.relu16Out[img*4096 : img*4096+4096]
+	out := s.bn18Out[img*4096 : img*4096+4096]
 	pad := s.conv18Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
 	s.DirectConv(out, 64, 8, 8, s.conv18FoldPacked, conv18Offs, pad, 10)
 	kernels.BiasAct(out, s.conv18FoldB, 64, 64, true)
 }
 
-// bn18Forward computes bn18 (bn , 64x8x8 → 64x8x8) for the whole batch.
+// bn18Forward computes bn18 (bn , 64x8x8 → 64x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn18Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv18Out, s.bn18Out, s.Batch, 64, 64, s.net.params[160720:160784],
-		s.net.params[160784:160848], s.net.params[273530:273594],
-		s.net.params[273594:273658], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn18Aux, s.Batch, 64, 64, s.net.params[160720:160784],
+		s.net.params[273530:273594], s.net.params[273594:273658], float32(0.1),
+		float32(1e-05), s.bn18Reduced)
 }
 
 // bn18Backward propagates the gradient through bn18 for the whole batch.
 func (s *state) bn18Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv18Out, s.bn18Grad, s.conv18Grad, s.Batch, 64, 64,
-		s.net.params[160720:160784], float32(1e-05), s.net.grads[160720:160784],
-		s.net.grads[160784:160848])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[160720:160784], s.net.grads[160784:160848]
+	kernels.BatchNormGradStats(s.bn18Aux, s.Batch, 64, 64, s.bn18Reduced, dgamma, dbeta)
 }
 
-// relu16Forward computes relu16 (relu , 64x8x8 → 64x8x8) for image img, on worker w.
-func (s *state) relu16Forward(img, w int) {
-	in := s.bn18Out[img*4096 : img*4096+4096]
-	out := s.relu16Out[img*4096 : img*4096+4096]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn18Gather takes image img's share of bn18's statistics, on worker w.
+func (s *state) bn18Gather(img, w int) {
+	in := s.conv18Out[img*4096 : img*4096+4096]
+	aux := s.bn18Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 64, aux)
 }
 
-// relu16Backward propagates the gradient through relu16 for image img, on worker w.
-func (s *state) relu16Backward(img, w int) {
-	out := s.relu16Out[img*4096 : img*4096+4096]
-	dout := s.relu16Grad[img*4096 : img*4096+4096]
-	din := s.bn18Grad[img*4096 : img*4096+4096]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn18Scatter computes bn18's output for image img, on worker w.
+func (s *state) bn18Scatter(img, w int) {
+	in := s.conv18Out[img*4096 : img*4096+4096]
+	out := s.bn18Out[img*4096 : img*4096+4096]
+	kernels.BatchNormApply(in, out, 64, 64, s.bn18Reduced, s.net.params[160784:160848], true)
+}
+
+// bn18GradGather takes image img's share of bn18's gradient sums, on worker w.
+func (s *state) bn18GradGather(img, w int) {
+	in := s.conv18Out[img*4096 : img*4096+4096]
+	dout := s.bn18Grad[img*4096 : img*4096+4096]
+	aux := s.bn18Aux[img*128 : img*128+128]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn18Out[img*4096:img*4096+4096], dout)
+	kernels.BatchNormGradMoments(in, dout, 64, 64, s.bn18Reduced, aux)
+}
+
+// bn18GradScatter propagates the gradient through bn18 for image img, on worker w.
+func (s *state) bn18GradScatter(img, w int) {
+	in := s.conv18Out[img*4096 : img*4096+4096]
+	dout := s.bn18Grad[img*4096 : img*4096+4096]
+	din := s.conv18Grad[img*4096 : img*4096+4096]
+	kernels.BatchNormGradApply(in, dout, din, 64, 64, s.bn18Reduced)
 }
 
 // conv19Offs and conv19GradOffs locate the kernel taps in the padded input and output gradient,
@@ -4313,7 +4870,7 @@ var (
 // conv19Forward computes conv19 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img,
 // on worker w.
 func (s *state) conv19Forward(img, w int) {
-	in := s.relu16Out[img*4096 : img*4096+4096]
+	in := s.bn18Out[img*4096 : img*4096+4096]
 	out := s.conv19Out[img*4096 : img*4096+4096]
 	pad := s.conv19Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
@@ -4322,7 +4879,7 @@ func (s *state) conv19Forward(img, w int) {
 
 // conv19Backward propagates the gradient through conv19 for image img, on worker w.
 func (s *state) conv19Backward(img, w int) {
-	in := s.relu16Out[img*4096 : img*4096+4096]
+	in := s.bn18Out[img*4096 : img*4096+4096]
 	dout := s.conv19Grad[img*4096 : img*4096+4096]
 	// dW accumulates in the worker's conv19GradAcc, folded in after its last image.
 	pad := s.conv19Pad[w]
@@ -4330,7 +4887,7 @@ func (s *state) conv19Backward(img, w int) {
 	doutT := s.conv19DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 576, 64, 64)
 	kernels.DirectWeightGrad(s.conv19GradAcc[w], 64, pad, conv19Offs, conv19Pixels, doutT)
-	din := s.relu16Grad[img*4096 : img*4096+4096]
+	din := s.bn18Grad[img*4096 : img*4096+4096]
 	dpad := s.conv19GradPad[w]
 	kernels.PadInto(dpad, dout, 64, 8, 8, 1, 1)
 	s.DirectConv(din, 64, 8, 8, s.conv19Flipped, conv19GradOffs, dpad, 10)
@@ -4338,7 +4895,7 @@ func (s *state) conv19Backward(img, w int) {
 
 // conv19Infer computes conv19 with bn19 folded in for image img, on worker w, at inference.
 func (s *state) conv19Infer(img, w int) {
-	in := s.relu16Out[img*4096 : img*4096+4096]
+	in := s.bn18Out[img*4096 : img*4096+4096]
 	out := s.bn19Out[img*4096 : img*4096+4096]
 	pad := s.conv19Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
@@ -4348,18 +4905,47 @@ func (s *state) conv19Infer(img, w int) {
 
 // bn19Forward computes bn19 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn19Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv19Out, s.bn19Out, s.Batch, 64, 64, s.net.params[197712:197776],
-		s.net.params[197776:197840], s.net.params[273658:273722],
-		s.net.params[273722:273786], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn19Aux, s.Batch, 64, 64, s.net.params[197712:197776],
+		s.net.params[273658:273722], s.net.params[273722:273786], float32(0.1),
+		float32(1e-05), s.bn19Reduced)
 }
 
 // bn19Backward propagates the gradient through bn19 for the whole batch.
 func (s *state) bn19Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv19Out, s.bn19Grad, s.conv19Grad, s.Batch, 64, 64,
-		s.net.params[197712:197776], float32(1e-05), s.net.grads[197712:197776],
-		s.net.grads[197776:197840])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[197712:197776], s.net.grads[197776:197840]
+	kernels.BatchNormGradStats(s.bn19Aux, s.Batch, 64, 64, s.bn19Reduced, dgamma, dbeta)
+}
+
+// bn19Gather takes image img's share of bn19's statistics, on worker w.
+func (s *state) bn19Gather(img, w int) {
+	in := s.conv19Out[img*4096 : img*4096+4096]
+	aux := s.bn19Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 64, aux)
+}
+
+// bn19Scatter computes bn19's output for image img, on worker w.
+func (s *state) bn19Scatter(img, w int) {
+	in := s.conv19Out[img*4096 : img*4096+4096]
+	out := s.bn19Out[img*4096 : img*4096+4096]
+	kernels.BatchNormApply(in, out, 64, 64, s.bn19Reduced, s.net.params[197776:197840], false)
+}
+
+// bn19GradGather takes image img's share of bn19's gradient sums, on worker w.
+func (s *state) bn19GradGather(img, w int) {
+	in := s.conv19Out[img*4096 : img*4096+4096]
+	dout := s.bn19Grad[img*4096 : img*4096+4096]
+	aux := s.bn19Aux[img*128 : img*128+128]
+	kernels.BatchNormGradMoments(in, dout, 64, 64, s.bn19Reduced, aux)
+}
+
+// bn19GradScatter propagates the gradient through bn19 for image img, on worker w.
+func (s *state) bn19GradScatter(img, w int) {
+	in := s.conv19Out[img*4096 : img*4096+4096]
+	dout := s.bn19Grad[img*4096 : img*4096+4096]
+	din := s.conv19Grad[img*4096 : img*4096+4096]
+	kernels.BatchNormGradApply(in, dout, din, 64, 64, s.bn19Reduced)
 }
 
 // add8Forward computes add8 (add , 64x8x8 → 64x8x8) for image img, on worker w.
@@ -4434,45 +5020,58 @@ func (s *state) conv20Backward(img, w int) {
 // worker w, at inference.
 func (s *state) conv20Infer(img, w int) {
 	in := s.b8Out[img*4096 : img*4096+4096]
-	out := s.relu18Out[img*4096 : img*4096+4096]
+	out := s.bn20Out[img*4096 : img*4096+4096]
 	pad := s.conv20Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
 	s.DirectConv(out, 64, 8, 8, s.conv20FoldPacked, conv20Offs, pad, 10)
 	kernels.BiasAct(out, s.conv20FoldB, 64, 64, true)
 }
 
-// bn20Forward computes bn20 (bn , 64x8x8 → 64x8x8) for the whole batch.
+// bn20Forward computes bn20 (bn , 64x8x8 → 64x8x8) and the ReLU after it for the whole batch.
 func (s *state) bn20Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv20Out, s.bn20Out, s.Batch, 64, 64, s.net.params[234704:234768],
-		s.net.params[234768:234832], s.net.params[273786:273850],
-		s.net.params[273850:273914], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn20Aux, s.Batch, 64, 64, s.net.params[234704:234768],
+		s.net.params[273786:273850], s.net.params[273850:273914], float32(0.1),
+		float32(1e-05), s.bn20Reduced)
 }
 
 // bn20Backward propagates the gradient through bn20 for the whole batch.
 func (s *state) bn20Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv20Out, s.bn20Grad, s.conv20Grad, s.Batch, 64, 64,
-		s.net.params[234704:234768], float32(1e-05), s.net.grads[234704:234768],
-		s.net.grads[234768:234832])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[234704:234768], s.net.grads[234768:234832]
+	kernels.BatchNormGradStats(s.bn20Aux, s.Batch, 64, 64, s.bn20Reduced, dgamma, dbeta)
 }
 
-// relu18Forward computes relu18 (relu , 64x8x8 → 64x8x8) for image img, on worker w.
-func (s *state) relu18Forward(img, w int) {
-	in := s.bn20Out[img*4096 : img*4096+4096]
-	out := s.relu18Out[img*4096 : img*4096+4096]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+// bn20Gather takes image img's share of bn20's statistics, on worker w.
+func (s *state) bn20Gather(img, w int) {
+	in := s.conv20Out[img*4096 : img*4096+4096]
+	aux := s.bn20Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 64, aux)
 }
 
-// relu18Backward propagates the gradient through relu18 for image img, on worker w.
-func (s *state) relu18Backward(img, w int) {
-	out := s.relu18Out[img*4096 : img*4096+4096]
-	dout := s.relu18Grad[img*4096 : img*4096+4096]
-	din := s.bn20Grad[img*4096 : img*4096+4096]
-	copy(din, dout)
-	kernels.ReluBackward(out, din)
+// bn20Scatter computes bn20's output for image img, on worker w.
+func (s *state) bn20Scatter(img, w int) {
+	in := s.conv20Out[img*4096 : img*4096+4096]
+	out := s.bn20Out[img*4096 : img*4096+4096]
+	kernels.BatchNormApply(in, out, 64, 64, s.bn20Reduced, s.net.params[234768:234832], true)
+}
+
+// bn20GradGather takes image img's share of bn20's gradient sums, on worker w.
+func (s *state) bn20GradGather(img, w int) {
+	in := s.conv20Out[img*4096 : img*4096+4096]
+	dout := s.bn20Grad[img*4096 : img*4096+4096]
+	aux := s.bn20Aux[img*128 : img*128+128]
+	// dout becomes the gradient of the bn's output: zero where the fused ReLU cut it.
+	kernels.ReluBackward(s.bn20Out[img*4096:img*4096+4096], dout)
+	kernels.BatchNormGradMoments(in, dout, 64, 64, s.bn20Reduced, aux)
+}
+
+// bn20GradScatter propagates the gradient through bn20 for image img, on worker w.
+func (s *state) bn20GradScatter(img, w int) {
+	in := s.conv20Out[img*4096 : img*4096+4096]
+	dout := s.bn20Grad[img*4096 : img*4096+4096]
+	din := s.conv20Grad[img*4096 : img*4096+4096]
+	kernels.BatchNormGradApply(in, dout, din, 64, 64, s.bn20Reduced)
 }
 
 // conv21Offs and conv21GradOffs locate the kernel taps in the padded input and output gradient,
@@ -4486,7 +5085,7 @@ var (
 // conv21Forward computes conv21 (conv 64 3x3 s1 p1 nobias, 64x8x8 → 64x8x8) for image img,
 // on worker w.
 func (s *state) conv21Forward(img, w int) {
-	in := s.relu18Out[img*4096 : img*4096+4096]
+	in := s.bn20Out[img*4096 : img*4096+4096]
 	out := s.conv21Out[img*4096 : img*4096+4096]
 	pad := s.conv21Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
@@ -4495,7 +5094,7 @@ func (s *state) conv21Forward(img, w int) {
 
 // conv21Backward propagates the gradient through conv21 for image img, on worker w.
 func (s *state) conv21Backward(img, w int) {
-	in := s.relu18Out[img*4096 : img*4096+4096]
+	in := s.bn20Out[img*4096 : img*4096+4096]
 	dout := s.conv21Grad[img*4096 : img*4096+4096]
 	// dW accumulates in the worker's conv21GradAcc, folded in after its last image.
 	pad := s.conv21Pad[w]
@@ -4503,7 +5102,7 @@ func (s *state) conv21Backward(img, w int) {
 	doutT := s.conv21DoutT[w]
 	kernels.PackDirectGrad(doutT, dout, 576, 64, 64)
 	kernels.DirectWeightGrad(s.conv21GradAcc[w], 64, pad, conv21Offs, conv21Pixels, doutT)
-	din := s.relu18Grad[img*4096 : img*4096+4096]
+	din := s.bn20Grad[img*4096 : img*4096+4096]
 	dpad := s.conv21GradPad[w]
 	kernels.PadInto(dpad, dout, 64, 8, 8, 1, 1)
 	s.DirectConv(din, 64, 8, 8, s.conv21Flipped, conv21GradOffs, dpad, 10)
@@ -4511,7 +5110,7 @@ func (s *state) conv21Backward(img, w int) {
 
 // conv21Infer computes conv21 with bn21 folded in for image img, on worker w, at inference.
 func (s *state) conv21Infer(img, w int) {
-	in := s.relu18Out[img*4096 : img*4096+4096]
+	in := s.bn20Out[img*4096 : img*4096+4096]
 	out := s.bn21Out[img*4096 : img*4096+4096]
 	pad := s.conv21Pad[w]
 	kernels.PadInto(pad, in, 64, 8, 8, 1, 1)
@@ -4521,18 +5120,47 @@ func (s *state) conv21Infer(img, w int) {
 
 // bn21Forward computes bn21 (bn , 64x8x8 → 64x8x8) for the whole batch.
 func (s *state) bn21Forward() {
-	// At inference the conv before computes this layer, folded in.
-	kernels.BatchNormTrain(s.conv21Out, s.bn21Out, s.Batch, 64, 64, s.net.params[271696:271760],
-		s.net.params[271760:271824], s.net.params[273914:273978],
-		s.net.params[273978:274042], float32(0.1), float32(1e-05))
+	// The stage before took each image's moments, the stage after normalizes it.
+	kernels.BatchNormStats(s.bn21Aux, s.Batch, 64, 64, s.net.params[271696:271760],
+		s.net.params[273914:273978], s.net.params[273978:274042], float32(0.1),
+		float32(1e-05), s.bn21Reduced)
 }
 
 // bn21Backward propagates the gradient through bn21 for the whole batch.
 func (s *state) bn21Backward() {
-	// The input gradient and those of the scale and shift come from one pass over the batch.
-	kernels.BatchNormBackward(s.conv21Out, s.bn21Grad, s.conv21Grad, s.Batch, 64, 64,
-		s.net.params[271696:271760], float32(1e-05), s.net.grads[271696:271760],
-		s.net.grads[271760:271824])
+	// The stage after took each image's gradient sums, the stage before writes its input gradient.
+	dgamma, dbeta := s.net.grads[271696:271760], s.net.grads[271760:271824]
+	kernels.BatchNormGradStats(s.bn21Aux, s.Batch, 64, 64, s.bn21Reduced, dgamma, dbeta)
+}
+
+// bn21Gather takes image img's share of bn21's statistics, on worker w.
+func (s *state) bn21Gather(img, w int) {
+	in := s.conv21Out[img*4096 : img*4096+4096]
+	aux := s.bn21Aux[img*128 : img*128+128]
+	kernels.BatchNormMoments(in, 64, 64, aux)
+}
+
+// bn21Scatter computes bn21's output for image img, on worker w.
+func (s *state) bn21Scatter(img, w int) {
+	in := s.conv21Out[img*4096 : img*4096+4096]
+	out := s.bn21Out[img*4096 : img*4096+4096]
+	kernels.BatchNormApply(in, out, 64, 64, s.bn21Reduced, s.net.params[271760:271824], false)
+}
+
+// bn21GradGather takes image img's share of bn21's gradient sums, on worker w.
+func (s *state) bn21GradGather(img, w int) {
+	in := s.conv21Out[img*4096 : img*4096+4096]
+	dout := s.bn21Grad[img*4096 : img*4096+4096]
+	aux := s.bn21Aux[img*128 : img*128+128]
+	kernels.BatchNormGradMoments(in, dout, 64, 64, s.bn21Reduced, aux)
+}
+
+// bn21GradScatter propagates the gradient through bn21 for image img, on worker w.
+func (s *state) bn21GradScatter(img, w int) {
+	in := s.conv21Out[img*4096 : img*4096+4096]
+	dout := s.bn21Grad[img*4096 : img*4096+4096]
+	din := s.conv21Grad[img*4096 : img*4096+4096]
+	kernels.BatchNormGradApply(in, dout, din, 64, 64, s.bn21Reduced)
 }
 
 // add9Forward computes add9 (add , 64x8x8 → 64x8x8) for image img, on worker w.
