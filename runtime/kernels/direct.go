@@ -19,9 +19,10 @@ import (
 // channel and filter axes swapped (PackDirectFlipped).
 
 // convTile is one tile kernel: it computes n ≥ 1 tiles side by side, tile t being
-// dst[i*ldd+8v*t+j] = Σp a[p*r+i]*src[offs[p]+8v*t+j] for i < r, j < 8v.
+// dst[i*ldd+cols*t+j] = Σp a[p*r+i]*src[offs[p]+cols*t+j] for i < r, j < cols (8 or 16
+// lanes times the tile's vectors).
 type convTile struct {
-	r, v int
+	r, cols int
 	// eff is the kernel's speed relative to the best full tile, measured on this
 	// machine's kind of core: it weighs the shape against the work wasted on edges.
 	eff float64
@@ -30,8 +31,8 @@ type convTile struct {
 
 // maxTileRows and maxTileCols bound every path's tile shapes.
 const (
-	maxTileRows = 12
-	maxTileCols = 24
+	maxTileRows = 16
+	maxTileCols = 32
 )
 
 // gradTile is one weight-gradient tile kernel:
@@ -45,24 +46,25 @@ type gradTile struct {
 // tileFor picks the tile that computes m filters over output rows of width w fastest.
 func (im *impl) tileFor(m, w int) *convTile {
 	return &im.tiles[pickTile(len(im.tiles), m, w, func(i int) (int, int, float64) {
-		return im.tiles[i].r, im.tiles[i].v, im.tiles[i].eff
+		return im.tiles[i].r, im.tiles[i].cols, im.tiles[i].eff
 	})]
 }
 
 // gradTileFor picks the weight-gradient tile for k taps of f filters.
 func (im *impl) gradTileFor(k, f int) *gradTile {
 	return &im.gradTiles[pickTile(len(im.gradTiles), k, f, func(i int) (int, int, float64) {
-		return im.gradTiles[i].r, im.gradTiles[i].v, im.gradTiles[i].eff
+		return im.gradTiles[i].r, 8 * im.gradTiles[i].v, im.gradTiles[i].eff
 	})]
 }
 
-// pickTile returns the index of the fastest of n tile shapes (rows r, vectors v, relative
-// speed eff) for an m×w output: the most efficient after counting what its edges waste.
-func pickTile(n, m, w int, shape func(i int) (r, v int, eff float64)) int {
+// pickTile returns the index of the fastest of n tile shapes (rows r, columns cols,
+// relative speed eff) for an m×w output: the most efficient after counting what its edges
+// waste.
+func pickTile(n, m, w int, shape func(i int) (r, cols int, eff float64)) int {
 	best, score := 0, 0.0
 	for i := 0; i < n; i++ {
-		r, v, eff := shape(i)
-		used := float64(m*w) / float64(roundUp(m, r)*roundUp(w, 8*v))
+		r, cols, eff := shape(i)
+		used := float64(m*w) / float64(roundUp(m, r)*roundUp(w, cols))
 		if s := eff * used; s > score {
 			best, score = i, s
 		}
@@ -217,7 +219,7 @@ func directConvCall(parallel bool, dst []float32, m, h, w int, a []float32, offs
 		return
 	}
 	last := int(offs[k-1])
-	if len(dst) < m*h*w || len(a) < roundUp(m, t.r)*k || offs[0] < 0 || len(src) < (h-1)*lds+roundUp(w, 8*t.v)+last {
+	if len(dst) < m*h*w || len(a) < roundUp(m, t.r)*k || offs[0] < 0 || len(src) < (h-1)*lds+roundUp(w, t.cols)+last {
 		panic(fmt.Sprintf("kernels: DirectConv: len(dst)=%d, len(a)=%d, len(src)=%d for %d×%d×%d, %d taps up to %d, stride %d",
 			len(dst), len(a), len(src), m, h, w, k, last, lds))
 	}
@@ -259,7 +261,7 @@ func (j *directJob) run(lo, hi int) {
 // after it; tiles that stick out of the last panel, or out of the last rows, are computed
 // into a scratch tile and copied.
 func directConv(t *convTile, dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds, y0, y1 int) {
-	k, r, cols := len(offs), t.r, 8*t.v
+	k, r, cols := len(offs), t.r, t.cols
 	plane := h * w
 	// The scratch tile comes from the GEMM buffers' free list: a local array would escape
 	// through the kernel's function value.
@@ -458,10 +460,10 @@ func gradTileGo(r, v int) func(n int, src []float32, rows, pixels []int32, b, ds
 	}
 }
 
-// convTileGo returns the pure-Go tile kernel of r rows by 8v columns:
+// convTileGo returns the pure-Go tile kernel of r rows by cols columns:
 //
 //	for i := 0; i < r; i++ {
-//		for j := 0; j < 8*v; j++ {
+//		for j := 0; j < cols; j++ {
 //			var s float32
 //			for p := 0; p < k; p++ {
 //				s += a[p*r+i] * src[offs[p]+j]
@@ -469,8 +471,7 @@ func gradTileGo(r, v int) func(n int, src []float32, rows, pixels []int32, b, ds
 //			dst[i*ldd+j] = s
 //		}
 //	}
-func convTileGo(r, v int) func(k int, a []float32, offs []int32, src, dst []float32, ldd, n int) {
-	cols := 8 * v
+func convTileGo(r, cols int) func(k int, a []float32, offs []int32, src, dst []float32, ldd, n int) {
 	return func(k int, a []float32, offs []int32, src, dst []float32, ldd, n int) {
 		for t := 0; t < n; t++ {
 			var acc [maxTileRows * maxTileCols]float32

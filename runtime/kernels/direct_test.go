@@ -93,7 +93,7 @@ func TestDirectConv(t *testing.T) {
 		for _, tl := range cur.tiles {
 			for _, d := range directGeoms {
 				g := d.g
-				t.Run(fmt.Sprintf("%dx%d/%v/f%d", tl.r, tl.v, g, d.f), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%dx%d/%v/f%d", tl.r, tl.cols, g, d.f), func(t *testing.T) {
 					r := rand.New(rand.NewPCG(1, uint64(g.c*g.h)))
 					in := randSlice(r, g.c*g.h*g.w)
 					w := randSlice(r, d.f*g.c*g.kh*g.kw)
@@ -238,7 +238,7 @@ func BenchmarkDirectConv(b *testing.B) {
 	out := make([]float32, m*h*w)
 	for _, tl := range cur.tiles {
 		packed := randSlice(r, DirectPackedSize(m, len(offs)))
-		b.Run(fmt.Sprintf("%dx%d", tl.r, tl.v), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%dx%d", tl.r, tl.cols), func(b *testing.B) {
 			for range b.N {
 				directConv(&tl, out, m, h, w, packed, offs, pad, wp, 0, h)
 			}

@@ -54,13 +54,26 @@ var avx2Impl = impl{
 // their rows and 6×2 would not: 16 filters (4×2, 8% faster than 6×2's 18 rows), 10 and
 // 20 (5×2), 20 on 8-wide rows (10×1).
 var avx2Tiles = []convTile{
-	{r: 6, v: 2, eff: 1, fn: convTile6x2},
-	{r: 5, v: 2, eff: 0.98, fn: convTile5x2},
-	{r: 4, v: 3, eff: 0.9, fn: convTile4x3},
-	{r: 4, v: 2, eff: 0.95, fn: convTile4x2},
-	{r: 12, v: 1, eff: 0.75, fn: convTile12x1},
-	{r: 10, v: 1, eff: 0.85, fn: convTile10x1},
-	{r: 8, v: 1, eff: 0.8, fn: convTile8x1},
+	{r: 6, cols: 16, eff: 1, fn: convTile6x2},
+	{r: 5, cols: 16, eff: 0.98, fn: convTile5x2},
+	{r: 4, cols: 24, eff: 0.9, fn: convTile4x3},
+	{r: 4, cols: 16, eff: 0.95, fn: convTile4x2},
+	{r: 12, cols: 8, eff: 0.75, fn: convTile12x1},
+	{r: 10, cols: 8, eff: 0.85, fn: convTile10x1},
+	{r: 8, cols: 8, eff: 0.8, fn: convTile8x1},
+}
+
+// avx512Tiles are the direct-convolution tiles of the AVX-512 path, rated like avx2Tiles
+// (on one core of a Zen 5, on the shapes of resnet20's 3×3 layers: 16×16 170-190
+// GFLOP/s, 12×16 and 10×16 about 150-170 where they fill their rows, 8×16 150-165, 8×32
+// 160-168 on 32-wide rows; the AVX2 tiles at most 98, so they are not among them: even
+// 8-wide rows, half of a 16-wide tile, go faster on 16×16, 90 against 82).
+var avx512Tiles = []convTile{
+	{r: 16, cols: 16, eff: 1, fn: convTile16x1AVX512},
+	{r: 12, cols: 16, eff: 0.92, fn: convTile12x1AVX512},
+	{r: 10, cols: 16, eff: 0.9, fn: convTile10x1AVX512},
+	{r: 8, cols: 16, eff: 0.85, fn: convTile8x1AVX512},
+	{r: 8, cols: 32, eff: 0.9, fn: convTile8x2AVX512},
 }
 
 // avx2GradTiles are the weight-gradient tiles, rated like avx2Tiles
@@ -78,8 +91,9 @@ var avx512Impl = impl{
 	// mc=252: the A block is 189 KiB of L2. Not tuned: no AVX-512 machine was available.
 	gemm: gemmShape{mr: 14, nr: 32, mc: 252, kc: 192, nc: 3072, direct: true, kernel: sgemmKernelAVX512,
 		copyA: packCopy14, copyB: packCopy32, interA: packInterleave14, interB: packInterleave32},
-	// The AVX2 tiles: direct convolutions are small, and AVX-512 CPUs have AVX2.
-	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8, copyRows: copyRows,
+	// The AVX-512 direct-convolution tiles; the weight-gradient tiles are AVX2's (AVX-512
+	// CPUs have AVX2).
+	tiles: avx512Tiles, gradTiles: avx2GradTiles, transpose8: transpose8, copyRows: copyRows,
 	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
 	dw3x3: dw3x3AVX2, dw3x3Grad: dw3x3GradAVX2,
 

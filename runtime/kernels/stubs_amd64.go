@@ -85,6 +85,31 @@ func convTile10x1(k int, a []float32, offs []int32, src []float32, dst []float32
 //go:noescape
 func convTile12x1(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
 
+// convTile16x1AVX512 computes n tiles side by side, tile t: dst[i*ldd+16*t+j] = Σp a[p*16+i]*src[offs[p]+16*t+j] for i < 16, j < 16.
+//
+//go:noescape
+func convTile16x1AVX512(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
+
+// convTile12x1AVX512 computes n tiles side by side, tile t: dst[i*ldd+16*t+j] = Σp a[p*12+i]*src[offs[p]+16*t+j] for i < 12, j < 16.
+//
+//go:noescape
+func convTile12x1AVX512(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
+
+// convTile10x1AVX512 computes n tiles side by side, tile t: dst[i*ldd+16*t+j] = Σp a[p*10+i]*src[offs[p]+16*t+j] for i < 10, j < 16.
+//
+//go:noescape
+func convTile10x1AVX512(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
+
+// convTile8x1AVX512 computes n tiles side by side, tile t: dst[i*ldd+16*t+j] = Σp a[p*8+i]*src[offs[p]+16*t+j] for i < 8, j < 16.
+//
+//go:noescape
+func convTile8x1AVX512(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
+
+// convTile8x2AVX512 computes n tiles side by side, tile t: dst[i*ldd+32*t+j] = Σp a[p*8+i]*src[offs[p]+32*t+j] for i < 8, j < 32.
+//
+//go:noescape
+func convTile8x2AVX512(k int, a []float32, offs []int32, src []float32, dst []float32, ldd int, n int)
+
 // gradTile6x2 computes dst[i*ldd+j] += Σq src[rows[i]+pixels[q]]*b[q*16+j] for i < 6, j < 16.
 //
 //go:noescape

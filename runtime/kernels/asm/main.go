@@ -90,7 +90,10 @@ func main() {
 	genGemm(check)
 	// Direct-convolution tiles (AVX2 only: AVX-512 machines run them too).
 	for _, t := range convTiles {
-		genConvTile(t[0], t[1])
+		genConvTile(avx2, t[0], t[1])
+	}
+	for _, t := range convTiles512 {
+		genConvTile(avx512, t[0], t[1])
 	}
 	for _, t := range gradTiles {
 		genGradTile(t[0], t[1])
@@ -295,45 +298,61 @@ func genGemm(s isa) {
 // ---------------------------------------------------------------------------
 // Direct convolution
 
-// convTiles are the rows×vectors shapes of the direct-convolution tile kernels. Each
+// convTiles are the rows×vectors shapes of the AVX2 direct-convolution tile kernels. Each
 // keeps rows·vectors accumulators, vectors operand registers and one broadcast in the 16
 // ymm registers.
 var convTiles = [][2]int{{4, 2}, {5, 2}, {6, 2}, {4, 3}, {8, 1}, {10, 1}, {12, 1}}
 
+// convTiles512 are those of the AVX-512 tiles, whose weights are broadcast from memory by
+// the FMA itself: rows·vectors accumulators and vectors operand registers of the 32 zmm.
+var convTiles512 = [][2]int{{16, 1}, {12, 1}, {10, 1}, {8, 1}, {8, 2}}
+
 // genConvTile emits
 //
-//	func convTile<r>x<v>(k int, a []float32, offs []int32, src, dst []float32, ldd int)
+//	func convTile<r>x<v>[AVX512](k int, a []float32, offs []int32, src, dst []float32, ldd int)
 //
-// which computes one r×(8v) tile of a convolution as an implicit GEMM:
+// which computes one r×(lanes·v) tile of a convolution as an implicit GEMM:
 //
-//	dst[i*ldd+j] = Σ_p a[p*r+i] * src[offs[p]+j]   for i < r, j < 8v
+//	dst[i*ldd+j] = Σ_p a[p*r+i] * src[offs[p]+j]   for i < r, j < lanes·v
 //
 // a is a packed panel of r filters (tap p of filter i at p*r+i) and offs[p] the offset in
 // the padded source of tap p; row j of the tile is output column j. Each step loads v
 // vectors of source, broadcasts r weights and issues r·v FMAs, like the GEMM kernel
 // except that the source rows are found through the offset table instead of a stride.
-func genConvTile(r, v int) {
+// The AVX2 kernels have no suffix.
+func genConvTile(s isa, r, v int) {
 	name := fmt.Sprintf("convTile%dx%d", r, v)
+	if s.name != "AVX2" {
+		name += s.name
+	}
+	cols := s.lanes * v
 	TEXT(name, NOSPLIT, "func(k int, a []float32, offs []int32, src, dst []float32, ldd, n int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes n tiles side by side, tile t: dst[i*ldd+%d*t+j] = Σp a[p*%d+i]*src[offs[p]+%d*t+j] for i < %d, j < %d.", name, 8*v, r, 8*v, r, 8*v))
+	Doc(fmt.Sprintf("%s computes n tiles side by side, tile t: dst[i*ldd+%d*t+j] = Σp a[p*%d+i]*src[offs[p]+%d*t+j] for i < %d, j < %d.", name, cols, r, cols, r, cols))
 	src := Load(Param("src").Base(), GP64())
 	dst := Load(Param("dst").Base(), GP64())
 	ldd := Load(Param("ldd"), GP64())
 	SHLQ(U8(2), ldd)
 	n := Load(Param("n"), GP64())
 	k, a, offs := GP64(), GP64(), GP64()
-	acc, bv, av := tileRegs(r, v)
+	acc, bv, av := tileRegs(s, r, v)
 	off := GP64()
 	step := func(u int) {
 		MOVLQSX(Mem{Base: offs, Disp: 4 * u}, off)
 		for j := 0; j < v; j++ {
-			VMOVUPS(Mem{Base: src, Index: off, Scale: 4, Disp: 32 * j}, bv[j])
+			VMOVUPS(Mem{Base: src, Index: off, Scale: 4, Disp: s.vb * j}, bv[j])
 		}
 		for i := 0; i < r; i++ {
-			VBROADCASTSS(Mem{Base: a, Disp: 4 * (u*r + i)}, av)
+			w := Mem{Base: a, Disp: 4 * (u*r + i)}
+			if s.name == "AVX2" {
+				VBROADCASTSS(w, av)
+			}
 			for j := 0; j < v; j++ {
-				VFMADD231PS(bv[j], av, acc[i][j])
+				if s.name == "AVX2" {
+					VFMADD231PS(bv[j], av, acc[i][j])
+				} else {
+					VFMADD231PS_BCST(w, bv[j], acc[i][j])
+				}
 			}
 		}
 	}
@@ -342,7 +361,7 @@ func genConvTile(r, v int) {
 	Load(Param("k"), k)
 	Load(Param("a").Base(), a)
 	Load(Param("offs").Base(), offs)
-	zeroAcc(acc)
+	zeroAcc(s, acc)
 	tileLoop(k, step, func(n int) {
 		ADDQ(U32(4*n*r), a)
 		ADDQ(U8(4*n), offs)
@@ -353,14 +372,14 @@ func genConvTile(r, v int) {
 	MOVQ(dst, d)
 	for i := 0; i < r; i++ {
 		for j := 0; j < v; j++ {
-			VMOVUPS(acc[i][j], Mem{Base: d, Disp: 32 * j})
+			VMOVUPS(acc[i][j], Mem{Base: d, Disp: s.vb * j})
 		}
 		if i < r-1 {
 			ADDQ(ldd, d)
 		}
 	}
-	ADDQ(U32(32*v), src)
-	ADDQ(U32(32*v), dst)
+	ADDQ(U32(s.vb*v), src)
+	ADDQ(U32(s.vb*v), dst)
 	DECQ(n)
 	JNZ(LabelRef("tile"))
 	VZEROUPPER()
@@ -368,28 +387,32 @@ func genConvTile(r, v int) {
 }
 
 // zeroAcc clears a tile's accumulators.
-func zeroAcc(acc [][]VecVirtual) {
+func zeroAcc(s isa, acc [][]VecVirtual) {
 	for i := range acc {
 		for j := range acc[i] {
-			VXORPS(acc[i][j], acc[i][j], acc[i][j])
+			s.zero(acc[i][j])
 		}
 	}
 }
 
-// tileRegs allocates a tile's registers: r×v accumulators, v operand vectors, one broadcast.
-func tileRegs(r, v int) (acc [][]VecVirtual, bv []VecVirtual, av VecVirtual) {
+// tileRegs allocates a tile's registers: r×v accumulators, v operand vectors and, on
+// AVX2, one broadcast (nil otherwise: the FMAs broadcast from memory).
+func tileRegs(s isa, r, v int) (acc [][]VecVirtual, bv []VecVirtual, av VecVirtual) {
 	acc = make([][]VecVirtual, r)
 	for i := range acc {
 		acc[i] = make([]VecVirtual, v)
 		for j := range acc[i] {
-			acc[i][j] = YMM()
+			acc[i][j] = s.vec()
 		}
 	}
 	bv = make([]VecVirtual, v)
 	for j := range bv {
-		bv[j] = YMM()
+		bv[j] = s.vec()
 	}
-	return acc, bv, YMM()
+	if s.name == "AVX2" {
+		av = s.vec()
+	}
+	return acc, bv, av
 }
 
 // tileLoop emits the reduction loop of a tile kernel over k steps: step(u) emits the u-th
@@ -448,8 +471,8 @@ func genGradTile(r, v int) {
 	pix := Load(Param("pixels").Base(), GP64())
 	b := Load(Param("b").Base(), GP64())
 
-	acc, bv, av := tileRegs(r, v)
-	zeroAcc(acc)
+	acc, bv, av := tileRegs(avx2, r, v)
+	zeroAcc(avx2, acc)
 	off := GP64()
 	step := func(u int) {
 		MOVLQSX(Mem{Base: pix, Disp: 4 * u}, off)
