@@ -183,14 +183,15 @@ func PadInto(dst, src []float32, c, h, w, ph, pw int) {
 }
 
 // directParallelMin is the size (2·m·h·w·taps) from which DirectConv splits its rows over
-// the worker pool, about 12 µs of work on one core. Handing half to a polling worker takes
-// about a microsecond; the worker then reads its half of the padded image from the calling
-// core's cache, and the caller reads the worker's output rows back, which costs a few more.
-// On two Zen 3 cores, cifar-small inference at batch 1 (three convolutions of 1.3-4.1
-// MFLOP) took 77 µs with this threshold against 102 µs with 8 MFLOP (medians of ten
-// alternating runs); vgg-style (0.5-1.8 MFLOP) and lenet-mnist were unchanged, and half
-// this threshold made vgg-style 10% slower.
-const directParallelMin = 1 << 20
+// the worker pool: 32 MFLOP, about 100 µs of work per core for the AVX-512 tiles. Handing
+// half to a polling worker takes about a microsecond when that core is free, but the
+// machines netc runs on are often shared, and a worker that has to wait for its core
+// costs far more than it saves: on two Zen 5 cores of a shared VM, resnet20, mobile-cifar
+// and cifar-small ran at batch 1 1.3-1.9× faster with every convolution on the calling
+// core (the former threshold, 1 MFLOP, had made cifar-small 25% faster on a quiet Zen 3),
+// and a 4.7 MFLOP convolution took 48 µs alone against 55 µs split even with the other
+// core idle.
+const directParallelMin = 1 << 25
 
 // DirectConv computes m planes of h×w in dst, each output
 //

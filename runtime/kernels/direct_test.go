@@ -252,7 +252,7 @@ func BenchmarkDirectConv(b *testing.B) {
 // split over the pool, against the definition, and checks that they do not allocate.
 func TestDirectConvExported(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
-		g, f := geom{8, 32, 32, 5, 5, 1, 1, 2, 2}, 48
+		g, f := geom{16, 32, 32, 5, 5, 1, 1, 2, 2}, 48
 		if 2*f*g.h*g.w*g.c*g.kh*g.kw < directParallelMin {
 			t.Fatal("the geometry is too small for DirectConv to split it")
 		}

@@ -8,8 +8,9 @@ import (
 
 // parallelMinFlops is the size (2·m·n·k) below which Sgemm stays on the calling goroutine:
 // handing work to the pool costs about a microsecond while its workers are still polling
-// (see spinFor), and a few tens of microseconds to wake one that went to sleep.
-var parallelMinFlops = float64(4 << 20)
+// (see spinFor), a few tens of microseconds to wake one that went to sleep, and more when
+// the other cores are busy with other work (see directParallelMin, the same threshold).
+var parallelMinFlops = float64(1 << 25)
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float32 matrices, where
 // op(X) is X or Xᵀ as transA/transB say, op(A) is m×k, op(B) is k×n and C is m×n, with
