@@ -233,7 +233,29 @@ func directConvCall(parallel bool, dst []float32, m, h, w int, a []float32, offs
 		directJobs.put(j)
 		return
 	}
+	if flat := (h-1)*lds + w; h > 1 && h*w*roundUp(w, t.cols) > w*roundUp(flat, t.cols) {
+		directConvFlat(t, dst, m, h, w, a, offs, src, lds)
+		return
+	}
 	directConv(t, dst, m, h, w, a, offs, src, lds, 0, h)
+}
+
+// directConvFlat is directConv for rows narrower than a tile (an 8×8 output under 16-wide
+// tiles wastes half of each): it computes the output as one row of (h−1)·lds + w columns,
+// the padded source's rows end to end, so that a tile spans several output rows and only
+// the lds − w columns between them (the padding) are wasted, then copies the h rows of w
+// out of it.
+func directConvFlat(t *convTile, dst []float32, m, h, w int, a []float32, offs []int32, src []float32, lds int) {
+	flat := (h-1)*lds + w
+	buf := getGemmBuf()
+	buf.flat = grow(buf.flat, m*flat)
+	directConv(t, buf.flat, m, 1, flat, a, offs, src, lds, 0, 1)
+	for f := range m {
+		for y := range h {
+			copy(dst[(f*h+y)*w:(f*h+y)*w+w], buf.flat[f*flat+y*lds:f*flat+y*lds+w])
+		}
+	}
+	putGemmBuf(buf)
 }
 
 // directJob is a DirectConv split over the pool, its run method bound once so that calls do

@@ -71,8 +71,9 @@ func naiveConvInputGrad(dout, w []float32, g geom, f int) []float32 {
 }
 
 // directRun convolves c planes of h×w (src) padded by ph, pw with the m×k weights w
-// through tile t, into a guarded output whose stray writes it reports.
-func directRun(t *testing.T, tl *convTile, src, w []float32, c, h, wd, kh, kw, ph, pw, m int) []float32 {
+// through tile t, row by row or, if flat, with the rows end to end (directConvFlat), into
+// a guarded output whose stray writes it reports.
+func directRun(t *testing.T, tl *convTile, flat bool, src, w []float32, c, h, wd, kh, kw, ph, pw, m int) []float32 {
 	t.Helper()
 	hp, wp := h+2*ph, wd+2*pw
 	oh, ow := hp-kh+1, wp-kw+1
@@ -83,7 +84,11 @@ func directRun(t *testing.T, tl *convTile, src, w []float32, c, h, wd, kh, kw, p
 	packDirect(tl.r, packed, w, m, k)
 	r := rand.New(rand.NewPCG(3, 4))
 	out, check := guarded(r, m*oh*ow)
-	directConv(tl, out, m, oh, ow, packed, ConvOffsets(c, kh, kw, hp, wp), pad, wp, 0, oh)
+	if flat {
+		directConvFlat(tl, out, m, oh, ow, packed, ConvOffsets(c, kh, kw, hp, wp), pad, wp)
+	} else {
+		directConv(tl, out, m, oh, ow, packed, ConvOffsets(c, kh, kw, hp, wp), pad, wp, 0, oh)
+	}
 	check(t)
 	return out
 }
@@ -97,8 +102,9 @@ func TestDirectConv(t *testing.T) {
 					r := rand.New(rand.NewPCG(1, uint64(g.c*g.h)))
 					in := randSlice(r, g.c*g.h*g.w)
 					w := randSlice(r, d.f*g.c*g.kh*g.kw)
-					got := directRun(t, &tl, in, w, g.c, g.h, g.w, g.kh, g.kw, g.ph, g.pw, d.f)
-					assertClose(t, "forward", got, naiveConv(in, w, g, d.f), 1e-5)
+					want := naiveConv(in, w, g, d.f)
+					assertClose(t, "forward", directRun(t, &tl, false, in, w, g.c, g.h, g.w, g.kh, g.kw, g.ph, g.pw, d.f), want, 1e-5)
+					assertClose(t, "forward, rows end to end", directRun(t, &tl, true, in, w, g.c, g.h, g.w, g.kh, g.kw, g.ph, g.pw, d.f), want, 1e-5)
 
 					// The input gradient: the output gradient padded by k−1−p, convolved with
 					// the flipped filters.
@@ -113,7 +119,7 @@ func TestDirectConv(t *testing.T) {
 							}
 						}
 					}
-					din := directRun(t, &tl, dout, flipped, d.f, oh, ow, g.kh, g.kw, g.kh-1-g.ph, g.kw-1-g.pw, g.c)
+					din := directRun(t, &tl, false, dout, flipped, d.f, oh, ow, g.kh, g.kw, g.kh-1-g.ph, g.kw-1-g.pw, g.c)
 					assertClose(t, "input gradient", din, naiveConvInputGrad(dout, w, g, d.f), 1e-5)
 				})
 			}

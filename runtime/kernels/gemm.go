@@ -352,6 +352,7 @@ func (pl *gemmPlan) run(lo, hi int) {
 // and only grow, so steady-state calls allocate nothing.
 type gemmBuf struct {
 	a, b, tile   []float32
+	flat         []float32 // a direct convolution's output rows laid end to end (see directConvFlat)
 	aEdge, bEdge []float32
 	rows         []int32 // a direct convolution's tap offsets for an edge tile
 }
