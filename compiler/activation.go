@@ -7,11 +7,14 @@ import (
 )
 
 // elementwise describes an activation applied to every value on its own: its generated
-// forward value of v and backward gradient in terms of the output y and its gradient dy
+// forward value of v (or forward kernel) and backward gradient in terms of the output y and its gradient dy
 // (float32), and the same in float64 for the reference, with the input x at hand too.
 type elementwise struct {
 	forward  func(v jen.Code) jen.Code
 	backward jen.Code
+	// forwardKernel, if set, names the runtime kernel that computes the forward pass in
+	// place, on a copy of the input, instead of forward: func(x []float32).
+	forwardKernel string
 	// backwardKernel, if set, names the runtime kernel that computes the backward pass in
 	// place, from y, on a copy of dy, instead of backward: func(y, dy []float32).
 	backwardKernel string
@@ -28,8 +31,13 @@ func (a elementwise) emit(e Emitter, i int, l *Layer) LayerCode {
 	if a.helper != "" {
 		e.Helper(a.helper, a.helperCode...)
 	}
-	fwd := append(e.Views(i, "in", "out"), jen.For(list(id("j"), id("v")).Op(":=").Range().Id("in")).Block(
-		id("out").Index(id("j")).Op("=").Add(a.forward(id("v")))))
+	fwd := e.Views(i, "in", "out")
+	if a.forwardKernel != "" {
+		fwd = append(fwd, jen.Copy(id("out"), id("in")), kernel(a.forwardKernel).Call(id("out")))
+	} else {
+		fwd = append(fwd, jen.For(list(id("j"), id("v")).Op(":=").Range().Id("in")).Block(
+			id("out").Index(id("j")).Op("=").Add(a.forward(id("v")))))
+	}
 	bwd := e.Views(i, "out", "dout", "din")
 	if a.backwardKernel != "" {
 		bwd = append(bwd, jen.Copy(id("din"), id("dout")), kernel(a.backwardKernel).Call(id("out"), id("din")))

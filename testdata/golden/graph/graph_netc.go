@@ -1227,9 +1227,8 @@ func (s *state) add1Backward(img, w int) {
 func (s *state) b1Forward(img, w int) {
 	in := s.add1Out[img*256 : img*256+256]
 	out := s.b1Out[img*256 : img*256+256]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b1Backward propagates the gradient through b1 for image img, on worker w.
@@ -1779,9 +1778,8 @@ func (s *state) add2Backward(img, w int) {
 func (s *state) aForward(img, w int) {
 	in := s.add2Out[img*128 : img*128+128]
 	out := s.aOut[img*128 : img*128+128]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // aBackward propagates the gradient through a for image img, on worker w.

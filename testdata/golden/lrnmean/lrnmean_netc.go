@@ -416,9 +416,8 @@ func (s *state) norm1Backward(img, w int) {
 func (s *state) relu1Forward(img, w int) {
 	in := s.norm1Out[img*512 : img*512+512]
 	out := s.relu1Out[img*512 : img*512+512]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // relu1Backward propagates the gradient through relu1 for image img, on worker w.

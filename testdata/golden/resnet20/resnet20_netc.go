@@ -2775,9 +2775,8 @@ func (s *state) add1Backward(img, w int) {
 func (s *state) b1Forward(img, w int) {
 	in := s.add1Out[img*16384 : img*16384+16384]
 	out := s.b1Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b1Backward propagates the gradient through b1 for image img, on worker w.
@@ -2990,9 +2989,8 @@ func (s *state) add2Backward(img, w int) {
 func (s *state) b2Forward(img, w int) {
 	in := s.add2Out[img*16384 : img*16384+16384]
 	out := s.b2Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b2Backward propagates the gradient through b2 for image img, on worker w.
@@ -3205,9 +3203,8 @@ func (s *state) add3Backward(img, w int) {
 func (s *state) b3Forward(img, w int) {
 	in := s.add3Out[img*16384 : img*16384+16384]
 	out := s.b3Out[img*16384 : img*16384+16384]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b3Backward propagates the gradient through b3 for image img, on worker w.
@@ -3763,9 +3760,8 @@ func (s *state) add4Backward(img, w int) {
 func (s *state) b4Forward(img, w int) {
 	in := s.add4Out[img*8192 : img*8192+8192]
 	out := s.b4Out[img*8192 : img*8192+8192]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b4Backward propagates the gradient through b4 for image img, on worker w.
@@ -3978,9 +3974,8 @@ func (s *state) add5Backward(img, w int) {
 func (s *state) b5Forward(img, w int) {
 	in := s.add5Out[img*8192 : img*8192+8192]
 	out := s.b5Out[img*8192 : img*8192+8192]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b5Backward propagates the gradient through b5 for image img, on worker w.
@@ -4193,9 +4188,8 @@ func (s *state) add6Backward(img, w int) {
 func (s *state) b6Forward(img, w int) {
 	in := s.add6Out[img*8192 : img*8192+8192]
 	out := s.b6Out[img*8192 : img*8192+8192]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b6Backward propagates the gradient through b6 for image img, on worker w.
@@ -4751,9 +4745,8 @@ func (s *state) add7Backward(img, w int) {
 func (s *state) b7Forward(img, w int) {
 	in := s.add7Out[img*4096 : img*4096+4096]
 	out := s.b7Out[img*4096 : img*4096+4096]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b7Backward propagates the gradient through b7 for image img, on worker w.
@@ -4966,9 +4959,8 @@ func (s *state) add8Backward(img, w int) {
 func (s *state) b8Forward(img, w int) {
 	in := s.add8Out[img*4096 : img*4096+4096]
 	out := s.b8Out[img*4096 : img*4096+4096]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b8Backward propagates the gradient through b8 for image img, on worker w.
@@ -5181,9 +5173,8 @@ func (s *state) add9Backward(img, w int) {
 func (s *state) b9Forward(img, w int) {
 	in := s.add9Out[img*4096 : img*4096+4096]
 	out := s.b9Out[img*4096 : img*4096+4096]
-	for j, v := range in {
-		out[j] = max(v, float32(0))
-	}
+	copy(out, in)
+	kernels.Relu(out)
 }
 
 // b9Backward propagates the gradient through b9 for image img, on worker w.
