@@ -163,6 +163,14 @@ func (g DepthwiseGeom) splitPlane(grid, plane []float32) {
 			continue
 		}
 		clear(row)
+		if g.SW == 2 {
+			// The even input columns go to phase PW%2 from column PW/2, the odd ones to
+			// the other phase from column (PW+1)/2.
+			even := row[g.PW%2*pe+g.PW/2:][:(g.W+1)/2]
+			odd := row[(g.PW+1)%2*pe+(g.PW+1)/2:][:g.W/2]
+			deinterleave(even, odd, in)
+			continue
+		}
 		for p := range g.SW {
 			// The input columns of phase p: padded columns p, p+SW, … less the padding.
 			ix := ((p-g.PW)%g.SW + g.SW) % g.SW
@@ -203,6 +211,36 @@ func dw3x3(dst, src []float32, rowOff, colOff []int, w []float32, rows, cols, ld
 		return
 	}
 	cur.dw3x3(dst, src, rowOff, colOff, w, rows, cols, ldd, lds)
+}
+
+// deinterleave writes the values of src at even indexes into even and those at odd
+// indexes into odd, the path's kernel doing the first multiple of 8 pairs.
+func deinterleave(even, odd, src []float32) {
+	if len(even) != (len(src)+1)/2 || len(odd) != len(src)/2 {
+		panic("kernels: deinterleave: lengths do not match")
+	}
+	n := len(odd) &^ 7
+	cur.deinterleave(even[:n], odd[:n], src[:2*n])
+	deinterleaveGo(even[n:], odd[n:], src[2*n:])
+}
+
+// deinterleaveGo computes
+//
+//	for i, v := range src {
+//		if i%2 == 0 {
+//			even[i/2] = v
+//		} else {
+//			odd[i/2] = v
+//		}
+//	}
+func deinterleaveGo(even, odd, src []float32) {
+	for i, v := range src {
+		if i%2 == 0 {
+			even[i/2] = v
+		} else {
+			odd[i/2] = v
+		}
+	}
 }
 
 // dw3x3Grad is the path's dw3x3Grad where it takes the columns, else dw3x3GradGo.

@@ -44,6 +44,8 @@ func depthwiseGeoms() []DepthwiseGeom {
 		{C: 2, H: 17, W: 16, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1},
 		{C: 2, H: 10, W: 18, KH: 3, KW: 3, SH: 1, SW: 1, PH: 0, PW: 0},
 		{C: 2, H: 8, W: 24, KH: 3, KW: 3, SH: 1, SW: 2, PH: 1, PW: 0},
+		// An odd width at stride 2: the pairs split by the SIMD kernel, then a tail.
+		{C: 2, H: 6, W: 35, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1},
 	} {
 		g.OH, g.OW = (g.H+2*g.PH-g.KH)/g.SH+1, (g.W+2*g.PW-g.KW)/g.SW+1
 		gs = append(gs, g)

@@ -13,14 +13,15 @@ var goImpl = impl{
 	// 128×256 A block in L2, a 256×3072 B block in L3.
 	gemm: gemmShape{mr: 2, nr: 4, mc: 128, kc: 256, nc: 3072, kernel: sgemmKernelGo},
 	// Two direct-convolution tiles, so that tests exercise panel and width edges.
-	tiles:      []convTile{{r: 4, cols: 16, eff: 1, fn: convTileGo(4, 16)}, {r: 8, cols: 8, eff: 0.95, fn: convTileGo(8, 8)}},
-	gradTiles:  []gradTile{{r: 4, v: 2, eff: 1, fn: gradTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: gradTileGo(8, 1)}},
-	transpose8: transpose8Go,
-	copyRows:   copyRowsGo,
-	maxPoolS2:  [4]poolS2Fn{2: maxPool2s2Go, 3: maxPool3s2Go},
-	maxUnpool2: [2]unpool2Fn{maxUnpool2NoReluGo, maxUnpool2ReluGo},
-	dw3x3:      dw3x3Go,
-	dw3x3Grad:  dw3x3GradGo,
+	tiles:        []convTile{{r: 4, cols: 16, eff: 1, fn: convTileGo(4, 16)}, {r: 8, cols: 8, eff: 0.95, fn: convTileGo(8, 8)}},
+	gradTiles:    []gradTile{{r: 4, v: 2, eff: 1, fn: gradTileGo(4, 2)}, {r: 8, v: 1, eff: 0.95, fn: gradTileGo(8, 1)}},
+	transpose8:   transpose8Go,
+	copyRows:     copyRowsGo,
+	maxPoolS2:    [4]poolS2Fn{2: maxPool2s2Go, 3: maxPool3s2Go},
+	maxUnpool2:   [2]unpool2Fn{maxUnpool2NoReluGo, maxUnpool2ReluGo},
+	dw3x3:        dw3x3Go,
+	dw3x3Grad:    dw3x3GradGo,
+	deinterleave: deinterleaveGo,
 
 	axpy:           axpyGo,
 	scale:          scaleGo,

@@ -3860,6 +3860,35 @@ chunk:
 	VZEROUPPER
 	RET
 
+// func deinterleaveAVX2(even []float32, odd []float32, src []float32)
+// Requires: AVX, AVX2
+TEXT ·deinterleaveAVX2(SB), NOSPLIT, $0-72
+	MOVQ even_base+0(FP), AX
+	MOVQ odd_base+24(FP), CX
+	MOVQ src_base+48(FP), DX
+	MOVQ odd_len+32(FP), BX
+	SHRQ $0x03, BX
+	JZ   done
+
+loop:
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y0
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y0, (CX)
+	ADDQ    $0x40, DX
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	DECQ    BX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func transpose8(dst []float32, ldd int, src []float32, lds int, n int)
 // Requires: AVX
 TEXT ·transpose8(SB), NOSPLIT, $0-72

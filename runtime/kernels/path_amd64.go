@@ -25,7 +25,7 @@ var avx2Impl = impl{
 		copyA: packCopy6, copyB: packCopy16, interA: packInterleave6, interB: packInterleave16},
 	tiles: avx2Tiles, gradTiles: avx2GradTiles, transpose8: transpose8, copyRows: copyRows,
 	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
-	dw3x3: dw3x3AVX2, dw3x3Grad: dw3x3GradAVX2,
+	dw3x3: dw3x3AVX2, dw3x3Grad: dw3x3GradAVX2, deinterleave: deinterleaveAVX2,
 
 	axpy:           axpyAVX2,
 	scale:          scaleAVX2,
@@ -95,7 +95,7 @@ var avx512Impl = impl{
 	// CPUs have AVX2).
 	tiles: avx512Tiles, gradTiles: avx2GradTiles, transpose8: transpose8, copyRows: copyRows,
 	maxPoolS2: [4]poolS2Fn{2: maxPool2s2, 3: maxPool3s2}, maxUnpool2: [2]unpool2Fn{maxUnpool2, maxUnpool2Relu},
-	dw3x3: dw3x3AVX2, dw3x3Grad: dw3x3GradAVX2,
+	dw3x3: dw3x3AVX2, dw3x3Grad: dw3x3GradAVX2, deinterleave: deinterleaveAVX2,
 
 	axpy:           axpyAVX512,
 	scale:          scaleAVX512,

@@ -140,6 +140,11 @@ func dw3x3AVX2(dst []float32, src []float32, rowOff []int, colOff []int, w []flo
 //go:noescape
 func dw3x3GradAVX2(dw []float32, dout []float32, src []float32, rowOff []int, colOff []int, rows int, cols int, ldd int, lds int)
 
+// deinterleaveAVX2 is deinterleaveGo for len(odd) a multiple of 8.
+//
+//go:noescape
+func deinterleaveAVX2(even []float32, odd []float32, src []float32)
+
 // transpose8 sets dst[q*ldd+j] = src[j*lds+q] for j < 8, q < n (n a multiple of 8).
 //
 //go:noescape

@@ -100,6 +100,7 @@ func main() {
 	}
 	genDepthwise3x3()
 	genDepthwise3x3Grad()
+	genDeinterleave()
 	genTranspose8()
 	genCopyRows()
 	genPoolLanes()
@@ -569,6 +570,42 @@ func genCopyRows() {
 	DECQ(rows)
 	JMP(LabelRef("row"))
 
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genDeinterleave emits
+//
+//	func deinterleaveAVX2(even, odd, src []float32)
+//
+// (see deinterleaveGo) for len(odd) a multiple of 8: two loads of 8 pairs, VSHUFPS picks
+// the even and the odd values of each 128-bit lane, VPERMPD puts the lanes in order.
+func genDeinterleave() {
+	TEXT("deinterleaveAVX2", NOSPLIT, "func(even, odd, src []float32)")
+	Pragma("noescape")
+	Doc("deinterleaveAVX2 is deinterleaveGo for len(odd) a multiple of 8.")
+	e := Load(Param("even").Base(), GP64())
+	o := Load(Param("odd").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	n := Load(Param("odd").Len(), GP64())
+	SHRQ(U8(3), n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	a, b, ev, od := YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(Mem{Base: src}, a)
+	VMOVUPS(Mem{Base: src, Disp: 32}, b)
+	VSHUFPS(U8(0x88), b, a, ev) // a0 a2 b0 b2 | a4 a6 b4 b6
+	VSHUFPS(U8(0xDD), b, a, od) // a1 a3 b1 b3 | a5 a7 b5 b7
+	VPERMPD(U8(0xD8), ev, ev)   // a0 a2 a4 a6 b0 b2 b4 b6
+	VPERMPD(U8(0xD8), od, od)
+	VMOVUPS(ev, Mem{Base: e})
+	VMOVUPS(od, Mem{Base: o})
+	ADDQ(U8(64), src)
+	ADDQ(U8(32), e)
+	ADDQ(U8(32), o)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
 	Label("done")
 	VZEROUPPER()
 	RET()
