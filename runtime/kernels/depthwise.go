@@ -140,43 +140,39 @@ func (sc *dwScratch) split(g DepthwiseGeom) ([]float32, int) {
 		sc.rowOff[k] = k * pitch
 		sc.colOff[k] = k%g.SW*pe + k/g.SW
 	}
-	return sc.grow((g.H + 2*g.PH) * pitch), g.SH * pitch
+	grid := sc.grow((g.H + 2*g.PH) * pitch)
+	clear(grid) // the padding, which splitPlane leaves alone
+	return grid, g.SH * pitch
 }
 
 // splitPlane lays one channel's plane out in grid: the zero-padded plane, row by row,
 // each row split into its SW column phases (columns p, p+SW, p+2·SW, … one after the
-// other), so that an output row's inputs under one tap are a contiguous run.
+// other), so that an output row's inputs under one tap are a contiguous run. It writes
+// only the input values: the padding is zero from split, which clears the grid once for
+// every channel (clearing each row, and each row's padding, cost more than the copies
+// themselves on the small planes of depthwise layers).
 func (g DepthwiseGeom) splitPlane(grid, plane []float32) {
 	pe, pitch := g.phases()
-	for r := range g.H + 2*g.PH {
-		row := grid[r*pitch : r*pitch+pitch]
-		iy := r - g.PH
-		if iy < 0 || iy >= g.H {
-			clear(row)
-			continue
-		}
+	for iy := range g.H {
+		row := grid[(iy+g.PH)*pitch : (iy+g.PH)*pitch+pitch]
 		in := plane[iy*g.W : iy*g.W+g.W]
-		if g.SW == 1 {
-			clear(row[:g.PW])
+		switch g.SW {
+		case 1:
 			copy(row[g.PW:], in)
-			clear(row[g.PW+g.W:])
-			continue
-		}
-		clear(row)
-		if g.SW == 2 {
+		case 2:
 			// The even input columns go to phase PW%2 from column PW/2, the odd ones to
 			// the other phase from column (PW+1)/2.
 			even := row[g.PW%2*pe+g.PW/2:][:(g.W+1)/2]
 			odd := row[(g.PW+1)%2*pe+(g.PW+1)/2:][:g.W/2]
 			deinterleave(even, odd, in)
-			continue
-		}
-		for p := range g.SW {
-			// The input columns of phase p: padded columns p, p+SW, … less the padding.
-			ix := ((p-g.PW)%g.SW + g.SW) % g.SW
-			phase := row[p*pe+(ix+g.PW)/g.SW : p*pe+pe]
-			for q := 0; ix < g.W; q, ix = q+1, ix+g.SW {
-				phase[q] = in[ix]
+		default:
+			for p := range g.SW {
+				// The input columns of phase p: padded columns p, p+SW, … less the padding.
+				ix := ((p-g.PW)%g.SW + g.SW) % g.SW
+				phase := row[p*pe+(ix+g.PW)/g.SW : p*pe+pe]
+				for q := 0; ix < g.W; q, ix = q+1, ix+g.SW {
+					phase[q] = in[ix]
+				}
 			}
 		}
 	}
@@ -189,13 +185,15 @@ func (sc *dwScratch) spread(g DepthwiseGeom) ([]float32, int) {
 	for k := range 3 {
 		sc.rowOff[k], sc.colOff[k] = k*pitch, k
 	}
-	return sc.grow((g.H + 2) * pitch), pitch
+	grid := sc.grow((g.H + 2) * pitch)
+	clear(grid) // what spreadPlane leaves alone
+	return grid, pitch
 }
 
 // spreadPlane lays one channel's output gradient out in grid, (H+2)×(W+2) with rows pitch
-// apart: dout[oy][ox] at row 2−PH+SH·oy, column 2−PW+SW·ox, zero elsewhere.
+// apart: dout[oy][ox] at row 2−PH+SH·oy, column 2−PW+SW·ox, zero elsewhere (from
+// spread: it writes only those positions).
 func (g DepthwiseGeom) spreadPlane(grid, dout []float32, pitch int) {
-	clear(grid)
 	for oy := range g.OH {
 		row := grid[(2-g.PH+g.SH*oy)*pitch+2-g.PW:]
 		for ox, v := range dout[oy*g.OW : oy*g.OW+g.OW] {
