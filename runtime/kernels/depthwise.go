@@ -153,26 +153,26 @@ func (sc *dwScratch) split(g DepthwiseGeom) ([]float32, int) {
 // themselves on the small planes of depthwise layers).
 func (g DepthwiseGeom) splitPlane(grid, plane []float32) {
 	pe, pitch := g.phases()
+	if g.SW == 2 {
+		// The even input columns go to phase PW%2 from column PW/2, the odd ones to the
+		// other phase from column (PW+1)/2.
+		top := g.PH * pitch
+		deinterleave(grid[top+g.PW%2*pe+g.PW/2:], grid[top+(g.PW+1)%2*pe+(g.PW+1)/2:], plane, pitch, g.W, g.W/2, g.H)
+		return
+	}
 	for iy := range g.H {
 		row := grid[(iy+g.PH)*pitch : (iy+g.PH)*pitch+pitch]
 		in := plane[iy*g.W : iy*g.W+g.W]
-		switch g.SW {
-		case 1:
+		if g.SW == 1 {
 			copy(row[g.PW:], in)
-		case 2:
-			// The even input columns go to phase PW%2 from column PW/2, the odd ones to
-			// the other phase from column (PW+1)/2.
-			even := row[g.PW%2*pe+g.PW/2:][:(g.W+1)/2]
-			odd := row[(g.PW+1)%2*pe+(g.PW+1)/2:][:g.W/2]
-			deinterleave(even, odd, in)
-		default:
-			for p := range g.SW {
-				// The input columns of phase p: padded columns p, p+SW, … less the padding.
-				ix := ((p-g.PW)%g.SW + g.SW) % g.SW
-				phase := row[p*pe+(ix+g.PW)/g.SW : p*pe+pe]
-				for q := 0; ix < g.W; q, ix = q+1, ix+g.SW {
-					phase[q] = in[ix]
-				}
+			continue
+		}
+		for p := range g.SW {
+			// The input columns of phase p: padded columns p, p+SW, … less the padding.
+			ix := ((p-g.PW)%g.SW + g.SW) % g.SW
+			phase := row[p*pe+(ix+g.PW)/g.SW : p*pe+pe]
+			for q := 0; ix < g.W; q, ix = q+1, ix+g.SW {
+				phase[q] = in[ix]
 			}
 		}
 	}
@@ -211,32 +211,49 @@ func dw3x3(dst, src []float32, rowOff, colOff []int, w []float32, rows, cols, ld
 	cur.dw3x3(dst, src, rowOff, colOff, w, rows, cols, ldd, lds)
 }
 
-// deinterleave writes the values of src at even indexes into even and those at odd
-// indexes into odd, the path's kernel doing the first multiple of 8 pairs.
-func deinterleave(even, odd, src []float32) {
-	if len(even) != (len(src)+1)/2 || len(odd) != len(src)/2 {
+// deinterleave writes, for rows rows of w values of src, the n values at even indexes
+// of row r into even[r*pitch:] and the n at odd indexes into odd[r*pitch:] (w is 2n or
+// 2n+1, the last value then going to even), the path's kernel doing the first multiple
+// of 8 pairs of each row.
+func deinterleave(even, odd, src []float32, pitch, w, n, rows int) {
+	if rows == 0 {
+		return
+	}
+	if w != 2*n && w != 2*n+1 || len(src) < (rows-1)*w+w || len(odd) < (rows-1)*pitch+n || len(even) < (rows-1)*pitch+w-n {
 		panic("kernels: deinterleave: lengths do not match")
 	}
-	n := len(odd) &^ 7
-	cur.deinterleave(even[:n], odd[:n], src[:2*n])
-	deinterleaveGo(even[n:], odd[n:], src[2*n:])
+	if n8 := n &^ 7; n8 > 0 {
+		cur.deinterleave(even, odd, src, pitch, w, n8, rows)
+		if n8 == n && w == 2*n {
+			return
+		}
+		for r := range rows {
+			deinterleaveGo(even[r*pitch+n8:], odd[r*pitch+n8:], src[r*w+2*n8:r*w+w], 0, w-2*n8, n-n8, 1)
+		}
+		return
+	}
+	deinterleaveGo(even, odd, src, pitch, w, n, rows)
 }
 
 // deinterleaveGo computes
 //
-//	for i, v := range src {
-//		if i%2 == 0 {
-//			even[i/2] = v
-//		} else {
-//			odd[i/2] = v
+//	for r := 0; r < rows; r++ {
+//		for q := 0; q < n; q++ {
+//			even[r*pitch+q] = src[r*w+2*q]
+//			odd[r*pitch+q] = src[r*w+2*q+1]
+//		}
+//		if w > 2*n {
+//			even[r*pitch+n] = src[r*w+2*n]
 //		}
 //	}
-func deinterleaveGo(even, odd, src []float32) {
-	for i, v := range src {
-		if i%2 == 0 {
-			even[i/2] = v
-		} else {
-			odd[i/2] = v
+func deinterleaveGo(even, odd, src []float32, pitch, w, n, rows int) {
+	for r := 0; r < rows; r++ {
+		for q := 0; q < n; q++ {
+			even[r*pitch+q] = src[r*w+2*q]
+			odd[r*pitch+q] = src[r*w+2*q+1]
+		}
+		if w > 2*n {
+			even[r*pitch+n] = src[r*w+2*n]
 		}
 	}
 }

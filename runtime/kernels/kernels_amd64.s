@@ -3860,32 +3860,44 @@ chunk:
 	VZEROUPPER
 	RET
 
-// func deinterleaveAVX2(even []float32, odd []float32, src []float32)
+// func deinterleaveAVX2(even []float32, odd []float32, src []float32, pitch int, w int, n int, rows int)
 // Requires: AVX, AVX2
-TEXT ·deinterleaveAVX2(SB), NOSPLIT, $0-72
+TEXT ·deinterleaveAVX2(SB), NOSPLIT, $0-104
 	MOVQ even_base+0(FP), AX
 	MOVQ odd_base+24(FP), CX
 	MOVQ src_base+48(FP), DX
-	MOVQ odd_len+32(FP), BX
-	SHRQ $0x03, BX
-	JZ   done
+	MOVQ pitch+72(FP), BX
+	SHLQ $0x02, BX
+	MOVQ w+80(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rows+96(FP), DI
+
+row:
+	MOVQ n+88(FP), R8
+	SHRQ $0x03, R8
+	MOVQ AX, R9
+	MOVQ CX, R10
+	MOVQ DX, R11
 
 loop:
-	VMOVUPS (DX), Y0
-	VMOVUPS 32(DX), Y1
+	VMOVUPS (R11), Y0
+	VMOVUPS 32(R11), Y1
 	VSHUFPS $0x88, Y1, Y0, Y2
 	VSHUFPS $0xdd, Y1, Y0, Y0
 	VPERMPD $0xd8, Y2, Y2
 	VPERMPD $0xd8, Y0, Y0
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y0, (CX)
-	ADDQ    $0x40, DX
-	ADDQ    $0x20, AX
-	ADDQ    $0x20, CX
-	DECQ    BX
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y0, (R10)
+	ADDQ    $0x40, R11
+	ADDQ    $0x20, R9
+	ADDQ    $0x20, R10
+	DECQ    R8
 	JNZ     loop
-
-done:
+	ADDQ    BX, AX
+	ADDQ    BX, CX
+	ADDQ    SI, DX
+	DECQ    DI
+	JNZ     row
 	VZEROUPPER
 	RET
 

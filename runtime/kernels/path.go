@@ -67,9 +67,9 @@ type impl struct {
 	// SIMD paths' take cols a positive multiple of 8 and rows > 0.
 	dw3x3     func(dst, src []float32, rowOff, colOff []int, w []float32, rows, cols, ldd, lds int)
 	dw3x3Grad func(dw, dout, src []float32, rowOff, colOff []int, rows, cols, ldd, lds int)
-	// deinterleave splits pairs (see deinterleaveGo); the SIMD paths' take len(odd) a
-	// multiple of 8.
-	deinterleave func(even, odd, src []float32)
+	// deinterleave splits pairs, row by row (see deinterleaveGo); the SIMD paths' take n a
+	// positive multiple of 8 and rows > 0.
+	deinterleave func(even, odd, src []float32, pitch, w, n, rows int)
 
 	axpy          func(alpha float32, x, y []float32) // y += alpha*x, len(y) >= len(x)
 	scale         func(alpha float32, x []float32)

@@ -140,10 +140,10 @@ func dw3x3AVX2(dst []float32, src []float32, rowOff []int, colOff []int, w []flo
 //go:noescape
 func dw3x3GradAVX2(dw []float32, dout []float32, src []float32, rowOff []int, colOff []int, rows int, cols int, ldd int, lds int)
 
-// deinterleaveAVX2 is deinterleaveGo for len(odd) a multiple of 8.
+// deinterleaveAVX2 is deinterleaveGo for n a positive multiple of 8 and rows > 0.
 //
 //go:noescape
-func deinterleaveAVX2(even []float32, odd []float32, src []float32)
+func deinterleaveAVX2(even []float32, odd []float32, src []float32, pitch int, w int, n int, rows int)
 
 // transpose8 sets dst[q*ldd+j] = src[j*lds+q] for j < 8, q < n (n a multiple of 8).
 //

@@ -577,36 +577,50 @@ func genCopyRows() {
 
 // genDeinterleave emits
 //
-//	func deinterleaveAVX2(even, odd, src []float32)
+//	func deinterleaveAVX2(even, odd, src []float32, pitch, w, n, rows int)
 //
-// (see deinterleaveGo) for len(odd) a multiple of 8: two loads of 8 pairs, VSHUFPS picks
-// the even and the odd values of each 128-bit lane, VPERMPD puts the lanes in order.
+// (see deinterleaveGo) for n a positive multiple of 8 and rows > 0: for each row, two
+// loads of 8 pairs, VSHUFPS picks the even and the odd values of each 128-bit lane,
+// VPERMPD puts the lanes in order.
 func genDeinterleave() {
-	TEXT("deinterleaveAVX2", NOSPLIT, "func(even, odd, src []float32)")
+	TEXT("deinterleaveAVX2", NOSPLIT, "func(even, odd, src []float32, pitch, w, n, rows int)")
 	Pragma("noescape")
-	Doc("deinterleaveAVX2 is deinterleaveGo for len(odd) a multiple of 8.")
+	Doc("deinterleaveAVX2 is deinterleaveGo for n a positive multiple of 8 and rows > 0.")
 	e := Load(Param("even").Base(), GP64())
 	o := Load(Param("odd").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
-	n := Load(Param("odd").Len(), GP64())
+	pitch := Load(Param("pitch"), GP64())
+	SHLQ(U8(2), pitch)
+	w := Load(Param("w"), GP64())
+	SHLQ(U8(2), w)
+	rows := Load(Param("rows"), GP64())
+	Label("row")
+	n := Load(Param("n"), GP64())
 	SHRQ(U8(3), n)
-	JZ(LabelRef("done"))
+	pe, po, ps := GP64(), GP64(), GP64()
+	MOVQ(e, pe)
+	MOVQ(o, po)
+	MOVQ(src, ps)
 	Label("loop")
 	a, b, ev, od := YMM(), YMM(), YMM(), YMM()
-	VMOVUPS(Mem{Base: src}, a)
-	VMOVUPS(Mem{Base: src, Disp: 32}, b)
+	VMOVUPS(Mem{Base: ps}, a)
+	VMOVUPS(Mem{Base: ps, Disp: 32}, b)
 	VSHUFPS(U8(0x88), b, a, ev) // a0 a2 b0 b2 | a4 a6 b4 b6
 	VSHUFPS(U8(0xDD), b, a, od) // a1 a3 b1 b3 | a5 a7 b5 b7
 	VPERMPD(U8(0xD8), ev, ev)   // a0 a2 a4 a6 b0 b2 b4 b6
 	VPERMPD(U8(0xD8), od, od)
-	VMOVUPS(ev, Mem{Base: e})
-	VMOVUPS(od, Mem{Base: o})
-	ADDQ(U8(64), src)
-	ADDQ(U8(32), e)
-	ADDQ(U8(32), o)
+	VMOVUPS(ev, Mem{Base: pe})
+	VMOVUPS(od, Mem{Base: po})
+	ADDQ(U8(64), ps)
+	ADDQ(U8(32), pe)
+	ADDQ(U8(32), po)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
-	Label("done")
+	ADDQ(pitch, e)
+	ADDQ(pitch, o)
+	ADDQ(w, src)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
 	VZEROUPPER()
 	RET()
 }
