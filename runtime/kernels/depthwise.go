@@ -160,6 +160,11 @@ func (g DepthwiseGeom) splitPlane(grid, plane []float32) {
 		deinterleave(grid[top+g.PW%2*pe+g.PW/2:], grid[top+(g.PW+1)%2*pe+(g.PW+1)/2:], plane, pitch, g.W, g.W/2, g.H)
 		return
 	}
+	if g.SW == 1 && g.W >= 8 {
+		top := g.PH*pitch + g.PW
+		cur.copyRows(grid[top:top+(g.H-1)*pitch+g.W], pitch, plane, g.W, g.H, g.W)
+		return
+	}
 	for iy := range g.H {
 		row := grid[(iy+g.PH)*pitch : (iy+g.PH)*pitch+pitch]
 		in := plane[iy*g.W : iy*g.W+g.W]
