@@ -70,28 +70,11 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// checkGolden compares code with the file at name (relative to the module root), or with
-// -update writes it there.
+// checkGolden compares code with the golden file name (relative to the module root) or,
+// with -update, writes it there.
 func checkGolden(t *testing.T, name string, code []byte) {
 	t.Helper()
-	path := filepath.Join("..", filepath.FromSlash(name))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, code, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Errorf("%v (go test ./gen -update writes it)", err)
-		return
-	}
-	if d := unifiedDiff(name, "generated", want, code); d != "" {
-		t.Errorf("generated code differs from %s (go test ./gen -update rewrites it):\n%s", name, truncateLines(d, 400))
-	}
+	goldenspecs.Check(t, filepath.Join("..", filepath.FromSlash(name)), name, code, *update, "go test ./gen -update")
 }
 
 // goldenDirs lists the golden packages on disk: the folders under testdata/golden.

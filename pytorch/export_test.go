@@ -86,34 +86,7 @@ func TestGolden(t *testing.T) {
 // checkGolden compares got with the file at path, or with -update writes it there.
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Errorf("%v (go test ./pytorch -update writes it)", err)
-		return
-	}
-	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	for i := range max(len(w), len(g)) {
-		if i >= len(w) || i >= len(g) || w[i] != g[i] {
-			line := func(ls []string) string {
-				if i < len(ls) {
-					return ls[i]
-				}
-				return "(end of file)"
-			}
-			t.Errorf("%s differs from the export at line %d (go test ./pytorch -update rewrites it):\n  file:   %s\n  export: %s",
-				path, i+1, line(w), line(g))
-			return
-		}
-	}
+	goldenspecs.Check(t, path, path, got, *update, "go test ./pytorch -update")
 }
 
 // TestEverySetting: train.py's recipe says something of every training setting netc
